@@ -1,0 +1,1 @@
+"""Pure domain core: exact units, books, orders, positions, state. No I/O."""

@@ -1,0 +1,1 @@
+"""pmbot.venues.polymarket"""
