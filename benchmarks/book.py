@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _bench import Reporter, median_ns_per_op, parse_args  # noqa: E402
-
-from pmbot.core.book import BinaryBook  # noqa: E402
-from pmbot.core.money import ONE, PriceGrid  # noqa: E402
+from _bench import Reporter, median_ns_per_op, parse_args
+from pmbot.core.book import BinaryBook
+from pmbot.core.money import ONE, PriceGrid
 
 
 class DictBook:

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from pmbot.core.money import (
     ONE,
     PriceGrid,
-    PriceRange,
     fmt_count,
     fmt_money,
     fmt_price,

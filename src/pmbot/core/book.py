@@ -34,7 +34,7 @@ def _mirror(grid: PriceGrid) -> PriceGrid:
 class BinaryBook:
     """YES-bid and NO-bid ladders of one market with cached best levels."""
 
-    __slots__ = ("_by", "_bn", "_no", "_yes", "grid", "no_grid", "ticker")
+    __slots__ = ("_bn", "_by", "_no", "_yes", "grid", "no_grid", "ticker")
 
     def __init__(self, grid: PriceGrid, ticker: str = "") -> None:
         self.grid = grid

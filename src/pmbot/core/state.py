@@ -126,7 +126,7 @@ class TradingState:
         return self.orders.get(coid) if coid else None
 
     # ---- events ---------------------------------------------------------------------
-    def apply(self, e: ev.Event) -> None:  # noqa: C901 - a flat dispatch is clearest here
+    def apply(self, e: ev.Event) -> None:
         """Apply one event. Book errors mark the book stale instead of guessing."""
         c = self._changes
         if isinstance(e, ev.BookDelta):
