@@ -101,7 +101,10 @@ class Hub:
                 if msg.type is not WSMsgType.TEXT:
                     continue
                 if msg.data == "PING":
-                    await ws.send_str("PONG")
+                    try:
+                        await ws.send_str("PONG")
+                    except (ConnectionError, RuntimeError):
+                        break
                     continue
                 try:
                     req = json.loads(msg.data)

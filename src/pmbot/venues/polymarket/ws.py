@@ -21,8 +21,9 @@ import aiohttp
 
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
+from pmbot.core.book import BinaryBook
 from pmbot.errors import ProtocolViolation, VenueError
-from pmbot.venues.polymarket.convert import MarketInfo
+from pmbot.venues.polymarket.convert import MarketInfo, token_levels
 from pmbot.venues.polymarket.http import PolyHttp
 from pmbot.venues.polymarket.signing import ApiCreds
 from pmbot.venues.polymarket.stream import MarketStream, UserStream
@@ -168,8 +169,42 @@ class MarketFeed:
             return
         self.emit(self.stream.apply_book(book, self.clock.now_ns()))
 
-    async def run(self) -> None:
-        await self.ws.run()
+    async def reconcile(self) -> int:
+        """Compare every book with REST /book and re-snapshot those that differ.
+
+        The guard against the silent freeze (socket up, PONGs flowing, no data; doc §7.8):
+        run it every few seconds. Returns how many markets were re-snapshotted.
+        """
+        if self.http is None:
+            return 0
+        n = 0
+        for cid, m in self.stream.markets.items():
+            try:
+                b = await self.http.book(m.yes_token)
+            except VenueError as e:
+                log.warning("reconcile of %s failed: %s", cid, e)
+                continue
+            yes, no = token_levels(True, b.bids, b.asks)
+            ref = BinaryBook(self.stream.books[cid].grid, cid)
+            ref.apply_snapshot(yes, no)
+            if ref != self.stream.books[cid] or not self.stream.fresh[cid]:
+                n += 1
+                self.resyncs += 1
+                self.emit(self.stream.apply_book(b, self.clock.now_ns()))
+        return n
+
+    async def run(self, reconcile_every: float | None = None) -> None:
+        if reconcile_every is None:
+            await self.ws.run()
+            return
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.ws.run())
+            tg.create_task(self._reconcile_loop(reconcile_every))
+
+    async def _reconcile_loop(self, every: float) -> None:
+        while not self.ws._stop.is_set():
+            await self.clock.sleep(every)
+            await self.reconcile()
 
 
 class UserFeed:
