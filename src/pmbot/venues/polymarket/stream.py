@@ -15,6 +15,7 @@ complementary token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pmbot.core import events as ev
@@ -51,7 +52,17 @@ class MarketStream:
         self.fresh = dict.fromkeys(self.markets, False)
         self.ticks = {m.condition_id: m.tick for m in markets}
         self.needs_resync: set[str] = set(self.markets)
-        self.last_trade: dict[str, ev.Event] = {}
+        self._px: dict[str, int] = {}  # price string -> Price; prices repeat, parsing is the hot cost
+        self._sz: dict[str, int] = {}  # size string -> Qty
+        self._lvl: dict[tuple[str, str, str], tuple[bool, int, int, bool]] = {}  # per book grid
+
+    def px(self, s: str) -> int:
+        p = self._px.get(s)
+        if p is None:
+            if len(self._px) > 50_000:
+                self._px.clear()
+            p = self._px[s] = parse_px(s)
+        return p
 
     def asset_ids(self) -> list[str]:
         return list(self.tokens)
@@ -112,18 +123,21 @@ class MarketStream:
             self.needs_resync.add(cid)
             return
         check: tuple[str | None, str | None] | None = None
+        lvl, sz = self._lvl, self._sz
         try:
             for e in pc.price_changes:
-                hit = self.tokens.get(e.asset_id)
+                key = (e.asset_id, e.side, e.price)
+                hit = lvl.get(key)
                 if hit is None:
-                    continue
-                _, is_yes = hit
-                p = parse_px(e.price)
-                own_leg = e.side == "BUY"
-                leg_yes = is_yes if own_leg else not is_yes
-                lp = p if own_leg else ONE - p
-                t = book.yes_tick(lp) if leg_yes else book.no_tick(lp)
-                size = parse_qty(e.size)
+                    hit = self._level(book, key)
+                    if hit is None:
+                        continue
+                leg_yes, t, lp, is_yes = hit
+                size = sz.get(e.size)
+                if size is None:
+                    if len(sz) > 50_000:
+                        sz.clear()
+                    size = sz[e.size] = parse_qty(e.size)
                 cur = book._yes[t] if leg_yes else book._no[t]
                 if size != cur:
                     book.apply_tick(leg_yes, t, size - cur)
@@ -135,17 +149,36 @@ class MarketStream:
             return
         # A crossed book is a match in flight: the venue's bests already show its outcome and
         # the removals follow in the next frames, so judge only uncrossed books.
-        if check is not None and not book.crossed() and not self._agrees(book, *check):
+        if check is not None and not book.crossed() and not self._agrees(book, *check, self.px):
             out.extend(self._stale(cid, ts_ns, "best bid/ask disagree with the venue"))
 
+    def _level(self, book: BinaryBook, key: tuple[str, str, str]) -> tuple[bool, int, int, bool] | None:
+        """(leg is YES, tick on that leg, leg price, token is YES) of a wire level, cached."""
+        asset, side, price = key
+        hit = self.tokens.get(asset)
+        if hit is None:
+            return None
+        is_yes = hit[1]
+        if side not in ("BUY", "SELL"):
+            raise ProtocolViolation(f"bad side {side!r}")
+        p = self.px(price)
+        own_leg = side == "BUY"
+        leg_yes = is_yes if own_leg else not is_yes
+        lp = p if own_leg else ONE - p
+        t = book.yes_tick(lp) if leg_yes else book.no_tick(lp)
+        if len(self._lvl) > 50_000:
+            self._lvl.clear()
+        v = self._lvl[key] = (leg_yes, t, lp, is_yes)
+        return v
+
     @staticmethod
-    def _agrees(book: BinaryBook, bb: str | None, ba: str | None) -> bool:
+    def _agrees(book: BinaryBook, bb: str | None, ba: str | None, px: Callable[[str], int]) -> bool:
         if bb is None or ba is None:
             return True
         mine_b = book.yes_bid_price()
         mine_a = book.yes_ask_price()
-        want_b = parse_px(bb) if bb not in ("", "0") else None
-        want_a = parse_px(ba) if ba not in ("", "1") else None
+        want_b = px(bb) if bb not in ("", "0") else None
+        want_a = px(ba) if ba not in ("", "1") else None
         return mine_b == want_b and mine_a == want_a
 
     def _tick(self, t: w.PolyTickSizeChange) -> None:
@@ -163,6 +196,7 @@ class MarketStream:
             nb = BinaryBook(g, cid)
             nb.apply_snapshot(yes, no)
             self.books[cid] = nb
+            self._lvl.clear()  # ticks index the old grid
 
 
 @dataclass(slots=True)
