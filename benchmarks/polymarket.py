@@ -20,14 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _bench import Reporter, median_ns_per_op, parse_args  # noqa: E402
-from py_clob_client_v2.clob_types import CreateOrderOptions, OrderArgs  # noqa: E402
-from py_clob_client_v2.order_builder.builder import OrderBuilder  # noqa: E402
-from py_clob_client_v2.signer import Signer  # noqa: E402
+from py_clob_client_v2.clob_types import CreateOrderOptions, OrderArgs
+from py_clob_client_v2.order_builder.builder import OrderBuilder
+from py_clob_client_v2.signer import Signer
 
-from pmbot.venues.polymarket.convert import MarketInfo  # noqa: E402
-from pmbot.venues.polymarket.signing import OrderSigner  # noqa: E402
-from pmbot.venues.polymarket.stream import MarketStream  # noqa: E402
+from _bench import Reporter, median_ns_per_op, parse_args
+from pmbot.venues.polymarket.convert import MarketInfo
+from pmbot.venues.polymarket.signing import OrderSigner
+from pmbot.venues.polymarket.stream import MarketStream
 
 KEY = "0x" + "4c" * 32
 YES = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -40,8 +40,15 @@ def bench_sign(rep: Reporter, repeat: int) -> None:
     salt = iter(range(10**9))
 
     def mine() -> None:
-        ours.limit(token_id=YES, side=0, price=5200, size=10_000, tick="0.01", salt=next(salt),
-                   timestamp_ms=1_700_000_000_000)
+        ours.limit(
+            token_id=YES,
+            side=0,
+            price=5200,
+            size=10_000,
+            tick="0.01",
+            salt=next(salt),
+            timestamp_ms=1_700_000_000_000,
+        )
 
     sdk = OrderBuilder(Signer(KEY, 137))
     args = OrderArgs(token_id=YES, price=0.52, size=100.0, side="BUY")
@@ -58,24 +65,50 @@ def bench_sign(rep: Reporter, repeat: int) -> None:
 def _frames() -> list[bytes]:
     out = []
     for size in ("150", "275.5"):
-        out.append(json.dumps({
-            "event_type": "price_change", "market": CID, "timestamp": "1700000000000",
-            "price_changes": [
-                {"asset_id": YES, "price": "0.4", "size": size, "side": "BUY", "hash": "0xab",
-                 "best_bid": "0.4", "best_ask": "0.6"},
-                {"asset_id": NO, "price": "0.6", "size": size, "side": "SELL", "hash": "0xab",
-                 "best_bid": "0.4", "best_ask": "0.6"},
-            ],
-        }).encode())
+        out.append(
+            json.dumps(
+                {
+                    "event_type": "price_change",
+                    "market": CID,
+                    "timestamp": "1700000000000",
+                    "price_changes": [
+                        {
+                            "asset_id": YES,
+                            "price": "0.4",
+                            "size": size,
+                            "side": "BUY",
+                            "hash": "0xab",
+                            "best_bid": "0.4",
+                            "best_ask": "0.6",
+                        },
+                        {
+                            "asset_id": NO,
+                            "price": "0.6",
+                            "size": size,
+                            "side": "SELL",
+                            "hash": "0xab",
+                            "best_bid": "0.4",
+                            "best_ask": "0.6",
+                        },
+                    ],
+                }
+            ).encode()
+        )
     return out
 
 
 def _snapshot() -> bytes:
-    return json.dumps({
-        "event_type": "book", "market": CID, "asset_id": YES, "timestamp": "1700000000000", "hash": "x",
-        "bids": [{"price": f"0.{p:02d}", "size": "100"} for p in range(30, 41)],
-        "asks": [{"price": f"0.{p:02d}", "size": "100"} for p in range(70, 59, -1)],
-    }).encode()
+    return json.dumps(
+        {
+            "event_type": "book",
+            "market": CID,
+            "asset_id": YES,
+            "timestamp": "1700000000000",
+            "hash": "x",
+            "bids": [{"price": f"0.{p:02d}", "size": "100"} for p in range(30, 41)],
+            "asks": [{"price": f"0.{p:02d}", "size": "100"} for p in range(70, 59, -1)],
+        }
+    ).encode()
 
 
 def bench_frame(rep: Reporter, repeat: int) -> None:
@@ -89,7 +122,10 @@ def bench_frame(rep: Reporter, repeat: int) -> None:
         ms.on_frame(f0, 1)
         ms.on_frame(f1, 2)
 
-    books: dict[str, dict[str, dict[Decimal, Decimal]]] = {YES: {"BUY": {}, "SELL": {}}, NO: {"BUY": {}, "SELL": {}}}
+    books: dict[str, dict[str, dict[Decimal, Decimal]]] = {
+        YES: {"BUY": {}, "SELL": {}},
+        NO: {"BUY": {}, "SELL": {}},
+    }
 
     def theirs() -> None:
         for f in (f0, f1):

@@ -69,19 +69,28 @@ class Accounts:
         """Free pUSD (buy) or free shares of `token` (sell) after open orders' reservations."""
         a = addr.lower()
         if is_buy:
-            held = sum(notional(o.remaining, o.price) for o in live
-                       if o.maker_address.lower() == a and o.side == "BUY")
+            held = sum(
+                notional(o.remaining, o.price)
+                for o in live
+                if o.maker_address.lower() == a and o.side == "BUY"
+            )
             return self.cash_of(a) - held
-        held = sum(o.remaining for o in live
-                   if o.maker_address.lower() == a and o.side == "SELL" and o.token_id == token)
+        held = sum(
+            o.remaining
+            for o in live
+            if o.maker_address.lower() == a and o.side == "SELL" and o.token_id == token
+        )
         return self.shares_of(a, token) - held
 
     def fill(self, o: EngineOrder, shares: int, price: Price, fee: int = 0) -> Transfer:
         """Move one side of a fill; returns what moved so it can be reversed."""
         a = self._touch(o.maker_address)
         cost = notional(shares, price)
-        t = (Transfer(a, o.token_id, -cost - fee, shares) if o.side == "BUY"
-             else Transfer(a, o.token_id, cost - fee, -shares))
+        t = (
+            Transfer(a, o.token_id, -cost - fee, shares)
+            if o.side == "BUY"
+            else Transfer(a, o.token_id, cost - fee, -shares)
+        )
         self.apply(t)
         return t
 

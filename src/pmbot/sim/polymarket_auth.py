@@ -73,7 +73,9 @@ def _ts(headers: Mapping[str, str], now_s: int, window_s: int) -> int:
     return ts
 
 
-def verify_l1(headers: Mapping[str, str], chain_id: int, now_s: int, window_s: int = 300) -> tuple[str, int]:
+def verify_l1(
+    headers: Mapping[str, str], chain_id: int, now_s: int, window_s: int = 300
+) -> tuple[str, int]:
     """(checksummed address, nonce) when the ClobAuth signature recovers POLY_ADDRESS."""
     addr, sig = headers.get("POLY_ADDRESS", ""), headers.get("POLY_SIGNATURE", "")
     nonce_s = headers.get("POLY_NONCE", "0") or "0"
@@ -90,8 +92,15 @@ def verify_l1(headers: Mapping[str, str], chain_id: int, now_s: int, window_s: i
     return to_checksum_address(addr), int(nonce_s)
 
 
-def verify_hmac(headers: Mapping[str, str], method: str, path: str, body: bytes,
-                keys_by_api: Mapping[str, KeyRecord], now_s: int, window_s: int = 300) -> KeyRecord:
+def verify_hmac(
+    headers: Mapping[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    keys_by_api: Mapping[str, KeyRecord],
+    now_s: int,
+    window_s: int = 300,
+) -> KeyRecord:
     """The key record of a correctly HMAC-signed L2 request."""
     rec = keys_by_api.get(headers.get("POLY_API_KEY", ""))
     ts = _ts(headers, now_s, window_s)
@@ -108,7 +117,9 @@ def verify_hmac(headers: Mapping[str, str], method: str, path: str, body: bytes,
     return rec
 
 
-def recover_order(order: Mapping[str, Any], chain_id: int, neg_risk: bool, version: int = 2) -> tuple[str, str]:
+def recover_order(
+    order: Mapping[str, Any], chain_id: int, neg_risk: bool, version: int = 2
+) -> tuple[str, str]:
     """(order hash, recovered owner address) of a V2 wire order; AuthFail 400 when unreadable.
 
     Types 0-2 recover the plain EIP-712 signature. Type 3 (POLY_1271) unwraps the ERC-7739
@@ -132,24 +143,52 @@ def recover_order(order: Mapping[str, Any], chain_id: int, neg_risk: bool, versi
         raise AuthFail("invalid signature", 400) from None
 
 
-def _recover_1271(sig: bytes, header: bytes, contents: bytes, td: dict[str, Any], chain_id: int,
-                  contract: str, version: int) -> str:
+def _recover_1271(
+    sig: bytes,
+    header: bytes,
+    contents: bytes,
+    td: dict[str, Any],
+    chain_id: int,
+    contract: str,
+    version: int,
+) -> str:
     t = ORDER_TYPE.encode()
-    if len(sig) != 65 + 64 + len(t) + 2 or sig[-2:] != len(t).to_bytes(2, "big") or sig[129:-2] != t:
+    if (
+        len(sig) != 65 + 64 + len(t) + 2
+        or sig[-2:] != len(t).to_bytes(2, "big")
+        or sig[129:-2] != t
+    ):
         raise ValueError("not an ERC-7739 order signature")
     app_dom, cont = sig[65:97], sig[97:129]
-    if app_dom != domain_separator(chain_id, contract, version) or app_dom != header or cont != contents:
+    if (
+        app_dom != domain_separator(chain_id, contract, version)
+        or app_dom != header
+        or cont != contents
+    ):
         raise ValueError("wrapped domain or contents differ from the order")
     tds_type = keccak(
-        ("TypedDataSign(Order contents,string name,string version,uint256 chainId,"
-         "address verifyingContract,bytes32 salt)" + ORDER_TYPE).encode()
+        (
+            "TypedDataSign(Order contents,string name,string version,uint256 chainId,"
+            "address verifyingContract,bytes32 salt)" + ORDER_TYPE
+        ).encode()
     )
-    tds = keccak(abi_encode(
-        ["bytes32", "bytes32", "bytes32", "bytes32", "uint256", "address", "bytes32"],
-        [tds_type, cont, keccak(b"DepositWallet"), keccak(b"1"), chain_id,
-         td["message"]["signer"], b"\0" * 32],
-    ))
+    tds = keccak(
+        abi_encode(
+            ["bytes32", "bytes32", "bytes32", "bytes32", "uint256", "address", "bytes32"],
+            [
+                tds_type,
+                cont,
+                keccak(b"DepositWallet"),
+                keccak(b"1"),
+                chain_id,
+                td["message"]["signer"],
+                b"\0" * 32,
+            ],
+        )
+    )
     digest = keccak(b"\x19\x01" + app_dom + tds)
     v = sig[64] - 27 if sig[64] >= 27 else sig[64]
-    pub = keys.Signature(signature_bytes=sig[:64] + bytes((v,))).recover_public_key_from_msg_hash(digest)
+    pub = keys.Signature(signature_bytes=sig[:64] + bytes((v,))).recover_public_key_from_msg_hash(
+        digest
+    )
     return str(pub.to_checksum_address())

@@ -94,12 +94,35 @@ class Place:
 class Book:
     """One market: YES-space bids and asks, each price -> FIFO list of orders."""
 
-    __slots__ = ("asks", "bids", "cid", "min_size", "neg_risk", "no_token", "tick", "yes_token", "fee_rate_bps")
+    __slots__ = (
+        "asks",
+        "bids",
+        "cid",
+        "fee_rate_bps",
+        "min_size",
+        "neg_risk",
+        "no_token",
+        "tick",
+        "yes_token",
+    )
 
-    def __init__(self, cid: str, yes_token: str, no_token: str, tick: Price, min_size: Micro,
-                 neg_risk: bool = False, fee_rate_bps: int = 0) -> None:
+    def __init__(
+        self,
+        cid: str,
+        yes_token: str,
+        no_token: str,
+        tick: Price,
+        min_size: Micro,
+        neg_risk: bool = False,
+        fee_rate_bps: int = 0,
+    ) -> None:
         self.cid, self.yes_token, self.no_token = cid, yes_token, no_token
-        self.tick, self.min_size, self.neg_risk, self.fee_rate_bps = tick, min_size, neg_risk, fee_rate_bps
+        self.tick, self.min_size, self.neg_risk, self.fee_rate_bps = (
+            tick,
+            min_size,
+            neg_risk,
+            fee_rate_bps,
+        )
         self.bids: dict[Price, list[EngineOrder]] = {}
         self.asks: dict[Price, list[EngineOrder]] = {}
 
@@ -120,7 +143,9 @@ class Book:
         s = self.side(yes_bid)
         return sorted(((p, sum(o.remaining for o in q)) for p, q in s.items()), reverse=not yes_bid)
 
-    def token_levels(self, is_yes: bool) -> tuple[list[tuple[Price, Micro]], list[tuple[Price, Micro]]]:
+    def token_levels(
+        self, is_yes: bool
+    ) -> tuple[list[tuple[Price, Micro]], list[tuple[Price, Micro]]]:
         """(bids ascending, asks descending) of one token, prices in that token."""
         if is_yes:
             return self.levels(True), self.levels(False)
@@ -154,8 +179,13 @@ class PolyEngine:
             raise MatchError("Invalid token id", "INVALID_ORDER_ERROR") from None
 
     # ---- placement --------------------------------------------------------------------
-    def place(self, o: EngineOrder, *, post_only: bool = False,
-              can_fill: Callable[[EngineOrder], bool] | None = None) -> Place:
+    def place(
+        self,
+        o: EngineOrder,
+        *,
+        post_only: bool = False,
+        can_fill: Callable[[EngineOrder], bool] | None = None,
+    ) -> Place:
         """Match `o` against the opposite YES-space side, then rest it (GTC/GTD) or kill it.
 
         `can_fill(maker)` lets the server skip makers whose funds vanished (they are left
@@ -165,11 +195,13 @@ class PolyEngine:
         if o.price % book.tick or not book.tick <= o.price <= ONE - book.tick:
             raise MatchError(
                 f"order {o.id} is invalid. Price ({_fmt(o.price)}) breaks minimum tick size rule: {_fmt(book.tick)}",
-                "INVALID_ORDER_MIN_TICK_SIZE")
+                "INVALID_ORDER_MIN_TICK_SIZE",
+            )
         if o.order_type in ("GTC", "GTD") and o.original < book.min_size:
             raise MatchError(
                 f"Size ({o.original / 1e6:g}) lower than the minimum: {book.min_size / 1e6:g}",
-                "INVALID_ORDER_MIN_SIZE")
+                "INVALID_ORDER_MIN_SIZE",
+            )
         if o.id in self.orders:
             raise MatchError("order already exists", "INVALID_ORDER_DUPLICATED")
         bid = o.yes_bid
@@ -181,12 +213,21 @@ class PolyEngine:
 
         avail_prices = sorted((p for p in opp if crosses(p)), reverse=not bid)
         if post_only and avail_prices:
-            raise MatchError("invalid post-only order: order crosses book", "INVALID_POST_ONLY_ORDER")
+            raise MatchError(
+                "invalid post-only order: order crosses book", "INVALID_POST_ONLY_ORDER"
+            )
         if o.order_type == "FOK":
-            avail = sum(m.remaining for p in avail_prices for m in opp[p] if m.owner != "" and (can_fill is None or can_fill(m)))
+            avail = sum(
+                m.remaining
+                for p in avail_prices
+                for m in opp[p]
+                if m.owner != "" and (can_fill is None or can_fill(m))
+            )
             if avail < o.original:
-                raise MatchError("order couldn't be fully filled. FOK orders are fully filled or killed.",
-                                 "FOK_ORDER_NOT_FILLED_ERROR")
+                raise MatchError(
+                    "order couldn't be fully filled. FOK orders are fully filled or killed.",
+                    "FOK_ORDER_NOT_FILLED_ERROR",
+                )
         fills: list[Fill] = []
         changes: list[LevelChange] = []
         for p in avail_prices:
@@ -209,8 +250,10 @@ class PolyEngine:
                 del opp[p]
             changes.append(LevelChange(not bid, p, book.size_at(not bid, p)))
         if o.order_type == "FAK" and not fills:
-            raise MatchError("no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.",
-                             "FOK_ORDER_NOT_FILLED_ERROR")
+            raise MatchError(
+                "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.",
+                "FOK_ORDER_NOT_FILLED_ERROR",
+            )
         rests = bool(o.remaining) and o.order_type in ("GTC", "GTD")
         self.orders[o.id] = o
         if rests:
@@ -237,7 +280,11 @@ class PolyEngine:
         return LevelChange(o.yes_bid, o.yes_price, book.size_at(o.yes_bid, o.yes_price))
 
     def live(self, owner: str | None = None) -> list[EngineOrder]:
-        return [o for o in self.orders.values() if o.status == "LIVE" and (owner is None or o.owner == owner)]
+        return [
+            o
+            for o in self.orders.values()
+            if o.status == "LIVE" and (owner is None or o.owner == owner)
+        ]
 
     def expired(self, now_s: int) -> list[EngineOrder]:
         """GTD orders past their effective end (expiration minus the 60 s security threshold)."""

@@ -33,8 +33,11 @@ class _Sub:
 class Hub:
     """Market and user subscribers; `snapshot(asset)` gives the `book` sent on subscribe."""
 
-    def __init__(self, snapshot: Callable[[str], dict[str, Any] | None],
-                 check_auth: Callable[[dict[str, Any]], str | None]) -> None:
+    def __init__(
+        self,
+        snapshot: Callable[[str], dict[str, Any] | None],
+        check_auth: Callable[[dict[str, Any]], str | None],
+    ) -> None:
         self._snapshot = snapshot
         self._check_auth = check_auth
         self.market_subs: list[_Sub] = []
@@ -78,7 +81,9 @@ class Hub:
         if not msgs or s.ws.closed:
             return
         try:
-            await s.ws.send_str(json.dumps(msgs[0] if len(msgs) == 1 else msgs, separators=(",", ":")))
+            await s.ws.send_str(
+                json.dumps(msgs[0] if len(msgs) == 1 else msgs, separators=(",", ":"))
+            )
             self.frames_sent += 1
         except (ConnectionError, RuntimeError):
             pass

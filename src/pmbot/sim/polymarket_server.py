@@ -56,8 +56,12 @@ class Faults:
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(text=json.dumps(data, separators=(",", ":"), default=str), status=status,
-                        content_type="application/json", headers=headers)
+    return web.Response(
+        text=json.dumps(data, separators=(",", ":"), default=str),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 def _err(text: str, status: int = 400, **extra: Any) -> web.Response:
@@ -67,15 +71,30 @@ def _err(text: str, status: int = 400, **extra: Any) -> web.Response:
 class PolySim:
     """The simulator. `await start()` binds 127.0.0.1 on an ephemeral port; `aclose()` stops."""
 
-    def __init__(self, markets: Iterable[SimMarket], *, clock: Clock | None = None, chain_id: int = POLYGON,
-                 mined_delay: float = 0.02, confirmed_delay: float = 0.02, page_size: int = 100,
-                 ts_window: int = 300, heartbeat_timeout: float = 15.0,
-                 wallet_owners: dict[str, str] | None = None, order_rate: tuple[float, float] = (40, 60),
-                 cancel_rate: tuple[float, float] = (80, 120), accounts: Accounts | None = None) -> None:
+    def __init__(
+        self,
+        markets: Iterable[SimMarket],
+        *,
+        clock: Clock | None = None,
+        chain_id: int = POLYGON,
+        mined_delay: float = 0.02,
+        confirmed_delay: float = 0.02,
+        page_size: int = 100,
+        ts_window: int = 300,
+        heartbeat_timeout: float = 15.0,
+        wallet_owners: dict[str, str] | None = None,
+        order_rate: tuple[float, float] = (40, 60),
+        cancel_rate: tuple[float, float] = (80, 120),
+        accounts: Accounts | None = None,
+    ) -> None:
         self.clock = clock or LiveClock()
         self.chain_id = chain_id
         self.mined_delay, self.confirmed_delay = mined_delay, confirmed_delay
-        self.page_size, self.ts_window, self.heartbeat_timeout = page_size, ts_window, heartbeat_timeout
+        self.page_size, self.ts_window, self.heartbeat_timeout = (
+            page_size,
+            ts_window,
+            heartbeat_timeout,
+        )
         self.wallet_owners = {k.lower(): v.lower() for k, v in (wallet_owners or {}).items()}
         self.order_rate, self.cancel_rate = order_rate, cancel_rate
         self.accounts = accounts or Accounts()
@@ -133,8 +152,17 @@ class PolySim:
     # ---- markets and faults --------------------------------------------------------------------
     def add_market(self, m: SimMarket) -> None:
         self.markets[m.condition_id] = m
-        self.engine.add_market(Book(m.condition_id, m.yes_token, m.no_token, tick_units(m.tick),
-                                    int(float(m.min_size) * 1_000_000), m.neg_risk, m.fee_rate_bps))
+        self.engine.add_market(
+            Book(
+                m.condition_id,
+                m.yes_token,
+                m.no_token,
+                tick_units(m.tick),
+                int(float(m.min_size) * 1_000_000),
+                m.neg_risk,
+                m.fee_rate_bps,
+            )
+        )
 
     def market_of(self, token: str) -> SimMarket:
         book, _ = self.engine.token(token)
@@ -151,17 +179,33 @@ class PolySim:
         old, m.tick = m.tick, tick
         self.engine.books[cid].tick = tick_units(tick)
         ts = str(self.now_ms())
-        await self.hub.market([
-            {"event_type": "tick_size_change", "market": cid, "asset_id": a, "old_tick_size": old,
-             "new_tick_size": tick, "timestamp": ts} for a in (m.yes_token, m.no_token)
-        ])
+        await self.hub.market(
+            [
+                {
+                    "event_type": "tick_size_change",
+                    "market": cid,
+                    "asset_id": a,
+                    "old_tick_size": old,
+                    "new_tick_size": tick,
+                    "timestamp": ts,
+                }
+                for a in (m.yes_token, m.no_token)
+            ]
+        )
 
     def _snapshot(self, asset: str) -> dict[str, Any] | None:
         try:
             book, is_yes = self.engine.token(asset)
         except MatchError:
             return None
-        return book_json(book, is_yes, self.now_ms(), self.markets[book.cid], self.last_trade.get(asset, ""), ws=True)
+        return book_json(
+            book,
+            is_yes,
+            self.now_ms(),
+            self.markets[book.cid],
+            self.last_trade.get(asset, ""),
+            ws=True,
+        )
 
     def _ws_auth(self, auth: dict[str, Any]) -> str | None:
         rec = self.keys.get(str(auth.get("apiKey", "")))
@@ -189,7 +233,15 @@ class PolySim:
 
     async def l2(self, request: web.Request) -> tuple[KeyRecord, bytes]:
         body = await request.read()
-        rec = verify_hmac(request.headers, request.method, request.path, body, self.keys, self.now_s(), self.ts_window)
+        rec = verify_hmac(
+            request.headers,
+            request.method,
+            request.path,
+            body,
+            self.keys,
+            self.now_s(),
+            self.ts_window,
+        )
         return rec, body
 
     def take(self, signer: str, bucket: str, cost: int) -> float:
@@ -303,7 +355,13 @@ class PolySim:
 
     async def _by_token(self, request: web.Request) -> web.Response:
         m = self.market_of(request.match_info["token"])
-        return _json({"condition_id": m.condition_id, "primary_token_id": m.yes_token, "secondary_token_id": m.no_token})
+        return _json(
+            {
+                "condition_id": m.condition_id,
+                "primary_token_id": m.yes_token,
+                "secondary_token_id": m.no_token,
+            }
+        )
 
     async def _clob_market(self, request: web.Request) -> web.Response:
         m = self.markets.get(request.match_info["cid"])
@@ -322,8 +380,14 @@ class PolySim:
         off = max(off, 0)
         chunk = items[off : off + self.page_size]
         nxt = off + self.page_size
-        return {"limit": self.page_size, "count": len(chunk), "data": chunk,
-                "next_cursor": base64.b64encode(str(nxt).encode()).decode() if nxt < len(items) else END_CURSOR}
+        return {
+            "limit": self.page_size,
+            "count": len(chunk),
+            "data": chunk,
+            "next_cursor": base64.b64encode(str(nxt).encode()).decode()
+            if nxt < len(items)
+            else END_CURSOR,
+        }
 
     async def _markets(self, request: web.Request) -> web.Response:
         items = [market_json(m) for m in self.markets.values()]
@@ -331,7 +395,9 @@ class PolySim:
 
     def _book_of(self, token: str) -> dict[str, Any]:
         book, is_yes = self.engine.token(token)
-        return book_json(book, is_yes, self.now_ms(), self.markets[book.cid], self.last_trade.get(token, ""))
+        return book_json(
+            book, is_yes, self.now_ms(), self.markets[book.cid], self.last_trade.get(token, "")
+        )
 
     async def _book(self, request: web.Request) -> web.Response:
         return _json(self._book_of(self._token(request)))
@@ -383,5 +449,15 @@ class PolySim:
 
     async def _gamma_events(self, request: web.Request) -> web.Response:
         ms = self._gamma_filter(request)
-        return _json([{"id": "ev-" + m.gamma_id, "slug": m.slug, "title": m.question, "negRisk": m.neg_risk,
-                       "markets": [gamma_market(m)]} for m in ms])
+        return _json(
+            [
+                {
+                    "id": "ev-" + m.gamma_id,
+                    "slug": m.slug,
+                    "title": m.question,
+                    "negRisk": m.neg_risk,
+                    "markets": [gamma_market(m)],
+                }
+                for m in ms
+            ]
+        )

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from pmbot.core.money import ONE
 from pmbot.sim.polymarket_accounts import notional, taker_fee
-from pmbot.sim.polymarket_auth import AuthFail, KeyRecord, recover_order
+from pmbot.sim.polymarket_auth import KeyRecord, recover_order
 from pmbot.sim.polymarket_engine import EngineOrder, MatchError, Place
 from pmbot.sim.polymarket_views import Trade, dec6, order_json, price_change, px, trade_json
 from pmbot.venues.polymarket.signing import TICK_ROUNDING
@@ -32,12 +32,18 @@ MAX_BATCH = 15
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(text=json.dumps(data, separators=(",", ":")), status=status,
-                        content_type="application/json", headers=headers)
+    return web.Response(
+        text=json.dumps(data, separators=(",", ":")),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 class _Reject(Exception):
-    def __init__(self, text: str, status: int = 400, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, text: str, status: int = 400, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(text)
         self.text, self.status, self.headers, self.extra = text, status, headers, extra
 
@@ -69,8 +75,15 @@ class Trading:
         s, f, now = self.sim, self.sim.faults, self.sim.clock.monotonic()
         wait = s.take(signer.lower(), bucket, cost)
         if wait > 0:
-            raise _Reject("Too Many Requests", 429, {"Retry-After": str(max(1, round(wait))),
-                          "Poly-RateLimit-Remaining": "0", "Poly-RateLimit-Tier": "standard"})
+            raise _Reject(
+                "Too Many Requests",
+                429,
+                {
+                    "Retry-After": str(max(1, round(wait))),
+                    "Poly-RateLimit-Remaining": "0",
+                    "Poly-RateLimit-Tier": "standard",
+                },
+            )
         if now < f.too_early_until:
             raise _Reject("Too Early: the matching engine is restarting", 425)
         if f.http_5xx > 0:
@@ -115,7 +128,9 @@ class Trading:
                 results.append({"success": False, "errorMsg": e.text, "orderID": None})
         return _json(results if batch else results[0])
 
-    async def _place(self, rec: KeyRecord, item: dict[str, Any], post_only_mode: bool) -> dict[str, Any]:
+    async def _place(
+        self, rec: KeyRecord, item: dict[str, Any], post_only_mode: bool
+    ) -> dict[str, Any]:
         s = self.sim
         o = item.get("order")
         if isinstance(o, dict) and ("nonce" in o or "taker" in o or "timestamp" not in o):
@@ -133,8 +148,13 @@ class Trading:
             raise _Reject("invalid post-only order type", code="INVALID_POST_ONLY_ORDER_TYPE")
         if post_only_mode and not req.postOnly:
             retry = max(1, round(s.faults.post_only_until - s.clock.monotonic()))
-            raise _Reject("post-only mode: only post-only orders and cancels are allowed", 503,
-                          {"Retry-After": str(retry)}, code="post_only_mode", retry_after_seconds=retry)
+            raise _Reject(
+                "post-only mode: only post-only orders and cancels are allowed",
+                503,
+                {"Retry-After": str(retry)},
+                code="post_only_mode",
+                retry_after_seconds=retry,
+            )
         try:
             book, is_yes = s.engine.token(w.tokenId)
         except MatchError:
@@ -157,8 +177,10 @@ class Trading:
         maker_dp, taker_dp = (cash_dp, share_dp) if side == "BUY" else (share_dp, cash_dp)
         if not (_dp_ok(mk, maker_dp) and _dp_ok(tk, taker_dp)):
             kind = "market" if market_order else "limit"
-            raise _Reject(f"invalid amounts, the {kind} {side.lower()} orders maker amount supports a max accuracy "
-                          f"of {maker_dp} decimals, taker amount a max of {taker_dp} decimals")
+            raise _Reject(
+                f"invalid amounts, the {kind} {side.lower()} orders maker amount supports a max accuracy "
+                f"of {maker_dp} decimals, taker amount a max of {taker_dp} decimals"
+            )
         shares, cash = (tk, mk) if side == "BUY" else (mk, tk)
         if market_order:
             price = cash * ONE // shares if side == "BUY" else -(-cash * ONE // shares)
@@ -169,19 +191,39 @@ class Trading:
                 price += 1  # off-grid: let the tick rule refuse it with the venue's text
         exp = int(w.expiration or 0)
         now_s = s.now_s()
-        if req.orderType == "GTD" and exp <= now_s + 60 or req.orderType != "GTD" and exp:
-            return {"success": False, "errorMsg": "invalid expiration", "orderID": order_hash, "status": ""}
+        if (req.orderType == "GTD" and exp <= now_s + 60) or (req.orderType != "GTD" and exp):
+            return {
+                "success": False,
+                "errorMsg": "invalid expiration",
+                "orderID": order_hash,
+                "status": "",
+            }
         live = s.engine.live()
         need = notional(shares, price) if side == "BUY" else shares
         if s.accounts.available(w.maker, w.tokenId, side == "BUY", live) < need:
             raise _Reject("not enough balance / allowance")
-        eo = EngineOrder(id=order_hash, owner=rec.api_key, maker_address=w.maker, market=book.cid,
-                         token_id=w.tokenId, is_yes=is_yes, side=side, price=price, original=shares,
-                         order_type=req.orderType, expiration=exp, created_ms=s.now_ms())
+        eo = EngineOrder(
+            id=order_hash,
+            owner=rec.api_key,
+            maker_address=w.maker,
+            market=book.cid,
+            token_id=w.tokenId,
+            is_yes=is_yes,
+            side=side,
+            price=price,
+            original=shares,
+            order_type=req.orderType,
+            expiration=exp,
+            created_ms=s.now_ms(),
+        )
         try:
             res = s.engine.place(eo, post_only=req.postOnly)
         except MatchError as e:
-            if e.code in ("INVALID_ORDER_MIN_TICK_SIZE", "INVALID_ORDER_MIN_SIZE", "INVALID_ORDER_DUPLICATED"):
+            if e.code in (
+                "INVALID_ORDER_MIN_TICK_SIZE",
+                "INVALID_ORDER_MIN_SIZE",
+                "INVALID_ORDER_DUPLICATED",
+            ):
                 raise _Reject(e.text) from None
             return {"success": False, "errorMsg": e.text, "orderID": order_hash, "status": ""}
         trades = await self._after_place(res, m)
@@ -189,13 +231,19 @@ class Trading:
         making = notional(filled, price) if side == "BUY" else filled
         taking = filled if side == "BUY" else sum(notional(t.size, t.taker_price) for t in trades)
         return {
-            "success": True, "errorMsg": "", "orderID": order_hash,
+            "success": True,
+            "errorMsg": "",
+            "orderID": order_hash,
             "status": "matched" if trades else "live",
-            "makingAmount": dec6(making) if trades else "", "takingAmount": dec6(taking) if trades else "",
-            "transactionsHashes": [t.tx_hash for t in trades], "tradeIDs": [t.id for t in trades],
+            "makingAmount": dec6(making) if trades else "",
+            "takingAmount": dec6(taking) if trades else "",
+            "transactionsHashes": [t.tx_hash for t in trades],
+            "tradeIDs": [t.id for t in trades],
         }
 
-    def _check_signer(self, rec: KeyRecord, maker: str, signer: str, sig_type: int, recovered: str) -> None:
+    def _check_signer(
+        self, rec: KeyRecord, maker: str, signer: str, sig_type: int, recovered: str
+    ) -> None:
         a = rec.address.lower()
         if sig_type not in (0, 1, 2, 3):
             raise _Reject("invalid signature type")
@@ -220,28 +268,52 @@ class Trading:
         market_msgs: list[dict[str, Any]] = []
         for f in res.fills:
             tp, mp = f.price_for(o), f.price_for(f.maker)
-            t = Trade(id=s.next_id("trade-"), market=o.market, taker=o, maker=f.maker, size=f.size,
-                      taker_price=tp, maker_price=mp, fee_rate_bps=book.fee_rate_bps, match_ms=now, last_ms=now)
+            t = Trade(
+                id=s.next_id("trade-"),
+                market=o.market,
+                taker=o,
+                maker=f.maker,
+                size=f.size,
+                taker_price=tp,
+                maker_price=mp,
+                fee_rate_bps=book.fee_rate_bps,
+                match_ms=now,
+                last_ms=now,
+            )
             t.tx_hash = "0x" + hashlib.sha256(t.id.encode()).hexdigest()
             fee = taker_fee(f.size, tp, book.fee_rate_bps)
-            t.transfers = [s.accounts.fill(o, f.size, tp, fee), s.accounts.fill(f.maker, f.size, mp)]
+            t.transfers = [
+                s.accounts.fill(o, f.size, tp, fee),
+                s.accounts.fill(f.maker, f.size, mp),
+            ]
             o.trades.append(t.id)
             f.maker.trades.append(t.id)
             s.trades[t.id] = t
             s.last_trade[o.token_id] = px(tp)
             trades.append(t)
-            market_msgs.append({"event_type": "last_trade_price", "market": o.market, "asset_id": o.token_id,
-                                "price": px(tp), "side": o.side, "size": dec6(f.size),
-                                "fee_rate_bps": str(book.fee_rate_bps), "timestamp": str(now)})
+            market_msgs.append(
+                {
+                    "event_type": "last_trade_price",
+                    "market": o.market,
+                    "asset_id": o.token_id,
+                    "price": px(tp),
+                    "side": o.side,
+                    "size": dec6(f.size),
+                    "fee_rate_bps": str(book.fee_rate_bps),
+                    "timestamp": str(now),
+                }
+            )
         if res.changes:
             market_msgs.insert(0, price_change(book, res.changes, now, o.id))
         await s.hub.market(market_msgs)
         await s.hub.user(o.owner, o.market, [order_json(o, m, event="PLACEMENT", ts_ms=now)])
         for t in trades:
-            await s.hub.user(t.maker.owner, t.market, [order_json(t.maker, m, event="UPDATE", ts_ms=now)])
+            await s.hub.user(
+                t.maker.owner, t.market, [order_json(t.maker, m, event="UPDATE", ts_ms=now)]
+            )
             await self._trade_event(t)
             s.spawn(self._lifecycle(t))
-        if trades and o.status != "LIVE" or (trades and o.remaining):
+        if (trades and o.status != "LIVE") or (trades and o.remaining):
             await s.hub.user(o.owner, o.market, [order_json(o, m, event="UPDATE", ts_ms=now)])
         return trades
 
@@ -249,7 +321,9 @@ class Trading:
         m = self.sim.markets[t.market]
         await self.sim.hub.user(t.taker.owner, t.market, [trade_json(t, t.taker.owner, m, ws=True)])
         if t.maker.owner != t.taker.owner:
-            await self.sim.hub.user(t.maker.owner, t.market, [trade_json(t, t.maker.owner, m, ws=True)])
+            await self.sim.hub.user(
+                t.maker.owner, t.market, [trade_json(t, t.maker.owner, m, ws=True)]
+            )
 
     async def _lifecycle(self, t: Trade) -> None:
         s = self.sim
@@ -266,7 +340,9 @@ class Trading:
             await self._trade_event(t)
 
     # ---- cancels -----------------------------------------------------------------------------
-    async def cancel_ids(self, owner: str, ids: list[str], status: str = "CANCELED") -> dict[str, Any]:
+    async def cancel_ids(
+        self, owner: str, ids: list[str], status: str = "CANCELED"
+    ) -> dict[str, Any]:
         s = self.sim
         canceled: list[str] = []
         not_canceled: dict[str, str] = {}
@@ -278,7 +354,11 @@ class Trading:
                 continue
             ch = s.engine.cancel(oid, status)
             if ch is None:
-                not_canceled[oid] = "Order already matched" if o.status == "MATCHED" else "Order not found or already canceled"
+                not_canceled[oid] = (
+                    "Order already matched"
+                    if o.status == "MATCHED"
+                    else "Order not found or already canceled"
+                )
                 continue
             canceled.append(oid)
             by_market.setdefault(o.market, []).append((o, ch))
@@ -301,33 +381,46 @@ class Trading:
         return _json(await self.cancel_ids(rec.api_key, ids))
 
     async def cancel_one(self, request: web.Request) -> web.Response:
-        return await self._run(self._cancel(request, lambda _, d: [str((d or {}).get("orderID", ""))]))
+        return await self._run(
+            self._cancel(request, lambda _, d: [str((d or {}).get("orderID", ""))])
+        )
 
     async def cancel_many(self, request: web.Request) -> web.Response:
         def pick(_: KeyRecord, d: Any) -> list[str]:
             if not isinstance(d, list) or len(d) > 1000:
                 raise _Reject("Invalid payload: expected at most 1000 order ids")
             return [str(x) for x in d]
+
         return await self._run(self._cancel(request, pick))
 
     async def cancel_all(self, request: web.Request) -> web.Response:
-        return await self._run(self._cancel(request, lambda r, _: [o.id for o in self.sim.engine.live(r.api_key)]))
+        return await self._run(
+            self._cancel(request, lambda r, _: [o.id for o in self.sim.engine.live(r.api_key)])
+        )
 
     async def cancel_market(self, request: web.Request) -> web.Response:
         def pick(r: KeyRecord, d: Any) -> list[str]:
             d = d or {}
-            return [o.id for o in self.sim.engine.live(r.api_key)
-                    if (not d.get("market") or o.market == d["market"])
-                    and (not d.get("asset_id") or o.token_id == d["asset_id"])]
+            return [
+                o.id
+                for o in self.sim.engine.live(r.api_key)
+                if (not d.get("market") or o.market == d["market"])
+                and (not d.get("asset_id") or o.token_id == d["asset_id"])
+            ]
+
         return await self._run(self._cancel(request, pick))
 
     # ---- queries -------------------------------------------------------------------------------
     async def orders(self, request: web.Request) -> web.Response:
         rec, _ = await self.sim.l2(request)
         q = request.query
-        os_ = [o for o in self.sim.engine.live(rec.api_key)
-               if (not q.get("id") or o.id == q["id"]) and (not q.get("market") or o.market == q["market"])
-               and (not q.get("asset_id") or o.token_id == q["asset_id"])]
+        os_ = [
+            o
+            for o in self.sim.engine.live(rec.api_key)
+            if (not q.get("id") or o.id == q["id"])
+            and (not q.get("market") or o.market == q["market"])
+            and (not q.get("asset_id") or o.token_id == q["asset_id"])
+        ]
         items = [order_json(o, self.sim.markets[o.market]) for o in os_]
         return _json(self.sim.page(items, q.get("next_cursor", "")))
 
@@ -341,10 +434,14 @@ class Trading:
     async def get_trades(self, request: web.Request) -> web.Response:
         rec, _ = await self.sim.l2(request)
         q, me = request.query, rec.api_key
-        ts = [t for t in self.sim.trades.values()
-              if me in (t.taker.owner, t.maker.owner) and (not q.get("id") or t.id == q["id"])
-              and (not q.get("market") or t.market == q["market"])
-              and (not q.get("asset_id") or q["asset_id"] in (t.taker.token_id, t.maker.token_id))]
+        ts = [
+            t
+            for t in self.sim.trades.values()
+            if me in (t.taker.owner, t.maker.owner)
+            and (not q.get("id") or t.id == q["id"])
+            and (not q.get("market") or t.market == q["market"])
+            and (not q.get("asset_id") or q["asset_id"] in (t.taker.token_id, t.maker.token_id))
+        ]
         items = [trade_json(t, me, self.sim.markets[t.market]) for t in ts]
         return _json(self.sim.page(items, q.get("next_cursor", "")))
 

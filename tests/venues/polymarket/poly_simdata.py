@@ -14,8 +14,23 @@ NO2 = "1002"
 
 def sim_markets() -> list[SimMarket]:
     return [
-        SimMarket(CID, YES, NO, question="Will the sim work?", slug="will-the-sim-work", tick="0.01",
-                  fee_rate_bps=400),
-        SimMarket(CID2, YES2, NO2, question="Neg-risk sim?", slug="neg-risk-sim", tick="0.001",
-                  neg_risk=True, gamma_id="2"),
+        SimMarket(
+            CID,
+            YES,
+            NO,
+            question="Will the sim work?",
+            slug="will-the-sim-work",
+            tick="0.01",
+            fee_rate_bps=400,
+        ),
+        SimMarket(
+            CID2,
+            YES2,
+            NO2,
+            question="Neg-risk sim?",
+            slug="neg-risk-sim",
+            tick="0.001",
+            neg_risk=True,
+            gamma_id="2",
+        ),
     ]

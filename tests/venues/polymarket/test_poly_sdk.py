@@ -6,13 +6,18 @@ import asyncio
 
 import pytest
 from eth_account import Account
-from py_clob_client_v2 import ClobClient, OpenOrderParams, OrderArgs, OrderType, PartialCreateOrderOptions
+from poly_simdata import CID, NO, YES
+from py_clob_client_v2 import (
+    ClobClient,
+    OpenOrderParams,
+    OrderArgs,
+    OrderType,
+    PartialCreateOrderOptions,
+)
 from py_clob_client_v2.clob_types import OrderPayload
 from py_clob_client_v2.exceptions import PolyApiException
 
 from pmbot.sim.polymarket_server import PolySim
-
-from poly_simdata import CID, NO, YES
 
 KEY = "0x" + "5a" * 32
 
@@ -54,14 +59,17 @@ async def test_sdk_match_trades_and_errors(poly_sim: PolySim) -> None:
         r2 = taker.create_and_post_order(OrderArgs(token_id=YES, price=0.62, size=10, side="BUY"))
         assert r2["status"] == "matched" and r2["transactionsHashes"], r2
         trades = taker.get_trades()
-        assert len(trades) == 1 and trades[0]["price"] == "0.6" and trades[0]["trader_side"] == "TAKER"
+        assert (
+            len(trades) == 1 and trades[0]["price"] == "0.6" and trades[0]["trader_side"] == "TAKER"
+        )
         mt = maker.get_trades()
         assert mt[0]["trader_side"] == "MAKER" and mt[0]["maker_orders"][0]["price"] == "0.4"
         with pytest.raises(PolyApiException) as e:
             taker.create_and_post_order(OrderArgs(token_id=YES, price=0.5, size=1, side="BUY"))
         assert e.value.status_code == 400 and "lower than the minimum" in str(e.value.error_msg)
         r3 = maker.create_and_post_order(
-            OrderArgs(token_id=YES, price=0.7, size=5, side="BUY"), PartialCreateOrderOptions(tick_size="0.01"),
+            OrderArgs(token_id=YES, price=0.7, size=5, side="BUY"),
+            PartialCreateOrderOptions(tick_size="0.01"),
             post_only=True,
         )
         assert r3["success"] and r3["status"] == "live"

@@ -37,7 +37,9 @@ def test_l1_recovers_and_matches_sdk() -> None:
     signer = s.OrderSigner(KEY)
     assert signer.address == ACCT.address
     h = signer.l1_headers(1_700_000_000, nonce=3)
-    msg = encode_typed_data(full_message=s.clob_auth_typed_data(ACCT.address, 1_700_000_000, 3, POLYGON))
+    msg = encode_typed_data(
+        full_message=s.clob_auth_typed_data(ACCT.address, 1_700_000_000, 3, POLYGON)
+    )
     assert Account.recover_message(msg, signature=h["POLY_SIGNATURE"]) == ACCT.address
     assert h["POLY_SIGNATURE"] == sign_clob_auth_message(Signer(KEY, POLYGON), 1_700_000_000, 3)
     assert h["POLY_TIMESTAMP"] == "1700000000" and h["POLY_NONCE"] == "3"
@@ -57,21 +59,37 @@ def test_l2_hmac_independent() -> None:
     creds = s.ApiCreds("k", secret, "p")
     assert "secret" not in repr(creds) or "***" in repr(creds)
     h = s.l2_headers(ACCT.address, creds, 5, "GET", "/x")
-    assert set(h) == {"POLY_ADDRESS", "POLY_SIGNATURE", "POLY_TIMESTAMP", "POLY_API_KEY", "POLY_PASSPHRASE"}
+    assert set(h) == {
+        "POLY_ADDRESS",
+        "POLY_SIGNATURE",
+        "POLY_TIMESTAMP",
+        "POLY_API_KEY",
+        "POLY_PASSPHRASE",
+    }
 
 
-def _sdk_order(sig_type: int, funder: str, maker_amt: int, taker_amt: int, side: int, neg_risk: bool):
+def _sdk_order(
+    sig_type: int, funder: str, maker_amt: int, taker_amt: int, side: int, neg_risk: bool
+):
     c = CONTRACTS[POLYGON]
     b = ExchangeOrderBuilderV2(
-        c.neg_risk_exchange_v2 if neg_risk else c.exchange_v2, POLYGON, Signer(KEY, POLYGON),
+        c.neg_risk_exchange_v2 if neg_risk else c.exchange_v2,
+        POLYGON,
+        Signer(KEY, POLYGON),
         generate_salt=lambda: "123456789",
     )
     signer = funder if sig_type == 3 else ACCT.address
     return b.build_signed_order(
         OrderDataV2(
-            maker=funder, tokenId=TOKEN, makerAmount=str(maker_amt), takerAmount=str(taker_amt),
-            side=Side(side), signer=signer, signatureType=SignatureTypeV2(sig_type),
-            timestamp="1700000000123", expiration="0",
+            maker=funder,
+            tokenId=TOKEN,
+            makerAmount=str(maker_amt),
+            takerAmount=str(taker_amt),
+            side=Side(side),
+            signer=signer,
+            signatureType=SignatureTypeV2(sig_type),
+            timestamp="1700000000123",
+            expiration="0",
         )
     ), b
 
@@ -80,16 +98,28 @@ def _sdk_order(sig_type: int, funder: str, maker_amt: int, taker_amt: int, side:
 @pytest.mark.parametrize("neg_risk", [False, True])
 def test_order_equals_sdk_and_recovers(sig_type: int, neg_risk: bool) -> None:
     funder = ACCT.address if sig_type == 0 else FUNDER
-    signer = s.OrderSigner(KEY, signature_type=s.SignatureType(sig_type), funder=None if sig_type == 0 else funder)
-    ours = signer.limit(token_id=TOKEN, side=0, price=5200, size=10_000, tick="0.01", salt=123456789,
-                        timestamp_ms=1_700_000_000_123, neg_risk=neg_risk)
+    signer = s.OrderSigner(
+        KEY, signature_type=s.SignatureType(sig_type), funder=None if sig_type == 0 else funder
+    )
+    ours = signer.limit(
+        token_id=TOKEN,
+        side=0,
+        price=5200,
+        size=10_000,
+        tick="0.01",
+        salt=123456789,
+        timestamp_ms=1_700_000_000_123,
+        neg_risk=neg_risk,
+    )
     assert ours.wire["makerAmount"] == "52000000" and ours.wire["takerAmount"] == "100000000"
     sdk, builder = _sdk_order(sig_type, funder, 52_000_000, 100_000_000, 0, neg_risk)
     body = s.order_body(ours, "owner-uuid")
     assert body == order_to_json_v2(sdk, "owner-uuid", "GTC")
     assert ours.order_id == builder.build_order_hash(builder.build_order_typed_data(sdk))
     c = CONTRACTS[POLYGON]
-    td = s.order_typed_data(ours.wire, POLYGON, c.neg_risk_exchange_v2 if neg_risk else c.exchange_v2)
+    td = s.order_typed_data(
+        ours.wire, POLYGON, c.neg_risk_exchange_v2 if neg_risk else c.exchange_v2
+    )
     msg = encode_typed_data(full_message=td)
     if sig_type != 3:
         assert Account.recover_message(msg, signature=ours.wire["signature"]) == ACCT.address
@@ -112,7 +142,9 @@ TICKS = ["0.1", "0.01", "0.005", "0.0025", "0.001", "0.0001"]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(TICKS), st.integers(1, 9999), st.integers(1, 1_000_000), st.sampled_from([0, 1]))
+@given(
+    st.sampled_from(TICKS), st.integers(1, 9999), st.integers(1, 1_000_000), st.sampled_from([0, 1])
+)
 def test_limit_amounts_equal_sdk(tick: str, n: int, size: int, side: int) -> None:
     t = s.tick_units(tick)
     price = max(t, min(10_000 - t, n - n % t))

@@ -54,7 +54,9 @@ def test_no_token_book_mirrors() -> None:
     (snap,) = ms.on_frame(json.dumps(book), 0)
     assert isinstance(snap, ev.BookSnapshot)
     b = ms.books[m.condition_id]
-    assert b.best_no_bid() == (5000, 20000) and b.yes_bid_price() == 4900  # ask 0.51 on NO = YES bid 0.49
+    assert (
+        b.best_no_bid() == (5000, 20000) and b.yes_bid_price() == 4900
+    )  # ask 0.51 on NO = YES bid 0.49
 
 
 def test_user_trade_lifecycle_fill_then_void() -> None:
@@ -63,7 +65,9 @@ def test_user_trade_lifecycle_fill_then_void() -> None:
     us = UserStream([m], owner=t["owner"])
     matched = {**t, "status": "MATCHED"}
     (fill,) = us.on_frame(json.dumps(matched), 1)
-    assert isinstance(fill, ev.Fill) and fill.provisional and fill.is_taker and fill.side is Side.BID
+    assert (
+        isinstance(fill, ev.Fill) and fill.provisional and fill.is_taker and fill.side is Side.BID
+    )
     assert fill.qty == 10_000 and fill.price == 5000
     assert us.on_frame(json.dumps({**t, "status": "MINED"}), 2) == []
     (void,) = us.on_frame((FIX / "ws_user_trade_full_failed.json").read_bytes(), 3)
@@ -91,11 +95,17 @@ def test_rest_check_maps_errors() -> None:
     with pytest.raises(RateLimited):
         rest.check(429, {"Retry-After": "2"}, b'{"error":"Too Many Requests"}')
     with pytest.raises(VenueUnavailable) as e2:
-        rest.check(503, {}, b'{"error":"post-only mode: only post-only orders and cancels are allowed","code":"post_only_mode"}')
+        rest.check(
+            503,
+            {},
+            b'{"error":"post-only mode: only post-only orders and cancels are allowed","code":"post_only_mode"}',
+        )
     assert e2.value.code == "post_only_mode"
     from pmbot.venues.polymarket import wire as w
 
-    batch = w.decode((FIX / "http_batch_order_response.json").read_bytes(), list[w.PolyOrderResponse])
+    batch = w.decode(
+        (FIX / "http_batch_order_response.json").read_bytes(), list[w.PolyOrderResponse]
+    )
     codes = []
     for r in batch:
         try:

@@ -3,6 +3,7 @@ ProtocolViolation, never anything else."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 
@@ -127,10 +128,10 @@ def test_corrupted_copies_raise_protocol_violation_only(name: str) -> None:
             pass  # decoded to no known message: acceptable (unknown events are skipped)
 
 
-@pytest.mark.parametrize("body", [b"", b"null", b"[]x", b'{"event_type":"book"}', b"\xff\xfe", b"[1,2]"])
+@pytest.mark.parametrize(
+    "body", [b"", b"null", b"[]x", b'{"event_type":"book"}', b"\xff\xfe", b"[1,2]"]
+)
 def test_garbage(body: bytes) -> None:
     for fn in (w.decode_market, w.decode_user):
-        try:
+        with contextlib.suppress(ProtocolViolation):
             fn(body)
-        except ProtocolViolation:
-            pass

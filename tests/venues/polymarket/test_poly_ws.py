@@ -4,6 +4,7 @@ silent freeze caught and repaired by REST, PING/PONG, and fills through the trad
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable
 
@@ -38,15 +39,17 @@ class Collector:
         async def loop() -> None:
             while not pred():
                 self._changed.clear()
-                try:  # wake on new events, or re-check counters that emit none
+                # wake on new events, or re-check counters that emit none
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), 0.02)
-                except TimeoutError:
-                    pass
+
         await asyncio.wait_for(loop(), timeout)
 
 
 async def _client(sim: PolySim) -> PolyHttp:
-    c = PolyHttp(Endpoints.local(sim.url), OrderSigner(Account.create().key.hex()), rng=random.Random(1))
+    c = PolyHttp(
+        Endpoints.local(sim.url), OrderSigner(Account.create().key.hex()), rng=random.Random(1)
+    )
     await c.create_or_derive_creds()
     return c
 
@@ -62,12 +65,16 @@ async def test_market_feed_books_reconnect_drop_and_freeze(poly_sim: PolySim) ->
     c = await _client(poly_sim)
     m = await c.market_info(CID)
     got = Collector()
-    feed = MarketFeed(Endpoints.local(poly_sim.url).ws, [m], got, c, ping_interval=0.05, stale_after=5)
+    feed = MarketFeed(
+        Endpoints.local(poly_sim.url).ws, [m], got, c, ping_interval=0.05, stale_after=5
+    )
     task = asyncio.create_task(feed.run())
     await got.until(lambda: len(got.of(ev.BookSnapshot)) >= 1)
     book = lambda: feed.stream.books[CID]  # noqa: E731
     await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4000, size=1000))
-    await c.post_order(c.limit_order(m, token_id=NO, side="BUY", price=4000, size=700))  # YES ask 0.60
+    await c.post_order(
+        c.limit_order(m, token_id=NO, side="BUY", price=4000, size=700)
+    )  # YES ask 0.60
     await got.until(lambda: book().yes_ask_price() == 6000)
     assert book().best_yes_bid() == (4000, 1000) and book() == await _rest_book(c, m, book().grid)
     assert got.of(ev.BookDelta)
@@ -113,7 +120,13 @@ async def test_user_feed_fills_confirm_and_fail(poly_sim: PolySim) -> None:
     await got_m.until(lambda: len(got_m.of(ev.Fill)) == 1)
     await got_t.until(lambda: len(got_t.of(ev.Fill)) == 1)
     (mf,), (tf,) = got_m.of(ev.Fill), got_t.of(ev.Fill)
-    assert mf.provisional and not mf.is_taker and mf.side.value == "ask" and mf.price == 6000 and mf.qty == 500
+    assert (
+        mf.provisional
+        and not mf.is_taker
+        and mf.side.value == "ask"
+        and mf.price == 6000
+        and mf.qty == 500
+    )
     assert tf.is_taker and tf.side.value == "bid" and tf.price == 6000
     assert tf.fee == 48_000  # 5 shares x 0.04 x 0.6 x 0.4, taker only; makers pay nothing
     await got_t.until(lambda: ft.stream.confirmed(tf.trade_id, tf.order_id))

@@ -63,9 +63,14 @@ def parse_px(s: str) -> Price:
 
 
 def parse_micro(s: str) -> int:
-    """"33.3333" -> 33_333_300 (1e-6 units); exact or ProtocolViolation."""
+    """ "33.3333" -> 33_333_300 (1e-6 units); exact or ProtocolViolation."""
     ip, _, fp = s.partition(".")
-    if ip.isascii() and ip.isdigit() and len(fp) <= 6 and (not fp or (fp.isascii() and fp.isdigit())):
+    if (
+        ip.isascii()
+        and ip.isdigit()
+        and len(fp) <= 6
+        and (not fp or (fp.isascii() and fp.isdigit()))
+    ):
         return int(ip) * 1_000_000 + (int(fp) * 10 ** (6 - len(fp)) if fp else 0)  # the hot path
     try:
         return parse_fixed(s, 6)
@@ -91,7 +96,9 @@ def grid_for(tick_units: int) -> PriceGrid:
     return g
 
 
-def token_levels(is_yes: bool, bids: list[PolyLevel], asks: list[PolyLevel]) -> tuple[list[Level], list[Level]]:
+def token_levels(
+    is_yes: bool, bids: list[PolyLevel], asks: list[PolyLevel]
+) -> tuple[list[Level], list[Level]]:
     """A token's book -> (YES-leg bids, NO-leg bids) for BinaryBook.apply_snapshot."""
     own = [(parse_px(lv.price), parse_qty(lv.size)) for lv in bids]
     other = [(ONE - parse_px(lv.price), parse_qty(lv.size)) for lv in asks]

@@ -9,7 +9,6 @@ heartbeat kill switch, and the per-signer token buckets enforced on our side so 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Sequence
@@ -24,7 +23,13 @@ from pmbot.venues.polymarket import rest
 from pmbot.venues.polymarket import wire as w
 from pmbot.venues.polymarket.convert import MarketInfo
 from pmbot.venues.polymarket.rest import Req
-from pmbot.venues.polymarket.signing import ApiCreds, BuiltOrder, OrderSigner, l2_headers, order_body
+from pmbot.venues.polymarket.signing import (
+    ApiCreds,
+    BuiltOrder,
+    OrderSigner,
+    l2_headers,
+    order_body,
+)
 from pmbot.venues.polymarket.urls import Endpoints
 
 __all__ = ["PolyHttp", "TokenBucket"]
@@ -42,7 +47,9 @@ class TokenBucket:
         self.level = min(self.burst, self.level + (now - self.at) * self.rate)
         self.at = now
         if cost > self.burst:
-            raise RateLimited(f"cost {cost} exceeds the bucket's burst {self.burst}", code="over_burst")
+            raise RateLimited(
+                f"cost {cost} exceeds the bucket's burst {self.burst}", code="over_burst"
+            )
         if self.level >= cost:
             self.level -= cost
             return 0.0
@@ -50,10 +57,20 @@ class TokenBucket:
 
 
 class PolyHttp:
-    def __init__(self, endpoints: Endpoints, signer: OrderSigner, *, creds: ApiCreds | None = None,
-                 clock: Clock | None = None, rng: random.Random | None = None,
-                 order_rate: tuple[float, float] = (40, 60), cancel_rate: tuple[float, float] = (80, 120),
-                 max_wait: float = 2.0, timeout: float = 10.0, nonce: int = 0) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        signer: OrderSigner,
+        *,
+        creds: ApiCreds | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        order_rate: tuple[float, float] = (40, 60),
+        cancel_rate: tuple[float, float] = (80, 120),
+        max_wait: float = 2.0,
+        timeout: float = 10.0,
+        nonce: int = 0,
+    ) -> None:
         self.ep = endpoints
         self.signer = signer
         self.creds = creds
@@ -61,7 +78,10 @@ class PolyHttp:
         self.rng = rng or random.Random()
         self.nonce = nonce
         now = self.clock.monotonic()
-        self.buckets = {"order": TokenBucket(*order_rate, now), "cancel": TokenBucket(*cancel_rate, now)}
+        self.buckets = {
+            "order": TokenBucket(*order_rate, now),
+            "cancel": TokenBucket(*cancel_rate, now),
+        }
         self.max_wait = max_wait
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
@@ -92,7 +112,9 @@ class PolyHttp:
             b = self.buckets[req.bucket]
             while (wait := b.wait(req.cost, self.clock.monotonic())) > 0:
                 if wait > self.max_wait:
-                    raise RateLimited(f"{req.bucket} bucket short for {wait:.2f}s", code="client_bucket")
+                    raise RateLimited(
+                        f"{req.bucket} bucket short for {wait:.2f}s", code="client_bucket"
+                    )
                 await self.clock.sleep(wait)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         ts = self.clock.now_ns() // 1_000_000_000
@@ -100,18 +122,25 @@ class PolyHttp:
             headers.update(self.signer.l1_headers(ts, self.nonce))
         elif req.auth == 2:
             if self.creds is None:
-                raise AuthError("no API credentials: call create_or_derive_creds first", code="no_creds")
-            headers.update(l2_headers(self.signer.address, self.creds, ts, req.method, req.path, req.body))
+                raise AuthError(
+                    "no API credentials: call create_or_derive_creds first", code="no_creds"
+                )
+            headers.update(
+                l2_headers(self.signer.address, self.creds, ts, req.method, req.path, req.body)
+            )
         url = (base or self.ep.clob) + req.path
         try:
-            async with self.session.request(req.method, url, params=req.query, data=req.body,
-                                            headers=headers) as r:
+            async with self.session.request(
+                req.method, url, params=req.query, data=req.body, headers=headers
+            ) as r:
                 body = await r.read()
                 return rest.check(r.status, r.headers, body)
         except VenueError:
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-            raise VenueUnavailable(f"{req.method} {req.path}: {type(e).__name__}: {e}", code="network") from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            raise VenueUnavailable(
+                f"{req.method} {req.path}: {type(e).__name__}: {e}", code="network"
+            ) from None
 
     async def _get(self, req: Req, typ: Any, base: str | None = None) -> Any:
         return w.decode(await self.call(req, base), typ)
@@ -149,8 +178,9 @@ class PolyHttp:
     async def neg_risk(self, token_id: str) -> bool:
         v = self._neg_risk.get(token_id)
         if v is None:
-            v = self._neg_risk[token_id] = (await self._get(Req.public("/neg-risk", token_id=token_id),
-                                                             w.PolyNegRisk)).neg_risk
+            v = self._neg_risk[token_id] = (
+                await self._get(Req.public("/neg-risk", token_id=token_id), w.PolyNegRisk)
+            ).neg_risk
         return v
 
     async def market_info(self, condition_id: str) -> MarketInfo:
@@ -167,29 +197,50 @@ class PolyHttp:
         return MarketInfo(r.c, toks[0].t, toks[1].t, tick, r.nr, _tick_str(r.mos), fee)
 
     async def gamma_markets(self, **query: str) -> list[w.PolyGammaMarket]:
-        return await self._get(Req.public("/markets", **query), list[w.PolyGammaMarket], base=self.ep.gamma)  # type: ignore[no-any-return]
+        return await self._get(
+            Req.public("/markets", **query), list[w.PolyGammaMarket], base=self.ep.gamma
+        )  # type: ignore[no-any-return]
 
     # ---- orders --------------------------------------------------------------------------------
-    def limit_order(self, m: MarketInfo, *, token_id: str, side: str, price: Price, size: Qty,
-                    expiration: int = 0) -> BuiltOrder:
+    def limit_order(
+        self,
+        m: MarketInfo,
+        *,
+        token_id: str,
+        side: str,
+        price: Price,
+        size: Qty,
+        expiration: int = 0,
+    ) -> BuiltOrder:
         """Sign a limit order locally (tick from the market's cached value)."""
         tick = self._ticks.get(token_id, m.tick)
-        return self.signer.limit(token_id=token_id, side=0 if side == "BUY" else 1, price=price, size=size,
-                                 tick=tick, salt=self.rng.getrandbits(53),
-                                 timestamp_ms=self.clock.now_ns() // 1_000_000, neg_risk=m.neg_risk,
-                                 expiration=expiration)
+        return self.signer.limit(
+            token_id=token_id,
+            side=0 if side == "BUY" else 1,
+            price=price,
+            size=size,
+            tick=tick,
+            salt=self.rng.getrandbits(53),
+            timestamp_ms=self.clock.now_ns() // 1_000_000,
+            neg_risk=m.neg_risk,
+            expiration=expiration,
+        )
 
     def _owner(self) -> str:
         if self.creds is None:
             raise AuthError("no API credentials", code="no_creds")
         return self.creds.api_key
 
-    async def post_order(self, order: BuiltOrder, order_type: str = "GTC", *, post_only: bool = False) -> w.PolyOrderResponse:
+    async def post_order(
+        self, order: BuiltOrder, order_type: str = "GTC", *, post_only: bool = False
+    ) -> w.PolyOrderResponse:
         body = order_body(order, self._owner(), order_type, post_only=post_only)
         r = await self._get(Req.post_order(body), w.PolyOrderResponse)
         return rest.order_result(r)
 
-    async def post_orders(self, orders: Sequence[tuple[BuiltOrder, str, bool]]) -> list[w.PolyOrderResponse | OrderRejected]:
+    async def post_orders(
+        self, orders: Sequence[tuple[BuiltOrder, str, bool]]
+    ) -> list[w.PolyOrderResponse | OrderRejected]:
         """Post in batches of <= 15; one result per order, rejected ones as OrderRejected values."""
         out: list[w.PolyOrderResponse | OrderRejected] = []
         owner = self._owner()
@@ -210,7 +261,9 @@ class PolyHttp:
         canceled: list[str] = []
         refused: dict[str, str] = {}
         for i in range(0, len(ids), rest.MAX_CANCEL):
-            r = await self._get(Req.cancel_orders(ids[i : i + rest.MAX_CANCEL]), w.PolyCancelResponse)
+            r = await self._get(
+                Req.cancel_orders(ids[i : i + rest.MAX_CANCEL]), w.PolyCancelResponse
+            )
             canceled += r.canceled or []
             refused.update(r.not_canceled or {})
         return w.PolyCancelResponse(canceled=canceled, not_canceled=refused)
@@ -240,7 +293,10 @@ class PolyHttp:
         return out
 
     async def balance(self, asset_type: str = "COLLATERAL", token_id: str = "") -> int:
-        r = await self._get(Req.balance(asset_type, token_id, int(self.signer.signature_type)), w.PolyBalanceAllowance)
+        r = await self._get(
+            Req.balance(asset_type, token_id, int(self.signer.signature_type)),
+            w.PolyBalanceAllowance,
+        )
         return int(r.balance)
 
     # ---- heartbeat -----------------------------------------------------------------------------

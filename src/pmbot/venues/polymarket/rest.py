@@ -60,17 +60,23 @@ class Req:
     def post_orders(bodies: Sequence[Mapping[str, Any]]) -> Req:
         if not 0 < len(bodies) <= MAX_BATCH:
             raise ValueError(f"a batch holds 1..{MAX_BATCH} orders, not {len(bodies)}")
-        return Req("POST", "/orders", body=w.encode(list(bodies)), auth=2, bucket="order", cost=len(bodies))
+        return Req(
+            "POST", "/orders", body=w.encode(list(bodies)), auth=2, bucket="order", cost=len(bodies)
+        )
 
     @staticmethod
     def cancel(order_id: str) -> Req:
-        return Req("DELETE", "/order", body=w.encode({"orderID": order_id}), auth=2, bucket="cancel")
+        return Req(
+            "DELETE", "/order", body=w.encode({"orderID": order_id}), auth=2, bucket="cancel"
+        )
 
     @staticmethod
     def cancel_orders(ids: Sequence[str]) -> Req:
         if not 0 < len(ids) <= MAX_CANCEL:
             raise ValueError(f"cancel 1..{MAX_CANCEL} ids at once, not {len(ids)}")
-        return Req("DELETE", "/orders", body=w.encode(list(ids)), auth=2, bucket="cancel", cost=len(ids))
+        return Req(
+            "DELETE", "/orders", body=w.encode(list(ids)), auth=2, bucket="cancel", cost=len(ids)
+        )
 
     @staticmethod
     def cancel_all() -> Req:
@@ -182,7 +188,9 @@ def check(status: int, headers: Mapping[str, str], body: bytes) -> bytes:
     if status == 425:
         raise VenueUnavailable(text, status=status, code="too_early")
     if status >= 500:
-        raise VenueUnavailable(text, status=status, code=classify(text) if status == 503 else "server_error")
+        raise VenueUnavailable(
+            text, status=status, code=classify(text) if status == 503 else "server_error"
+        )
     if status == 400:
         raise OrderRejected(text, status=status, code=classify(text))
     raise VenueError(text, status=status, code="unexpected_status")

@@ -97,7 +97,9 @@ def clob_auth_typed_data(address: str, timestamp: int, nonce: int, chain_id: int
     }
 
 
-_CLOB_AUTH_TYPEHASH = keccak(b"ClobAuth(address address,string timestamp,uint256 nonce,string message)")
+_CLOB_AUTH_TYPEHASH = keccak(
+    b"ClobAuth(address address,string timestamp,uint256 nonce,string message)"
+)
 _AUTH_DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version,uint256 chainId)")
 
 
@@ -121,13 +123,17 @@ def _sign(key: coincurve.PrivateKey, digest: bytes) -> bytes:
     return sig[:64] + bytes((sig[64] + 27,))
 
 
-def l1_headers(key: coincurve.PrivateKey, address: str, timestamp: int, nonce: int = 0,
-               chain_id: int = POLYGON) -> dict[str, str]:
+def l1_headers(
+    key: coincurve.PrivateKey, address: str, timestamp: int, nonce: int = 0, chain_id: int = POLYGON
+) -> dict[str, str]:
     """POLY_* headers for /auth/api-key and /auth/derive-api-key."""
     dom = keccak(_AUTH_DOMAIN_TYPEHASH + keccak(b"ClobAuthDomain") + keccak(b"1") + _w(chain_id))
     struct = keccak(
-        _CLOB_AUTH_TYPEHASH + _addr(address) + keccak(str(timestamp).encode())
-        + _w(nonce) + keccak(CLOB_AUTH_MESSAGE.encode())
+        _CLOB_AUTH_TYPEHASH
+        + _addr(address)
+        + keccak(str(timestamp).encode())
+        + _w(nonce)
+        + keccak(CLOB_AUTH_MESSAGE.encode())
     )
     sig = _sign(key, keccak(b"\x19\x01" + dom + struct))
     return {
@@ -139,7 +145,9 @@ def l1_headers(key: coincurve.PrivateKey, address: str, timestamp: int, nonce: i
 
 
 # ---- L2 -------------------------------------------------------------------------------------
-def l2_signature(secret: str, timestamp: int, method: str, path: str, body: bytes | str | None) -> str:
+def l2_signature(
+    secret: str, timestamp: int, method: str, path: str, body: bytes | str | None
+) -> str:
     """URL-safe base64 HMAC-SHA256 of ts + METHOD + path (no query) + exact body bytes."""
     msg = f"{timestamp}{method}{path}".encode()
     if body:
@@ -148,8 +156,14 @@ def l2_signature(secret: str, timestamp: int, method: str, path: str, body: byte
     return base64.urlsafe_b64encode(digest).decode()
 
 
-def l2_headers(address: str, creds: ApiCreds, timestamp: int, method: str, path: str,
-               body: bytes | str | None = None) -> dict[str, str]:
+def l2_headers(
+    address: str,
+    creds: ApiCreds,
+    timestamp: int,
+    method: str,
+    path: str,
+    body: bytes | str | None = None,
+) -> dict[str, str]:
     return {
         "POLY_ADDRESS": address,
         "POLY_SIGNATURE": l2_signature(creds.secret, timestamp, method, path, body),
@@ -162,16 +176,20 @@ def l2_headers(address: str, creds: ApiCreds, timestamp: int, method: str, path:
 # ---- amounts -------------------------------------------------------------------------------
 # tick (string as the venue sends it) -> (price_dp, size_dp, amount_dp); doc §3.2
 TICK_ROUNDING: Mapping[str, tuple[int, int, int]] = {
-    "0.1": (1, 2, 3), "0.01": (2, 2, 4), "0.005": (3, 2, 5),
-    "0.0025": (4, 2, 6), "0.001": (3, 2, 5), "0.0001": (4, 2, 6),
+    "0.1": (1, 2, 3),
+    "0.01": (2, 2, 4),
+    "0.005": (3, 2, 5),
+    "0.0025": (4, 2, 6),
+    "0.001": (3, 2, 5),
+    "0.0001": (4, 2, 6),
 }
 
 
 def tick_units(tick: str) -> Price:
-    """"0.01" -> 100 (Price units); only the venue's tick sizes are accepted."""
+    """ "0.01" -> 100 (Price units); only the venue's tick sizes are accepted."""
     if tick not in TICK_ROUNDING:
         raise ValueError(f"unknown tick size {tick!r}")
-    ip, _, fp = tick.partition(".")
+    _, _, fp = tick.partition(".")
     return int(fp.ljust(4, "0"))
 
 
@@ -219,18 +237,27 @@ ORDER_TYPE = (
     "bytes32 builder)"
 )
 _ORDER_TYPEHASH = keccak(ORDER_TYPE.encode())
-_DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+_DOMAIN_TYPEHASH = keccak(
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
 _EXCHANGE_NAME = "Polymarket CTF Exchange"
 _TDS_TYPEHASH = keccak(
-    ("TypedDataSign(Order contents,string name,string version,uint256 chainId,"
-     "address verifyingContract,bytes32 salt)" + ORDER_TYPE).encode()
+    (
+        "TypedDataSign(Order contents,string name,string version,uint256 chainId,"
+        "address verifyingContract,bytes32 salt)" + ORDER_TYPE
+    ).encode()
 )
 _ORDER_FIELDS = [
-    {"name": "salt", "type": "uint256"}, {"name": "maker", "type": "address"},
-    {"name": "signer", "type": "address"}, {"name": "tokenId", "type": "uint256"},
-    {"name": "makerAmount", "type": "uint256"}, {"name": "takerAmount", "type": "uint256"},
-    {"name": "side", "type": "uint8"}, {"name": "signatureType", "type": "uint8"},
-    {"name": "timestamp", "type": "uint256"}, {"name": "metadata", "type": "bytes32"},
+    {"name": "salt", "type": "uint256"},
+    {"name": "maker", "type": "address"},
+    {"name": "signer", "type": "address"},
+    {"name": "tokenId", "type": "uint256"},
+    {"name": "makerAmount", "type": "uint256"},
+    {"name": "takerAmount", "type": "uint256"},
+    {"name": "side", "type": "uint8"},
+    {"name": "signatureType", "type": "uint8"},
+    {"name": "timestamp", "type": "uint256"},
+    {"name": "metadata", "type": "bytes32"},
     {"name": "builder", "type": "bytes32"},
 ]
 
@@ -244,31 +271,47 @@ def exchange_for(chain_id: int, neg_risk: bool, version: int = 2) -> str:
 
 def domain_separator(chain_id: int, contract: str, version: int = 2) -> bytes:
     return keccak(
-        _DOMAIN_TYPEHASH + keccak(_EXCHANGE_NAME.encode()) + keccak(str(version).encode())
-        + _w(chain_id) + _addr(contract)
+        _DOMAIN_TYPEHASH
+        + keccak(_EXCHANGE_NAME.encode())
+        + keccak(str(version).encode())
+        + _w(chain_id)
+        + _addr(contract)
     )
 
 
-def order_typed_data(order: Mapping[str, Any], chain_id: int, contract: str, version: int = 2) -> dict[str, Any]:
+def order_typed_data(
+    order: Mapping[str, Any], chain_id: int, contract: str, version: int = 2
+) -> dict[str, Any]:
     """A wire order (strings as sent) as a generic EIP-712 message, for verifiers."""
     return {
         "primaryType": "Order",
         "types": {
             "EIP712Domain": [
-                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
             ],
             "Order": _ORDER_FIELDS,
         },
-        "domain": {"name": _EXCHANGE_NAME, "version": str(version), "chainId": chain_id,
-                   "verifyingContract": contract},
+        "domain": {
+            "name": _EXCHANGE_NAME,
+            "version": str(version),
+            "chainId": chain_id,
+            "verifyingContract": contract,
+        },
         "message": {
-            "salt": int(order["salt"]), "maker": order["maker"], "signer": order["signer"],
-            "tokenId": int(order["tokenId"]), "makerAmount": int(order["makerAmount"]),
+            "salt": int(order["salt"]),
+            "maker": order["maker"],
+            "signer": order["signer"],
+            "tokenId": int(order["tokenId"]),
+            "makerAmount": int(order["makerAmount"]),
             "takerAmount": int(order["takerAmount"]),
             "side": BUY if order["side"] in ("BUY", 0) else SELL,
-            "signatureType": int(order["signatureType"]), "timestamp": int(order["timestamp"]),
-            "metadata": _b32(order["metadata"]), "builder": _b32(order["builder"]),
+            "signatureType": int(order["signatureType"]),
+            "timestamp": int(order["timestamp"]),
+            "metadata": _b32(order["metadata"]),
+            "builder": _b32(order["builder"]),
         },
     }
 
@@ -290,8 +333,13 @@ class OrderSigner:
     TypedDataSign wrapper around the key's ECDSA signature.
     """
 
-    def __init__(self, private_key: bytes | str, chain_id: int = POLYGON,
-                 signature_type: SignatureType = SignatureType.EOA, funder: str | None = None) -> None:
+    def __init__(
+        self,
+        private_key: bytes | str,
+        chain_id: int = POLYGON,
+        signature_type: SignatureType = SignatureType.EOA,
+        funder: str | None = None,
+    ) -> None:
         if isinstance(private_key, str):
             private_key = bytes.fromhex(private_key.removeprefix("0x"))
         self._key = coincurve.PrivateKey(private_key)
@@ -302,7 +350,9 @@ class OrderSigner:
         if self.signature_type is not SignatureType.EOA and not funder:
             raise ValueError("signature types 1-3 need the funder address")
         self.funder = to_checksum_address(funder) if funder else self.address
-        self.order_signer = self.funder if self.signature_type is SignatureType.POLY_1271 else self.address
+        self.order_signer = (
+            self.funder if self.signature_type is SignatureType.POLY_1271 else self.address
+        )
         self._maker_w = _addr(self.funder)
         self._signer_w = _addr(self.order_signer)
         self._domains: dict[tuple[bool, int], bytes] = {}
@@ -317,18 +367,41 @@ class OrderSigner:
     def _domain(self, neg_risk: bool, version: int) -> bytes:
         d = self._domains.get((neg_risk, version))
         if d is None:
-            d = domain_separator(self.chain_id, exchange_for(self.chain_id, neg_risk, version), version)
+            d = domain_separator(
+                self.chain_id, exchange_for(self.chain_id, neg_risk, version), version
+            )
             self._domains[(neg_risk, version)] = d
         return d
 
-    def sign(self, *, token_id: str, side: int, maker_amount: int, taker_amount: int,
-             salt: int, timestamp_ms: int, neg_risk: bool = False, expiration: int = 0,
-             metadata: str = BYTES32_ZERO, builder: str = BYTES32_ZERO, version: int = 2) -> BuiltOrder:
+    def sign(
+        self,
+        *,
+        token_id: str,
+        side: int,
+        maker_amount: int,
+        taker_amount: int,
+        salt: int,
+        timestamp_ms: int,
+        neg_risk: bool = False,
+        expiration: int = 0,
+        metadata: str = BYTES32_ZERO,
+        builder: str = BYTES32_ZERO,
+        version: int = 2,
+    ) -> BuiltOrder:
         st = int(self.signature_type)
         struct = keccak(
-            _ORDER_TYPEHASH + _w(salt) + self._maker_w + self._signer_w + _w(int(token_id))
-            + _w(maker_amount) + _w(taker_amount) + _w(side) + _w(st) + _w(timestamp_ms)
-            + _b32(metadata) + _b32(builder)
+            _ORDER_TYPEHASH
+            + _w(salt)
+            + self._maker_w
+            + self._signer_w
+            + _w(int(token_id))
+            + _w(maker_amount)
+            + _w(taker_amount)
+            + _w(side)
+            + _w(st)
+            + _w(timestamp_ms)
+            + _b32(metadata)
+            + _b32(builder)
         )
         dom = self._domain(neg_risk, version)
         digest = keccak(b"\x19\x01" + dom + struct)
@@ -337,34 +410,77 @@ class OrderSigner:
         else:
             sig = _sign(self._key, digest)
         wire = {
-            "salt": salt, "maker": self.funder, "signer": self.order_signer, "tokenId": str(token_id),
-            "makerAmount": str(maker_amount), "takerAmount": str(taker_amount),
-            "side": "BUY" if side == BUY else "SELL", "expiration": str(expiration),
-            "signatureType": st, "timestamp": str(timestamp_ms), "metadata": metadata,
-            "builder": builder, "signature": "0x" + sig.hex(),
+            "salt": salt,
+            "maker": self.funder,
+            "signer": self.order_signer,
+            "tokenId": str(token_id),
+            "makerAmount": str(maker_amount),
+            "takerAmount": str(taker_amount),
+            "side": "BUY" if side == BUY else "SELL",
+            "expiration": str(expiration),
+            "signatureType": st,
+            "timestamp": str(timestamp_ms),
+            "metadata": metadata,
+            "builder": builder,
+            "signature": "0x" + sig.hex(),
         }
         return BuiltOrder("0x" + digest.hex(), wire)
 
     def _sign_1271(self, dom: bytes, contents: bytes) -> bytes:
         tds = keccak(
-            _TDS_TYPEHASH + contents + keccak(b"DepositWallet") + keccak(b"1")
-            + _w(self.chain_id) + self._signer_w + b"\0" * 32
+            _TDS_TYPEHASH
+            + contents
+            + keccak(b"DepositWallet")
+            + keccak(b"1")
+            + _w(self.chain_id)
+            + self._signer_w
+            + b"\0" * 32
         )
         inner = _sign(self._key, keccak(b"\x19\x01" + dom + tds))
         t = ORDER_TYPE.encode()
         return inner + dom + contents + t + len(t).to_bytes(2, "big")
 
-    def limit(self, *, token_id: str, side: int, price: Price, size: Qty, tick: str, salt: int,
-              timestamp_ms: int, neg_risk: bool = False, expiration: int = 0) -> BuiltOrder:
+    def limit(
+        self,
+        *,
+        token_id: str,
+        side: int,
+        price: Price,
+        size: Qty,
+        tick: str,
+        salt: int,
+        timestamp_ms: int,
+        neg_risk: bool = False,
+        expiration: int = 0,
+    ) -> BuiltOrder:
         maker, taker = limit_amounts(side, price, size, tick)
-        return self.sign(token_id=token_id, side=side, maker_amount=maker, taker_amount=taker,
-                         salt=salt, timestamp_ms=timestamp_ms, neg_risk=neg_risk, expiration=expiration)
+        return self.sign(
+            token_id=token_id,
+            side=side,
+            maker_amount=maker,
+            taker_amount=taker,
+            salt=salt,
+            timestamp_ms=timestamp_ms,
+            neg_risk=neg_risk,
+            expiration=expiration,
+        )
 
 
-def order_body(order: BuiltOrder, owner: str, order_type: str = "GTC", *, post_only: bool = False,
-               defer_exec: bool = False) -> dict[str, Any]:
+def order_body(
+    order: BuiltOrder,
+    owner: str,
+    order_type: str = "GTC",
+    *,
+    post_only: bool = False,
+    defer_exec: bool = False,
+) -> dict[str, Any]:
     """The POST /order envelope (key order as the SDK sends it)."""
     if post_only and order_type in ("FOK", "FAK"):
         raise ValueError("post-only is valid only with GTC/GTD")
-    return {"order": order.wire, "owner": owner, "orderType": order_type,
-            "deferExec": defer_exec, "postOnly": post_only}
+    return {
+        "order": order.wire,
+        "owner": owner,
+        "orderType": order_type,
+        "deferExec": defer_exec,
+        "postOnly": post_only,
+    }

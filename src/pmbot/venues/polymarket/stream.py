@@ -48,11 +48,16 @@ class MarketStream:
         for m in markets:
             self.tokens[m.yes_token] = (m, True)
             self.tokens[m.no_token] = (m, False)
-        self.books = {m.condition_id: BinaryBook(grid_for(tick_units(m.tick)), m.condition_id) for m in markets}
+        self.books = {
+            m.condition_id: BinaryBook(grid_for(tick_units(m.tick)), m.condition_id)
+            for m in markets
+        }
         self.fresh = dict.fromkeys(self.markets, False)
         self.ticks = {m.condition_id: m.tick for m in markets}
         self.needs_resync: set[str] = set(self.markets)
-        self._px: dict[str, int] = {}  # price string -> Price; prices repeat, parsing is the hot cost
+        self._px: dict[
+            str, int
+        ] = {}  # price string -> Price; prices repeat, parsing is the hot cost
         self._sz: dict[str, int] = {}  # size string -> Qty
         self._lvl: dict[tuple[str, str, str], tuple[bool, int, int, bool]] = {}  # per book grid
 
@@ -92,8 +97,11 @@ class MarketStream:
             elif isinstance(msg, w.PolyMarketResolved) and msg.market in self.markets:
                 m = self.markets[msg.market]
                 yes = msg.winning_asset_id == m.yes_token
-                out.append(ev.MarketStatus(msg.market, "determined", ts_ns, "yes" if yes else "no",
-                                           ONE if yes else 0))
+                out.append(
+                    ev.MarketStatus(
+                        msg.market, "determined", ts_ns, "yes" if yes else "no", ONE if yes else 0
+                    )
+                )
         return out
 
     def apply_book(self, b: w.PolyBook, ts_ns: int) -> list[ev.Event]:
@@ -152,7 +160,9 @@ class MarketStream:
         if check is not None and not book.crossed() and not self._agrees(book, *check, self.px):
             out.extend(self._stale(cid, ts_ns, "best bid/ask disagree with the venue"))
 
-    def _level(self, book: BinaryBook, key: tuple[str, str, str]) -> tuple[bool, int, int, bool] | None:
+    def _level(
+        self, book: BinaryBook, key: tuple[str, str, str]
+    ) -> tuple[bool, int, int, bool] | None:
         """(leg is YES, tick on that leg, leg price, token is YES) of a wire level, cached."""
         asset, side, price = key
         hit = self.tokens.get(asset)
@@ -239,19 +249,32 @@ class UserStream:
         if o.type == "CANCELLATION":
             status = order_status("CANCELED")
         rem = 0 if status.terminal else max(0, orig - matched)
-        return ev.OrderUpdate(o.id, None, m.condition_id, side, price, status, orig, matched, rem, ts_ns)
+        return ev.OrderUpdate(
+            o.id, None, m.condition_id, side, price, status, orig, matched, rem, ts_ns
+        )
 
     def trade(self, t: w.PolyTradeEvent, ts_ns: int) -> list[ev.Event]:
         """Our fills in one trade status event: first sighting -> Fill, FAILED -> FillVoided."""
         out: list[ev.Event] = []
         status = t.status.upper().removeprefix("TRADE_STATUS_")
-        legs: list[tuple[str, str, str, str, str, bool]] = []  # order id, token, side, price, size, taker
+        legs: list[
+            tuple[str, str, str, str, str, bool]
+        ] = []  # order id, token, side, price, size, taker
         if t.trader_side == "TAKER" and self._ours(t.owner, t.maker_address):
             legs.append((t.taker_order_id, t.asset_id, t.side, t.price, t.size, True))
         for mo in t.maker_orders:
             if self._ours(mo.owner, mo.maker_address):
                 mside = mo.side or _maker_side(t, mo)
-                legs.append((mo.order_id, mo.asset_id or t.asset_id, mside, mo.price, mo.matched_amount, False))
+                legs.append(
+                    (
+                        mo.order_id,
+                        mo.asset_id or t.asset_id,
+                        mside,
+                        mo.price,
+                        mo.matched_amount,
+                        False,
+                    )
+                )
         for oid, token, side_s, price_s, size_s, taker in legs:
             hit = self._tokens.get(token)
             if hit is None:
@@ -270,8 +293,20 @@ class UserStream:
             side, yes_price = order_side(is_yes, side_s, own_price)
             qty_e6 = parse_micro(size_s)
             fee = taker_fee(qty_e6, own_price, int(t.fee_rate_bps or 0)) if taker else 0
-            out.append(ev.Fill(t.id, oid, m.condition_id, side, yes_price, qty_e6 // 10_000, fee, taker, ts_ns,
-                               provisional=status != "CONFIRMED"))
+            out.append(
+                ev.Fill(
+                    t.id,
+                    oid,
+                    m.condition_id,
+                    side,
+                    yes_price,
+                    qty_e6 // 10_000,
+                    fee,
+                    taker,
+                    ts_ns,
+                    provisional=status != "CONFIRMED",
+                )
+            )
         return out
 
     def confirmed(self, trade_id: str, order_id: str) -> bool:

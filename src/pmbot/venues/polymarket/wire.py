@@ -15,7 +15,7 @@ unknown event types instead of failing the frame.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any
 
 import msgspec
 
@@ -162,18 +162,25 @@ class PolyMarketResolved(_W, tag_field="event_type", tag="market_resolved"):
     timestamp: str = ""
 
 
-MarketMsg = Union[
-    PolyBook,
-    PolyPriceChange,
-    PolyTickSizeChange,
-    PolyLastTradePrice,
-    PolyBestBidAsk,
-    PolyNewMarket,
-    PolyMarketResolved,
-]
+MarketMsg = (
+    PolyBook
+    | PolyPriceChange
+    | PolyTickSizeChange
+    | PolyLastTradePrice
+    | PolyBestBidAsk
+    | PolyNewMarket
+    | PolyMarketResolved
+)
 MARKET_EVENT_TYPES = frozenset(
-    ("book", "price_change", "tick_size_change", "last_trade_price", "best_bid_ask",
-     "new_market", "market_resolved")
+    (
+        "book",
+        "price_change",
+        "tick_size_change",
+        "last_trade_price",
+        "best_bid_ask",
+        "new_market",
+        "market_resolved",
+    )
 )
 
 
@@ -240,7 +247,7 @@ class PolyTradeEvent(_W, tag_field="event_type", tag="trade"):
     maker_orders: list[PolyMakerOrder] = []
 
 
-UserMsg = Union[PolyOrderEvent, PolyTradeEvent]
+UserMsg = PolyOrderEvent | PolyTradeEvent
 
 
 # ---- REST: auth, misc ---------------------------------------------------------------------
@@ -507,9 +514,9 @@ class PolyDataApiPage(_W):
 
 
 # ---- decoders --------------------------------------------------------------------------------
-_market_dec = msgspec.json.Decoder(Union[MarketMsg, list[MarketMsg]])  # type: ignore[arg-type]
-_user_dec = msgspec.json.Decoder(Union[UserMsg, list[UserMsg]])  # type: ignore[arg-type]
-_raw_list = msgspec.json.Decoder(Union[list[msgspec.Raw], dict[str, msgspec.Raw]])
+_market_dec = msgspec.json.Decoder(MarketMsg | list[MarketMsg])  # type: ignore[arg-type]
+_user_dec = msgspec.json.Decoder(UserMsg | list[UserMsg])  # type: ignore[arg-type]
+_raw_list = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
 
 
 class _Kind(msgspec.Struct):
@@ -569,7 +576,9 @@ def decode_user(frame: bytes | str) -> list[UserMsg]:
     for el in _elements(frame):
         try:
             kind = _kind_dec.decode(el)
-            et = kind.event_type or ("trade" if kind.type == "TRADE" else "order" if kind.type else "")
+            et = kind.event_type or (
+                "trade" if kind.type == "TRADE" else "order" if kind.type else ""
+            )
             if et == "order":
                 msgs.append(_order_dec.decode(el))
             elif et == "trade":

@@ -37,12 +37,19 @@ Emit = Callable[[list[ev.Event]], None]
 class PolyWs:
     """One self-healing WebSocket: `run()` until `stop()`; frames go to `on_frame`."""
 
-    def __init__(self, url: str, subscribe: Callable[[], dict[str, Any]],
-                 on_frame: Callable[[str], Awaitable[None]], *, clock: Clock | None = None,
-                 on_up: Callable[[], Awaitable[None]] | None = None,
-                 on_down: Callable[[str], Awaitable[None]] | None = None,
-                 ping_interval: float = 10.0, stale_after: float = 30.0,
-                 backoff: tuple[float, float] = (0.05, 5.0)) -> None:
+    def __init__(
+        self,
+        url: str,
+        subscribe: Callable[[], dict[str, Any]],
+        on_frame: Callable[[str], Awaitable[None]],
+        *,
+        clock: Clock | None = None,
+        on_up: Callable[[], Awaitable[None]] | None = None,
+        on_down: Callable[[str], Awaitable[None]] | None = None,
+        ping_interval: float = 10.0,
+        stale_after: float = 30.0,
+        backoff: tuple[float, float] = (0.05, 5.0),
+    ) -> None:
         self.url, self.subscribe, self.on_frame = url, subscribe, on_frame
         self.on_up, self.on_down = on_up, on_down
         self.clock = clock or LiveClock()
@@ -83,7 +90,7 @@ class PolyWs:
                             await self.on_up()
                         delay = self.backoff[0]
                         reason = await self._pump(ws)
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+                except (TimeoutError, aiohttp.ClientError, OSError) as e:
                     reason = f"{type(e).__name__}: {e}"
                 finally:
                     self._ws = None
@@ -125,20 +132,41 @@ class PolyWs:
 class MarketFeed:
     """Market channel -> MarketStream (BinaryBooks) -> domain events via `emit`."""
 
-    def __init__(self, ws_base: str, markets: list[MarketInfo], emit: Emit, http: PolyHttp | None = None,
-                 *, clock: Clock | None = None, **ws_kw: Any) -> None:
+    def __init__(
+        self,
+        ws_base: str,
+        markets: list[MarketInfo],
+        emit: Emit,
+        http: PolyHttp | None = None,
+        *,
+        clock: Clock | None = None,
+        **ws_kw: Any,
+    ) -> None:
         self.clock = clock or LiveClock()
         self.stream = MarketStream(markets)
         self.emit, self.http = emit, http
         self.resyncs = 0
-        self.ws = PolyWs(ws_base.rstrip("/") + "/ws/market", self._subscription, self._frame, clock=self.clock,
-                         on_up=self._up, on_down=self._down, **ws_kw)
+        self.ws = PolyWs(
+            ws_base.rstrip("/") + "/ws/market",
+            self._subscription,
+            self._frame,
+            clock=self.clock,
+            on_up=self._up,
+            on_down=self._down,
+            **ws_kw,
+        )
 
     def _subscription(self) -> dict[str, Any]:
-        return {"type": "market", "assets_ids": self.stream.asset_ids(), "custom_feature_enabled": True}
+        return {
+            "type": "market",
+            "assets_ids": self.stream.asset_ids(),
+            "custom_feature_enabled": True,
+        }
 
     async def _up(self) -> None:
-        self.emit(self.stream.mark_all_stale(self.clock.now_ns(), "reconnect: waiting for snapshot"))
+        self.emit(
+            self.stream.mark_all_stale(self.clock.now_ns(), "reconnect: waiting for snapshot")
+        )
 
     async def _down(self, reason: str) -> None:
         self.emit(self.stream.mark_all_stale(self.clock.now_ns(), f"disconnected: {reason}"))
@@ -152,8 +180,11 @@ class MarketFeed:
             events = self.stream.mark_all_stale(now, f"protocol violation: {e}")
         if events:
             self.emit(events)
-        fresh_before = [c for c in self.stream.needs_resync if any(
-            isinstance(e, ev.BookStale) and e.ticker == c for e in events)]
+        fresh_before = [
+            c
+            for c in self.stream.needs_resync
+            if any(isinstance(e, ev.BookStale) and e.ticker == c for e in events)
+        ]
         for cid in fresh_before:
             await self.resync(cid)
 
@@ -210,19 +241,36 @@ class MarketFeed:
 class UserFeed:
     """User channel (raw apiKey/secret/passphrase in the subscribe frame, no HMAC)."""
 
-    def __init__(self, ws_base: str, markets: list[MarketInfo], creds: ApiCreds, emit: Emit,
-                 *, addresses: frozenset[str] = frozenset(), clock: Clock | None = None, **ws_kw: Any) -> None:
+    def __init__(
+        self,
+        ws_base: str,
+        markets: list[MarketInfo],
+        creds: ApiCreds,
+        emit: Emit,
+        *,
+        addresses: frozenset[str] = frozenset(),
+        clock: Clock | None = None,
+        **ws_kw: Any,
+    ) -> None:
         self.clock = clock or LiveClock()
         self.creds = creds
         self.stream = UserStream(markets, creds.api_key, frozenset(a.lower() for a in addresses))
         self.emit = emit
-        self.ws = PolyWs(ws_base.rstrip("/") + "/ws/user", self._subscription, self._frame, clock=self.clock,
-                         **ws_kw)
+        self.ws = PolyWs(
+            ws_base.rstrip("/") + "/ws/user",
+            self._subscription,
+            self._frame,
+            clock=self.clock,
+            **ws_kw,
+        )
 
     def _subscription(self) -> dict[str, Any]:
         c = self.creds
-        return {"type": "user", "auth": {"apiKey": c.api_key, "secret": c.secret, "passphrase": c.passphrase},
-                "markets": [m.condition_id for m in self.stream.markets]}
+        return {
+            "type": "user",
+            "auth": {"apiKey": c.api_key, "secret": c.secret, "passphrase": c.passphrase},
+            "markets": [m.condition_id for m in self.stream.markets],
+        }
 
     async def _frame(self, data: str) -> None:
         try:
