@@ -214,17 +214,22 @@ class PolyHttp:
     ) -> BuiltOrder:
         """Sign a limit order locally (tick from the market's cached value)."""
         tick = self._ticks.get(token_id, m.tick)
-        return self.signer.limit(
-            token_id=token_id,
-            side=0 if side == "BUY" else 1,
-            price=price,
-            size=size,
-            tick=tick,
-            salt=self.rng.getrandbits(53),
-            timestamp_ms=self.clock.now_ns() // 1_000_000,
-            neg_risk=m.neg_risk,
-            expiration=expiration,
-        )
+        try:
+            return self.signer.limit(
+                token_id=token_id,
+                side=0 if side == "BUY" else 1,
+                price=price,
+                size=size,
+                tick=tick,
+                salt=self.rng.getrandbits(53),
+                timestamp_ms=self.clock.now_ns() // 1_000_000,
+                neg_risk=m.neg_risk,
+                expiration=expiration,
+            )
+        except ValueError as e:  # refused before it costs a request
+            raise OrderRejected(
+                str(e), code="invalid_tick" if "tick" in str(e) else "invalid_order"
+            ) from None
 
     def _owner(self) -> str:
         if self.creds is None:
