@@ -19,6 +19,7 @@ from pmbot.core.money import ONE
 from pmbot.sim.polymarket_accounts import notional, taker_fee
 from pmbot.sim.polymarket_auth import KeyRecord, recover_order
 from pmbot.sim.polymarket_engine import EngineOrder, MatchError, Place
+from pmbot.sim.polymarket_queries import QueryRoutes
 from pmbot.sim.polymarket_views import Trade, dec6, order_json, price_change, px, trade_json
 from pmbot.venues.polymarket.signing import TICK_ROUNDING
 from pmbot.venues.polymarket.wire import PolyOrderRequest
@@ -52,7 +53,7 @@ def _dp_ok(v: int, dp: int) -> bool:
     return v % 10 ** (6 - dp) == 0
 
 
-class Trading:
+class Trading(QueryRoutes):
     def __init__(self, sim: PolySim) -> None:
         self.sim = sim
 
@@ -409,61 +410,3 @@ class Trading:
             ]
 
         return await self._run(self._cancel(request, pick))
-
-    # ---- queries -------------------------------------------------------------------------------
-    async def orders(self, request: web.Request) -> web.Response:
-        rec, _ = await self.sim.l2(request)
-        q = request.query
-        os_ = [
-            o
-            for o in self.sim.engine.live(rec.api_key)
-            if (not q.get("id") or o.id == q["id"])
-            and (not q.get("market") or o.market == q["market"])
-            and (not q.get("asset_id") or o.token_id == q["asset_id"])
-        ]
-        items = [order_json(o, self.sim.markets[o.market]) for o in os_]
-        return _json(self.sim.page(items, q.get("next_cursor", "")))
-
-    async def order(self, request: web.Request) -> web.Response:
-        rec, _ = await self.sim.l2(request)
-        o = self.sim.engine.orders.get(request.match_info["id"])
-        if o is None or o.owner != rec.api_key:
-            return _json({"error": "Order not found"}, 404)
-        return _json(order_json(o, self.sim.markets[o.market]))
-
-    async def get_trades(self, request: web.Request) -> web.Response:
-        rec, _ = await self.sim.l2(request)
-        q, me = request.query, rec.api_key
-        ts = [
-            t
-            for t in self.sim.trades.values()
-            if me in (t.taker.owner, t.maker.owner)
-            and (not q.get("id") or t.id == q["id"])
-            and (not q.get("market") or t.market == q["market"])
-            and (not q.get("asset_id") or q["asset_id"] in (t.taker.token_id, t.maker.token_id))
-        ]
-        items = [trade_json(t, me, self.sim.markets[t.market]) for t in ts]
-        return _json(self.sim.page(items, q.get("next_cursor", "")))
-
-    async def balance(self, request: web.Request) -> web.Response:
-        rec, _ = await self.sim.l2(request)
-        q, s = request.query, self.sim
-        addr = rec.address
-        if q.get("asset_type", "COLLATERAL").upper() == "COLLATERAL":
-            bal = s.accounts.cash_of(addr)
-        else:
-            bal = s.accounts.shares_of(addr, q.get("token_id", ""))
-        return _json({"balance": str(bal), "allowances": {"exchange": str(2**255)}})
-
-    async def heartbeat(self, request: web.Request) -> web.Response:
-        rec, body = await self.sim.l2(request)
-        got = str((json.loads(body or b"{}") or {}).get("heartbeat_id", ""))
-        s = self.sim
-        cur = s.heartbeats.get(rec.api_key)
-        if cur is not None and got != cur[0]:
-            return _json({"error_msg": "Invalid Heartbeat ID", "heartbeat_id": cur[0]}, 400)
-        if cur is None and got:
-            return _json({"error_msg": "Invalid Heartbeat ID", "heartbeat_id": ""}, 400)
-        nxt = s.next_id("hb-")
-        s.heartbeats[rec.api_key] = (nxt, s.clock.monotonic() + s.heartbeat_timeout)
-        return _json({"heartbeat_id": nxt})

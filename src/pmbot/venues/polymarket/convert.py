@@ -12,6 +12,7 @@ exact in micro-shares (`qty_e6`) beside a floored `Qty`; book levels are floored
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pmbot.core.money import ONE, Price, PriceGrid, PriceRange, Qty, parse_fixed, parse_price
@@ -20,18 +21,23 @@ from pmbot.errors import ProtocolViolation, UnitError
 from pmbot.venues.polymarket.wire import PolyLevel
 
 __all__ = [
+    "TICK_ROUNDING",
     "MarketInfo",
     "grid_for",
+    "limit_amounts",
+    "market_amounts",
     "order_side",
     "order_status",
     "parse_micro",
     "parse_px",
     "parse_qty",
     "taker_fee",
+    "tick_units",
     "token_levels",
 ]
 
 Level = tuple[Price, Qty]
+_BUY_SIDE = 0  # side 0 = BUY in the signed order
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +143,60 @@ def taker_fee(qty_e6: int, price: Price, rate_bps: int) -> int:
     """Micros: shares x rate x p x (1 - p), rounded down to 5 decimals (makers pay nothing)."""
     f = qty_e6 * rate_bps * price * (ONE - price) // (10_000 * ONE * ONE)
     return f - f % 10
+
+
+# ---- order amounts (doc §3.2) -------------------------------------------------------------------------------
+# tick (string as the venue sends it) -> (price_dp, size_dp, amount_dp); doc §3.2
+TICK_ROUNDING: Mapping[str, tuple[int, int, int]] = {
+    "0.1": (1, 2, 3),
+    "0.01": (2, 2, 4),
+    "0.005": (3, 2, 5),
+    "0.0025": (4, 2, 6),
+    "0.001": (3, 2, 5),
+    "0.0001": (4, 2, 6),
+}
+
+
+def tick_units(tick: str) -> Price:
+    """ "0.01" -> 100 (Price units); only the venue's tick sizes are accepted."""
+    if tick not in TICK_ROUNDING:
+        raise ValueError(f"unknown tick size {tick!r}")
+    _, _, fp = tick.partition(".")
+    return int(fp.ljust(4, "0"))
+
+
+def limit_amounts(side: int, price: Price, size: Qty, tick: str) -> tuple[int, int]:
+    """(makerAmount, takerAmount) in 1e-6 units for a limit order; exact, no rounding.
+
+    The price must sit on the tick and inside [tick, 1 - tick]; the size is already
+    2 decimals (a Qty), which is the venue's size precision for every tick.
+    """
+    t = tick_units(tick)
+    if price % t or not t <= price <= 10_000 - t:
+        raise ValueError(f"price {price} is off the {tick} tick grid")
+    if size <= 0:
+        raise ValueError("size must be positive")
+    notional = price * size  # 1e-4 * 1e-2 = 1e-6 units
+    shares = size * 10_000
+    return (notional, shares) if side == _BUY_SIDE else (shares, notional)
+
+
+def market_amounts(side: int, amount_e6: int, price: Price, tick: str) -> tuple[int, int]:
+    """(makerAmount, takerAmount) for FOK/FAK: BUY spends `amount_e6` pUSD, SELL sells shares.
+
+    The amount is cut to 2 decimals; the worst price is cut down to the tick; a buy's
+    share amount is cut down to 4 decimals, the server's stated maximum for market buys
+    (the SDK can exceed it on 0.001 ticks, doc §3.2).
+    """
+    t = tick_units(tick)
+    price -= price % t
+    if price <= 0:
+        raise ValueError("price below one tick")
+    amt = amount_e6 - amount_e6 % 10_000
+    if side == _BUY_SIDE:
+        shares = amt * 10_000 // price
+        return amt, shares - shares % 100
+    notional = amt * price // 10_000
+    _, _, adp = TICK_ROUNDING[tick]
+    q = 10 ** (6 - adp)
+    return amt, notional - notional % q
