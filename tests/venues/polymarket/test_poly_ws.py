@@ -149,3 +149,24 @@ async def _settle(sim: PolySim) -> None:
         if len(sim.hub.user_subs) >= 2 and all(s.owner for s in sim.hub.user_subs):
             return
         await asyncio.sleep(0.01)
+
+
+async def test_tick_size_change_reaches_book_and_order_signing(poly_sim: PolySim) -> None:
+    c = await _client(poly_sim)
+    m = await c.market_info(CID)
+    got = Collector()
+    feed = MarketFeed(Endpoints.local(poly_sim.url).ws, [m], got, c)
+    task = asyncio.create_task(feed.run())
+    await got.until(lambda: bool(got.of(ev.BookSnapshot)))
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4000, size=1000))
+    await got.until(lambda: feed.stream.books[CID].yes_bid_price() == 4000)
+    await poly_sim.set_tick(CID, "0.001")
+    await got.until(lambda: feed.stream.ticks[CID] == "0.001")
+    assert await c.tick_size(YES) == "0.001"  # cache replaced from the WS event, no request
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4010, size=1000))
+    await got.until(lambda: feed.stream.books[CID].yes_bid_price() == 4010)
+    assert feed.stream.books[CID].size_at(True, 4000) == 1000 and feed.stream.fresh[CID]
+    await feed.ws.stop()
+    await task
+    await c.cancel_all()
+    await c.aclose()

@@ -59,6 +59,7 @@ class MarketStream:
             str, int
         ] = {}  # price string -> Price; prices repeat, parsing is the hot cost
         self._sz: dict[str, int] = {}  # size string -> Qty
+        self.tick_changes: list[tuple[str, str]] = []  # (token, new tick) for the shell to drain
         self._lvl: dict[tuple[str, str, str], tuple[bool, int, int, bool]] = {}  # per book grid
 
     def px(self, s: str) -> int:
@@ -195,6 +196,7 @@ class MarketStream:
         hit = self.tokens.get(t.asset_id)
         if hit is not None:
             self._retick(hit[0].condition_id, t.new_tick_size)
+            self.tick_changes.append((t.asset_id, t.new_tick_size))
 
     def _retick(self, cid: str, tick: str) -> None:
         """Record the new tick; move the book onto a finer grid when the old one cannot hold it."""

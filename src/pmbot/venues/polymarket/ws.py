@@ -180,6 +180,11 @@ class MarketFeed:
             events = self.stream.mark_all_stale(now, f"protocol violation: {e}")
         if events:
             self.emit(events)
+        if self.stream.tick_changes:
+            for token, tick in self.stream.tick_changes:
+                if self.http is not None:
+                    self.http.forget_tick(token, tick)  # the next order signs on the new tick
+            self.stream.tick_changes.clear()
         fresh_before = [
             c
             for c in self.stream.needs_resync
