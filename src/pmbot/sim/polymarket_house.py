@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import random
 from typing import TYPE_CHECKING
@@ -108,10 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             await sim.aclose()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
