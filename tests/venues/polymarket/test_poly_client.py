@@ -271,3 +271,17 @@ async def test_auth_window_tamper_legacy_and_order_types(poly_sim: PolySim) -> N
     await c.cancel_all()
     await c.aclose()
     await other.aclose()
+
+
+async def test_gamma_discovery(poly_sim: PolySim) -> None:
+    import json
+
+    c = PolyHttp(Endpoints.local(poly_sim.url), OrderSigner(Account.create().key.hex()))
+    (g,) = await c.gamma_markets(slug="will-the-sim-work")
+    assert (
+        g.conditionId == CID
+        and json.loads(g.clobTokenIds) == [YES, NO]
+        and str(g.orderPriceMinTickSize) == "0.01"
+    )
+    assert len(await c.gamma_markets(active="true")) == 2
+    await c.aclose()

@@ -76,3 +76,26 @@ async def test_sdk_match_trades_and_errors(poly_sim: PolySim) -> None:
         assert maker.cancel_all()["canceled"] == [r3["orderID"]]
 
     await asyncio.to_thread(flow)
+
+
+async def test_sdk_market_order_book_hash_and_heartbeat(poly_sim: PolySim) -> None:
+    from py_clob_client_v2 import MarketOrderArgs
+
+    def flow() -> None:
+        maker = ClobClient(poly_sim.url, chain_id=137, key=KEY)
+        maker.set_api_creds(maker.create_or_derive_api_key())
+        taker = ClobClient(poly_sim.url, chain_id=137, key=Account.create().key.hex())
+        taker.set_api_creds(taker.create_or_derive_api_key())
+        maker.create_and_post_order(
+            OrderArgs(token_id=NO, price=0.70, size=50, side="BUY")
+        )  # YES ask 0.30
+        book = taker.get_order_book(YES)
+        assert taker.get_order_book_hash(book) == book["hash"]  # the SDK's SHA-1 recipe agrees
+        r = taker.create_and_post_market_order(MarketOrderArgs(token_id=YES, amount=6, side="BUY"))
+        assert r["success"] and r["status"] == "matched", r
+        assert float(r["takingAmount"]) == 20  # $6 at 0.30
+        hb = maker.post_heartbeat("")
+        assert maker.post_heartbeat(hb["heartbeat_id"])["heartbeat_id"]
+        maker.cancel_all()
+
+    await asyncio.to_thread(flow)
