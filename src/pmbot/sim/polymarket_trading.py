@@ -50,7 +50,7 @@ class _Reject(Exception):
 
 
 def _dp_ok(v: int, dp: int) -> bool:
-    return v % 10 ** (6 - dp) == 0
+    return bool(v % 10 ** (6 - dp) == 0)
 
 
 class Trading(QueryRoutes):

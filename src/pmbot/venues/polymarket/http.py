@@ -197,9 +197,10 @@ class PolyHttp:
         return MarketInfo(r.c, toks[0].t, toks[1].t, tick, r.nr, _tick_str(r.mos), fee)
 
     async def gamma_markets(self, **query: str) -> list[w.PolyGammaMarket]:
-        return await self._get(
+        out: list[w.PolyGammaMarket] = await self._get(
             Req.public("/markets", **query), list[w.PolyGammaMarket], base=self.ep.gamma
-        )  # type: ignore[no-any-return]
+        )
+        return out
 
     # ---- orders --------------------------------------------------------------------------------
     def limit_order(
