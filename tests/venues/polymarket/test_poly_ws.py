@@ -170,3 +170,25 @@ async def test_tick_size_change_reaches_book_and_order_signing(poly_sim: PolySim
     await task
     await c.cancel_all()
     await c.aclose()
+
+
+async def test_user_feed_catches_up_missed_fills_by_rest(poly_sim: PolySim) -> None:
+    maker, taker = await _client(poly_sim), await _client(poly_sim)
+    m = await maker.market_info(CID)
+    got = Collector()
+    feed = UserFeed(
+        Endpoints.local(poly_sim.url).ws, [m], maker.creds, got, http=maker, backoff=(0.3, 0.3)
+    )
+    task = asyncio.create_task(feed.run())
+    await got.until(lambda: feed.ws.connects == 1)
+    await maker.post_order(maker.limit_order(m, token_id=YES, side="BUY", price=4000, size=1000))
+    await poly_sim.hub.drop_all()  # the fill below happens while the user channel is down
+    await taker.post_order(taker.limit_order(m, token_id=NO, side="BUY", price=6000, size=500))
+    await got.until(lambda: feed.catchups == 1 and len(got.of(ev.Fill)) == 1)
+    (f,) = got.of(ev.Fill)
+    assert f.side.value == "bid" and f.price == 4000 and f.qty == 500 and not f.is_taker
+    await feed.ws.stop()
+    await task
+    for c in (maker, taker):
+        await c.cancel_all()
+        await c.aclose()

@@ -255,7 +255,7 @@ class UserStream:
             o.id, None, m.condition_id, side, price, status, orig, matched, rem, ts_ns
         )
 
-    def trade(self, t: w.PolyTradeEvent, ts_ns: int) -> list[ev.Event]:
+    def trade(self, t: w.PolyTradeEvent | w.PolyTrade, ts_ns: int) -> list[ev.Event]:
         """Our fills in one trade status event: first sighting -> Fill, FAILED -> FillVoided."""
         out: list[ev.Event] = []
         status = t.status.upper().removeprefix("TRADE_STATUS_")
@@ -315,7 +315,7 @@ class UserStream:
         return self.seen.get((trade_id, order_id)) == "CONFIRMED"
 
 
-def _maker_side(t: w.PolyTradeEvent, mo: w.PolyMakerOrder) -> str:
+def _maker_side(t: w.PolyTradeEvent | w.PolyTrade, mo: w.PolyMakerOrder) -> str:
     """A maker on the taker's token takes the other side; on the complement, the same side."""
     same_token = (mo.asset_id or t.asset_id) == t.asset_id
     if same_token:

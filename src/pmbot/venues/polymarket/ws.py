@@ -255,19 +255,41 @@ class UserFeed:
         *,
         addresses: frozenset[str] = frozenset(),
         clock: Clock | None = None,
+        http: PolyHttp | None = None,
         **ws_kw: Any,
     ) -> None:
         self.clock = clock or LiveClock()
         self.creds = creds
         self.stream = UserStream(markets, creds.api_key, frozenset(a.lower() for a in addresses))
         self.emit = emit
+        self.http = http
+        self.catchups = 0
         self.ws = PolyWs(
             ws_base.rstrip("/") + "/ws/user",
             self._subscription,
             self._frame,
             clock=self.clock,
+            on_up=self._up,
             **ws_kw,
         )
+
+    async def _up(self) -> None:
+        """After a reconnect, replay REST trades: fills or voids missed while down (dedup'd)."""
+        if self.http is None or self.ws.connects < 2:
+            return
+        self.catchups += 1
+        now = self.clock.now_ns()
+        for m in self.stream.markets:
+            try:
+                trades = await self.http.trades(market=m.condition_id)
+            except VenueError as e:
+                log.warning("user catch-up for %s failed: %s", m.condition_id, e)
+                continue
+            events: list[ev.Event] = []
+            for t in trades:
+                events += self.stream.trade(t, now)
+            if events:
+                self.emit(events)
 
     def _subscription(self) -> dict[str, Any]:
         c = self.creds
