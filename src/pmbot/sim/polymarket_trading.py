@@ -70,6 +70,8 @@ class Trading(QueryRoutes):
         r.add_get("/balance-allowance", self.balance)
         r.add_get("/balance-allowance/update", self.balance)
         r.add_post("/v1/heartbeats", self.heartbeat)
+        r.add_get("/order-scoring", self.order_scoring)
+        r.add_post("/orders-scoring", self.orders_scoring)
 
     # ---- gates -------------------------------------------------------------------------------
     def _gate(self, signer: str, bucket: str, cost: int, *, cancel: bool = False) -> None:

@@ -99,3 +99,31 @@ async def test_sdk_market_order_book_hash_and_heartbeat(poly_sim: PolySim) -> No
         maker.cancel_all()
 
     await asyncio.to_thread(flow)
+
+
+async def test_sdk_price_reads(poly_sim: PolySim) -> None:
+    from py_clob_client_v2 import BookParams
+    from py_clob_client_v2.clob_types import OrderScoringParams
+
+    def flow() -> None:
+        c = ClobClient(poly_sim.url, chain_id=137, key=KEY)
+        c.set_api_creds(c.create_or_derive_api_key())
+        c.create_and_post_order(OrderArgs(token_id=YES, price=0.40, size=10, side="BUY"))
+        c.create_and_post_order(
+            OrderArgs(token_id=NO, price=0.50, size=10, side="BUY")
+        )  # YES ask 0.50
+        assert c.get_midpoint(YES) == {"mid": "0.45"}
+        assert c.get_spread(YES) == {"spread": "0.1"}
+        assert c.get_midpoints([BookParams(token_id=YES), BookParams(token_id=NO)]) == {
+            YES: "0.45",
+            NO: "0.55",
+        }
+        assert c.get_spreads([BookParams(token_id=NO)]) == {NO: "0.1"}
+        assert c.get_prices([BookParams(token_id=YES, side="BUY")]) == {YES: {"BUY": "0.4"}}
+        assert c.get_order_books([BookParams(token_id=YES)])[0]["bids"] == [
+            {"price": "0.4", "size": "10"}
+        ]
+        assert c.is_order_scoring(OrderScoringParams(orderId="0x1")) == {"scoring": False}
+        c.cancel_all()
+
+    await asyncio.to_thread(flow)
