@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from aiohttp import web
+from feed_clock import T0, ParkingClock
 
 from pmbot.clock import ManualClock
 from pmbot.core.events import FeedStale, IndexTick, VolTick
@@ -18,9 +19,6 @@ from pmbot.feeds.replay import ReplayFeed, read_levels
 from pmbot.feeds.sim import SimIndexFeed, parse_sim_index
 from pmbot.feeds.synthetic import SyntheticFeed, SyntheticPath
 from pmbot.pricing.calendar import IntradayCurve
-
-from feed_clock import T0, ParkingClock
-
 
 
 async def nxt(it: AsyncIterator[FeedEvent]) -> FeedEvent:
@@ -123,7 +121,12 @@ async def test_replay_unpaced_ends(tmp_path: Path) -> None:
 
 def test_parse_sim_index() -> None:
     assert parse_sim_index({"ts_ms": 1796049000000, "level": "7650.1200"}) == (T0, 7650.12)
-    for bad in ({"ts_ms": "1", "level": "1"}, {"ts_ms": 1, "level": 7650.12}, [], {"ts_ms": 1, "level": "-3"}):
+    for bad in (
+        {"ts_ms": "1", "level": "1"},
+        {"ts_ms": 1, "level": 7650.12},
+        [],
+        {"ts_ms": 1, "level": "-3"},
+    ):
         with pytest.raises(ValueError):
             parse_sim_index(bad)
 
@@ -154,7 +157,9 @@ async def test_sim_feed_survives_bad_responses_and_reports_stale(clock: ParkingC
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     events: list[FeedEvent] = []
-    feed = SimIndexFeed(clock, f"http://127.0.0.1:{port}", interval=1.0, stale_after=10.0, backoff=Backoff(1.0, 1.0))
+    feed = SimIndexFeed(
+        clock, f"http://127.0.0.1:{port}", interval=1.0, stale_after=10.0, backoff=Backoff(1.0, 1.0)
+    )
     task = asyncio.create_task(feed.run(events.append))
     try:
         await clock.idle(2)  # watchdog + poll loop parked

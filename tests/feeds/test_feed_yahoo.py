@@ -60,7 +60,17 @@ class LoopbackYahoo:
             return web.json_response(GSPC if sym == "^GSPC" else VIX)
         n = self.hits.get(sym, 0)
         self.hits[sym] = n + 1
-        queue = self.replies.get(sym, [{"chart": {"result": None, "error": {"code": "Not Found", "description": "No data found"}}}])
+        queue = self.replies.get(
+            sym,
+            [
+                {
+                    "chart": {
+                        "result": None,
+                        "error": {"code": "Not Found", "description": "No data found"},
+                    }
+                }
+            ],
+        )
         reply = queue[min(n, len(queue) - 1)]
         if isinstance(reply, int):
             return web.Response(status=reply, text="<html>Service unavailable</html>")
@@ -111,7 +121,9 @@ class ToLoopback(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:  # type: ignore[override]
         u = urlsplit(request.url or "")
-        request.url = f"http://127.0.0.1:{self.port}/{u.netloc}{u.path or '/'}" + (f"?{u.query}" if u.query else "")
+        request.url = f"http://127.0.0.1:{self.port}/{u.netloc}{u.path or '/'}" + (
+            f"?{u.query}" if u.query else ""
+        )
         return super().send(request, **kw)
 
 
@@ -133,20 +145,30 @@ async def stop(task: asyncio.Task[None]) -> None:
 
 def make(clock: ParkingClock, y: LoopbackYahoo, **kw: Any) -> YahooFeed:
     args: dict[str, Any] = dict(
-        session=session_for(y), stream_url=None, poll_interval=1.0, vol_poll_interval=1.0,
-        stale_after=10.0, backoff=Backoff(1.0, 1.0), vol_symbols={"^VIX": "VIX"},
+        session=session_for(y),
+        stream_url=None,
+        poll_interval=1.0,
+        vol_poll_interval=1.0,
+        stale_after=10.0,
+        backoff=Backoff(1.0, 1.0),
+        vol_symbols={"^VIX": "VIX"},
     )
     args.update(kw)
     return YahooFeed(clock, **args)
 
 
-async def test_polls_index_and_vix_through_yfinance(clock: ParkingClock, yahoo: LoopbackYahoo) -> None:
+async def test_polls_index_and_vix_through_yfinance(
+    clock: ParkingClock, yahoo: LoopbackYahoo
+) -> None:
     yahoo.replies["^GSPC"] = [GSPC, GSPC, later(GSPC, 5, 6844.5)]
     feed = make(clock, yahoo)
     events, task = await start(feed)
     try:
         await clock.idle(2)
-        assert events == [IndexTick(MARKET_TIME_NS, 6843.06, "yahoo"), VolTick(MARKET_TIME_NS, "VIX", 17.24)]
+        assert events == [
+            IndexTick(MARKET_TIME_NS, 6843.06, "yahoo"),
+            VolTick(MARKET_TIME_NS, "VIX", 17.24),
+        ]
         await clock.step(1.0, 2)  # same regularMarketTime: not a new tick
         assert len(events) == 2
         await clock.step(1.0, 2)
@@ -157,11 +179,18 @@ async def test_polls_index_and_vix_through_yfinance(clock: ParkingClock, yahoo: 
 
 
 async def test_bad_responses_never_end_the_feed(clock: ParkingClock, yahoo: LoopbackYahoo) -> None:
-    chart_error = {"chart": {"result": None, "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"}}}
+    chart_error = {
+        "chart": {
+            "result": None,
+            "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
+        }
+    }
     all_null = copy.deepcopy(GSPC)
     r = all_null["chart"]["result"][0]
     del r["meta"]["regularMarketPrice"]
-    r["indicators"]["quote"][0] = {k: [None] * len(r["timestamp"]) for k in ("open", "high", "low", "close", "volume")}
+    r["indicators"]["quote"][0] = {
+        k: [None] * len(r["timestamp"]) for k in ("open", "high", "low", "close", "volume")
+    }
     yahoo.replies["^GSPC"] = [500, "{not json", chart_error, all_null, 429, GSPC]
     yahoo.replies["^VIX"] = ["garbage"]
     feed = make(clock, yahoo, stale_after=60.0)
@@ -172,7 +201,9 @@ async def test_bad_responses_never_end_the_feed(clock: ParkingClock, yahoo: Loop
             if any(isinstance(e, IndexTick) for e in events):
                 break
             await clock.step(1.0, 2)
-        assert [e for e in events if isinstance(e, IndexTick)] == [IndexTick(MARKET_TIME_NS, 6843.06, "yahoo")]
+        assert [e for e in events if isinstance(e, IndexTick)] == [
+            IndexTick(MARKET_TIME_NS, 6843.06, "yahoo")
+        ]
         # every bad reply was served (yfinance itself retries some, e.g. after a 5xx) and
         # each failed poll was counted, for the index and for every VIX poll
         assert yahoo.hits["^GSPC"] >= 6 and feed.errors >= 3 + 3
@@ -214,7 +245,9 @@ def frame(sym: str, price: float, ts_ms: int) -> str:
     from yfinance.pricing_pb2 import PricingData
 
     msg = PricingData(id=sym, price=price, time=ts_ms, exchange="SNP", quote_type=9, market_hours=1)
-    return json.dumps({"type": "pricing", "message": base64.b64encode(msg.SerializeToString()).decode()})
+    return json.dumps(
+        {"type": "pricing", "message": base64.b64encode(msg.SerializeToString()).decode()}
+    )
 
 
 async def test_stream_ticks_decoded_by_yfinance(clock: ParkingClock, yahoo: LoopbackYahoo) -> None:
@@ -253,7 +286,9 @@ async def test_stream_ticks_decoded_by_yfinance(clock: ParkingClock, yahoo: Loop
 
 
 async def test_stream_down_falls_back_to_polling(clock: ParkingClock, yahoo: LoopbackYahoo) -> None:
-    feed = make(clock, yahoo, stream_url=f"http://127.0.0.1:{yahoo.port}/no-such-ws", vol_symbols={})
+    feed = make(
+        clock, yahoo, stream_url=f"http://127.0.0.1:{yahoo.port}/no-such-ws", vol_symbols={}
+    )
     events, task = await start(feed)
     try:
         await clock.idle(3)  # watchdog, poll loop, stream retry backoff
@@ -266,5 +301,3 @@ async def test_stream_down_falls_back_to_polling(clock: ParkingClock, yahoo: Loo
 def test_constructor_does_no_io() -> None:
     feed = YahooFeed(ParkingClock(), stream_url=None)
     assert feed.vol_symbols == {"^VIX": "VIX", "^VIX1D": "VIX1D"} and feed.last_tick_ns is None
-
-

@@ -33,12 +33,12 @@ def _parse_ts(row: dict[str, str]) -> int:
         return int(float(row["ts_ms"]) * 1_000_000)
     raw = (row.get("ts") or row.get("timestamp") or "").strip()
     try:
-        return int(round(float(raw) * 1e9))
+        return round(float(raw) * 1e9)
     except ValueError:
         dt = datetime.fromisoformat(raw)
         if dt.tzinfo is None:
             raise ValueError(f"timestamp without an offset: {raw!r}") from None
-        return int(round(dt.timestamp() * 1e6)) * 1000
+        return round(dt.timestamp() * 1e6) * 1000
 
 
 def read_levels(path: str | Path) -> Iterator[tuple[int, float]]:

@@ -8,7 +8,6 @@ base class reports the feed stale when nothing new arrives for `stale_after` sec
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import AsyncIterator
@@ -73,10 +72,12 @@ class SimIndexFeed(IndexFeed):
             while True:
                 try:
                     ts, level = await self._fetch(session)
-                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+                except (TimeoutError, aiohttp.ClientError, ValueError) as e:
                     self.errors += 1
                     delay = self.backoff.next_delay()
-                    log.warning("sim index poll failed url=%s error=%r retry_in=%.1fs", self.url, e, delay)
+                    log.warning(
+                        "sim index poll failed url=%s error=%r retry_in=%.1fs", self.url, e, delay
+                    )
                     await self.clock.sleep(delay)
                     continue
                 self.backoff.reset()

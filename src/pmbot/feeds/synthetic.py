@@ -24,7 +24,9 @@ __all__ = ["SyntheticFeed", "SyntheticPath"]
 class SyntheticPath:
     """The pure part: advance a level by a given amount of variance time."""
 
-    def __init__(self, seed: int, level: float = 6800.0, sigma_session: float = 0.008, nu: float = 4.0) -> None:
+    def __init__(
+        self, seed: int, level: float = 6800.0, sigma_session: float = 0.008, nu: float = 4.0
+    ) -> None:
         if level <= 0 or sigma_session < 0 or nu <= 2:
             raise ValueError("need level > 0, sigma_session >= 0 and nu > 2")
         self.rng = random.Random(seed)

@@ -76,7 +76,9 @@ class YahooFeed(IndexFeed):
     ) -> None:
         super().__init__(name, clock, stale_after)
         self.index_symbol = index_symbol
-        self.vol_symbols = dict({"^VIX": "VIX", "^VIX1D": "VIX1D"} if vol_symbols is None else vol_symbols)
+        self.vol_symbols = dict(
+            {"^VIX": "VIX", "^VIX1D": "VIX1D"} if vol_symbols is None else vol_symbols
+        )
         self.poll_interval = poll_interval
         self.vol_poll_interval = vol_poll_interval
         self.session = session  # a requests / curl_cffi session handed to yfinance
@@ -147,7 +149,10 @@ class YahooFeed(IndexFeed):
         while True:
             ok = True
             now = self.clock.monotonic()
-            streaming = self._last_stream_msg is not None and now - self._last_stream_msg < self.poll_interval
+            streaming = (
+                self._last_stream_msg is not None
+                and now - self._last_stream_msg < self.poll_interval
+            )
             if not streaming:
                 ok = await self._poll(self.index_symbol, q)
             if self.vol_symbols and self.clock.monotonic() >= next_vol:
@@ -181,7 +186,9 @@ class YahooFeed(IndexFeed):
         # the protobuf carries float32: round to the symbol's 2-decimal print
         return sym, ts_ms * 1_000_000, round(price, 2)
 
-    async def _stream_once(self, session: aiohttp.ClientSession, q: asyncio.Queue[IndexTick | VolTick]) -> None:
+    async def _stream_once(
+        self, session: aiohttp.ClientSession, q: asyncio.Queue[IndexTick | VolTick]
+    ) -> None:
         assert self.stream_url is not None
         symbols = [self.index_symbol, *self.vol_symbols]
         async with session.ws_connect(self.stream_url, heartbeat=None) as ws:
@@ -222,10 +229,12 @@ class YahooFeed(IndexFeed):
                 try:
                     await self._stream_once(session, q)
                     reason = "closed by server"
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as e:
+                except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
                     reason = repr(e)
                 delay = self.stream_backoff.next_delay()
-                log.warning("yahoo stream down reason=%s polling meanwhile; retry_in=%.0fs", reason, delay)
+                log.warning(
+                    "yahoo stream down reason=%s polling meanwhile; retry_in=%.0fs", reason, delay
+                )
                 await self.clock.sleep(delay)
         finally:
             if own:

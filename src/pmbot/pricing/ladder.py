@@ -235,15 +235,23 @@ def kalshi_style_ladder(
 
     def spec(suffix: str, st: StrikeType, lo: float | None, hi: float | None) -> MarketSpec:
         return MarketSpec(
-            ticker=f"{event_ticker}-{suffix}", event_ticker=event_ticker,
-            series_ticker=event_ticker.split("-")[0], strike_type=st, floor_strike=lo,
-            cap_strike=hi, grid=grid, fees=fee, close_ts_ns=close_ts_ns,
+            ticker=f"{event_ticker}-{suffix}",
+            event_ticker=event_ticker,
+            series_ticker=event_ticker.split("-")[0],
+            strike_type=st,
+            floor_strike=lo,
+            cap_strike=hi,
+            grid=grid,
+            fees=fee,
+            close_ts_ns=close_ts_ns,
         )
 
     top = first_floor + n_buckets * width
     out = [spec(f"T{first_floor - 0.0001:.4f}", StrikeType.LESS, None, first_floor)]
     for i in range(n_buckets):
         lo = first_floor + i * width
-        out.append(spec(f"B{int(lo + width / 2)}", StrikeType.BETWEEN, lo, round(lo + width - 0.0001, 4)))
+        out.append(
+            spec(f"B{int(lo + width / 2)}", StrikeType.BETWEEN, lo, round(lo + width - 0.0001, 4))
+        )
     out.append(spec(f"T{top - 0.0001:.4f}", StrikeType.GREATER, round(top - 0.0001, 4), None))
     return out
