@@ -301,3 +301,19 @@ async def test_stream_down_falls_back_to_polling(clock: ParkingClock, yahoo: Loo
 def test_constructor_does_no_io() -> None:
     feed = YahooFeed(ParkingClock(), stream_url=None)
     assert feed.vol_symbols == {"^VIX": "VIX", "^VIX1D": "VIX1D"} and feed.last_tick_ns is None
+
+
+async def test_missing_vol_symbol_backs_off(clock: ParkingClock, yahoo: LoopbackYahoo) -> None:
+    # ^VIX1D answered with Yahoo's "No data found" chart error on every poll
+    feed = make(clock, yahoo, vol_symbols={"^VIX1D": "VIX1D"}, stale_after=60.0)
+    events, task = await start(feed)
+    try:
+        await clock.idle(2)
+        for _ in range(10):
+            await clock.step(1.0, 2)
+        # polled at t = 0, 1, 3, 7 s (backoff 1, 2, 4 s), not every second
+        assert yahoo.hits.get("^VIX1D", 0) == 4
+        assert not any(isinstance(e, VolTick) for e in events)
+        assert isinstance(events[0], IndexTick)
+    finally:
+        await stop(task)

@@ -145,7 +145,9 @@ class YahooFeed(IndexFeed):
         return True
 
     async def _poll_loop(self, q: asyncio.Queue[IndexTick | VolTick]) -> None:
-        next_vol = self.clock.monotonic()
+        start = self.clock.monotonic()
+        next_vol = dict.fromkeys(self.vol_symbols, start)
+        vol_backoff = {sym: Backoff(self.vol_poll_interval, 3600.0) for sym in self.vol_symbols}
         while True:
             ok = True
             now = self.clock.monotonic()
@@ -155,10 +157,15 @@ class YahooFeed(IndexFeed):
             )
             if not streaming:
                 ok = await self._poll(self.index_symbol, q)
-            if self.vol_symbols and self.clock.monotonic() >= next_vol:
-                for sym in self.vol_symbols:
-                    await self._poll(sym, q)
-                next_vol = self.clock.monotonic() + self.vol_poll_interval
+            for sym in self.vol_symbols:
+                # a symbol Yahoo does not carry (^VIX1D at times) backs off up to an hour
+                if self.clock.monotonic() >= next_vol[sym]:
+                    if await self._poll(sym, q):
+                        vol_backoff[sym].reset()
+                        wait = self.vol_poll_interval
+                    else:
+                        wait = vol_backoff[sym].next_delay()
+                    next_vol[sym] = self.clock.monotonic() + wait
             if ok:
                 self.backoff.reset()
                 delay = self.poll_interval
