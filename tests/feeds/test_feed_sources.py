@@ -182,3 +182,22 @@ async def test_sim_feed_survives_bad_responses_and_reports_stale(clock: ParkingC
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await runner.cleanup()
+
+
+def test_build_feed_from_settings(tmp_path: Path) -> None:
+    from pmbot.errors import ConfigError
+    from pmbot.feeds.factory import build_feed
+    from pmbot.feeds.yahoo import YahooFeed
+    from pmbot.settings import FeedSettings
+
+    c = ParkingClock()
+    assert isinstance(build_feed(FeedSettings(kind="synthetic"), c), SyntheticFeed)
+    assert isinstance(build_feed(FeedSettings(kind="yahoo", stale_after_s=20.0), c), YahooFeed)
+    sim = build_feed(FeedSettings(kind="sim"), c, sim_base_url="http://127.0.0.1:9/")
+    assert isinstance(sim, SimIndexFeed) and sim.url == "http://127.0.0.1:9/sim/index"
+    rp = build_feed(FeedSettings(kind="replay", replay_path=str(tmp_path / "x.csv")), c)
+    assert isinstance(rp, ReplayFeed)
+    with pytest.raises(ConfigError):
+        build_feed(FeedSettings(kind="sim"), c)
+    with pytest.raises(ConfigError):
+        build_feed(FeedSettings(kind="replay"), c)
