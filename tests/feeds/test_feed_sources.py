@@ -201,3 +201,25 @@ def test_build_feed_from_settings(tmp_path: Path) -> None:
         build_feed(FeedSettings(kind="sim"), c)
     with pytest.raises(ConfigError):
         build_feed(FeedSettings(kind="replay"), c)
+
+
+async def test_synthetic_with_calendar_prints_only_in_sessions(clock: ParkingClock) -> None:
+    from pmbot.pricing.calendar import TradingCalendar
+
+    cal = TradingCalendar.nyse("2026-11-01", "2026-12-31")
+    close = cal.next_close(T0)
+    clock.set(close - 2 * 10**9)
+    events: list[FeedEvent] = []
+    feed = SyntheticFeed(clock, seed=5, interval=1.0, calendar=cal, stale_after=1e6)
+    task = asyncio.create_task(feed.run(events.append))
+    try:
+        await clock.idle(2)
+        for _ in range(5):  # two seconds of session, then after the close: silence
+            await clock.step(1.0, 2)
+        assert [e.ts_ns for e in events] == [close - 2 * 10**9, close - 10**9]
+        clock.set(T0 + 86_400 * 10**9 - 10**9)  # just before the next open
+        await clock.step(1.0, 2)
+        assert events[-1].ts_ns == T0 + 86_400 * 10**9  # first print of the next session
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

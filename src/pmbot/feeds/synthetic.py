@@ -2,8 +2,8 @@
 
 Log returns have a realistic daily volatility (default 0.8 %/session ≈ VIX 18 × k 0.70),
 arrive along the intraday U-shaped variance curve of `pricing.calendar`, and have fat tails
-(Student-t innovations, ν=4, scaled to unit variance). With a `TradingCalendar` the path
-only moves in sessions (plus an overnight jump at the open); without one, every
+(Student-t innovations, ν=4, scaled to unit variance). With a `TradingCalendar` the feed
+prints only in sessions and the overnight variance arrives as a gap at the open; without one, every
 `session_seconds` of clock time is one session.
 """
 
@@ -89,6 +89,8 @@ class SyntheticFeed(IndexFeed):
         while True:
             await self.clock.sleep(self.interval)
             now = self.clock.now_ns()
+            if self.calendar is not None and not self.calendar.is_open(now):
+                continue  # the index does not print outside sessions; the gap lands at the open
             v = self._v(now)
             if v > last_v:
                 self.path.advance(v - last_v)
