@@ -39,7 +39,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-_SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _S_MIN = 1e-12  # below this log-return stdev the distribution is a point mass at S
 
@@ -51,8 +50,8 @@ class Shape:
     kind "normal" or "t". For "t", `nu` is the degrees of freedom and `scale` the factor
     applied to a standard t variate: `z = scale * T_nu`. `Shape.student_t(nu)` matches the
     variance (scale = sqrt((nu-2)/nu), so `s` stays the standard deviation);
-    `match="median"` matches the median absolute deviation of a unit normal instead (wider
-    tails for the same `s`).
+    `match="median"` matches the quartiles (median |z|) of a unit normal instead, which
+    gives wider tails for the same `s`.
     """
 
     kind: str = "normal"
