@@ -70,6 +70,7 @@ class Exchange:
         self.outbox: list[tuple[str, Any]] = []
         self._n = 0
         self._seed = seed
+        self.unlimited: set[str] = set()  # users exempt from the balance check (background flow)
 
     # -- ids --------------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -89,7 +90,7 @@ class Exchange:
     def tick(self, ts_ns: int, level_at: Any) -> None:
         """Run time-driven transitions up to ts_ns: expiries, open, close, determine, settle."""
         self.engine.expire(ts_ns)
-        self._flush(ts_ns)
+        self.flush(ts_ns)
         for m in self.markets.values():
             if m.status == "finalized":
                 continue
@@ -100,7 +101,7 @@ class Exchange:
                 m.status = "closed"
                 m.updated_ns = ts_ns
                 self.engine.cancel_market(m.ticker, ts_ns)
-                self._flush(ts_ns)
+                self.flush(ts_ns)
             if m.status == "closed" and ts_ns >= m.close_ns + 60_000_000_000:
                 v = level_at(m.close_ns)
                 m.expiration_value = v
@@ -123,7 +124,7 @@ class Exchange:
             for o in self.engine.resting():
                 if o.cancel_on_pause:
                     self.engine.cancel(o.order_id, ts_ns)
-            self._flush(ts_ns)
+            self.flush(ts_ns)
 
     # -- validation -------------------------------------------------------------------------
     def _market_for_trade(self, ticker: str) -> SimMarket:
@@ -188,7 +189,7 @@ class Exchange:
         if post_only and self.engine.would_cross(ticker, side, price):
             raise err(400, "invalid_order", "invalid order", "post only cross", service=False)
         cost = (price if side == "bid" else ONE - price) * count
-        if not reduce_only and cost > self.ledger.available(user, self.engine.resting(user)):
+        if not reduce_only and user not in self.unlimited and cost > self.ledger.available(user, self.engine.resting(user)):
             raise err(400, "insufficient_balance", "insufficient balance")
         if client_order_id:
             used.add(client_order_id)
@@ -200,7 +201,7 @@ class Exchange:
         if g is not None:
             g.orders.add(o.order_id)
         self.engine.submit(o, ts_ns)
-        self._flush(ts_ns)
+        self.flush(ts_ns)
         return o
 
     def _own_resting(self, user: str, order_id: str) -> Order:
@@ -217,14 +218,14 @@ class Exchange:
         if m is not None and m.status != "active":
             raise err(400, "market_closed", "market closed", "MARKET_INACTIVE")
         n = self.engine.cancel(order_id, ts_ns) or 0
-        self._flush(ts_ns)
+        self.flush(ts_ns)
         return o, n
 
     def decrease(self, user: str, order_id: str, ts_ns: int, *, reduce_by: Qty | None, reduce_to: Qty | None) -> Order:
         o = self._own_resting(user, order_id)
         target = reduce_to if reduce_to is not None else o.remaining - (reduce_by or 0)
         self.engine.decrease(order_id, target, ts_ns)
-        self._flush(ts_ns)
+        self.flush(ts_ns)
         return o
 
     def amend(self, user: str, order_id: str, *, ticker: str, side: str, price: Price, count: Qty, ts_ns: int,
@@ -247,7 +248,7 @@ class Exchange:
             o.client_order_id = updated_client_order_id
         filled_before = o.filled
         self.engine.amend(order_id, price, count, ts_ns)
-        self._flush(ts_ns)
+        self.flush(ts_ns)
         return o, o.filled - filled_before
 
     # -- order groups -----------------------------------------------------------------------
@@ -266,7 +267,7 @@ class Exchange:
         g.triggered = True
         for oid in list(g.orders):
             self.engine.cancel(oid, ts_ns)
-        self._flush(ts_ns)
+        self.flush(ts_ns)
 
     def group_reset(self, g: OrderGroup) -> None:
         g.triggered = False
@@ -289,7 +290,7 @@ class Exchange:
                 self.engine.cancel(oid, ts_ns)
 
     # -- event plumbing ---------------------------------------------------------------------
-    def _flush(self, ts_ns: int) -> None:
+    def flush(self, ts_ns: int) -> None:
         """Book fills into the ledger and queue every change for the fan-out."""
         while True:
             changes, fills, updates = self.engine.drain()
