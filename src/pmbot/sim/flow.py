@@ -48,10 +48,10 @@ def _ncdf(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def fair_value(m: SimMarket, level: int, ts_ns: int, vol: float) -> float:
+def fair_value(m: SimMarket, level: int, ts_ns: int, vol: float, open_ns: int | None = None) -> float:
     """P(YES) under a driftless lognormal over the trading time left to the reference time."""
-    d = et_date(m.close_ns)
-    open_ns, _ = session_bounds_ns(d)
+    if open_ns is None:
+        open_ns = session_bounds_ns(et_date(m.close_ns))[0]
     rem = max(0, m.close_ns - max(ts_ns, open_ns)) / 1e9
     if ts_ns < open_ns:
         rem += 23_400 * 0.25  # overnight gap variance
@@ -82,6 +82,7 @@ class Flow:
         self.cfg = cfg
         self.rng = rng
         self.quotes: dict[str, tuple[str | None, str | None, int]] = {}  # ticker -> (bid id, ask id, next refresh)
+        self._open: dict[int, int] = {}  # close_ns -> that day's session open
         for u in FLOW_USERS:
             exchange.ledger.open(u, 10**15, keep_history=False)
             exchange.engine.transient_users.add(u)
@@ -95,7 +96,10 @@ class Flow:
         for m in list(self.x.markets.values()):
             if m.status != "active" or m.paused:
                 continue
-            fair = fair_value(m, level, ts_ns, self.index.vol)
+            op = self._open.get(m.close_ns)
+            if op is None:
+                op = self._open[m.close_ns] = session_bounds_ns(et_date(m.close_ns))[0]
+            fair = fair_value(m, level, ts_ns, self.index.vol, op)
             live = lo < fair < hi
             if self.cfg.makers:
                 self._make(m, fair, live, ts_ns)
