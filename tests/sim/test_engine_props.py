@@ -78,6 +78,7 @@ def test_matching_invariants(ops: list[tuple]) -> None:
         # money: cash + fees + collateral is conserved
         assert x.money_check(CASH * len(USERS))
         for a in x.ledger.accounts.values():
+            assert a.reserved == x.ledger.reserved_of(x.engine.resting(a.user))
             assert a.cash >= -10_000_000  # never meaningfully negative (fees on a maxed balance)
     # a settlement pays out exactly the collateral
     before = x.ledger.total_cash() + x.ledger.collateral()

@@ -70,6 +70,7 @@ class Account:
     settlements: list[SettlementRecord] = field(default_factory=list)
     keep_history: bool = True
     updated_ns: int = 0
+    reserved: Micros = 0  # worst-case cost of resting orders, kept current from book changes
 
     def position(self, ticker: str, event_ticker: str = "") -> Position:
         p = self.positions.get(ticker)
@@ -93,12 +94,13 @@ class Ledger:
             a = self.accounts[user] = Account(user, cash, keep_history=keep_history)
         return a
 
-    def reserved(self, user: str, resting: list[Order]) -> Micros:
-        """Cash held against resting orders (worst-case cost of each remainder)."""
+    def reserved_of(self, resting: list[Order]) -> Micros:
+        """Cash held against resting orders, recomputed (the running total is Account.reserved)."""
         return sum(o.leg_cost_price * o.remaining for o in resting)
 
-    def available(self, user: str, resting: list[Order]) -> Micros:
-        return self.accounts[user].cash - self.reserved(user, resting)
+    def available(self, user: str) -> Micros:
+        a = self.accounts[user]
+        return a.cash - a.reserved
 
     def apply(self, f: Fill) -> tuple[FillRecord, FillRecord]:
         """Book both sides of a fill; return (taker record, maker record)."""

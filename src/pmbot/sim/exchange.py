@@ -189,7 +189,7 @@ class Exchange:
         if post_only and self.engine.would_cross(ticker, side, price):
             raise err(400, "invalid_order", "invalid order", "post only cross", service=False)
         cost = (price if side == "bid" else ONE - price) * count
-        if not reduce_only and user not in self.unlimited and cost > self.ledger.available(user, self.engine.resting(user)):
+        if not reduce_only and user not in self.unlimited and cost > self.ledger.available(user):
             raise err(400, "insufficient_balance", "insufficient balance")
         if client_order_id:
             used.add(client_order_id)
@@ -296,8 +296,11 @@ class Exchange:
             changes, fills, updates = self.engine.drain()
             if not (changes or fills or updates):
                 return
+            accts = self.ledger.accounts
             for c in changes:
                 self.outbox.append(("delta", c))
+                if c.user is not None:
+                    accts[c.user].reserved += c.delta * c.price
             for f in fills:
                 tr, mr = self.ledger.apply(f)
                 m = self.markets.get(f.ticker)
