@@ -20,7 +20,9 @@ from pmbot.clock import ManualClock
 from pmbot.sim.kalshi_auth import write_key
 from pmbot.sim.kalshi_server import KalshiSim, SimConfig
 
-SIM_START_NS = int(datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()) * 10**9
+SIM_START_NS = (
+    int(datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()) * 10**9
+)
 
 
 @pytest.fixture

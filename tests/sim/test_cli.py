@@ -15,14 +15,33 @@ import aiohttp
 async def test_cli_contract(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     p = subprocess.Popen(
-        [sys.executable, "-m", "pmbot.cli", "sim", "--host", "127.0.0.1", "--port", "0", "--seed", "5",
-         "--speed", "10", "--keys", str(keys), "--no-flow"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pmbot.cli",
+            "sim",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--seed",
+            "5",
+            "--speed",
+            "10",
+            "--keys",
+            str(keys),
+            "--no-flow",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert p.stdout is not None
         line = p.stdout.readline().strip()
-        assert line.startswith("ready rest=http://127.0.0.1:") and " ws=ws://127.0.0.1:" in line, line
+        assert line.startswith("ready rest=http://127.0.0.1:") and " ws=ws://127.0.0.1:" in line, (
+            line
+        )
         rest = line.split()[1].removeprefix("rest=")
         assert rest.endswith("/trade-api/v2")
         assert (keys / "key_id").read_text().strip()

@@ -21,10 +21,24 @@ REC_TICKER = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
 
 # Fields that are optional in the spec: present on some markets/orders and not others.
 OPTIONAL = {
-    "custom_strike", "floor_strike", "cap_strike", "strike_type", "early_close_condition", "occurrence_datetime",
-    "settlement_ts", "settlement_value_dollars", "is_provisional", "mve_collection_ticker", "mve_selected_legs",
-    "primary_participant_key", "subtitle", "average_fill_price", "average_fee_paid", "expiration_time",
-    "order_group_id", "client_order_id",
+    "custom_strike",
+    "floor_strike",
+    "cap_strike",
+    "strike_type",
+    "early_close_condition",
+    "occurrence_datetime",
+    "settlement_ts",
+    "settlement_value_dollars",
+    "is_provisional",
+    "mve_collection_ticker",
+    "mve_selected_legs",
+    "primary_participant_key",
+    "subtitle",
+    "average_fill_price",
+    "average_fee_paid",
+    "expiration_time",
+    "order_group_id",
+    "client_order_id",
 }
 FORMATS = [
     ("rfc3339", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")),
@@ -65,15 +79,27 @@ def shape_diff(got: Any, rec: Any, path: str = "$") -> list[str]:
                 continue
             out += shape_diff(got[k], rec[k], f"{path}.{k}")
     elif isinstance(rec, list):
-        if rec and got and not isinstance(rec[0], dict | list) and len(rec) == len(got):  # a tuple: [price, count]
+        if (
+            rec and got and not isinstance(rec[0], dict | list) and len(rec) == len(got)
+        ):  # a tuple: [price, count]
             for i, (g, r_) in enumerate(zip(got, rec, strict=True)):
                 out += shape_diff(g, r_, f"{path}[{i}]")
         elif rec and got:
             for i, g in enumerate(got[:5]):
                 out += shape_diff(g, rec[0], f"{path}[{i}]")
-    elif isinstance(rec, str) and isinstance(got, str):
-        if rec and got and fmt_class(got) != fmt_class(rec) and path.split(".")[-1] not in ("cursor", "title"):
-            out.append(f"{path}: format {fmt_class(got)} ({got!r}) != recorded {fmt_class(rec)} ({rec!r})")
+    elif (
+        isinstance(rec, str)
+        and isinstance(got, str)
+        and (
+            rec
+            and got
+            and fmt_class(got) != fmt_class(rec)
+            and path.split(".")[-1] not in ("cursor", "title")
+        )
+    ):
+        out.append(
+            f"{path}: format {fmt_class(got)} ({got!r}) != recorded {fmt_class(rec)} ({rec!r})"
+        )
     return out
 
 
@@ -114,7 +140,9 @@ class Replayer:
     async def run(self, name: str, *, expect_status: int | None = None, **kw: Any) -> Any:
         meta, rec = load(name)
         self.seen.add(name)
-        status, body, _ = await self.c.request(meta["method"], self.path_of(meta), self.body_of(meta), **kw)
+        status, body, _ = await self.c.request(
+            meta["method"], self.path_of(meta), self.body_of(meta), **kw
+        )
         want = expect_status if expect_status is not None else meta["status"]
         if status != want:
             self.problems.append(f"{name}: status {status} != {want}: {body}")
@@ -132,12 +160,33 @@ class Replayer:
 async def test_rest_conformance(sim_factory: Any) -> None:
     sim: KalshiSim = await sim_factory(balance="98.0186")
     x = sim.exchange
-    ticker = next(t for t, m in x.markets.items() if m.series_ticker == "KXINX" and m.status == "active"
-                  and m.strike_type.value == "between")
+    ticker = next(
+        t
+        for t, m in x.markets.items()
+        if m.series_ticker == "KXINX" and m.status == "active" and m.strike_type.value == "between"
+    )
     mm = sim.add_key("mm")
     now = sim.now_ns()
-    x.create("mm", ticker=ticker, side="bid", price=4700, count=300, tif="good_till_canceled", stp="maker", ts_ns=now)
-    x.create("mm", ticker=ticker, side="ask", price=5200, count=300, tif="good_till_canceled", stp="maker", ts_ns=now)
+    x.create(
+        "mm",
+        ticker=ticker,
+        side="bid",
+        price=4700,
+        count=300,
+        tif="good_till_canceled",
+        stp="maker",
+        ts_ns=now,
+    )
+    x.create(
+        "mm",
+        ticker=ticker,
+        side="ask",
+        price=5200,
+        count=300,
+        tif="good_till_canceled",
+        stp="maker",
+        ts_ns=now,
+    )
     x.drain()
     assert mm.user == "mm"
     c = RawKalshi(sim.rest_url, sim.ws_url, sim.key_id, sim.private_key_pem)
@@ -146,18 +195,36 @@ async def test_rest_conformance(sim_factory: Any) -> None:
         # auth
         for n in ("auth__balance_ok", "auth__balance_alt_host"):
             await r.run(n)
-        for n, skew in (("auth__skew_minus5s", -5000), ("auth__skew_plus5s", 5000), ("auth__skew_minus30s", -30000),
-                        ("auth__skew_minus5min", -300000), ("auth__skew_plus5min", 300000)):
-            await r.run(n, headers=c.headers("GET", "/trade-api/v2/portfolio/balance", skew_ms=skew))
-        await r.run("auth__bad_signature", headers=c.headers("GET", "/trade-api/v2/portfolio/balance",
-                                                            sign_path="/portfolio/balance"))
-        await r.run("auth__unknown_key_id", headers=c.headers("GET", "/trade-api/v2/portfolio/balance",
-                                                             key_id=str(uuid.uuid4())))
+        for n, skew in (
+            ("auth__skew_minus5s", -5000),
+            ("auth__skew_plus5s", 5000),
+            ("auth__skew_minus30s", -30000),
+            ("auth__skew_minus5min", -300000),
+            ("auth__skew_plus5min", 300000),
+        ):
+            await r.run(
+                n, headers=c.headers("GET", "/trade-api/v2/portfolio/balance", skew_ms=skew)
+            )
+        await r.run(
+            "auth__bad_signature",
+            headers=c.headers(
+                "GET", "/trade-api/v2/portfolio/balance", sign_path="/portfolio/balance"
+            ),
+        )
+        await r.run(
+            "auth__unknown_key_id",
+            headers=c.headers("GET", "/trade-api/v2/portfolio/balance", key_id=str(uuid.uuid4())),
+        )
         h = c.headers("GET", "/trade-api/v2/portfolio/balance")
         del h["KALSHI-ACCESS-SIGNATURE"]
         await r.run("auth__missing_signature_header", headers=h)
-        for n in ("auth__bad_signature", "auth__unknown_key_id", "auth__missing_signature_header", "auth__skew_minus30s"):
-            _, rec = load(n)
+        for n in (
+            "auth__bad_signature",
+            "auth__unknown_key_id",
+            "auth__missing_signature_header",
+            "auth__skew_minus30s",
+        ):
+            _, _rec = load(n)
         # public market data
         await r.run("markets__unauth_list", signed=False)
         await r.run("markets__unauth_single", signed=False)
@@ -182,7 +249,9 @@ async def test_rest_conformance(sim_factory: Any) -> None:
         sim.faults.stale_after_cancel = 1
         await r.run("orders__cancel_v2")
         got = await r.run("orders__get_after_cancel")
-        assert got["order"]["status"] == "resting", "stale read after cancel (fault) must still say resting"
+        assert got["order"]["status"] == "resting", (
+            "stale read after cancel (fault) must still say resting"
+        )
         await r.run("orders__cancel_already_canceled")
         await r.run("orders__reuse_canceled_client_id")
         await r.run("orders__cancel_unknown_id")
@@ -214,7 +283,9 @@ async def test_rest_conformance(sim_factory: Any) -> None:
     finally:
         await c.close()
     assert not r.problems, "\n".join(r.problems)
-    replayed = {p.name.removesuffix(".meta.json") for p in FIX.glob("*.meta.json")} - {"session__manifest"}
+    replayed = {p.name.removesuffix(".meta.json") for p in FIX.glob("*.meta.json")} - {
+        "session__manifest"
+    }
     ws = {n for n in replayed if n.startswith("ws__")}
     assert replayed - ws - r.seen == set()
 
@@ -223,15 +294,38 @@ async def test_ws_conformance(sim_factory: Any) -> None:
     for name in ("ws__orderbook_trade_noleg", "ws__orderbook_trade_yes"):
         sim: KalshiSim = await sim_factory()
         x = sim.exchange
-        ticker = next(t for t, m in x.markets.items() if m.series_ticker == "KXINX" and m.status == "active")
+        ticker = next(
+            t for t, m in x.markets.items() if m.series_ticker == "KXINX" and m.status == "active"
+        )
         sim.add_key("mm")
         now = sim.now_ns()
-        x.create("mm", ticker=ticker, side="bid", price=4700, count=300, tif="good_till_canceled", stp="maker", ts_ns=now)
-        a = x.create("mm", ticker=ticker, side="ask", price=5200, count=200, tif="good_till_canceled", stp="maker",
-                     ts_ns=now)
+        x.create(
+            "mm",
+            ticker=ticker,
+            side="bid",
+            price=4700,
+            count=300,
+            tif="good_till_canceled",
+            stp="maker",
+            ts_ns=now,
+        )
+        a = x.create(
+            "mm",
+            ticker=ticker,
+            side="ask",
+            price=5200,
+            count=200,
+            tif="good_till_canceled",
+            stp="maker",
+            ts_ns=now,
+        )
         x.drain()
         meta = json.loads((FIX / f"{name}.meta.json").read_text())
-        rec = [json.loads(line) for line in (FIX / f"{name}.jsonl").read_text().splitlines() if line.strip()]
+        rec = [
+            json.loads(line)
+            for line in (FIX / f"{name}.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
         c = RawKalshi(sim.rest_url, sim.ws_url, sim.key_id, sim.private_key_pem)
         try:
             ws = await c.ws()
@@ -239,8 +333,16 @@ async def test_ws_conformance(sim_factory: Any) -> None:
             await ws.send_str(json.dumps(cmd))
             got = [json.loads((await ws.receive(timeout=5)).data) for _ in range(3)]
             x.cancel("mm", a.order_id, sim.now_ns())
-            x.create("mm", ticker=ticker, side="ask", price=5200, count=100, tif="good_till_canceled", stp="maker",
-                     ts_ns=sim.now_ns())
+            x.create(
+                "mm",
+                ticker=ticker,
+                side="ask",
+                price=5200,
+                count=100,
+                tif="good_till_canceled",
+                stp="maker",
+                ts_ns=sim.now_ns(),
+            )
             await sim.step(1)
             got += [json.loads((await ws.receive(timeout=5)).data) for _ in range(2)]
             await ws.close()
@@ -253,6 +355,8 @@ async def test_ws_conformance(sim_factory: Any) -> None:
         assert [g["type"] for g in got] == [r_["type"] for r_ in rec[:5]]
         assert [g.get("seq") for g in got[2:]] == [1, 2, 3]
         no_side = got[2]["msg"]["no_dollars_fp"][0][0]
-        assert no_side == ("0.5200" if meta["subscribe_cmd"]["params"]["use_yes_price"] else "0.4800")
+        assert no_side == (
+            "0.5200" if meta["subscribe_cmd"]["params"]["use_yes_price"] else "0.4800"
+        )
         assert raw_first.startswith('{"type":"subscribed","id":1,')
         assert isinstance(aiohttp.__version__, str)

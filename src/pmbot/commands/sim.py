@@ -28,10 +28,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keys", metavar="DIR", help="write key_id and private_key.pem here")
     p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
     p.add_argument("--balance", default="10000.0000", help="member balance in dollars")
-    p.add_argument("--tier", default="basic", help="rate-limit tier (basic, advanced, ..., prestige)")
+    p.add_argument(
+        "--tier", default="basic", help="rate-limit tier (basic, advanced, ..., prestige)"
+    )
     p.add_argument("--no-rate-limits", action="store_true")
-    p.add_argument("--no-flow", action="store_true", help="no background makers/noise/informed traders")
-    p.add_argument("--index-csv", help="replay the index from a ts_ms,level CSV instead of synthesizing it")
+    p.add_argument(
+        "--no-flow", action="store_true", help="no background makers/noise/informed traders"
+    )
+    p.add_argument(
+        "--index-csv", help="replay the index from a ts_ms,level CSV instead of synthesizing it"
+    )
     p.add_argument("--index-level", type=float, default=7650.0)
 
 
@@ -54,9 +60,17 @@ async def _run(args: argparse.Namespace) -> int:
             raise ConfigError("start", str(e)) from None
     if args.speed != 1.0 and start_ns is None:
         start_ns = int(datetime.now().timestamp() * 1e9)
-    cfg = SimConfig(seed=args.seed, speed=args.speed, start_ns=start_ns, balance=args.balance, tier=args.tier,
-                    rate_limits=not args.no_rate_limits, flow=None if args.no_flow else FlowConfig(),
-                    index_level=args.index_level, index_csv=args.index_csv)
+    cfg = SimConfig(
+        seed=args.seed,
+        speed=args.speed,
+        start_ns=start_ns,
+        balance=args.balance,
+        tier=args.tier,
+        rate_limits=not args.no_rate_limits,
+        flow=None if args.no_flow else FlowConfig(),
+        index_level=args.index_level,
+        index_csv=args.index_csv,
+    )
     sim = KalshiSim(cfg)
     if args.keys:
         write_key(sim.key, args.keys)
@@ -80,5 +94,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     return asyncio.run(_run(args))

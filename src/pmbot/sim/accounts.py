@@ -144,7 +144,17 @@ class Ledger:
         pos.updated_ns = f.ts_ns
         a.updated_ns = f.ts_ns
         rec = FillRecord(
-            f.trade_id, o.order_id, o.client_order_id, f.ticker, o.side, f.price, n, taker, fee, pos.qty, f.ts_ns
+            f.trade_id,
+            o.order_id,
+            o.client_order_id,
+            f.ticker,
+            o.side,
+            f.price,
+            n,
+            taker,
+            fee,
+            pos.qty,
+            f.ts_ns,
         )
         if a.keep_history:
             a.fills.append(rec)
@@ -185,7 +195,9 @@ class Ledger:
 
     def collateral(self) -> Micros:
         """$1 per open YES contract (equal to open NO contracts when books balance)."""
-        return ONE * sum(max(p.qty, 0) for a in self.accounts.values() for p in a.positions.values())
+        return ONE * sum(
+            max(p.qty, 0) for a in self.accounts.values() for p in a.positions.values()
+        )
 
     def total_cash(self) -> Micros:
         return sum(a.cash for a in self.accounts.values())

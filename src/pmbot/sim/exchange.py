@@ -19,7 +19,7 @@ from pmbot.sim.accounts import Ledger
 from pmbot.sim.engine import FOK, GTC, IOC, Engine, Order
 from pmbot.sim.markets import SERIES, SimEvent, SimMarket, yes_wins
 
-__all__ = ["ExchangeError", "Exchange", "OrderGroup", "err", "NOT_FOUND"]
+__all__ = ["NOT_FOUND", "Exchange", "ExchangeError", "OrderGroup", "err"]
 
 GROUP_WINDOW_NS = 15_000_000_000
 
@@ -33,7 +33,9 @@ class ExchangeError(Exception):
         self.body = body
 
 
-def err(status: int, code: str, message: str, details: str | None = None, service: bool = True) -> ExchangeError:
+def err(
+    status: int, code: str, message: str, details: str | None = None, service: bool = True
+) -> ExchangeError:
     e: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         e["details"] = details
@@ -75,7 +77,12 @@ class Exchange:
     # -- ids --------------------------------------------------------------------------------
     def new_id(self) -> str:
         self._n += 1
-        return str(uuid.UUID(int=(self._seed * 0x9E3779B97F4A7C15 + self._n * 0xBF58476D1CE4E5B9) % (1 << 128), version=4))
+        return str(
+            uuid.UUID(
+                int=(self._seed * 0x9E3779B97F4A7C15 + self._n * 0xBF58476D1CE4E5B9) % (1 << 128),
+                version=4,
+            )
+        )
 
     # -- markets ----------------------------------------------------------------------------
     def add_markets(self, events: list[SimEvent], markets: list[SimMarket]) -> None:
@@ -160,12 +167,18 @@ class Exchange:
         cancel_on_pause: bool = False,
     ) -> Order:
         self._check_open()
-        if side not in ("bid", "ask") or tif not in (GTC, IOC, FOK) or stp not in ("taker_at_cross", "maker"):
+        if (
+            side not in ("bid", "ask")
+            or tif not in (GTC, IOC, FOK)
+            or stp not in ("taker_at_cross", "maker")
+        ):
             raise err(400, "invalid_parameters", "invalid parameters", service=False)
         if count <= 0:
             raise err(400, "invalid_order_size", "invalid order size")
         if expiration_ts is not None and (tif != GTC or expiration_ts * 1_000_000_000 <= ts_ns):
-            raise err(400, "invalid_order", "invalid order", "invalid expiration time", service=False)
+            raise err(
+                400, "invalid_order", "invalid order", "invalid expiration time", service=False
+            )
         used = self.client_ids.setdefault(user, set())
         if client_order_id and client_order_id in used:
             raise err(409, "order_already_exists", "order already exists")
@@ -194,8 +207,19 @@ class Exchange:
         if client_order_id:
             used.add(client_order_id)
         o = Order(
-            self.new_id(), user, ticker, side, price, count, tif=tif, stp=stp, client_order_id=client_order_id,
-            post_only=post_only, reduce_only=reduce_only, group_id=group_id, expiration_ts=expiration_ts,
+            self.new_id(),
+            user,
+            ticker,
+            side,
+            price,
+            count,
+            tif=tif,
+            stp=stp,
+            client_order_id=client_order_id,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            group_id=group_id,
+            expiration_ts=expiration_ts,
             cancel_on_pause=cancel_on_pause,
         )
         if g is not None:
@@ -221,15 +245,27 @@ class Exchange:
         self.flush(ts_ns)
         return o, n
 
-    def decrease(self, user: str, order_id: str, ts_ns: int, *, reduce_by: Qty | None, reduce_to: Qty | None) -> Order:
+    def decrease(
+        self, user: str, order_id: str, ts_ns: int, *, reduce_by: Qty | None, reduce_to: Qty | None
+    ) -> Order:
         o = self._own_resting(user, order_id)
         target = reduce_to if reduce_to is not None else o.remaining - (reduce_by or 0)
         self.engine.decrease(order_id, target, ts_ns)
         self.flush(ts_ns)
         return o
 
-    def amend(self, user: str, order_id: str, *, ticker: str, side: str, price: Price, count: Qty, ts_ns: int,
-              updated_client_order_id: str | None = None) -> tuple[Order, Qty]:
+    def amend(
+        self,
+        user: str,
+        order_id: str,
+        *,
+        ticker: str,
+        side: str,
+        price: Price,
+        count: Qty,
+        ts_ns: int,
+        updated_client_order_id: str | None = None,
+    ) -> tuple[Order, Qty]:
         self._check_open()
         o = self._own_resting(user, order_id)
         if o.ticker != ticker:
@@ -328,4 +364,7 @@ class Exchange:
 
     def money_check(self, initial_total: Micros) -> bool:
         """Conservation: cash + fee income + collateral equals what was deposited."""
-        return self.ledger.total_cash() + self.ledger.fee_income + self.ledger.collateral() == initial_total
+        return (
+            self.ledger.total_cash() + self.ledger.fee_income + self.ledger.collateral()
+            == initial_total
+        )

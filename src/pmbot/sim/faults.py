@@ -18,9 +18,13 @@ class Faults:
     # REST
     http_5xx: int = 0  # fail the next N requests with 503
     http_429: int = 0  # answer the next N authenticated requests with 429
-    stale_after_cancel: int = 0  # next N cancels: GET order keeps saying resting for `stale_reads` reads
+    stale_after_cancel: int = (
+        0  # next N cancels: GET order keeps saying resting for `stale_reads` reads
+    )
     stale_reads: int = 1
-    stale_orders: dict[str, Any] = field(default_factory=dict)  # order_id -> (reads left, stale body)
+    stale_orders: dict[str, Any] = field(
+        default_factory=dict
+    )  # order_id -> (reads left, stale body)
     # WebSocket (orderbook_delta data frames)
     skip_seq: int = 0  # next N delta frames are dropped (a seq gap)
     dup_seq: int = 0  # next N delta frames are sent twice
@@ -39,7 +43,15 @@ class Faults:
         return False
 
     def clear(self) -> None:
-        for f in ("http_5xx", "http_429", "stale_after_cancel", "skip_seq", "dup_seq", "reorder_seq", "drop_ws"):
+        for f in (
+            "http_5xx",
+            "http_429",
+            "stale_after_cancel",
+            "skip_seq",
+            "dup_seq",
+            "reorder_seq",
+            "drop_ws",
+        ):
             setattr(self, f, 0)
         self.delay_frames_s = 0.0
         self.stale_orders.clear()

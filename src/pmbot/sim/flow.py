@@ -48,7 +48,9 @@ def _ncdf(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def fair_value(m: SimMarket, level: int, ts_ns: int, vol: float, open_ns: int | None = None) -> float:
+def fair_value(
+    m: SimMarket, level: int, ts_ns: int, vol: float, open_ns: int | None = None
+) -> float:
     """P(YES) under a driftless lognormal over the trading time left to the reference time."""
     if open_ns is None:
         open_ns = session_bounds_ns(et_date(m.close_ns))[0]
@@ -76,12 +78,16 @@ def fair_value(m: SimMarket, level: int, ts_ns: int, vol: float, open_ns: int | 
 
 
 class Flow:
-    def __init__(self, exchange: Exchange, index: IndexPath, cfg: FlowConfig, rng: random.Random) -> None:
+    def __init__(
+        self, exchange: Exchange, index: IndexPath, cfg: FlowConfig, rng: random.Random
+    ) -> None:
         self.x = exchange
         self.index = index
         self.cfg = cfg
         self.rng = rng
-        self.quotes: dict[str, tuple[str | None, str | None, int]] = {}  # ticker -> (bid id, ask id, next refresh)
+        self.quotes: dict[
+            str, tuple[str | None, str | None, int]
+        ] = {}  # ticker -> (bid id, ask id, next refresh)
         self._open: dict[int, int] = {}  # close_ns -> that day's session open
         for u in FLOW_USERS:
             exchange.ledger.open(u, 10**15, keep_history=False)
@@ -110,11 +116,21 @@ class Flow:
             if self.cfg.noise and self.rng.random() < self.cfg.noise_per_market_s * dt_s:
                 self._noise(m, ts_ns)
 
-    def _place(self, user: str, m: SimMarket, side: str, price: int, n: int, ts_ns: int, tif: str) -> str | None:
+    def _place(
+        self, user: str, m: SimMarket, side: str, price: int, n: int, ts_ns: int, tif: str
+    ) -> str | None:
         price = max(TICK, min(ONE - TICK, price))
         try:
-            o = self.x.create(user, ticker=m.ticker, side=side, price=price, count=n, tif=tif, stp="maker",
-                              ts_ns=ts_ns)
+            o = self.x.create(
+                user,
+                ticker=m.ticker,
+                side=side,
+                price=price,
+                count=n,
+                tif=tif,
+                stp="maker",
+                ts_ns=ts_ns,
+            )
         except ExchangeError:
             return None
         return o.order_id if o.status == "resting" else None
@@ -136,8 +152,12 @@ class Flow:
         bid = (fp - hs) // TICK * TICK
         ask = -((-(fp + hs)) // TICK) * TICK
         a, b = self.cfg.maker_size
-        bid_id = self._place(MM, m, "bid", bid, self.rng.randint(a, b) // 100 * 100, ts_ns, "good_till_canceled")
-        ask_id = self._place(MM, m, "ask", ask, self.rng.randint(a, b) // 100 * 100, ts_ns, "good_till_canceled")
+        bid_id = self._place(
+            MM, m, "bid", bid, self.rng.randint(a, b) // 100 * 100, ts_ns, "good_till_canceled"
+        )
+        ask_id = self._place(
+            MM, m, "ask", ask, self.rng.randint(a, b) // 100 * 100, ts_ns, "good_till_canceled"
+        )
         jitter = self.rng.uniform(0.5, 1.5) * self.cfg.maker_refresh_s
         self.quotes[m.ticker] = (bid_id, ask_id, ts_ns + int(jitter * 1e9))
 

@@ -26,18 +26,37 @@ __all__ = [
     "AUTH_EXPIRED",
     "AUTH_MISSING",
     "AUTH_UNKNOWN",
+    "TIERS",
     "ApiKey",
     "Authenticator",
     "RateLimiter",
-    "TIERS",
     "generate_key",
     "sign",
 ]
 
-AUTH_BAD_SIG = {"error": {"code": "authentication_error", "message": "authentication_error", "details": "INCORRECT_API_KEY_SIGNATURE"}}
-AUTH_UNKNOWN = {"error": {"code": "authentication_error", "message": "authentication_error", "details": "NOT_FOUND"}}
-AUTH_EXPIRED = {"error": {"code": "header_timestamp_expired", "message": "header timestamp expired"}}
-AUTH_MISSING = {"error": {"code": "signature_is_missing_from_headers", "message": "signature is missing from headers"}}
+AUTH_BAD_SIG = {
+    "error": {
+        "code": "authentication_error",
+        "message": "authentication_error",
+        "details": "INCORRECT_API_KEY_SIGNATURE",
+    }
+}
+AUTH_UNKNOWN = {
+    "error": {
+        "code": "authentication_error",
+        "message": "authentication_error",
+        "details": "NOT_FOUND",
+    }
+}
+AUTH_EXPIRED = {
+    "error": {"code": "header_timestamp_expired", "message": "header timestamp expired"}
+}
+AUTH_MISSING = {
+    "error": {
+        "code": "signature_is_missing_from_headers",
+        "message": "signature is missing from headers",
+    }
+}
 TOO_MANY = {"error": "too many requests"}
 
 PAST_MS = 10_000
@@ -57,8 +76,11 @@ class ApiKey:
 def generate_key(user: str = "member", bits: int = 2048) -> ApiKey:
     """A fresh key pair; the PEM is 'RSA PRIVATE KEY' format like Kalshi's downloads."""
     priv = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
+    pem = priv.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
     return ApiKey(str(uuid.uuid4()), user, priv.public_key(), pem)
 
 
@@ -165,8 +187,12 @@ class RateLimiter:
 
     def limits(self) -> dict[str, Any]:
         rr, rc, wr, wc = TIERS[self.tier]
-        return {"grants": [], "read": {"bucket_capacity": rc, "refill_rate": rr}, "usage_tier": self.tier,
-                "write": {"bucket_capacity": wc, "refill_rate": wr}}
+        return {
+            "grants": [],
+            "read": {"bucket_capacity": rc, "refill_rate": rr},
+            "usage_tier": self.tier,
+            "write": {"bucket_capacity": wc, "refill_rate": wr},
+        }
 
     def allow(self, key_id: str, write: bool, cost: int) -> bool:
         if not self.enabled:
@@ -175,7 +201,9 @@ class RateLimiter:
         kind = "w" if write else "r"
         b = self._b.get((key_id, kind))
         if b is None:
-            b = self._b[(key_id, kind)] = _Bucket(wr if write else rr, wc if write else rc, wc if write else rc)
+            b = self._b[(key_id, kind)] = _Bucket(
+                wr if write else rr, wc if write else rc, wc if write else rc
+            )
         return b.take(cost, time.monotonic())
 
     def drain(self, key_id: str) -> None:

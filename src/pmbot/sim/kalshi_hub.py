@@ -8,11 +8,21 @@ connections.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from pmbot.sim.engine import BookChange, Fill, Order
 from pmbot.sim.kalshi_wire import dumps_ws
-from pmbot.sim.kalshi_ws import Sub, WsConn, delta_msg, fill_msg, position_msg, ticker_msg, trade_msg, user_order_msg
+from pmbot.sim.kalshi_ws import (
+    Sub,
+    WsConn,
+    delta_msg,
+    fill_msg,
+    position_msg,
+    ticker_msg,
+    trade_msg,
+    user_order_msg,
+)
 from pmbot.sim.markets import SimMarket
 
 if TYPE_CHECKING:
@@ -29,6 +39,13 @@ class Hub:
         self.all_markets: dict[str, dict[int, tuple[WsConn, Sub]]] = {}
         self.delayed: list[tuple[int, WsConn, bytes]] = []
         self.frames_out = 0
+        self.tasks: set[asyncio.Future[Any]] = set()
+
+    def _spawn(self, coro: Any) -> None:
+        """Run a socket-side coroutine without blocking the matching path; keep a reference."""
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     # -- index ----------------------------------------------------------------------------
     def index(self, conn: WsConn, s: Sub, tickers: list[str] | None) -> None:
@@ -104,14 +121,12 @@ class Hub:
     def ping_all(self) -> None:
         for c in list(self.conns):
             if not c.ws.closed:
-                asyncio.ensure_future(self._ping(c))
+                self._spawn(self._ping(c))
 
     @staticmethod
     async def _ping(c: WsConn) -> None:
-        try:
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
             await c.ws.ping(b"heartbeat")
-        except (ConnectionResetError, RuntimeError):
-            pass
 
     async def flush(self) -> None:
         """Wait until every connection's queue has been written to its socket."""
@@ -124,7 +139,7 @@ class Hub:
     async def drop_all(self) -> None:
         """Fault: abruptly close every client socket."""
         for c in list(self.conns):
-            tr = c.ws._req.transport if c.ws._req is not None else None  # noqa: SLF001
+            tr = c.ws._req.transport if c.ws._req is not None else None
             if tr is not None:
                 tr.abort()
             self.drop(c)
@@ -139,7 +154,7 @@ class Hub:
     def dispatch(self, items: list[tuple[str, Any]], ts_ns: int) -> None:
         if self.sim.faults.drop_ws and self.conns:
             self.sim.faults.drop_ws = 0
-            asyncio.ensure_future(self.drop_all())
+            self._spawn(self.drop_all())
         if not self.conns:
             return
         dirty: set[str] = set()
@@ -149,8 +164,13 @@ class Hub:
                 c: BookChange = p
                 dirty.add(c.ticker)
                 for conn, s in self.subs("orderbook_delta", c.ticker):
-                    self._data(conn, s, "orderbook_delta", delta_msg(self.sim, c, s.use_yes_price, c.user == conn.user),
-                               ts_ns)
+                    self._data(
+                        conn,
+                        s,
+                        "orderbook_delta",
+                        delta_msg(self.sim, c, s.use_yes_price, c.user == conn.user),
+                        ts_ns,
+                    )
             elif kind == "trade":
                 f: Fill = p
                 dirty.add(f.ticker)
@@ -161,19 +181,29 @@ class Hub:
                 touched.add((o.user, o.ticker))
                 for conn, s in self.subs("fill", o.ticker):
                     if conn.user == o.user:
-                        self._plain(conn, {"type": "fill", "sid": s.sid, "msg": fill_msg(o, rec)}, ts_ns)
+                        self._plain(
+                            conn, {"type": "fill", "sid": s.sid, "msg": fill_msg(o, rec)}, ts_ns
+                        )
             elif kind == "order":
                 od: Order = p
                 for conn, s in self.subs("user_orders", od.ticker):
                     if conn.user == od.user:
-                        self._plain(conn, {"type": "user_order", "sid": s.sid, "msg": user_order_msg(od)}, ts_ns)
+                        self._plain(
+                            conn,
+                            {"type": "user_order", "sid": s.sid, "msg": user_order_msg(od)},
+                            ts_ns,
+                        )
             elif kind == "settlement":
                 user, rec = p
                 touched.add((user, rec.ticker))
             elif kind == "lifecycle":
                 ev, m = p
                 for conn, s in self.subs("market_lifecycle_v2", m.ticker):
-                    self._plain(conn, {"type": "market_lifecycle_v2", "sid": s.sid, "msg": lifecycle_msg(ev, m)}, ts_ns)
+                    self._plain(
+                        conn,
+                        {"type": "market_lifecycle_v2", "sid": s.sid, "msg": lifecycle_msg(ev, m)},
+                        ts_ns,
+                    )
         for t in dirty:
             subs = self.subs("ticker", t)
             if subs:
@@ -184,8 +214,15 @@ class Hub:
             for conn, s in self.subs("market_positions", t):
                 if conn.user == user:
                     acct = self.sim.exchange.ledger.accounts[user]
-                    self._plain(conn, {"type": "market_position", "sid": s.sid,
-                                       "msg": position_msg(t, acct.positions.get(t))}, ts_ns)
+                    self._plain(
+                        conn,
+                        {
+                            "type": "market_position",
+                            "sid": s.sid,
+                            "msg": position_msg(t, acct.positions.get(t)),
+                        },
+                        ts_ns,
+                    )
 
 
 def lifecycle_msg(ev: str, m: SimMarket) -> dict[str, Any]:
@@ -193,27 +230,38 @@ def lifecycle_msg(ev: str, m: SimMarket) -> dict[str, Any]:
 
     msg: dict[str, Any] = {"market_ticker": m.ticker, "event_type": ev}
     if ev == "created":
-        msg.update({
-            "exchange_index": 0,
-            "open_ts": m.open_ns // 1_000_000_000,
-            "close_ts": m.close_ns // 1_000_000_000,
-            "price_level_structure": "linear_cent",
-            "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
-            "additional_metadata": {
-                "name": m.title, "title": m.title, "yes_sub_title": m.yes_sub_title, "no_sub_title": m.yes_sub_title,
-                "rules_primary": m.rules_primary, "rules_secondary": "", "can_close_early": False,
-                "event_ticker": m.event_ticker, "expected_expiration_ts": m.close_ns // 1_000_000_000 + 120,
-                "strike_type": m.strike_type.value, "floor_strike": None if m.floor_strike is None else m.floor_strike / 10_000,
-                "cap_strike": None if m.cap_strike is None else m.cap_strike / 10_000,
-            },
-        })
+        msg.update(
+            {
+                "exchange_index": 0,
+                "open_ts": m.open_ns // 1_000_000_000,
+                "close_ts": m.close_ns // 1_000_000_000,
+                "price_level_structure": "linear_cent",
+                "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
+                "additional_metadata": {
+                    "name": m.title,
+                    "title": m.title,
+                    "yes_sub_title": m.yes_sub_title,
+                    "no_sub_title": m.yes_sub_title,
+                    "rules_primary": m.rules_primary,
+                    "rules_secondary": "",
+                    "can_close_early": False,
+                    "event_ticker": m.event_ticker,
+                    "expected_expiration_ts": m.close_ns // 1_000_000_000 + 120,
+                    "strike_type": m.strike_type.value,
+                    "floor_strike": None if m.floor_strike is None else m.floor_strike / 10_000,
+                    "cap_strike": None if m.cap_strike is None else m.cap_strike / 10_000,
+                },
+            }
+        )
     elif ev == "determined":
-        msg.update({
-            "result": m.result,
-            "determination_ts": m.determined_ns // 1_000_000_000,
-            "settlement_value": "1.0000" if m.result == "yes" else "0.0000",
-            "expiration_value": fmt_level(m.expiration_value or 0),
-        })
+        msg.update(
+            {
+                "result": m.result,
+                "determination_ts": m.determined_ns // 1_000_000_000,
+                "settlement_value": "1.0000" if m.result == "yes" else "0.0000",
+                "expiration_value": fmt_level(m.expiration_value or 0),
+            }
+        )
     elif ev == "settled":
         msg["settled_ts"] = m.settled_ns // 1_000_000_000
     return msg

@@ -24,34 +24,65 @@ if TYPE_CHECKING:
 
 __all__ = ["add_portfolio_routes"]
 
-V2_STR = ("ticker", "client_order_id", "side", "count", "price", "time_in_force", "self_trade_prevention_type",
-          "order_group_id")
+V2_STR = (
+    "ticker",
+    "client_order_id",
+    "side",
+    "count",
+    "price",
+    "time_in_force",
+    "self_trade_prevention_type",
+    "order_group_id",
+)
 V2_BOOL = ("post_only", "reduce_only", "cancel_order_on_pause")
 V2_INT = ("expiration_time", "subaccount", "exchange_index")
-GO_TYPE = {int: "number", float: "number", bool: "bool", str: "string", list: "array", dict: "object"}
-DEPRECATED_V1 = {"error": {"code": "deprecated_v1_order_endpoint",
-                           "message": "This endpoint is deprecated. Please switch to the V2 endpoints.",
-                           "service": "exchange"}}
+GO_TYPE = {
+    int: "number",
+    float: "number",
+    bool: "bool",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+DEPRECATED_V1 = {
+    "error": {
+        "code": "deprecated_v1_order_endpoint",
+        "message": "This endpoint is deprecated. Please switch to the V2 endpoints.",
+        "service": "exchange",
+    }
+}
 
 
 def flat(details: str) -> ExchangeError:
     return ExchangeError(400, {"code": "bad_request", "message": "bad request", "details": details})
 
 
-def check_types(body: Any, struct: str, strs: tuple[str, ...], bools: tuple[str, ...] = (),
-                ints: tuple[str, ...] = ()) -> dict[str, Any]:
+def check_types(
+    body: Any,
+    struct: str,
+    strs: tuple[str, ...],
+    bools: tuple[str, ...] = (),
+    ints: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Go-style decode: the first field (document order) of the wrong JSON type is reported."""
     if not isinstance(body, dict):
-        raise flat(f"json: cannot unmarshal {GO_TYPE.get(type(body), 'value')} into Go value of type {struct}")
+        raise flat(
+            f"json: cannot unmarshal {GO_TYPE.get(type(body), 'value')} into Go value of type {struct}"
+        )
     for k, v in body.items():
         if v is None:
             continue
         want = "string" if k in strs else "bool" if k in bools else "int64" if k in ints else None
-        ok = (want == "string" and isinstance(v, str)) or (want == "bool" and isinstance(v, bool)) or (
-            want == "int64" and isinstance(v, int) and not isinstance(v, bool))
+        ok = (
+            (want == "string" and isinstance(v, str))
+            or (want == "bool" and isinstance(v, bool))
+            or (want == "int64" and isinstance(v, int) and not isinstance(v, bool))
+        )
         if want and not ok:
-            raise flat(f"json: cannot unmarshal {GO_TYPE.get(type(v), 'value')} into Go struct field {struct}.{k} "
-                       f"of type {want}")
+            raise flat(
+                f"json: cannot unmarshal {GO_TYPE.get(type(v), 'value')} into Go struct field {struct}.{k} "
+                f"of type {want}"
+            )
     return body
 
 
@@ -81,14 +112,23 @@ def _price(s: str) -> int:
 def _need(body: dict[str, Any], *keys: str) -> None:
     for k in keys:
         if body.get(k) in (None, ""):
-            raise err(400, "invalid_parameters", "invalid parameters", f"{k} is required", service=False)
+            raise err(
+                400, "invalid_parameters", "invalid parameters", f"{k} is required", service=False
+            )
 
 
 def created_json(o: Order, ts_ns: int, *, with_error: bool = False) -> dict[str, Any]:
-    d: dict[str, Any] = {"client_order_id": o.client_order_id, "fill_count": fmt_count(o.filled),
-                         "order_id": o.order_id, "remaining_count": fmt_count(o.remaining), "ts_ms": ts_ns // 1_000_000}
+    d: dict[str, Any] = {
+        "client_order_id": o.client_order_id,
+        "fill_count": fmt_count(o.filled),
+        "order_id": o.order_id,
+        "remaining_count": fmt_count(o.remaining),
+        "ts_ms": ts_ns // 1_000_000,
+    }
     if o.filled:
-        per = (o.taker_fill_cost + o.maker_fill_cost) * 100 // o.filled  # leg price in 1e-6 $ per contract
+        per = (
+            (o.taker_fill_cost + o.maker_fill_cost) * 100 // o.filled
+        )  # leg price in 1e-6 $ per contract
         leg = per // 100  # Price units
         d["average_fill_price"] = fmt_price(leg if o.is_bid else ONE - leg)
         d["average_fee_paid"] = fmt_money((o.taker_fees + o.maker_fees) * 100 // o.filled, 4)
@@ -113,9 +153,15 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
             last = m.last_price if m else 0
             value += abs(p.qty) * (last if p.qty > 0 else ONE - last)
         bal4 = fmt_money(a.cash, 4)
-        return reply({"balance": a.cash // 10_000, "balance_breakdown": [{"balance": bal4, "exchange_index": 0}],
-                      "balance_dollars": bal4, "portfolio_value": value // 10_000,
-                      "updated_ts": (a.updated_ns or sim.now_ns()) // 10**9})
+        return reply(
+            {
+                "balance": a.cash // 10_000,
+                "balance_breakdown": [{"balance": bal4, "exchange_index": 0}],
+                "balance_dollars": bal4,
+                "portfolio_value": value // 10_000,
+                "updated_ts": (a.updated_ns or sim.now_ns()) // 10**9,
+            }
+        )
 
     async def positions(request: web.Request) -> web.Response:
         q = request.query
@@ -133,13 +179,24 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
         evs: dict[str, list[Any]] = {}
         for p in chunk:
             evs.setdefault(p.event_ticker, []).append(p)
-        ev_json = [{"event_exposure_dollars": fmt_money(sum(p.cost for p in v)), "event_ticker": e,
-                    "fees_paid_dollars": fmt_money(sum(p.fees for p in v)),
-                    "realized_pnl_dollars": fmt_money(sum(p.realized for p in v)),
-                    "total_cost_dollars": fmt_money(sum(p.cost for p in v)),
-                    "total_cost_shares_fp": fmt_count(sum(abs(p.qty) for p in v))} for e, v in evs.items()]
-        return reply({"cursor": cur, "event_positions": ev_json,
-                      "market_positions": [position_json(p, resting.get(p.ticker, 0)) for p in chunk]})
+        ev_json = [
+            {
+                "event_exposure_dollars": fmt_money(sum(p.cost for p in v)),
+                "event_ticker": e,
+                "fees_paid_dollars": fmt_money(sum(p.fees for p in v)),
+                "realized_pnl_dollars": fmt_money(sum(p.realized for p in v)),
+                "total_cost_dollars": fmt_money(sum(p.cost for p in v)),
+                "total_cost_shares_fp": fmt_count(sum(abs(p.qty) for p in v)),
+            }
+            for e, v in evs.items()
+        ]
+        return reply(
+            {
+                "cursor": cur,
+                "event_positions": ev_json,
+                "market_positions": [position_json(p, resting.get(p.ticker, 0)) for p in chunk],
+            }
+        )
 
     def ts_filter(items: list[Any], q: Any, attr: str) -> list[Any]:
         if q.get("min_ts"):
@@ -166,11 +223,17 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
         if q.get("event_ticker"):
             ss = [s for s in ss if s.event_ticker == q["event_ticker"]]
         chunk, cur = page(ts_filter(ss, q, "ts_ns"), q, "GetSettlements", 100, 1000)
-        return reply({"cursor": cur, "settlements": [
-            settlement_json(s, 100 if s.result == "yes" else 0) for s in chunk]})
+        return reply(
+            {
+                "cursor": cur,
+                "settlements": [settlement_json(s, 100 if s.result == "yes" else 0) for s in chunk],
+            }
+        )
 
     def my_orders(u: str) -> list[Order]:
-        return sorted((o for o in x.engine.orders.values() if o.user == u), key=lambda o: -o.created_ns)
+        return sorted(
+            (o for o in x.engine.orders.values() if o.user == u), key=lambda o: -o.created_ns
+        )
 
     async def orders(request: web.Request) -> web.Response:
         q = request.query
@@ -213,12 +276,22 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
         tickers = set(filter(None, q.get("market_tickers", "").split(",")))
         ev = q.get("event_ticker")
         if not tickers and not ev:
-            raise err(400, "invalid_parameters", "invalid parameters", "market_tickers or event_ticker required",
-                      service=False)
-        out = [{"market_ticker": o.ticker, "order_id": o.order_id,
-                "queue_position_fp": fmt_count(x.engine.queue_position(o.order_id))}
-               for o in x.engine.resting(user(request))
-               if o.ticker in tickers or (ev and x.markets[o.ticker].event_ticker == ev)]
+            raise err(
+                400,
+                "invalid_parameters",
+                "invalid parameters",
+                "market_tickers or event_ticker required",
+                service=False,
+            )
+        out = [
+            {
+                "market_ticker": o.ticker,
+                "order_id": o.order_id,
+                "queue_position_fp": fmt_count(x.engine.queue_position(o.order_id)),
+            }
+            for o in x.engine.resting(user(request))
+            if o.ticker in tickers or (ev and x.markets[o.ticker].event_ticker == ev)
+        ]
         return reply({"queue_positions": out})
 
     # -- V2 writes --------------------------------------------------------------------------
@@ -226,11 +299,20 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
         b = check_types(body, "CreateOrderV2Request", V2_STR, V2_BOOL, V2_INT)
         _need(b, "ticker", "side", "count", "price", "time_in_force", "self_trade_prevention_type")
         return x.create(
-            u, ticker=b["ticker"], side=b["side"], price=_price(b["price"]), count=_count(b["count"]),
-            tif=b["time_in_force"], stp=b["self_trade_prevention_type"], ts_ns=sim.now_ns(),
-            client_order_id=b.get("client_order_id") or "", post_only=bool(b.get("post_only")),
-            reduce_only=bool(b.get("reduce_only")), expiration_ts=b.get("expiration_time"),
-            group_id=b.get("order_group_id"), cancel_on_pause=bool(b.get("cancel_order_on_pause")),
+            u,
+            ticker=b["ticker"],
+            side=b["side"],
+            price=_price(b["price"]),
+            count=_count(b["count"]),
+            tif=b["time_in_force"],
+            stp=b["self_trade_prevention_type"],
+            ts_ns=sim.now_ns(),
+            client_order_id=b.get("client_order_id") or "",
+            post_only=bool(b.get("post_only")),
+            reduce_only=bool(b.get("reduce_only")),
+            expiration_ts=b.get("expiration_time"),
+            group_id=b.get("order_group_id"),
+            cancel_on_pause=bool(b.get("cancel_order_on_pause")),
         )
 
     async def create(request: web.Request) -> web.Response:
@@ -249,45 +331,92 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
     async def cancel(request: web.Request) -> web.Response:
         o, n = cancel_one(user(request), request.match_info["order_id"])
         sim.hub.dispatch(x.drain(), sim.now_ns())
-        return reply({"order_id": o.order_id, "reduced_by": fmt_count(n), "ts_ms": sim.now_ns() // 1_000_000})
+        return reply(
+            {"order_id": o.order_id, "reduced_by": fmt_count(n), "ts_ms": sim.now_ns() // 1_000_000}
+        )
 
     async def amend(request: web.Request) -> web.Response:
-        b = check_types(await read_json(request), "AmendOrderV2Request",
-                        ("ticker", "side", "price", "count", "client_order_id", "updated_client_order_id"), (), V2_INT)
+        b = check_types(
+            await read_json(request),
+            "AmendOrderV2Request",
+            ("ticker", "side", "price", "count", "client_order_id", "updated_client_order_id"),
+            (),
+            V2_INT,
+        )
         _need(b, "ticker", "side", "price", "count")
-        o, _ = x.amend(user(request), request.match_info["order_id"], ticker=b["ticker"], side=b["side"],
-                       price=_price(b["price"]), count=_count(b["count"]), ts_ns=sim.now_ns(),
-                       updated_client_order_id=b.get("updated_client_order_id"))
+        o, _ = x.amend(
+            user(request),
+            request.match_info["order_id"],
+            ticker=b["ticker"],
+            side=b["side"],
+            price=_price(b["price"]),
+            count=_count(b["count"]),
+            ts_ns=sim.now_ns(),
+            updated_client_order_id=b.get("updated_client_order_id"),
+        )
         sim.hub.dispatch(x.drain(), sim.now_ns())
         return reply(created_json(o, sim.now_ns()))
 
     async def decrease(request: web.Request) -> web.Response:
-        b = check_types(await read_json(request), "DecreaseOrderV2Request", ("reduce_by", "reduce_to", "market_ticker"),
-                        (), V2_INT)
+        b = check_types(
+            await read_json(request),
+            "DecreaseOrderV2Request",
+            ("reduce_by", "reduce_to", "market_ticker"),
+            (),
+            V2_INT,
+        )
         if ("reduce_by" in b) == ("reduce_to" in b):
-            raise err(400, "invalid_parameters", "invalid parameters", "exactly one of reduce_by, reduce_to",
-                      service=False)
-        o = x.decrease(user(request), request.match_info["order_id"], sim.now_ns(),
-                       reduce_by=_count(b["reduce_by"]) if "reduce_by" in b else None,
-                       reduce_to=_count(b["reduce_to"]) if "reduce_to" in b else None)
+            raise err(
+                400,
+                "invalid_parameters",
+                "invalid parameters",
+                "exactly one of reduce_by, reduce_to",
+                service=False,
+            )
+        o = x.decrease(
+            user(request),
+            request.match_info["order_id"],
+            sim.now_ns(),
+            reduce_by=_count(b["reduce_by"]) if "reduce_by" in b else None,
+            reduce_to=_count(b["reduce_to"]) if "reduce_to" in b else None,
+        )
         sim.hub.dispatch(x.drain(), sim.now_ns())
-        return reply({"client_order_id": o.client_order_id, "order_id": o.order_id,
-                      "remaining_count": fmt_count(o.remaining), "ts_ms": sim.now_ns() // 1_000_000})
+        return reply(
+            {
+                "client_order_id": o.client_order_id,
+                "order_id": o.order_id,
+                "remaining_count": fmt_count(o.remaining),
+                "ts_ms": sim.now_ns() // 1_000_000,
+            }
+        )
 
     async def batch_create(request: web.Request) -> web.Response:
         body = await read_json(request)
         items = body.get("orders") if isinstance(body, dict) else None
         if not isinstance(items, list):
-            raise flat("json: cannot unmarshal into Go struct field BatchCreateOrdersV2Request.orders")
+            raise flat(
+                "json: cannot unmarshal into Go struct field BatchCreateOrdersV2Request.orders"
+            )
         out = []
         for it in items:
             try:
-                out.append(created_json(create_one(user(request), it), sim.now_ns(), with_error=True))
+                out.append(
+                    created_json(create_one(user(request), it), sim.now_ns(), with_error=True)
+                )
             except ExchangeError as e:
                 er = e.body.get("error", e.body)
-                out.append({"client_order_id": (it or {}).get("client_order_id", "") if isinstance(it, dict) else "",
-                            "error": er, "fill_count": "0.00", "order_id": "", "remaining_count": "0.00",
-                            "ts_ms": sim.now_ns() // 1_000_000})
+                out.append(
+                    {
+                        "client_order_id": (it or {}).get("client_order_id", "")
+                        if isinstance(it, dict)
+                        else "",
+                        "error": er,
+                        "fill_count": "0.00",
+                        "order_id": "",
+                        "remaining_count": "0.00",
+                        "ts_ms": sim.now_ns() // 1_000_000,
+                    }
+                )
         sim.hub.dispatch(x.drain(), sim.now_ns())
         return reply({"orders": out}, 201)
 
@@ -295,16 +424,27 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
         body = await read_json(request)
         items = body.get("orders") if isinstance(body, dict) else None
         if not isinstance(items, list):
-            raise flat("json: cannot unmarshal into Go struct field BatchCancelOrdersV2Request.orders")
+            raise flat(
+                "json: cannot unmarshal into Go struct field BatchCancelOrdersV2Request.orders"
+            )
         out = []
         for it in items:
             oid = it.get("order_id", "") if isinstance(it, dict) else ""
             try:
                 o, n = cancel_one(user(request), oid)
-                out.append({"client_order_id": o.client_order_id, "error": None, "order_id": oid,
-                            "reduced_by": fmt_count(n), "ts_ms": sim.now_ns() // 1_000_000})
+                out.append(
+                    {
+                        "client_order_id": o.client_order_id,
+                        "error": None,
+                        "order_id": oid,
+                        "reduced_by": fmt_count(n),
+                        "ts_ms": sim.now_ns() // 1_000_000,
+                    }
+                )
             except ExchangeError as e:
-                out.append({"error": e.body.get("error", e.body), "order_id": oid, "reduced_by": "0.00"})
+                out.append(
+                    {"error": e.body.get("error", e.body), "order_id": oid, "reduced_by": "0.00"}
+                )
         sim.hub.dispatch(x.drain(), sim.now_ns())
         return reply({"orders": out})
 
@@ -317,13 +457,26 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
             return _count(str(b["contracts_limit_fp"]))
         if isinstance(b.get("contracts_limit"), int):
             return int(b["contracts_limit"]) * 100
-        raise err(400, "invalid_parameters", "invalid parameters", "contracts_limit is required", service=False)
+        raise err(
+            400,
+            "invalid_parameters",
+            "invalid parameters",
+            "contracts_limit is required",
+            service=False,
+        )
 
     def group_json(g: Any) -> dict[str, Any]:
-        return {"contracts_limit": g.limit // 100, "contracts_limit_fp": fmt_count(g.limit),
-                "is_auto_cancel_enabled": not g.triggered, "order_group_id": g.group_id,
-                "orders": sorted(oid for oid in g.orders if x.engine.orders.get(oid) and
-                                 x.engine.orders[oid].status == "resting")}
+        return {
+            "contracts_limit": g.limit // 100,
+            "contracts_limit_fp": fmt_count(g.limit),
+            "is_auto_cancel_enabled": not g.triggered,
+            "order_group_id": g.group_id,
+            "orders": sorted(
+                oid
+                for oid in g.orders
+                if x.engine.orders.get(oid) and x.engine.orders[oid].status == "resting"
+            ),
+        }
 
     async def group_create(request: web.Request) -> web.Response:
         b = await read_json(request)
@@ -363,8 +516,12 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
     async def endpoint_costs(_: web.Request) -> web.Response:
         from pmbot.sim.kalshi_auth import DEFAULT_COST, WRITE_DEFAULT_COSTS
 
-        costs = [{"cost": c, "method": m, "path": p} for (m, p), c in sorted(WRITE_DEFAULT_COSTS.items(),
-                                                                              key=lambda kv: (kv[0][1], kv[0][0]))]
+        costs = [
+            {"cost": c, "method": m, "path": p}
+            for (m, p), c in sorted(
+                WRITE_DEFAULT_COSTS.items(), key=lambda kv: (kv[0][1], kv[0][0])
+            )
+        ]
         return reply({"default_cost": DEFAULT_COST, "endpoint_costs": costs})
 
     r.add_get(f"{P}/balance", balance)

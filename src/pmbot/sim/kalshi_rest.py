@@ -35,7 +35,11 @@ BASE = "/trade-api/v2"
 PRIVATE = (f"{BASE}/portfolio", f"{BASE}/account", f"{BASE}/api_keys")
 OPTIONAL_AUTH = ("/orderbook", f"{BASE}/markets/orderbooks")
 KEY: web.RequestKey[Any] = web.RequestKey("kalshi_key", object)
-WRITE_PREFIXES = (f"{BASE}/portfolio/events/orders", f"{BASE}/portfolio/orders", f"{BASE}/portfolio/order_groups")
+WRITE_PREFIXES = (
+    f"{BASE}/portfolio/events/orders",
+    f"{BASE}/portfolio/orders",
+    f"{BASE}/portfolio/order_groups",
+)
 
 
 def reply(obj: Any, status: int = 200) -> web.Response:
@@ -43,8 +47,13 @@ def reply(obj: Any, status: int = 200) -> web.Response:
 
 
 def bare_limit(op: str, field: str = "Limit") -> ExchangeError:
-    return ExchangeError(400, {"msg": f"Parameter validation failed for {op}: Key: '{op}Params.{field}' "
-                                      f"Error:Field validation for '{field}' failed on the 'lte' tag"})
+    return ExchangeError(
+        400,
+        {
+            "msg": f"Parameter validation failed for {op}: Key: '{op}Params.{field}' "
+            f"Error:Field validation for '{field}' failed on the 'lte' tag"
+        },
+    )
 
 
 def limit_of(q: Any, op: str, default: int, maximum: int) -> int:
@@ -54,7 +63,9 @@ def limit_of(q: Any, op: str, default: int, maximum: int) -> int:
     try:
         n = int(raw)
     except ValueError:
-        raise ExchangeError(400, {"msg": f"Parameter validation failed for {op}: invalid limit"}) from None
+        raise ExchangeError(
+            400, {"msg": f"Parameter validation failed for {op}: invalid limit"}
+        ) from None
     if n > maximum:
         raise bare_limit(op)
     return n if n > 0 else default
@@ -72,9 +83,13 @@ def page(items: list[Any], q: Any, op: str, default: int, maximum: int) -> tuple
                 start = max(0, int(raw[4:]))
         except (ValueError, UnicodeDecodeError):
             start = 0
-    chunk = items[start:start + limit]
+    chunk = items[start : start + limit]
     end = start + len(chunk)
-    nxt = base64.urlsafe_b64encode(f"sim:{end}".encode()).decode().rstrip("=") if end < len(items) else ""
+    nxt = (
+        base64.urlsafe_b64encode(f"sim:{end}".encode()).decode().rstrip("=")
+        if end < len(items)
+        else ""
+    )
     return chunk, nxt
 
 
@@ -95,16 +110,23 @@ def middleware(sim: KalshiSim) -> Any:
             return await handler(request)
         f = sim.faults
         if f.take("http_5xx"):
-            return reply({"error": {"code": "service_unavailable", "message": "service unavailable"}}, 503)
+            return reply(
+                {"error": {"code": "service_unavailable", "message": "service unavailable"}}, 503
+            )
         try:
             key = None
-            has_headers = "KALSHI-ACCESS-SIGNATURE" in request.headers or "KALSHI-ACCESS-KEY" in request.headers
+            has_headers = (
+                "KALSHI-ACCESS-SIGNATURE" in request.headers
+                or "KALSHI-ACCESS-KEY" in request.headers
+            )
             if path.startswith(PRIVATE) or (has_headers and path.endswith(OPTIONAL_AUTH)):
                 key = sim.auth.verify(request.headers, request.method, path)
             if key is not None:
                 request[KEY] = key
                 write = request.method != "GET" and path.startswith(WRITE_PREFIXES)
-                cost = WRITE_DEFAULT_COSTS.get((request.method, _route_template(request)), DEFAULT_COST)
+                cost = WRITE_DEFAULT_COSTS.get(
+                    (request.method, _route_template(request)), DEFAULT_COST
+                )
                 if f.take("http_429") or not sim.limiter.allow(key.key_id, write, cost):
                     return reply(TOO_MANY, 429)
             return await handler(request)
@@ -126,9 +148,14 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
 
     async def schedule(_: web.Request) -> web.Response:
         day = [{"close_time": "00:00", "open_time": "00:00"}]
-        thu = [{"close_time": "03:00", "open_time": "00:00"}, {"close_time": "00:00", "open_time": "05:00"}]
-        hours = {d: (thu if d == "thursday" else day) for d in
-                 ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+        thu = [
+            {"close_time": "03:00", "open_time": "00:00"},
+            {"close_time": "00:00", "open_time": "05:00"},
+        ]
+        hours = {
+            d: (thu if d == "thursday" else day)
+            for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        }
         hours.update({"start_time": "2026-01-01T05:00:00Z", "end_time": "2027-01-01T05:00:00Z"})
         return reply({"schedule": {"maintenance_windows": [], "standard_hours": [hours]}})
 
@@ -165,13 +192,24 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
         if q.get("status"):
             st = FILTER_TO_STATUS.get(q["status"])
             if st is None:
-                raise ExchangeError(400, {"msg": "Parameter validation failed for GetEvents: Key: "
-                                                 "'GetEventsParams.Status' Error:Field validation for 'Status' failed on the 'oneof' tag"})
+                raise ExchangeError(
+                    400,
+                    {
+                        "msg": "Parameter validation failed for GetEvents: Key: "
+                        "'GetEventsParams.Status' Error:Field validation for 'Status' failed on the 'oneof' tag"
+                    },
+                )
             evs = [e for e in evs if any(x.markets[t].status in st for t in e.markets)]
         chunk, cur = page(evs, q, "GetEvents", 200, 200)
         nested = q.get("with_nested_markets") == "true"
-        return reply({"cursor": cur, "events": [event_json(e, [mkt(t) for t in e.markets] if nested else None)
-                                                for e in chunk]})
+        return reply(
+            {
+                "cursor": cur,
+                "events": [
+                    event_json(e, [mkt(t) for t in e.markets] if nested else None) for e in chunk
+                ],
+            }
+        )
 
     async def event_one(request: web.Request) -> web.Response:
         ev = x.events.get(request.match_info["event_ticker"])
@@ -196,10 +234,18 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
         if q.get("status"):
             st = FILTER_TO_STATUS.get(q["status"])
             if st is None:
-                raise ExchangeError(400, {"msg": "Parameter validation failed for GetMarkets: Key: "
-                                                 "'GetMarketsParams.Status' Error:Field validation for 'Status' failed on the 'oneof' tag"})
+                raise ExchangeError(
+                    400,
+                    {
+                        "msg": "Parameter validation failed for GetMarkets: Key: "
+                        "'GetMarketsParams.Status' Error:Field validation for 'Status' failed on the 'oneof' tag"
+                    },
+                )
             ms = [m for m in ms if m.status in st]
-        for k, attr, lo in (("min_close_ts", "close_ns", True), ("max_close_ts", "close_ns", False)):
+        for k, attr, lo in (
+            ("min_close_ts", "close_ns", True),
+            ("max_close_ts", "close_ns", False),
+        ):
             if q.get(k):
                 v = int(q[k]) * 10**9
                 ms = [m for m in ms if (getattr(m, attr) >= v if lo else getattr(m, attr) <= v)]
@@ -218,8 +264,10 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
         yes, no = b.yes_levels(), b.no_levels()
         if depth > 0:
             yes, no = yes[-depth:], no[-depth:]
-        return {"no_dollars": [[fmt_price(p), fmt_count(n)] for p, n in no],
-                "yes_dollars": [[fmt_price(p), fmt_count(n)] for p, n in yes]}
+        return {
+            "no_dollars": [[fmt_price(p), fmt_count(n)] for p, n in no],
+            "yes_dollars": [[fmt_price(p), fmt_count(n)] for p, n in yes],
+        }
 
     async def orderbook(request: web.Request) -> web.Response:
         t = request.match_info["ticker"]
@@ -233,7 +281,13 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
         ts = [t for s in ts for t in s.split(",") if t]
         if not ts or len(ts) > 100:
             raise err(400, "invalid_parameters", "invalid parameters", service=False)
-        return reply({"orderbooks": [{"orderbook_fp": book_fp(t, 0), "ticker": t} for t in ts if t in x.markets]})
+        return reply(
+            {
+                "orderbooks": [
+                    {"orderbook_fp": book_fp(t, 0), "ticker": t} for t in ts if t in x.markets
+                ]
+            }
+        )
 
     async def trades(request: web.Request) -> web.Response:
         q = request.query
@@ -249,7 +303,9 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
 
     async def sim_index(request: web.Request) -> web.Response:
         t = int(request.query.get("ts_ms") or sim.now_ns() // 1_000_000)
-        return web.json_response({"ts_ms": t, "level": fmt_level(sim.index.level_at(t * 1_000_000))})
+        return web.json_response(
+            {"ts_ms": t, "level": fmt_level(sim.index.level_at(t * 1_000_000))}
+        )
 
     async def sim_index_history(request: web.Request) -> web.Response:
         q = request.query
@@ -259,7 +315,10 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
         step = max(1000, int(q.get("step_ms") or 60_000))
         if (end - start) // step > 20_000:
             return web.json_response({"msg": "too many points"}, status=400)
-        pts = [{"ts_ms": t, "level": fmt_level(sim.index.level_at(t * 1_000_000))} for t in range(start, end + 1, step)]
+        pts = [
+            {"ts_ms": t, "level": fmt_level(sim.index.level_at(t * 1_000_000))}
+            for t in range(start, end + 1, step)
+        ]
         return web.json_response({"points": pts})
 
     async def sim_faults(request: web.Request) -> web.Response:

@@ -52,23 +52,36 @@ class SimConfig:
 
 
 class KalshiSim:
-    def __init__(self, config: SimConfig | None = None, clock: Clock | None = None, key: ApiKey | None = None) -> None:
+    def __init__(
+        self, config: SimConfig | None = None, clock: Clock | None = None, key: ApiKey | None = None
+    ) -> None:
         self.config = cfg = config or SimConfig()
         if clock is None:
             start = cfg.start_ns if cfg.start_ns is not None else LiveClock().now_ns()
-            clock = LiveClock() if cfg.speed == 1.0 and cfg.start_ns is None else ScaledClock(start, cfg.speed)
+            clock = (
+                LiveClock()
+                if cfg.speed == 1.0 and cfg.start_ns is None
+                else ScaledClock(start, cfg.speed)
+            )
         self.clock = clock
         self.manual = isinstance(clock, ManualClock)
         now = clock.now_ns()
         self.exchange = Exchange(seed=cfg.seed)
-        self.index: IndexPath = (ReplayIndex(cfg.index_csv, cfg.index_vol) if cfg.index_csv
-                                 else SyntheticIndex(cfg.seed, et_date(now) - timedelta(days=7), cfg.index_level, cfg.index_vol))
+        self.index: IndexPath = (
+            ReplayIndex(cfg.index_csv, cfg.index_vol)
+            if cfg.index_csv
+            else SyntheticIndex(
+                cfg.seed, et_date(now) - timedelta(days=7), cfg.index_level, cfg.index_vol
+            )
+        )
         self.faults = Faults()
         self.key = key or generate_key("member")
         self.auth = Authenticator([self.key])
         self.limiter = RateLimiter(cfg.tier, cfg.rate_limits)
         self.exchange.ledger.open(self.key.user, parse_money(cfg.balance))
-        self.flow = Flow(self.exchange, self.index, cfg.flow, random.Random(cfg.seed)) if cfg.flow else None
+        self.flow = (
+            Flow(self.exchange, self.index, cfg.flow, random.Random(cfg.seed)) if cfg.flow else None
+        )
         self.hub = Hub(self)
         self.sim_ns = now - now % STEP_NS
         self._days: set[Any] = set()
@@ -114,8 +127,14 @@ class KalshiSim:
                     self._days.add(day)
                     continue
                 self._days.add(day)
-                evs, mks = build_day(day, self.index.level_at(ts_ns), ts_ns, seed=self.config.seed,
-                                     inx_buckets=self.config.inx_buckets, inxu_strikes=self.config.inxu_strikes)
+                evs, mks = build_day(
+                    day,
+                    self.index.level_at(ts_ns),
+                    ts_ns,
+                    seed=self.config.seed,
+                    inx_buckets=self.config.inx_buckets,
+                    inxu_strikes=self.config.inxu_strikes,
+                )
                 self.exchange.add_markets(evs, mks)
 
     def catch_up(self) -> None:

@@ -38,8 +38,13 @@ _enc_sorted = msgspec.json.Encoder(order="sorted")
 _enc = msgspec.json.Encoder()
 USER_ID = "5e1f0c2a-0000-4000-8000-00000000517e"
 
-FILTER_TO_STATUS = {"unopened": {"initialized"}, "open": {"active"}, "paused": {"inactive"}, "closed": {"closed"},
-                    "settled": {"finalized", "determined"}}
+FILTER_TO_STATUS = {
+    "unopened": {"initialized"},
+    "open": {"active"},
+    "paused": {"inactive"},
+    "closed": {"closed"},
+    "settled": {"finalized", "determined"},
+}
 
 
 def dumps_rest(obj: Any) -> bytes:
@@ -72,7 +77,12 @@ def top(book: Book | None) -> tuple[int | None, int, int | None, int]:
     if book is None:
         return None, 0, None, 0
     b, a = book.best_bid(), book.best_ask()
-    return b, (book.level_size(True, b) if b is not None else 0), a, (book.level_size(False, a) if a is not None else 0)
+    return (
+        b,
+        (book.level_size(True, b) if b is not None else 0),
+        a,
+        (book.level_size(False, a) if a is not None else 0),
+    )
 
 
 def market_json(m: SimMarket, book: Book | None) -> dict[str, Any]:
@@ -261,7 +271,9 @@ def settlement_json(s: SettlementRecord, value: int | None) -> dict[str, Any]:
     }
 
 
-def trade_json(trade_id: str, ticker: str, price: int, count: int, taker: str, ts_ns: int) -> dict[str, Any]:
+def trade_json(
+    trade_id: str, ticker: str, price: int, count: int, taker: str, ts_ns: int
+) -> dict[str, Any]:
     yes = taker == "bid"
     return {
         "count_fp": fmt_count(count),

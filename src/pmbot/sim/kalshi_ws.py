@@ -28,8 +28,16 @@ __all__ = ["CHANNELS", "Sub", "WsConn", "ws_handler"]
 
 log = logging.getLogger("pmbot.sim")
 
-CHANNELS = {"orderbook_delta", "ticker", "trade", "fill", "market_positions", "user_orders",
-            "market_lifecycle_v2", "order_group_updates"}
+CHANNELS = {
+    "orderbook_delta",
+    "ticker",
+    "trade",
+    "fill",
+    "market_positions",
+    "user_orders",
+    "market_lifecycle_v2",
+    "order_group_updates",
+}
 MARKET_FILTERED = {"orderbook_delta", "ticker", "trade", "fill", "market_positions", "user_orders"}
 
 
@@ -233,7 +241,13 @@ def handle_command(sim: KalshiSim, conn: WsConn, raw: str) -> None:
     name = cmd.get("cmd")
     params = cmd.get("params")
     if name == "list_subscriptions":
-        conn.send({"id": cid, "type": "ok", "msg": [{"channel": s.channel, "sid": s.sid} for s in conn.subs.values()]})
+        conn.send(
+            {
+                "id": cid,
+                "type": "ok",
+                "msg": [{"channel": s.channel, "sid": s.sid} for s in conn.subs.values()],
+            }
+        )
         return
     if name not in ("subscribe", "unsubscribe", "update_subscription"):
         _err(conn, cid, 5, "Unknown command")
@@ -290,8 +304,12 @@ def _subscribe(sim: KalshiSim, conn: WsConn, cid: Any, params: dict[str, Any]) -
                     after.extend(snapshot_frame(sim, s, t) for t in new)
             conn.send({"type": "subscribed", "id": cid, "msg": {"channel": ch, "sid": s.sid}})
             continue
-        s = Sub(conn.next_sid, ch, set(tickers) if (tickers and ch in MARKET_FILTERED) else None,
-                bool(params.get("use_yes_price", False)))
+        s = Sub(
+            conn.next_sid,
+            ch,
+            set(tickers) if (tickers and ch in MARKET_FILTERED) else None,
+            bool(params.get("use_yes_price", False)),
+        )
         conn.next_sid += 1
         conn.subs[s.sid] = s
         sim.hub.index(conn, s, list(s.tickers) if s.tickers is not None else None)
@@ -299,7 +317,10 @@ def _subscribe(sim: KalshiSim, conn: WsConn, cid: Any, params: dict[str, Any]) -
         if ch == "orderbook_delta":
             after.extend(snapshot_frame(sim, s, t) for t in tickers or [])
         elif ch == "ticker" and params.get("send_initial_snapshot"):
-            after.extend({"type": "ticker", "sid": s.sid, "msg": ticker_msg(sim, t, sim.now_ns())} for t in tickers or [])
+            after.extend(
+                {"type": "ticker", "sid": s.sid, "msg": ticker_msg(sim, t, sim.now_ns())}
+                for t in tickers or []
+            )
     for f in after:
         conn.send(f)
 
@@ -338,7 +359,15 @@ def _update(sim: KalshiSim, conn: WsConn, cid: Any, params: dict[str, Any]) -> N
         s.tickers.update(new)
         sim.hub.index(conn, s, new)
         s.seq += 1
-        conn.send({"id": cid, "sid": s.sid, "seq": s.seq, "type": "ok", "msg": {"market_tickers": sorted(s.tickers)}})
+        conn.send(
+            {
+                "id": cid,
+                "sid": s.sid,
+                "seq": s.seq,
+                "type": "ok",
+                "msg": {"market_tickers": sorted(s.tickers)},
+            }
+        )
         if s.channel == "orderbook_delta":
             for t in new:
                 conn.send(snapshot_frame(sim, s, t))
@@ -346,13 +375,29 @@ def _update(sim: KalshiSim, conn: WsConn, cid: Any, params: dict[str, Any]) -> N
         s.tickers.difference_update(tickers)
         sim.hub.unindex(conn, s, tickers)
         s.seq += 1
-        conn.send({"id": cid, "sid": s.sid, "seq": s.seq, "type": "ok", "msg": {"market_tickers": sorted(s.tickers)}})
+        conn.send(
+            {
+                "id": cid,
+                "sid": s.sid,
+                "seq": s.seq,
+                "type": "ok",
+                "msg": {"market_tickers": sorted(s.tickers)},
+            }
+        )
     else:
         if s.channel != "orderbook_delta":
             _err(conn, cid, 13, "Unsupported action")
             return
         s.seq += 1
-        conn.send({"id": cid, "sid": s.sid, "seq": s.seq, "type": "ok", "msg": {"market_tickers": sorted(s.tickers)}})
+        conn.send(
+            {
+                "id": cid,
+                "sid": s.sid,
+                "seq": s.seq,
+                "type": "ok",
+                "msg": {"market_tickers": sorted(s.tickers)},
+            }
+        )
         for t in tickers:
             conn.send(snapshot_frame(sim, s, t))
 
@@ -375,7 +420,11 @@ async def ws_handler(sim: KalshiSim, request: web.Request) -> web.StreamResponse
         key = sim.auth.verify(request.headers, "GET", request.path)
     except Exception as e:  # ExchangeError from auth: answer the HTTP error instead of 101
         status = getattr(e, "status", 401)
-        return web.Response(status=status, body=sim.rest_body(getattr(e, "body", {})), content_type="application/json")
+        return web.Response(
+            status=status,
+            body=sim.rest_body(getattr(e, "body", {})),
+            content_type="application/json",
+        )
     ws = web.WebSocketResponse(autoping=True, heartbeat=None, max_msg_size=1 << 20)
     await ws.prepare(request)
     conn = WsConn(ws, key.user)

@@ -33,8 +33,12 @@ class SimSeries:
 
 
 SERIES = {
-    "KXINX": SimSeries("KXINX", "S&P 500 range", "daily", FeeSchedule(FeeType.QUADRATIC, Fraction(1))),
-    "KXINXU": SimSeries("KXINXU", "S&P 500 above/below", "hourly", FeeSchedule(FeeType.QUADRATIC, Fraction(1))),
+    "KXINX": SimSeries(
+        "KXINX", "S&P 500 range", "daily", FeeSchedule(FeeType.QUADRATIC, Fraction(1))
+    ),
+    "KXINXU": SimSeries(
+        "KXINXU", "S&P 500 above/below", "hourly", FeeSchedule(FeeType.QUADRATIC, Fraction(1))
+    ),
 }
 
 
@@ -135,7 +139,9 @@ def build_day(
     # KXINX: daily range at 16:00 ET
     close = et_ns(d, 16, 0)
     et = f"KXINX-{date_code(d)}H1600"
-    ev = SimEvent(et, "KXINX", f"S&P 500 on {human} at 4pm EDT?", f"On {human}", close, True, "MECNET")
+    ev = SimEvent(
+        et, "KXINX", f"S&P 500 on {human} at 4pm EDT?", f"On {human}", close, True, "MECNET"
+    )
     step = 25 * SCALE
     center = (level // step) * step
     lo0 = center - inx_buckets * step
@@ -143,26 +149,78 @@ def build_day(
     open_inx = max(created_ns, et_ns(d, 3, 10))
     lows = list(range(lo0, hi_end, step))
 
-    def mk(ticker: str, st: StrikeType, fl: int | None, cap: int | None, sub: str, rule: str, ev: SimEvent,
-           open_ns: int, close_ns: int, title: str) -> None:
-        m = SimMarket(ticker, ev.event_ticker, ev.series_ticker, st, fl, cap, title, sub, rule, created_ns,
-                      open_ns, close_ns, market_id=_mid_uuid(seed, ticker), updated_ns=created_ns)
+    def mk(
+        ticker: str,
+        st: StrikeType,
+        fl: int | None,
+        cap: int | None,
+        sub: str,
+        rule: str,
+        ev: SimEvent,
+        open_ns: int,
+        close_ns: int,
+        title: str,
+    ) -> None:
+        m = SimMarket(
+            ticker,
+            ev.event_ticker,
+            ev.series_ticker,
+            st,
+            fl,
+            cap,
+            title,
+            sub,
+            rule,
+            created_ns,
+            open_ns,
+            close_ns,
+            market_id=_mid_uuid(seed, ticker),
+            updated_ns=created_ns,
+        )
         markets.append(m)
         ev.markets.append(ticker)
 
-    mk(f"{et}-T{strike_str(lo0 - 1)}", StrikeType.LESS, None, lo0, f"{commas(lo0 - 1)} or below",
-       f"If the S&P 500 index value on {human} at 4pm EDT is below {strike_str(lo0)}, then the market resolves to Yes.",
-       ev, open_inx, close, ev.title)
+    mk(
+        f"{et}-T{strike_str(lo0 - 1)}",
+        StrikeType.LESS,
+        None,
+        lo0,
+        f"{commas(lo0 - 1)} or below",
+        f"If the S&P 500 index value on {human} at 4pm EDT is below {strike_str(lo0)}, then the market resolves to Yes.",
+        ev,
+        open_inx,
+        close,
+        ev.title,
+    )
     for lo in lows:
         hi = lo + step - 1
         mid = (lo + hi) // 2 // SCALE
-        mk(f"{et}-B{mid}", StrikeType.BETWEEN, lo, hi, f"{commas(lo)} to {commas(hi)}",
-           f"If the S&P 500 index value on {human} at 4pm EDT is between {strike_str(lo)} and {strike_str(hi)}, "
-           "then the market resolves to Yes.", ev, open_inx, close, ev.title)
+        mk(
+            f"{et}-B{mid}",
+            StrikeType.BETWEEN,
+            lo,
+            hi,
+            f"{commas(lo)} to {commas(hi)}",
+            f"If the S&P 500 index value on {human} at 4pm EDT is between {strike_str(lo)} and {strike_str(hi)}, "
+            "then the market resolves to Yes.",
+            ev,
+            open_inx,
+            close,
+            ev.title,
+        )
     top = hi_end - 1
-    mk(f"{et}-T{strike_str(hi_end)}", StrikeType.GREATER, top, None, f"{commas(hi_end)} or above",
-       f"If the S&P 500 index value on {human} at 4pm EDT is above {strike_str(top)}, then the market resolves to Yes.",
-       ev, open_inx, close, ev.title)
+    mk(
+        f"{et}-T{strike_str(hi_end)}",
+        StrikeType.GREATER,
+        top,
+        None,
+        f"{commas(hi_end)} or above",
+        f"If the S&P 500 index value on {human} at 4pm EDT is above {strike_str(top)}, then the market resolves to Yes.",
+        ev,
+        open_inx,
+        close,
+        ev.title,
+    )
     events.append(ev)
     # KXINXU: hourly above/below ladders
     kstep = 5 * SCALE
@@ -171,13 +229,30 @@ def build_day(
         close_h = et_ns(d, hh, 0)
         et_u = f"KXINXU-{date_code(d)}H{hh:02d}00"
         label = f"{hh - 12 if hh > 12 else hh}{'pm' if hh >= 12 else 'am'} EDT"
-        evu = SimEvent(et_u, "KXINXU", f"S&P 500 above or below on {human} at {label}?", f"On {human}", close_h,
-                       False, "DIRECNET")
+        evu = SimEvent(
+            et_u,
+            "KXINXU",
+            f"S&P 500 above or below on {human} at {label}?",
+            f"On {human}",
+            close_h,
+            False,
+            "DIRECNET",
+        )
         open_u = max(created_ns, prev_16 if hh < 16 else et_ns(d, 3, 10))
         for i in range(-inxu_strikes, inxu_strikes + 1):
             k = kc + i * kstep
-            mk(f"{et_u}-T{strike_str(k - 1)}", StrikeType.GREATER_OR_EQUAL, k, None, f"{commas(k)} or above",
-               f"If the S&P 500 index value on {human} at {label} is above {strike_str(k - 1)}, then the market "
-               "resolves to Yes.", evu, open_u, close_h, evu.title)
+            mk(
+                f"{et_u}-T{strike_str(k - 1)}",
+                StrikeType.GREATER_OR_EQUAL,
+                k,
+                None,
+                f"{commas(k)} or above",
+                f"If the S&P 500 index value on {human} at {label} is above {strike_str(k - 1)}, then the market "
+                "resolves to Yes.",
+                evu,
+                open_u,
+                close_h,
+                evu.title,
+            )
         events.append(evu)
     return events, markets
