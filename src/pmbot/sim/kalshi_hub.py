@@ -12,18 +12,17 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from pmbot.sim.engine import BookChange, Fill, Order
-from pmbot.sim.kalshi_wire import dumps_ws
-from pmbot.sim.kalshi_ws import (
-    Sub,
-    WsConn,
+from pmbot.sim.kalshi_frames import (
     delta_msg,
     fill_msg,
+    lifecycle_msg,
     position_msg,
     ticker_msg,
     trade_msg,
     user_order_msg,
 )
-from pmbot.sim.markets import SimMarket
+from pmbot.sim.kalshi_wire import dumps_ws
+from pmbot.sim.kalshi_ws import Sub, WsConn
 
 if TYPE_CHECKING:
     from pmbot.sim.kalshi_server import KalshiSim
@@ -223,45 +222,3 @@ class Hub:
                         },
                         ts_ns,
                     )
-
-
-def lifecycle_msg(ev: str, m: SimMarket) -> dict[str, Any]:
-    from pmbot.sim.index import fmt_level
-
-    msg: dict[str, Any] = {"market_ticker": m.ticker, "event_type": ev}
-    if ev == "created":
-        msg.update(
-            {
-                "exchange_index": 0,
-                "open_ts": m.open_ns // 1_000_000_000,
-                "close_ts": m.close_ns // 1_000_000_000,
-                "price_level_structure": "linear_cent",
-                "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
-                "additional_metadata": {
-                    "name": m.title,
-                    "title": m.title,
-                    "yes_sub_title": m.yes_sub_title,
-                    "no_sub_title": m.yes_sub_title,
-                    "rules_primary": m.rules_primary,
-                    "rules_secondary": "",
-                    "can_close_early": False,
-                    "event_ticker": m.event_ticker,
-                    "expected_expiration_ts": m.close_ns // 1_000_000_000 + 120,
-                    "strike_type": m.strike_type.value,
-                    "floor_strike": None if m.floor_strike is None else m.floor_strike / 10_000,
-                    "cap_strike": None if m.cap_strike is None else m.cap_strike / 10_000,
-                },
-            }
-        )
-    elif ev == "determined":
-        msg.update(
-            {
-                "result": m.result,
-                "determination_ts": m.determined_ns // 1_000_000_000,
-                "settlement_value": "1.0000" if m.result == "yes" else "0.0000",
-                "expiration_value": fmt_level(m.expiration_value or 0),
-            }
-        )
-    elif ev == "settled":
-        msg["settled_ts"] = m.settled_ns // 1_000_000_000
-    return msg
