@@ -233,3 +233,26 @@ async def test_pause_5xx_429_restart_slash(sim_factory: Any) -> None:
         assert st == 410
     finally:
         await c.close()
+
+
+async def test_thursday_maintenance_pause(sim_factory: Any) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = (
+        int(datetime(2026, 11, 19, 2, 59, 50, tzinfo=ZoneInfo("America/New_York")).timestamp())
+        * 10**9
+    )
+    sim = await sim_factory(start_ns=start)
+    c = RawKalshi(sim.rest_url, sim.ws_url, sim.key_id, sim.private_key_pem)
+    try:
+        st, s, _ = await c.get("/exchange/status")
+        assert s["trading_active"] is True
+        assert await sim.run_until(lambda: sim.exchange.trading_paused, max_s=60)
+        st, s, _ = await c.get("/exchange/status")
+        assert s["trading_active"] is False
+        await sim.step(2 * 3600)
+        st, s, _ = await c.get("/exchange/status")
+        assert s["trading_active"] is True
+    finally:
+        await c.close()

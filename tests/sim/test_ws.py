@@ -318,3 +318,27 @@ async def test_seq_faults(sim_factory: Any) -> None:
     finally:
         await ws.close()
         await c.close()
+
+
+async def test_order_group_updates_channel(sim_factory: Any) -> None:
+    sim, c, ws, (t1, _, _) = await setup(sim_factory)
+    try:
+        await ws.send_str(
+            json.dumps(
+                {"id": 1, "cmd": "subscribe", "params": {"channels": ["order_group_updates"]}}
+            )
+        )
+        await frames(ws, 1)
+        st, g, _ = await c.request("POST", "/portfolio/order_groups/create", {"contracts_limit": 1})
+        gid = g["order_group_id"]
+        await c.request(
+            "PUT", f"/portfolio/order_groups/{gid}/limit", {"contracts_limit_fp": "5.00"}
+        )
+        await c.request("PUT", f"/portfolio/order_groups/{gid}/trigger")
+        f = await frames(ws, 3)
+        assert [x["msg"]["event_type"] for x in f] == ["created", "limit_updated", "triggered"]
+        assert [x["seq"] for x in f] == [1, 2, 3] and f[1]["msg"]["contracts_limit_fp"] == "5.00"
+        assert list(f[0]) == ["type", "sid", "seq", "msg"]
+    finally:
+        await ws.close()
+        await c.close()

@@ -291,6 +291,7 @@ class Exchange:
     def group_create(self, user: str, limit: Qty) -> OrderGroup:
         g = OrderGroup(self.new_id(), user, limit)
         self.groups[g.group_id] = g
+        self.outbox.append(("group", ("created", g)))
         return g
 
     def group(self, user: str, gid: str) -> OrderGroup:
@@ -299,18 +300,24 @@ class Exchange:
             raise err(*NOT_FOUND)
         return g
 
-    def group_trigger(self, g: OrderGroup, ts_ns: int) -> None:
+    def group_trigger(self, g: OrderGroup, ts_ns: int, *, event: str = "triggered") -> None:
         g.triggered = True
         for oid in list(g.orders):
             self.engine.cancel(oid, ts_ns)
         self.flush(ts_ns)
+        self.outbox.append(("group", (event, g)))
 
     def group_reset(self, g: OrderGroup) -> None:
         g.triggered = False
         g.fills.clear()
+        self.outbox.append(("group", ("reset", g)))
+
+    def group_limit(self, g: OrderGroup, limit: Qty) -> None:
+        g.limit = limit
+        self.outbox.append(("group", ("limit_updated", g)))
 
     def group_delete(self, g: OrderGroup, ts_ns: int) -> None:
-        self.group_trigger(g, ts_ns)
+        self.group_trigger(g, ts_ns, event="deleted")
         del self.groups[g.group_id]
 
     def _group_fill(self, o: Order, n: Qty, ts_ns: int) -> None:
@@ -324,6 +331,7 @@ class Exchange:
             g.triggered = True
             for oid in list(g.orders):
                 self.engine.cancel(oid, ts_ns)
+            self.outbox.append(("group", ("triggered", g)))
 
     # -- event plumbing ---------------------------------------------------------------------
     def flush(self, ts_ns: int) -> None:
@@ -345,6 +353,7 @@ class Exchange:
                         pre = r.post_position - (r.count if r.side == "bid" else -r.count)
                         m.open_interest += max(r.post_position, 0) - max(pre, 0)
                     m.last_price = f.price
+                    m.last_size = f.count
                     m.volume += f.count
                     m.volume_24h += f.count
                     m.updated_ns = ts_ns

@@ -78,7 +78,7 @@ def ticker_msg(sim: KalshiSim, ticker: str, ts_ns: int) -> dict[str, Any]:
         "dollar_open_interest": m.open_interest // 200,
         "yes_bid_size_fp": fmt_count(book.level_size(True, b) if b is not None else 0),
         "yes_ask_size_fp": fmt_count(book.level_size(False, a) if a is not None else 0),
-        "last_trade_size_fp": fmt_count(0),
+        "last_trade_size_fp": fmt_count(m.last_size),
         "ts": ts_ns // 1_000_000_000,
         "ts_ms": ts_ns // 1_000_000,
         "time": rfc3339(ts_ns, frac=False),

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from pmbot.core.money import fmt_count
 from pmbot.sim.engine import BookChange, Fill, Order
 from pmbot.sim.kalshi_frames import (
     delta_msg,
@@ -195,6 +196,15 @@ class Hub:
             elif kind == "settlement":
                 user, rec = p
                 touched.add((user, rec.ticker))
+            elif kind == "group":
+                gev, g = p
+                gmsg: dict[str, Any] = {"event_type": gev, "order_group_id": g.group_id}
+                if gev == "limit_updated":
+                    gmsg["contracts_limit_fp"] = fmt_count(g.limit)
+                gmsg["ts_ms"] = ts_ns // 1_000_000
+                for conn, s in self.subs("order_group_updates", ""):
+                    if conn.user == g.user:
+                        self._data(conn, s, "order_group_updates", gmsg, ts_ns)
             elif kind == "lifecycle":
                 ev, m = p
                 for conn, s in self.subs("market_lifecycle_v2", m.ticker):

@@ -350,7 +350,7 @@ def add_order_routes(sim: KalshiSim, app: web.Application) -> None:
             x.group_trigger(g, sim.now_ns())
         elif op == "limit":
             b = await read_json(request)
-            g.limit = limit_in(b if isinstance(b, dict) else {})
+            x.group_limit(g, limit_in(b if isinstance(b, dict) else {}))
         else:
             raise err(404, "not_found", "not found")
         sim.hub.dispatch(x.drain(), sim.now_ns())

@@ -49,6 +49,10 @@ class SimConfig:
     inx_buckets: int = 14
     inxu_strikes: int = 20
     ping_interval_s: float = 10.0
+    maintenance: bool = True  # Thursday 03:00-05:00 ET trading pause, as on the real exchange
+    max_steps_per_tick: int = (
+        600  # live/scaled clock: cap work per driver tick (sim time lags, never skips)
+    )
 
 
 class KalshiSim:
@@ -138,16 +142,32 @@ class KalshiSim:
                 self.exchange.add_markets(evs, mks)
 
     def catch_up(self) -> None:
-        self.advance_to(self.clock.now_ns())
+        limit = None if self.manual else self.config.max_steps_per_tick
+        self.advance_to(self.clock.now_ns(), max_steps=limit)
 
-    def advance_to(self, ts_ns: int) -> None:
+    def in_maintenance(self, ts_ns: int) -> bool:
+        if not self.config.maintenance:
+            return False
+        d = et_date(ts_ns)
+        return d.weekday() == 3 and et_ns(d, 3, 0) <= ts_ns < et_ns(d, 5, 0)
+
+    def _sync_pause(self, ts_ns: int) -> None:
+        want = self.faults.trading_paused or self.in_maintenance(ts_ns)
+        if want != self.exchange.trading_paused:
+            self.exchange.set_paused(want, ts_ns)
+
+    def advance_to(self, ts_ns: int, max_steps: int | None = None) -> None:
         """Process every whole simulated second up to ts_ns, then the remainder."""
         x = self.exchange
-        if self.faults.trading_paused != x.trading_paused:
-            x.set_paused(self.faults.trading_paused, ts_ns)
+        self._sync_pause(self.sim_ns)
+        n = 0
         while self.sim_ns + STEP_NS <= ts_ns:
+            if max_steps is not None and n >= max_steps:
+                return  # behind the clock: the driver continues on its next tick
+            n += 1
             self.sim_ns += STEP_NS
             t = self.sim_ns
+            self._sync_pause(t)
             self._ensure_days(t)
             x.tick(t, self.index.level_at)
             if self.flow is not None:
@@ -166,6 +186,16 @@ class KalshiSim:
         self.clock.advance(seconds)
         self.catch_up()
         await self.hub.flush()
+
+    async def run_until(self, pred: Any, max_s: float, step_s: float = 1.0) -> bool:
+        """Step simulated time until pred() is true (checked after each step); False on timeout."""
+        waited = 0.0
+        while not pred():
+            if waited >= max_s:
+                return False
+            await self.step(step_s)
+            waited += step_s
+        return True
 
     def set_paused(self, paused: bool) -> None:
         self.faults.trading_paused = paused

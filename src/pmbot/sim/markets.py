@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from pmbot.core.market import FeeSchedule, FeeType, StrikeType
-from pmbot.sim.index import SCALE, et_ns, is_trading_day
+from pmbot.sim.index import ET, SCALE, et_ns, is_trading_day
 
 __all__ = ["SERIES", "SimEvent", "SimMarket", "SimSeries", "build_day", "yes_wins"]
 
@@ -64,6 +64,7 @@ class SimMarket:
     settled_ns: int = 0
     updated_ns: int = 0
     last_price: int = 0
+    last_size: int = 0
     volume: int = 0
     volume_24h: int = 0
     open_interest: int = 0
@@ -135,12 +136,13 @@ def build_day(
     events: list[SimEvent] = []
     markets: list[SimMarket] = []
     human = f"{d:%b} {d.day}, {d.year}"
+    tz = datetime.fromtimestamp(et_ns(d, 16, 0) / 1e9, ET).tzname()  # EDT or EST
     prev_16 = et_ns(d - timedelta(days=1), 16, 0)
     # KXINX: daily range at 16:00 ET
     close = et_ns(d, 16, 0)
     et = f"KXINX-{date_code(d)}H1600"
     ev = SimEvent(
-        et, "KXINX", f"S&P 500 on {human} at 4pm EDT?", f"On {human}", close, True, "MECNET"
+        et, "KXINX", f"S&P 500 on {human} at 4pm {tz}?", f"On {human}", close, True, "MECNET"
     )
     step = 25 * SCALE
     center = (level // step) * step
@@ -186,7 +188,7 @@ def build_day(
         None,
         lo0,
         f"{commas(lo0 - 1)} or below",
-        f"If the S&P 500 index value on {human} at 4pm EDT is below {strike_str(lo0)}, then the market resolves to Yes.",
+        f"If the S&P 500 index value on {human} at 4pm {tz} is below {strike_str(lo0)}, then the market resolves to Yes.",
         ev,
         open_inx,
         close,
@@ -201,7 +203,7 @@ def build_day(
             lo,
             hi,
             f"{commas(lo)} to {commas(hi)}",
-            f"If the S&P 500 index value on {human} at 4pm EDT is between {strike_str(lo)} and {strike_str(hi)}, "
+            f"If the S&P 500 index value on {human} at 4pm {tz} is between {strike_str(lo)} and {strike_str(hi)}, "
             "then the market resolves to Yes.",
             ev,
             open_inx,
@@ -215,7 +217,7 @@ def build_day(
         top,
         None,
         f"{commas(hi_end)} or above",
-        f"If the S&P 500 index value on {human} at 4pm EDT is above {strike_str(top)}, then the market resolves to Yes.",
+        f"If the S&P 500 index value on {human} at 4pm {tz} is above {strike_str(top)}, then the market resolves to Yes.",
         ev,
         open_inx,
         close,
@@ -228,7 +230,7 @@ def build_day(
     for hh in range(10, 17):
         close_h = et_ns(d, hh, 0)
         et_u = f"KXINXU-{date_code(d)}H{hh:02d}00"
-        label = f"{hh - 12 if hh > 12 else hh}{'pm' if hh >= 12 else 'am'} EDT"
+        label = f"{hh - 12 if hh > 12 else hh}{'pm' if hh >= 12 else 'am'} {tz}"
         evu = SimEvent(
             et_u,
             "KXINXU",
