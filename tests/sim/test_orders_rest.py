@@ -252,7 +252,7 @@ async def test_thursday_maintenance_pause(sim_factory: Any) -> None:
         st, s, _ = await c.get("/exchange/status")
         assert s["trading_active"] is False
         await sim.step(2 * 3600)
-        st, s, _ = await c.get("/exchange/status")
+        _st, s, _ = await c.get("/exchange/status")
         assert s["trading_active"] is True
     finally:
         await c.close()

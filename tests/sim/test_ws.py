@@ -321,7 +321,7 @@ async def test_seq_faults(sim_factory: Any) -> None:
 
 
 async def test_order_group_updates_channel(sim_factory: Any) -> None:
-    sim, c, ws, (t1, _, _) = await setup(sim_factory)
+    _sim, c, ws, (_t1, _, _) = await setup(sim_factory)
     try:
         await ws.send_str(
             json.dumps(
@@ -329,7 +329,9 @@ async def test_order_group_updates_channel(sim_factory: Any) -> None:
             )
         )
         await frames(ws, 1)
-        st, g, _ = await c.request("POST", "/portfolio/order_groups/create", {"contracts_limit": 1})
+        _st, g, _ = await c.request(
+            "POST", "/portfolio/order_groups/create", {"contracts_limit": 1}
+        )
         gid = g["order_group_id"]
         await c.request(
             "PUT", f"/portfolio/order_groups/{gid}/limit", {"contracts_limit_fp": "5.00"}
