@@ -246,10 +246,10 @@ async def test_thursday_maintenance_pause(sim_factory: Any) -> None:
     sim = await sim_factory(start_ns=start)
     c = RawKalshi(sim.rest_url, sim.ws_url, sim.key_id, sim.private_key_pem)
     try:
-        st, s, _ = await c.get("/exchange/status")
+        _, s, _ = await c.get("/exchange/status")
         assert s["trading_active"] is True
         assert await sim.run_until(lambda: sim.exchange.trading_paused, max_s=60)
-        st, s, _ = await c.get("/exchange/status")
+        _, s, _ = await c.get("/exchange/status")
         assert s["trading_active"] is False
         await sim.step(2 * 3600)
         _st, s, _ = await c.get("/exchange/status")
