@@ -35,7 +35,8 @@ class FlowConfig:
     makers: bool = True
     noise: bool = True
     informed: bool = True
-    half_spread_ticks: int = 2
+    half_spread_ticks: int = 1
+    levels: int = 3  # price levels per side each maker quotes (size grows away from the touch)
     maker_size: tuple[int, int] = (500, 3000)  # Qty (5-30 contracts)
     maker_refresh_s: float = 5.0
     noise_per_market_s: float = 0.02
@@ -86,8 +87,8 @@ class Flow:
         self.cfg = cfg
         self.rng = rng
         self.quotes: dict[
-            str, tuple[str | None, str | None, int]
-        ] = {}  # ticker -> (bid id, ask id, next refresh)
+            str, tuple[list[str], int]
+        ] = {}  # ticker -> (maker order ids, next refresh)
         self._open: dict[int, int] = {}  # close_ns -> that day's session open
         for u in FLOW_USERS:
             exchange.ledger.open(u, 10**15, keep_history=False)
@@ -137,11 +138,11 @@ class Flow:
 
     def _make(self, m: SimMarket, fair: float, live: bool, ts_ns: int) -> None:
         q = self.quotes.get(m.ticker)
-        if q is not None and ts_ns < q[2] and live:
+        if q is not None and ts_ns < q[1] and live:
             return
         if q is not None:
-            for oid in q[:2]:
-                if oid is not None and oid in self.x.engine.orders:
+            for oid in q[0]:
+                if oid in self.x.engine.orders:
                     self.x.engine.cancel(oid, ts_ns)
             self.x.flush(ts_ns)
             del self.quotes[m.ticker]
@@ -152,14 +153,16 @@ class Flow:
         bid = (fp - hs) // TICK * TICK
         ask = -((-(fp + hs)) // TICK) * TICK
         a, b = self.cfg.maker_size
-        bid_id = self._place(
-            MM, m, "bid", bid, self.rng.randint(a, b) // 100 * 100, ts_ns, "good_till_canceled"
-        )
-        ask_id = self._place(
-            MM, m, "ask", ask, self.rng.randint(a, b) // 100 * 100, ts_ns, "good_till_canceled"
-        )
+        ids = []
+        for k in range(self.cfg.levels):
+            for side, px in (("bid", bid - k * TICK), ("ask", ask + k * TICK)):
+                if TICK <= px <= ONE - TICK:
+                    n = self.rng.randint(a, b) * (k + 1) // 100 * 100
+                    oid = self._place(MM, m, side, px, n, ts_ns, "good_till_canceled")
+                    if oid is not None:
+                        ids.append(oid)
         jitter = self.rng.uniform(0.5, 1.5) * self.cfg.maker_refresh_s
-        self.quotes[m.ticker] = (bid_id, ask_id, ts_ns + int(jitter * 1e9))
+        self.quotes[m.ticker] = (ids, ts_ns + int(jitter * 1e9))
 
     def _inform(self, m: SimMarket, fair: float, ts_ns: int) -> None:
         book = self.x.engine.book(m.ticker)
