@@ -281,7 +281,7 @@ class KalshiStream:
         """Process one text frame."""
         self._last_rx_ns = now_ns
         self.stats.frames += 1
-        if data[:25] == b'{"type":"orderbook_delta"':  # hot path: skip the tagged union
+        if data[:25] in _DELTA_PREFIXES:  # hot path: skip the tagged union
             try:
                 f = _DELTA_DECODER.decode(data)
             except (msgspec.ValidationError, msgspec.DecodeError):
