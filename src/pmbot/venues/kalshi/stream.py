@@ -539,3 +539,4 @@ class KalshiStream:
 
 
 _DELTA_DECODER = msgspec.json.Decoder(w.OrderbookDelta)
+_DELTA_PREFIXES = (b'{"type":"orderbook_delta"', '{"type":"orderbook_delta"')
