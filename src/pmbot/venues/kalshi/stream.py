@@ -135,7 +135,9 @@ class KalshiStream:
         self.reconnect_reason: str | None = None
         self.connected_ = False
         self._conv = convert.DeltaConverter(yes_scale=use_yes_price)
-        self._ticks: dict[str, dict[tuple[bool, str], int]] = {}
+        # ticker -> (YES price-string -> tick, NO price-string -> tick, book): direct mode only
+        self._ticks: dict[str, tuple[dict[str, int], dict[str, int], BinaryBook]] = {}
+        self._counts = self._conv._counts
         self._reset_connection()
 
     # ---- connection lifecycle ---------------------------------------------------------
@@ -323,7 +325,13 @@ class KalshiStream:
 
     def _on_delta(self, f: w.OrderbookDelta, now_ns: int) -> None:
         sub = self._subs.get(f.sid)
-        if sub is None or not self._seq_ok(sub, f.seq, now_ns):
+        if sub is None:
+            return
+        seq = f.seq
+        last = sub.last_seq
+        if last is not None and seq == last + 1:
+            sub.last_seq = seq  # the common case, inline
+        elif not self._seq_ok(sub, seq, now_ns):
             return
         msg = f.msg
         ticker = msg.market_ticker
@@ -332,16 +340,17 @@ class KalshiStream:
             return
         self.stats.deltas += 1
         try:
-            book = self.books.get(ticker) if self.books is not None else None
-            if book is not None:
-                cache = self._ticks.get(ticker)
-                if cache is None:
-                    cache = self._ticks[ticker] = {}
+            caches = self._ticks.get(ticker)
+            if caches is not None:
                 is_yes = msg.side == "yes"
-                tick = cache.get((is_yes, msg.price_dollars))
+                cache = caches[0] if is_yes else caches[1]
+                tick = cache.get(msg.price_dollars)
                 if tick is None:
-                    tick = self._tick(book, cache, is_yes, msg)
-                book.apply_tick(is_yes, tick, self._conv.count(msg.delta_fp))
+                    tick = self._tick(caches[2], cache, is_yes, msg)
+                q = self._counts.get(msg.delta_fp)
+                if q is None:
+                    q = self._conv.count(msg.delta_fp)
+                caches[2].apply_tick(is_yes, tick, q)
                 if self.on_book_change is not None:
                     self.on_book_change(ticker, now_ns)
             else:
@@ -350,13 +359,13 @@ class KalshiStream:
             log.warning("kalshi ws bad delta ticker=%s sid=%d seq=%d error=%s", ticker, f.sid, f.seq, e)
             self._start_resync(sub, now_ns, "bad delta")
 
-    def _tick(self, book: BinaryBook, cache: dict[tuple[bool, str], int], is_yes: bool, msg: w.DeltaMsg) -> int:
+    def _tick(self, book: BinaryBook, cache: dict[str, int], is_yes: bool, msg: w.DeltaMsg) -> int:
         if not is_yes and msg.side != "no":
             raise ProtocolViolation(f"kalshi orderbook_delta.side: unknown value {msg.side!r}")
         p = self._conv.price(msg.price_dollars, is_yes)
         tick = book.yes_tick(p) if is_yes else book.no_tick(p)
         if len(cache) < 4096:
-            cache[(is_yes, msg.price_dollars)] = tick
+            cache[msg.price_dollars] = tick
         return tick
 
     def _on_snapshot(self, f: w.OrderbookSnapshot, now_ns: int) -> None:
@@ -378,8 +387,13 @@ class KalshiStream:
             self._start_resync(sub, now_ns, "bad snapshot")
             return
         self.stats.snapshots += 1
-        if self.books is not None:
-            self._ticks.setdefault(ticker, {})
+        book = self.books.get(ticker) if self.books is not None else None
+        if book is not None:
+            cached = self._ticks.get(ticker)
+            if cached is None or cached[2] is not book:
+                self._ticks[ticker] = ({}, {}, book)
+        else:
+            self._ticks.pop(ticker, None)
         self._fresh[ticker] = True
         self.sink(snap)
         log.info("kalshi ws snapshot ticker=%s sid=%d seq=%d yes_levels=%d no_levels=%d",
