@@ -16,15 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import Reporter, median_ns_per_op, parse_args  # noqa: E402
-from cryptography.hazmat.primitives import hashes  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType  # noqa: E402
-from pmbot.core.money import PriceGrid  # noqa: E402
-from pmbot.core.state import TradingState  # noqa: E402
-from pmbot.venues.kalshi.signing import KalshiSigner  # noqa: E402
-from pmbot.venues.kalshi.stream import BOOK, KalshiStream  # noqa: E402
+from _bench import Reporter, median_ns_per_op, parse_args
+from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
+from pmbot.core.money import PriceGrid
+from pmbot.core.state import TradingState
+from pmbot.venues.kalshi.signing import KalshiSigner
+from pmbot.venues.kalshi.stream import BOOK, KalshiStream
 
 T = "KXINXU-26NOV24H1600-T7649.9999"
 N = 2000
@@ -36,26 +36,68 @@ def frames() -> list[bytes]:
         side = "yes" if i % 4 < 2 else "no"
         cents = 30 + (i // 4) % 20 if side == "yes" else 50 + (i // 4) % 20
         d = "5.00" if i % 2 == 0 else "-5.00"
-        out.append(json.dumps({"type": "orderbook_delta", "sid": 1, "seq": i + 2, "msg": {
-            "market_ticker": T, "market_id": "f5ed38e2-0991-4c8f-817e-08c4fd9cbfdb",
-            "price_dollars": f"0.{cents:02d}00", "delta_fp": d, "side": side,
-            "ts": "2026-11-24T15:31:29.957081Z", "ts_ms": 1795000000000 + i}}, separators=(",", ":")).encode())
+        out.append(
+            json.dumps(
+                {
+                    "type": "orderbook_delta",
+                    "sid": 1,
+                    "seq": i + 2,
+                    "msg": {
+                        "market_ticker": T,
+                        "market_id": "f5ed38e2-0991-4c8f-817e-08c4fd9cbfdb",
+                        "price_dollars": f"0.{cents:02d}00",
+                        "delta_fp": d,
+                        "side": side,
+                        "ts": "2026-11-24T15:31:29.957081Z",
+                        "ts_ms": 1795000000000 + i,
+                    },
+                },
+                separators=(",", ":"),
+            ).encode()
+        )
     return out
 
 
 def rig(direct: bool) -> tuple[KalshiStream, TradingState]:
     state = TradingState()
-    state.add_market(MarketSpec(T, "E", "KXINXU", StrikeType.GREATER, 7650.0, None, PriceGrid.linear_cent(),
-                                FeeSchedule(), 0))
-    s = KalshiStream(state.apply, use_yes_price=True, books=state.books if direct else None,
-                     on_book_change=(lambda t, ts: None) if direct else None)
+    state.add_market(
+        MarketSpec(
+            T,
+            "E",
+            "KXINXU",
+            StrikeType.GREATER,
+            7650.0,
+            None,
+            PriceGrid.linear_cent(),
+            FeeSchedule(),
+            0,
+        )
+    )
+    s = KalshiStream(
+        state.apply,
+        use_yes_price=True,
+        books=state.books if direct else None,
+        on_book_change=(lambda t, ts: None) if direct else None,
+    )
     s.want(BOOK, [T])
     s.connected(0)
     s.data_to_send()
     s.receive(b'{"type":"subscribed","id":1,"msg":{"channel":"orderbook_delta","sid":1}}', 0)
-    s.receive(json.dumps({"type": "orderbook_snapshot", "sid": 1, "seq": 1, "msg": {
-        "market_ticker": T, "yes_dollars_fp": [[f"0.{c:02d}00", "10.00"] for c in range(30, 50)],
-        "no_dollars_fp": [[f"0.{c:02d}00", "10.00"] for c in range(50, 70)]}}).encode(), 0)
+    s.receive(
+        json.dumps(
+            {
+                "type": "orderbook_snapshot",
+                "sid": 1,
+                "seq": 1,
+                "msg": {
+                    "market_ticker": T,
+                    "yes_dollars_fp": [[f"0.{c:02d}00", "10.00"] for c in range(30, 50)],
+                    "no_dollars_fp": [[f"0.{c:02d}00", "10.00"] for c in range(50, 70)],
+                },
+            }
+        ).encode(),
+        0,
+    )
     assert state.book_fresh[T]
     return s, state
 
@@ -74,6 +116,7 @@ def main() -> None:
             sub.last_seq = 1
             for f in fs:
                 recv(f, 1)
+
         ns = median_ns_per_op(go, N, args.repeat)
         assert state.book_fresh[T] and s.stats.gaps == 0 and s.stats.duplicates == 0, s.stats
         assert state.books[T].size_at(True, 3000) == 1000  # +5 -5 pairs leave the snapshot intact
@@ -97,17 +140,40 @@ def main() -> None:
     base = median_ns_per_op(baseline, N, args.repeat)
     direct = run_stream(True)
     event = run_stream(False)
-    rep.figure("kalshi_ws delta frame -> book (direct fast path)", direct, "ns/frame", "json.loads + dict book", base)
-    rep.figure("kalshi_ws delta frame -> BookDelta -> TradingState", event, "ns/frame", "json.loads + dict book", base)
+    rep.figure(
+        "kalshi_ws delta frame -> book (direct fast path)",
+        direct,
+        "ns/frame",
+        "json.loads + dict book",
+        base,
+    )
+    rep.figure(
+        "kalshi_ws delta frame -> BookDelta -> TradingState",
+        event,
+        "ns/frame",
+        "json.loads + dict book",
+        base,
+    )
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     signer = KalshiSigner("kid", key)
     msg = b"1703123456789GET/trade-api/v2/portfolio/balance"
-    sig_ns = median_ns_per_op(lambda: signer.headers(1703123456789, "GET", "/trade-api/v2/portfolio/balance"), 1,
-                              args.repeat, 0.1)
-    pkcs_ns = median_ns_per_op(lambda: key.sign(msg, padding.PKCS1v15(), hashes.SHA256()), 1, args.repeat, 0.1)
-    rep.figure("kalshi request signature (RSA-2048 PSS, headers)", sig_ns / 1000, "us/request",
-               "RSA-2048 PKCS#1 v1.5 sign", pkcs_ns / 1000)
+    sig_ns = median_ns_per_op(
+        lambda: signer.headers(1703123456789, "GET", "/trade-api/v2/portfolio/balance"),
+        1,
+        args.repeat,
+        0.1,
+    )
+    pkcs_ns = median_ns_per_op(
+        lambda: key.sign(msg, padding.PKCS1v15(), hashes.SHA256()), 1, args.repeat, 0.1
+    )
+    rep.figure(
+        "kalshi request signature (RSA-2048 PSS, headers)",
+        sig_ns / 1000,
+        "us/request",
+        "RSA-2048 PKCS#1 v1.5 sign",
+        pkcs_ns / 1000,
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@ import msgspec
 import pytest
 
 from pmbot.errors import (
-    AuthError, NotFound, OrderRejected, ProtocolViolation, RateLimited, VenueError,
+    AuthError,
+    NotFound,
+    OrderRejected,
+    ProtocolViolation,
+    RateLimited,
+    VenueError,
 )
 from pmbot.venues.kalshi import rest
 from pmbot.venues.kalshi import wire as w
@@ -69,8 +74,12 @@ def _meta(name: str) -> dict[str, Any]:
 BODIES = sorted(p.stem for p in FX.glob("*.json") if not p.name.endswith(".meta.json"))
 OK_BODIES = [n for n in BODIES if _meta(n).get("status", 200) < 400]
 ERR_BODIES = [n for n in BODIES if _meta(n).get("status", 200) >= 400]
-FRAMES = [(p.name, i, line) for p in sorted(FX.glob("ws__*.jsonl"))
-          for i, line in enumerate(p.read_bytes().splitlines()) if line.strip()]
+FRAMES = [
+    (p.name, i, line)
+    for p in sorted(FX.glob("ws__*.jsonl"))
+    for i, line in enumerate(p.read_bytes().splitlines())
+    if line.strip()
+]
 
 
 def test_every_body_is_classified() -> None:
@@ -138,13 +147,19 @@ def _corruptions(tp: type[Any], data: Any) -> list[tuple[str, Any]]:
         d = copy.deepcopy(data)
         found = _find(tp, d, want)
         if found is None and want == "str":  # nothing string-typed: a string where a bool belongs
-            found = _find(tp, d, want := "bool") or _find(tp, d, want := "levels") or _find(tp, d, want := "any")
+            found = (
+                _find(tp, d, want := "bool")
+                or _find(tp, d, want := "levels")
+                or _find(tp, d, want := "any")
+            )
         assert found, f"no {want} field to corrupt in {tp.__name__}"
         obj, key = found
         if want == "required":
             del obj[key]
         else:
-            obj[key] = {"str": 12345, "bool": "true", "levels": [[0.47, "3.00"]], "any": 12345}[want]
+            obj[key] = {"str": 12345, "bool": "true", "levels": [[0.47, "3.00"]], "any": 12345}[
+                want
+            ]
         out.append((f"{want}:{key}", d))
     return out
 
@@ -202,7 +217,9 @@ def _request_for(meta: dict[str, Any]) -> rest.Request:
 def test_error_body_typed(name: str) -> None:
     meta = _meta(name)
     cls, code = EXPECTED_ERRORS[name]
-    err = rest.error_from_body(meta["status"], (FX / f"{name}.json").read_bytes(), request=_request_for(meta))
+    err = rest.error_from_body(
+        meta["status"], (FX / f"{name}.json").read_bytes(), request=_request_for(meta)
+    )
     assert type(err) is cls
     assert err.code == code and err.status == meta["status"]
     assert err.message
@@ -217,8 +234,11 @@ def test_error_details_and_shapes() -> None:
     assert "Parameter validation failed" in e.message
     e = rest.error_from_body(429, b'{"error": "too many requests"}')
     assert isinstance(e, RateLimited) and "too many requests" in e.message
-    e = rest.error_from_body(410, b'{"error":{"code":"deprecated_v1_order_endpoint","message":"Please switch to the V2 endpoints"}}',
-                             request=rest.Request("POST", "/portfolio/orders", "/portfolio/orders", None, write=True))
+    e = rest.error_from_body(
+        410,
+        b'{"error":{"code":"deprecated_v1_order_endpoint","message":"Please switch to the V2 endpoints"}}',
+        request=rest.Request("POST", "/portfolio/orders", "/portfolio/orders", None, write=True),
+    )
     assert isinstance(e, OrderRejected) and e.code == "deprecated_v1_order_endpoint"
 
 

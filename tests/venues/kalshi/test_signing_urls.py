@@ -12,7 +12,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from pmbot.errors import AuthError, ConfigError
 from pmbot.venues.kalshi.signing import (
-    ENV_KEY_FILE, ENV_KEY_ID, ENV_KEY_PEM, KalshiSigner, load_private_key, message_to_sign, signer_from_env,
+    ENV_KEY_FILE,
+    ENV_KEY_ID,
+    ENV_KEY_PEM,
+    KalshiSigner,
+    load_private_key,
+    message_to_sign,
+    signer_from_env,
 )
 from pmbot.venues.kalshi.urls import ENVIRONMENTS, KalshiUrls, resolve_urls
 
@@ -23,13 +29,18 @@ def key() -> rsa.RSAPrivateKey:
 
 
 def _pem(k: rsa.RSAPrivateKey) -> bytes:
-    return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                           serialization.NoEncryption())
+    return k.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
 
 
 def test_message_strips_query_and_uppercases() -> None:
-    assert message_to_sign(1703123456789, "get", "/trade-api/v2/portfolio/orders?status=resting") == \
-        b"1703123456789GET/trade-api/v2/portfolio/orders"
+    assert (
+        message_to_sign(1703123456789, "get", "/trade-api/v2/portfolio/orders?status=resting")
+        == b"1703123456789GET/trade-api/v2/portfolio/orders"
+    )
 
 
 def test_signature_verifies_with_pss_salt_32(key: rsa.RSAPrivateKey) -> None:
@@ -37,8 +48,12 @@ def test_signature_verifies_with_pss_salt_32(key: rsa.RSAPrivateKey) -> None:
     h = s.headers(1703123456789, "GET", "/trade-api/v2/portfolio/balance?x=1")
     assert h["KALSHI-ACCESS-KEY"] == "kid" and h["KALSHI-ACCESS-TIMESTAMP"] == "1703123456789"
     sig = base64.b64decode(h["KALSHI-ACCESS-SIGNATURE"], validate=True)
-    key.public_key().verify(sig, b"1703123456789GET/trade-api/v2/portfolio/balance",
-                            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+    key.public_key().verify(
+        sig,
+        b"1703123456789GET/trade-api/v2/portfolio/balance",
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+        hashes.SHA256(),
+    )
     assert "PRIVATE" not in repr(s) and "kid" in repr(s)
 
 
@@ -58,8 +73,13 @@ def test_key_file_errors(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
     with pytest.raises(AuthError, match="not a readable"):
         load_private_key(junk)
     eck = tmp_path / "ec.key"
-    eck.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    eck.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     os.chmod(eck, 0o600)
     with pytest.raises(AuthError, match="not an RSA"):
         load_private_key(eck)
@@ -90,11 +110,16 @@ def test_urls() -> None:
     assert ENVIRONMENTS["demo-legacy-host"].ws == "wss://demo-api.kalshi.co/trade-api/ws/v2"
     assert prod.signed_path("/portfolio/orders?status=resting") == "/trade-api/v2/portfolio/orders"
     assert prod.ws_path == "/trade-api/ws/v2"
-    c = resolve_urls(rest_url="http://127.0.0.1:8123/trade-api/v2", ws_url="ws://127.0.0.1:8123/trade-api/ws/v2")
-    assert c.name == "custom" and c.rest_url("/markets") == "http://127.0.0.1:8123/trade-api/v2/markets"
-    with pytest.raises(ConfigError, match="kalshi.ws_url"):
+    c = resolve_urls(
+        rest_url="http://127.0.0.1:8123/trade-api/v2", ws_url="ws://127.0.0.1:8123/trade-api/ws/v2"
+    )
+    assert (
+        c.name == "custom"
+        and c.rest_url("/markets") == "http://127.0.0.1:8123/trade-api/v2/markets"
+    )
+    with pytest.raises(ConfigError, match=r"kalshi\.ws_url"):
         resolve_urls(rest_url="http://x/trade-api/v2")
-    with pytest.raises(ConfigError, match="kalshi.env"):
+    with pytest.raises(ConfigError, match=r"kalshi\.env"):
         resolve_urls("staging")
     with pytest.raises(ConfigError):
         KalshiUrls("ftp://x", "ws://x")

@@ -26,7 +26,19 @@ S = 1_000_000_000
 def _state(*tickers: str) -> TradingState:
     st_ = TradingState()
     for t in tickers:
-        st_.add_market(MarketSpec(t, "E", "S", StrikeType.GREATER, 1.0, None, PriceGrid.linear_cent(), FeeSchedule(), 0))
+        st_.add_market(
+            MarketSpec(
+                t,
+                "E",
+                "S",
+                StrikeType.GREATER,
+                1.0,
+                None,
+                PriceGrid.linear_cent(),
+                FeeSchedule(),
+                0,
+            )
+        )
     return st_
 
 
@@ -42,15 +54,25 @@ class Rig:
             self.events.append(e)
             self.state.apply(e)
 
-        self.s = KalshiStream(sink, use_yes_price=yes, books=self.state.books if direct else None,
-                              on_book_change=(lambda t, ts: self.changed.append(t)) if direct else None, **kw)
+        self.s = KalshiStream(
+            sink,
+            use_yes_price=yes,
+            books=self.state.books if direct else None,
+            on_book_change=(lambda t, ts: self.changed.append(t)) if direct else None,
+            **kw,
+        )
         self.now = 10 * S
 
     def sent(self) -> list[dict[str, Any]]:
         return [json.loads(b) for b in self.s.data_to_send()]
 
     def feed(self, frame: dict[str, Any] | bytes) -> None:
-        self.s.receive(frame if isinstance(frame, bytes) else json.dumps(frame, separators=(",", ":")).encode(), self.now)
+        self.s.receive(
+            frame
+            if isinstance(frame, bytes)
+            else json.dumps(frame, separators=(",", ":")).encode(),
+            self.now,
+        )
 
     def stale(self) -> list[str]:
         return [e.ticker for e in self.events if isinstance(e, ev.BookStale)]
@@ -66,9 +88,20 @@ def snap(sid: int, seq: int, t: str, yes: list[list[str]], no: list[list[str]]) 
 
 
 def delta(sid: int, seq: int, t: str, side: str, price: str, d: str) -> dict[str, Any]:
-    return {"type": "orderbook_delta", "sid": sid, "seq": seq,
-            "msg": {"market_ticker": t, "market_id": "x", "price_dollars": price, "delta_fp": d, "side": side,
-                    "ts": "2026-06-11T06:31:29.957081Z", "ts_ms": 1781159489957}}
+    return {
+        "type": "orderbook_delta",
+        "sid": sid,
+        "seq": seq,
+        "msg": {
+            "market_ticker": t,
+            "market_id": "x",
+            "price_dollars": price,
+            "delta_fp": d,
+            "side": side,
+            "ts": "2026-06-11T06:31:29.957081Z",
+            "ts_ms": 1781159489957,
+        },
+    }
 
 
 def subscribed(cid: int, sid: int, channel: str = BOOK) -> dict[str, Any]:
@@ -81,16 +114,26 @@ def _connect(r: Rig, *tickers: str) -> list[dict[str, Any]]:
     return r.sent()
 
 
-@pytest.mark.parametrize("name,yes,expect_no", [
-    ("ws__orderbook_trade_noleg.jsonl", False, [(4800, 100)]),
-    ("ws__orderbook_trade_yes.jsonl", True, [(4800, 200)]),
-])
+@pytest.mark.parametrize(
+    "name,yes,expect_no",
+    [
+        ("ws__orderbook_trade_noleg.jsonl", False, [(4800, 100)]),
+        ("ws__orderbook_trade_yes.jsonl", True, [(4800, 200)]),
+    ],
+)
 @pytest.mark.parametrize("direct", [False, True])
-def test_recorded_stream_into_state(name: str, yes: bool, expect_no: list[tuple[int, int]], direct: bool) -> None:
+def test_recorded_stream_into_state(
+    name: str, yes: bool, expect_no: list[tuple[int, int]], direct: bool
+) -> None:
     r = Rig(T, yes=yes, direct=direct)
     cmds = _connect(r)
-    assert cmds == [{"id": 1, "cmd": "subscribe", "params": {
-        "channels": [BOOK], "market_tickers": [T], "use_yes_price": yes}}]
+    assert cmds == [
+        {
+            "id": 1,
+            "cmd": "subscribe",
+            "params": {"channels": [BOOK], "market_tickers": [T], "use_yes_price": yes},
+        }
+    ]
     for line in (FX / name).read_bytes().splitlines():
         if line.strip():
             r.feed(line)
@@ -118,12 +161,25 @@ def test_gap_marks_stale_then_get_snapshot_heals(direct: bool) -> None:
     r.feed(delta(7, 4, T, "yes", "0.4600", "5.00"))  # seq 3 lost
     assert r.stale() == [T] and not r.state.book_fresh[T]
     cmds = r.sent()
-    assert cmds == [{"id": 2, "cmd": "update_subscription",
-                     "params": {"sids": [7], "action": "get_snapshot", "market_tickers": [T]}}]
+    assert cmds == [
+        {
+            "id": 2,
+            "cmd": "update_subscription",
+            "params": {"sids": [7], "action": "get_snapshot", "market_tickers": [T]},
+        }
+    ]
     r.feed(delta(7, 5, T, "yes", "0.4500", "1.00"))  # held: the book is stale
     assert r.state.books[T].is_empty()
     r.feed({"type": "ok", "id": 2, "sid": 7, "seq": 6, "msg": {"market_tickers": [T]}})
-    r.feed(snap(7, 7, T, [["0.4500", "1.00"], ["0.4600", "5.00"], ["0.4700", "4.00"]], [["0.5200", "2.00"]]))
+    r.feed(
+        snap(
+            7,
+            7,
+            T,
+            [["0.4500", "1.00"], ["0.4600", "5.00"], ["0.4700", "4.00"]],
+            [["0.5200", "2.00"]],
+        )
+    )
     assert r.state.book_fresh[T]
     r.feed(delta(7, 8, T, "no", "0.5200", "-2.00"))
     book = r.state.books[T]
@@ -136,7 +192,9 @@ def test_duplicate_and_reordered_frames_never_corrupt() -> None:
     d2 = delta(7, 2, T, "yes", "0.4700", "1.00")
     r.feed(d2)
     r.feed(d2)  # duplicate: dropped, resync requested
-    assert r.state.books[T].size_at(True, 4700) == 0  # stale books are cleared, never double-applied
+    assert (
+        r.state.books[T].size_at(True, 4700) == 0
+    )  # stale books are cleared, never double-applied
     assert r.s.stats.duplicates == 1 and r.sent()[0]["params"]["action"] == "get_snapshot"
     r.feed(snap(7, 3, T, [["0.4700", "4.00"]], []))
     r.feed(delta(7, 5, T, "yes", "0.4700", "1.00"))  # 4 and 5 swapped
@@ -187,14 +245,21 @@ def test_disconnect_resubscribes_to_desired_not_past() -> None:
     r.s.connected(r.now)
     cmds = r.sent()
     assert [(c["params"]["channels"][0], c["params"].get("market_tickers")) for c in cmds] == [
-        (BOOK, ["B"]), (FILL, None), (LIFECYCLE, None)]
+        (BOOK, ["B"]),
+        (FILL, None),
+        (LIFECYCLE, None),
+    ]
 
 
 def test_add_and_delete_markets_on_live_subscription() -> None:
     r = _fresh_rig()
     r.s.want(BOOK, [T, "B"])
     c = r.sent()[0]
-    assert c["cmd"] == "update_subscription" and c["params"] == {"sids": [7], "action": "add_markets", "market_tickers": ["B"]}
+    assert c["cmd"] == "update_subscription" and c["params"] == {
+        "sids": [7],
+        "action": "add_markets",
+        "market_tickers": ["B"],
+    }
     r.feed({"type": "ok", "id": c["id"], "sid": 7, "seq": 2, "msg": {"market_tickers": ["B", T]}})
     r.feed(snap(7, 3, "B", [["0.1000", "1.00"]], []))
     assert r.s.is_fresh("B") and r.s.stats.gaps == 0
@@ -226,19 +291,71 @@ def test_private_channels_become_events() -> None:
     r.s.want(FILL)
     r.s.connected(r.now)
     r.feed(subscribed(1, 3, FILL))
-    r.feed({"type": "fill", "sid": 3, "msg": {"trade_id": "t1", "order_id": "o1", "market_ticker": T, "exchange_index": 0,
-            "is_taker": True, "side": "yes", "yes_price_dollars": "0.5200", "count_fp": "1.00", "fee_cost": "0.0175",
-            "action": "buy", "outcome_side": "yes", "book_side": "bid", "ts": 1781159370, "ts_ms": 1781159370164,
-            "post_position_fp": "1.00", "purchased_side": "yes", "client_order_id": "c1"}})
-    r.feed({"type": "user_order", "sid": 4, "msg": {"order_id": "o1", "ticker": T, "status": "executed", "book_side": "bid",
-            "yes_price_dollars": "0.9900", "fill_count_fp": "1.00", "remaining_count_fp": "0.00", "initial_count_fp": "1.00",
-            "client_order_id": "c1"}})
-    r.feed({"type": "market_lifecycle_v2", "sid": 5, "msg": {"market_ticker": T, "event_type": "determined", "result": "yes",
-            "settlement_value": "1.0000", "determination_ts": 1}})
+    r.feed(
+        {
+            "type": "fill",
+            "sid": 3,
+            "msg": {
+                "trade_id": "t1",
+                "order_id": "o1",
+                "market_ticker": T,
+                "exchange_index": 0,
+                "is_taker": True,
+                "side": "yes",
+                "yes_price_dollars": "0.5200",
+                "count_fp": "1.00",
+                "fee_cost": "0.0175",
+                "action": "buy",
+                "outcome_side": "yes",
+                "book_side": "bid",
+                "ts": 1781159370,
+                "ts_ms": 1781159370164,
+                "post_position_fp": "1.00",
+                "purchased_side": "yes",
+                "client_order_id": "c1",
+            },
+        }
+    )
+    r.feed(
+        {
+            "type": "user_order",
+            "sid": 4,
+            "msg": {
+                "order_id": "o1",
+                "ticker": T,
+                "status": "executed",
+                "book_side": "bid",
+                "yes_price_dollars": "0.9900",
+                "fill_count_fp": "1.00",
+                "remaining_count_fp": "0.00",
+                "initial_count_fp": "1.00",
+                "client_order_id": "c1",
+            },
+        }
+    )
+    r.feed(
+        {
+            "type": "market_lifecycle_v2",
+            "sid": 5,
+            "msg": {
+                "market_ticker": T,
+                "event_type": "determined",
+                "result": "yes",
+                "settlement_value": "1.0000",
+                "determination_ts": 1,
+            },
+        }
+    )
     kinds = [type(e).__name__ for e in r.events]
     assert kinds == ["ConnectionState", "Fill", "OrderUpdate", "MarketStatus"]
     f = r.events[1]
-    assert isinstance(f, ev.Fill) and f.price == 5200 and f.qty == 100 and f.fee == 17500 and f.client_order_id == "c1"
+    assert (
+        isinstance(f, ev.Fill)
+        and f.price == 5200
+        and f.qty == 100
+        and f.fee == 17500
+        and f.client_order_id == "c1"
+    )
     assert r.state.position(T) == 100
 
 
@@ -265,8 +382,16 @@ def test_direct_and_event_paths_agree(ops: list[tuple[bool, int, int]]) -> None:
             continue
         ref.apply_delta(is_yes, price, d)
         for r in rigs:
-            r.feed(delta(7, seq, T, "yes" if is_yes else "no", f"0.{lvl_price:04d}" if lvl_price < 10_000 else "1.0000",
-                         f"{d / 100:.2f}"))
+            r.feed(
+                delta(
+                    7,
+                    seq,
+                    T,
+                    "yes" if is_yes else "no",
+                    f"0.{lvl_price:04d}" if lvl_price < 10_000 else "1.0000",
+                    f"{d / 100:.2f}",
+                )
+            )
         seq += 1
     for r in rigs:
         assert r.state.books[T] == ref and r.state.book_fresh[T]

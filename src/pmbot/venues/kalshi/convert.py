@@ -66,8 +66,12 @@ def side_of(book_side: str) -> Side:
     raise ProtocolViolation(f"kalshi book_side: unknown value {book_side!r}")
 
 
-_STATUS = {"resting": OrderStatus.RESTING, "canceled": OrderStatus.CANCELED,
-           "executed": OrderStatus.EXECUTED, "pending": OrderStatus.PENDING}
+_STATUS = {
+    "resting": OrderStatus.RESTING,
+    "canceled": OrderStatus.CANCELED,
+    "executed": OrderStatus.EXECUTED,
+    "pending": OrderStatus.PENDING,
+}
 
 
 def order_status(s: str) -> OrderStatus:
@@ -90,13 +94,20 @@ def rfc3339_ns(s: str) -> int:
 
 def price_grid(ranges: Iterable[w.PriceRangeWire]) -> PriceGrid:
     try:
-        return PriceGrid([PriceRange(parse_price(r.start), parse_price(r.end), parse_price(r.step)) for r in ranges])
+        return PriceGrid(
+            [
+                PriceRange(parse_price(r.start), parse_price(r.end), parse_price(r.step))
+                for r in ranges
+            ]
+        )
     except UnitError as e:
         raise ProtocolViolation(f"kalshi price_ranges: {e}") from None
 
 
 # ---- books -------------------------------------------------------------------------------
-def _levels(levels: list[tuple[str, str]] | None, flip: bool, what: str) -> tuple[tuple[int, int], ...]:
+def _levels(
+    levels: list[tuple[str, str]] | None, flip: bool, what: str
+) -> tuple[tuple[int, int], ...]:
     if not levels:
         return ()
     out = []
@@ -109,7 +120,8 @@ def _levels(levels: list[tuple[str, str]] | None, flip: bool, what: str) -> tupl
 def book_snapshot(msg: w.SnapshotMsg, ts_ns: int, *, yes_scale: bool) -> ev.BookSnapshot:
     """WS snapshot -> BookSnapshot with NO levels on the NO leg."""
     return ev.BookSnapshot(
-        msg.market_ticker, ts_ns,
+        msg.market_ticker,
+        ts_ns,
         _levels(msg.yes_dollars_fp, False, "orderbook_snapshot.yes_dollars_fp"),
         _levels(msg.no_dollars_fp, yes_scale, "orderbook_snapshot.no_dollars_fp"),
     )
@@ -118,7 +130,8 @@ def book_snapshot(msg: w.SnapshotMsg, ts_ns: int, *, yes_scale: bool) -> ev.Book
 def rest_book_snapshot(ticker: str, book: w.Orderbook, ts_ns: int) -> ev.BookSnapshot:
     """REST orderbook_fp (always NO-leg prices) -> BookSnapshot."""
     return ev.BookSnapshot(
-        ticker, ts_ns,
+        ticker,
+        ts_ns,
         _levels(book.yes_dollars, False, "orderbook_fp.yes_dollars"),
         _levels(book.no_dollars, False, "orderbook_fp.no_dollars"),
     )
@@ -135,8 +148,14 @@ def book_delta(msg: w.DeltaMsg, ts_ns: int, *, yes_scale: bool) -> ev.BookDelta:
     price = _price(msg.price_dollars, "orderbook_delta.price_dollars")
     if not is_yes and yes_scale:
         price = ONE - price
-    return ev.BookDelta(msg.market_ticker, ts_ns, is_yes, price,
-                        _count(msg.delta_fp, "orderbook_delta.delta_fp"), msg.client_order_id)
+    return ev.BookDelta(
+        msg.market_ticker,
+        ts_ns,
+        is_yes,
+        price,
+        _count(msg.delta_fp, "orderbook_delta.delta_fp"),
+        msg.client_order_id,
+    )
 
 
 class DeltaConverter:
@@ -179,8 +198,14 @@ class DeltaConverter:
             is_yes = False
         else:
             raise ProtocolViolation(f"kalshi orderbook_delta.side: unknown value {side!r}")
-        return ev.BookDelta(msg.market_ticker, ts_ns, is_yes, self.price(msg.price_dollars, is_yes),
-                            self.count(msg.delta_fp), msg.client_order_id)
+        return ev.BookDelta(
+            msg.market_ticker,
+            ts_ns,
+            is_yes,
+            self.price(msg.price_dollars, is_yes),
+            self.count(msg.delta_fp),
+            msg.client_order_id,
+        )
 
 
 # ---- orders, fills, positions ------------------------------------------------------------
@@ -199,8 +224,9 @@ def order_update(o: w.Order | w.UserOrderMsg, ts_ns: int) -> ev.OrderUpdate:
     )
 
 
-def order_update_from_create(r: w.CreateOrderResponse, *, ticker: str, side: Side, price: int,
-                             initial: int, ts_ns: int) -> ev.OrderUpdate:
+def order_update_from_create(
+    r: w.CreateOrderResponse, *, ticker: str, side: Side, price: int, initial: int, ts_ns: int
+) -> ev.OrderUpdate:
     """A V2 create response + what we sent -> OrderUpdate (resting if anything rests)."""
     filled = _count(r.fill_count, "create.fill_count")
     remaining = _count(r.remaining_count, "create.remaining_count")
@@ -210,8 +236,18 @@ def order_update_from_create(r: w.CreateOrderResponse, *, ticker: str, side: Sid
         status = OrderStatus.EXECUTED
     else:
         status = OrderStatus.CANCELED  # IOC remainder / self-trade prevention
-    return ev.OrderUpdate(r.order_id, r.client_order_id or None, ticker, side, price, status,
-                          initial, filled, remaining, ts_ns)
+    return ev.OrderUpdate(
+        r.order_id,
+        r.client_order_id or None,
+        ticker,
+        side,
+        price,
+        status,
+        initial,
+        filled,
+        remaining,
+        ts_ns,
+    )
 
 
 def fill_event(f: w.Fill | w.FillMsg, ts_ns: int) -> ev.Fill:
@@ -221,12 +257,22 @@ def fill_event(f: w.Fill | w.FillMsg, ts_ns: int) -> ev.Fill:
         when = f.ts_ms * 1_000_000 if f.ts_ms else ts_ns
     else:
         ticker, coid, post = f.ticker, None, None
-        when = f.ts * 1_000_000_000 if f.ts else (rfc3339_ns(f.created_time) if f.created_time else ts_ns)
+        when = (
+            f.ts * 1_000_000_000
+            if f.ts
+            else (rfc3339_ns(f.created_time) if f.created_time else ts_ns)
+        )
     return ev.Fill(
-        trade_id=f.trade_id, order_id=f.order_id, ticker=ticker, side=side_of(f.book_side),
+        trade_id=f.trade_id,
+        order_id=f.order_id,
+        ticker=ticker,
+        side=side_of(f.book_side),
         price=_price(f.yes_price_dollars, "fill.yes_price_dollars"),
-        qty=_count(f.count_fp, "fill.count_fp"), fee=_money(f.fee_cost, "fill.fee_cost"),
-        is_taker=f.is_taker, ts_ns=when, client_order_id=coid or None,
+        qty=_count(f.count_fp, "fill.count_fp"),
+        fee=_money(f.fee_cost, "fill.fee_cost"),
+        is_taker=f.is_taker,
+        ts_ns=when,
+        client_order_id=coid or None,
         post_position=None if post is None else _count(post, "fill.post_position_fp"),
     )
 
@@ -239,9 +285,14 @@ def position_snapshot(p: w.MarketPosition | w.MarketPositionMsg, ts_ns: int) -> 
 # ---- markets -----------------------------------------------------------------------------
 def fee_schedule(series: w.Series | None, event: w.Event | None = None) -> FeeSchedule:
     """Series fee rule; an event override wins."""
-    ft = (event.fee_type_override if event else None) or (series.fee_type if series else "quadratic")
-    m = event.fee_multiplier_override if event and event.fee_multiplier_override is not None else (
-        series.fee_multiplier if series else 1.0)
+    ft = (event.fee_type_override if event else None) or (
+        series.fee_type if series else "quadratic"
+    )
+    m = (
+        event.fee_multiplier_override
+        if event and event.fee_multiplier_override is not None
+        else (series.fee_multiplier if series else 1.0)
+    )
     try:
         return FeeSchedule(FeeType(ft), Fraction(str(m)))
     except ValueError:
@@ -253,18 +304,31 @@ def market_spec(m: w.Market, fees: FeeSchedule, series_ticker: str = "") -> Mark
     try:
         st = StrikeType(m.strike_type or "")
     except ValueError:
-        raise ProtocolViolation(f"kalshi market {m.ticker}: unsupported strike_type {m.strike_type!r}") from None
+        raise ProtocolViolation(
+            f"kalshi market {m.ticker}: unsupported strike_type {m.strike_type!r}"
+        ) from None
     return MarketSpec(
-        ticker=m.ticker, event_ticker=m.event_ticker,
+        ticker=m.ticker,
+        event_ticker=m.event_ticker,
         series_ticker=series_ticker or m.event_ticker.split("-", 1)[0],
-        strike_type=st, floor_strike=m.floor_strike, cap_strike=m.cap_strike,
-        grid=price_grid(m.price_ranges), fees=fees, close_ts_ns=rfc3339_ns(m.close_time),
+        strike_type=st,
+        floor_strike=m.floor_strike,
+        cap_strike=m.cap_strike,
+        grid=price_grid(m.price_ranges),
+        fees=fees,
+        close_ts_ns=rfc3339_ns(m.close_time),
         title=m.yes_sub_title or m.title,
     )
 
 
-_LIFECYCLE_STATUS = {"created": "initialized", "activated": "active", "determined": "determined",
-                     "settled": "finalized", "close_date_updated": "", "deactivated": "inactive"}
+_LIFECYCLE_STATUS = {
+    "created": "initialized",
+    "activated": "active",
+    "determined": "determined",
+    "settled": "finalized",
+    "close_date_updated": "",
+    "deactivated": "inactive",
+}
 
 
 def market_status(msg: w.LifecycleMsg, ts_ns: int) -> ev.MarketStatus | None:
@@ -276,7 +340,11 @@ def market_status(msg: w.LifecycleMsg, ts_ns: int) -> ev.MarketStatus | None:
         status = _LIFECYCLE_STATUS.get(et, "")
     if not status:
         return None
-    sv = None if not msg.settlement_value else _price(msg.settlement_value, "lifecycle.settlement_value")
+    sv = (
+        None
+        if not msg.settlement_value
+        else _price(msg.settlement_value, "lifecycle.settlement_value")
+    )
     return ev.MarketStatus(msg.market_ticker, status, ts_ns, msg.result or None, sv)
 
 

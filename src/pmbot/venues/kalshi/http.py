@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import uuid
@@ -98,11 +97,20 @@ class KalshiHttp:
         limits = await self.call(rest.account_limits())
         costs = await self.call(rest.endpoint_costs())
         now = self.clock.monotonic()
-        self.read_bucket = rest.TokenBucket(limits.read.refill_rate, limits.read.bucket_capacity, now)
-        self.write_bucket = rest.TokenBucket(limits.write.refill_rate, limits.write.bucket_capacity, now)
+        self.read_bucket = rest.TokenBucket(
+            limits.read.refill_rate, limits.read.bucket_capacity, now
+        )
+        self.write_bucket = rest.TokenBucket(
+            limits.write.refill_rate, limits.write.bucket_capacity, now
+        )
         self.costs = rest.CostTable.from_wire(costs, self.urls.rest_prefix)
-        log.info("kalshi rest limits tier=%s read=%s/s write=%s/s default_cost=%d",
-                 limits.usage_tier, limits.read.refill_rate, limits.write.refill_rate, costs.default_cost)
+        log.info(
+            "kalshi rest limits tier=%s read=%s/s write=%s/s default_cost=%d",
+            limits.usage_tier,
+            limits.read.refill_rate,
+            limits.write.refill_rate,
+            costs.default_cost,
+        )
         return limits, costs
 
     # ---- the one request path ---------------------------------------------------------
@@ -125,8 +133,13 @@ class KalshiHttp:
         if req.body is not None:
             headers["Content-Type"] = "application/json"
         self.calls += 1
-        async with self._session.request(req.method, self.urls.rest_url(req.path), data=req.body,
-                                         headers=headers, allow_redirects=False) as resp:
+        async with self._session.request(
+            req.method,
+            self.urls.rest_url(req.path),
+            data=req.body,
+            headers=headers,
+            allow_redirects=False,
+        ) as resp:
             return resp.status, await resp.read()
 
     async def call(self, req: rest.Request, *, retry_429: bool | None = None) -> Any:
@@ -136,32 +149,59 @@ class KalshiHttp:
         while True:
             try:
                 status, body = await self._send_once(req)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            except (TimeoutError, aiohttp.ClientError, OSError) as e:
                 if not req.idempotent or attempt >= self.max_retries:
-                    raise VenueUnavailable(f"{req.method} {req.template}: network error: {type(e).__name__}: {e}") from e
-                log.warning("kalshi rest network error method=%s path=%s attempt=%d error=%s",
-                            req.method, req.template, attempt, e)
+                    raise VenueUnavailable(
+                        f"{req.method} {req.template}: network error: {type(e).__name__}: {e}"
+                    ) from e
+                log.warning(
+                    "kalshi rest network error method=%s path=%s attempt=%d error=%s",
+                    req.method,
+                    req.template,
+                    attempt,
+                    e,
+                )
             else:
                 if 200 <= status < 300:
                     return rest.decode_response(req, body)
                 err = rest.error_from_body(status, body, request=req)
                 if status == 429:
-                    (self.write_bucket if req.write else self.read_bucket).drain(self.clock.monotonic())
+                    (self.write_bucket if req.write else self.read_bucket).drain(
+                        self.clock.monotonic()
+                    )
                     self.retries_429 += 1
                     if not may_retry or attempt >= self.max_retries:
                         raise err
-                    log.warning("kalshi rest 429 method=%s path=%s attempt=%d", req.method, req.template, attempt)
+                    log.warning(
+                        "kalshi rest 429 method=%s path=%s attempt=%d",
+                        req.method,
+                        req.template,
+                        attempt,
+                    )
                 elif status >= 500 and req.idempotent and attempt < self.max_retries:
-                    log.warning("kalshi rest %d method=%s path=%s attempt=%d", status, req.method, req.template, attempt)
+                    log.warning(
+                        "kalshi rest %d method=%s path=%s attempt=%d",
+                        status,
+                        req.method,
+                        req.template,
+                        attempt,
+                    )
                 else:
                     if status in (401, 403):
-                        log.error("kalshi rest auth failed status=%d code=%s details=%s path=%s",
-                                  status, err.code, err.details, req.template)
+                        log.error(
+                            "kalshi rest auth failed status=%d code=%s details=%s path=%s",
+                            status,
+                            err.code,
+                            err.details,
+                            req.template,
+                        )
                     raise err
             await self.clock.sleep(self._delay(attempt))
             attempt += 1
 
-    async def _all(self, build: Callable[..., rest.Request], attr: str, limit: int | None, **kw: Any) -> list[Any]:
+    async def _all(
+        self, build: Callable[..., rest.Request], attr: str, limit: int | None, **kw: Any
+    ) -> list[Any]:
         out: list[Any] = []
         cursor: str | None = None
         seen: set[str] = set()
@@ -186,20 +226,49 @@ class KalshiHttp:
     async def list_series(self, category: str | None = None) -> list[w.Series]:
         return (await self.call(rest.list_series(category))).series or []
 
-    async def events(self, *, series_ticker: str | None = None, status: str | None = None,
-                     with_nested_markets: bool | None = None, limit: int | None = 200) -> list[w.Event]:
-        return await self._all(rest.list_events, "events", limit, series_ticker=series_ticker, status=status,
-                               with_nested_markets=with_nested_markets)
+    async def events(
+        self,
+        *,
+        series_ticker: str | None = None,
+        status: str | None = None,
+        with_nested_markets: bool | None = None,
+        limit: int | None = 200,
+    ) -> list[w.Event]:
+        return await self._all(
+            rest.list_events,
+            "events",
+            limit,
+            series_ticker=series_ticker,
+            status=status,
+            with_nested_markets=with_nested_markets,
+        )
 
-    async def event(self, event_ticker: str, *, with_nested_markets: bool | None = None) -> w.EventResponse:
-        return await self.call(rest.get_event(event_ticker, with_nested_markets=with_nested_markets))  # type: ignore[no-any-return]
+    async def event(
+        self, event_ticker: str, *, with_nested_markets: bool | None = None
+    ) -> w.EventResponse:
+        return await self.call(
+            rest.get_event(event_ticker, with_nested_markets=with_nested_markets)
+        )  # type: ignore[no-any-return]
 
-    async def markets(self, *, event_ticker: str | None = None, series_ticker: str | None = None,
-                      status: str | None = None, tickers: Sequence[str] | None = None,
-                      limit: int | None = 1000) -> list[w.Market]:
+    async def markets(
+        self,
+        *,
+        event_ticker: str | None = None,
+        series_ticker: str | None = None,
+        status: str | None = None,
+        tickers: Sequence[str] | None = None,
+        limit: int | None = 1000,
+    ) -> list[w.Market]:
         """Every market matching the filters, through all cursor pages."""
-        return await self._all(rest.list_markets, "markets", limit, event_ticker=event_ticker,
-                               series_ticker=series_ticker, status=status, tickers=tickers)
+        return await self._all(
+            rest.list_markets,
+            "markets",
+            limit,
+            event_ticker=event_ticker,
+            series_ticker=series_ticker,
+            status=status,
+            tickers=tickers,
+        )
 
     async def market(self, ticker: str) -> w.Market:
         return (await self.call(rest.get_market(ticker))).market  # type: ignore[no-any-return]
@@ -210,35 +279,75 @@ class KalshiHttp:
     async def orderbooks(self, tickers: Sequence[str]) -> list[w.TickerOrderbook]:
         return (await self.call(rest.get_orderbooks(tickers))).orderbooks  # type: ignore[no-any-return]
 
-    async def trades(self, *, ticker: str | None = None, limit: int | None = 1000,
-                     min_ts: int | None = None, max_ts: int | None = None) -> list[w.Trade]:
-        return await self._all(rest.list_trades, "trades", limit, ticker=ticker, min_ts=min_ts, max_ts=max_ts)
+    async def trades(
+        self,
+        *,
+        ticker: str | None = None,
+        limit: int | None = 1000,
+        min_ts: int | None = None,
+        max_ts: int | None = None,
+    ) -> list[w.Trade]:
+        return await self._all(
+            rest.list_trades, "trades", limit, ticker=ticker, min_ts=min_ts, max_ts=max_ts
+        )
 
     # ---- portfolio ----------------------------------------------------------------------
     async def balance(self) -> w.Balance:
         return await self.call(rest.get_balance())  # type: ignore[no-any-return]
 
-    async def positions(self, *, ticker: str | None = None, event_ticker: str | None = None,
-                        limit: int | None = 1000) -> list[w.MarketPosition]:
-        return await self._all(rest.list_positions, "market_positions", limit, ticker=ticker, event_ticker=event_ticker)
+    async def positions(
+        self,
+        *,
+        ticker: str | None = None,
+        event_ticker: str | None = None,
+        limit: int | None = 1000,
+    ) -> list[w.MarketPosition]:
+        return await self._all(
+            rest.list_positions, "market_positions", limit, ticker=ticker, event_ticker=event_ticker
+        )
 
-    async def fills(self, *, ticker: str | None = None, order_id: str | None = None,
-                    min_ts: int | None = None, limit: int | None = 1000) -> list[w.Fill]:
-        return await self._all(rest.list_fills, "fills", limit, ticker=ticker, order_id=order_id, min_ts=min_ts)
+    async def fills(
+        self,
+        *,
+        ticker: str | None = None,
+        order_id: str | None = None,
+        min_ts: int | None = None,
+        limit: int | None = 1000,
+    ) -> list[w.Fill]:
+        return await self._all(
+            rest.list_fills, "fills", limit, ticker=ticker, order_id=order_id, min_ts=min_ts
+        )
 
-    async def settlements(self, *, ticker: str | None = None, limit: int | None = 1000) -> list[w.Settlement]:
+    async def settlements(
+        self, *, ticker: str | None = None, limit: int | None = 1000
+    ) -> list[w.Settlement]:
         return await self._all(rest.list_settlements, "settlements", limit, ticker=ticker)
 
-    async def orders(self, *, status: str | None = None, ticker: str | None = None,
-                     event_ticker: str | None = None, min_ts: int | None = None,
-                     limit: int | None = 1000) -> list[w.Order]:
-        return await self._all(rest.list_orders, "orders", limit, status=status, ticker=ticker,
-                               event_ticker=event_ticker, min_ts=min_ts)
+    async def orders(
+        self,
+        *,
+        status: str | None = None,
+        ticker: str | None = None,
+        event_ticker: str | None = None,
+        min_ts: int | None = None,
+        limit: int | None = 1000,
+    ) -> list[w.Order]:
+        return await self._all(
+            rest.list_orders,
+            "orders",
+            limit,
+            status=status,
+            ticker=ticker,
+            event_ticker=event_ticker,
+            min_ts=min_ts,
+        )
 
     async def order(self, order_id: str) -> w.Order:
         return (await self.call(rest.get_order(order_id))).order  # type: ignore[no-any-return]
 
-    async def order_by_client_id(self, client_order_id: str, *, ticker: str | None = None) -> w.Order | None:
+    async def order_by_client_id(
+        self, client_order_id: str, *, ticker: str | None = None
+    ) -> w.Order | None:
         """Find one of our orders by client_order_id (the venue has no direct lookup)."""
         for o in await self.orders(ticker=ticker):
             if o.client_order_id == client_order_id:
@@ -248,9 +357,12 @@ class KalshiHttp:
     async def queue_position(self, order_id: str) -> str:
         return (await self.call(rest.queue_position(order_id))).queue_position_fp  # type: ignore[no-any-return]
 
-    async def queue_positions(self, *, market_tickers: Sequence[str] | None = None,
-                              event_ticker: str | None = None) -> list[w.QueuePosition]:
-        r = await self.call(rest.queue_positions(market_tickers=market_tickers, event_ticker=event_ticker))
+    async def queue_positions(
+        self, *, market_tickers: Sequence[str] | None = None, event_ticker: str | None = None
+    ) -> list[w.QueuePosition]:
+        r = await self.call(
+            rest.queue_positions(market_tickers=market_tickers, event_ticker=event_ticker)
+        )
         return r.queue_positions or []
 
     # ---- V2 order writes ------------------------------------------------------------------
@@ -260,8 +372,16 @@ class KalshiHttp:
             coid = self._new_coid()
         return coid
 
-    async def create_order(self, ticker: str, side: Side, price: Price, count: Qty, *,
-                           client_order_id: str | None = None, **opts: Any) -> w.CreateOrderResponse:
+    async def create_order(
+        self,
+        ticker: str,
+        side: Side,
+        price: Price,
+        count: Qty,
+        *,
+        client_order_id: str | None = None,
+        **opts: Any,
+    ) -> w.CreateOrderResponse:
         """Place a V2 limit order with a fresh client_order_id (given ids must be unused)."""
         coid = client_order_id or self.fresh_client_order_id()
         if coid in self._used_coids:
@@ -273,12 +393,25 @@ class KalshiHttp:
         while True:
             try:
                 r: w.CreateOrderResponse = await self.call(req, retry_429=True)
-                log.info("kalshi order created ticker=%s side=%s price=%d count=%d order_id=%s client_order_id=%s "
-                         "filled=%s remaining=%s", ticker, side.value, price, count, r.order_id, coid,
-                         r.fill_count, r.remaining_count)
+                log.info(
+                    "kalshi order created ticker=%s side=%s price=%d count=%d order_id=%s client_order_id=%s "
+                    "filled=%s remaining=%s",
+                    ticker,
+                    side.value,
+                    price,
+                    count,
+                    r.order_id,
+                    coid,
+                    r.fill_count,
+                    r.remaining_count,
+                )
                 return r
             except VenueUnavailable as e:
-                log.warning("kalshi create outcome unknown client_order_id=%s error=%s: looking it up", coid, e)
+                log.warning(
+                    "kalshi create outcome unknown client_order_id=%s error=%s: looking it up",
+                    coid,
+                    e,
+                )
                 found = await self._lookup_created(coid, ticker)
                 if found is not None:
                     return found
@@ -290,7 +423,9 @@ class KalshiHttp:
                     found = await self._lookup_created(coid, ticker)
                     if found is not None:
                         return found
-                    raise VenueUnavailable(f"create {coid}: exists but not visible yet", code=e.code) from e
+                    raise VenueUnavailable(
+                        f"create {coid}: exists but not visible yet", code=e.code
+                    ) from e
                 raise
 
     async def _lookup_created(self, coid: str, ticker: str) -> w.CreateOrderResponse | None:
@@ -300,8 +435,12 @@ class KalshiHttp:
             except VenueError:
                 o = None
             if o is not None:
-                return w.CreateOrderResponse(order_id=o.order_id, fill_count=o.fill_count_fp,
-                                             remaining_count=o.remaining_count_fp, client_order_id=coid)
+                return w.CreateOrderResponse(
+                    order_id=o.order_id,
+                    fill_count=o.fill_count_fp,
+                    remaining_count=o.remaining_count_fp,
+                    client_order_id=coid,
+                )
             await self.clock.sleep(self._delay(attempt))
         return None
 
@@ -310,17 +449,36 @@ class KalshiHttp:
         log.info("kalshi order canceled order_id=%s reduced_by=%s", order_id, r.reduced_by)
         return r
 
-    async def amend_order(self, order_id: str, *, ticker: str, side: Side, price: Price, count: Qty,
-                          client_order_id: str | None = None,
-                          updated_client_order_id: str | None = None) -> w.AmendOrderResponse:
+    async def amend_order(
+        self,
+        order_id: str,
+        *,
+        ticker: str,
+        side: Side,
+        price: Price,
+        count: Qty,
+        client_order_id: str | None = None,
+        updated_client_order_id: str | None = None,
+    ) -> w.AmendOrderResponse:
         """`count` is the new total (filled + resting)."""
-        return await self.call(rest.amend_order(order_id, ticker=ticker, side=side, price=price, count=count,  # type: ignore[no-any-return]
-                                                client_order_id=client_order_id,
-                                                updated_client_order_id=updated_client_order_id))
+        return await self.call(
+            rest.amend_order(
+                order_id,
+                ticker=ticker,
+                side=side,
+                price=price,
+                count=count,  # type: ignore[no-any-return]
+                client_order_id=client_order_id,
+                updated_client_order_id=updated_client_order_id,
+            )
+        )
 
-    async def decrease_order(self, order_id: str, *, reduce_by: Qty | None = None,
-                             reduce_to: Qty | None = None) -> w.DecreaseOrderResponse:
-        return await self.call(rest.decrease_order(order_id, reduce_by=reduce_by, reduce_to=reduce_to))  # type: ignore[no-any-return]
+    async def decrease_order(
+        self, order_id: str, *, reduce_by: Qty | None = None, reduce_to: Qty | None = None
+    ) -> w.DecreaseOrderResponse:
+        return await self.call(
+            rest.decrease_order(order_id, reduce_by=reduce_by, reduce_to=reduce_to)
+        )  # type: ignore[no-any-return]
 
     async def batch_create(self, specs: Sequence[rest.OrderSpec]) -> w.BatchCreateResponse:
         for s in specs:
@@ -329,7 +487,9 @@ class KalshiHttp:
             self._used_coids.add(s.client_order_id)
         return await self.call(rest.batch_create(specs))  # type: ignore[no-any-return]
 
-    def order_spec(self, ticker: str, side: Side, price: Price, count: Qty, **opts: Any) -> rest.OrderSpec:
+    def order_spec(
+        self, ticker: str, side: Side, price: Price, count: Qty, **opts: Any
+    ) -> rest.OrderSpec:
         """An OrderSpec with a fresh client_order_id (for batch_create)."""
         return rest.OrderSpec(ticker, side, price, count, self.fresh_client_order_id(), **opts)
 

@@ -17,19 +17,57 @@ import msgspec
 from pmbot.core.money import Price, Qty, fmt_count, fmt_price
 from pmbot.core.orders import Side
 from pmbot.errors import (
-    AuthError, NotFound, OrderRejected, ProtocolViolation, RateLimited, VenueError, VenueUnavailable,
+    AuthError,
+    NotFound,
+    OrderRejected,
+    ProtocolViolation,
+    RateLimited,
+    VenueError,
+    VenueUnavailable,
 )
 from pmbot.venues.kalshi import wire as w
 
 __all__ = [
-    "CostTable", "OrderSpec", "Request", "TokenBucket", "account_limits", "amend_order",
-    "batch_cancel", "batch_create", "cancel_order", "create_order", "create_order_group",
-    "decrease_order", "delete_order_group", "endpoint_costs", "error_from_body", "get_balance",
-    "get_event", "get_exchange_schedule", "get_exchange_status", "get_market", "get_order",
-    "get_order_group", "get_orderbook", "get_orderbooks", "get_series", "get_user_data_timestamp",
-    "list_events", "list_fills", "list_markets", "list_order_groups", "list_orders",
-    "list_positions", "list_series", "list_settlements", "list_trades", "next_cursor",
-    "queue_position", "queue_positions", "reset_order_group", "set_order_group_limit",
+    "CostTable",
+    "OrderSpec",
+    "Request",
+    "TokenBucket",
+    "account_limits",
+    "amend_order",
+    "batch_cancel",
+    "batch_create",
+    "cancel_order",
+    "create_order",
+    "create_order_group",
+    "decrease_order",
+    "delete_order_group",
+    "endpoint_costs",
+    "error_from_body",
+    "get_balance",
+    "get_event",
+    "get_exchange_schedule",
+    "get_exchange_status",
+    "get_market",
+    "get_order",
+    "get_order_group",
+    "get_orderbook",
+    "get_orderbooks",
+    "get_series",
+    "get_user_data_timestamp",
+    "list_events",
+    "list_fills",
+    "list_markets",
+    "list_order_groups",
+    "list_orders",
+    "list_positions",
+    "list_series",
+    "list_settlements",
+    "list_trades",
+    "next_cursor",
+    "queue_position",
+    "queue_positions",
+    "reset_order_group",
+    "set_order_group_limit",
     "trigger_order_group",
 ]
 
@@ -68,14 +106,22 @@ def _seg(s: str) -> str:
     return quote(s, safe="")
 
 
-def _get(path: str, template: str, response: type[Any], params: Iterable[tuple[str, Any]] = (),
-         signed: bool = True) -> Request:
+def _get(
+    path: str,
+    template: str,
+    response: type[Any],
+    params: Iterable[tuple[str, Any]] = (),
+    signed: bool = True,
+) -> Request:
     return Request("GET", _q(path, params), template, response, signed=signed)
 
 
-def _write(method: str, path: str, template: str, response: type[Any] | None, body: Any = None) -> Request:
-    return Request(method, path, template, response,
-                   None if body is None else _enc.encode(body), True, True)
+def _write(
+    method: str, path: str, template: str, response: type[Any] | None, body: Any = None
+) -> Request:
+    return Request(
+        method, path, template, response, None if body is None else _enc.encode(body), True, True
+    )
 
 
 def next_cursor(cursor: str | None) -> str | None:
@@ -93,7 +139,9 @@ def get_exchange_schedule() -> Request:
 
 
 def get_user_data_timestamp() -> Request:
-    return _get("/exchange/user_data_timestamp", "/exchange/user_data_timestamp", w.UserDataTimestamp)
+    return _get(
+        "/exchange/user_data_timestamp", "/exchange/user_data_timestamp", w.UserDataTimestamp
+    )
 
 
 def get_series(series_ticker: str) -> Request:
@@ -104,25 +152,59 @@ def list_series(category: str | None = None) -> Request:
     return _get("/series", "/series", w.SeriesListResponse, [("category", category)])
 
 
-def list_events(*, series_ticker: str | None = None, status: str | None = None,
-                with_nested_markets: bool | None = None, cursor: str | None = None,
-                limit: int | None = None) -> Request:
-    return _get("/events", "/events", w.EventsPage, [
-        ("series_ticker", series_ticker), ("status", status),
-        ("with_nested_markets", with_nested_markets), ("cursor", cursor), ("limit", limit)])
+def list_events(
+    *,
+    series_ticker: str | None = None,
+    status: str | None = None,
+    with_nested_markets: bool | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Request:
+    return _get(
+        "/events",
+        "/events",
+        w.EventsPage,
+        [
+            ("series_ticker", series_ticker),
+            ("status", status),
+            ("with_nested_markets", with_nested_markets),
+            ("cursor", cursor),
+            ("limit", limit),
+        ],
+    )
 
 
 def get_event(event_ticker: str, *, with_nested_markets: bool | None = None) -> Request:
-    return _get(f"/events/{_seg(event_ticker)}", "/events/:event_ticker", w.EventResponse,
-                [("with_nested_markets", with_nested_markets)])
+    return _get(
+        f"/events/{_seg(event_ticker)}",
+        "/events/:event_ticker",
+        w.EventResponse,
+        [("with_nested_markets", with_nested_markets)],
+    )
 
 
-def list_markets(*, event_ticker: str | None = None, series_ticker: str | None = None,
-                 status: str | None = None, tickers: Sequence[str] | None = None,
-                 cursor: str | None = None, limit: int | None = None) -> Request:
-    return _get("/markets", "/markets", w.MarketsPage, [
-        ("event_ticker", event_ticker), ("series_ticker", series_ticker), ("status", status),
-        ("tickers", ",".join(tickers) if tickers else None), ("cursor", cursor), ("limit", limit)])
+def list_markets(
+    *,
+    event_ticker: str | None = None,
+    series_ticker: str | None = None,
+    status: str | None = None,
+    tickers: Sequence[str] | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Request:
+    return _get(
+        "/markets",
+        "/markets",
+        w.MarketsPage,
+        [
+            ("event_ticker", event_ticker),
+            ("series_ticker", series_ticker),
+            ("status", status),
+            ("tickers", ",".join(tickers) if tickers else None),
+            ("cursor", cursor),
+            ("limit", limit),
+        ],
+    )
 
 
 def get_market(ticker: str) -> Request:
@@ -131,19 +213,43 @@ def get_market(ticker: str) -> Request:
 
 def get_orderbook(ticker: str, depth: int | None = None) -> Request:
     # signed although docs call it public: the spec marks it secured
-    return _get(f"/markets/{_seg(ticker)}/orderbook", "/markets/:ticker/orderbook",
-                w.OrderbookResponse, [("depth", depth)])
+    return _get(
+        f"/markets/{_seg(ticker)}/orderbook",
+        "/markets/:ticker/orderbook",
+        w.OrderbookResponse,
+        [("depth", depth)],
+    )
 
 
 def get_orderbooks(tickers: Sequence[str]) -> Request:
-    return _get("/markets/orderbooks", "/markets/orderbooks", w.OrderbooksResponse,
-                [("tickers", t) for t in tickers])
+    return _get(
+        "/markets/orderbooks",
+        "/markets/orderbooks",
+        w.OrderbooksResponse,
+        [("tickers", t) for t in tickers],
+    )
 
 
-def list_trades(*, ticker: str | None = None, cursor: str | None = None, limit: int | None = None,
-                min_ts: int | None = None, max_ts: int | None = None) -> Request:
-    return _get("/markets/trades", "/markets/trades", w.TradesPage, [
-        ("ticker", ticker), ("cursor", cursor), ("limit", limit), ("min_ts", min_ts), ("max_ts", max_ts)])
+def list_trades(
+    *,
+    ticker: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+    min_ts: int | None = None,
+    max_ts: int | None = None,
+) -> Request:
+    return _get(
+        "/markets/trades",
+        "/markets/trades",
+        w.TradesPage,
+        [
+            ("ticker", ticker),
+            ("cursor", cursor),
+            ("limit", limit),
+            ("min_ts", min_ts),
+            ("max_ts", max_ts),
+        ],
+    )
 
 
 # ---- portfolio reads ---------------------------------------------------------------------
@@ -151,50 +257,117 @@ def get_balance() -> Request:
     return _get("/portfolio/balance", "/portfolio/balance", w.Balance)
 
 
-def list_positions(*, ticker: str | None = None, event_ticker: str | None = None,
-                   count_filter: str | None = None, cursor: str | None = None,
-                   limit: int | None = None) -> Request:
-    return _get("/portfolio/positions", "/portfolio/positions", w.PositionsPage, [
-        ("ticker", ticker), ("event_ticker", event_ticker), ("count_filter", count_filter),
-        ("cursor", cursor), ("limit", limit)])
+def list_positions(
+    *,
+    ticker: str | None = None,
+    event_ticker: str | None = None,
+    count_filter: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Request:
+    return _get(
+        "/portfolio/positions",
+        "/portfolio/positions",
+        w.PositionsPage,
+        [
+            ("ticker", ticker),
+            ("event_ticker", event_ticker),
+            ("count_filter", count_filter),
+            ("cursor", cursor),
+            ("limit", limit),
+        ],
+    )
 
 
-def list_fills(*, ticker: str | None = None, order_id: str | None = None, min_ts: int | None = None,
-               max_ts: int | None = None, cursor: str | None = None, limit: int | None = None) -> Request:
-    return _get("/portfolio/fills", "/portfolio/fills", w.FillsPage, [
-        ("ticker", ticker), ("order_id", order_id), ("min_ts", min_ts), ("max_ts", max_ts),
-        ("cursor", cursor), ("limit", limit)])
+def list_fills(
+    *,
+    ticker: str | None = None,
+    order_id: str | None = None,
+    min_ts: int | None = None,
+    max_ts: int | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Request:
+    return _get(
+        "/portfolio/fills",
+        "/portfolio/fills",
+        w.FillsPage,
+        [
+            ("ticker", ticker),
+            ("order_id", order_id),
+            ("min_ts", min_ts),
+            ("max_ts", max_ts),
+            ("cursor", cursor),
+            ("limit", limit),
+        ],
+    )
 
 
-def list_settlements(*, ticker: str | None = None, event_ticker: str | None = None,
-                     cursor: str | None = None, limit: int | None = None) -> Request:
-    return _get("/portfolio/settlements", "/portfolio/settlements", w.SettlementsPage, [
-        ("ticker", ticker), ("event_ticker", event_ticker), ("cursor", cursor), ("limit", limit)])
+def list_settlements(
+    *,
+    ticker: str | None = None,
+    event_ticker: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Request:
+    return _get(
+        "/portfolio/settlements",
+        "/portfolio/settlements",
+        w.SettlementsPage,
+        [("ticker", ticker), ("event_ticker", event_ticker), ("cursor", cursor), ("limit", limit)],
+    )
 
 
-def list_orders(*, status: str | None = None, ticker: str | None = None,
-                event_ticker: str | None = None, min_ts: int | None = None,
-                cursor: str | None = None, limit: int | None = None) -> Request:
-    return _get("/portfolio/orders", "/portfolio/orders", w.OrdersPage, [
-        ("status", status), ("ticker", ticker), ("event_ticker", event_ticker),
-        ("min_ts", min_ts), ("cursor", cursor), ("limit", limit)])
+def list_orders(
+    *,
+    status: str | None = None,
+    ticker: str | None = None,
+    event_ticker: str | None = None,
+    min_ts: int | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Request:
+    return _get(
+        "/portfolio/orders",
+        "/portfolio/orders",
+        w.OrdersPage,
+        [
+            ("status", status),
+            ("ticker", ticker),
+            ("event_ticker", event_ticker),
+            ("min_ts", min_ts),
+            ("cursor", cursor),
+            ("limit", limit),
+        ],
+    )
 
 
 def get_order(order_id: str) -> Request:
-    return _get(f"/portfolio/orders/{_seg(order_id)}", "/portfolio/orders/:order_id", w.OrderResponse)
+    return _get(
+        f"/portfolio/orders/{_seg(order_id)}", "/portfolio/orders/:order_id", w.OrderResponse
+    )
 
 
 def queue_position(order_id: str) -> Request:
-    return _get(f"/portfolio/orders/{_seg(order_id)}/queue_position",
-                "/portfolio/orders/:order_id/queue_position", w.QueuePositionResponse)
+    return _get(
+        f"/portfolio/orders/{_seg(order_id)}/queue_position",
+        "/portfolio/orders/:order_id/queue_position",
+        w.QueuePositionResponse,
+    )
 
 
-def queue_positions(*, market_tickers: Sequence[str] | None = None,
-                    event_ticker: str | None = None) -> Request:
-    return _get("/portfolio/orders/queue_positions", "/portfolio/orders/queue_positions",
-                w.QueuePositionsResponse,
-                [("market_tickers", ",".join(market_tickers) if market_tickers else None),
-                 ("event_ticker", event_ticker)])
+def queue_positions(
+    *, market_tickers: Sequence[str] | None = None, event_ticker: str | None = None
+) -> Request:
+    return _get(
+        "/portfolio/orders/queue_positions",
+        "/portfolio/orders/queue_positions",
+        w.QueuePositionsResponse,
+        [
+            ("market_tickers", ",".join(market_tickers) if market_tickers else None),
+            ("event_ticker", event_ticker),
+        ],
+    )
 
 
 # ---- V2 order writes (YES-leg bid/ask, dollar strings) ------------------------------------
@@ -218,8 +391,11 @@ class OrderSpec:
 
     def body(self) -> dict[str, Any]:
         b: dict[str, Any] = {
-            "ticker": self.ticker, "side": self.side.value, "price": fmt_price(self.price),
-            "count": fmt_count(self.count), "time_in_force": self.time_in_force,
+            "ticker": self.ticker,
+            "side": self.side.value,
+            "price": fmt_price(self.price),
+            "count": fmt_count(self.count),
+            "time_in_force": self.time_in_force,
             "self_trade_prevention_type": self.self_trade_prevention_type,
             "client_order_id": self.client_order_id,
         }
@@ -242,39 +418,79 @@ def create_order(spec: OrderSpec) -> Request:
 
 
 def cancel_order(order_id: str) -> Request:
-    return _write("DELETE", f"{_ORDERS}/{_seg(order_id)}", f"{_ORDERS}/:order_id", w.CancelOrderResponse)
+    return _write(
+        "DELETE", f"{_ORDERS}/{_seg(order_id)}", f"{_ORDERS}/:order_id", w.CancelOrderResponse
+    )
 
 
-def amend_order(order_id: str, *, ticker: str, side: Side, price: Price, count: Qty,
-                client_order_id: str | None = None, updated_client_order_id: str | None = None) -> Request:
+def amend_order(
+    order_id: str,
+    *,
+    ticker: str,
+    side: Side,
+    price: Price,
+    count: Qty,
+    client_order_id: str | None = None,
+    updated_client_order_id: str | None = None,
+) -> Request:
     """`count` is the new TOTAL (already filled + desired resting), as Kalshi defines it."""
-    body: dict[str, Any] = {"ticker": ticker, "side": side.value, "price": fmt_price(price),
-                            "count": fmt_count(count)}
+    body: dict[str, Any] = {
+        "ticker": ticker,
+        "side": side.value,
+        "price": fmt_price(price),
+        "count": fmt_count(count),
+    }
     if client_order_id:
         body["client_order_id"] = client_order_id
     if updated_client_order_id:
         body["updated_client_order_id"] = updated_client_order_id
-    return _write("POST", f"{_ORDERS}/{_seg(order_id)}/amend", f"{_ORDERS}/:order_id/amend",
-                  w.AmendOrderResponse, body)
+    return _write(
+        "POST",
+        f"{_ORDERS}/{_seg(order_id)}/amend",
+        f"{_ORDERS}/:order_id/amend",
+        w.AmendOrderResponse,
+        body,
+    )
 
 
-def decrease_order(order_id: str, *, reduce_by: Qty | None = None, reduce_to: Qty | None = None) -> Request:
+def decrease_order(
+    order_id: str, *, reduce_by: Qty | None = None, reduce_to: Qty | None = None
+) -> Request:
     if (reduce_by is None) == (reduce_to is None):
         raise ValueError("decrease needs exactly one of reduce_by / reduce_to")
-    body = {"reduce_by": fmt_count(reduce_by)} if reduce_by is not None else {"reduce_to": fmt_count(reduce_to or 0)}
-    return _write("POST", f"{_ORDERS}/{_seg(order_id)}/decrease", f"{_ORDERS}/:order_id/decrease",
-                  w.DecreaseOrderResponse, body)
+    body = (
+        {"reduce_by": fmt_count(reduce_by)}
+        if reduce_by is not None
+        else {"reduce_to": fmt_count(reduce_to or 0)}
+    )
+    return _write(
+        "POST",
+        f"{_ORDERS}/{_seg(order_id)}/decrease",
+        f"{_ORDERS}/:order_id/decrease",
+        w.DecreaseOrderResponse,
+        body,
+    )
 
 
 def batch_create(specs: Sequence[OrderSpec]) -> Request:
-    return _write("POST", f"{_ORDERS}/batched", f"{_ORDERS}/batched", w.BatchCreateResponse,
-                  {"orders": [s.body() for s in specs]})
+    return _write(
+        "POST",
+        f"{_ORDERS}/batched",
+        f"{_ORDERS}/batched",
+        w.BatchCreateResponse,
+        {"orders": [s.body() for s in specs]},
+    )
 
 
 def batch_cancel(order_ids: Sequence[str]) -> Request:
     """DELETE with a JSON body."""
-    return _write("DELETE", f"{_ORDERS}/batched", f"{_ORDERS}/batched", w.BatchCancelResponse,
-                  {"orders": [{"order_id": i} for i in order_ids]})
+    return _write(
+        "DELETE",
+        f"{_ORDERS}/batched",
+        f"{_ORDERS}/batched",
+        w.BatchCancelResponse,
+        {"orders": [{"order_id": i} for i in order_ids]},
+    )
 
 
 # ---- order groups ------------------------------------------------------------------------
@@ -282,8 +498,13 @@ _OG = "/portfolio/order_groups"
 
 
 def create_order_group(contracts_limit: Qty) -> Request:
-    return _write("POST", f"{_OG}/create", f"{_OG}/create", w.CreateOrderGroupResponse,
-                  {"contracts_limit_fp": fmt_count(contracts_limit)})
+    return _write(
+        "POST",
+        f"{_OG}/create",
+        f"{_OG}/create",
+        w.CreateOrderGroupResponse,
+        {"contracts_limit_fp": fmt_count(contracts_limit)},
+    )
 
 
 def list_order_groups() -> Request:
@@ -299,12 +520,19 @@ def reset_order_group(group_id: str) -> Request:
 
 
 def trigger_order_group(group_id: str) -> Request:
-    return _write("PUT", f"{_OG}/{_seg(group_id)}/trigger", f"{_OG}/:order_group_id/trigger", None, {})
+    return _write(
+        "PUT", f"{_OG}/{_seg(group_id)}/trigger", f"{_OG}/:order_group_id/trigger", None, {}
+    )
 
 
 def set_order_group_limit(group_id: str, contracts_limit: Qty) -> Request:
-    return _write("PUT", f"{_OG}/{_seg(group_id)}/limit", f"{_OG}/:order_group_id/limit", None,
-                  {"contracts_limit_fp": fmt_count(contracts_limit)})
+    return _write(
+        "PUT",
+        f"{_OG}/{_seg(group_id)}/limit",
+        f"{_OG}/:order_group_id/limit",
+        None,
+        {"contracts_limit_fp": fmt_count(contracts_limit)},
+    )
 
 
 def delete_order_group(group_id: str) -> Request:
@@ -392,7 +620,9 @@ class TokenBucket:
 class CostTable:
     """Token cost per endpoint, from GET /account/endpoint_costs (templates like ':order_id')."""
 
-    def __init__(self, default_cost: int = 10, costs: dict[tuple[str, str], int] | None = None) -> None:
+    def __init__(
+        self, default_cost: int = 10, costs: dict[tuple[str, str], int] | None = None
+    ) -> None:
         self.default_cost = default_cost
         self.costs = costs or {}
 
@@ -400,7 +630,7 @@ class CostTable:
     def from_wire(cls, ec: w.EndpointCosts, prefix: str = "/trade-api/v2") -> CostTable:
         costs = {}
         for c in ec.endpoint_costs:
-            p = c.path[len(prefix):] if c.path.startswith(prefix) else c.path
+            p = c.path[len(prefix) :] if c.path.startswith(prefix) else c.path
             costs[(c.method.upper(), p)] = c.cost
         return cls(ec.default_cost, costs)
 

@@ -48,7 +48,9 @@ def _load_pem(data: bytes, where: str) -> rsa.RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as e:
-        raise AuthError(f"{where}: not a readable unencrypted PEM private key ({type(e).__name__})") from None
+        raise AuthError(
+            f"{where}: not a readable unencrypted PEM private key ({type(e).__name__})"
+        ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise AuthError(f"{where}: not an RSA private key ({type(key).__name__})")
     return key

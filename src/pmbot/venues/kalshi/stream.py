@@ -33,8 +33,17 @@ from pmbot.venues.kalshi import convert
 from pmbot.venues.kalshi import wire as w
 
 __all__ = [
-    "ALL_MARKETS", "BOOK", "Backoff", "FILL", "LIFECYCLE", "POSITIONS", "TICKER", "TRADE",
-    "USER_ORDERS", "KalshiStream", "StreamStats",
+    "ALL_MARKETS",
+    "BOOK",
+    "FILL",
+    "LIFECYCLE",
+    "POSITIONS",
+    "TICKER",
+    "TRADE",
+    "USER_ORDERS",
+    "Backoff",
+    "KalshiStream",
+    "StreamStats",
 ]
 
 log = logging.getLogger("pmbot.venues.kalshi.stream")
@@ -55,7 +64,9 @@ _enc = msgspec.json.Encoder()
 class Backoff:
     """Capped exponential backoff with jitter: delay n in [cap_n/2, cap_n], cap_n = min(cap, base*2^n)."""
 
-    def __init__(self, base_s: float = 0.5, cap_s: float = 30.0, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, base_s: float = 0.5, cap_s: float = 30.0, rng: random.Random | None = None
+    ) -> None:
         self.base_s, self.cap_s = base_s, cap_s
         self.rng = rng or random.Random(0)
         self.attempt = 0
@@ -182,7 +193,9 @@ class KalshiStream:
         self._last_rx_ns = now_ns
 
     # ---- desired subscriptions ----------------------------------------------------------
-    def want(self, channel: str, tickers: Iterable[str] | None = ALL_MARKETS, now_ns: int = 0) -> None:
+    def want(
+        self, channel: str, tickers: Iterable[str] | None = ALL_MARKETS, now_ns: int = 0
+    ) -> None:
         """Desire a channel (for these markets, or all). Sends commands if connected."""
         if channel == BOOK and tickers is None:
             raise ValueError("orderbook_delta needs market tickers")
@@ -204,7 +217,9 @@ class KalshiStream:
             return
         sid = self._by_channel.get(channel)
         if sid is None:
-            if not any(c.cmd == "subscribe" and c.channel == channel for c in self._pending.values()):
+            if not any(
+                c.cmd == "subscribe" and c.channel == channel for c in self._pending.values()
+            ):
                 self._subscribe(channel, cur, now_ns)
             return
         if channel == BOOK:
@@ -212,8 +227,11 @@ class KalshiStream:
                 self._fresh[t] = False
                 self._book_sid[t] = sid
         self._subs[sid].tickers |= add
-        self._send("update_subscription", {"sids": [sid], "action": "add_markets",
-                                           "market_tickers": sorted(add)}, _Cmd("add", channel, tuple(add), sid))
+        self._send(
+            "update_subscription",
+            {"sids": [sid], "action": "add_markets", "market_tickers": sorted(add)},
+            _Cmd("add", channel, tuple(add), sid),
+        )
 
     def unwant(self, channel: str, tickers: Iterable[str] | None = None, now_ns: int = 0) -> None:
         """Stop wanting some markets of a channel (or the whole channel)."""
@@ -239,8 +257,11 @@ class KalshiStream:
             self._drop_sub(sid)
         elif drop:
             self._subs[sid].tickers -= drop
-            self._send("update_subscription", {"sids": [sid], "action": "delete_markets",
-                                               "market_tickers": sorted(drop)}, _Cmd("delete", channel, tuple(drop), sid))
+            self._send(
+                "update_subscription",
+                {"sids": [sid], "action": "delete_markets", "market_tickers": sorted(drop)},
+                _Cmd("delete", channel, tuple(drop), sid),
+            )
 
     def list_subscriptions(self) -> None:
         self._send("list_subscriptions", None, _Cmd("list"))
@@ -356,7 +377,9 @@ class KalshiStream:
             else:
                 self.sink(self._conv.delta(msg, now_ns))
         except (BookError, ProtocolViolation, UnitError) as e:
-            log.warning("kalshi ws bad delta ticker=%s sid=%d seq=%d error=%s", ticker, f.sid, f.seq, e)
+            log.warning(
+                "kalshi ws bad delta ticker=%s sid=%d seq=%d error=%s", ticker, f.sid, f.seq, e
+            )
             self._start_resync(sub, now_ns, "bad delta")
 
     def _tick(self, book: BinaryBook, cache: dict[str, int], is_yes: bool, msg: w.DeltaMsg) -> int:
@@ -396,8 +419,14 @@ class KalshiStream:
             self._ticks.pop(ticker, None)
         self._fresh[ticker] = True
         self.sink(snap)
-        log.info("kalshi ws snapshot ticker=%s sid=%d seq=%d yes_levels=%d no_levels=%d",
-                 ticker, f.sid, f.seq, len(snap.yes), len(snap.no))
+        log.info(
+            "kalshi ws snapshot ticker=%s sid=%d seq=%d yes_levels=%d no_levels=%d",
+            ticker,
+            f.sid,
+            f.seq,
+            len(snap.yes),
+            len(snap.no),
+        )
         rs = self._resync.get(f.sid)
         if rs is not None:
             rs.tickers.discard(ticker)
@@ -405,7 +434,7 @@ class KalshiStream:
                 del self._resync[f.sid]
                 log.info("kalshi ws resync done sid=%d", f.sid)
 
-    def _on_other(self, frame: object, now_ns: int) -> None:  # noqa: C901 - flat dispatch
+    def _on_other(self, frame: object, now_ns: int) -> None:
         if isinstance(frame, w.Subscribed):
             self._on_subscribed(frame)
         elif isinstance(frame, w.FillFrame):
@@ -423,7 +452,14 @@ class KalshiStream:
                 self._pending.pop(frame.id, None)
         elif isinstance(frame, w.WsError):
             self._on_error(frame, now_ns)
-        elif isinstance(frame, w.UnknownFrame | w.OrderGroupFrame | w.TickerFrame | w.TradeFrame | w.EventLifecycleFrame):
+        elif isinstance(
+            frame,
+            w.UnknownFrame
+            | w.OrderGroupFrame
+            | w.TickerFrame
+            | w.TradeFrame
+            | w.EventLifecycleFrame,
+        ):
             sid, seq = getattr(frame, "sid", None), getattr(frame, "seq", None)
             sub = self._subs.get(sid) if sid is not None else None
             if sub is not None and seq is not None:
@@ -473,10 +509,20 @@ class KalshiStream:
         self.stats.errors += 1
         code = f.msg.code
         cmd = self._pending.pop(f.id, None) if f.id is not None else None
-        log.warning("kalshi ws error code=%d msg=%s id=%s sid=%s market=%s",
-                    code, f.msg.msg, f.id, f.sid, f.msg.market_ticker)
+        log.warning(
+            "kalshi ws error code=%d msg=%s id=%s sid=%s market=%s",
+            code,
+            f.msg.msg,
+            f.id,
+            f.sid,
+            f.msg.market_ticker,
+        )
         if code in _TERMINAL_CODES:
-            sids = [f.sid] if f.sid is not None else ([cmd.sid] if cmd and cmd.sid else list(self._subs))
+            sids = (
+                [f.sid]
+                if f.sid is not None
+                else ([cmd.sid] if cmd and cmd.sid else list(self._subs))
+            )
             for sid in sids:
                 sub = self._subs.get(sid) if sid is not None else None
                 if sub is not None:
@@ -508,10 +554,17 @@ class KalshiStream:
             return  # a get_snapshot is already on its way
         self.stats.resyncs += 1
         self._resync[sub.sid] = _Resync(1, now_ns + self.resync_timeout_ns, set(sub.tickers))
-        self._send("update_subscription", {"sids": [sub.sid], "action": "get_snapshot",
-                                           "market_tickers": sorted(sub.tickers)},
-                   _Cmd("get_snapshot", BOOK, tuple(sub.tickers), sub.sid))
-        log.warning("kalshi ws resync sid=%d reason=%s markets=%d via=get_snapshot", sub.sid, reason, len(sub.tickers))
+        self._send(
+            "update_subscription",
+            {"sids": [sub.sid], "action": "get_snapshot", "market_tickers": sorted(sub.tickers)},
+            _Cmd("get_snapshot", BOOK, tuple(sub.tickers), sub.sid),
+        )
+        log.warning(
+            "kalshi ws resync sid=%d reason=%s markets=%d via=get_snapshot",
+            sub.sid,
+            reason,
+            len(sub.tickers),
+        )
 
     def _resubscribe(self, sub: _Sub, now_ns: int, reason: str) -> None:
         self.stats.resubscribes += 1
@@ -519,12 +572,18 @@ class KalshiStream:
         if sub.channel == BOOK:
             for t in sub.tickers | set(desired or ()):
                 self._mark_stale(t, now_ns, reason)
-        self._send("unsubscribe", {"sids": [sub.sid]}, _Cmd("unsubscribe", sub.channel, (), sub.sid))
+        self._send(
+            "unsubscribe", {"sids": [sub.sid]}, _Cmd("unsubscribe", sub.channel, (), sub.sid)
+        )
         self._drop_sub(sub.sid)
-        log.warning("kalshi ws resubscribe channel=%s old_sid=%d reason=%s", sub.channel, sub.sid, reason)
+        log.warning(
+            "kalshi ws resubscribe channel=%s old_sid=%d reason=%s", sub.channel, sub.sid, reason
+        )
         if desired is None or desired:
             if sub.channel == BOOK:
-                self._resync[-sub.sid] = _Resync(2, now_ns + self.resync_timeout_ns, set(desired or ()))
+                self._resync[-sub.sid] = _Resync(
+                    2, now_ns + self.resync_timeout_ns, set(desired or ())
+                )
             self._subscribe(sub.channel, desired, now_ns)
 
     def tick(self, now_ns: int) -> None:

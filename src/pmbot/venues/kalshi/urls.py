@@ -83,7 +83,9 @@ ENVIRONMENTS: dict[str, KalshiUrls] = {
 DEFAULT_ENV = "demo"
 
 
-def resolve_urls(env: str | None = None, rest_url: str | None = None, ws_url: str | None = None) -> KalshiUrls:
+def resolve_urls(
+    env: str | None = None, rest_url: str | None = None, ws_url: str | None = None
+) -> KalshiUrls:
     """Pick an environment by name, or a custom pair; both custom URLs must be given together."""
     if rest_url or ws_url:
         if not (rest_url and ws_url):
@@ -94,13 +96,23 @@ def resolve_urls(env: str | None = None, rest_url: str | None = None, ws_url: st
     try:
         return ENVIRONMENTS[name]
     except KeyError:
-        raise ConfigError("kalshi.env", f"unknown environment {name!r}; one of {sorted(ENVIRONMENTS)}") from None
+        raise ConfigError(
+            "kalshi.env", f"unknown environment {name!r}; one of {sorted(ENVIRONMENTS)}"
+        ) from None
 
 
 def add_url_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --kalshi-env/--rest-url/--ws-url to a command that talks to Kalshi."""
     g = parser.add_argument_group("kalshi endpoints")
-    g.add_argument("--kalshi-env", choices=sorted(ENVIRONMENTS), default=None,
-                   help=f"Kalshi environment (default {DEFAULT_ENV})")
-    g.add_argument("--rest-url", default=None, help="custom Kalshi REST base URL (e.g. the simulator)")
-    g.add_argument("--ws-url", default=None, help="custom Kalshi WebSocket URL (e.g. the simulator)")
+    g.add_argument(
+        "--kalshi-env",
+        choices=sorted(ENVIRONMENTS),
+        default=None,
+        help=f"Kalshi environment (default {DEFAULT_ENV})",
+    )
+    g.add_argument(
+        "--rest-url", default=None, help="custom Kalshi REST base URL (e.g. the simulator)"
+    )
+    g.add_argument(
+        "--ws-url", default=None, help="custom Kalshi WebSocket URL (e.g. the simulator)"
+    )

@@ -20,12 +20,19 @@ from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty, parse_money
 from pmbot.core.orders import Side
 from pmbot.errors import ProtocolViolation, VenueError
-from pmbot.venues.kalshi import convert
-from pmbot.venues.kalshi import rest
+from pmbot.venues.kalshi import convert, rest
 from pmbot.venues.kalshi import wire as w
 from pmbot.venues.kalshi.http import KalshiHttp
 from pmbot.venues.kalshi.signing import KalshiSigner, signer_from_env
-from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, POSITIONS, USER_ORDERS, Backoff, KalshiStream
+from pmbot.venues.kalshi.stream import (
+    BOOK,
+    FILL,
+    LIFECYCLE,
+    POSITIONS,
+    USER_ORDERS,
+    Backoff,
+    KalshiStream,
+)
 from pmbot.venues.kalshi.urls import KalshiUrls, resolve_urls
 from pmbot.venues.kalshi.ws import KalshiWs
 
@@ -62,16 +69,36 @@ class KalshiVenue:
         self.rng = rng or random.Random()
         self.sink = sink
         self.configure_limits = configure_limits
-        self.http = KalshiHttp(urls, signer, clock=self.clock, rng=self.rng, **dict(http_opts or {}))
-        self.stream = KalshiStream(sink, use_yes_price=use_yes_price, resync_timeout_s=resync_timeout_s,
-                                   silence_timeout_s=silence_timeout_s, books=books,
-                                   on_book_change=on_book_change)
-        self.ws = KalshiWs(urls, signer, self.stream, clock=self.clock,
-                           backoff=Backoff(backoff_base_s, backoff_cap_s, self.rng))
+        self.http = KalshiHttp(
+            urls, signer, clock=self.clock, rng=self.rng, **dict(http_opts or {})
+        )
+        self.stream = KalshiStream(
+            sink,
+            use_yes_price=use_yes_price,
+            resync_timeout_s=resync_timeout_s,
+            silence_timeout_s=silence_timeout_s,
+            books=books,
+            on_book_change=on_book_change,
+        )
+        self.ws = KalshiWs(
+            urls,
+            signer,
+            self.stream,
+            clock=self.clock,
+            backoff=Backoff(backoff_base_s, backoff_cap_s, self.rng),
+        )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], sink: Callable[[ev.Event], None], *, env: str | None = None,
-                 rest_url: str | None = None, ws_url: str | None = None, **kw: Any) -> KalshiVenue:
+    def from_env(
+        cls,
+        environ: Mapping[str, str],
+        sink: Callable[[ev.Event], None],
+        *,
+        env: str | None = None,
+        rest_url: str | None = None,
+        ws_url: str | None = None,
+        **kw: Any,
+    ) -> KalshiVenue:
         """Build from an injected environment (key id + key file/PEM) and URL selection."""
         return cls(resolve_urls(env, rest_url, ws_url), signer_from_env(environ), sink, **kw)
 
@@ -80,8 +107,12 @@ class KalshiVenue:
         await self.http.start()
         if self.http.signer is not None:
             bal = await self.http.balance()
-            log.info("kalshi auth ok env=%s key_id=%s… balance_dollars=%s", self.urls.name,
-                     self.http.signer.key_id[:8], bal.balance_dollars or bal.balance / 100)
+            log.info(
+                "kalshi auth ok env=%s key_id=%s… balance_dollars=%s",
+                self.urls.name,
+                self.http.signer.key_id[:8],
+                bal.balance_dollars or bal.balance / 100,
+            )
             if self.configure_limits:
                 try:
                     await self.http.configure_limits()
@@ -114,19 +145,24 @@ class KalshiVenue:
         return e
 
     # ---- markets ----------------------------------------------------------------------
-    async def load_markets(self, series_ticker: str, *, status: str | None = "open",
-                           event_ticker: str | None = None) -> list[MarketSpec]:
+    async def load_markets(
+        self, series_ticker: str, *, status: str | None = "open", event_ticker: str | None = None
+    ) -> list[MarketSpec]:
         """The series' markets as MarketSpecs with the series fee schedule (all pages)."""
         series = await self.http.series(series_ticker)
         fees = convert.fee_schedule(series)
-        markets = await self.http.markets(series_ticker=series_ticker, status=status, event_ticker=event_ticker)
+        markets = await self.http.markets(
+            series_ticker=series_ticker, status=status, event_ticker=event_ticker
+        )
         specs = []
         for m in markets:
             try:
                 specs.append(convert.market_spec(m, fees, series_ticker))
             except ProtocolViolation as e:
                 log.warning("kalshi market skipped ticker=%s error=%s", m.ticker, e)
-        log.info("kalshi markets loaded series=%s status=%s count=%d", series_ticker, status, len(specs))
+        log.info(
+            "kalshi markets loaded series=%s status=%s count=%d", series_ticker, status, len(specs)
+        )
         return specs
 
     async def book_snapshot(self, ticker: str, *, emit: bool = False) -> ev.BookSnapshot:
@@ -150,15 +186,27 @@ class KalshiVenue:
         await self.ws.want(LIFECYCLE)
 
     # ---- orders ----------------------------------------------------------------------------
-    async def place(self, ticker: str, side: Side, price: Price, qty: Qty, *,
-                    client_order_id: str | None = None, **opts: Any) -> ev.OrderUpdate:
+    async def place(
+        self,
+        ticker: str,
+        side: Side,
+        price: Price,
+        qty: Qty,
+        *,
+        client_order_id: str | None = None,
+        **opts: Any,
+    ) -> ev.OrderUpdate:
         """Create a V2 limit order; the update's status is resting, executed or canceled."""
-        r = await self.http.create_order(ticker, side, price, qty, client_order_id=client_order_id, **opts)
-        return convert.order_update_from_create(r, ticker=ticker, side=side, price=price, initial=qty,
-                                                ts_ns=self._now())
+        r = await self.http.create_order(
+            ticker, side, price, qty, client_order_id=client_order_id, **opts
+        )
+        return convert.order_update_from_create(
+            r, ticker=ticker, side=side, price=price, initial=qty, ts_ns=self._now()
+        )
 
-    async def place_many(self, orders: Sequence[tuple[str, Side, Price, Qty]], **opts: Any
-                         ) -> list[ev.OrderUpdate | VenueError]:
+    async def place_many(
+        self, orders: Sequence[tuple[str, Side, Price, Qty]], **opts: Any
+    ) -> list[ev.OrderUpdate | VenueError]:
         """Batch create; each item is an OrderUpdate or the typed error for that order."""
         specs = [self.http.order_spec(t, s, p, q, **opts) for t, s, p, q in orders]
         r = await self.http.batch_create(specs)
@@ -167,14 +215,29 @@ class KalshiVenue:
         for spec, item in zip(specs, r.orders, strict=False):
             if item.error is not None or not item.order_id:
                 e = item.error
-                out.append(_item_error(e or w.ErrorDetail(code="unknown", message="no order id"),
-                                       spec.client_order_id))
+                out.append(
+                    _item_error(
+                        e or w.ErrorDetail(code="unknown", message="no order id"),
+                        spec.client_order_id,
+                    )
+                )
                 continue
-            cr = w.CreateOrderResponse(order_id=item.order_id, fill_count=item.fill_count or "0.00",
-                                       remaining_count=item.remaining_count or "0.00",
-                                       client_order_id=item.client_order_id or spec.client_order_id)
-            out.append(convert.order_update_from_create(cr, ticker=spec.ticker, side=spec.side, price=spec.price,
-                                                        initial=spec.count, ts_ns=now))
+            cr = w.CreateOrderResponse(
+                order_id=item.order_id,
+                fill_count=item.fill_count or "0.00",
+                remaining_count=item.remaining_count or "0.00",
+                client_order_id=item.client_order_id or spec.client_order_id,
+            )
+            out.append(
+                convert.order_update_from_create(
+                    cr,
+                    ticker=spec.ticker,
+                    side=spec.side,
+                    price=spec.price,
+                    initial=spec.count,
+                    ts_ns=now,
+                )
+            )
         return out
 
     async def cancel(self, order_id: str) -> Qty:
@@ -189,14 +252,30 @@ class KalshiVenue:
             if item.error is not None:
                 out[item.order_id] = _item_error(item.error, item.order_id)
             else:
-                out[item.order_id] = convert._count(item.reduced_by or "0", "batch_cancel.reduced_by")
+                out[item.order_id] = convert._count(
+                    item.reduced_by or "0", "batch_cancel.reduced_by"
+                )
         return out
 
-    async def amend(self, order_id: str, *, ticker: str, side: Side, price: Price, total: Qty,
-                    client_order_id: str | None = None) -> w.AmendOrderResponse:
+    async def amend(
+        self,
+        order_id: str,
+        *,
+        ticker: str,
+        side: Side,
+        price: Price,
+        total: Qty,
+        client_order_id: str | None = None,
+    ) -> w.AmendOrderResponse:
         """Move price/size; `total` = already filled + desired resting (Kalshi's definition)."""
-        return await self.http.amend_order(order_id, ticker=ticker, side=side, price=price, count=total,
-                                           client_order_id=client_order_id)
+        return await self.http.amend_order(
+            order_id,
+            ticker=ticker,
+            side=side,
+            price=price,
+            count=total,
+            client_order_id=client_order_id,
+        )
 
     async def decrease(self, order_id: str, *, by: Qty | None = None, to: Qty | None = None) -> Qty:
         """Shrink a resting order keeping its queue priority; returns the remaining size."""
@@ -207,13 +286,20 @@ class KalshiVenue:
     async def order(self, order_id: str) -> ev.OrderUpdate:
         return convert.order_update(await self.http.order(order_id), self._now())
 
-    async def orders(self, *, status: str | None = "resting", ticker: str | None = None) -> list[ev.OrderUpdate]:
+    async def orders(
+        self, *, status: str | None = "resting", ticker: str | None = None
+    ) -> list[ev.OrderUpdate]:
         now = self._now()
-        return [convert.order_update(o, now) for o in await self.http.orders(status=status, ticker=ticker)]
+        return [
+            convert.order_update(o, now)
+            for o in await self.http.orders(status=status, ticker=ticker)
+        ]
 
     async def fills(self, *, ticker: str | None = None, min_ts: int | None = None) -> list[ev.Fill]:
         now = self._now()
-        return [convert.fill_event(f, now) for f in await self.http.fills(ticker=ticker, min_ts=min_ts)]
+        return [
+            convert.fill_event(f, now) for f in await self.http.fills(ticker=ticker, min_ts=min_ts)
+        ]
 
     async def positions(self, *, ticker: str | None = None) -> list[ev.PositionSnapshot]:
         now = self._now()
@@ -229,7 +315,8 @@ def _item_error(e: w.ErrorDetail, ident: str) -> VenueError:
 
     body = msgspec.json.encode({"error": e})
     status = {"order_already_exists": 409, "not_found": 404}.get(e.code, 400)
-    err = rest.error_from_body(status, body,
-                               request=rest.Request("POST", "", "batch item", None, write=True))
+    err = rest.error_from_body(
+        status, body, request=rest.Request("POST", "", "batch item", None, write=True)
+    )
     err.message = f"{ident}: {err.message}"
     return err

@@ -17,22 +17,84 @@ from msgspec import Struct
 from pmbot.errors import ProtocolViolation
 
 __all__ = [
-    "AccountLimits", "AmendOrderResponse", "Balance", "BatchCancelItem", "BatchCancelResponse",
-    "BatchCreateItem", "BatchCreateResponse", "CancelOrderResponse", "CreateOrderGroupResponse",
-    "CreateOrderResponse", "DecreaseOrderResponse", "EndpointCost", "EndpointCosts",
-    "ErrorBody", "ErrorDetail", "Event", "EventPosition", "EventResponse", "EventsPage",
-    "ExchangeSchedule", "ExchangeStatus", "FeeChanges", "Fill", "FillsPage",
-    "LegacyCancelResponse", "Market", "MarketPosition", "MarketResponse", "MarketsPage",
-    "Order", "OrderGroup", "OrderGroupResponse", "OrderGroupsResponse", "OrderResponse",
-    "Orderbook", "OrderbookResponse", "OrderbooksResponse", "OrdersPage", "PositionsPage",
-    "PriceRangeWire", "QueuePosition", "QueuePositionResponse", "QueuePositionsResponse",
-    "Series", "SeriesListResponse", "SeriesResponse", "Settlement", "SettlementsPage",
-    "Trade", "TradesPage", "UserDataTimestamp", "decode", "decoder_for",
-    "DeltaMsg", "EventLifecycleFrame", "FillFrame", "FillMsg", "Frame", "KNOWN_FRAME_TYPES",
-    "LifecycleMsg", "MarketLifecycleFrame", "MarketPositionFrame", "Ok", "OrderGroupFrame",
-    "OrderbookDelta", "OrderbookSnapshot", "SnapshotMsg", "Subscribed", "SubscriptionInfo",
-    "TickerFrame", "TradeFrame", "UnknownFrame", "Unsubscribed", "UserOrderFrame", "UserOrderMsg",
-    "WsError", "WsErrorMsg", "decode_frame",
+    "KNOWN_FRAME_TYPES",
+    "AccountLimits",
+    "AmendOrderResponse",
+    "Balance",
+    "BatchCancelItem",
+    "BatchCancelResponse",
+    "BatchCreateItem",
+    "BatchCreateResponse",
+    "CancelOrderResponse",
+    "CreateOrderGroupResponse",
+    "CreateOrderResponse",
+    "DecreaseOrderResponse",
+    "DeltaMsg",
+    "EndpointCost",
+    "EndpointCosts",
+    "ErrorBody",
+    "ErrorDetail",
+    "Event",
+    "EventLifecycleFrame",
+    "EventPosition",
+    "EventResponse",
+    "EventsPage",
+    "ExchangeSchedule",
+    "ExchangeStatus",
+    "FeeChanges",
+    "Fill",
+    "FillFrame",
+    "FillMsg",
+    "FillsPage",
+    "Frame",
+    "LegacyCancelResponse",
+    "LifecycleMsg",
+    "Market",
+    "MarketLifecycleFrame",
+    "MarketPosition",
+    "MarketPositionFrame",
+    "MarketResponse",
+    "MarketsPage",
+    "Ok",
+    "Order",
+    "OrderGroup",
+    "OrderGroupFrame",
+    "OrderGroupResponse",
+    "OrderGroupsResponse",
+    "OrderResponse",
+    "Orderbook",
+    "OrderbookDelta",
+    "OrderbookResponse",
+    "OrderbookSnapshot",
+    "OrderbooksResponse",
+    "OrdersPage",
+    "PositionsPage",
+    "PriceRangeWire",
+    "QueuePosition",
+    "QueuePositionResponse",
+    "QueuePositionsResponse",
+    "Series",
+    "SeriesListResponse",
+    "SeriesResponse",
+    "Settlement",
+    "SettlementsPage",
+    "SnapshotMsg",
+    "Subscribed",
+    "SubscriptionInfo",
+    "TickerFrame",
+    "Trade",
+    "TradeFrame",
+    "TradesPage",
+    "UnknownFrame",
+    "Unsubscribed",
+    "UserDataTimestamp",
+    "UserOrderFrame",
+    "UserOrderMsg",
+    "WsError",
+    "WsErrorMsg",
+    "decode",
+    "decode_frame",
+    "decoder_for",
 ]
 
 T = TypeVar("T")
@@ -729,15 +791,39 @@ class UnknownFrame(W):
 
 
 Frame = (
-    OrderbookDelta | OrderbookSnapshot | Subscribed | Unsubscribed | Ok | WsError | TickerFrame
-    | TradeFrame | FillFrame | MarketPositionFrame | UserOrderFrame | MarketLifecycleFrame
-    | EventLifecycleFrame | OrderGroupFrame
+    OrderbookDelta
+    | OrderbookSnapshot
+    | Subscribed
+    | Unsubscribed
+    | Ok
+    | WsError
+    | TickerFrame
+    | TradeFrame
+    | FillFrame
+    | MarketPositionFrame
+    | UserOrderFrame
+    | MarketLifecycleFrame
+    | EventLifecycleFrame
+    | OrderGroupFrame
 )
-KNOWN_FRAME_TYPES = frozenset({
-    "orderbook_delta", "orderbook_snapshot", "subscribed", "unsubscribed", "ok", "error", "ticker",
-    "trade", "fill", "market_position", "user_order", "market_lifecycle_v2", "event_lifecycle",
-    "order_group_updates",
-})
+KNOWN_FRAME_TYPES = frozenset(
+    {
+        "orderbook_delta",
+        "orderbook_snapshot",
+        "subscribed",
+        "unsubscribed",
+        "ok",
+        "error",
+        "ticker",
+        "trade",
+        "fill",
+        "market_position",
+        "user_order",
+        "market_lifecycle_v2",
+        "event_lifecycle",
+        "order_group_updates",
+    }
+)
 _FRAME_DECODER: msgspec.json.Decoder[Frame] = msgspec.json.Decoder(Frame)  # type: ignore[arg-type]
 _ENVELOPE_DECODER = msgspec.json.Decoder(UnknownFrame)
 

@@ -117,19 +117,28 @@ class KalshiWs:
         assert self._session is not None
         headers = {}
         if self.signer is not None:
-            headers = self.signer.headers(self.clock.now_ns() // 1_000_000, "GET", self.urls.ws_path)
+            headers = self.signer.headers(
+                self.clock.now_ns() // 1_000_000, "GET", self.urls.ws_path
+            )
         try:
             ws = await self._session.ws_connect(
-                self.urls.ws, headers=headers, autoping=False, heartbeat=None, max_msg_size=1 << 24,
-                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0))
+                self.urls.ws,
+                headers=headers,
+                autoping=False,
+                heartbeat=None,
+                max_msg_size=1 << 24,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+            )
         except aiohttp.WSServerHandshakeError as e:
             if e.status in (401, 403):
                 err = rest.error_from_body(e.status, str(e.message or "").encode())
                 log.error("kalshi ws auth failed status=%d", e.status)
-                raise AuthError(f"kalshi ws handshake refused: {err.message}", status=e.status, code=err.code) from e
+                raise AuthError(
+                    f"kalshi ws handshake refused: {err.message}", status=e.status, code=err.code
+                ) from e
             log.warning("kalshi ws handshake failed status=%d", e.status)
             return None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
             log.warning("kalshi ws connect failed error=%s", e)
             return None
         self.connects += 1
@@ -138,8 +147,12 @@ class KalshiWs:
         now = self.clock.now_ns()
         self._last_ping_ns = now
         self.stream.connected(now)
-        log.info("kalshi ws connected url=%s connects=%d auth=%s", self.urls.ws, self.connects,
-                 "signed" if self.signer else "none")
+        log.info(
+            "kalshi ws connected url=%s connects=%d auth=%s",
+            self.urls.ws,
+            self.connects,
+            "signed" if self.signer else "none",
+        )
         await self._flush()
         self.connected.set()
         return ws
@@ -150,7 +163,7 @@ class KalshiWs:
         while not self._closing:
             try:
                 msg = await ws.receive(timeout=self.tick_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 msg = None
             now = clock.now_ns()
             if msg is not None:
@@ -169,7 +182,11 @@ class KalshiWs:
             stream.tick(now)
             if stream.reconnect_reason:
                 return stream.reconnect_reason
-            if half_silence and now - stream._last_rx_ns > half_silence and now - self._last_ping_ns > half_silence:
+            if (
+                half_silence
+                and now - stream._last_rx_ns > half_silence
+                and now - self._last_ping_ns > half_silence
+            ):
                 self._last_ping_ns = now
                 try:
                     await ws.ping(b"pmbot")
