@@ -275,4 +275,4 @@ async def test_auth_failures_are_typed_with_server_code(rig: Any) -> None:
     r.venue.ws.signer = bad
     with pytest.raises(AuthError) as ei2:
         await r.venue.run()
-    assert ei2.value.status == 401
+    assert ei2.value.status == 401 and ei2.value.code == "authentication_error"

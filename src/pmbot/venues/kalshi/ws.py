@@ -131,10 +131,18 @@ class KalshiWs:
             )
         except aiohttp.WSServerHandshakeError as e:
             if e.status in (401, 403):
-                err = rest.error_from_body(e.status, str(e.message or "").encode())
-                log.error("kalshi ws auth failed status=%d", e.status)
+                err = rest.error_from_body(e.status, await self._refusal_body())
+                log.error(
+                    "kalshi ws auth failed status=%d code=%s details=%s",
+                    e.status,
+                    err.code,
+                    err.details,
+                )
                 raise AuthError(
-                    f"kalshi ws handshake refused: {err.message}", status=e.status, code=err.code
+                    f"kalshi ws handshake refused: {err.message}",
+                    status=e.status,
+                    code=err.code,
+                    details=err.details,
                 ) from e
             log.warning("kalshi ws handshake failed status=%d", e.status)
             return None
@@ -156,6 +164,21 @@ class KalshiWs:
         await self._flush()
         self.connected.set()
         return ws
+
+    async def _refusal_body(self) -> bytes:
+        """The handshake error body (aiohttp drops it): ask once more over plain HTTP, signed alike."""
+        assert self._session is not None
+        url = "http" + self.urls.ws[2:]
+        headers = {}
+        if self.signer is not None:
+            headers = self.signer.headers(
+                self.clock.now_ns() // 1_000_000, "GET", self.urls.ws_path
+            )
+        try:
+            async with self._session.get(url, headers=headers) as resp:
+                return await resp.read()
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            return b""
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         stream, clock = self.stream, self.clock
