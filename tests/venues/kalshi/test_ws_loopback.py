@@ -134,7 +134,7 @@ async def until(pred: Callable[[], bool], what: str, limit: float = 5.0) -> None
 
 
 async def test_signed_connect_subscribe_and_pong(rig: Any) -> None:
-    srv, client, state = rig()
+    srv, _client, state = rig()
     await until(lambda: state.book_fresh.get(T, False), "snapshot")
     assert srv.commands[0] == {
         "id": 1,
