@@ -8,14 +8,14 @@ outcome the venue did not confirm is UNKNOWN until reconciliation settles it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from pmbot.core.money import Price, Qty
 
 __all__ = ["TRANSITIONS", "LiveOrder", "OrderStatus", "Side", "can_transition"]
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BID = "bid"  # buy YES
     ASK = "ask"  # sell YES / buy NO
 
@@ -29,7 +29,7 @@ class Side(str, Enum):
         return Side.ASK if self is Side.BID else Side.BID
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     PENDING = "pending"  # written to the ledger, sent, not yet confirmed
     RESTING = "resting"
     CANCEL_PENDING = "cancel_pending"
@@ -47,10 +47,14 @@ _TERMINAL = {OrderStatus.CANCELED, OrderStatus.EXECUTED, OrderStatus.REJECTED}
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING: frozenset({S.RESTING, S.CANCELED, S.EXECUTED, S.REJECTED, S.UNKNOWN, S.CANCEL_PENDING}),
+    S.PENDING: frozenset(
+        {S.RESTING, S.CANCELED, S.EXECUTED, S.REJECTED, S.UNKNOWN, S.CANCEL_PENDING}
+    ),
     S.RESTING: frozenset({S.RESTING, S.CANCEL_PENDING, S.CANCELED, S.EXECUTED, S.UNKNOWN}),
     S.CANCEL_PENDING: frozenset({S.RESTING, S.CANCELED, S.EXECUTED, S.UNKNOWN}),
-    S.UNKNOWN: frozenset({S.RESTING, S.CANCELED, S.EXECUTED, S.REJECTED, S.UNKNOWN, S.CANCEL_PENDING}),
+    S.UNKNOWN: frozenset(
+        {S.RESTING, S.CANCELED, S.EXECUTED, S.REJECTED, S.UNKNOWN, S.CANCEL_PENDING}
+    ),
     S.CANCELED: frozenset({S.CANCELED}),
     S.EXECUTED: frozenset({S.EXECUTED}),
     S.REJECTED: frozenset({S.REJECTED}),

@@ -36,8 +36,14 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(
-            self.index or self.vol or self.books or self.stale or self.orders
-            or self.fills or self.markets or self.health
+            self.index
+            or self.vol
+            or self.books
+            or self.stale
+            or self.orders
+            or self.fills
+            or self.markets
+            or self.health
         )
 
 
@@ -87,11 +93,19 @@ class TradingState:
             self.order_ids[order.order_id] = order.client_order_id
         self._changes.orders.add(order.client_order_id)
 
-    def set_order_status(self, client_order_id: str, status: OrderStatus, ts_ns: int,
-                         order_id: str | None = None, remaining: int | None = None) -> LiveOrder:
+    def set_order_status(
+        self,
+        client_order_id: str,
+        status: OrderStatus,
+        ts_ns: int,
+        order_id: str | None = None,
+        remaining: int | None = None,
+    ) -> LiveOrder:
         o = self.orders[client_order_id]
         if not can_transition(o.status, status):
-            raise BookError(f"order {client_order_id}: illegal transition {o.status.value}->{status.value}")
+            raise BookError(
+                f"order {client_order_id}: illegal transition {o.status.value}->{status.value}"
+            )
         o.status = status
         o.updated_ns = ts_ns
         if order_id and o.order_id != order_id:
@@ -103,14 +117,16 @@ class TradingState:
         return o
 
     def live_orders(self, ticker: str | None = None) -> list[LiveOrder]:
-        return [o for o in self.orders.values() if o.is_live and (ticker is None or o.ticker == ticker)]
+        return [
+            o for o in self.orders.values() if o.is_live and (ticker is None or o.ticker == ticker)
+        ]
 
     def order_by_id(self, order_id: str) -> LiveOrder | None:
         coid = self.order_ids.get(order_id)
         return self.orders.get(coid) if coid else None
 
     # ---- events ---------------------------------------------------------------------
-    def apply(self, e: ev.Event) -> None:  # noqa: C901 - a flat dispatch is clearest here
+    def apply(self, e: ev.Event) -> None:
         """Apply one event. Book errors mark the book stale instead of guessing."""
         c = self._changes
         if isinstance(e, ev.BookDelta):
