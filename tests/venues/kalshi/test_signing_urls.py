@@ -90,15 +90,15 @@ def test_key_file_errors(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
 
 
 def test_signer_from_env(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
-    with pytest.raises(AuthError, match=ENV_KEY_ID):
+    with pytest.raises(AuthError, match=ENV_KEY_ID[0]):
         signer_from_env({})
     with pytest.raises(AuthError):
-        signer_from_env({ENV_KEY_ID: "k"})
-    assert signer_from_env({ENV_KEY_ID: "k", ENV_KEY_PEM: _pem(key).decode()}).key_id == "k"
+        signer_from_env({ENV_KEY_ID[0]: "k"})
+    assert signer_from_env({ENV_KEY_ID[1]: "k", ENV_KEY_PEM[0]: _pem(key).decode()}).key_id == "k"
     p = tmp_path / "k.key"
     p.write_bytes(_pem(key))
     os.chmod(p, 0o600)
-    assert signer_from_env({ENV_KEY_ID: "k", ENV_KEY_FILE: str(p)}).key_id == "k"
+    assert signer_from_env({ENV_KEY_ID[0]: "k", ENV_KEY_FILE[1]: str(p)}).key_id == "k"
 
 
 def test_urls() -> None:
@@ -123,3 +123,51 @@ def test_urls() -> None:
         resolve_urls("staging")
     with pytest.raises(ConfigError):
         KalshiUrls("ftp://x", "ws://x")
+    assert (
+        resolve_urls("prod", legacy_hosts=True).rest
+        == "https://api.elections.kalshi.com/trade-api/v2"
+    )
+    assert resolve_urls("demo", legacy_hosts=True).rest == "https://demo-api.kalshi.co/trade-api/v2"
+    with pytest.raises(ConfigError, match=r"kalshi\.rest_url"):
+        resolve_urls("sim")
+    assert resolve_urls("sim", "http://h:1/trade-api/v2", "ws://h:1/trade-api/ws/v2").name == "sim"
+
+
+def test_from_settings_and_flags(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
+    import argparse
+
+    from pmbot.settings import KalshiSettings, Secrets, load_settings
+    from pmbot.venues.kalshi.urls import add_url_arguments, url_overrides
+    from pmbot.venues.kalshi.venue import KalshiVenue
+
+    p = argparse.ArgumentParser()
+    add_url_arguments(p)
+    args = p.parse_args(
+        [
+            "--rest-url",
+            "http://127.0.0.1:9/trade-api/v2",
+            "--ws-url",
+            "ws://127.0.0.1:9/trade-api/ws/v2",
+        ]
+    )
+    s = load_settings(environ={}, overrides=url_overrides(args))
+    kd = tmp_path / "keys"
+    kd.mkdir()
+    (kd / "key_id").write_text("kid-1\n")
+    (kd / "private_key.pem").write_bytes(_pem(key))
+    os.chmod(kd / "private_key.pem", 0o600)
+    v = KalshiVenue.from_settings(
+        KalshiSettings(
+            env="sim", rest_url=s.kalshi.rest_url, ws_url=s.kalshi.ws_url, key_file_dir=str(kd)
+        ),
+        Secrets({}),
+        lambda e: None,
+    )
+    assert v.urls.rest == "http://127.0.0.1:9/trade-api/v2" and v.http.signer is not None
+    assert v.http.signer.key_id == "kid-1"
+    v2 = KalshiVenue.from_settings(
+        KalshiSettings(env="demo", key_file_dir=str(kd)), Secrets({}), lambda e: None
+    )
+    assert v2.urls.name == "demo"
+    with pytest.raises(AuthError):
+        KalshiVenue.from_settings(KalshiSettings(env="demo"), Secrets({}), lambda e: None)

@@ -31,9 +31,9 @@ __all__ = [
     "signer_from_env",
 ]
 
-ENV_KEY_ID = "KALSHI_API_KEY_ID"
-ENV_KEY_FILE = "KALSHI_PRIVATE_KEY_PATH"
-ENV_KEY_PEM = "KALSHI_PRIVATE_KEY"  # PEM text, for containers that inject secrets as env
+ENV_KEY_ID = ("PMBOT_KALSHI_KEY_ID", "KALSHI_API_KEY_ID")
+ENV_KEY_FILE = ("PMBOT_KALSHI_PRIVATE_KEY_PATH", "KALSHI_PRIVATE_KEY_PATH")
+ENV_KEY_PEM = ("PMBOT_KALSHI_PRIVATE_KEY", "KALSHI_PRIVATE_KEY")  # PEM text, for injected secrets
 
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
 _SHA256 = hashes.SHA256()
@@ -113,15 +113,23 @@ class KalshiSigner:
         return f"KalshiSigner(key_id={self.key_id!r})"
 
 
+def _first(environ: Mapping[str, str], names: tuple[str, ...]) -> str | None:
+    for n in names:
+        v = environ.get(n)
+        if v:
+            return v
+    return None
+
+
 def signer_from_env(environ: Mapping[str, str]) -> KalshiSigner:
     """Build a signer from an injected environment mapping (key id + key file or PEM text)."""
-    key_id = environ.get(ENV_KEY_ID, "")
+    key_id = _first(environ, ENV_KEY_ID)
     if not key_id:
-        raise AuthError(f"{ENV_KEY_ID} is not set")
-    pem = environ.get(ENV_KEY_PEM)
+        raise AuthError(f"{' or '.join(ENV_KEY_ID)} is not set")
+    pem = _first(environ, ENV_KEY_PEM)
     if pem:
         return KalshiSigner.from_pem(key_id, pem)
-    path = environ.get(ENV_KEY_FILE)
+    path = _first(environ, ENV_KEY_FILE)
     if not path:
-        raise AuthError(f"neither {ENV_KEY_FILE} nor {ENV_KEY_PEM} is set")
+        raise AuthError(f"none of {', '.join(ENV_KEY_FILE + ENV_KEY_PEM)} is set")
     return KalshiSigner.from_file(key_id, path)

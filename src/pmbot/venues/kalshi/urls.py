@@ -19,6 +19,7 @@ __all__ = [
     "KalshiUrls",
     "add_url_arguments",
     "resolve_urls",
+    "url_overrides",
 ]
 
 
@@ -84,15 +85,26 @@ DEFAULT_ENV = "demo"
 
 
 def resolve_urls(
-    env: str | None = None, rest_url: str | None = None, ws_url: str | None = None
+    env: str | None = None,
+    rest_url: str | None = None,
+    ws_url: str | None = None,
+    *,
+    legacy_hosts: bool = False,
 ) -> KalshiUrls:
-    """Pick an environment by name, or a custom pair; both custom URLs must be given together."""
+    """Pick an environment (prod/demo, optionally the older host family) or a custom pair.
+
+    A custom pair (both URLs) always wins; `env="sim"` requires one (the simulator's URLs).
+    """
     if rest_url or ws_url:
         if not (rest_url and ws_url):
             missing = "kalshi.ws_url" if rest_url else "kalshi.rest_url"
             raise ConfigError(missing, "a custom URL pair needs both rest_url and ws_url")
-        return KalshiUrls(rest_url, ws_url, "custom")
+        return KalshiUrls(rest_url, ws_url, env if env == "sim" else "custom")
     name = env or DEFAULT_ENV
+    if name == "sim":
+        raise ConfigError("kalshi.rest_url", "env=sim needs the simulator's rest_url and ws_url")
+    if legacy_hosts and name in _LEGACY:
+        name = _LEGACY[name]
     try:
         return ENVIRONMENTS[name]
     except KeyError:
@@ -101,14 +113,17 @@ def resolve_urls(
         ) from None
 
 
+_LEGACY = {"prod": "prod-elections", "demo": "demo-legacy-host"}
+
+
 def add_url_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --kalshi-env/--rest-url/--ws-url to a command that talks to Kalshi."""
     g = parser.add_argument_group("kalshi endpoints")
     g.add_argument(
         "--kalshi-env",
-        choices=sorted(ENVIRONMENTS),
+        choices=["sim", "demo", "prod"],
         default=None,
-        help=f"Kalshi environment (default {DEFAULT_ENV})",
+        help="Kalshi environment (settings kalshi.env)",
     )
     g.add_argument(
         "--rest-url", default=None, help="custom Kalshi REST base URL (e.g. the simulator)"
@@ -116,3 +131,17 @@ def add_url_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--ws-url", default=None, help="custom Kalshi WebSocket URL (e.g. the simulator)"
     )
+
+
+def url_overrides(args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """The flags above as a settings override layer: {"kalshi": {...}} (flags win over config)."""
+    k = {
+        name: v
+        for name, v in (
+            ("env", getattr(args, "kalshi_env", None)),
+            ("rest_url", getattr(args, "rest_url", None)),
+            ("ws_url", getattr(args, "ws_url", None)),
+        )
+        if v
+    }
+    return {"kalshi": k} if k else {}

@@ -19,7 +19,8 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty, parse_money
 from pmbot.core.orders import Side
-from pmbot.errors import ProtocolViolation, VenueError
+from pmbot.errors import AuthError, ProtocolViolation, VenueError
+from pmbot.settings import KalshiSettings, Secrets
 from pmbot.venues.kalshi import convert, rest
 from pmbot.venues.kalshi import wire as w
 from pmbot.venues.kalshi.http import KalshiHttp
@@ -101,6 +102,29 @@ class KalshiVenue:
     ) -> KalshiVenue:
         """Build from an injected environment (key id + key file/PEM) and URL selection."""
         return cls(resolve_urls(env, rest_url, ws_url), signer_from_env(environ), sink, **kw)
+
+    @classmethod
+    def from_settings(
+        cls,
+        ks: KalshiSettings,
+        secrets: Secrets,
+        sink: Callable[[ev.Event], None],
+        *,
+        sim_urls: tuple[str, str] | None = None,
+        **kw: Any,
+    ) -> KalshiVenue:
+        """Build from `settings.kalshi` + `Secrets` (+ the embedded simulator's URLs for env=sim)."""
+        rest_url = ks.rest_url or (sim_urls[0] if sim_urls else None)
+        ws_url = ks.ws_url or (sim_urls[1] if sim_urls else None)
+        urls = resolve_urls(ks.env, rest_url, ws_url, legacy_hosts=ks.legacy_hosts)
+        key_id = secrets.kalshi_key_id(ks.key_file_dir)
+        path = secrets.kalshi_private_key_path(ks.key_file_dir)
+        if not key_id or not path:
+            raise AuthError(
+                "Kalshi key id / private key path not configured (PMBOT_KALSHI_KEY_ID, "
+                "PMBOT_KALSHI_PRIVATE_KEY_PATH or kalshi.key_file_dir)"
+            )
+        return cls(urls, KalshiSigner.from_file(key_id, path), sink, **kw)
 
     # ---- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
