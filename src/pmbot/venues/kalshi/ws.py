@@ -53,6 +53,7 @@ class KalshiWs:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._session: aiohttp.ClientSession | None = None
         self._closing = False
+        self._closed = asyncio.Event()
         self._last_ping_ns = 0
 
     # ---- desired subscriptions (forwarded; sent at once when connected) ---------------
@@ -75,6 +76,7 @@ class KalshiWs:
     # ---- lifecycle --------------------------------------------------------------------
     async def aclose(self) -> None:
         self._closing = True
+        self._closed.set()
         if self._ws is not None:
             await self._ws.close()
         if self._session is not None:
@@ -111,7 +113,14 @@ class KalshiWs:
     async def _sleep_backoff(self) -> None:
         d = self.backoff.next_delay()
         log.info("kalshi ws reconnect in %.2fs attempt=%d", d, self.backoff.attempt)
-        await self.clock.sleep(d)
+        sleeper = asyncio.ensure_future(self.clock.sleep(d))
+        closer = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({sleeper, closer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for f in (sleeper, closer):
+                f.cancel()
+            await asyncio.gather(sleeper, closer, return_exceptions=True)
 
     async def _connect(self) -> aiohttp.ClientWebSocketResponse | None:
         assert self._session is not None
