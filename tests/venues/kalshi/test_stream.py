@@ -395,3 +395,19 @@ def test_direct_and_event_paths_agree(ops: list[tuple[bool, int, int]]) -> None:
         seq += 1
     for r in rigs:
         assert r.state.books[T] == ref and r.state.book_fresh[T]
+
+
+def test_desire_changed_while_subscribe_in_flight() -> None:
+    r = Rig(T)
+    _connect(r)
+    r.s.want(BOOK, [T, "B"])  # before `subscribed` arrives
+    assert r.sent() == []
+    r.feed(subscribed(1, 7))
+    c = r.sent()
+    assert [(x["cmd"], x["params"].get("action"), x["params"].get("market_tickers")) for x in c] == [
+        ("update_subscription", "add_markets", ["B"])]
+    r.s.unwant(BOOK)
+    r.s.want(FILL, ["B"])
+    r.sent()
+    r.feed(subscribed(3, 9, FILL))
+    assert r.sent() == []

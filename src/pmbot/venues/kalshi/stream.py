@@ -494,6 +494,36 @@ class KalshiStream:
                     self._resync.pop(rsid)
                     self._resync[sid] = _Resync(2, rs.deadline_ns, rs.tickers & tickers)
         log.info("kalshi ws subscribed channel=%s sid=%d markets=%d", ch, sid, len(tickers))
+        self._reconcile(ch, sid)
+
+    def _reconcile(self, ch: str, sid: int) -> None:
+        """Desire changed while the subscribe was in flight: add/delete the difference."""
+        want = self.desired.get(ch, set())
+        sub = self._subs[sid]
+        if want is None or ch in _NO_FILTER or not sub.tickers and ch != BOOK:
+            return
+        add, drop = want - sub.tickers, sub.tickers - want
+        if add:
+            sub.tickers |= add
+            if ch == BOOK:
+                for t in add:
+                    self._fresh[t] = False
+                    self._book_sid[t] = sid
+            self._send(
+                "update_subscription",
+                {"sids": [sid], "action": "add_markets", "market_tickers": sorted(add)},
+                _Cmd("add", ch, tuple(add), sid),
+            )
+        if drop and want:
+            sub.tickers -= drop
+            self._send(
+                "update_subscription",
+                {"sids": [sid], "action": "delete_markets", "market_tickers": sorted(drop)},
+                _Cmd("delete", ch, tuple(drop), sid),
+            )
+        elif not want and ch not in self.desired:
+            self._send("unsubscribe", {"sids": [sid]}, _Cmd("unsubscribe", ch, (), sid))
+            self._drop_sub(sid)
 
     def _on_ok(self, f: w.Ok, now_ns: int) -> None:
         cmd = self._pending.pop(f.id, None) if f.id is not None else None
