@@ -404,8 +404,9 @@ def test_desire_changed_while_subscribe_in_flight() -> None:
     assert r.sent() == []
     r.feed(subscribed(1, 7))
     c = r.sent()
-    assert [(x["cmd"], x["params"].get("action"), x["params"].get("market_tickers")) for x in c] == [
-        ("update_subscription", "add_markets", ["B"])]
+    assert [
+        (x["cmd"], x["params"].get("action"), x["params"].get("market_tickers")) for x in c
+    ] == [("update_subscription", "add_markets", ["B"])]
     r.s.unwant(BOOK)
     r.s.want(FILL, ["B"])
     r.sent()

@@ -498,9 +498,13 @@ class KalshiStream:
 
     def _reconcile(self, ch: str, sid: int) -> None:
         """Desire changed while the subscribe was in flight: add/delete the difference."""
-        want = self.desired.get(ch, set())
         sub = self._subs[sid]
-        if want is None or ch in _NO_FILTER or not sub.tickers and ch != BOOK:
+        if ch not in self.desired:
+            self._send("unsubscribe", {"sids": [sid]}, _Cmd("unsubscribe", ch, (), sid))
+            self._drop_sub(sid)
+            return
+        want = self.desired[ch]
+        if want is None or ch in _NO_FILTER or (not sub.tickers and ch != BOOK):
             return
         add, drop = want - sub.tickers, sub.tickers - want
         if add:
@@ -514,16 +518,13 @@ class KalshiStream:
                 {"sids": [sid], "action": "add_markets", "market_tickers": sorted(add)},
                 _Cmd("add", ch, tuple(add), sid),
             )
-        if drop and want:
+        if drop:
             sub.tickers -= drop
             self._send(
                 "update_subscription",
                 {"sids": [sid], "action": "delete_markets", "market_tickers": sorted(drop)},
                 _Cmd("delete", ch, tuple(drop), sid),
             )
-        elif not want and ch not in self.desired:
-            self._send("unsubscribe", {"sids": [sid]}, _Cmd("unsubscribe", ch, (), sid))
-            self._drop_sub(sid)
 
     def _on_ok(self, f: w.Ok, now_ns: int) -> None:
         cmd = self._pending.pop(f.id, None) if f.id is not None else None
