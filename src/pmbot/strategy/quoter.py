@@ -195,10 +195,10 @@ class MarketMaker:
         opening = q >= 0 if side == "bid" else q <= 0
         if not opening:
             return prm.size
-        room = lim.max_position - abs(q)
-        f = min(1.0, max(0.0, room / lim.max_position), f_loss)
-        x = int(prm.size * f)
-        return x - x % prm.lot
+        room = max(0, lim.max_position - abs(q))
+        f = min(1.0, room / lim.max_position, f_loss)
+        lots = math.floor(prm.size * f / prm.lot + 0.5)  # nearest whole lot
+        return min(lots * prm.lot, room - room % prm.lot)
 
     def _place(
         self, m: MarketSpec, book: BinaryBook | None, bid: Price | None, ask: Price | None

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from pmbot.core.book import BinaryBook
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import ONE, Price, PriceGrid, Qty
+from pmbot.strategy.inputs import QuoteInputs
 
-__all__ = ["books_around", "ladder_fair", "ladder_markets", "two_sided_book"]
+__all__ = ["books_around", "fresh_inputs", "ladder_fair", "ladder_markets", "two_sided_book"]
 
 
 def ladder_markets(
@@ -96,3 +98,20 @@ def books_around(
             m, bid if 0 < bid < ONE else None, ask if 0 < ask < ONE else None
         )
     return out
+
+
+def fresh_inputs(
+    markets: tuple[MarketSpec, ...],
+    fair: EventFairValue | None,
+    books: Mapping[str, BinaryBook | None],
+    ts_ns: int,
+    **kw: Any,
+) -> QuoteInputs:
+    """A snapshot whose feeds are all current at `ts_ns`, an hour before the reference."""
+    base: dict[str, Any] = {
+        "book_ts_ns": {m.ticker: ts_ns for m in markets},
+        "index_ts_ns": ts_ns,
+        "reference_ts_ns": ts_ns + 3_600_000_000_000,
+    }
+    base.update(kw)
+    return QuoteInputs(ts_ns, markets[0].event_ticker, markets, fair, books, **base)
