@@ -27,7 +27,9 @@ BIG = RiskLimits(max_event_loss=10**12, max_event_cost=10**12, max_account_expos
 
 
 def engine(limits=BIG, guards=None, ks=None):
-    return QuoteEngine(MarketMaker(QuoteParams(debounce_ns=0), limits), RiskGate(limits, guards, ks))
+    return QuoteEngine(
+        MarketMaker(QuoteParams(debounce_ns=0), limits), RiskGate(limits, guards, ks)
+    )
 
 
 def inputs(ts=T0, **kw):
@@ -75,11 +77,13 @@ def test_missing_fair_value_halts():
 
 
 def test_near_reference_pulls_and_approaching_reduces():
-    check_event_guard(lambda t: inputs(t, reference_ts_ns=t + 4 * S), RiskState.HALTED,
-                      "near_reference")
+    check_event_guard(
+        lambda t: inputs(t, reference_ts_ns=t + 4 * S), RiskState.HALTED, "near_reference"
+    )
     bad = check_event_guard(
         lambda t: inputs(t, reference_ts_ns=t + 60 * S, positions={MS[2].ticker: 500}),
-        RiskState.REDUCING, "reference_approaching",
+        RiskState.REDUCING,
+        "reference_approaching",
     )
     # reduce-only: only the ask that sells the long, capped at its size
     assert [(d.ticker, d.side, d.qty) for d in bad.quotes] == [(MS[2].ticker, "ask", 500)]
@@ -96,8 +100,9 @@ def test_daily_loss_near_limit_reduces():
 
 
 def test_event_loss_and_cost_and_exposure_limits_reduce():
-    lim = RiskLimits(max_event_loss=50 * 10**6, max_event_cost=80 * 10**6,
-                     max_account_exposure=120 * 10**6)
+    lim = RiskLimits(
+        max_event_loss=50 * 10**6, max_event_cost=80 * 10**6, max_account_exposure=120 * 10**6
+    )
     e = engine(lim)
     d = e.step(inputs(T0, event_cost=60 * 10**6, positions={MS[2].ticker: 2000}))
     assert d.risk.state is RiskState.REDUCING
@@ -115,10 +120,16 @@ def test_event_loss_and_cost_and_exposure_limits_reduce():
     [
         (lambda t, k: {"books": {**BOOKS, k: None}}, "no_book"),
         (lambda t, k: {"resyncing": frozenset({k})}, "book_resyncing"),
-        (lambda t, k: {"book_ts_ns": {m.ticker: (t - 31 * S if m.ticker == k else t) for m in MS}},
-         "book_stale"),
-        (lambda t, k: {"fair": replace(FV, fair={x: v for x, v in FV.fair.items() if x != k})},
-         "no_fair_value"),
+        (
+            lambda t, k: {
+                "book_ts_ns": {m.ticker: (t - 31 * S if m.ticker == k else t) for m in MS}
+            },
+            "book_stale",
+        ),
+        (
+            lambda t, k: {"fair": replace(FV, fair={x: v for x, v in FV.fair.items() if x != k})},
+            "no_fair_value",
+        ),
     ],
 )
 def test_market_guards_halt_only_that_market(mutate, reason):
@@ -201,9 +212,14 @@ def test_transitions_are_logged(caplog):
 
 
 def test_disabled_guards_do_not_fire():
-    g = GuardParams(index_stale_ns=None, book_stale_ns=None, max_divergence=None,
-                    reduce_before_reference_ns=None, pull_before_reference_ns=None,
-                    daily_loss_reduce_fraction=None)
+    g = GuardParams(
+        index_stale_ns=None,
+        book_stale_ns=None,
+        max_divergence=None,
+        reduce_before_reference_ns=None,
+        pull_before_reference_ns=None,
+        daily_loss_reduce_fraction=None,
+    )
     e = engine(guards=g)
     d = e.step(inputs(T0, index_ts_ns=None, book_ts_ns={}, reference_ts_ns=T0))
     assert d.risk.state is RiskState.ACTIVE and d.quotes

@@ -37,8 +37,10 @@ def brute_worst_loss(positions, cost, quotes, fill_mask):
                 continue
             m = next(m for m in MS if m.ticker == d.ticker)
             w = m.yes_wins(v)
-            pay += d.qty * ((ONE if w else 0) - d.price) if d.side == "bid" else d.qty * (
-                d.price - (ONE if w else 0)
+            pay += (
+                d.qty * ((ONE if w else 0) - d.price)
+                if d.side == "bid"
+                else d.qty * (d.price - (ONE if w else 0))
             )
         worst = -pay if worst is None else max(worst, -pay)
         v += 0.25
@@ -61,14 +63,17 @@ def test_trimmed_quotes_fit_the_worst_case_loss_cap_for_every_fill_subset():
     qc = [CELLS[idx[d.ticker]] for d in quotes]
     base = brute_worst_loss(positions, cost, [], [])
     assert base == max(loss)
-    untrimmed = max(brute_worst_loss(positions, cost, quotes, mask)
-                    for mask in product((0, 1), repeat=len(quotes)))
+    untrimmed = max(
+        brute_worst_loss(positions, cost, quotes, mask)
+        for mask in product((0, 1), repeat=len(quotes))
+    )
     cap = (base + untrimmed) // 2
     assert untrimmed > cap > base
     out = trim_event_loss(quotes, qc, loss, cap)
     assert any(o.qty < q.qty for o, q in zip(out, quotes, strict=True))
-    worst = max(brute_worst_loss(positions, cost, out, mask)
-                for mask in product((0, 1), repeat=len(out)))
+    worst = max(
+        brute_worst_loss(positions, cost, out, mask) for mask in product((0, 1), repeat=len(out))
+    )
     assert worst <= cap
     # nothing to trim when the cap is generous
     assert trim_event_loss(quotes, qc, loss, untrimmed) == quotes
@@ -102,23 +107,38 @@ def test_trim_cost_counts_only_the_opening_part():
 
 def test_position_caps_and_reduce_only_share_room_between_same_side_quotes():
     pos = {"A": 7000}
-    quotes = [DesiredQuote("A", "bid", 5000, 2000), DesiredQuote("A", "bid", 4900, 2000),
-              DesiredQuote("A", "ask", 5200, 9000), DesiredQuote("A", "ask", 5300, 9000)]
+    quotes = [
+        DesiredQuote("A", "bid", 5000, 2000),
+        DesiredQuote("A", "bid", 4900, 2000),
+        DesiredQuote("A", "ask", 5200, 9000),
+        DesiredQuote("A", "ask", 5300, 9000),
+    ]
     out = cap_positions(quotes, pos, 10_000)
     assert [d.qty for d in out] == [2000, 1000, 9000, 8000]
     out = reduce_only(quotes, pos)
     assert [d.qty for d in out] == [0, 0, 7000, 0]
     assert [d.qty for d in trim_to_lot([*out, DesiredQuote("A", "ask", 5400, 250)], 100)] == [
-        7000, 200
+        7000,
+        200,
     ]
 
 
 def test_gate_never_lets_event_loss_exceed_its_cap():
-    lim = RiskLimits(max_event_loss=5 * 10**6, max_position=10**6, max_event_cost=10**12,
-                     max_account_exposure=10**12)
+    lim = RiskLimits(
+        max_event_loss=5 * 10**6,
+        max_position=10**6,
+        max_event_cost=10**12,
+        max_account_exposure=10**12,
+    )
     fv = ladder_fair(MS, 6000.0, 30.0)
-    inp = fresh_inputs(MS, fv, books_around(MS, fv, 2000), 10**12, positions={MS[1].ticker: 800},
-                       event_cost=2_000_000)
+    inp = fresh_inputs(
+        MS,
+        fv,
+        books_around(MS, fv, 2000),
+        10**12,
+        positions={MS[1].ticker: 800},
+        event_cost=2_000_000,
+    )
     proposed = []
     for m in MS:
         b = inp.books[m.ticker]
@@ -131,6 +151,8 @@ def test_gate_never_lets_event_loss_exceed_its_cap():
     d = RiskGate(lim).apply(inp, proposed)
     assert d.quotes and d.trimmed
     pos = [inp.positions.get(m.ticker, 0) for m in MS]
-    worst = max(brute_worst_loss(pos, 2_000_000, list(d.quotes), mask)
-                for mask in product((0, 1), repeat=len(d.quotes)))
+    worst = max(
+        brute_worst_loss(pos, 2_000_000, list(d.quotes), mask)
+        for mask in product((0, 1), repeat=len(d.quotes))
+    )
     assert worst <= lim.max_event_loss

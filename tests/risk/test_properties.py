@@ -7,6 +7,7 @@ semantics (one value strictly inside every cell of the pricer's partition, plus 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from fractions import Fraction
 
@@ -49,8 +50,12 @@ def scenario(draw):
     sigma = draw(st.floats(3.0, 90.0))
     fv = ladder_fair(ms, level, sigma)
     if draw(st.booleans()):  # per-market model noise: divergence from the book
-        fv = replace(fv, fair={t: min(1.0, max(0.0, p + draw(st.floats(-0.3, 0.3))))
-                               for t, p in fv.fair.items()})
+        fv = replace(
+            fv,
+            fair={
+                t: min(1.0, max(0.0, p + draw(st.floats(-0.3, 0.3)))) for t, p in fv.fair.items()
+            },
+        )
     now = 50_000 * S
     books, resting, positions = {}, {}, {}
     prices = grid.prices
@@ -66,14 +71,18 @@ def scenario(draw):
             bid = prices[i] if kind in ("two", "bid", "crossed") else None
             ask = prices[j] if kind in ("two", "ask", "crossed") else None
             books[m.ticker] = two_sided_book(m, bid, ask)
-        positions[m.ticker] = draw(st.sampled_from([0, 0, 1]) ) * draw(
-            st.integers(-15_000, 15_000))
+        positions[m.ticker] = draw(st.sampled_from([0, 0, 1])) * draw(st.integers(-15_000, 15_000))
         rest = []
         for side in ("bid", "ask"):
             if draw(st.booleans()):
-                rest.append(RestingOrder(side, prices[draw(st.integers(1, len(prices) - 2))],
-                                         draw(st.integers(1, 5000)),
-                                         now - draw(st.integers(0, 3 * S))))
+                rest.append(
+                    RestingOrder(
+                        side,
+                        prices[draw(st.integers(1, len(prices) - 2))],
+                        draw(st.integers(1, 5000)),
+                        now - draw(st.integers(0, 3 * S)),
+                    )
+                )
         resting[m.ticker] = tuple(rest)
     params = QuoteParams(
         risk_aversion=draw(st.floats(0.0, 0.03)),
@@ -115,7 +124,7 @@ def scenario(draw):
 
 def interior_points(edges):
     pts = [edges[0] - 30.0, edges[0] - 0.01, edges[-1] + 0.01, edges[-1] + 30.0]
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         pts += [a + 0.01, (a + b) / 2, b - 0.02]
     return pts
 

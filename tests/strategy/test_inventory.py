@@ -78,12 +78,16 @@ def test_reservation_closed_form_equals_brute_force_ce(qty):
     x = qty / 100
     for j in range(5):
         assert math.isclose(
-            reservation_bid(rho[j], gamma, qty), _ce_gain(probs, pay, cells, j, x, gamma) / x,
-            rel_tol=1e-9, abs_tol=1e-12,
+            reservation_bid(rho[j], gamma, qty),
+            _ce_gain(probs, pay, cells, j, x, gamma) / x,
+            rel_tol=1e-9,
+            abs_tol=1e-12,
         )
         assert math.isclose(
-            reservation_ask(rho[j], gamma, qty), -_ce_gain(probs, pay, cells, j, -x, gamma) / x,
-            rel_tol=1e-9, abs_tol=1e-12,
+            reservation_ask(rho[j], gamma, qty),
+            -_ce_gain(probs, pay, cells, j, -x, gamma) / x,
+            rel_tol=1e-9,
+            abs_tol=1e-12,
         )
 
 
@@ -120,8 +124,9 @@ def test_skew_size_matches_the_linear_rule_for_one_bucket():
 def test_long_bucket_cheapens_itself_and_enriches_its_neighbours_and_cover():
     """A threshold market that contains the long bucket is cheapened too; others rise."""
     grid, fees = PriceGrid.linear_cent(), FeeSchedule()
-    extra = MarketSpec("EVT-ABOVE5987.5", "EVT", "SER", StrikeType.GREATER, 5987.5, None,
-                       grid, fees, 0)
+    extra = MarketSpec(
+        "EVT-ABOVE5987.5", "EVT", "SER", StrikeType.GREATER, 5987.5, None, grid, fees, 0
+    )
     ms = (*MS, extra)
     fv = ladder_fair(ms, 6000.0, 30.0)
     cells = win_cells(ms, fv)
@@ -135,5 +140,8 @@ def test_long_bucket_cheapens_itself_and_enriches_its_neighbours_and_cover():
     for j in (0, 1, 2, 4):  # every other bucket hedges it
         assert rho[j] > rho0[j]
     # the exact tilt: an untouched cell's weight is its probability over the partition sum
-    z = sum(p * math.exp(-gamma * q) for p, q in zip(fv.cell_probs, payoff_dollars(5, cells, pos), strict=True))
+    z = sum(
+        p * math.exp(-gamma * q)
+        for p, q in zip(fv.cell_probs, payoff_dollars(5, cells, pos), strict=True)
+    )
     assert rho[2] == pytest.approx(fv.cell_probs[2] / z)

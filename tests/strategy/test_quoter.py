@@ -31,8 +31,14 @@ def event3(p: float, *, fees=None, grid=None):
     """Tail / bucket / tail with the bucket at probability p (tails split the rest)."""
     ms = ladder_markets(3, 6000.0, 50.0, fees=fees, grid=grid)
     t = (1.0 - p) / 2
-    fv = EventFairValue("EVT", 0, 6000.0, (5975.0, 6025.0), (t, p, t),
-                        {ms[0].ticker: t, ms[1].ticker: p, ms[2].ticker: t})
+    fv = EventFairValue(
+        "EVT",
+        0,
+        6000.0,
+        (5975.0, 6025.0),
+        (t, p, t),
+        {ms[0].ticker: t, ms[1].ticker: p, ms[2].ticker: t},
+    )
     return ms, fv
 
 
@@ -150,8 +156,9 @@ def test_snap_helpers_respect_fee_and_grid():
 
 # ---- grid, book, range -----------------------------------------------------------------
 def test_bid_floors_and_ask_ceils_on_a_tapered_grid():
-    tapered = PriceGrid([PriceRange(0, 1000, 10), PriceRange(1000, 9000, 100),
-                         PriceRange(9000, ONE, 10)])
+    tapered = PriceGrid(
+        [PriceRange(0, 1000, 10), PriceRange(1000, 9000, 100), PriceRange(9000, ONE, 10)]
+    )
     ms, fv = event3(0.0637, grid=tapered)
     q = quotes_of(run(NO_RISK, ms, fv), ms[1].ticker)
     assert (q["bid"].price, q["ask"].price) == (530, 740)
@@ -196,7 +203,10 @@ def test_no_quote_outside_zero_one_and_none_in_the_band():
 
 # ---- stability -------------------------------------------------------------------------
 def _resting(bid, ask, placed=T0 - 10 * S, qty=1000):
-    return (RestingOrder("bid", bid, qty, placed, "b1"), RestingOrder("ask", ask, qty, placed, "a1"))
+    return (
+        RestingOrder("bid", bid, qty, placed, "b1"),
+        RestingOrder("ask", ask, qty, placed, "a1"),
+    )
 
 
 def test_hysteresis_keeps_resting_quotes_on_small_moves_and_replaces_on_large():
@@ -265,8 +275,11 @@ def test_debounce_holds_small_changes_and_passes_large_ones_and_fills():
     jump = mm2.propose(fresh_inputs(ms, ladder_fair(ms, 6015.0, 30.0), books, T0 + 1))
     assert jump.quotes != base.quotes and jump.wake_at_ns is None
     # so does a fill (position change)
-    fill = mm2.propose(fresh_inputs(ms, ladder_fair(ms, 6015.0, 30.0), books, T0 + 2,
-                                    positions={ms[2].ticker: 1000}))
+    fill = mm2.propose(
+        fresh_inputs(
+            ms, ladder_fair(ms, 6015.0, 30.0), books, T0 + 2, positions={ms[2].ticker: 1000}
+        )
+    )
     assert fill.quotes != jump.quotes
 
 

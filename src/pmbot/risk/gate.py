@@ -107,7 +107,9 @@ class RiskGate:
 
         ev_find = event_findings(inp, self.guards, lim, event_loss)
         if ks.tripped:
-            ev_find.insert(0, Finding(inp.event_ticker, RiskState.HALTED, f"kill_switch:{ks.reason}"))
+            ev_find.insert(
+                0, Finding(inp.event_ticker, RiskState.HALTED, f"kill_switch:{ks.reason}")
+            )
         ev_state = _worst(ev_find)
         by_market: dict[str, list[Finding]] = {m.ticker: [] for m in inp.markets}
         for f in market_findings(inp, self.guards, lim):
@@ -180,9 +182,11 @@ class RiskGate:
                 lo_ask[d.ticker] = min(lo_ask.get(d.ticker, 1 << 30), d.price)
         bad = {t for t, b in hi_bid.items() if t in lo_ask and b >= lo_ask[t]}
         ok = [d for d in ok if d.ticker not in bad]
-        reducing = {
-            t for t, (s, _) in m_states.items() if s is RiskState.REDUCING
-        } if ev_state is RiskState.ACTIVE else set(specs)
+        reducing = (
+            {t for t, (s, _) in m_states.items() if s is RiskState.REDUCING}
+            if ev_state is RiskState.ACTIVE
+            else set(specs)
+        )
         if reducing:
             red = reduce_only([d for d in ok if d.ticker in reducing], inp.positions)
             it = iter(red)
@@ -205,8 +209,13 @@ class RiskGate:
                 self._states[scope] = new
                 lvl = logging.WARNING if new[0] > old[0] else logging.INFO
                 log.log(
-                    lvl, "risk transition scope=%s from=%s to=%s reason=%s ts_ns=%d",
-                    scope, old[0].name, new[0].name, new[1] or old[1], ts_ns,
+                    lvl,
+                    "risk transition scope=%s from=%s to=%s reason=%s ts_ns=%d",
+                    scope,
+                    old[0].name,
+                    new[0].name,
+                    new[1] or old[1],
+                    ts_ns,
                 )
         return out
 

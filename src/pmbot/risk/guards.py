@@ -44,7 +44,9 @@ class GuardParams:
 
     def __post_init__(self) -> None:
         for name in (
-            "index_stale_ns", "book_stale_ns", "reduce_before_reference_ns",
+            "index_stale_ns",
+            "book_stale_ns",
+            "reduce_before_reference_ns",
             "pull_before_reference_ns",
         ):
             v = getattr(self, name)

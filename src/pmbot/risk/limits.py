@@ -50,8 +50,12 @@ class RiskLimits:
 
     def __post_init__(self) -> None:
         for name in (
-            "max_position", "max_event_loss", "max_event_cost", "max_account_exposure",
-            "max_daily_loss", "lot",
+            "max_position",
+            "max_event_loss",
+            "max_event_cost",
+            "max_account_exposure",
+            "max_daily_loss",
+            "lot",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"risk.{name}", "must be > 0")

@@ -248,8 +248,10 @@ class MarketMaker:
         best_bid = None if book is None else book.yes_bid_price()
         nb, nbq = self._keep(inp.ts_ns, m, _one(rest, "bid"), bid, bq, r_bid, best_ask, "bid")
         na, naq = self._keep(inp.ts_ns, m, _one(rest, "ask"), ask, aq, r_ask, best_bid, "ask")
-        if nb is not None and na is not None and (
-            m.grid.tick(na) - m.grid.tick(nb) < self.params.min_spread_ticks
+        if (
+            nb is not None
+            and na is not None
+            and (m.grid.tick(na) - m.grid.tick(nb) < self.params.min_spread_ticks)
         ):
             return bid, ask, bq, aq
         return nb, na, nbq, naq
@@ -293,4 +295,3 @@ def _one(rest: Sequence[RestingOrder], side: Side) -> RestingOrder | None:
                 return None
             found = r
     return found
-

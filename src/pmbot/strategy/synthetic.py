@@ -7,6 +7,7 @@ the reference time, so they sum to 1 across the ladder as the real pricer's do.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -38,14 +39,45 @@ def ladder_markets(
     lo = center - width * (n - 2) / 2
     edges = [lo + width * i for i in range(n - 1)]
     out = [
-        MarketSpec(f"{event}-T{edges[0]:g}L", event, "SER", StrikeType.LESS, None, edges[0],
-                   grid, fees, close_ts_ns)
+        MarketSpec(
+            f"{event}-T{edges[0]:g}L",
+            event,
+            "SER",
+            StrikeType.LESS,
+            None,
+            edges[0],
+            grid,
+            fees,
+            close_ts_ns,
+        )
     ]
     for a in edges[:-1]:
-        out.append(MarketSpec(f"{event}-B{a:g}", event, "SER", StrikeType.BETWEEN, a,
-                              a + width - 0.01, grid, fees, close_ts_ns))
-    out.append(MarketSpec(f"{event}-T{edges[-1]:g}G", event, "SER", StrikeType.GREATER,
-                          edges[-1], None, grid, fees, close_ts_ns))
+        out.append(
+            MarketSpec(
+                f"{event}-B{a:g}",
+                event,
+                "SER",
+                StrikeType.BETWEEN,
+                a,
+                a + width - 0.01,
+                grid,
+                fees,
+                close_ts_ns,
+            )
+        )
+    out.append(
+        MarketSpec(
+            f"{event}-T{edges[-1]:g}G",
+            event,
+            "SER",
+            StrikeType.GREATER,
+            edges[-1],
+            None,
+            grid,
+            fees,
+            close_ts_ns,
+        )
+    )
     return tuple(out)
 
 
@@ -65,11 +97,13 @@ def ladder_fair(
         return 0.5 * math.erfc(-(x - level) / (sigma * math.sqrt(2.0)))
 
     cs = [0.0, *(cdf(x) for x in edges), 1.0]
-    probs = tuple(b - a for a, b in zip(cs, cs[1:], strict=False))
+    probs = tuple(b - a for a, b in itertools.pairwise(cs))
     fv = EventFairValue(markets[0].event_ticker, ts_ns, level, edges, probs, sigma=sigma)
     pts = fv.cell_points()
-    fair = {m.ticker: math.fsum(p for p, v in zip(probs, pts, strict=True) if m.yes_wins(v))
-            for m in markets}
+    fair = {
+        m.ticker: math.fsum(p for p, v in zip(probs, pts, strict=True) if m.yes_wins(v))
+        for m in markets
+    }
     return EventFairValue(markets[0].event_ticker, ts_ns, level, edges, probs, fair, {}, sigma)
 
 
