@@ -301,3 +301,34 @@ def test_params_reject_nonsense(bad):
 
     with pytest.raises(ConfigError):
         QuoteParams(**bad)
+
+
+def test_a_filled_side_pauses_and_asks_to_be_woken():
+    ms, fv = event3(0.5)
+    t = ms[1].ticker
+    prm = replace(NO_RISK, fill_pause_ns=2 * S)
+    prop = run(prm, ms, fv, last_fill_ns={(t, "bid"): T0 - S})
+    assert set(quotes_of(prop, t)) == {"ask"}
+    assert prop.wake_at_ns == T0 + S
+    prop = run(prm, ms, fv, last_fill_ns={(t, "bid"): T0 - 3 * S})
+    assert set(quotes_of(prop, t)) == {"bid", "ask"}
+    assert prop.wake_at_ns is None
+
+
+def test_risk_aversion_and_edge_ramp_up_toward_the_reference_time():
+    ms, fv = event3(0.5)
+    t = ms[1].ticker
+    prm = QuoteParams(
+        risk_aversion=0.002,
+        edge=100,
+        close_ramp_ns=600 * S,
+        close_risk_multiplier=5.0,
+        close_edge_multiplier=3.0,
+    )
+    assert prm.close_factor(900 * S) == 0.0 and prm.close_factor(0) == 1.0
+    pos = {t: 3000}
+    far = quotes_of(run(prm, ms, fv, positions=pos, reference_ts_ns=T0 + 3600 * S), t)
+    near = quotes_of(run(prm, ms, fv, positions=pos, reference_ts_ns=T0 + 30 * S), t)
+    assert near["ask"].price - near["bid"].price > far["ask"].price - far["bid"].price
+    # stronger skew: the long position pushes the mid of the quotes down further
+    assert near["bid"].price + near["ask"].price < far["bid"].price + far["ask"].price

@@ -59,6 +59,7 @@ class QuoteInputs:
     * `event_cost`: cash paid for the event's open positions (net of sale proceeds).
     * `account_exposure`: capital in open positions across the whole account.
     * `daily_pnl`: realised plus marked P&L since the start of the trading day (loss < 0).
+    * `last_fill_ns[(ticker, side)]`: when one of our orders on that side last filled.
     """
 
     ts_ns: int
@@ -76,6 +77,7 @@ class QuoteInputs:
     event_cost: Micros = 0
     account_exposure: Micros = 0
     daily_pnl: Micros = 0
+    last_fill_ns: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,9 @@ Per market j of the event (pricing-notes §3.3-§3.4):
    charges at that price; makers pay no taker fee), bid floored and ask ceiled to the grid,
    at least `min_spread_ticks` apart, strictly inside the market's best opposite price
    (post-only never takes), strictly inside (0, 1).
-5. Stability: a resting quote within `price_tolerance_ticks` (and `size_tolerance`) of the
+5. A side that just filled rests for `fill_pause_ns` (not swept twice); toward the reference
+   time risk aversion and edge ramp up over `close_ramp_ns`.
+6. Stability: a resting quote within `price_tolerance_ticks` (and `size_tolerance`) of the
    new one, or younger than `min_rest_ns`, is kept while it still is safe; small changes
    inside `debounce_ns` of the last requote return the previous quotes and a wake-up time.
 """
@@ -117,7 +119,10 @@ class MarketMaker:
             opp = b.yes_ask_price() if d.side == "bid" else b.yes_bid_price()
             if opp is not None and (d.price >= opp if d.side == "bid" else d.price <= opp):
                 return None
-        return Proposal(last.quotes, self._last_ts + prm.debounce_ns, last.notes)
+        wake = self._last_ts + prm.debounce_ns
+        if last.wake_at_ns is not None and inp.ts_ns < last.wake_at_ns < wake:
+            wake = last.wake_at_ns
+        return Proposal(last.quotes, wake, last.notes)
 
     # ---- main -----------------------------------------------------------------------
     def propose(self, inp: QuoteInputs) -> Proposal:
@@ -148,7 +153,9 @@ class MarketMaker:
         cells = self._win_cells(inp)
         k = len(fair.cell_probs)
         pos_v = positions_vector(inp.markets, inp.positions)
-        gamma = prm.risk_aversion
+        close = prm.close_factor(inp.reference_ts_ns - inp.ts_ns)
+        gamma = prm.risk_aversion * (1.0 + (prm.close_risk_multiplier - 1.0) * close)
+        edge = prm.edge * (1.0 + (prm.close_edge_multiplier - 1.0) * close)
         p_cells = tilted_probs(fair.cell_probs, (), cells, 0.0)
         if any(pos_v):
             rho = tilted_probs(fair.cell_probs, payoff_dollars(k, cells, pos_v), cells, gamma)
@@ -157,7 +164,9 @@ class MarketMaker:
         else:
             rho, loss = p_cells, inp.event_cost
         f_loss = min(1.0, max(0.0, 1.0 - loss / lim.max_event_loss))
-        half = prm.edge + prm.adverse_selection
+        half = edge + prm.adverse_selection
+        pause, fills = prm.fill_pause_ns, inp.last_fill_ns
+        wake: int | None = None
         band = prm.no_quote_band
         out: list[DesiredQuote] = []
         notes: dict[str, str] = {}
@@ -173,6 +182,15 @@ class MarketMaker:
             q = pos_v[j]
             bq = self._size(q, "bid", f_loss)
             aq = self._size(q, "ask", f_loss)
+            if pause and fills:
+                for side in ("bid", "ask"):
+                    until = fills.get((t, side), -pause) + pause
+                    if until > inp.ts_ns:
+                        wake = until if wake is None else min(wake, until)
+                        if side == "bid":
+                            bq = 0
+                        else:
+                            aq = 0
             skew_b = reservation_bid(rho[j], gamma, bq) - p_cells[j] if bq else 0.0
             skew_a = reservation_ask(rho[j], gamma, aq) - p_cells[j] if aq else 0.0
             r_bid = (p + skew_b) * ONE
@@ -187,7 +205,7 @@ class MarketMaker:
                 out.append(DesiredQuote(t, "ask", ask, aq))
             if bid is None and ask is None:
                 notes[t] = "no_valid_price"
-        return Proposal(tuple(out), None, notes)
+        return Proposal(tuple(out), wake, notes)
 
     def _size(self, q: Qty, side: Side, f_loss: float) -> Qty:
         """Base size shrunk linearly toward the position cap and the event loss budget."""
