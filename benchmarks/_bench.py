@@ -16,7 +16,9 @@ from collections.abc import Callable
 __all__ = ["Reporter", "median_ns_per_op", "parse_args"]
 
 
-def parse_args(description: str, extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+def parse_args(
+    description: str, extra: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--json", action="store_true", help="one JSON object per figure")
     p.add_argument("--repeat", type=int, default=7, help="timing repeats (median is reported)")
@@ -25,7 +27,9 @@ def parse_args(description: str, extra: Callable[[argparse.ArgumentParser], None
     return p.parse_args()
 
 
-def median_ns_per_op(fn: Callable[[], object], ops_per_call: int, repeat: int = 7, min_time: float = 0.2) -> float:
+def median_ns_per_op(
+    fn: Callable[[], object], ops_per_call: int, repeat: int = 7, min_time: float = 0.2
+) -> float:
     """Median over `repeat` runs of ns per op; each run loops `fn` for at least `min_time` s."""
     fn()  # warm up
     samples = []
@@ -62,13 +66,24 @@ class Reporter:
         if baseline_value is not None and value:
             ratio = value / baseline_value if higher_is_better else baseline_value / value
         if self.as_json:
-            print(json.dumps({
-                "name": name, "value": round(value, 3), "unit": unit, "baseline": baseline,
-                "baseline_value": None if baseline_value is None else round(baseline_value, 3),
-                "ratio": None if ratio is None else round(ratio, 2),
-            }))
+            print(
+                json.dumps(
+                    {
+                        "name": name,
+                        "value": round(value, 3),
+                        "unit": unit,
+                        "baseline": baseline,
+                        "baseline_value": None
+                        if baseline_value is None
+                        else round(baseline_value, 3),
+                        "ratio": None if ratio is None else round(ratio, 2),
+                    }
+                )
+            )
         else:
             line = f"{name}: {value:,.1f} {unit}"
             if baseline_value is not None:
-                line += f"  | baseline {baseline}: {baseline_value:,.1f} {unit}  | ratio {ratio:,.1f}x"
+                line += (
+                    f"  | baseline {baseline}: {baseline_value:,.1f} {unit}  | ratio {ratio:,.1f}x"
+                )
             print(line)

@@ -42,10 +42,14 @@ def _available() -> dict[str, object]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pmbot", description="Market-making bot for prediction markets")
+    parser = argparse.ArgumentParser(
+        prog="pmbot", description="Market-making bot for prediction markets"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, mod in _available().items():
-        p = sub.add_parser(name, help=getattr(mod, "HELP", ""), description=getattr(mod, "HELP", ""))
+        p = sub.add_parser(
+            name, help=getattr(mod, "HELP", ""), description=getattr(mod, "HELP", "")
+        )
         mod.add_arguments(p)  # type: ignore[attr-defined]
         p.set_defaults(_main=mod.main)  # type: ignore[attr-defined]
     return parser

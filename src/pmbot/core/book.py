@@ -34,7 +34,7 @@ def _mirror(grid: PriceGrid) -> PriceGrid:
 class BinaryBook:
     """YES-bid and NO-bid ladders of one market with cached best levels."""
 
-    __slots__ = ("_by", "_bn", "_no", "_yes", "grid", "no_grid", "ticker")
+    __slots__ = ("_bn", "_by", "_no", "_yes", "grid", "no_grid", "ticker")
 
     def __init__(self, grid: PriceGrid, ticker: str = "") -> None:
         self.grid = grid
@@ -83,9 +83,18 @@ class BinaryBook:
         self._by = _top(ys, len(ys) - 1)
         self._bn = _top(ns, len(ns) - 1)
 
-    def apply_delta(self, is_yes: bool, price: Price, delta: Qty, *, yes_scale: bool = False) -> None:
+    def apply_delta(
+        self, is_yes: bool, price: Price, delta: Qty, *, yes_scale: bool = False
+    ) -> None:
         """Apply a signed size change at a price (NO prices per `yes_scale`)."""
-        t = self.yes_tick(price) if is_yes else self.no_tick(price, yes_scale=yes_scale)
+        if is_yes:
+            t = self.grid._index.get(price)
+            if t is None:
+                raise BookError(f"{self.ticker}: YES price {fmt_price(price)} is off the grid")
+        else:
+            t = self.no_grid._index.get(ONE - price if yes_scale else price)
+            if t is None:
+                raise BookError(f"{self.ticker}: NO price {fmt_price(price)} is off the grid")
         self.apply_tick(is_yes, t, delta)
 
     def apply_tick(self, is_yes: bool, tick: int, delta: Qty) -> None:

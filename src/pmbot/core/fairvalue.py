@@ -10,6 +10,7 @@ share this partition. `fair` is each market's P(YES); `delta` its dP/dS per inde
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 __all__ = ["EventFairValue"]
@@ -33,6 +34,6 @@ class EventFairValue:
             return (self.index_level,)
         width = max((e[-1] - e[0]) / max(len(e) - 1, 1), 1.0)
         pts = [e[0] - width / 2]
-        pts += [(a + b) / 2 for a, b in zip(e, e[1:], strict=False)]
+        pts += [(a + b) / 2 for a, b in itertools.pairwise(e)]
         pts.append(e[-1] + width / 2)
         return tuple(pts)

@@ -9,7 +9,7 @@ series fee_multiplier (event overrides win). Polymarket fees live in their venue
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from fractions import Fraction
 
 from pmbot.core.money import ONE, Micros, Price, PriceGrid, Qty
@@ -23,14 +23,14 @@ __all__ = [
 ]
 
 
-class FeeType(str, Enum):
+class FeeType(StrEnum):
     QUADRATIC = "quadratic"
     QUADRATIC_WITH_MAKER_FEES = "quadratic_with_maker_fees"
     QUADRATIC_WITH_COMBO_MAKER_FEES = "quadratic_with_combo_maker_fees"
     FLAT = "flat"
 
 
-class StrikeType(str, Enum):
+class StrikeType(StrEnum):
     BETWEEN = "between"
     GREATER = "greater"
     GREATER_OR_EQUAL = "greater_or_equal"

@@ -86,17 +86,17 @@ def fmt_fixed(v: int, dp: int) -> str:
 
 
 def parse_price(s: str) -> Price:
-    """"0.5200" -> 5200 (1e-4 dollars)."""
+    """ "0.5200" -> 5200 (1e-4 dollars)."""
     return parse_fixed(s, PRICE_DP)
 
 
 def parse_count(s: str) -> Qty:
-    """"10.00" -> 1000 (1e-2 contracts)."""
+    """ "10.00" -> 1000 (1e-2 contracts)."""
     return parse_fixed(s, COUNT_DP)
 
 
 def parse_money(s: str) -> Micros:
-    """"0.017500" -> 17500 (1e-6 dollars)."""
+    """ "0.017500" -> 17500 (1e-6 dollars)."""
     return parse_fixed(s, MONEY_DP)
 
 
@@ -157,7 +157,9 @@ class PriceGrid:
     @classmethod
     def from_wire(cls, ranges: Iterable[tuple[str, str, str]]) -> PriceGrid:
         """Build from (start, end, step) dollar strings as the venue sends them."""
-        return cls([PriceRange(parse_price(a), parse_price(b), parse_price(c)) for a, b, c in ranges])
+        return cls(
+            [PriceRange(parse_price(a), parse_price(b), parse_price(c)) for a, b, c in ranges]
+        )
 
     @classmethod
     def linear_cent(cls) -> PriceGrid:

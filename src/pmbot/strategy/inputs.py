@@ -5,7 +5,7 @@ changed (index tick, book update, fill, order ack, timer) and hands it to the st
 then the risk gate. Everything time-dependent is a `ts_ns` int; nothing here reads a clock.
 
 Sign conventions: a position is signed YES contracts (`Qty`, +YES / -NO); quotes are on the
-YES leg (`bid` buys YES, `ask` sells YES, i.e. buys NO at 1 - price), as Kalshi's V2 API.
+YES leg (`bid` buys YES, `ask` sells YES, i.e. buys NO at 1 - price), as the venue's single-book API.
 """
 
 from __future__ import annotations

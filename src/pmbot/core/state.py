@@ -1,0 +1,253 @@
+"""TradingState: the single shared truth, owned by one asyncio loop, with no I/O.
+
+Feeds and venue streams hand it typed events (`apply`); the order manager registers the
+orders it sends; the strategy reads it and wakes on `take_changes()`, which says what
+changed since the last call (index moved, which books, which orders, fills) rather than
+a bare flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pmbot.core import events as ev
+from pmbot.core.book import BinaryBook
+from pmbot.core.market import MarketSpec
+from pmbot.core.money import Micros
+from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
+from pmbot.core.positions import Position
+from pmbot.errors import BookError
+
+__all__ = ["Changes", "TradingState"]
+
+
+@dataclass(slots=True)
+class Changes:
+    """What changed since the strategy last looked."""
+
+    index: bool = False
+    vol: bool = False
+    books: set[str] = field(default_factory=set)
+    stale: set[str] = field(default_factory=set)
+    orders: set[str] = field(default_factory=set)  # client_order_ids
+    fills: list[ev.Fill] = field(default_factory=list)
+    markets: set[str] = field(default_factory=set)
+    health: bool = False  # exchange / connection / feed state
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.index
+            or self.vol
+            or self.books
+            or self.stale
+            or self.orders
+            or self.fills
+            or self.markets
+            or self.health
+        )
+
+
+class TradingState:
+    """Books, our orders, positions, fills, index and health flags."""
+
+    def __init__(self) -> None:
+        self.markets: dict[str, MarketSpec] = {}
+        self.books: dict[str, BinaryBook] = {}
+        self.book_fresh: dict[str, bool] = {}
+        self.book_ts_ns: dict[str, int] = {}
+        self.orders: dict[str, LiveOrder] = {}  # by client_order_id
+        self.order_ids: dict[str, str] = {}  # venue order_id -> client_order_id
+        self.foreign_orders: dict[str, ev.OrderUpdate] = {}  # venue orders we never sent
+        self.positions: dict[str, Position] = {}
+        self.fills: list[ev.Fill] = []
+        self._fill_keys: set[tuple[str, str]] = set()
+        self.index_level: float | None = None
+        self.index_ts_ns: int = 0
+        self.vols: dict[str, tuple[int, float]] = {}
+        self.feed_stale: dict[str, bool] = {}
+        self.market_status: dict[str, ev.MarketStatus] = {}
+        self.exchange_active = True
+        self.trading_active = True
+        self.connections: dict[str, bool] = {}
+        self.duplicate_fills = 0
+        self._changes = Changes()
+
+    # ---- setup ----------------------------------------------------------------------
+    def add_market(self, spec: MarketSpec) -> None:
+        self.markets[spec.ticker] = spec
+        if spec.ticker not in self.books:
+            self.books[spec.ticker] = BinaryBook(spec.grid, spec.ticker)
+            self.book_fresh[spec.ticker] = False
+        self.positions.setdefault(spec.ticker, Position(spec.ticker))
+        self._changes.markets.add(spec.ticker)
+
+    def take_changes(self) -> Changes:
+        c, self._changes = self._changes, Changes()
+        return c
+
+    # ---- our orders (order manager) -------------------------------------------------
+    def register_order(self, order: LiveOrder) -> None:
+        """Track an order before it is sent (its client_order_id is already in the ledger)."""
+        self.orders[order.client_order_id] = order
+        if order.order_id:
+            self.order_ids[order.order_id] = order.client_order_id
+        self._changes.orders.add(order.client_order_id)
+
+    def set_order_status(
+        self,
+        client_order_id: str,
+        status: OrderStatus,
+        ts_ns: int,
+        order_id: str | None = None,
+        remaining: int | None = None,
+    ) -> LiveOrder:
+        o = self.orders[client_order_id]
+        if not can_transition(o.status, status):
+            raise BookError(
+                f"order {client_order_id}: illegal transition {o.status.value}->{status.value}"
+            )
+        o.status = status
+        o.updated_ns = ts_ns
+        if order_id and o.order_id != order_id:
+            o.order_id = order_id
+            self.order_ids[order_id] = client_order_id
+        if remaining is not None:
+            o.remaining = remaining
+        self._changes.orders.add(client_order_id)
+        return o
+
+    def live_orders(self, ticker: str | None = None) -> list[LiveOrder]:
+        return [
+            o for o in self.orders.values() if o.is_live and (ticker is None or o.ticker == ticker)
+        ]
+
+    def order_by_id(self, order_id: str) -> LiveOrder | None:
+        coid = self.order_ids.get(order_id)
+        return self.orders.get(coid) if coid else None
+
+    # ---- events ---------------------------------------------------------------------
+    def apply(self, e: ev.Event) -> None:
+        """Apply one event. Book errors mark the book stale instead of guessing."""
+        c = self._changes
+        if isinstance(e, ev.BookDelta):
+            book = self.books.get(e.ticker)
+            if book is None or not self.book_fresh.get(e.ticker):
+                return  # deltas before a snapshot are held off by the stream; ignore here
+            try:
+                book.apply_delta(e.is_yes, e.price, e.delta)
+            except BookError:
+                self._mark_stale(e.ticker, "delta could not be applied")
+                return
+            self.book_ts_ns[e.ticker] = e.ts_ns
+            c.books.add(e.ticker)
+        elif isinstance(e, ev.IndexTick):
+            self.index_level, self.index_ts_ns = e.level, e.ts_ns
+            c.index = True
+        elif isinstance(e, ev.BookSnapshot):
+            book = self.books.get(e.ticker)
+            if book is None:
+                return
+            try:
+                book.apply_snapshot(e.yes, e.no)
+            except BookError:
+                self._mark_stale(e.ticker, "snapshot could not be applied")
+                return
+            self.book_fresh[e.ticker] = True
+            self.book_ts_ns[e.ticker] = e.ts_ns
+            c.books.add(e.ticker)
+            c.stale.add(e.ticker)
+        elif isinstance(e, ev.BookStale):
+            self._mark_stale(e.ticker, e.reason)
+        elif isinstance(e, ev.Fill):
+            self._apply_fill(e)
+        elif isinstance(e, ev.OrderUpdate):
+            self._apply_order_update(e)
+        elif isinstance(e, ev.FillVoided):
+            self._void_fill(e)
+        elif isinstance(e, ev.VolTick):
+            self.vols[e.name] = (e.ts_ns, e.value)
+            c.vol = True
+        elif isinstance(e, ev.FeedStale):
+            self.feed_stale[e.feed] = e.stale
+            c.health = True
+        elif isinstance(e, ev.MarketStatus):
+            self.market_status[e.ticker] = e
+            c.markets.add(e.ticker)
+        elif isinstance(e, ev.ExchangeStatus):
+            self.exchange_active, self.trading_active = e.exchange_active, e.trading_active
+            c.health = True
+        elif isinstance(e, ev.ConnectionState):
+            self.connections[f"{e.venue}.{e.channel}"] = e.up
+            c.health = True
+        elif isinstance(e, ev.PositionSnapshot):
+            pass  # venue positions are compared by reconciliation, never applied blindly
+
+    def _mark_stale(self, ticker: str, reason: str) -> None:
+        if ticker in self.books:
+            self.book_fresh[ticker] = False
+            self.books[ticker].clear()
+            self._changes.stale.add(ticker)
+
+    def _apply_fill(self, f: ev.Fill) -> None:
+        key = (f.trade_id, f.order_id)
+        if key in self._fill_keys:
+            self.duplicate_fills += 1
+            return
+        self._fill_keys.add(key)
+        self.fills.append(f)
+        pos = self.positions.setdefault(f.ticker, Position(f.ticker))
+        pos.apply_fill(f.side.sign, f.price, f.qty, f.fee)
+        o = self.order_by_id(f.order_id)
+        if o is None and f.client_order_id:
+            o = self.orders.get(f.client_order_id)
+        if o is not None:
+            o.filled += f.qty
+            o.remaining = max(0, o.initial - o.filled) if o.remaining >= f.qty else 0
+            if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
+                o.status = OrderStatus.EXECUTED
+            self._changes.orders.add(o.client_order_id)
+        self._changes.fills.append(f)
+
+    def _void_fill(self, v: ev.FillVoided) -> None:
+        key = (v.trade_id, v.order_id)
+        if key not in self._fill_keys:
+            return
+        self._fill_keys.discard(key)
+        for i, f in enumerate(self.fills):
+            if (f.trade_id, f.order_id) == key:
+                del self.fills[i]
+                self.positions[f.ticker].apply_fill(-f.side.sign, f.price, f.qty, -f.fee)
+                self.positions[f.ticker].volume -= 2 * f.qty
+                break
+
+    def _apply_order_update(self, u: ev.OrderUpdate) -> None:
+        o = self.order_by_id(u.order_id)
+        if o is None and u.client_order_id and u.client_order_id in self.orders:
+            o = self.orders[u.client_order_id]
+        if o is None:
+            self.foreign_orders[u.order_id] = u
+            return
+        if o.order_id != u.order_id:
+            o.order_id = u.order_id
+            self.order_ids[u.order_id] = o.client_order_id
+        if can_transition(o.status, u.status):
+            o.status = u.status
+        o.remaining = u.remaining
+        o.filled = max(o.filled, u.filled)
+        o.price = u.price
+        o.updated_ns = u.ts_ns
+        self._changes.orders.add(o.client_order_id)
+
+    # ---- derived --------------------------------------------------------------------
+    def position(self, ticker: str) -> int:
+        p = self.positions.get(ticker)
+        return p.qty if p else 0
+
+    def fees_paid(self) -> Micros:
+        return sum(p.fees for p in self.positions.values())
+
+    def realized_pnl(self) -> Micros:
+        return sum(p.realized for p in self.positions.values())
+
+    def index_age_ns(self, now_ns: int) -> int | None:
+        return None if self.index_level is None else now_ns - self.index_ts_ns

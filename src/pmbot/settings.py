@@ -1,0 +1,278 @@
+"""Typed, frozen, layered settings: defaults < TOML < PMBOT__SECTION__KEY env < flags.
+
+Unknown keys are rejected; every error names the field (`sim.port`) and the reason and
+becomes a `ConfigError` (the CLI exits 2). Secrets never live here: `Secrets` reads them
+from the environment or key files only, and their repr is redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from pmbot.errors import ConfigError
+
+__all__ = [
+    "BotSettings",
+    "FeedSettings",
+    "KalshiSettings",
+    "LedgerSettings",
+    "LoggingSettings",
+    "MarketSelection",
+    "MetricsSettings",
+    "PolymarketSettings",
+    "RiskSettings",
+    "Secrets",
+    "Settings",
+    "SimSettings",
+    "StrategySettings",
+    "load_settings",
+    "show",
+]
+
+Pos = Annotated[float, Meta(gt=0)]
+NonNeg = Annotated[float, Meta(ge=0)]
+Port = Annotated[int, Meta(ge=0, le=65535)]
+Prob = Annotated[float, Meta(ge=0, le=0.5)]
+
+
+class _S(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class KalshiSettings(_S):
+    """`env` picks the base URLs: sim (embedded simulator), demo, prod, or custom URLs."""
+
+    env: Literal["sim", "demo", "prod"] = "sim"
+    rest_url: str | None = None
+    ws_url: str | None = None
+    legacy_hosts: bool = False  # use api.elections / demo-api hosts instead of external-api*
+    key_file_dir: str | None = None  # a directory holding key_id + private_key.pem (sim --keys)
+
+
+class PolymarketSettings(_S):
+    env: Literal["sim", "prod"] = "sim"
+    clob_url: str | None = None
+    ws_url: str | None = None
+    gamma_url: str | None = None
+    markets: list[str] = []  # condition ids or slugs to quote
+    fair_value: Literal["microprice", "external"] = "microprice"
+    external_probability: Annotated[float, Meta(ge=0, le=1)] | None = None
+
+
+class SimSettings(_S):
+    host: str = "127.0.0.1"
+    port: Port = 0
+    seed: int = 7
+    speed: Pos = 1.0
+    start: str | None = None  # ISO time of the simulated start (default: next session open)
+
+
+class FeedSettings(_S):
+    kind: Literal["sim", "yahoo", "synthetic", "replay"] = "sim"
+    stale_after_s: Pos = 10.0
+    poll_interval_s: Pos = 1.0
+    replay_path: str | None = None
+    seed: int = 11
+
+
+class MarketSelection(_S):
+    series: list[str] = msgspec.field(default_factory=lambda: ["KXINX"])
+    band_points: Pos = 150.0  # quote markets whose strikes lie within this many points of the index
+    max_markets: Annotated[int, Meta(ge=1, le=200)] = 12
+
+
+class StrategySettings(_S):
+    kind: Literal["pmbot", "baseline"] = "pmbot"
+    edge_ticks: Annotated[int, Meta(ge=0)] = 1
+    quote_size: Annotated[float, Meta(gt=0)] = 5.0  # contracts per quote
+    risk_aversion: NonNeg = 0.05  # CARA coefficient per $ of event payoff
+    no_quote_band: Prob = 0.03  # no quotes when fair value is within this of 0 or 1
+    min_rest_s: NonNeg = 1.0
+    debounce_s: NonNeg = 0.2
+    requote_tolerance_ticks: Annotated[int, Meta(ge=0)] = 1
+
+
+class RiskSettings(_S):
+    max_position_per_market: Pos = 50.0  # contracts
+    max_event_loss: Pos = 200.0  # dollars, worst case over index outcomes
+    max_total_exposure: Pos = 1000.0  # dollars
+    max_daily_loss: Pos = 100.0  # dollars: kill switch
+    max_divergence: Annotated[float, Meta(gt=0, le=1)] = 0.15  # |fair - mid| before pulling
+    pull_before_close_s: NonNeg = 60.0
+    book_stale_s: Pos = 5.0
+    order_group_contracts: Pos = 500.0  # exchange-side kill switch (15 s rolling fills)
+
+
+class LoggingSettings(_S):
+    file: str | None = "trading.log"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    console: bool = True
+
+
+class LedgerSettings(_S):
+    path: str = "state/pmbot.sqlite3"
+
+
+class MetricsSettings(_S):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 9108
+
+
+class BotSettings(_S):
+    venue: Literal["kalshi", "polymarket"] = "kalshi"
+    live: bool = False  # must be true to trade on a real venue (demo or prod)
+    dashboard: bool = True
+    reconcile_interval_s: Pos = 30.0
+    adopt_unknown_orders: bool = False
+    shutdown_timeout_s: Pos = 15.0
+
+
+class Settings(_S):
+    bot: BotSettings = BotSettings()
+    kalshi: KalshiSettings = KalshiSettings()
+    polymarket: PolymarketSettings = PolymarketSettings()
+    sim: SimSettings = SimSettings()
+    feed: FeedSettings = FeedSettings()
+    markets: MarketSelection = MarketSelection()
+    strategy: StrategySettings = StrategySettings()
+    risk: RiskSettings = RiskSettings()
+    logging: LoggingSettings = LoggingSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+
+_PATH = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith("PMBOT__"):
+            continue
+        parts = [p.lower() for p in key[len("PMBOT__") :].split("__")]
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(key, "environment overrides take the form PMBOT__SECTION__KEY")
+        v: Any = value
+        if value.startswith("["):
+            try:
+                v = msgspec.json.decode(value)
+            except msgspec.DecodeError:
+                raise ConfigError(".".join(parts), f"not a JSON list: {value!r}") from None
+        layer.setdefault(parts[0], {})[parts[1]] = v
+    return layer
+
+
+def load_settings(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge the layers and validate; raises ConfigError naming the field."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("config", f"file not found: {p}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError("config", f"{p}: invalid TOML: {e}") from None
+    data = _merge(data, _env_layer(os.environ if environ is None else environ))
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        return msgspec.convert(data, Settings, strict=False)
+    except msgspec.ValidationError as e:
+        msg = str(e)
+        m = _PATH.search(msg)
+        field = m.group(1) if m else ""
+        reason = _PATH.sub("", msg).rstrip(" -")
+        if "unknown field" in reason:
+            name = reason.split("`")[1]
+            field = f"{field}.{name}" if field else name
+            reason = "unknown setting"
+        raise ConfigError(field or "config", reason) from None
+
+
+def show(settings: Settings) -> str:
+    """The merged settings as TOML-ish text (secrets are never part of Settings)."""
+    lines: list[str] = []
+    for section in settings.__struct_fields__:
+        lines.append(f"[{section}]")
+        sub = getattr(settings, section)
+        for f in sub.__struct_fields__:
+            lines.append(f"{f} = {msgspec.json.encode(getattr(sub, f)).decode()}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+class Secrets:
+    """Credentials from the environment or key files only; never printed, never in argv.
+
+    Kalshi: PMBOT_KALSHI_KEY_ID (or KALSHI_API_KEY_ID) and PMBOT_KALSHI_PRIVATE_KEY_PATH
+    (or KALSHI_PRIVATE_KEY_PATH), or a key directory holding `key_id` and `private_key.pem`.
+    Polymarket: PMBOT_POLY_PRIVATE_KEY (or a file named by PMBOT_POLY_PRIVATE_KEY_PATH),
+    optional PMBOT_POLY_FUNDER, PMBOT_POLY_SIGNATURE_TYPE, PMBOT_POLY_API_KEY/SECRET/PASSPHRASE.
+    """
+
+    __slots__ = ("_env",)
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._env = dict(environ)
+
+    def __repr__(self) -> str:
+        return "Secrets([REDACTED])"
+
+    def _get(self, *names: str) -> str | None:
+        for n in names:
+            v = self._env.get(n)
+            if v:
+                return v
+        return None
+
+    def kalshi_key_id(self, key_dir: str | None = None) -> str | None:
+        v = self._get("PMBOT_KALSHI_KEY_ID", "KALSHI_API_KEY_ID")
+        if v is None and key_dir:
+            f = Path(key_dir) / "key_id"
+            if f.exists():
+                v = f.read_text(encoding="utf-8").strip()
+        return v
+
+    def kalshi_private_key_path(self, key_dir: str | None = None) -> str | None:
+        v = self._get("PMBOT_KALSHI_PRIVATE_KEY_PATH", "KALSHI_PRIVATE_KEY_PATH")
+        if v is None and key_dir:
+            f = Path(key_dir) / "private_key.pem"
+            if f.exists():
+                v = str(f)
+        return v
+
+    def poly_private_key(self) -> str | None:
+        v = self._get("PMBOT_POLY_PRIVATE_KEY")
+        if v is None:
+            path = self._get("PMBOT_POLY_PRIVATE_KEY_PATH")
+            if path:
+                v = Path(path).read_text(encoding="utf-8").strip()
+        return v
+
+    def get(self, name: str) -> str | None:
+        """Any other PMBOT_* secret by its full variable name."""
+        return self._get(name)

@@ -1,0 +1,79 @@
+"""Config: layering, typed validation, errors naming the field, exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pmbot.cli import main
+from pmbot.errors import ConfigError
+from pmbot.settings import Secrets, load_settings
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_example_config_is_valid_and_matches_defaults() -> None:
+    s = load_settings(ROOT / "config" / "example.toml", environ={})
+    assert s == load_settings(None, environ={})
+
+
+def test_layers(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[sim]\nseed = 3\nspeed = 2.0\n[markets]\nseries = ["KXINXU"]\n')
+    s = load_settings(cfg, environ={"PMBOT__SIM__SPEED": "60"}, overrides={"sim": {"port": 8123}})
+    assert (s.sim.seed, s.sim.speed, s.sim.port) == (3, 60.0, 8123)
+    assert s.markets.series == ["KXINXU"]
+
+
+@pytest.mark.parametrize(
+    "toml,field",
+    [
+        ("[sim]\nport = 70000\n", "sim.port"),
+        ("[sim]\nspeed = -1\n", "sim.speed"),
+        ("[strategy]\nkind = 'yolo'\n", "strategy.kind"),
+        ("[risk]\nmax_daily_loss = 'lots'\n", "risk.max_daily_loss"),
+        ("[risk]\nmax_daily_los = 5\n", "risk.max_daily_los"),
+        ("[nope]\nx = 1\n", "nope"),
+    ],
+)
+def test_bad_value_names_the_field(tmp_path: Path, toml: str, field: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, environ={})
+    assert e.value.field == field
+
+
+def test_secrets_never_in_settings_and_redacted(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[kalshi]\nprivate_key = 'x'\n")
+    with pytest.raises(ConfigError):
+        load_settings(cfg, environ={})
+    s = Secrets({"PMBOT_KALSHI_KEY_ID": "abcd-1234-secret"})
+    assert s.kalshi_key_id() == "abcd-1234-secret"
+    assert "abcd" not in repr(s)
+
+
+def test_cli_config_error_exit_2_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[sim]\nport = 'eighty'\n")
+    assert main(["show-config", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "sim.port" in err
+
+
+def test_cli_process_exit_code(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[risk]\nmax_divergence = 3\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "pmbot.cli", "show-config", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2
+    assert "risk.max_divergence" in r.stderr and len(r.stderr.strip().splitlines()) == 1
