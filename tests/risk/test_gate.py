@@ -254,3 +254,21 @@ def test_baseline_runs_behind_the_same_gate():
     e = QuoteEngine(BaselineStrategy(QuoteParams()), RiskGate(BIG))
     assert e.step(inputs(T0)).quotes
     assert e.step(inputs(T0 + S, trading_active=False)).quotes == ()
+
+
+def test_a_position_outside_the_listed_markets_halts_the_event():
+    check_event_guard(
+        lambda t: inputs(t, positions={"EVT-ELSEWHERE": 100}),
+        RiskState.HALTED,
+        "position_in_unlisted_market",
+    )
+
+
+def test_only_selected_markets_are_quoted_but_all_count_for_risk():
+    sel = frozenset({MS[2].ticker})
+    e = engine()
+    d = e.step(inputs(T0, quotable=sel))
+    assert {q.ticker for q in d.quotes} == {MS[2].ticker}
+    gate = RiskGate(BIG)
+    sneaky = [DesiredQuote(MS[1].ticker, "bid", BOOKS[MS[1].ticker].yes_bid_price() or 100, 100)]
+    assert gate.apply(inputs(T0, quotable=sel), sneaky).quotes == ()

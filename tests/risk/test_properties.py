@@ -118,7 +118,12 @@ def scenario(draw):
         event_cost=limits.max_event_cost * draw(share) // 100,
         account_exposure=limits.max_account_exposure * draw(share) // 100,
         daily_pnl=-limits.max_daily_loss * draw(share) // 100,
+        quotable=None
+        if draw(st.booleans())
+        else frozenset(m.ticker for m in ms if draw(st.booleans())),
     )
+    if draw(rare):
+        inp = replace(inp, positions={**positions, "EVT-UNLISTED": 100})
     return inp, params, limits, draw(st.booleans())
 
 
@@ -140,8 +145,11 @@ def check(inp: QuoteInputs, params, limits, decision):
         return
     assert inp.fair is not None
     seen = set()
+    assert all(m.ticker in specs for m in inp.markets)
+    assert all(not q or t in specs for t, q in inp.positions.items())
     for d in quotes:
         m = specs[d.ticker]
+        assert inp.quotable is None or d.ticker in inp.quotable
         assert (d.ticker, d.side) not in seen  # one quote per side per market
         seen.add((d.ticker, d.side))
         assert d.post_only and d.qty > 0 and d.qty % limits.lot == 0

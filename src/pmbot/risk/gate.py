@@ -159,9 +159,12 @@ class RiskGate:
                 bb, ba = b.yes_bid_price(), b.yes_ask_price()
                 best[t] = (-1 if bb is None else bb, 1 << 30 if ba is None else ba)
         ok: list[DesiredQuote] = []
+        sel = inp.quotable
         for d in proposed:
             spec = specs.get(d.ticker)
             if spec is None or d.qty <= 0 or not d.post_only:
+                continue
+            if sel is not None and d.ticker not in sel:
                 continue
             if not spec.grid.valid_order_price(d.price):
                 continue

@@ -60,6 +60,10 @@ class QuoteInputs:
     * `account_exposure`: capital in open positions across the whole account.
     * `daily_pnl`: realised plus marked P&L since the start of the trading day (loss < 0).
     * `last_fill_ns[(ticker, side)]`: when one of our orders on that side last filled.
+    * `markets` must list every market of the event in which we hold a position (the risk
+      is measured on the whole event; the gate halts on a position it cannot place), and
+      `fair` must price them all. `quotable` restricts which of them get quotes (market
+      selection near the money); None means all.
     """
 
     ts_ns: int
@@ -78,6 +82,7 @@ class QuoteInputs:
     account_exposure: Micros = 0
     daily_pnl: Micros = 0
     last_fill_ns: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    quotable: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,8 +170,12 @@ class MarketMaker:
         band = prm.no_quote_band
         out: list[DesiredQuote] = []
         notes: dict[str, str] = {}
+        sel = inp.quotable
         for j, m in enumerate(inp.markets):
             t = m.ticker
+            if sel is not None and t not in sel:
+                notes[t] = "not_selected"
+                continue
             p = fair.fair.get(t)
             if p is None:
                 notes[t] = "no_fair_value"
