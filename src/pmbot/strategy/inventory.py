@@ -25,9 +25,12 @@ from pmbot.core.market import MarketSpec
 from pmbot.core.money import ONE, Micros, Price, Qty
 
 __all__ = [
+    "cash_cost",
     "certainty_equivalent",
     "payoff_dollars",
     "payoff_micros",
+    "positions_vector",
+    "price_of",
     "reservation_ask",
     "reservation_bid",
     "tilted_probs",
@@ -61,6 +64,16 @@ def payoff_micros(
             for o in w:
                 q_out[o] -= v
     return [x + base for x in q_out] if base else q_out
+
+
+def cash_cost(qty: Qty, yes_terms_cost: Micros) -> Micros:
+    """Cash tied up in a position kept in YES terms (core.positions.Position: qty, cost).
+
+    A short YES of n at p is held as n NO bought at 1 - p: its YES-terms cost is -n p,
+    the cash paid n (1 - p). `QuoteInputs.event_cost` is the sum of this over the event's
+    markets, `account_exposure` over every market of the account.
+    """
+    return yes_terms_cost + (-qty * ONE if qty < 0 else 0)
 
 
 def worst_case_loss(payoff: Sequence[Micros], cost: Micros) -> Micros:
