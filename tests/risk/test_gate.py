@@ -120,6 +120,7 @@ def test_event_loss_and_cost_and_exposure_limits_reduce():
     [
         (lambda t, k: {"books": {**BOOKS, k: None}}, "no_book"),
         (lambda t, k: {"resyncing": frozenset({k})}, "book_resyncing"),
+        (lambda t, k: {"inactive": frozenset({k})}, "market_inactive"),
         (
             lambda t, k: {
                 "book_ts_ns": {m.ticker: (t - 31 * S if m.ticker == k else t) for m in MS}

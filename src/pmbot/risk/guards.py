@@ -8,7 +8,7 @@ Event scope (the whole ladder): exchange trading paused, index feed stale, no fa
 a position in a market the snapshot does not list (its risk would be invisible),
 time to the reference time below the pull threshold (HALTED) or the reduce threshold
 (REDUCING), daily loss near its limit, event worst-case loss / cost or account exposure at
-their limits (REDUCING). Market scope: no book, book resyncing, stale or crossed (HALTED),
+their limits (REDUCING). Market scope: market not open, no book, book resyncing, stale or crossed (HALTED),
 no fair value for the market (HALTED), fair value far from the market mid (REDUCING:
 model divergence; only quotes that shrink the position stay), position at its cap.
 """
@@ -115,6 +115,8 @@ def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> lis
     out: list[Finding] = []
     for m in inp.markets:
         t = m.ticker
+        if t in inp.inactive:
+            out.append(Finding(t, RiskState.HALTED, "market_inactive"))
         book = inp.books.get(t)
         if book is None:
             out.append(Finding(t, RiskState.HALTED, "no_book"))

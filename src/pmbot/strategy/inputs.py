@@ -65,6 +65,8 @@ class QuoteInputs:
       is measured on the whole event; the gate halts on a position it cannot place), and
       `fair` must price them all. `quotable` restricts which of them get quotes (market
       selection near the money); None means all.
+    * `trading_active`: the exchange trades; `inactive`: markets not open for trading
+      (paused, closed, settled).
     """
 
     ts_ns: int
@@ -84,6 +86,7 @@ class QuoteInputs:
     daily_pnl: Micros = 0
     last_fill_ns: Mapping[tuple[str, str], int] = field(default_factory=dict)
     quotable: frozenset[str] | None = None
+    inactive: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
