@@ -71,7 +71,9 @@ def test_bucket_is_difference_of_digitals_and_t_limit() -> None:
         (Shape.student_t(7.5), stats.t(7.5, scale=math.sqrt(5.5 / 7.5))),
     ]:
         p = LadderPricer(E, [b], shape, tick=None).price(S, s)[1][0]
-        want = dist.cdf((math.log(U / S) + s * s / 2) / s) - dist.cdf((math.log(L / S) + s * s / 2) / s)
+        want = dist.cdf((math.log(U / S) + s * s / 2) / s) - dist.cdf(
+            (math.log(L / S) + s * s / 2) / s
+        )
         assert p == pytest.approx(want, abs=1e-12)
     # t with huge nu converges to the normal
     pn = LadderPricer(E, [b], Shape.normal(), tick=None).price(S, s)[1][0]
@@ -115,11 +117,20 @@ def test_far_wings_are_tiny_but_consistent() -> None:
 def test_strike_semantics_from_spec_fields_not_ticker() -> None:
     g = spec("KXINX-X-B9999", StrikeType.GREATER, 6844.9999, None)
     assert market_interval(g) == (6845.0, math.inf)
-    assert market_interval(spec("a", StrikeType.GREATER_OR_EQUAL, 6845.0, None)) == (6845.0, math.inf)
+    assert market_interval(spec("a", StrikeType.GREATER_OR_EQUAL, 6845.0, None)) == (
+        6845.0,
+        math.inf,
+    )
     assert market_interval(spec("a", StrikeType.GREATER, 6845.0, None)) == (6845.01, math.inf)
     assert market_interval(spec("a", StrikeType.LESS, None, 6475.0)) == (-math.inf, 6475.0)
-    assert market_interval(spec("a", StrikeType.LESS_OR_EQUAL, None, 6474.9999)) == (-math.inf, 6475.0)
-    assert market_interval(spec("a", StrikeType.LESS_OR_EQUAL, None, 6475.0)) == (-math.inf, 6475.01)
+    assert market_interval(spec("a", StrikeType.LESS_OR_EQUAL, None, 6474.9999)) == (
+        -math.inf,
+        6475.0,
+    )
+    assert market_interval(spec("a", StrikeType.LESS_OR_EQUAL, None, 6475.0)) == (
+        -math.inf,
+        6475.01,
+    )
     assert market_interval(spec("a", StrikeType.BETWEEN, 6850.0, 6874.9999)) == (6850.0, 6875.0)
     with pytest.raises(ValueError):
         market_interval(spec("a", StrikeType.BETWEEN, 6850.0, None))

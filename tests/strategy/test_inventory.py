@@ -148,7 +148,7 @@ def test_long_bucket_cheapens_itself_and_enriches_its_neighbours_and_cover():
 
 
 def test_cash_cost_of_yes_terms_positions_gives_the_settlement_loss():
-    """Worst-case loss from cash costs equals the worst settlement P&L of core Positions."""
+    """Worst-case loss from net cash equals the worst total P&L of core Positions."""
     from pmbot.core.positions import Position
     from pmbot.strategy.inventory import cash_cost
 
@@ -157,13 +157,16 @@ def test_cash_cost_of_yes_terms_positions_gives_the_settlement_loss():
     ps = []
     for m, (sign, price, qty) in zip(MS, fills, strict=True):
         p = Position(m.ticker)
-        p.apply_fill(sign, price, qty, 0)
-        p.apply_fill(-sign, price + 200, qty // 3, 0)  # partly closed: realized P&L aside
+        p.apply_fill(sign, price, qty, 1700)
+        p.apply_fill(-sign, price + 200, qty // 3, 300)  # partly closed at a gain
         ps.append(p)
-    cost = sum(cash_cost(p.qty, p.cost) for p in ps)
+    cost = sum(cash_cost(p.qty, p.cost - p.realized + p.fees) for p in ps)
     fast = worst_case_loss(payoff_micros(5, cells, [p.qty for p in ps]), cost)
     worst = max(
-        -sum(p.qty * (ONE if o in w else 0) - p.cost for p, w in zip(ps, cells, strict=True))
+        -sum(
+            p.realized - p.fees + p.qty * (ONE if o in w else 0) - p.cost
+            for p, w in zip(ps, cells, strict=True)
+        )
         for o in range(5)
     )
     assert fast == worst

@@ -56,9 +56,11 @@ class QuoteInputs:
       `resyncing`: tickers whose book is being rebuilt after a sequence gap.
     * `index_ts_ns`: time of the last index tick (None before the first one).
     * `reference_ts_ns`: the settlement reference time (e.g. the 16:00 ET close).
-    * `event_cost`: cash paid for the event's open positions (net of sale proceeds), a NO
-      position counted at what its NO cost: sum of `inventory.cash_cost(qty, yes_cost)`.
-    * `account_exposure`: the same over every open position of the account.
+    * `event_cost`: net cash put into the event (buys minus sells, fees included), a NO
+      position counted at what its NO cost: the sum over the event's markets of
+      `inventory.cash_cost(pos.qty, pos.cost - pos.realized + pos.fees)`.
+    * `account_exposure`: capital in open positions across the account, e.g. the sum of
+      `cash_cost(pos.qty, pos.cost)` over every market with a position.
     * `daily_pnl`: realised plus marked P&L since the start of the trading day (loss < 0).
     * `last_fill_ns[(ticker, side)]`: when one of our orders on that side last filled.
     * `markets` must list every market of the event in which we hold a position (the risk

@@ -66,14 +66,17 @@ def payoff_micros(
     return [x + base for x in q_out] if base else q_out
 
 
-def cash_cost(qty: Qty, yes_terms_cost: Micros) -> Micros:
-    """Cash tied up in a position kept in YES terms (core.positions.Position: qty, cost).
+def cash_cost(qty: Qty, yes_terms_cash: Micros) -> Micros:
+    """Net cash in a market, NO legs counted at what the NO cost, from YES-terms books.
 
-    A short YES of n at p is held as n NO bought at 1 - p: its YES-terms cost is -n p,
-    the cash paid n (1 - p). `QuoteInputs.event_cost` is the sum of this over the event's
-    markets, `account_exposure` over every market of the account.
+    `yes_terms_cash` is the net YES-terms cash paid (buys minus sells; with
+    core.positions.Position it is `cost - realized`, plus `fees` to count them too). A short
+    YES of n at p is held as n NO bought at 1 - p: YES-terms cash -n p, cash paid n (1 - p).
+    `QuoteInputs.event_cost` is the sum of this over the event's markets, so the event's
+    worst-case loss is its whole settlement P&L (realised gains cushion it, losses count),
+    and a fill moves it exactly as the gate's linear model says.
     """
-    return yes_terms_cost + (-qty * ONE if qty < 0 else 0)
+    return yes_terms_cash + (-qty * ONE if qty < 0 else 0)
 
 
 def worst_case_loss(payoff: Sequence[Micros], cost: Micros) -> Micros:
