@@ -197,6 +197,40 @@ class Shadow:
         self.engine.drain()
         return d
 
+    def amend(self, ts: int, order_id: str, price: Price, qty: Qty) -> tuple[bool, list[OurFill]]:
+        """New price and resting size; only a pure size decrease keeps queue priority."""
+        o = self.engine.orders.get(order_id)
+        if o is None or o.status != "resting":
+            return False, []
+        if price == o.price and qty <= o.remaining:
+            return self.decrease(ts, order_id, qty) >= 0, []
+        m = self._mi[o.ticker]
+        book = self.books[m]
+        opp = book.yes_ask_price() if o.is_bid else book.yes_bid_price()
+        if opp is not None and (price >= opp if o.is_bid else price <= opp) and o.post_only:
+            self.rejected += 1
+            return False, []
+        lvmap = self.bid_lv[m] if o.is_bid else self.ask_lv[m]
+        old = o.price
+        c = lvmap.get(old, 0) - 1
+        if c > 0:
+            lvmap[old] = c
+        else:
+            lvmap.pop(old, None)
+        if price not in lvmap:
+            self._add_crowd(m, o.is_bid, price, self._public(m, o.is_bid, price), ts)
+        self.engine.amend(order_id, price, o.filled + qty, ts)
+        if old not in lvmap:
+            self._drop_level(m, o.is_bid, old, ts)
+        fills = self._collect(ts)
+        if o.status == "resting" and o.remaining > 0:
+            lvmap[price] = lvmap.get(price, 0) + 1
+        elif price not in lvmap:
+            self._drop_level(m, o.is_bid, price, ts)
+        self._refresh_best(m)
+        self.engine.drain()
+        return True, fills
+
     def order(self, order_id: str) -> Order | None:
         return self.engine.orders.get(order_id)
 
