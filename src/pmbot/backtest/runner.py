@@ -117,8 +117,9 @@ class Runner:
         self.next_sample = t0
         self.cash = 0  # Micros: - what we paid + what we received, fees excluded
         self.fees = 0
-        for e, r in enumerate(self.ref):
-            self._push(r, SETTLE, e)
+        for e, r in enumerate(self.ref):  # settle only what the tape covers or records
+            if self.ev_names[e] in tape.settlements or t1 >= r:
+                self._push(r, SETTLE, e)
 
     # ---- scheduling -------------------------------------------------------------------------
     def _push(self, t: int, kind: int, payload: Any) -> None:
