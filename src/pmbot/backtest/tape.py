@@ -37,6 +37,7 @@ __all__ = [
     "TRADE",
     "Tape",
     "TapeBuilder",
+    "replace_index",
 ]
 
 INDEX, CLEAR, TRADE, DELTA = 0, 1, 2, 3
@@ -175,3 +176,28 @@ class TapeBuilder:
             cols = [[], [], [], [], [], []]
         return Tape.from_columns(*cols, markets=self.markets,  # type: ignore[misc]
                                  settlements=self.settlements, source=source)  # fmt: skip
+
+
+def replace_index(tape: Tape, csv_path: str) -> Tape:
+    """Swap the tape's index prints for a CSV replay (`ts_ms,level` rows, header optional)."""
+    import csv
+
+    ts: list[int] = []
+    lv: list[int] = []
+    with open(csv_path, newline="") as f:
+        for row in csv.reader(f):
+            if not row or not row[0].strip().lstrip("-").isdigit():
+                continue
+            ts.append(int(row[0]) * 1_000_000)
+            lv.append(round(float(row[1]) * 10_000))
+    keep = tape.kind != INDEX
+    n = len(ts)
+    return Tape.from_columns(
+        np.concatenate([tape.ts[keep], np.asarray(ts, dtype=np.int64)]),
+        np.concatenate([tape.kind[keep], np.full(n, INDEX, dtype=np.int8)]),
+        np.concatenate([tape.mkt[keep], np.full(n, -1, dtype=np.int32)]),
+        np.concatenate([tape.side[keep], np.zeros(n, dtype=np.int8)]),
+        np.concatenate([tape.price[keep], np.zeros(n, dtype=np.int32)]),
+        np.concatenate([tape.qty[keep], np.asarray(lv, dtype=np.int64)]),
+        tape.markets, tape.settlements, tape.source + f" index={csv_path}",
+    )
