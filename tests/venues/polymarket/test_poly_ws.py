@@ -1,0 +1,151 @@
+"""Our WS feeds against the simulator: books, reconnect + resubscribe, dropped frames and the
+silent freeze caught and repaired by REST, PING/PONG, and fills through the trade lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable
+
+from eth_account import Account
+from poly_simdata import CID, NO, YES
+
+from pmbot.core import events as ev
+from pmbot.core.book import BinaryBook
+from pmbot.sim.polymarket_server import PolySim
+from pmbot.venues.polymarket.convert import MarketInfo, token_levels
+from pmbot.venues.polymarket.http import PolyHttp
+from pmbot.venues.polymarket.signing import OrderSigner
+from pmbot.venues.polymarket.urls import Endpoints
+from pmbot.venues.polymarket.ws import MarketFeed, UserFeed
+
+
+class Collector:
+    """Events as they arrive, and a way to await a condition on them (no fixed sleeps)."""
+
+    def __init__(self) -> None:
+        self.events: list[ev.Event] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, events: list[ev.Event]) -> None:
+        self.events.extend(events)
+        self._changed.set()
+
+    def of(self, t: type) -> list:
+        return [e for e in self.events if isinstance(e, t)]
+
+    async def until(self, pred: Callable[[], bool], timeout: float = 5.0) -> None:
+        async def loop() -> None:
+            while not pred():
+                self._changed.clear()
+                # wake on new events, or re-check counters that emit none
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.02)
+
+        await asyncio.wait_for(loop(), timeout)
+
+
+async def _client(sim: PolySim) -> PolyHttp:
+    c = PolyHttp(
+        Endpoints.local(sim.url), OrderSigner(Account.create().key.hex()), rng=random.Random(1)
+    )
+    await c.create_or_derive_creds()
+    return c
+
+
+async def _rest_book(c: PolyHttp, m: MarketInfo, grid) -> BinaryBook:
+    b = await c.book(m.yes_token)
+    ref = BinaryBook(grid, m.condition_id)
+    ref.apply_snapshot(*token_levels(True, b.bids, b.asks))
+    return ref
+
+
+async def test_market_feed_books_reconnect_drop_and_freeze(poly_sim: PolySim) -> None:
+    c = await _client(poly_sim)
+    m = await c.market_info(CID)
+    got = Collector()
+    feed = MarketFeed(
+        Endpoints.local(poly_sim.url).ws, [m], got, c, ping_interval=0.05, stale_after=5
+    )
+    task = asyncio.create_task(feed.run())
+    await got.until(lambda: len(got.of(ev.BookSnapshot)) >= 1)
+    book = lambda: feed.stream.books[CID]  # noqa: E731
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4000, size=1000))
+    await c.post_order(
+        c.limit_order(m, token_id=NO, side="BUY", price=4000, size=700)
+    )  # YES ask 0.60
+    await got.until(lambda: book().yes_ask_price() == 6000)
+    assert book().best_yes_bid() == (4000, 1000) and book() == await _rest_book(c, m, book().grid)
+    assert got.of(ev.BookDelta)
+    # dropped frame: the next frame's best bid/ask disagree -> BookStale -> REST resync
+    poly_sim.hub.drop_frames = 1
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4500, size=500))
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=3000, size=500))
+    await got.until(lambda: feed.resyncs >= 1 and book().yes_bid_price() == 4500)
+    assert got.of(ev.BookStale) and book() == await _rest_book(c, m, book().grid)
+    # reconnect: stale, then a fresh snapshot from the resubscription
+    n_snap = len(got.of(ev.BookSnapshot))
+    await poly_sim.hub.drop_all()
+    await got.until(lambda: feed.ws.connects >= 2 and len(got.of(ev.BookSnapshot)) > n_snap)
+    assert feed.stream.fresh[CID]
+    # silent freeze: PONGs keep flowing, data stops; the REST reconcile repairs the book
+    poly_sim.hub.frozen = True
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4700, size=500))
+    pongs = feed.ws.pongs
+    await got.until(lambda: feed.ws.pongs > pongs)
+    assert book().yes_bid_price() == 4500
+    assert await feed.reconcile() == 1 and book().yes_bid_price() == 4700
+    assert await feed.reconcile() == 0
+    await feed.ws.stop()
+    await task
+    await c.cancel_all()
+    await c.aclose()
+
+
+async def test_user_feed_fills_confirm_and_fail(poly_sim: PolySim) -> None:
+    maker, taker = await _client(poly_sim), await _client(poly_sim)
+    m = await maker.market_info(CID)
+    got_m, got_t = Collector(), Collector()
+    base = Endpoints.local(poly_sim.url).ws
+    fm = UserFeed(base, [m], maker.creds, got_m, addresses=frozenset({maker.signer.address}))
+    ft = UserFeed(base, [m], taker.creds, got_t)
+    tasks = [asyncio.create_task(fm.run()), asyncio.create_task(ft.run())]
+    await got_m.until(lambda: fm.ws.connects and ft.ws.connects)
+    await asyncio.sleep(0)  # let the subscribe frames land before trading
+    await _settle(poly_sim)
+    r = await maker.post_order(maker.limit_order(m, token_id=NO, side="BUY", price=4000, size=1000))
+    await got_m.until(lambda: any(u.order_id == r.orderID for u in got_m.of(ev.OrderUpdate)))
+    await taker.post_order(taker.limit_order(m, token_id=YES, side="BUY", price=6000, size=500))
+    await got_m.until(lambda: len(got_m.of(ev.Fill)) == 1)
+    await got_t.until(lambda: len(got_t.of(ev.Fill)) == 1)
+    (mf,), (tf,) = got_m.of(ev.Fill), got_t.of(ev.Fill)
+    assert (
+        mf.provisional
+        and not mf.is_taker
+        and mf.side.value == "ask"
+        and mf.price == 6000
+        and mf.qty == 500
+    )
+    assert tf.is_taker and tf.side.value == "bid" and tf.price == 6000
+    assert tf.fee == 48_000  # 5 shares x 0.04 x 0.6 x 0.4, taker only; makers pay nothing
+    await got_t.until(lambda: ft.stream.confirmed(tf.trade_id, tf.order_id))
+    assert len(got_t.of(ev.Fill)) == 1  # MINED / CONFIRMED do not repeat the fill
+    cash_before = poly_sim.accounts.cash_of(taker.signer.address)
+    poly_sim.faults.fail_trades = 1
+    await taker.post_order(taker.limit_order(m, token_id=YES, side="BUY", price=6000, size=500))
+    await got_t.until(lambda: len(got_t.of(ev.FillVoided)) == 1)
+    await got_m.until(lambda: len(got_m.of(ev.FillVoided)) == 1)
+    assert poly_sim.accounts.cash_of(taker.signer.address) == cash_before  # transfers reversed
+    for f in (fm, ft):
+        await f.ws.stop()
+    await asyncio.gather(*tasks)
+    await maker.aclose()
+    await taker.aclose()
+
+
+async def _settle(sim: PolySim) -> None:
+    for _ in range(50):
+        if len(sim.hub.user_subs) >= 2 and all(s.owner for s in sim.hub.user_subs):
+            return
+        await asyncio.sleep(0.01)
