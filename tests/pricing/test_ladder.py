@@ -177,3 +177,18 @@ def test_rejects_bad_inputs() -> None:
     lp = LadderPricer(E, kalshi_style_ladder(E, 6800, 25, 2))
     with pytest.raises(ValueError):
         lp.price(float("nan"), 0.01)
+
+
+def test_partition_agrees_with_strategy_payoff_cells() -> None:
+    """The strategy maps markets to cells with MarketSpec.yes_wins at cell points: the
+    fair of every market must be the sum of the cell probabilities where it wins."""
+    from pmbot.strategy.inventory import win_cells
+
+    specs = kalshi_style_ladder(E, 6500, 25, 28)
+    specs += [
+        spec("above6700", StrikeType.GREATER, 6699.9999, None),
+        spec("below6650", StrikeType.LESS, None, 6650.0),
+    ]
+    fv = LadderPricer(E, specs, Shape.student_t(6)).fair_value(0, 6690.0, 0.006)
+    for m, cells in zip(specs, win_cells(specs, fv), strict=True):
+        assert sum(fv.cell_probs[i] for i in cells) == pytest.approx(fv.fair[m.ticker], abs=1e-12)
