@@ -35,6 +35,16 @@ class QuoteParams:
     min_rest_ns: int = 500_000_000  # a resting quote younger than this is not repriced
     debounce_ns: int = 250_000_000  # at most one requote per window for small changes
     debounce_bypass: float = 0.02  # a fair-value move (probability) that skips the debounce
+    fill_pause_ns: int = 1_000_000_000  # after a fill, that side of that market rests this long
+    close_ramp_ns: int = 0  # over this last stretch before the reference time (0: off) ...
+    close_risk_multiplier: float = 1.0  # ... risk aversion ramps linearly up to x this
+    close_edge_multiplier: float = 1.0  # ... and the edge up to x this
+
+    def close_factor(self, ns_to_reference: int) -> float:
+        """0 outside the close ramp, rising linearly to 1 at the reference time."""
+        if self.close_ramp_ns <= 0 or ns_to_reference >= self.close_ramp_ns:
+            return 0.0
+        return 1.0 - max(0, ns_to_reference) / self.close_ramp_ns
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
@@ -50,6 +60,10 @@ class QuoteParams:
             ("min_rest_ns", self.min_rest_ns >= 0, "must be >= 0"),
             ("debounce_ns", self.debounce_ns >= 0, "must be >= 0"),
             ("debounce_bypass", self.debounce_bypass >= 0.0, "must be >= 0"),
+            ("fill_pause_ns", self.fill_pause_ns >= 0, "must be >= 0"),
+            ("close_ramp_ns", self.close_ramp_ns >= 0, "must be >= 0"),
+            ("close_risk_multiplier", self.close_risk_multiplier >= 1.0, "must be >= 1"),
+            ("close_edge_multiplier", self.close_edge_multiplier >= 1.0, "must be >= 1"),
         ]
         for name, ok, why in checks:
             if not ok:

@@ -12,7 +12,9 @@ Per market j of the event (pricing-notes §3.3-§3.4):
    charges at that price; makers pay no taker fee), bid floored and ask ceiled to the grid,
    at least `min_spread_ticks` apart, strictly inside the market's best opposite price
    (post-only never takes), strictly inside (0, 1).
-5. Stability: a resting quote within `price_tolerance_ticks` (and `size_tolerance`) of the
+5. A side that just filled rests for `fill_pause_ns` (not swept twice); toward the reference
+   time risk aversion and edge ramp up over `close_ramp_ns`.
+6. Stability: a resting quote within `price_tolerance_ticks` (and `size_tolerance`) of the
    new one, or younger than `min_rest_ns`, is kept while it still is safe; small changes
    inside `debounce_ns` of the last requote return the previous quotes and a wake-up time.
 """
@@ -41,14 +43,17 @@ from pmbot.strategy.params import QuoteParams
 __all__ = ["MarketMaker", "maker_fee_per_contract", "snap_ask", "snap_bid"]
 
 
-def maker_fee_per_contract(fees: FeeSchedule, qty: Qty, price: Price) -> float:
-    """The maker fee of a fill of `qty` at `price`, per contract, in Price units."""
-    if qty <= 0:
+def maker_fee_per_contract(fees: FeeSchedule | None, qty: Qty, price: Price) -> float:
+    """The maker fee of a fill of `qty` at `price`, per contract, in Price units.
+
+    `fees=None` stands for a schedule known to charge makers nothing (the fast path).
+    """
+    if fees is None or qty <= 0:
         return 0.0
     return fees.fee(qty, price, maker=True) / qty  # micros / (1e-2 contracts) = 1e-4 $ each
 
 
-def snap_bid(grid: PriceGrid, fees: FeeSchedule, qty: Qty, target: float) -> Price | None:
+def snap_bid(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float) -> Price | None:
     """Highest valid grid price b with b + maker fee <= target (Price units), or None."""
     if target <= 0:
         return None
@@ -64,7 +69,7 @@ def snap_bid(grid: PriceGrid, fees: FeeSchedule, qty: Qty, target: float) -> Pri
     return None
 
 
-def snap_ask(grid: PriceGrid, fees: FeeSchedule, qty: Qty, target: float) -> Price | None:
+def snap_ask(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float) -> Price | None:
     """Lowest valid grid price a with a - maker fee >= target (Price units), or None."""
     if target >= ONE:
         return None
@@ -117,7 +122,10 @@ class MarketMaker:
             opp = b.yes_ask_price() if d.side == "bid" else b.yes_bid_price()
             if opp is not None and (d.price >= opp if d.side == "bid" else d.price <= opp):
                 return None
-        return Proposal(last.quotes, self._last_ts + prm.debounce_ns, last.notes)
+        wake = self._last_ts + prm.debounce_ns
+        if last.wake_at_ns is not None and inp.ts_ns < last.wake_at_ns < wake:
+            wake = last.wake_at_ns
+        return Proposal(last.quotes, wake, last.notes)
 
     # ---- main -----------------------------------------------------------------------
     def propose(self, inp: QuoteInputs) -> Proposal:
@@ -148,7 +156,9 @@ class MarketMaker:
         cells = self._win_cells(inp)
         k = len(fair.cell_probs)
         pos_v = positions_vector(inp.markets, inp.positions)
-        gamma = prm.risk_aversion
+        close = prm.close_factor(inp.reference_ts_ns - inp.ts_ns)
+        gamma = prm.risk_aversion * (1.0 + (prm.close_risk_multiplier - 1.0) * close)
+        edge = prm.edge * (1.0 + (prm.close_edge_multiplier - 1.0) * close)
         p_cells = tilted_probs(fair.cell_probs, (), cells, 0.0)
         if any(pos_v):
             rho = tilted_probs(fair.cell_probs, payoff_dollars(k, cells, pos_v), cells, gamma)
@@ -157,12 +167,18 @@ class MarketMaker:
         else:
             rho, loss = p_cells, inp.event_cost
         f_loss = min(1.0, max(0.0, 1.0 - loss / lim.max_event_loss))
-        half = prm.edge + prm.adverse_selection
+        half = edge + prm.adverse_selection
+        pause, fills = prm.fill_pause_ns, inp.last_fill_ns
+        wake: int | None = None
         band = prm.no_quote_band
         out: list[DesiredQuote] = []
         notes: dict[str, str] = {}
+        sel = inp.quotable
         for j, m in enumerate(inp.markets):
             t = m.ticker
+            if sel is not None and t not in sel:
+                notes[t] = "not_selected"
+                continue
             p = fair.fair.get(t)
             if p is None:
                 notes[t] = "no_fair_value"
@@ -173,21 +189,31 @@ class MarketMaker:
             q = pos_v[j]
             bq = self._size(q, "bid", f_loss)
             aq = self._size(q, "ask", f_loss)
+            if pause and fills:
+                for side in ("bid", "ask"):
+                    until = fills.get((t, side), -pause) + pause
+                    if until > inp.ts_ns:
+                        wake = until if wake is None else min(wake, until)
+                        if side == "bid":
+                            bq = 0
+                        else:
+                            aq = 0
             skew_b = reservation_bid(rho[j], gamma, bq) - p_cells[j] if bq else 0.0
             skew_a = reservation_ask(rho[j], gamma, aq) - p_cells[j] if aq else 0.0
             r_bid = (p + skew_b) * ONE
             r_ask = (p + skew_a) * ONE
-            bid = snap_bid(m.grid, m.fees, bq, r_bid - half) if bq else None
-            ask = snap_ask(m.grid, m.fees, aq, r_ask + half) if aq else None
+            fees = m.fees if m.fees.maker_share() else None
+            bid = snap_bid(m.grid, fees, bq, r_bid - half) if bq else None
+            ask = snap_ask(m.grid, fees, aq, r_ask + half) if aq else None
             bid, ask = self._place(m, inp.books.get(t), bid, ask)
-            bid, ask, bq, aq = self._stick(inp, m, bid, ask, bq, aq, r_bid, r_ask)
+            bid, ask, bq, aq = self._stick(inp, m, fees, bid, ask, bq, aq, r_bid, r_ask)
             if bid is not None:
                 out.append(DesiredQuote(t, "bid", bid, bq))
             if ask is not None:
                 out.append(DesiredQuote(t, "ask", ask, aq))
             if bid is None and ask is None:
                 notes[t] = "no_valid_price"
-        return Proposal(tuple(out), None, notes)
+        return Proposal(tuple(out), wake, notes)
 
     def _size(self, q: Qty, side: Side, f_loss: float) -> Qty:
         """Base size shrunk linearly toward the position cap and the event loss budget."""
@@ -195,10 +221,10 @@ class MarketMaker:
         opening = q >= 0 if side == "bid" else q <= 0
         if not opening:
             return prm.size
-        room = lim.max_position - abs(q)
-        f = min(1.0, max(0.0, room / lim.max_position), f_loss)
-        x = int(prm.size * f)
-        return x - x % prm.lot
+        room = max(0, lim.max_position - abs(q))
+        f = min(1.0, room / lim.max_position, f_loss)
+        lots = math.floor(prm.size * f / prm.lot + 0.5)  # nearest whole lot
+        return min(lots * prm.lot, room - room % prm.lot)
 
     def _place(
         self, m: MarketSpec, book: BinaryBook | None, bid: Price | None, ask: Price | None
@@ -232,6 +258,7 @@ class MarketMaker:
         self,
         inp: QuoteInputs,
         m: MarketSpec,
+        fees: FeeSchedule | None,
         bid: Price | None,
         ask: Price | None,
         bq: Qty,
@@ -246,10 +273,13 @@ class MarketMaker:
         book = inp.books.get(m.ticker)
         best_ask = None if book is None else book.yes_ask_price()
         best_bid = None if book is None else book.yes_bid_price()
-        nb, nbq = self._keep(inp.ts_ns, m, _one(rest, "bid"), bid, bq, r_bid, best_ask, "bid")
-        na, naq = self._keep(inp.ts_ns, m, _one(rest, "ask"), ask, aq, r_ask, best_bid, "ask")
-        if nb is not None and na is not None and (
-            m.grid.tick(na) - m.grid.tick(nb) < self.params.min_spread_ticks
+        now = inp.ts_ns
+        nb, nbq = self._keep(now, m, fees, _one(rest, "bid"), bid, bq, r_bid, best_ask, "bid")
+        na, naq = self._keep(now, m, fees, _one(rest, "ask"), ask, aq, r_ask, best_bid, "ask")
+        if (
+            nb is not None
+            and na is not None
+            and (m.grid.tick(na) - m.grid.tick(nb) < self.params.min_spread_ticks)
         ):
             return bid, ask, bq, aq
         return nb, na, nbq, naq
@@ -258,6 +288,7 @@ class MarketMaker:
         self,
         now: int,
         m: MarketSpec,
+        fees: FeeSchedule | None,
         r: RestingOrder | None,
         px: Price | None,
         qty: Qty,
@@ -268,7 +299,7 @@ class MarketMaker:
         if r is None or px is None or r.remaining <= 0 or not m.grid.valid_order_price(r.price):
             return px, qty
         prm = self.params
-        fee = maker_fee_per_contract(m.fees, qty, r.price)
+        fee = maker_fee_per_contract(fees, qty, r.price)
         if side == "bid":
             safe = r.price + fee <= res and (opp is None or r.price < opp)
         else:
@@ -293,4 +324,3 @@ def _one(rest: Sequence[RestingOrder], side: Side) -> RestingOrder | None:
                 return None
             found = r
     return found
-

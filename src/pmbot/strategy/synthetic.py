@@ -7,15 +7,18 @@ the reference time, so they sum to 1 across the ladder as the real pricer's do.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from pmbot.core.book import BinaryBook
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import ONE, Price, PriceGrid, Qty
+from pmbot.strategy.inputs import QuoteInputs
 
-__all__ = ["books_around", "ladder_fair", "ladder_markets", "two_sided_book"]
+__all__ = ["books_around", "fresh_inputs", "ladder_fair", "ladder_markets", "two_sided_book"]
 
 
 def ladder_markets(
@@ -36,14 +39,45 @@ def ladder_markets(
     lo = center - width * (n - 2) / 2
     edges = [lo + width * i for i in range(n - 1)]
     out = [
-        MarketSpec(f"{event}-T{edges[0]:g}L", event, "SER", StrikeType.LESS, None, edges[0],
-                   grid, fees, close_ts_ns)
+        MarketSpec(
+            f"{event}-T{edges[0]:g}L",
+            event,
+            "SER",
+            StrikeType.LESS,
+            None,
+            edges[0],
+            grid,
+            fees,
+            close_ts_ns,
+        )
     ]
     for a in edges[:-1]:
-        out.append(MarketSpec(f"{event}-B{a:g}", event, "SER", StrikeType.BETWEEN, a,
-                              a + width - 0.01, grid, fees, close_ts_ns))
-    out.append(MarketSpec(f"{event}-T{edges[-1]:g}G", event, "SER", StrikeType.GREATER,
-                          edges[-1], None, grid, fees, close_ts_ns))
+        out.append(
+            MarketSpec(
+                f"{event}-B{a:g}",
+                event,
+                "SER",
+                StrikeType.BETWEEN,
+                a,
+                a + width - 0.01,
+                grid,
+                fees,
+                close_ts_ns,
+            )
+        )
+    out.append(
+        MarketSpec(
+            f"{event}-T{edges[-1]:g}G",
+            event,
+            "SER",
+            StrikeType.GREATER,
+            edges[-1],
+            None,
+            grid,
+            fees,
+            close_ts_ns,
+        )
+    )
     return tuple(out)
 
 
@@ -63,11 +97,13 @@ def ladder_fair(
         return 0.5 * math.erfc(-(x - level) / (sigma * math.sqrt(2.0)))
 
     cs = [0.0, *(cdf(x) for x in edges), 1.0]
-    probs = tuple(b - a for a, b in zip(cs, cs[1:], strict=False))
+    probs = tuple(b - a for a, b in itertools.pairwise(cs))
     fv = EventFairValue(markets[0].event_ticker, ts_ns, level, edges, probs, sigma=sigma)
     pts = fv.cell_points()
-    fair = {m.ticker: math.fsum(p for p, v in zip(probs, pts, strict=True) if m.yes_wins(v))
-            for m in markets}
+    fair = {
+        m.ticker: math.fsum(p for p, v in zip(probs, pts, strict=True) if m.yes_wins(v))
+        for m in markets
+    }
     return EventFairValue(markets[0].event_ticker, ts_ns, level, edges, probs, fair, {}, sigma)
 
 
@@ -96,3 +132,20 @@ def books_around(
             m, bid if 0 < bid < ONE else None, ask if 0 < ask < ONE else None
         )
     return out
+
+
+def fresh_inputs(
+    markets: tuple[MarketSpec, ...],
+    fair: EventFairValue | None,
+    books: Mapping[str, BinaryBook | None],
+    ts_ns: int,
+    **kw: Any,
+) -> QuoteInputs:
+    """A snapshot whose feeds are all current at `ts_ns`, an hour before the reference."""
+    base: dict[str, Any] = {
+        "book_ts_ns": {m.ticker: ts_ns for m in markets},
+        "index_ts_ns": ts_ns,
+        "reference_ts_ns": ts_ns + 3_600_000_000_000,
+    }
+    base.update(kw)
+    return QuoteInputs(ts_ns, markets[0].event_ticker, markets, fair, books, **base)

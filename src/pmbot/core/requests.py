@@ -1,0 +1,122 @@
+"""Venue-neutral order requests and acknowledgements: what the order manager asks a venue.
+
+The venue adapters (venues/*/venue.py) convert these to and from their wire types; nothing
+here names a venue. Everything is on the YES leg (`Side.BID` buys YES, `Side.ASK` sells it),
+prices are `Price`, sizes `Qty`, money `Micros`. Orders are addressed by the venue's
+`order_id`; our `client_order_id` is fresh per order and never reused (the venue keeps it
+burned forever).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pmbot.core.money import Micros, Price, Qty
+from pmbot.core.orders import Side
+
+__all__ = [
+    "AmendOrder",
+    "CancelAck",
+    "CancelOrder",
+    "CreateOrder",
+    "DecreaseOrder",
+    "DesiredQuote",
+    "OrderAck",
+    "TimeInForce",
+]
+
+
+class TimeInForce:
+    """Time-in-force names (plain strings so adapters can map them without an enum import)."""
+
+    GTC = "good_till_canceled"
+    IOC = "immediate_or_cancel"
+    FOK = "fill_or_kill"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredQuote:
+    """One order the strategy wants resting; the planner diffs these against live orders.
+
+    Field-compatible with the strategy's own `DesiredQuote` (side may be a `Side` or the
+    strings "bid"/"ask"): the planner only reads these five attributes.
+    """
+
+    ticker: str
+    side: Side
+    price: Price
+    qty: Qty
+    post_only: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOrder:
+    client_order_id: str
+    ticker: str
+    side: Side
+    price: Price
+    qty: Qty
+    post_only: bool = True
+    time_in_force: str = TimeInForce.GTC
+    order_group_id: str | None = None
+    reduce_only: bool = False
+    expiration_ts_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    order_id: str
+    ticker: str
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AmendOrder:
+    """Change price and/or size of a resting order; keeps the venue order_id.
+
+    `count` is the venue's new TOTAL: already filled + desired resting (Kalshi semantics).
+    A price change or a size increase loses queue priority.
+    """
+
+    order_id: str
+    client_order_id: str
+    ticker: str
+    side: Side
+    price: Price
+    count: Qty
+
+
+@dataclass(frozen=True, slots=True)
+class DecreaseOrder:
+    """Cut the resting size to `reduce_to` (idempotent on retry); keeps queue priority."""
+
+    order_id: str
+    ticker: str
+    reduce_to: Qty
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAck:
+    """A venue's answer to create / amend / decrease.
+
+    `filled` and `remaining` are the order's totals after the action when the venue says so
+    (None when it did not); `avg_fill_price` / `avg_fee` are per contract, only when it
+    traded as part of the action.
+    """
+
+    order_id: str
+    client_order_id: str | None
+    ts_ns: int
+    filled: Qty | None = None
+    remaining: Qty | None = None
+    avg_fill_price: Price | None = None
+    avg_fee: Micros | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAck:
+    order_id: str
+    reduced_by: Qty
+    ts_ns: int
+    client_order_id: str | None = None

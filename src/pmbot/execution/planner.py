@@ -1,0 +1,244 @@
+"""Desired quotes vs live orders -> the fewest venue calls (pure).
+
+Per (ticker, side) the planner pairs what the strategy wants with what rests:
+
+* same price, same size           -> keep (no call; priority kept)
+* same price, smaller size        -> decrease (1 call; the venue keeps queue priority)
+* same price, larger size         -> amend (1 call; priority is lost either way)
+* different price                 -> amend (1 call instead of cancel + create: a price
+                                     change loses priority anyway)
+* wanted, nothing left to reuse   -> create, batched
+* resting, no longer wanted       -> cancel, batched
+
+Safety rules:
+* A group (ticker, side) holding an order whose previous action is in flight (PENDING,
+  CANCEL_PENDING, UNKNOWN, or listed in `in_flight`) is frozen: no create, amend or decrease
+  there until the venue answers, so no duplicate can be born. Pulling quotes is always
+  allowed: if nothing is wanted in a frozen group, its settled orders are still cancelled.
+* One order per price level; more than one live order per side only when the desired set
+  has more than one level on that side.
+* Every new order gets a fresh client_order_id from the injected `new_id` (never reused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from pmbot.core.money import Price, Qty
+from pmbot.core.orders import LiveOrder, OrderStatus, Side
+
+__all__ = [
+    "AmendAction",
+    "CancelAction",
+    "CreateAction",
+    "DecreaseAction",
+    "Plan",
+    "PlannerConfig",
+    "QuoteLike",
+    "is_busy",
+    "plan",
+]
+
+_T = TypeVar("_T")
+_BUSY = frozenset({OrderStatus.PENDING, OrderStatus.CANCEL_PENDING, OrderStatus.UNKNOWN})
+
+
+class QuoteLike(Protocol):
+    """What the planner reads from a desired quote (core.requests.DesiredQuote or the strategy's)."""
+
+    @property
+    def ticker(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def price(self) -> Price: ...
+    @property
+    def qty(self) -> Qty: ...
+    @property
+    def post_only(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlannerConfig:
+    max_batch_create: int = 20
+    max_batch_cancel: int = 20
+    amend_reprice: bool = True  # False: a price change is cancel + create
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAction:
+    client_order_id: str
+    ticker: str
+    side: Side
+    price: Price
+    qty: Qty
+    post_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAction:
+    client_order_id: str
+    order_id: str
+    ticker: str
+
+
+@dataclass(frozen=True, slots=True)
+class AmendAction:
+    client_order_id: str
+    order_id: str
+    ticker: str
+    side: Side
+    price: Price
+    qty: Qty  # desired resting size after the amend
+    count: Qty  # venue total = already filled + qty
+
+
+@dataclass(frozen=True, slots=True)
+class DecreaseAction:
+    client_order_id: str
+    order_id: str
+    ticker: str
+    reduce_to: Qty
+
+
+@dataclass(slots=True)
+class Plan:
+    """The actions for one planning pass; `calls` is the number of venue write calls."""
+
+    create_batches: list[list[CreateAction]] = field(default_factory=list)
+    cancel_batches: list[list[CancelAction]] = field(default_factory=list)
+    amends: list[AmendAction] = field(default_factory=list)
+    decreases: list[DecreaseAction] = field(default_factory=list)
+    kept: int = 0
+    frozen: list[tuple[str, Side]] = field(default_factory=list)  # groups waiting on the venue
+
+    @property
+    def creates(self) -> list[CreateAction]:
+        return [c for b in self.create_batches for c in b]
+
+    @property
+    def cancels(self) -> list[CancelAction]:
+        return [c for b in self.cancel_batches for c in b]
+
+    @property
+    def calls(self) -> int:
+        return (
+            len(self.create_batches)
+            + len(self.cancel_batches)
+            + len(self.amends)
+            + len(self.decreases)
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.create_batches or self.cancel_batches or self.amends or self.decreases)
+
+
+def is_busy(o: LiveOrder, in_flight: Collection[str] = ()) -> bool:
+    """An order we must not act on until the venue answers (or reconciliation settles it)."""
+    return o.status in _BUSY or o.order_id is None or o.client_order_id in in_flight
+
+
+def _side(s: object) -> Side:
+    return s if isinstance(s, Side) else Side(s)
+
+
+def plan(
+    desired: Iterable[QuoteLike],
+    live: Iterable[LiveOrder],
+    new_id: Callable[[], str],
+    *,
+    in_flight: Collection[str] = (),
+    tickers: Collection[str] | None = None,
+    config: PlannerConfig = PlannerConfig(),
+) -> Plan:
+    """Diff `desired` against `live` (our non-terminal orders) into the fewest calls.
+
+    Live orders in scope that nothing desires are cancelled; with `tickers`, only those
+    markets are in scope (both sides of the diff).
+    """
+    want: dict[tuple[str, Side], dict[Price, tuple[Qty, bool]]] = {}
+    for q in desired:
+        if q.qty <= 0 or (tickers is not None and q.ticker not in tickers):
+            continue
+        lv = want.setdefault((q.ticker, _side(q.side)), {})
+        prev = lv.get(q.price)
+        lv[q.price] = (q.qty + (prev[0] if prev else 0), q.post_only)
+
+    have: dict[tuple[str, Side], list[LiveOrder]] = {}
+    for o in live:
+        if o.status.terminal or (tickers is not None and o.ticker not in tickers):
+            continue
+        have.setdefault((o.ticker, o.side), []).append(o)
+
+    creates: list[CreateAction] = []
+    cancels: list[CancelAction] = []
+    p = Plan()
+    for key in sorted(want.keys() | have.keys(), key=lambda k: (k[0], k[1].value)):
+        ticker, side = key
+        levels = want.get(key, {})
+        orders = have.get(key, [])
+        if any(is_busy(o, in_flight) for o in orders):
+            p.frozen.append(key)
+            if not levels:  # pulling quotes is always allowed
+                for o in orders:
+                    if not is_busy(o, in_flight):
+                        cancels.append(CancelAction(o.client_order_id, o.order_id or "", ticker))
+            continue
+        _plan_group(ticker, side, levels, orders, new_id, config, p, creates, cancels)
+
+    p.create_batches = _batches(creates, config.max_batch_create)
+    p.cancel_batches = _batches(cancels, config.max_batch_cancel)
+    return p
+
+
+def _plan_group(
+    ticker: str,
+    side: Side,
+    levels: dict[Price, tuple[Qty, bool]],
+    orders: list[LiveOrder],
+    new_id: Callable[[], str],
+    cfg: PlannerConfig,
+    p: Plan,
+    creates: list[CreateAction],
+    cancels: list[CancelAction],
+) -> None:
+    spare: list[LiveOrder] = []
+    todo = dict(levels)
+    # oldest first: the order with the best queue position survives at a price
+    for o in sorted(orders, key=lambda o: o.created_ns):
+        if o.remaining <= 0:
+            continue  # fully filled, EXECUTED is on its way; nothing rests
+        w = todo.pop(o.price, None)
+        if w is None:
+            spare.append(o)
+            continue
+        qty = w[0]
+        oid = o.order_id or ""
+        if o.remaining == qty:
+            p.kept += 1
+        elif o.remaining > qty:
+            p.decreases.append(DecreaseAction(o.client_order_id, oid, ticker, qty))
+        else:
+            p.amends.append(
+                AmendAction(o.client_order_id, oid, ticker, side, o.price, qty, o.filled + qty)
+            )
+    rest = sorted(todo.items())
+    spare.sort(key=lambda o: o.price)
+    n = min(len(rest), len(spare)) if cfg.amend_reprice else 0
+    for (price, (qty, _po)), o in zip(rest[:n], spare[:n], strict=True):
+        p.amends.append(
+            AmendAction(
+                o.client_order_id, o.order_id or "", ticker, side, price, qty, o.filled + qty
+            )
+        )
+    for price, (qty, po) in rest[n:]:
+        creates.append(CreateAction(new_id(), ticker, side, price, qty, po))
+    for o in spare[n:]:
+        cancels.append(CancelAction(o.client_order_id, o.order_id or "", ticker))
+
+
+def _batches(items: Sequence[_T], size: int) -> list[list[_T]]:
+    size = max(1, size)
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]

@@ -1,0 +1,122 @@
+"""Ledger: write-before-send rows, fill dedup, crash safety (kill -9 mid-transaction), recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from pmbot.core.events import Fill
+from pmbot.core.orders import LiveOrder, OrderStatus, Side
+from pmbot.core.state import TradingState
+from pmbot.store.ledger import Ledger
+
+T = "KXINX-26NOV24H1600-B5800"
+
+
+def pending(coid, price=5000, qty=1000, side=Side.BID, ts=1):
+    return LiveOrder(
+        coid, T, side, price, qty, qty, OrderStatus.PENDING, created_ns=ts, updated_ns=ts
+    )
+
+
+def fill(tid, oid, side=Side.BID, price=5000, qty=300, fee=1750, ts=10):
+    return Fill(tid, oid, T, side, price, qty, fee, False, ts)
+
+
+def test_roundtrip_and_recovery(tmp_path: Path):
+    path = tmp_path / "l.db"
+    state = TradingState()
+    with Ledger(path, run_id="r1") as led:
+        led.start_run("r1", 0, "sim")
+        a, b, c = pending("a"), pending("b", 5200, side=Side.ASK), pending("c", 4000)
+        led.add_orders([a, b, c], post_only=[True, True, False])
+        for o in (a, b, c):
+            state.register_order(o)
+        state.set_order_status("a", OrderStatus.RESTING, 2, order_id="oa")
+        state.set_order_status("b", OrderStatus.RESTING, 2, order_id="ob")
+        state.set_order_status("c", OrderStatus.REJECTED, 2)
+        led.update_orders([state.orders["a"], state.orders["b"], state.orders["c"]], "ack")
+        inserted = []
+        for f in (fill("t1", "oa"), fill("t2", "ob", Side.ASK, 5200, 200), fill("t1", "oa")):
+            state.apply(f)
+            inserted.append(led.add_fill(f, state.positions[T]))
+        assert inserted == [True, True, False]
+        assert led.fill_count() == 2 and state.duplicate_fills == 1
+        led.update_orders([state.orders["a"], state.orders["b"]], "fill")
+        expect_pos = (
+            state.positions[T].qty,
+            state.positions[T].cost,
+            state.positions[T].realized,
+            state.positions[T].fees,
+        )
+    with Ledger(path) as led:
+        s2 = TradingState()
+        rec = led.recover(s2)
+        assert rec.live_orders == 2 and rec.fills == 2
+        p = s2.positions[T]
+        assert (p.qty, p.cost, p.realized, p.fees) == expect_pos
+        assert {o.client_order_id: (o.remaining, o.filled, o.status) for o in s2.live_orders()} == {
+            "a": (700, 300, OrderStatus.RESTING),
+            "b": (800, 200, OrderStatus.RESTING),
+        }
+        assert s2.order_by_id("oa").client_order_id == "a"
+        assert led.positions()[T].qty == p.qty
+        assert [k for _, k, _ in led.order_events("a")] == ["create_sent", "ack", "fill"]
+        # a duplicate fill after restart is still ignored
+        assert led.add_fill(fill("t2", "ob", Side.ASK, 5200, 200)) is False
+        assert led.known_ids() == ({"a", "b", "c"}, {"oa", "ob"})
+
+
+def test_settlement_replayed(tmp_path: Path):
+    with Ledger(tmp_path / "l.db") as led:
+        led.add_fill(fill("t1", "o1"))
+        led.add_settlement(T, True, 5000 * 300 // 1, 99)
+    with Ledger(tmp_path / "l.db") as led:
+        s = TradingState()
+        led.recover(s)
+        assert s.positions[T].qty == 0 and s.positions[T].realized == (10_000 - 5000) * 300
+
+
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from pmbot.core.events import Fill
+    from pmbot.core.orders import LiveOrder, OrderStatus, Side
+    from pmbot.store.ledger import Ledger
+    led = Ledger(sys.argv[1]).open()
+    T = "M"
+    for i in range(50):
+        o = LiveOrder(f"c{i}", T, Side.BID, 5000, 100, 100, OrderStatus.PENDING, created_ns=i)
+        led.add_orders([o])
+        o.status, o.order_id = OrderStatus.RESTING, f"o{i}"
+        led.update_order(o, "ack")
+        led.add_fill(Fill(f"t{i}", f"o{i}", T, Side.BID, 5000, 10, 0, False, i))
+    # a transaction in progress when the process is killed must leave no trace
+    db = led.db
+    db.execute("BEGIN")
+    db.execute("INSERT INTO fills (trade_id, order_id, ticker, side, price, qty, fee, is_taker, ts_ns)"
+               " VALUES ('tx','ox','M','bid',1,1,0,0,0)")
+    db.execute("UPDATE orders SET status='canceled'")
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_kill_9_mid_transaction(tmp_path: Path):
+    path = tmp_path / "crash.db"
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+    )
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    with Ledger(path) as led:
+        s = TradingState()
+        rec = led.recover(s)
+        assert rec.fills == 50 and rec.live_orders == 50
+        assert not led.has_fill("tx", "ox")
+        assert s.positions["M"].qty == 500
+        assert all(o.status is OrderStatus.RESTING and o.filled == 0 for o in s.live_orders())
