@@ -85,10 +85,10 @@ async def test_market_feed_books_reconnect_drop_and_freeze(poly_sim: PolySim) ->
     await got.until(lambda: feed.resyncs >= 1 and book().yes_bid_price() == 4500)
     assert got.of(ev.BookStale) and book() == await _rest_book(c, m, book().grid)
     # reconnect: stale, then a fresh snapshot from the resubscription
-    n_snap = len(got.of(ev.BookSnapshot))
+    n_snap, n_resync = len(got.of(ev.BookSnapshot)), feed.resyncs
     await poly_sim.hub.drop_all()
-    await got.until(lambda: feed.ws.connects >= 2 and len(got.of(ev.BookSnapshot)) > n_snap)
-    assert feed.stream.fresh[CID]
+    await got.until(lambda: feed.ws.connects >= 2 and len(got.of(ev.BookSnapshot)) >= n_snap + 2)
+    assert feed.stream.fresh[CID] and feed.resyncs == n_resync + 1  # REST and the WS book
     # silent freeze: PONGs keep flowing, data stops; the REST reconcile repairs the book
     poly_sim.hub.frozen = True
     await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4700, size=500))

@@ -164,9 +164,14 @@ class MarketFeed:
         }
 
     async def _up(self) -> None:
-        self.emit(
-            self.stream.mark_all_stale(self.clock.now_ns(), "reconnect: waiting for snapshot")
-        )
+        """Every connect marks the books stale; the subscription's `book` events re-snapshot
+        them, and after a reconnect REST does too (sizes are absolute, so frames queued
+        behind the REST snapshot re-apply harmlessly)."""
+        now = self.clock.now_ns()
+        self.emit(self.stream.mark_all_stale(now, "reconnect: waiting for snapshot"))
+        if self.ws.connects >= 2:
+            for cid in list(self.stream.markets):
+                await self.resync(cid)
 
     async def _down(self, reason: str) -> None:
         self.emit(self.stream.mark_all_stale(self.clock.now_ns(), f"disconnected: {reason}"))
