@@ -192,3 +192,24 @@ async def test_user_feed_catches_up_missed_fills_by_rest(poly_sim: PolySim) -> N
     for c in (maker, taker):
         await c.cancel_all()
         await c.aclose()
+
+
+async def test_auto_tick_near_the_extremes(make_sim) -> None:
+    sim = await make_sim(auto_tick=True)
+    c = await _client(sim)
+    m = await c.market_info(CID)
+    got = Collector()
+    feed = MarketFeed(Endpoints.local(sim.url).ws, [m], got, c)
+    task = asyncio.create_task(feed.run())
+    await got.until(lambda: bool(got.of(ev.BookSnapshot)))
+    r = await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=9700, size=1000))
+    await got.until(lambda: feed.stream.ticks[CID] == "0.001")
+    await c.post_order(
+        c.limit_order(m, token_id=YES, side="BUY", price=9710, size=1000)
+    )  # a 0.001 price
+    await c.cancel_all()
+    await got.until(lambda: feed.stream.ticks[CID] == "0.01")
+    assert r.status == "live" and await c.tick_size(YES) == "0.01"
+    await feed.ws.stop()
+    await task
+    await c.aclose()
