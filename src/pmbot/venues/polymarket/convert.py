@@ -21,7 +21,6 @@ from pmbot.errors import ProtocolViolation, UnitError
 from pmbot.venues.polymarket.wire import PolyLevel
 
 __all__ = [
-    "round_to_tick",
     "TICK_ROUNDING",
     "MarketInfo",
     "grid_for",
@@ -32,6 +31,7 @@ __all__ = [
     "parse_micro",
     "parse_px",
     "parse_qty",
+    "round_to_tick",
     "taker_fee",
     "tick_units",
     "token_levels",
