@@ -285,3 +285,19 @@ async def test_gamma_discovery(poly_sim: PolySim) -> None:
     )
     assert len(await c.gamma_markets(active="true")) == 2
     await c.aclose()
+
+
+async def test_unknown_outcome_settled_by_order_hash(poly_sim: PolySim) -> None:
+    from pmbot.errors import NotFound
+
+    c = await _client(poly_sim)
+    m = await c.market_info(CID)
+    sent = c.limit_order(m, token_id=YES, side="BUY", price=3000, size=500)
+    never = c.limit_order(m, token_id=YES, side="BUY", price=3100, size=500)
+    await c.post_order(sent)
+    assert (await c.order(sent.order_id)).status == "LIVE"  # the id was known before the POST
+    with pytest.raises(NotFound):
+        await c.order(never.order_id)
+    await c.cancel_all()
+    assert (await c.order(sent.order_id)).status == "CANCELED"
+    await c.aclose()

@@ -289,6 +289,12 @@ class PolyHttp:
             cursor = page.next_cursor
         return out
 
+    async def order(self, order_id: str) -> w.PolyOpenOrder:
+        """One order by id (its EIP-712 hash, known before sending: an UNKNOWN post outcome
+        is settled by asking for it; NotFound means it never arrived)."""
+        o: w.PolyOpenOrder = await self._get(Req.order(order_id), w.PolyOpenOrder)
+        return o
+
     async def trades(self, **filters: str) -> list[w.PolyTrade]:
         out: list[w.PolyTrade] = []
         cursor = rest.FIRST_CURSOR
