@@ -172,19 +172,24 @@ async def test_rate_limits_client_and_server(make_sim) -> None:
 
 
 async def test_heartbeat_kill_switch(make_sim) -> None:
-    sim = await make_sim(heartbeat_timeout=0.3)
+    import time
+
+    from pmbot.clock import ManualClock
+
+    clock = ManualClock(time.time_ns())  # the simulator's time; the client's stays live
+    sim = await make_sim(heartbeat_timeout=15, clock=clock)
     c = await _client(sim)
     m = await c.market_info(CID)
     hb1 = await c.heartbeat()
     hb2 = await c.heartbeat()
     assert hb1 and hb2 and hb1 != hb2
     await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=3000, size=500))
-    assert len(await c.open_orders()) == 1
-    for _ in range(100):  # stop feeding: the switch cancels everything after the timeout
-        if not await c.open_orders():
-            break
-        await asyncio.sleep(0.05)
-    assert await c.open_orders() == []
+    clock.advance(10)
+    assert len(await c.open_orders()) == 1  # inside the window: still live
+    await c.heartbeat()
+    clock.advance(16)  # one missed window: the switch cancels everything
+    while await c.open_orders():
+        await asyncio.sleep(0)  # let the simulator's housekeeping task run
     assert await c.heartbeat()  # an expired chain restarts transparently
     await c.aclose()
 

@@ -213,3 +213,41 @@ async def test_auto_tick_near_the_extremes(make_sim) -> None:
     await feed.ws.stop()
     await task
     await c.aclose()
+
+
+async def test_trade_lifecycle_steps_with_the_simulator_clock(make_sim) -> None:
+    import time
+
+    from pmbot.clock import ManualClock
+
+    clock = ManualClock(time.time_ns())
+    sim = await make_sim(clock=clock, mined_delay=2.0, confirmed_delay=30.0)
+    maker, taker = await _client(sim), await _client(sim)
+    m = await maker.market_info(CID)
+    got = Collector()
+    feed = UserFeed(Endpoints.local(sim.url).ws, [m], taker.creds, got)
+    task = asyncio.create_task(feed.run())
+    await _settle_one(sim)
+    await maker.post_order(maker.limit_order(m, token_id=NO, side="BUY", price=4000, size=1000))
+    await taker.post_order(taker.limit_order(m, token_id=YES, side="BUY", price=6000, size=500))
+    await got.until(lambda: len(got.of(ev.Fill)) == 1)
+    (f,) = got.of(ev.Fill)
+    key = (f.trade_id, f.order_id)
+    assert f.provisional and feed.stream.seen[key] == "MATCHED"
+    clock.advance(2.0)
+    await got.until(lambda: feed.stream.seen[key] == "MINED")
+    clock.advance(29.0)
+    assert feed.stream.seen[key] == "MINED"  # nothing moves before its time
+    clock.advance(1.0)
+    await got.until(lambda: feed.stream.confirmed(*key))
+    assert len(got.of(ev.Fill)) == 1 and not got.of(ev.FillVoided)
+    await feed.ws.stop()
+    await task
+    await maker.cancel_all()
+    for c in (maker, taker):
+        await c.aclose()
+
+
+async def _settle_one(sim: PolySim) -> None:
+    while not (sim.hub.user_subs and all(s.owner for s in sim.hub.user_subs)):
+        await asyncio.sleep(0)
