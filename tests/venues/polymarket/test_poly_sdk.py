@@ -127,3 +127,23 @@ async def test_sdk_price_reads(poly_sim: PolySim) -> None:
         c.cancel_all()
 
     await asyncio.to_thread(flow)
+
+
+async def test_sdk_safe_and_deposit_wallet_orders(make_sim) -> None:
+    owner = Account.create()
+    safe, wallet = Account.create().address, Account.create().address
+    sim = await make_sim(wallet_owners={safe: owner.address, wallet: owner.address})
+
+    def flow() -> None:
+        for sig_type, funder in ((2, safe), (3, wallet)):
+            c = ClobClient(
+                sim.url, chain_id=137, key=owner.key.hex(), signature_type=sig_type, funder=funder
+            )
+            c.set_api_creds(c.create_or_derive_api_key())
+            r = c.create_and_post_order(OrderArgs(token_id=YES, price=0.3, size=10, side="BUY"))
+            assert r["success"] and r["status"] == "live", (sig_type, r)
+            (o,) = c.get_open_orders()
+            assert o["maker_address"].lower() == funder.lower()
+            c.cancel_all()
+
+    await asyncio.to_thread(flow)
