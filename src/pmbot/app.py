@@ -171,7 +171,7 @@ class BotApp:
             return (
                 self.sim.rest_url,
                 self.sim.ws_url,
-                KalshiSigner(self.sim.key_id, self.sim.private_key_pem),
+                KalshiSigner.from_pem(self.sim.key_id, self.sim.private_key_pem),
             )
         if ks.env in ("demo", "prod") and not self.s.bot.live:
             raise ConfigError(
@@ -281,15 +281,6 @@ class BotApp:
             )
             inp = build_inputs(self, now)
             self.decision = d = engine.step(inp)
-            for t in d.risk.transitions:
-                log.warning(
-                    "risk %s",
-                    kv(
-                        scope=getattr(t, "scope", ""),
-                        state=getattr(t, "new", t),
-                        reason=getattr(t, "reason", ""),
-                    ),
-                )
             if d.risk.cancel_all:
                 log.critical("kill switch: %s", d.risk.reason)
                 self._stop_reason = f"kill switch: {d.risk.reason}"
@@ -358,11 +349,17 @@ class BotApp:
         async with contextlib.AsyncExitStack() as stack:
             rest_url, ws_url, signer = await self._start_exchange(stack)
             venue = self.venue = KalshiVenue(
-                resolve_urls("custom", rest_url, ws_url), signer, self.sink, clock=self.clock
+                resolve_urls("custom", rest_url, ws_url),
+                signer,
+                self.sink,
+                clock=self.clock,
+                transport_clock=LiveClock(),
             )
-            await venue.start()
             stack.push_async_callback(venue.aclose)
-            self.ledger = Ledger(self._ledger_path()).open()
+            await venue.start()
+            lpath = self._ledger_path()
+            Path(lpath).parent.mkdir(parents=True, exist_ok=True)
+            self.ledger = Ledger(lpath).open()
             stack.callback(self.ledger.close)
             rec = self.ledger.recover(self.state)
             log.info(

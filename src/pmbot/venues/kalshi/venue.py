@@ -54,6 +54,7 @@ class KalshiVenue:
         sink: Callable[[ev.Event], None],
         *,
         clock: Clock | None = None,
+        transport_clock: Clock | None = None,
         rng: random.Random | None = None,
         use_yes_price: bool = True,
         books: MutableMapping[str, BinaryBook] | None = None,
@@ -67,12 +68,13 @@ class KalshiVenue:
     ) -> None:
         self.urls = urls
         self.clock: Clock = clock or LiveClock()
+        # signing timestamps, rate buckets, backoff and silence run on real time even when
+        # the market runs on a simulated clock (an accelerated simulator)
+        transport: Clock = transport_clock or self.clock
         self.rng = rng or random.Random()
         self.sink = sink
         self.configure_limits = configure_limits
-        self.http = KalshiHttp(
-            urls, signer, clock=self.clock, rng=self.rng, **dict(http_opts or {})
-        )
+        self.http = KalshiHttp(urls, signer, clock=transport, rng=self.rng, **dict(http_opts or {}))
         self.stream = KalshiStream(
             sink,
             use_yes_price=use_yes_price,
@@ -85,7 +87,7 @@ class KalshiVenue:
             urls,
             signer,
             self.stream,
-            clock=self.clock,
+            clock=transport,
             backoff=Backoff(backoff_base_s, backoff_cap_s, self.rng),
         )
 
