@@ -220,6 +220,12 @@ class Ledger:
         """Record an intent (e.g. amend_sent) before the request leaves."""
         self.db.execute(_INS_EVENT, (ts_ns, client_order_id, kind, detail))
 
+    def add_events(self, rows: Sequence[tuple[int, str, str, str]]) -> None:
+        """Record intents (ts_ns, client_order_id, kind, detail) in one transaction."""
+        if rows:
+            with self.transaction() as db:
+                db.executemany(_INS_EVENT, rows)
+
     def order_events(self, client_order_id: str) -> list[tuple[int, str, str]]:
         return [
             (int(r[0]), str(r[1]), str(r[2]))
