@@ -132,7 +132,10 @@ class OrderManager:
 
     def _planner_config(self) -> PlannerConfig:
         return PlannerConfig(
-            self.venue.max_batch_create, self.venue.max_batch_cancel, self.config.amend_reprice
+            self.venue.max_batch_create,
+            self.venue.max_batch_cancel,
+            self.config.amend_reprice,
+            can_amend=getattr(self.venue, "supports_amend", True),
         )
 
     # ---- lifecycle ------------------------------------------------------------------

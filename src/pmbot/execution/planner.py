@@ -7,6 +7,8 @@ Per (ticker, side) the planner pairs what the strategy wants with what rests:
 * same price, larger size         -> amend (1 call; priority is lost either way)
 * different price                 -> amend (1 call instead of cancel + create: a price
                                      change loses priority anyway)
+* venue without amend (`can_amend=False`, Polymarket): any change of price or size is
+  cancel + create (the cancel and the create go out in the same pass)
 * wanted, nothing left to reuse   -> create, batched
 * resting, no longer wanted       -> cancel, batched
 
@@ -65,6 +67,7 @@ class PlannerConfig:
     max_batch_create: int = 20
     max_batch_cancel: int = 20
     amend_reprice: bool = True  # False: a price change is cancel + create
+    can_amend: bool = True  # False (Polymarket): no amend/decrease; any change is cancel + create
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +219,10 @@ def _plan_group(
             continue
         qty = w[0]
         oid = o.order_id or ""
+        if o.remaining != qty and not cfg.can_amend:
+            todo[o.price] = w  # resize by cancel + create
+            spare.append(o)
+            continue
         if o.remaining == qty:
             p.kept += 1
         elif o.remaining > qty:
@@ -226,7 +233,7 @@ def _plan_group(
             )
     rest = sorted(todo.items())
     spare.sort(key=lambda o: o.price)
-    n = min(len(rest), len(spare)) if cfg.amend_reprice else 0
+    n = min(len(rest), len(spare)) if cfg.amend_reprice and cfg.can_amend else 0
     for (price, (qty, _po)), o in zip(rest[:n], spare[:n], strict=True):
         p.amends.append(
             AmendAction(
