@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pmbot.clock import Clock
-from pmbot.core.events import Fill, OrderUpdate
+from pmbot.core.events import Fill, FillConfirmed, FillVoided, OrderUpdate
 from pmbot.core.money import Qty
 from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
 from pmbot.core.requests import AmendOrder, CancelOrder, CreateOrder, DecreaseOrder, OrderAck
@@ -87,6 +87,8 @@ class ExecStats:
     plans: int = 0  # syncs that sent something
     refused: Counter[str] = field(default_factory=Counter)  # why sync sent nothing
     duplicate_fills: int = 0
+    voided_fills: int = 0  # provisional fills rolled back (FAILED trades)
+    confirmed_fills: int = 0  # provisional fills that became final
     requote: bool = False  # a post-only create crossed: the strategy should requote
 
     @property
@@ -442,6 +444,29 @@ class OrderManager:
         if o is not None:
             self.ledger.update_order(o, "fill", f"trade_id={f.trade_id} qty={f.qty}")
         return True
+
+    def on_fill_voided(self, v: FillVoided) -> bool:
+        """Roll a provisional fill back (Polymarket FAILED trade) in state AND ledger."""
+        if not self.ledger.has_fill(v.trade_id, v.order_id):
+            return False
+        key = (v.trade_id, v.order_id)
+        ticker = next((f.ticker for f in self.state.fills if (f.trade_id, f.order_id) == key), None)
+        self.state.apply(v)
+        pos = self.state.positions.get(ticker) if ticker is not None else None
+        if not self.ledger.void_fill(v.trade_id, v.order_id, v.ts_ns, pos):
+            return False
+        self.stats.voided_fills += 1
+        o = self.state.order_by_id(v.order_id)
+        if o is not None:
+            self.ledger.update_order(o, "fill_voided", f"trade_id={v.trade_id}")
+        log.warning("fill voided trade_id=%s order_id=%s", v.trade_id, v.order_id)
+        return True
+
+    def on_fill_confirmed(self, c: FillConfirmed) -> bool:
+        if self.ledger.confirm_fill(c.trade_id, c.order_id, c.ts_ns):
+            self.stats.confirmed_fills += 1
+            return True
+        return False
 
     def on_order_update(self, u: OrderUpdate) -> None:
         self.state.apply(u)
