@@ -327,7 +327,7 @@ class Ledger:
         return True
 
     def fill_status(self, trade_id: str, order_id: str) -> str | None:
-        """"provisional", "confirmed", "voided", or None (final from the start, or unknown)."""
+        """ "provisional", "confirmed", "voided", or None (final from the start, or unknown)."""
         r = self.db.execute(
             "SELECT status FROM fill_status WHERE trade_id=? AND order_id=?", (trade_id, order_id)
         ).fetchone()
