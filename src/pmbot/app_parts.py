@@ -41,6 +41,7 @@ __all__ = [
     "build_inputs",
     "dashboard_view",
     "fair_model",
+    "guard_params",
     "market_label",
 ]
 
@@ -90,15 +91,17 @@ def guard_params(s: Settings) -> GuardParams:
 
 
 def build_engine(
-    s: Settings, kill_switch: KillSwitch | None = None
+    s: Settings, kill_switch: KillSwitch | None = None, *, guards: GuardParams | None = None
 ) -> tuple[QuoteEngine, RiskGate]:
-    """The configured strategy behind the risk gate (the baseline too: nothing bypasses it)."""
+    """The configured strategy behind the risk gate (the baseline too: nothing bypasses it).
+
+    `guards` overrides the guard thresholds (Polymarket has no index feed to go stale)."""
     limits = risk_limits(s)
     params = quote_params(s)
     strategy = (
         BaselineStrategy(params) if s.strategy.kind == "baseline" else MarketMaker(params, limits)
     )
-    gate = RiskGate(limits, guard_params(s), kill_switch or KillSwitch())
+    gate = RiskGate(limits, guards or guard_params(s), kill_switch or KillSwitch())
     return QuoteEngine(strategy, gate), gate
 
 

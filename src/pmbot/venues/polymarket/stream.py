@@ -321,6 +321,31 @@ class UserStream:
             out.append(f)
         return out
 
+    def rest_fills(self, t: w.PolyTradeEvent | w.PolyTrade, ts_ns: int) -> list[ev.Fill]:
+        """Our standing fills in a REST trade (reconciliation backfill), without events.
+
+        A fill the stream already booked comes back as booked; a new one is booked now
+        (carry included) and marked seen, so the WS copy does not book it twice and a
+        later FAILED still voids it. FAILED trades give nothing.
+        """
+        out: list[ev.Fill] = []
+        status = t.status.upper().removeprefix("TRADE_STATUS_")
+        for oid, token, side_s, price_s, size_s, taker in self.legs(t):
+            hit = self._tokens.get(token)
+            key = (t.id, oid)
+            if hit is None or status == "FAILED" or self.seen.get(key) == "FAILED":
+                continue
+            known = self.fills.get(key)
+            if known is not None:
+                out.append(known[0])
+                continue
+            m, is_yes = hit
+            self.seen[key] = status
+            out.append(
+                self.fill(t, oid, token, side_s, price_s, size_s, taker, ts_ns, status, m, is_yes)
+            )
+        return out
+
     def fill(
         self,
         t: w.PolyTradeEvent | w.PolyTrade,
