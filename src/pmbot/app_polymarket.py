@@ -108,7 +108,9 @@ class PolyBotApp:
         self.quote_passes = 0
         self._capture: dict[tuple[str, str], int] = {}  # spread capture booked per fill
         self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
         self._stop_reason = ""
+        self.ledger_path = ""
 
     # ---- the Accounting / dashboard view of the whole run --------------------------------
     @property
@@ -304,11 +306,16 @@ class PolyBotApp:
             except VenueError as e:
                 log.warning("sync failed %s", kv(error=e))
 
+    def request_stop(self, reason: str) -> None:
+        """Ask the run to stop as --duration would (tests, embedding)."""
+        self._stop_reason = reason
+        self._stop.set()
+
     async def _timer(self) -> None:
-        if self.opts.duration_s is None:
-            await asyncio.Event().wait()
-        await asyncio.sleep(float(self.opts.duration_s or 0))
-        self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), self.opts.duration_s)
+        if not self._stop.is_set():
+            self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
         raise Stop(self._stop_reason)
 
     async def _signals(self) -> None:
@@ -363,7 +370,7 @@ class PolyBotApp:
             infos = await venue.connect()
             self._add_markets(infos)
             self.port = PolymarketPort(venue)
-            lpath = self._ledger_path()
+            lpath = self.ledger_path = self._ledger_path()
             Path(lpath).parent.mkdir(parents=True, exist_ok=True)
             self.ledger = Ledger(lpath).open()
             stack.callback(self.ledger.close)
