@@ -126,11 +126,14 @@ class PolyBotApp:
         """Every venue event lands here (one loop, no awaits)."""
         om, port = self.om, self.port
         for e in events:
-            if port is not None and isinstance(e, (ev.Fill, ev.OrderUpdate)):
-                if e.client_order_id is None:
-                    coid = port.client_order_id(e.order_id)
-                    if coid is not None:
-                        e = dataclasses.replace(e, client_order_id=coid)
+            if (
+                port is not None
+                and isinstance(e, (ev.Fill, ev.OrderUpdate))
+                and e.client_order_id is None
+            ):
+                coid = port.client_order_id(e.order_id)
+                if coid is not None:
+                    e = dataclasses.replace(e, client_order_id=coid)
             if om is None:
                 self.state.apply(e)
             elif isinstance(e, ev.Fill):
@@ -151,7 +154,11 @@ class PolyBotApp:
                     )
             elif isinstance(e, ev.FillVoided):
                 f = next(
-                    (x for x in self.state.fills if (x.trade_id, x.order_id) == (e.trade_id, e.order_id)),
+                    (
+                        x
+                        for x in self.state.fills
+                        if (x.trade_id, x.order_id) == (e.trade_id, e.order_id)
+                    ),
                     None,
                 )
                 if om.on_fill_voided(e) and f is not None:
@@ -184,10 +191,7 @@ class PolyBotApp:
                 "polymarket.env=prod trades real orders: set bot.live = true "
                 "(or PMBOT__BOT__LIVE=true) to confirm",
             )
-        if ps.env == "sim":
-            ep = Endpoints.local(ps.clob_url or "")
-        else:
-            ep = Endpoints()
+        ep = Endpoints.local(ps.clob_url or "") if ps.env == "sim" else Endpoints()
         return Endpoints(
             clob=ps.clob_url or ep.clob,
             ws=ps.ws_url or ep.ws,
@@ -209,7 +213,9 @@ class PolyBotApp:
 
             key = Account.create().key.hex()  # a fresh paper-trading wallet (the sim funds it)
         st = int(sec.get("PMBOT_POLY_SIGNATURE_TYPE") or 0)
-        signer = OrderSigner(key, signature_type=SignatureType(st), funder=sec.get("PMBOT_POLY_FUNDER"))
+        signer = OrderSigner(
+            key, signature_type=SignatureType(st), funder=sec.get("PMBOT_POLY_FUNDER")
+        )
         parts = [sec.get(f"PMBOT_POLY_API_{n}") for n in ("KEY", "SECRET", "PASSPHRASE")]
         creds = ApiCreds(*parts) if all(parts) else None  # type: ignore[arg-type]
         return signer, creds

@@ -95,8 +95,12 @@ def dashboard_view(app: PolyBotApp) -> DashboardView:
     rows = []
     for m in app.markets:
         b = st.books.get(m.ticker)
-        ours_b = [(o.price, o.remaining) for o in live if o.ticker == m.ticker and o.side.value == "bid"]
-        ours_a = [(o.price, o.remaining) for o in live if o.ticker == m.ticker and o.side.value == "ask"]
+        ours_b = [
+            (o.price, o.remaining) for o in live if o.ticker == m.ticker and o.side.value == "bid"
+        ]
+        ours_a = [
+            (o.price, o.remaining) for o in live if o.ticker == m.ticker and o.side.value == "ask"
+        ]
         f = app.fairs.get(m.ticker)
         rows.append(
             MarketRow(

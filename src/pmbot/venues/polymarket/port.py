@@ -140,13 +140,13 @@ class PolymarketPort:
                 [(o, self._type(r), r.post_only) for _, r, o in signed]
             )
             for (i, r, o), item in zip(signed, res, strict=False):
-                out[i] = map_reject(item) if isinstance(item, OrderRejected) else self._ack(r, o, item)
+                out[i] = (
+                    map_reject(item) if isinstance(item, OrderRejected) else self._ack(r, o, item)
+                )
         return out
 
     # ---- cancel ----------------------------------------------------------------------
-    def _cancel_result(
-        self, r: CancelOrder, resp: w.PolyCancelResponse
-    ) -> CancelAck | VenueError:
+    def _cancel_result(self, r: CancelOrder, resp: w.PolyCancelResponse) -> CancelAck | VenueError:
         if r.order_id in (resp.canceled or []):
             self._over.add(r.order_id)
             return CancelAck(r.order_id, 0, self._now(), r.client_order_id)
@@ -192,9 +192,7 @@ class PolymarketPort:
         now = self._now()
         market = ticker or event_ticker
         filters = {"market": market} if market else {}
-        opens = [
-            u for o in await self.http.open_orders(**filters) if (u := self._update(o, now))
-        ]
+        opens = [u for o in await self.http.open_orders(**filters) if (u := self._update(o, now))]
         if status is OrderStatus.RESTING:
             return opens
         out = list(opens)
