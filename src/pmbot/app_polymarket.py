@@ -36,8 +36,7 @@ from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
-from pmbot.core.money import ONE, PriceGrid, PriceRange, fmt_money
-from pmbot.core.orders import OrderStatus
+from pmbot.core.money import ONE, PriceGrid, PriceRange
 from pmbot.core.state import TradingState
 from pmbot.errors import AuthError, ConfigError, PmbotError, VenueError
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
@@ -47,6 +46,7 @@ from pmbot.pricing.binary import binary_fair, binary_spec, fair_probability
 from pmbot.settings import Secrets, Settings
 from pmbot.store.ledger import Ledger
 from pmbot.strategy.engine import QuoteEngine
+from pmbot.strategy.inputs import DesiredQuote
 from pmbot.venues.polymarket.convert import MarketInfo, grid_for
 from pmbot.venues.polymarket.port import PolymarketPort
 from pmbot.venues.polymarket.signing import ApiCreds, OrderSigner, SignatureType, tick_units
@@ -179,7 +179,7 @@ class PolyBotApp:
     async def _start_exchange(self, stack: contextlib.AsyncExitStack) -> Endpoints:
         ps = self.ps
         if ps.env == "sim" and not ps.clob_url:
-            from pmbot.app_polymarket_sim import start_embedded_sim
+            from pmbot.app_polymarket_parts import start_embedded_sim
 
             self.sim, self.house = await start_embedded_sim(self.s, stack, **self.sim_kw)
             self.clock = self.sim.clock
@@ -289,7 +289,7 @@ class PolyBotApp:
             self._wake.clear()
             self.state.take_changes()
             now = self.clock.now_ns()
-            desired = []
+            desired: list[DesiredQuote] = []
             for spec in self.markets:
                 fair = self._fair(spec, now)
                 if fair is not None:
@@ -331,11 +331,13 @@ class PolyBotApp:
 
         got = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: int) -> None:
+            self._stop_reason = signal.Signals(sig).name
+            got.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(
-                sig,
-                lambda s=sig: (setattr(self, "_stop_reason", signal.Signals(s).name), got.set()),
-            )
+            loop.add_signal_handler(sig, on_signal, sig)
         try:
             await got.wait()
             raise Stop(self._stop_reason)
@@ -347,7 +349,7 @@ class PolyBotApp:
         from rich.console import Console
         from rich.live import Live
 
-        from pmbot.app_polymarket_sim import dashboard_view
+        from pmbot.app_polymarket_parts import dashboard_view
         from pmbot.dashboard import render
 
         with Live(console=Console(), refresh_per_second=4, transient=False) as live:
@@ -408,7 +410,7 @@ class PolyBotApp:
                     tg.create_task(self._signals(), name="signals")
                     tg.create_task(self._timer(), name="timer")
                     if self.house is not None:
-                        from pmbot.app_polymarket_sim import house_tasks
+                        from pmbot.app_polymarket_parts import house_tasks
 
                         for coro in house_tasks(self):
                             tg.create_task(coro, name="house")
@@ -426,7 +428,9 @@ class PolyBotApp:
                 await self._shutdown()
                 raise
             await self._shutdown()
-            self.result.summary = await self._summary(time.monotonic() - t0)
+            from pmbot.app_polymarket_parts import summary
+
+            self.result.summary = await summary(self, time.monotonic() - t0)
             await venue.aclose()
         if self.opts.summary_json:
             Path(self.opts.summary_json).write_text(json.dumps(self.result.summary, indent=2))
@@ -443,41 +447,6 @@ class PolyBotApp:
         self.result.clean_shutdown = ok
         if not ok:
             log.critical("orders may still rest on Polymarket: check the venue")
-
-    async def _summary(self, wall_s: float) -> dict[str, Any]:
-        out = await self.acct.summary(self, wall_s)  # type: ignore[arg-type]
-        out["venue"] = "polymarket"
-        out["event"] = ""
-        out["markets"] = [m.ticker for m in self.markets]
-        out["fair_value"] = self.ps.fair_value
-        out["fair"] = {t: round(f.fair[t], 4) for t, f in self.fairs.items()}
-        led = self.ledger
-        assert led is not None and self.om is not None and self.port is not None
-        out["fill_lifecycle"] = {
-            "fills_booked": led.fill_count(),
-            "voided": len(self.voided),
-            "confirmed": self.confirmed,
-            "ledger_status": led.fill_status_counts(),
-        }
-        feed = self.venue.user_feed if self.venue is not None else None
-        if feed is not None:
-            out["unbooked_dust_shares"] = {
-                t[:12]: {k: v / 1e6 for k, v in feed.stream.dust(t).items()} for t in self.infos
-            }
-        try:
-            left = await self.port.list_orders(status=OrderStatus.RESTING)
-            out["open_orders_after_shutdown"] = len(left)
-        except VenueError as e:
-            out["open_orders_after_shutdown"] = f"unknown: {e}"
-        out["quote_passes"] = self.quote_passes
-        out["rejects"] = dict(self.om.stats.rejects)
-        if self.sim is not None:
-            out["sim"] = {
-                "trades": len(self.sim.trades),
-                "failed_trades": sum(1 for t in self.sim.trades.values() if t.status == "FAILED"),
-            }
-        out["pnl_total"] = out["pnl"]["total"] if "pnl" in out else fmt_money(0)
-        return out
 
 
 def run_polymarket(settings: Settings, args: Any) -> int:

@@ -1,4 +1,4 @@
-"""The Polymarket run's embedded exchange and dashboard view (kept out of app_polymarket.py).
+"""The Polymarket run's glue: embedded exchange, dashboard view, summary (as app_parts.py).
 
 `pmbot run --venue polymarket` with no URL starts `PolySim` in-process on an ephemeral
 loopback port with two demo markets, a house that keeps a resting ladder around a
@@ -15,7 +15,10 @@ import random
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from pmbot.core.money import fmt_money
+from pmbot.core.orders import OrderStatus
 from pmbot.dashboard import DashboardView, MarketRow
+from pmbot.errors import VenueError
 from pmbot.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from pmbot.sim.polymarket_house import House
     from pmbot.sim.polymarket_server import PolySim
 
-__all__ = ["dashboard_view", "demo_markets", "house_tasks", "start_embedded_sim"]
+__all__ = ["dashboard_view", "demo_markets", "house_tasks", "start_embedded_sim", "summary"]
 
 
 def demo_markets() -> list[Any]:
@@ -138,3 +141,40 @@ def dashboard_view(app: PolyBotApp) -> DashboardView:
         volume=app.acct.volume,
         orders_live=len(live),
     )
+
+
+async def summary(self: PolyBotApp, wall_s: float) -> dict[str, Any]:
+    """Accounting's summary plus the Polymarket specifics: lifecycle, dust, what rests."""
+    out = await self.acct.summary(self, wall_s)  # type: ignore[arg-type]
+    out["venue"] = "polymarket"
+    out["event"] = ""
+    out["markets"] = [m.ticker for m in self.markets]
+    out["fair_value"] = self.ps.fair_value
+    out["fair"] = {t: round(f.fair[t], 4) for t, f in self.fairs.items()}
+    led = self.ledger
+    assert led is not None and self.om is not None and self.port is not None
+    out["fill_lifecycle"] = {
+        "fills_booked": led.fill_count(),
+        "voided": len(self.voided),
+        "confirmed": self.confirmed,
+        "ledger_status": led.fill_status_counts(),
+    }
+    feed = self.venue.user_feed if self.venue is not None else None
+    if feed is not None:
+        out["unbooked_dust_shares"] = {
+            t[:12]: {k: v / 1e6 for k, v in feed.stream.dust(t).items()} for t in self.infos
+        }
+    try:
+        left = await self.port.list_orders(status=OrderStatus.RESTING)
+        out["open_orders_after_shutdown"] = len(left)
+    except VenueError as e:
+        out["open_orders_after_shutdown"] = f"unknown: {e}"
+    out["quote_passes"] = self.quote_passes
+    out["rejects"] = dict(self.om.stats.rejects)
+    if self.sim is not None:
+        out["sim"] = {
+            "trades": len(self.sim.trades),
+            "failed_trades": sum(1 for t in self.sim.trades.values() if t.status == "FAILED"),
+        }
+    out["pnl_total"] = out["pnl"]["total"] if "pnl" in out else fmt_money(0)
+    return out
