@@ -4,8 +4,8 @@
 loopback port with two demo markets, a house that keeps a resting ladder around a
 random-walking price and sends seeded taker flow (so the bot's quotes get filled), a trade
 lifecycle slow enough to watch (MATCHED -> MINED -> CONFIRMED over `sim_confirm_s`), and
-every `sim_fail_every_s` one trade that FAILS (its transfers reversed by the venue, its fill
-rolled back by the bot).
+every `sim_fail_every_s` one of the bot's trades that FAILS (its transfers reversed by the
+venue, its fill rolled back by the bot).
 """
 
 from __future__ import annotations
@@ -86,9 +86,12 @@ def house_tasks(app: PolyBotApp) -> list[Coroutine[Any, Any, None]]:
 
 
 async def _fail_trades(app: PolyBotApp, every: float) -> None:
+    """Make one of the bot's own trades FAIL every `every` seconds (the next one it makes)."""
+    creds = app.venue.http.creds if app.venue is not None else None
+    app.sim.faults.fail_owner = creds.api_key if creds is not None else None
     while True:
         await app.sim.clock.sleep(every)
-        app.sim.faults.fail_trades += 1
+        app.sim.faults.fail_trades = 1
 
 
 def dashboard_view(app: PolyBotApp) -> DashboardView:

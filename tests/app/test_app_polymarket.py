@@ -85,7 +85,7 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(tmp
     await until(lambda: alone_at_top(Side.BID) is not None)
     bid = alone_at_top(Side.BID)
     m = app.infos[bid.ticker]
-    sim.faults.fail_trades = 1
+    sim.faults.fail_owner, sim.faults.fail_trades = me, 1
     await house.order(m.no_token, "BUY", ONE - bid.price, 2_000_000, "FAK")
     await until(lambda: len(app.voided) == 1)
     v = app.voided[0]

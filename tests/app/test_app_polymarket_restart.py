@@ -1,0 +1,71 @@
+"""The Polymarket run against an external simulator URL: the heartbeat kill switch clears
+our orders when the bot dies without shutting down, and a restart on the same ledger
+settles the dead run's orders (by their hashes) before it quotes again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from eth_account import Account
+from test_app_polymarket import until
+
+from pmbot.app import RunOptions
+from pmbot.app_polymarket import PolyBotApp
+from pmbot.app_polymarket_parts import demo_markets
+from pmbot.core.orders import OrderStatus
+from pmbot.settings import Secrets, load_settings
+from pmbot.sim.polymarket_house import House
+from pmbot.sim.polymarket_server import PolySim
+from pmbot.store.ledger import Ledger
+
+
+async def test_heartbeat_cancels_after_a_crash_and_restart_reconciles(tmp_path: Path):
+    sim = PolySim(demo_markets(), heartbeat_timeout=1.0)
+    await sim.start()
+    house = House(sim)
+    for cid in sim.markets:
+        await house.requote(cid, 5000)
+    s = load_settings(
+        None,
+        environ={},
+        overrides={
+            "bot": {"venue": "polymarket", "dashboard": False},
+            "polymarket": {"clob_url": sim.url, "markets": list(sim.markets), "heartbeat_s": 0.3},
+            "ledger": {"path": str(tmp_path / "pm.sqlite3")},
+            "logging": {"file": None},
+        },
+    )
+    secrets = Secrets({"PMBOT_POLY_PRIVATE_KEY": Account.create().key.hex()})
+    opts = RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False)
+    try:
+        app = PolyBotApp(s, secrets, opts)
+        run = asyncio.create_task(app.run())
+        await until(lambda: app.venue is not None and app.venue.http.creds is not None)
+        me = app.venue.http.creds.api_key
+        await until(lambda: len(sim.engine.live(me)) == 4)
+        first = {o.id for o in sim.engine.live(me)}
+        run.cancel()  # dies without its shutdown: nothing cancels, the heartbeat stops
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        assert {o.id for o in sim.engine.live(me)} == first
+        await until(lambda: sim.engine.live(me) == [], timeout=5)  # the venue's kill switch
+
+        again = PolyBotApp(s, secrets, opts)
+        run2 = asyncio.create_task(again.run())
+        await until(lambda: len(sim.engine.live(me)) == 4)
+        assert not first & {o.id for o in sim.engine.live(me)}
+        rep = again.om.last_report
+        assert rep is not None and rep.ok and len(rep.fixes) == 4  # the dead run's 4 orders
+        again.request_stop("test done")
+        assert (await run2).clean_shutdown and sim.engine.live(me) == []
+        with Ledger(again.ledger_path) as led:
+            assert led.live_orders() == []
+            for oid in first:  # the dead run's orders, settled by their hashes
+                (st,) = led.db.execute(
+                    "SELECT status FROM orders WHERE order_id=?", (oid,)
+                ).fetchone()
+                assert st == OrderStatus.CANCELED.value
+    finally:
+        await sim.aclose()
