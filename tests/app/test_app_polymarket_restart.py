@@ -1,11 +1,12 @@
 """The Polymarket run against an external simulator URL: the heartbeat kill switch clears
-our orders when the bot dies without shutting down, and a restart on the same ledger
-settles the dead run's orders (by their hashes) before it quotes again."""
+our orders when the bot is killed (`pmbot run` in a subprocess, SIGKILL), and a restart on
+the same ledger settles the dead run's orders (by their hashes) before it quotes again."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import os
+import sys
 from pathlib import Path
 
 from eth_account import Account
@@ -27,28 +28,47 @@ async def test_heartbeat_cancels_after_a_crash_and_restart_reconciles(tmp_path: 
     house = House(sim)
     for cid in sim.markets:
         await house.requote(cid, 5000)
-    s = load_settings(
-        None,
-        environ={},
-        overrides={
-            "bot": {"venue": "polymarket", "dashboard": False},
-            "polymarket": {"clob_url": sim.url, "markets": list(sim.markets), "heartbeat_s": 0.3},
-            "ledger": {"path": str(tmp_path / "pm.sqlite3")},
-            "logging": {"file": None},
-        },
-    )
-    secrets = Secrets({"PMBOT_POLY_PRIVATE_KEY": Account.create().key.hex()})
+    key = Account.create().key.hex()
+    ledger = tmp_path / "pm.sqlite3"
+    cfg = {
+        "bot": {"venue": "polymarket", "dashboard": False},
+        "polymarket": {"clob_url": sim.url, "markets": list(sim.markets), "heartbeat_s": 0.3},
+        "ledger": {"path": str(ledger)},
+        "logging": {"file": None},
+    }
+    s = load_settings(None, environ={}, overrides=cfg)
+    secrets = Secrets({"PMBOT_POLY_PRIVATE_KEY": key})
     opts = RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False)
+    env = {
+        **os.environ,
+        "PMBOT_POLY_PRIVATE_KEY": key,
+        "PMBOT__POLYMARKET__MARKETS": "[" + ",".join(f'"{m}"' for m in sim.markets) + "]",
+        "PMBOT__POLYMARKET__HEARTBEAT_S": "0.3",
+        "PMBOT__LOGGING__FILE": "",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from pmbot.cli import main; raise SystemExit(main())",
+        "run",
+        "--venue",
+        "polymarket",
+        "--rest-url",
+        sim.url,
+        "--no-dashboard",
+        "--ledger",
+        str(ledger),
+        env=env,
+        cwd=str(tmp_path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
-        app = PolyBotApp(s, secrets, opts)
-        run = asyncio.create_task(app.run())
-        await until(lambda: app.venue is not None and app.venue.http.creds is not None)
-        me = app.venue.http.creds.api_key
-        await until(lambda: len(sim.engine.live(me)) == 4)
+        await until(lambda: any(len(sim.engine.live(k)) == 4 for k in sim.keys), timeout=30)
+        (me,) = [k for k in sim.keys if sim.engine.live(k)]
         first = {o.id for o in sim.engine.live(me)}
-        run.cancel()  # dies without its shutdown: nothing cancels, the heartbeat stops
-        with contextlib.suppress(asyncio.CancelledError):
-            await run
+        proc.kill()  # kill -9: no shutdown, no cancel, the heartbeat just stops
+        await proc.wait()
         assert {o.id for o in sim.engine.live(me)} == first
         await until(lambda: sim.engine.live(me) == [], timeout=5)  # the venue's kill switch
 
@@ -68,4 +88,7 @@ async def test_heartbeat_cancels_after_a_crash_and_restart_reconciles(tmp_path: 
                 ).fetchone()
                 assert st == OrderStatus.CANCELED.value
     finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
         await sim.aclose()

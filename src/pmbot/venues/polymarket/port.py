@@ -10,6 +10,9 @@ What differs from Kalshi, and how the port absorbs it:
 * No orders-history list: `/data/orders` lists only open orders. For history the port asks
   `/data/order/{id}` for each order it sent in that market that is neither open nor known
   to be over (bounded by the orders of this process).
+* Trades: `get_fills` walks REST trades through the same `UserStream` as the user channel
+  (one booking per fill, the size carry included); voids and confirmations it learns
+  first go to the app's sink at once.
 * No positions endpoint: the position of a market is its YES token balance minus its NO
   token balance (an ask rests as a BUY of NO), truncated to `Qty`.
 * No order groups: the heartbeat kill switch (venue.run) is the exchange-side safety; the
@@ -225,6 +228,12 @@ class PolymarketPort:
         q = {} if since_ns is None else {"after": str(max(0, since_ns // 1_000_000_000))}
         for cid in [ticker] if ticker else list(self.venue.markets):
             for t in await self.http.trades(market=cid, **q):
+                # the stream learns what REST knows first: a new fill is booked (and returned
+                # for the backfill), a FAILED or CONFIRMED one is announced at once, so the
+                # positions compared right after already exclude a failed trade
+                told = [e for e in feed.stream.trade(t, now) if not isinstance(e, Fill)]
+                if told:
+                    self.venue.emit(told)
                 out += feed.stream.rest_fills(t, now)
         out.sort(key=lambda f: f.ts_ns)
         return out
