@@ -111,7 +111,7 @@ def fair_model(s: Settings, now_ns: int, sim: Any | None) -> FairValueModel:
     d = datetime.fromtimestamp(now_ns / S, tz=UTC).date()
     cal = TradingCalendar.nyse(str(d - timedelta(days=10)), str(d + timedelta(days=20)))
     k = s.pricing.k
-    if sim is not None and getattr(sim, "config", None) is not None:
+    if sim is not None and s.kalshi.env == "sim":
         k = 1.0  # the simulator's synthetic index has no volatility risk premium
     return FairValueModel(
         cal,
