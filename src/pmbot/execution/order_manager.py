@@ -199,7 +199,7 @@ class OrderManager:
         return p
 
     async def execute(self, p: Plan) -> None:
-        """Ledger first (one transaction per kind), then every call concurrently."""
+        """Ledger first (one commit for all intents), then every call concurrently."""
         now = self.clock.now_ns()
         new = [
             LiveOrder(
@@ -215,28 +215,31 @@ class OrderManager:
             )
             for c in p.creates
         ]
-        if new:
-            self.ledger.add_orders(
-                new, post_only=[c.post_only for c in p.creates], order_group_id=self.order_group_id
-            )
-            for o in new:
-                self.state.register_order(o)
-        canceling = []
-        for c in p.cancels:
-            o = self.state.orders[c.client_order_id]
-            self._set(o, OrderStatus.CANCEL_PENDING, now)
-            canceling.append(o)
-        if canceling:
-            self.ledger.update_orders(canceling, "cancel_sent")
-        intents = [
-            (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.count}")
-            for a in p.amends
-        ]
-        intents += [
-            (now, d.client_order_id, "decrease_sent", f"reduce_to={d.reduce_to}")
-            for d in p.decreases
-        ]
-        self.ledger.add_events(intents)
+        with self.ledger.transaction():  # one commit for every intent of this pass
+            if new:
+                self.ledger.add_orders(
+                    new,
+                    post_only=[c.post_only for c in p.creates],
+                    order_group_id=self.order_group_id,
+                )
+            canceling = []
+            for c in p.cancels:
+                o = self.state.orders[c.client_order_id]
+                self._set(o, OrderStatus.CANCEL_PENDING, now)
+                canceling.append(o)
+            if canceling:
+                self.ledger.update_orders(canceling, "cancel_sent")
+            intents = [
+                (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.count}")
+                for a in p.amends
+            ]
+            intents += [
+                (now, d.client_order_id, "decrease_sent", f"reduce_to={d.reduce_to}")
+                for d in p.decreases
+            ]
+            self.ledger.add_events(intents)
+        for o in new:  # only once the intents are committed
+            self.state.register_order(o)
         for c in p.cancels:
             self._in_flight.add(c.client_order_id)
         for a in p.amends:
@@ -280,10 +283,11 @@ class OrderManager:
             raise
         except Exception as e:  # the whole call failed: every item shares the fate
             results = [e] * len(reqs)
-        for i, c in enumerate(batch):
-            r = results[i] if i < len(results) else VenueError("missing batch item")
-            self._in_flight.discard(c.client_order_id)
-            self._create_done(c, r)
+        with self.ledger.transaction():  # one commit for the whole batch's outcome
+            for i, c in enumerate(batch):
+                r = results[i] if i < len(results) else VenueError("missing batch item")
+                self._in_flight.discard(c.client_order_id)
+                self._create_done(c, r)
 
     def _create_done(self, c: CreateAction, r: OrderAck | BaseException) -> None:
         o = self.state.orders[c.client_order_id]
@@ -318,17 +322,18 @@ class OrderManager:
             raise
         except Exception as e:
             results = [e] * len(reqs)
-        for i, c in enumerate(batch):
-            r = results[i] if i < len(results) else VenueError("missing batch item")
-            self._in_flight.discard(c.client_order_id)
-            o = self.state.orders.get(c.client_order_id)
-            if o is None:
-                continue
-            if isinstance(r, BaseException):
-                self._failed(o, r, "cancel", terminal_if_refused=False)
-            else:
-                self._set(o, OrderStatus.CANCELED, self.clock.now_ns(), remaining=0)
-                self.ledger.update_order(o, "cancel_ack")
+        with self.ledger.transaction():
+            for i, c in enumerate(batch):
+                r = results[i] if i < len(results) else VenueError("missing batch item")
+                self._in_flight.discard(c.client_order_id)
+                o = self.state.orders.get(c.client_order_id)
+                if o is None:
+                    continue
+                if isinstance(r, BaseException):
+                    self._failed(o, r, "cancel", terminal_if_refused=False)
+                else:
+                    self._set(o, OrderStatus.CANCELED, self.clock.now_ns(), remaining=0)
+                    self.ledger.update_order(o, "cancel_ack")
 
     async def _amend(self, a: AmendAction) -> None:
         o = self.state.orders[a.client_order_id]
