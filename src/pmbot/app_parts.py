@@ -323,7 +323,7 @@ def dashboard_view(app: BotApp) -> DashboardView:
         guards=[
             f"{t.rsplit('-', 1)[-1]}:{r}"
             for t, (stt, r) in (d.risk.market_states.items() if d else [])
-            if stt.name != "ACTIVE" and t in {m.ticker for m in app.quotable}
+            if stt.name != "ACTIVE" and t in quotable
         ][:6],
         connections={k: v for k, v in st.connections.items()},
         api_budget=budget,
