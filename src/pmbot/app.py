@@ -207,6 +207,7 @@ class BotApp:
             log.warning("simulator clock unavailable, using wall time %s", kv(error=e))
 
     _sim_vol: float | None = None
+    _last_load: float = 0.0
 
     def _ledger_path(self) -> str:
         if self._own_sim:
@@ -224,11 +225,21 @@ class BotApp:
         assert level is not None
         pull_ns = int(self.s.risk.pull_before_close_s * 1e9)
         ev_t = select_event(self.all_markets, now, pull_ns)
-        if ev_t is None:
+        if ev_t is None and time.monotonic() - self._last_load >= 5.0:
+            self._last_load = time.monotonic()  # real-time throttle: also right on a fast sim
             self.all_markets = await self._load_markets()
             ev_t = select_event(self.all_markets, now, pull_ns)
+        if ev_t != self.event_ticker and self.event_markets and self.om is not None:
+            # leaving an event: pull its quotes before anything else
+            await self.om.sync([], tickers=[m.ticker for m in self.event_markets])
         if ev_t is None:
-            raise Stop("no open event to quote")
+            if self.event_ticker:
+                log.info(
+                    "no open event to quote: waiting for the next one %s",
+                    kv(last=self.event_ticker),
+                )
+            self.event_ticker, self.event_markets, self.quotable = "", [], []
+            return
         markets = [m for m in self.all_markets if m.event_ticker == ev_t]
         quotable = select_markets(
             markets, ev_t, level, self.s.markets.band_points, self.s.markets.max_markets
