@@ -409,7 +409,8 @@ class BotApp:
                 ),
             )
             self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
-            sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
+            on_sim = self.s.kalshi.env == "sim"
+            sim_base = rest_url.split("/trade-api")[0] if on_sim else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
             try:
                 async with asyncio.TaskGroup() as tg:
