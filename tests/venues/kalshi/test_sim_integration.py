@@ -202,9 +202,10 @@ async def _churn(r: Rig, t: str, n: int = 4, base: int = 1000) -> None:
     await r.sim.step(1)
 
 
+@pytest.mark.parametrize("direct", [False, True], ids=["events", "direct"])
 @pytest.mark.parametrize("fault", ["skip_seq", "dup_seq", "reorder_seq", "delay"])
-async def test_seq_faults_heal_to_simulator_book(rig: Any, fault: str) -> None:
-    r = await rig()
+async def test_seq_faults_heal_to_simulator_book(rig: Any, fault: str, direct: bool) -> None:
+    r = await rig(direct=direct)
     await r.start()
     t = active(r.sim)
     await r.venue.subscribe_books([t])
@@ -276,3 +277,17 @@ async def test_auth_failures_are_typed_with_server_code(rig: Any) -> None:
     with pytest.raises(AuthError) as ei2:
         await r.venue.run()
     assert ei2.value.status == 401 and ei2.value.code == "authentication_error"
+
+
+async def test_rate_limited_burst_places_every_order_once(rig: Any) -> None:
+    """The simulator's own token bucket is on: 25 concurrent creates all land, none twice."""
+    r = await rig(sim={"rate_limits": True}, configure_limits=True)
+    await r.start()
+    t = active(r.sim)
+    ups = await asyncio.gather(
+        *(r.venue.place(t, Side.BID, 100 + 100 * (i % 20), 100) for i in range(25))
+    )
+    assert all(u.status is OrderStatus.RESTING for u in ups)
+    live = await r.venue.orders(status="resting", ticker=t)
+    assert sorted(o.order_id for o in live) == sorted(u.order_id for u in ups)
+    assert len({u.client_order_id for u in ups}) == 25
