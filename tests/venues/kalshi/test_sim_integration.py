@@ -153,7 +153,7 @@ async def test_ladder_books_orders_fills_positions(rig: Any) -> None:
 
     with pytest.raises(OrderRejected) as ei:
         await r.venue.place(t, Side.BID, 6500, 100, post_only=True)  # would cross the 0.60 ask
-    assert ei.value.code == "invalid_order"
+    assert ei.value.code == "post_only_cross" and ei.value.raw_code == "invalid_order"
 
     taker = await r.venue.place(t, Side.BID, 6000, 200, time_in_force="immediate_or_cancel")
     assert taker.status is OrderStatus.EXECUTED and taker.filled == 200
