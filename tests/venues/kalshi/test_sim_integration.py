@@ -23,6 +23,7 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.orders import OrderStatus, Side
 from pmbot.core.state import TradingState
 from pmbot.errors import AuthError, NotFound, OrderRejected
+from pmbot.venues.kalshi import rest
 from pmbot.venues.kalshi.signing import KalshiSigner
 from pmbot.venues.kalshi.urls import KalshiUrls
 from pmbot.venues.kalshi.venue import KalshiVenue
@@ -291,3 +292,43 @@ async def test_rate_limited_burst_places_every_order_once(rig: Any) -> None:
     live = await r.venue.orders(status="resting", ticker=t)
     assert sorted(o.order_id for o in live) == sorted(u.order_id for u in ups)
     assert len({u.client_order_id for u in ups}) == 25
+
+
+async def test_every_endpoint_decodes_against_the_simulator(rig: Any) -> None:
+    r = await rig()
+    await r.start()
+    h = r.venue.http
+    t = active(r.sim)
+    mm(r.sim, t, "bid", 3000, 500)
+    mm(r.sim, t, "ask", 6000, 500)
+    await r.sim.step(1)
+    assert (await h.exchange_status()).trading_active
+    sched = await h.exchange_schedule()
+    assert sched.schedule is not None
+    assert (await h.series("KXINX")).fee_type.startswith("quadratic")
+    evs = await h.events(series_ticker="KXINX", status="open", with_nested_markets=True)
+    assert evs and evs[0].markets
+    e = await h.event(evs[0].event_ticker)
+    assert e.event.event_ticker == evs[0].event_ticker
+    assert (await h.market(t)).ticker == t
+    books = await h.orderbooks([t])
+    assert books[0].orderbook_fp.yes_dollars
+    o = await r.venue.place(t, Side.BID, 3000, 100)
+    assert (await h.queue_position(o.order_id)) == "5.00"
+    qps = await h.queue_positions(market_tickers=[t])
+    assert [q.order_id for q in qps] == [o.order_id]
+    assert (await h.order(o.order_id)).client_order_id == o.client_order_id
+    await r.venue.place(t, Side.BID, 6000, 100, time_in_force="immediate_or_cancel")
+    trades = await h.trades(ticker=t)
+    assert trades and trades[0].ticker == t
+    assert isinstance(await h.settlements(), list)
+    gid = await h.create_order_group(1000)
+    assert any(g.order_group_id == gid for g in await h.order_groups())
+    await h.set_order_group_limit(gid, 2000)
+    assert (await h.order_group(gid)).contracts_limit_fp == "20.00"
+    await h.trigger_order_group(gid)
+    await h.reset_order_group(gid)
+    await h.delete_order_group(gid)
+    limits, costs = await h.configure_limits()
+    assert limits.write.bucket_capacity > 0 and costs.default_cost > 0
+    assert h.costs.cost(rest.cancel_order("x")) == 2
