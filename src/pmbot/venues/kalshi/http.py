@@ -427,6 +427,10 @@ class KalshiHttp:
                         f"create {coid}: exists but not visible yet", code=e.code
                     ) from e
                 raise
+            except RateLimited:
+                if not resent:
+                    self._used_coids.discard(coid)  # refused before processing: id not burned
+                raise
 
     async def _lookup_created(self, coid: str, ticker: str) -> w.CreateOrderResponse | None:
         for attempt in range(3):
@@ -524,5 +528,3 @@ class KalshiHttp:
     async def endpoint_costs(self) -> w.EndpointCosts:
         return await self.call(rest.endpoint_costs())  # type: ignore[no-any-return]
 
-
-_ = RateLimited  # raised through `call` (re-exported for callers' except clauses)
