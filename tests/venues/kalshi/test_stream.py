@@ -16,7 +16,7 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import PriceGrid
 from pmbot.core.state import TradingState
-from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, Backoff, KalshiStream
+from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, TRADE, Backoff, KalshiStream
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "kalshi"
 T = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
@@ -413,3 +413,42 @@ def test_desire_changed_while_subscribe_in_flight() -> None:
     r.sent()
     r.feed(subscribed(3, 9, FILL))
     assert r.sent() == []
+
+
+def test_public_market_data_hook_and_list_subscriptions() -> None:
+    seen: list[object] = []
+    s = KalshiStream(lambda e: None, on_market_data=seen.append)
+    s.want(TRADE)
+    s.connected(0)
+    s.data_to_send()
+    s.receive(json.dumps(subscribed(1, 2, TRADE)).encode(), 0)
+    s.receive(
+        json.dumps(
+            {
+                "type": "trade",
+                "sid": 2,
+                "msg": {
+                    "trade_id": "t",
+                    "market_ticker": T,
+                    "yes_price_dollars": "0.3600",
+                    "no_price_dollars": "0.6400",
+                    "count_fp": "136.00",
+                    "taker_side": "no",
+                    "taker_outcome_side": "no",
+                    "taker_book_side": "ask",
+                    "is_block_trade": False,
+                    "ts": 1,
+                    "ts_ms": 1000,
+                },
+            }
+        ).encode(),
+        0,
+    )
+    assert len(seen) == 1
+    s.list_subscriptions()
+    c = json.loads(s.data_to_send()[0])
+    assert c == {"id": 2, "cmd": "list_subscriptions"}
+    s.receive(
+        json.dumps({"id": 2, "type": "ok", "msg": [{"channel": TRADE, "sid": 2}]}).encode(), 0
+    )
+    assert s.stats.bad_frames == 0

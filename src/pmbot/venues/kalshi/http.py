@@ -527,4 +527,3 @@ class KalshiHttp:
 
     async def endpoint_costs(self) -> w.EndpointCosts:
         return await self.call(rest.endpoint_costs())  # type: ignore[no-any-return]
-

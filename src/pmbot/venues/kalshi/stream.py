@@ -131,6 +131,7 @@ class KalshiStream:
         resync_on_duplicate: bool = True,
         books: MutableMapping[str, BinaryBook] | None = None,
         on_book_change: Callable[[str, int], None] | None = None,
+        on_market_data: Callable[[w.TickerFrame | w.TradeFrame], None] | None = None,
         venue: str = "kalshi",
     ) -> None:
         self.sink = sink
@@ -140,6 +141,7 @@ class KalshiStream:
         self.resync_on_duplicate = resync_on_duplicate
         self.books = books
         self.on_book_change = on_book_change
+        self.on_market_data = on_market_data  # public ticker/trade frames (no domain event)
         self.venue = venue
         self.desired: dict[str, set[str] | None] = {}
         self.stats = StreamStats()
@@ -460,6 +462,8 @@ class KalshiStream:
             | w.TradeFrame
             | w.EventLifecycleFrame,
         ):
+            if self.on_market_data is not None and isinstance(frame, w.TickerFrame | w.TradeFrame):
+                self.on_market_data(frame)
             sid, seq = getattr(frame, "sid", None), getattr(frame, "seq", None)
             sub = self._subs.get(sid) if sid is not None else None
             if sub is not None and seq is not None:

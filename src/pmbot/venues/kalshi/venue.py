@@ -58,6 +58,7 @@ class KalshiVenue:
         use_yes_price: bool = True,
         books: MutableMapping[str, BinaryBook] | None = None,
         on_book_change: Callable[[str, int], None] | None = None,
+        on_market_data: Callable[[w.TickerFrame | w.TradeFrame], None] | None = None,
         silence_timeout_s: float = 30.0,
         resync_timeout_s: float = 5.0,
         backoff_base_s: float = 0.5,
@@ -80,6 +81,7 @@ class KalshiVenue:
             silence_timeout_s=silence_timeout_s,
             books=books,
             on_book_change=on_book_change,
+            on_market_data=on_market_data,
         )
         self.ws = KalshiWs(
             urls,

@@ -65,6 +65,11 @@ class KalshiWs:
         self.stream.unwant(channel, tickers, self.clock.now_ns())
         await self._flush()
 
+    async def list_subscriptions(self) -> None:
+        """Ask the server for its subscription list (logged when the reply arrives)."""
+        self.stream.list_subscriptions()
+        await self._flush()
+
     async def _flush(self) -> None:
         ws = self._ws
         out = self.stream.data_to_send()
