@@ -452,3 +452,22 @@ def test_public_market_data_hook_and_list_subscriptions() -> None:
         json.dumps({"id": 2, "type": "ok", "msg": [{"channel": TRADE, "sid": 2}]}).encode(), 0
     )
     assert s.stats.bad_frames == 0
+
+
+def test_unknown_market_is_dropped_and_the_rest_resubscribed() -> None:
+    r = Rig(T, "GONE")
+    cmds = _connect(r, T, "GONE")
+    assert cmds[0]["params"]["market_tickers"] == ["GONE", T]
+    r.feed(
+        {
+            "type": "error",
+            "id": 1,
+            "msg": {"code": 16, "msg": "Market not found", "market_ticker": "GONE"},
+        }
+    )
+    c = r.sent()
+    assert [(x["cmd"], x["params"]["market_tickers"]) for x in c] == [("subscribe", [T])]
+    assert r.s.desired[BOOK] == {T}
+    r.feed(subscribed(c[0]["id"], 4))
+    r.feed(snap(4, 1, T, [["0.4700", "1.00"]], []))
+    assert r.state.book_fresh[T] and r.sent() == []

@@ -567,8 +567,44 @@ class KalshiStream:
             return
         if cmd.cmd == "get_snapshot" and cmd.sid in self._subs:
             self._resubscribe(self._subs[cmd.sid], now_ns, f"get_snapshot refused code {code}")
-        elif cmd.cmd == "subscribe" and cmd.channel == BOOK and code == 16 and f.msg.market_ticker:
-            log.error("kalshi ws market not found ticker=%s", f.msg.market_ticker)
+        elif code == 16 and f.msg.market_ticker and cmd.cmd in ("subscribe", "add", "get_snapshot"):
+            self._drop_unknown_market(cmd, f.msg.market_ticker, now_ns)
+
+    def _drop_unknown_market(self, cmd: _Cmd, ticker: str, now_ns: int) -> None:
+        """One unknown market fails the whole command: stop wanting it, retry the rest."""
+        log.error(
+            "kalshi ws market not found ticker=%s channel=%s: no longer subscribed",
+            ticker,
+            cmd.channel,
+        )
+        ch = cmd.channel
+        cur = self.desired.get(ch)
+        if cur is not None and ticker in cur:
+            cur.discard(ticker)
+        if ch == BOOK:
+            self._mark_stale(ticker, now_ns, "market not found")
+            self._fresh.pop(ticker, None)
+            self._book_sid.pop(ticker, None)
+        rest = tuple(t for t in cmd.tickers if t != ticker and (cur is None or t in cur))
+        sub = self._subs.get(cmd.sid) if cmd.sid is not None else None
+        if sub is not None:
+            sub.tickers.discard(ticker)
+        if not rest:
+            return
+        if cmd.cmd == "subscribe":
+            self._subscribe(ch, set(rest), now_ns)
+        elif sub is not None and cmd.cmd == "add":
+            self._send(
+                "update_subscription",
+                {"sids": [sub.sid], "action": "add_markets", "market_tickers": sorted(rest)},
+                _Cmd("add", ch, rest, sub.sid),
+            )
+        elif sub is not None:
+            self._send(
+                "update_subscription",
+                {"sids": [sub.sid], "action": "get_snapshot", "market_tickers": sorted(rest)},
+                _Cmd("get_snapshot", ch, rest, sub.sid),
+            )
 
     # ---- resync ---------------------------------------------------------------------------
     def _mark_stale(self, ticker: str, now_ns: int, reason: str) -> None:
