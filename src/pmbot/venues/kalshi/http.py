@@ -45,6 +45,7 @@ class KalshiHttp:
         signer: KalshiSigner | None,
         *,
         clock: Clock | None = None,
+        wall_clock: Clock | None = None,
         rng: random.Random | None = None,
         read_rate: float = 200.0,
         read_capacity: float = 200.0,
@@ -60,6 +61,8 @@ class KalshiHttp:
         self.urls = urls
         self.signer = signer
         self.clock: Clock = clock or LiveClock()
+        # signatures carry the exchange's wall time, whatever clock the bot trades on
+        self.wall: Clock = wall_clock or LiveClock()
         self.rng = rng or random.Random()
         now = self.clock.monotonic()
         self.read_bucket = rest.TokenBucket(read_rate, read_capacity, now)
@@ -128,7 +131,7 @@ class KalshiHttp:
             await self.clock.sleep(wait)
         headers: dict[str, str] = {}
         if req.signed and self.signer is not None:
-            ts_ms = self.clock.now_ns() // 1_000_000
+            ts_ms = self.wall.now_ns() // 1_000_000
             headers.update(self.signer.headers(ts_ms, req.method, self.urls.signed_path(req.path)))
         if req.body is not None:
             headers["Content-Type"] = "application/json"

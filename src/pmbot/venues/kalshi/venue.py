@@ -54,6 +54,7 @@ class KalshiVenue:
         sink: Callable[[ev.Event], None],
         *,
         clock: Clock | None = None,
+        wall_clock: Clock | None = None,
         rng: random.Random | None = None,
         use_yes_price: bool = True,
         books: MutableMapping[str, BinaryBook] | None = None,
@@ -72,7 +73,12 @@ class KalshiVenue:
         self.sink = sink
         self.configure_limits = configure_limits
         self.http = KalshiHttp(
-            urls, signer, clock=self.clock, rng=self.rng, **dict(http_opts or {})
+            urls,
+            signer,
+            clock=self.clock,
+            wall_clock=wall_clock,
+            rng=self.rng,
+            **dict(http_opts or {}),
         )
         self.stream = KalshiStream(
             sink,
@@ -88,6 +94,7 @@ class KalshiVenue:
             signer,
             self.stream,
             clock=self.clock,
+            wall_clock=wall_clock,
             backoff=Backoff(backoff_base_s, backoff_cap_s, self.rng),
         )
 
