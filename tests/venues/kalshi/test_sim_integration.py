@@ -332,3 +332,12 @@ async def test_every_endpoint_decodes_against_the_simulator(rig: Any) -> None:
     limits, costs = await h.configure_limits()
     assert limits.write.bucket_capacity > 0 and costs.default_cost > 0
     assert h.costs.cost(rest.cancel_order("x")) == 2
+
+
+async def test_trading_on_simulated_time_still_signs_with_wall_time(rig: Any) -> None:
+    r = await rig()
+    r.venue.http.clock = r.sim.clock  # the bot's clock is the simulator's, not wall time
+    r.sim.clock.advance(3600)  # an hour ahead of the wall: a signature on it would be refused
+    await r.venue.start()
+    o = await r.venue.place(active(r.sim), Side.BID, 1000, 100)
+    assert o.status is OrderStatus.RESTING
