@@ -492,7 +492,12 @@ class KalshiHttp:
             if s.client_order_id in self._used_coids:
                 raise ValueError(f"client_order_id {s.client_order_id} was already sent")
             self._used_coids.add(s.client_order_id)
-        return await self.call(rest.batch_create(specs))  # type: ignore[no-any-return]
+        try:
+            return await self.call(rest.batch_create(specs))  # type: ignore[no-any-return]
+        except RateLimited:
+            for s in specs:  # the whole batch was refused before processing
+                self._used_coids.discard(s.client_order_id)
+            raise
 
     def order_spec(
         self, ticker: str, side: Side, price: Price, count: Qty, **opts: Any
