@@ -341,3 +341,19 @@ async def test_trading_on_simulated_time_still_signs_with_wall_time(rig: Any) ->
     await r.venue.start()
     o = await r.venue.place(active(r.sim), Side.BID, 1000, 100)
     assert o.status is OrderStatus.RESTING
+
+
+async def test_5xx_on_create_and_cancel_settled_without_duplicates(rig: Any) -> None:
+    r = await rig()
+    await r.start()
+    t = active(r.sim)
+    r.sim.faults.http_5xx = (
+        1  # the create itself fails: looked up (absent), resent with the same id
+    )
+    o = await r.venue.place(t, Side.BID, 1200, 100, client_order_id="c-5xx")
+    assert o.client_order_id == "c-5xx" and o.status is OrderStatus.RESTING
+    live = await r.venue.orders(status="resting", ticker=t)
+    assert [x.client_order_id for x in live] == ["c-5xx"]
+    r.sim.faults.http_5xx = 2  # cancels are retried: a repeat is harmless
+    assert await r.venue.cancel(o.order_id) == 100
+    assert await r.venue.orders(status="resting", ticker=t) == []

@@ -145,15 +145,22 @@ class KalshiHttp:
         ) as resp:
             return resp.status, await resp.read()
 
-    async def call(self, req: rest.Request, *, retry_429: bool | None = None) -> Any:
-        """Send, retry where safe, and decode; raises the typed venue error otherwise."""
+    async def call(
+        self, req: rest.Request, *, retry_429: bool | None = None, retry_unknown: bool | None = None
+    ) -> Any:
+        """Send, retry where safe, and decode; raises the typed venue error otherwise.
+
+        `retry_429`: resend after a 429 (refused before processing). `retry_unknown`: resend
+        after a network error or 5xx, where the first attempt may have taken effect.
+        """
         may_retry = req.idempotent if retry_429 is None else retry_429
+        again = req.idempotent if retry_unknown is None else retry_unknown
         attempt = 0
         while True:
             try:
                 status, body = await self._send_once(req)
             except (TimeoutError, aiohttp.ClientError, OSError) as e:
-                if not req.idempotent or attempt >= self.max_retries:
+                if not again or attempt >= self.max_retries:
                     raise VenueUnavailable(
                         f"{req.method} {req.template}: network error: {type(e).__name__}: {e}"
                     ) from e
@@ -181,7 +188,7 @@ class KalshiHttp:
                         req.template,
                         attempt,
                     )
-                elif status >= 500 and req.idempotent and attempt < self.max_retries:
+                elif status >= 500 and again and attempt < self.max_retries:
                     log.warning(
                         "kalshi rest %d method=%s path=%s attempt=%d",
                         status,
@@ -452,7 +459,10 @@ class KalshiHttp:
         return None
 
     async def cancel_order(self, order_id: str) -> w.CancelOrderResponse:
-        r: w.CancelOrderResponse = await self.call(rest.cancel_order(order_id), retry_429=True)
+        # a repeated cancel is harmless: 200 (it rests) or 404 (it no longer rests)
+        r: w.CancelOrderResponse = await self.call(
+            rest.cancel_order(order_id), retry_429=True, retry_unknown=True
+        )
         log.info("kalshi order canceled order_id=%s reduced_by=%s", order_id, r.reduced_by)
         return r
 
