@@ -471,3 +471,24 @@ def test_unknown_market_is_dropped_and_the_rest_resubscribed() -> None:
     r.feed(subscribed(c[0]["id"], 4))
     r.feed(snap(4, 1, T, [["0.4700", "1.00"]], []))
     assert r.state.book_fresh[T] and r.sent() == []
+
+
+def test_reordered_snapshot_never_marks_a_torn_book_fresh() -> None:
+    r = _fresh_rig()
+    r.feed(delta(7, 2, T, "yes", "0.4700", "1.00"))
+    r.feed(delta(7, 3, T, "yes", "0.4600", "1.00"))
+    # seq 4 is lost; a snapshot (5) and the delta after it (6) arrive swapped
+    r.feed(delta(7, 6, T, "yes", "0.4500", "1.00"))
+    r.feed(snap(7, 5, T, [["0.4700", "4.00"]], []))
+    assert not r.state.book_fresh[T]  # an old snapshot is not a baseline
+    r.feed({"type": "ok", "id": 2, "sid": 7, "seq": 7, "msg": {"market_tickers": [T]}})
+    r.feed(snap(7, 8, T, [["0.4500", "1.00"], ["0.4700", "4.00"]], []))
+    assert r.state.book_fresh[T] and r.state.books[T].depth(True) == [(4700, 400), (4500, 100)]
+
+
+def test_server_restarting_seq_with_a_snapshot_is_accepted() -> None:
+    r = _fresh_rig()
+    r.feed(delta(7, 4, T, "yes", "0.4700", "1.00"))  # gap: resync
+    r.feed(snap(7, 1, T, [["0.4700", "2.00"]], []))
+    r.feed(delta(7, 2, T, "yes", "0.4700", "1.00"))
+    assert r.state.book_fresh[T] and r.state.books[T].depth(True) == [(4700, 300)]

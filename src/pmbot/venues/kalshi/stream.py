@@ -399,8 +399,8 @@ class KalshiStream:
             return
         ticker = f.msg.market_ticker
         last = sub.last_seq
-        if last is not None and f.seq <= last and not self._fresh.get(ticker, False):
-            sub.last_seq = f.seq  # a snapshot we are waiting for restarts the baseline
+        if f.seq == 1 and last is not None and last >= 1 and not self._fresh.get(ticker, False):
+            sub.last_seq = 1  # a server that restarts seq with the snapshot we wait for
         elif not self._seq_ok(sub, f.seq, now_ns):
             return
         if ticker not in sub.tickers:
@@ -496,7 +496,8 @@ class KalshiStream:
             for rsid, rs in list(self._resync.items()):
                 if rs.stage == 2 and rsid not in self._subs:
                     self._resync.pop(rsid)
-                    self._resync[sid] = _Resync(2, rs.deadline_ns, rs.tickers & tickers)
+                    if rs.tickers & tickers:
+                        self._resync[sid] = _Resync(2, rs.deadline_ns, rs.tickers & tickers)
         log.info("kalshi ws subscribed channel=%s sid=%d markets=%d", ch, sid, len(tickers))
         self._reconcile(ch, sid)
 
