@@ -293,7 +293,11 @@ class KalshiStream:
         elif channel == TICKER:
             params["send_initial_snapshot"] = True
         self._send("subscribe", params, _Cmd("subscribe", channel, tuple(sorted(tickers or ()))))
-        log.info("kalshi ws subscribe channel=%s markets=%d", channel, len(tickers or ()))
+        log.info(
+            "kalshi ws subscribe channel=%s markets=%s",
+            channel,
+            "all" if tickers is None else len(tickers),
+        )
 
     def _drop_sub(self, sid: int) -> None:
         sub = self._subs.pop(sid, None)
