@@ -256,3 +256,15 @@ async def test_thursday_maintenance_pause(sim_factory: Any) -> None:
         assert s["trading_active"] is True
     finally:
         await c.close()
+
+
+async def test_batch_must_fit_the_write_bucket(sim_factory: Any) -> None:
+    _, c, t = await setup(sim_factory, rate_limits=True)  # basic: write bucket 100 tokens
+    try:
+        big = [order(t, "bid", "0.10", "1") for _ in range(11)]  # 11 x 10 tokens > 100
+        st, b, _ = await c.request("POST", "/portfolio/events/orders/batched", {"orders": big})
+        assert st == 429 and b == {"error": "too many requests"}
+        st, b, _ = await c.request("POST", "/portfolio/events/orders/batched", {"orders": big[:5]})
+        assert st == 201 and len(b["orders"]) == 5
+    finally:
+        await c.close()

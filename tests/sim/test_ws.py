@@ -344,3 +344,65 @@ async def test_order_group_updates_channel(sim_factory: Any) -> None:
     finally:
         await ws.close()
         await c.close()
+
+
+async def test_close_determine_settle_lifecycle(sim_factory: Any) -> None:
+    sim, c, ws, _ = await setup(sim_factory)
+    try:
+        t = next(t for t, m in sim.exchange.markets.items() if m.event_ticker.endswith("H1100"))
+        await ws.send_str(
+            json.dumps(
+                {"id": 1, "cmd": "subscribe", "params": {"channels": ["market_lifecycle_v2"]}}
+            )
+        )
+        await frames(ws, 1)
+        st, o, _ = await c.request(
+            "POST",
+            "/portfolio/events/orders",
+            {
+                "ticker": t,
+                "side": "bid",
+                "price": "0.0100",
+                "count": "1",
+                "time_in_force": GTC,
+                "self_trade_prevention_type": "maker",
+            },
+        )
+        assert st == 201
+        await sim.step(3600)  # 11:00 ET: closed, resting orders canceled
+        st, body, _ = await c.request(
+            "POST",
+            "/portfolio/events/orders",
+            {
+                "ticker": t,
+                "side": "bid",
+                "price": "0.0100",
+                "count": "1",
+                "time_in_force": GTC,
+                "self_trade_prevention_type": "maker",
+            },
+        )
+        assert st == 400 and body["error"]["details"] == "MARKET_INACTIVE"
+        st, got, _ = await c.get(f"/portfolio/orders/{o['order_id']}")
+        assert got["order"]["status"] == "canceled"
+        await sim.step(61)
+        seen = []
+        while True:
+            try:
+                m = await ws.receive(timeout=0.05)
+            except TimeoutError:
+                break
+            f = json.loads(m.data)
+            if f["msg"]["market_ticker"] == t:
+                seen.append(f["msg"])
+        assert [s["event_type"] for s in seen] == ["determined", "settled"]
+        det = seen[0]
+        assert det["result"] in ("yes", "no") and det["settlement_value"] in ("1.0000", "0.0000")
+        st, mk, _ = await c.get(f"/markets/{t}", signed=False)
+        assert (
+            mk["market"]["status"] == "finalized"
+            and mk["market"]["expiration_value"] == det["expiration_value"]
+        )
+    finally:
+        await ws.close()
+        await c.close()

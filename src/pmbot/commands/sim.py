@@ -39,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--index-csv", help="replay the index from a ts_ms,level CSV instead of synthesizing it"
     )
     p.add_argument("--index-level", type=float, default=7650.0)
+    p.add_argument(
+        "--faults", help='initial fault switches as JSON, e.g. \'{"http_429": 3, "skip_seq": 1}\''
+    )
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -60,6 +63,16 @@ async def _run(args: argparse.Namespace) -> int:
             raise ConfigError("start", str(e)) from None
     if args.speed != 1.0 and start_ns is None:
         start_ns = int(datetime.now().timestamp() * 1e9)
+    faults = None
+    if args.faults:
+        import json
+
+        from pmbot.sim.faults import Faults
+
+        try:
+            faults = Faults(**json.loads(args.faults))
+        except (ValueError, TypeError) as e:
+            raise ConfigError("faults", str(e)) from None
     cfg = SimConfig(
         seed=args.seed,
         speed=args.speed,
@@ -70,6 +83,7 @@ async def _run(args: argparse.Namespace) -> int:
         flow=None if args.no_flow else FlowConfig(),
         index_level=args.index_level,
         index_csv=args.index_csv,
+        faults=faults,
     )
     sim = KalshiSim(cfg)
     if args.keys:

@@ -62,6 +62,7 @@ class Exchange:
         self.engine = Engine()
         self.ledger = Ledger()
         self.markets: dict[str, SimMarket] = {}
+        self.unsettled: dict[str, SimMarket] = {}  # markets not yet finalized (what ticks visit)
         self.events: dict[str, SimEvent] = {}
         self.grid = PriceGrid.linear_cent()
         self.client_ids: dict[str, set[str]] = {}
@@ -90,6 +91,7 @@ class Exchange:
             self.events[ev.event_ticker] = ev
         for m in markets:
             self.markets[m.ticker] = m
+            self.unsettled[m.ticker] = m
             self.ledger.events_of[m.ticker] = m.event_ticker
             self.ledger.fees_of[m.ticker] = SERIES[m.series_ticker].fees
             self.outbox.append(("lifecycle", ("created", m)))
@@ -98,8 +100,10 @@ class Exchange:
         """Run time-driven transitions up to ts_ns: expiries, open, close, determine, settle."""
         self.engine.expire(ts_ns)
         self.flush(ts_ns)
-        for m in self.markets.values():
+        done = []
+        for m in self.unsettled.values():
             if m.status == "finalized":
+                done.append(m.ticker)
                 continue
             if m.status == "initialized" and ts_ns >= m.open_ns:
                 m.status = "active"
@@ -123,6 +127,9 @@ class Exchange:
                 m.settled_ns = ts_ns
                 m.open_interest = 0
                 self.outbox.append(("lifecycle", ("settled", m)))
+                done.append(m.ticker)
+        for t in done:
+            del self.unsettled[t]
 
     def set_paused(self, paused: bool, ts_ns: int) -> None:
         """Trading pause: creates/amends rejected, cancels allowed; cancel_order_on_pause honored."""

@@ -100,7 +100,7 @@ class Flow:
             return
         level = self.index.level_at(ts_ns)
         lo, hi = self.cfg.band
-        for m in list(self.x.markets.values()):
+        for m in list(self.x.unsettled.values()):
             if m.status != "active" or m.paused:
                 continue
             op = self._open.get(m.close_ns)

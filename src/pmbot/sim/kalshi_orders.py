@@ -17,8 +17,9 @@ from pmbot.core.money import ONE, fmt_count, fmt_money, fmt_price, parse_count, 
 from pmbot.errors import UnitError
 from pmbot.sim.engine import Order
 from pmbot.sim.exchange import ExchangeError, err
+from pmbot.sim.kalshi_auth import DEFAULT_COST, TOO_MANY
 from pmbot.sim.kalshi_portfolio import user_of
-from pmbot.sim.kalshi_rest import BASE, reply
+from pmbot.sim.kalshi_rest import BASE, KEY, reply
 from pmbot.sim.kalshi_wire import order_json
 
 if TYPE_CHECKING:
@@ -248,6 +249,9 @@ def add_order_routes(sim: KalshiSim, app: web.Application) -> None:
             raise flat(
                 "json: cannot unmarshal into Go struct field BatchCreateOrdersV2Request.orders"
             )
+        # the whole batch must fit in the write bucket at once, or all of it is refused
+        if not sim.limiter.allow(request[KEY].key_id, True, DEFAULT_COST * len(items)):
+            return reply(TOO_MANY, 429)
         out = []
         for it in items:
             try:
@@ -278,6 +282,9 @@ def add_order_routes(sim: KalshiSim, app: web.Application) -> None:
             raise flat(
                 "json: cannot unmarshal into Go struct field BatchCancelOrdersV2Request.orders"
             )
+        # the whole batch must fit in the write bucket at once, or all of it is refused
+        if not sim.limiter.allow(request[KEY].key_id, True, 2 * len(items)):
+            return reply(TOO_MANY, 429)
         out = []
         for it in items:
             oid = it.get("order_id", "") if isinstance(it, dict) else ""
@@ -365,7 +372,7 @@ def add_order_routes(sim: KalshiSim, app: web.Application) -> None:
         return reply(sim.limiter.limits())
 
     async def endpoint_costs(_: web.Request) -> web.Response:
-        from pmbot.sim.kalshi_auth import DEFAULT_COST, WRITE_DEFAULT_COSTS
+        from pmbot.sim.kalshi_auth import WRITE_DEFAULT_COSTS
 
         costs = [
             {"cost": c, "method": m, "path": p}

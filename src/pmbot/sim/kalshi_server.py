@@ -49,6 +49,7 @@ class SimConfig:
     inx_buckets: int = 14
     inxu_strikes: int = 20
     ping_interval_s: float = 10.0
+    faults: Faults | None = None  # initial fault switches (tests flip `sim.faults` at run time)
     maintenance: bool = True  # Thursday 03:00-05:00 ET trading pause, as on the real exchange
     max_steps_per_tick: int = (
         600  # live/scaled clock: cap work per driver tick (sim time lags, never skips)
@@ -78,7 +79,7 @@ class KalshiSim:
                 cfg.seed, et_date(now) - timedelta(days=7), cfg.index_level, cfg.index_vol
             )
         )
-        self.faults = Faults()
+        self.faults = cfg.faults or Faults()
         self.key = key or generate_key("member")
         self.auth = Authenticator([self.key])
         self.limiter = RateLimiter(cfg.tier, cfg.rate_limits)

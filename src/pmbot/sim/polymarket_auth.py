@@ -19,8 +19,8 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_hash.auto import keccak
-from eth_keys import keys
-from eth_utils import to_checksum_address
+from eth_keys.datatypes import Signature
+from eth_utils.address import to_checksum_address
 
 from pmbot.venues.polymarket.signing import (
     ORDER_TYPE,
@@ -188,7 +188,5 @@ def _recover_1271(
     )
     digest = keccak(b"\x19\x01" + app_dom + tds)
     v = sig[64] - 27 if sig[64] >= 27 else sig[64]
-    pub = keys.Signature(signature_bytes=sig[:64] + bytes((v,))).recover_public_key_from_msg_hash(
-        digest
-    )
+    pub = Signature(signature_bytes=sig[:64] + bytes((v,))).recover_public_key_from_msg_hash(digest)
     return str(pub.to_checksum_address())

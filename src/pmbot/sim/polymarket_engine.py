@@ -218,10 +218,7 @@ class PolyEngine:
             )
         if o.order_type == "FOK":
             avail = sum(
-                m.remaining
-                for p in avail_prices
-                for m in opp[p]
-                if m.owner != "" and (can_fill is None or can_fill(m))
+                m.remaining for p in avail_prices for m in opp[p] if can_fill is None or can_fill(m)
             )
             if avail < o.original:
                 raise MatchError(

@@ -68,6 +68,11 @@ class MarketDataRoutes:
         r.add_get("/midpoint", self._midpoint)
         r.add_get("/price", self._price)
         r.add_get("/last-trade-price", self._last)
+        r.add_get("/spread", self._spread)
+        r.add_post("/midpoints", self._midpoints)
+        r.add_post("/prices", self._prices)
+        r.add_post("/spreads", self._spreads)
+        r.add_post("/last-trades-prices", self._lasts)
         r.add_get("/gamma/markets", self._gamma_markets)
         r.add_get("/gamma/events", self._gamma_events)
 
@@ -161,6 +166,54 @@ class MarketDataRoutes:
     async def _last(self, request: web.Request) -> web.Response:
         t = self._token(request)
         return _json({"price": self.last_trade.get(t, "0.5"), "side": "BUY"})
+
+    async def _spread(self, request: web.Request) -> web.Response:
+        b, a = self._bests(self._token(request))
+        return _json({"spread": px(a - b) if a is not None and b is not None else "0"})
+
+    async def _tokens_body(self, request: web.Request) -> list[dict[str, str]]:
+        body = json.loads(await request.read() or b"[]")
+        out = [{k: str(v) for k, v in b.items()} for b in body if isinstance(b, dict)]
+        for b in out:
+            if b.get("token_id") not in self.engine.by_token:
+                raise AuthFail("Invalid token id", 400)
+        return out
+
+    async def _midpoints(self, request: web.Request) -> web.Response:
+        out = {}
+        for b in await self._tokens_body(request):
+            bid, ask = self._bests(b["token_id"])
+            if bid is not None and ask is not None:
+                out[b["token_id"]] = px((bid + ask) // 2)
+        return _json(out)
+
+    async def _prices(self, request: web.Request) -> web.Response:
+        out: dict[str, dict[str, str]] = {}
+        for b in await self._tokens_body(request):
+            bid, ask = self._bests(b["token_id"])
+            side = b.get("side", "BUY").upper()
+            p = bid if side == "BUY" else ask
+            out.setdefault(b["token_id"], {})[side] = px(p) if p is not None else "0"
+        return _json(out)
+
+    async def _spreads(self, request: web.Request) -> web.Response:
+        out = {}
+        for b in await self._tokens_body(request):
+            bid, ask = self._bests(b["token_id"])
+            out[b["token_id"]] = px(ask - bid) if bid is not None and ask is not None else "0"
+        return _json(out)
+
+    async def _lasts(self, request: web.Request) -> web.Response:
+        return _json(
+            [
+                {
+                    "token_id": b["token_id"],
+                    "price": self.last_trade.get(b["token_id"], "0.5"),
+                    "side": "BUY",
+                }
+                for b in await self._tokens_body(request)
+            ]
+        )
 
     # ---- gamma -----------------------------------------------------------------------------------
     def _gamma_filter(self, request: web.Request) -> list[SimMarket]:

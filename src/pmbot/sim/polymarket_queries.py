@@ -79,3 +79,12 @@ class QueryRoutes:
         nxt = s.next_id("hb-")
         s.heartbeats[rec.api_key] = (nxt, s.clock.monotonic() + s.heartbeat_timeout)
         return _json({"heartbeat_id": nxt})
+
+    async def order_scoring(self, request: web.Request) -> web.Response:
+        await self.sim.l2(request)
+        return _json({"scoring": False})
+
+    async def orders_scoring(self, request: web.Request) -> web.Response:
+        _, body = await self.sim.l2(request)
+        ids = json.loads(body or b"[]")
+        return _json({str(i): False for i in ids} if isinstance(ids, list) else {})

@@ -67,6 +67,7 @@ class PolySim(MarketDataRoutes):
         order_rate: tuple[float, float] = (40, 60),
         cancel_rate: tuple[float, float] = (80, 120),
         accounts: Accounts | None = None,
+        auto_tick: bool = False,
     ) -> None:
         self.clock = clock or LiveClock()
         self.chain_id = chain_id
@@ -78,6 +79,8 @@ class PolySim(MarketDataRoutes):
         )
         self.wallet_owners = {k.lower(): v.lower() for k, v in (wallet_owners or {}).items()}
         self.order_rate, self.cancel_rate = order_rate, cancel_rate
+        self.auto_tick = auto_tick
+        self.base_tick: dict[str, str] = {}
         self.accounts = accounts or Accounts()
         self.engine = PolyEngine()
         self.markets: dict[str, SimMarket] = {}
@@ -150,6 +153,20 @@ class PolySim(MarketDataRoutes):
         now = self.clock.monotonic()
         self.faults.too_early_until = now + too_early_s
         self.faults.post_only_until = now + too_early_s + post_only_s
+
+    async def maybe_retick(self, cid: str) -> None:
+        """With `auto_tick`, a 0.01 market trades on 0.001 while its book sits beyond
+        0.96 or 0.04, and goes back once it is inside again (doc §4.1 tick_size_change)."""
+        m = self.markets[cid]
+        base = self.base_tick.setdefault(cid, m.tick)
+        if not self.auto_tick or base != "0.01":
+            return
+        book = self.engine.books[cid]
+        bb, ba = book.best(True), book.best(False)
+        extreme = (bb is not None and bb > 9600) or (ba is not None and ba < 400)
+        want = "0.001" if extreme else base
+        if want != m.tick:
+            await self.set_tick(cid, want)
 
     async def set_tick(self, cid: str, tick: str) -> None:
         m = self.markets[cid]

@@ -50,7 +50,7 @@ class _Reject(Exception):
 
 
 def _dp_ok(v: int, dp: int) -> bool:
-    return v % 10 ** (6 - dp) == 0
+    return bool(v % 10 ** (6 - dp) == 0)
 
 
 class Trading(QueryRoutes):
@@ -70,6 +70,8 @@ class Trading(QueryRoutes):
         r.add_get("/balance-allowance", self.balance)
         r.add_get("/balance-allowance/update", self.balance)
         r.add_post("/v1/heartbeats", self.heartbeat)
+        r.add_get("/order-scoring", self.order_scoring)
+        r.add_post("/orders-scoring", self.orders_scoring)
 
     # ---- gates -------------------------------------------------------------------------------
     def _gate(self, signer: str, bucket: str, cost: int, *, cancel: bool = False) -> None:
@@ -307,6 +309,7 @@ class Trading(QueryRoutes):
         if res.changes:
             market_msgs.insert(0, price_change(book, res.changes, now, o.id))
         await s.hub.market(market_msgs)
+        await s.maybe_retick(o.market)
         await s.hub.user(o.owner, o.market, [order_json(o, m, event="PLACEMENT", ts_ms=now)])
         for t in trades:
             await s.hub.user(
@@ -369,6 +372,7 @@ class Trading(QueryRoutes):
             await s.hub.market([price_change(book, [c for _, c in pairs], now, pairs[-1][0].id)])
             for o, _ in pairs:
                 await s.hub.user(o.owner, cid, [order_json(o, m, event="CANCELLATION", ts_ms=now)])
+            await s.maybe_retick(cid)
         return {"canceled": canceled, "not_canceled": not_canceled}
 
     async def _cancel(self, request: web.Request, pick: Any) -> web.Response:

@@ -172,18 +172,137 @@ async def test_rate_limits_client_and_server(make_sim) -> None:
 
 
 async def test_heartbeat_kill_switch(make_sim) -> None:
-    sim = await make_sim(heartbeat_timeout=0.3)
+    import time
+
+    from pmbot.clock import ManualClock
+
+    clock = ManualClock(time.time_ns())  # the simulator's time; the client's stays live
+    sim = await make_sim(heartbeat_timeout=15, clock=clock)
     c = await _client(sim)
     m = await c.market_info(CID)
     hb1 = await c.heartbeat()
     hb2 = await c.heartbeat()
     assert hb1 and hb2 and hb1 != hb2
     await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=3000, size=500))
-    assert len(await c.open_orders()) == 1
-    for _ in range(100):  # stop feeding: the switch cancels everything after the timeout
-        if not await c.open_orders():
-            break
-        await asyncio.sleep(0.05)
-    assert await c.open_orders() == []
+    clock.advance(10)
+    assert len(await c.open_orders()) == 1  # inside the window: still live
+    await c.heartbeat()
+    clock.advance(16)  # one missed window: the switch cancels everything
+    while await c.open_orders():
+        await asyncio.sleep(0)  # let the simulator's housekeeping task run
     assert await c.heartbeat()  # an expired chain restarts transparently
+    await c.aclose()
+
+
+async def test_auth_window_tamper_legacy_and_order_types(poly_sim: PolySim) -> None:
+    import json
+
+    import aiohttp
+
+    from pmbot.errors import AuthError
+    from pmbot.venues.polymarket.rest import Req
+
+    c = await _client(poly_sim)
+    m = await c.market_info(CID)
+    # L1 with a stale timestamp (outside the 300 s window) is refused
+    stale = c.signer.l1_headers(poly_sim.now_s() - 1000)
+    async with aiohttp.ClientSession() as s:
+        async with s.get(poly_sim.url + "/auth/derive-api-key", headers=stale) as r:
+            assert r.status == 401
+        # L2 HMAC over a body other than the one sent is refused
+        body = json.dumps({"orderID": "0x1"}).encode()
+        from pmbot.venues.polymarket.signing import l2_headers
+
+        h = l2_headers(c.signer.address, c.creds, poly_sim.now_s(), "DELETE", "/order", body + b" ")
+        async with s.delete(poly_sim.url + "/order", data=body, headers=h) as r:
+            assert r.status == 401
+        # a legacy V1 order gets the production answer
+        v1 = {
+            "order": {
+                "salt": 1,
+                "maker": c.signer.address,
+                "signer": c.signer.address,
+                "taker": "0x" + "0" * 40,
+                "tokenId": YES,
+                "makerAmount": "1",
+                "takerAmount": "1",
+                "expiration": "0",
+                "nonce": "0",
+                "feeRateBps": "0",
+                "side": "BUY",
+                "signatureType": 0,
+                "signature": "0x",
+            },
+            "owner": c.creds.api_key,
+            "orderType": "GTC",
+        }
+        raw = json.dumps(v1).encode()
+        h = l2_headers(c.signer.address, c.creds, poly_sim.now_s(), "POST", "/order", raw)
+        async with s.post(poly_sim.url + "/order", data=raw, headers=h) as r:
+            assert r.status == 400 and "order_version_mismatch" in await r.text()
+    with pytest.raises(AuthError):
+        await PolyHttp(Endpoints.local(poly_sim.url), c.signer).call(Req.open_orders())
+    # FOK that cannot fill, FAK with nothing to hit, GTD with a too-short expiration
+    with pytest.raises(OrderRejected) as e:
+        await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=5000, size=1000), "FOK")
+    assert e.value.code == "fok_not_filled"
+    with pytest.raises(OrderRejected) as e:
+        await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=5000, size=1000), "FAK")
+    assert e.value.code == "fak_no_match"
+    soon = poly_sim.now_s() + 30
+    with pytest.raises(OrderRejected) as e:
+        await c.post_order(
+            c.limit_order(m, token_id=YES, side="BUY", price=5000, size=1000, expiration=soon),
+            "GTD",
+        )
+    assert e.value.code == "invalid_expiration"
+    # FAK partially fills against a resting order and cancels the rest
+    other = await _client(poly_sim)
+    r2 = await other.post_order(
+        other.limit_order(m, token_id=YES, side="BUY", price=3000, size=600)
+    )
+    assert r2.status == "live"
+    fak = await c.post_order(
+        c.limit_order(m, token_id=NO, side="BUY", price=7000, size=1000), "FAK"
+    )
+    assert fak.status == "matched" and fak.takingAmount == "6"
+    assert await c.open_orders() == []
+    later = poly_sim.now_s() + 60 + 3600
+    r = await c.post_order(
+        c.limit_order(m, token_id=YES, side="BUY", price=5000, size=1000, expiration=later), "GTD"
+    )
+    assert r.status == "live"
+    assert {o.id for o in await c.open_orders()} == {r.orderID}
+    await c.cancel_all()
+    await c.aclose()
+    await other.aclose()
+
+
+async def test_gamma_discovery(poly_sim: PolySim) -> None:
+    import json
+
+    c = PolyHttp(Endpoints.local(poly_sim.url), OrderSigner(Account.create().key.hex()))
+    (g,) = await c.gamma_markets(slug="will-the-sim-work")
+    assert (
+        g.conditionId == CID
+        and json.loads(g.clobTokenIds) == [YES, NO]
+        and str(g.orderPriceMinTickSize) == "0.01"
+    )
+    assert len(await c.gamma_markets(active="true")) == 2
+    await c.aclose()
+
+
+async def test_unknown_outcome_settled_by_order_hash(poly_sim: PolySim) -> None:
+    from pmbot.errors import NotFound
+
+    c = await _client(poly_sim)
+    m = await c.market_info(CID)
+    sent = c.limit_order(m, token_id=YES, side="BUY", price=3000, size=500)
+    never = c.limit_order(m, token_id=YES, side="BUY", price=3100, size=500)
+    await c.post_order(sent)
+    assert (await c.order(sent.order_id)).status == "LIVE"  # the id was known before the POST
+    with pytest.raises(NotFound):
+        await c.order(never.order_id)
+    await c.cancel_all()
+    assert (await c.order(sent.order_id)).status == "CANCELED"
     await c.aclose()

@@ -15,7 +15,17 @@ PURE = [
     "sim/polymarket_accounts.py",
     "sim/polymarket_views.py",
 ]
-FORBIDDEN = {"asyncio", "aiohttp", "httpx", "websockets", "sqlite3", "socket", "threading", "time", "os"}
+FORBIDDEN = {
+    "asyncio",
+    "aiohttp",
+    "httpx",
+    "websockets",
+    "sqlite3",
+    "socket",
+    "threading",
+    "time",
+    "os",
+}
 
 
 @pytest.mark.parametrize("rel", PURE)

@@ -76,3 +76,74 @@ async def test_sdk_match_trades_and_errors(poly_sim: PolySim) -> None:
         assert maker.cancel_all()["canceled"] == [r3["orderID"]]
 
     await asyncio.to_thread(flow)
+
+
+async def test_sdk_market_order_book_hash_and_heartbeat(poly_sim: PolySim) -> None:
+    from py_clob_client_v2 import MarketOrderArgs
+
+    def flow() -> None:
+        maker = ClobClient(poly_sim.url, chain_id=137, key=KEY)
+        maker.set_api_creds(maker.create_or_derive_api_key())
+        taker = ClobClient(poly_sim.url, chain_id=137, key=Account.create().key.hex())
+        taker.set_api_creds(taker.create_or_derive_api_key())
+        maker.create_and_post_order(
+            OrderArgs(token_id=NO, price=0.70, size=50, side="BUY")
+        )  # YES ask 0.30
+        book = taker.get_order_book(YES)
+        assert taker.get_order_book_hash(book) == book["hash"]  # the SDK's SHA-1 recipe agrees
+        r = taker.create_and_post_market_order(MarketOrderArgs(token_id=YES, amount=6, side="BUY"))
+        assert r["success"] and r["status"] == "matched", r
+        assert float(r["takingAmount"]) == 20  # $6 at 0.30
+        hb = maker.post_heartbeat("")
+        assert maker.post_heartbeat(hb["heartbeat_id"])["heartbeat_id"]
+        maker.cancel_all()
+
+    await asyncio.to_thread(flow)
+
+
+async def test_sdk_price_reads(poly_sim: PolySim) -> None:
+    from py_clob_client_v2 import BookParams
+    from py_clob_client_v2.clob_types import OrderScoringParams
+
+    def flow() -> None:
+        c = ClobClient(poly_sim.url, chain_id=137, key=KEY)
+        c.set_api_creds(c.create_or_derive_api_key())
+        c.create_and_post_order(OrderArgs(token_id=YES, price=0.40, size=10, side="BUY"))
+        c.create_and_post_order(
+            OrderArgs(token_id=NO, price=0.50, size=10, side="BUY")
+        )  # YES ask 0.50
+        assert c.get_midpoint(YES) == {"mid": "0.45"}
+        assert c.get_spread(YES) == {"spread": "0.1"}
+        assert c.get_midpoints([BookParams(token_id=YES), BookParams(token_id=NO)]) == {
+            YES: "0.45",
+            NO: "0.55",
+        }
+        assert c.get_spreads([BookParams(token_id=NO)]) == {NO: "0.1"}
+        assert c.get_prices([BookParams(token_id=YES, side="BUY")]) == {YES: {"BUY": "0.4"}}
+        assert c.get_order_books([BookParams(token_id=YES)])[0]["bids"] == [
+            {"price": "0.4", "size": "10"}
+        ]
+        assert c.is_order_scoring(OrderScoringParams(orderId="0x1")) == {"scoring": False}
+        c.cancel_all()
+
+    await asyncio.to_thread(flow)
+
+
+async def test_sdk_safe_and_deposit_wallet_orders(make_sim) -> None:
+    owner = Account.create()
+    safe, wallet = Account.create().address, Account.create().address
+    sim = await make_sim(wallet_owners={safe: owner.address, wallet: owner.address})
+
+    def flow() -> None:
+        for sig_type, funder in ((2, safe), (3, wallet)):
+            c = ClobClient(
+                sim.url, chain_id=137, key=owner.key.hex(), signature_type=sig_type, funder=funder
+            )
+            c.set_api_creds(c.create_or_derive_api_key())
+            r = c.create_and_post_order(OrderArgs(token_id=YES, price=0.3, size=10, side="BUY"))
+            assert r["success"] and r["status"] == "live", (sig_type, r)
+            (o,) = c.get_open_orders()
+            assert o["maker_address"].lower() == funder.lower()
+            c.cancel_all()
+
+    await asyncio.to_thread(flow)

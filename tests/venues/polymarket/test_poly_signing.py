@@ -158,3 +158,12 @@ def test_limit_amounts_equal_sdk(tick: str, n: int, size: int, side: int) -> Non
         "BUY" if side == 0 else "SELL", fsize, float(Decimal(price) / 10_000), ROUNDING_CONFIG[tick]
     )
     assert ours == (mk, tk)
+
+
+def test_round_to_tick() -> None:
+    from pmbot.venues.polymarket.convert import round_to_tick
+
+    assert round_to_tick(5230, "0.005") == 5250 and round_to_tick(5224, "0.005") == 5200
+    assert round_to_tick(5249, "0.01", "down") == 5200 and round_to_tick(5201, "0.01", "up") == 5300
+    assert round_to_tick(3, "0.01") == 100 and round_to_tick(9999, "0.01") == 9900
+    assert round_to_tick(5230, "0.0025") == 5225

@@ -64,3 +64,33 @@ async def test_venue_quotes_fills_and_clean_shutdown(poly_sim: PolySim) -> None:
     await task
     await v.close_session()
     await other.aclose()
+
+
+async def test_house_flow_fills_a_quoting_venue(poly_sim: PolySim) -> None:
+    from pmbot.sim.polymarket_house import House
+
+    house = House(poly_sim)
+    got = Collector()
+    v = PolymarketVenue(
+        Endpoints.local(poly_sim.url),
+        OrderSigner(Account.create().key.hex()),
+        [CID],
+        got,
+        rng=random.Random(5),
+        heartbeat=None,
+        reconcile_every=None,
+    )
+    await v.connect()
+    task = asyncio.create_task(v.run())
+    await got.until(lambda: bool(got.of(ev.BookSnapshot)))
+    await v.place(CID, Side.BID, 4800, 2000)
+    await v.place(CID, Side.ASK, 5200, 2000)
+    flow = asyncio.create_task(house.run_flow(random.Random(11), rate_hz=200, max_shares=6))
+    await got.until(lambda: {f.side for f in got.of(ev.Fill)} == {Side.BID, Side.ASK}, timeout=10)
+    flow.cancel()
+    for f in got.of(ev.Fill):
+        assert f.price in (4800, 5200) and not f.is_taker
+    await v.cancel_all()
+    await v.aclose()
+    await task
+    await v.close_session()

@@ -85,10 +85,10 @@ async def test_market_feed_books_reconnect_drop_and_freeze(poly_sim: PolySim) ->
     await got.until(lambda: feed.resyncs >= 1 and book().yes_bid_price() == 4500)
     assert got.of(ev.BookStale) and book() == await _rest_book(c, m, book().grid)
     # reconnect: stale, then a fresh snapshot from the resubscription
-    n_snap = len(got.of(ev.BookSnapshot))
+    n_snap, n_resync = len(got.of(ev.BookSnapshot)), feed.resyncs
     await poly_sim.hub.drop_all()
-    await got.until(lambda: feed.ws.connects >= 2 and len(got.of(ev.BookSnapshot)) > n_snap)
-    assert feed.stream.fresh[CID]
+    await got.until(lambda: feed.ws.connects >= 2 and len(got.of(ev.BookSnapshot)) >= n_snap + 2)
+    assert feed.stream.fresh[CID] and feed.resyncs == n_resync + 1  # REST and the WS book
     # silent freeze: PONGs keep flowing, data stops; the REST reconcile repairs the book
     poly_sim.hub.frozen = True
     await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4700, size=500))
@@ -149,3 +149,105 @@ async def _settle(sim: PolySim) -> None:
         if len(sim.hub.user_subs) >= 2 and all(s.owner for s in sim.hub.user_subs):
             return
         await asyncio.sleep(0.01)
+
+
+async def test_tick_size_change_reaches_book_and_order_signing(poly_sim: PolySim) -> None:
+    c = await _client(poly_sim)
+    m = await c.market_info(CID)
+    got = Collector()
+    feed = MarketFeed(Endpoints.local(poly_sim.url).ws, [m], got, c)
+    task = asyncio.create_task(feed.run())
+    await got.until(lambda: bool(got.of(ev.BookSnapshot)))
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4000, size=1000))
+    await got.until(lambda: feed.stream.books[CID].yes_bid_price() == 4000)
+    await poly_sim.set_tick(CID, "0.001")
+    await got.until(lambda: feed.stream.ticks[CID] == "0.001")
+    assert await c.tick_size(YES) == "0.001"  # cache replaced from the WS event, no request
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4010, size=1000))
+    await got.until(lambda: feed.stream.books[CID].yes_bid_price() == 4010)
+    assert feed.stream.books[CID].size_at(True, 4000) == 1000 and feed.stream.fresh[CID]
+    await feed.ws.stop()
+    await task
+    await c.cancel_all()
+    await c.aclose()
+
+
+async def test_user_feed_catches_up_missed_fills_by_rest(poly_sim: PolySim) -> None:
+    maker, taker = await _client(poly_sim), await _client(poly_sim)
+    m = await maker.market_info(CID)
+    got = Collector()
+    feed = UserFeed(
+        Endpoints.local(poly_sim.url).ws, [m], maker.creds, got, http=maker, backoff=(0.3, 0.3)
+    )
+    task = asyncio.create_task(feed.run())
+    await got.until(lambda: feed.ws.connects == 1)
+    await maker.post_order(maker.limit_order(m, token_id=YES, side="BUY", price=4000, size=1000))
+    await poly_sim.hub.drop_all()  # the fill below happens while the user channel is down
+    await taker.post_order(taker.limit_order(m, token_id=NO, side="BUY", price=6000, size=500))
+    await got.until(lambda: feed.catchups == 1 and len(got.of(ev.Fill)) == 1)
+    (f,) = got.of(ev.Fill)
+    assert f.side.value == "bid" and f.price == 4000 and f.qty == 500 and not f.is_taker
+    await feed.ws.stop()
+    await task
+    for c in (maker, taker):
+        await c.cancel_all()
+        await c.aclose()
+
+
+async def test_auto_tick_near_the_extremes(make_sim) -> None:
+    sim = await make_sim(auto_tick=True)
+    c = await _client(sim)
+    m = await c.market_info(CID)
+    got = Collector()
+    feed = MarketFeed(Endpoints.local(sim.url).ws, [m], got, c)
+    task = asyncio.create_task(feed.run())
+    await got.until(lambda: bool(got.of(ev.BookSnapshot)))
+    r = await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=9700, size=1000))
+    await got.until(lambda: feed.stream.ticks[CID] == "0.001")
+    await c.post_order(
+        c.limit_order(m, token_id=YES, side="BUY", price=9710, size=1000)
+    )  # a 0.001 price
+    await c.cancel_all()
+    await got.until(lambda: feed.stream.ticks[CID] == "0.01")
+    assert r.status == "live" and await c.tick_size(YES) == "0.01"
+    await feed.ws.stop()
+    await task
+    await c.aclose()
+
+
+async def test_trade_lifecycle_steps_with_the_simulator_clock(make_sim) -> None:
+    import time
+
+    from pmbot.clock import ManualClock
+
+    clock = ManualClock(time.time_ns())
+    sim = await make_sim(clock=clock, mined_delay=2.0, confirmed_delay=30.0)
+    maker, taker = await _client(sim), await _client(sim)
+    m = await maker.market_info(CID)
+    got = Collector()
+    feed = UserFeed(Endpoints.local(sim.url).ws, [m], taker.creds, got)
+    task = asyncio.create_task(feed.run())
+    await _settle_one(sim)
+    await maker.post_order(maker.limit_order(m, token_id=NO, side="BUY", price=4000, size=1000))
+    await taker.post_order(taker.limit_order(m, token_id=YES, side="BUY", price=6000, size=500))
+    await got.until(lambda: len(got.of(ev.Fill)) == 1)
+    (f,) = got.of(ev.Fill)
+    key = (f.trade_id, f.order_id)
+    assert f.provisional and feed.stream.seen[key] == "MATCHED"
+    clock.advance(2.0)
+    await got.until(lambda: feed.stream.seen[key] == "MINED")
+    clock.advance(29.0)
+    assert feed.stream.seen[key] == "MINED"  # nothing moves before its time
+    clock.advance(1.0)
+    await got.until(lambda: feed.stream.confirmed(*key))
+    assert len(got.of(ev.Fill)) == 1 and not got.of(ev.FillVoided)
+    await feed.ws.stop()
+    await task
+    await maker.cancel_all()
+    for c in (maker, taker):
+        await c.aclose()
+
+
+async def _settle_one(sim: PolySim) -> None:
+    while not (sim.hub.user_subs and all(s.owner for s in sim.hub.user_subs)):
+        await asyncio.sleep(0)

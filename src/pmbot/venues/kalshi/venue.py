@@ -54,6 +54,7 @@ class KalshiVenue:
         sink: Callable[[ev.Event], None],
         *,
         clock: Clock | None = None,
+        transport_clock: Clock | None = None,
         wall_clock: Clock | None = None,
         rng: random.Random | None = None,
         use_yes_price: bool = True,
@@ -69,13 +70,16 @@ class KalshiVenue:
     ) -> None:
         self.urls = urls
         self.clock: Clock = clock or LiveClock()
+        # signing timestamps, rate buckets, backoff and silence run on real time even when
+        # the market runs on a simulated clock (an accelerated simulator)
+        transport: Clock = transport_clock or self.clock
         self.rng = rng or random.Random()
         self.sink = sink
         self.configure_limits = configure_limits
         self.http = KalshiHttp(
             urls,
             signer,
-            clock=self.clock,
+            clock=transport,
             wall_clock=wall_clock,
             rng=self.rng,
             **dict(http_opts or {}),
@@ -93,7 +97,7 @@ class KalshiVenue:
             urls,
             signer,
             self.stream,
-            clock=self.clock,
+            clock=transport,
             wall_clock=wall_clock,
             backoff=Backoff(backoff_base_s, backoff_cap_s, self.rng),
         )

@@ -31,6 +31,7 @@ __all__ = [
     "parse_micro",
     "parse_px",
     "parse_qty",
+    "round_to_tick",
     "taker_fee",
     "tick_units",
     "token_levels",
@@ -163,6 +164,20 @@ def tick_units(tick: str) -> Price:
         raise ValueError(f"unknown tick size {tick!r}")
     _, _, fp = tick.partition(".")
     return int(fp.ljust(4, "0"))
+
+
+def round_to_tick(price: Price, tick: str, mode: str = "nearest") -> Price:
+    """A price moved onto the tick grid inside [tick, 1 - tick]: "down" (bids), "up" (asks)
+    or "nearest" (half up). The SDK rounds to the tick's decimals instead, which for the
+    0.005 and 0.0025 ticks can leave a price off the grid (0.523 on a 0.005 tick)."""
+    t = tick_units(tick)
+    r = price % t
+    if r:
+        if mode == "down" or (mode == "nearest" and 2 * r < t):
+            price -= r
+        else:
+            price += t - r
+    return min(max(price, t), ONE - t)
 
 
 def limit_amounts(side: int, price: Price, size: Qty, tick: str) -> tuple[int, int]:

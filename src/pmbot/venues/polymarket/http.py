@@ -197,9 +197,10 @@ class PolyHttp:
         return MarketInfo(r.c, toks[0].t, toks[1].t, tick, r.nr, _tick_str(r.mos), fee)
 
     async def gamma_markets(self, **query: str) -> list[w.PolyGammaMarket]:
-        return await self._get(
+        out: list[w.PolyGammaMarket] = await self._get(
             Req.public("/markets", **query), list[w.PolyGammaMarket], base=self.ep.gamma
-        )  # type: ignore[no-any-return]
+        )
+        return out
 
     # ---- orders --------------------------------------------------------------------------------
     def limit_order(
@@ -287,6 +288,12 @@ class PolyHttp:
             out += page.data
             cursor = page.next_cursor
         return out
+
+    async def order(self, order_id: str) -> w.PolyOpenOrder:
+        """One order by id (its EIP-712 hash, known before sending: an UNKNOWN post outcome
+        is settled by asking for it; NotFound means it never arrived)."""
+        o: w.PolyOpenOrder = await self._get(Req.order(order_id), w.PolyOpenOrder)
+        return o
 
     async def trades(self, **filters: str) -> list[w.PolyTrade]:
         out: list[w.PolyTrade] = []

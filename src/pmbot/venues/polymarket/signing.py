@@ -23,7 +23,7 @@ from typing import Any
 
 import coincurve
 from eth_hash.auto import keccak
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from pmbot.core.money import Price, Qty
 from pmbot.venues.polymarket.convert import (  # re-exported: amounts are part of signing

@@ -59,6 +59,7 @@ class MarketStream:
             str, int
         ] = {}  # price string -> Price; prices repeat, parsing is the hot cost
         self._sz: dict[str, int] = {}  # size string -> Qty
+        self.tick_changes: list[tuple[str, str]] = []  # (token, new tick) for the shell to drain
         self._lvl: dict[tuple[str, str, str], tuple[bool, int, int, bool]] = {}  # per book grid
 
     def px(self, s: str) -> int:
@@ -195,6 +196,7 @@ class MarketStream:
         hit = self.tokens.get(t.asset_id)
         if hit is not None:
             self._retick(hit[0].condition_id, t.new_tick_size)
+            self.tick_changes.append((t.asset_id, t.new_tick_size))
 
     def _retick(self, cid: str, tick: str) -> None:
         """Record the new tick; move the book onto a finer grid when the old one cannot hold it."""
@@ -253,7 +255,7 @@ class UserStream:
             o.id, None, m.condition_id, side, price, status, orig, matched, rem, ts_ns
         )
 
-    def trade(self, t: w.PolyTradeEvent, ts_ns: int) -> list[ev.Event]:
+    def trade(self, t: w.PolyTradeEvent | w.PolyTrade, ts_ns: int) -> list[ev.Event]:
         """Our fills in one trade status event: first sighting -> Fill, FAILED -> FillVoided."""
         out: list[ev.Event] = []
         status = t.status.upper().removeprefix("TRADE_STATUS_")
@@ -313,7 +315,7 @@ class UserStream:
         return self.seen.get((trade_id, order_id)) == "CONFIRMED"
 
 
-def _maker_side(t: w.PolyTradeEvent, mo: w.PolyMakerOrder) -> str:
+def _maker_side(t: w.PolyTradeEvent | w.PolyTrade, mo: w.PolyMakerOrder) -> str:
     """A maker on the taker's token takes the other side; on the complement, the same side."""
     same_token = (mo.asset_id or t.asset_id) == t.asset_id
     if same_token:

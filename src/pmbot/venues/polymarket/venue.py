@@ -97,6 +97,7 @@ class PolymarketVenue:
             self.emit,
             clock=self.clock,
             addresses=frozenset({self.http.signer.funder}),
+            http=self.http,
         )
         return ms
 

@@ -110,7 +110,7 @@ class PolyLevel(msgspec.Struct, frozen=True):
     size: str
 
 
-class PolyBook(_W, tag_field="event_type", tag="book"):
+class PolyBook(_W, frozen=True, kw_only=True, tag_field="event_type", tag="book"):
     """A full book of one token (WS `book` and REST `/book`). Bids ascending, asks descending."""
 
     market: str
@@ -125,7 +125,7 @@ class PolyBook(_W, tag_field="event_type", tag="book"):
     last_trade_price: str | None = None
 
 
-class PolyPriceChangeEntry(_W):
+class PolyPriceChangeEntry(_W, frozen=True, kw_only=True):
     asset_id: str
     price: str
     size: str  # the new aggregate size at the level; "0" removes it
@@ -135,13 +135,15 @@ class PolyPriceChangeEntry(_W):
     best_ask: str | None = None
 
 
-class PolyPriceChange(_W, tag_field="event_type", tag="price_change"):
+class PolyPriceChange(_W, frozen=True, kw_only=True, tag_field="event_type", tag="price_change"):
     market: str
     price_changes: list[PolyPriceChangeEntry]
     timestamp: str = ""
 
 
-class PolyTickSizeChange(_W, tag_field="event_type", tag="tick_size_change"):
+class PolyTickSizeChange(
+    _W, frozen=True, kw_only=True, tag_field="event_type", tag="tick_size_change"
+):
     market: str
     asset_id: str
     old_tick_size: str
@@ -149,7 +151,9 @@ class PolyTickSizeChange(_W, tag_field="event_type", tag="tick_size_change"):
     timestamp: str = ""
 
 
-class PolyLastTradePrice(_W, tag_field="event_type", tag="last_trade_price"):
+class PolyLastTradePrice(
+    _W, frozen=True, kw_only=True, tag_field="event_type", tag="last_trade_price"
+):
     market: str
     asset_id: str
     price: str
@@ -160,7 +164,7 @@ class PolyLastTradePrice(_W, tag_field="event_type", tag="last_trade_price"):
     transaction_hash: str | None = None
 
 
-class PolyBestBidAsk(_W, tag_field="event_type", tag="best_bid_ask"):
+class PolyBestBidAsk(_W, frozen=True, kw_only=True, tag_field="event_type", tag="best_bid_ask"):
     market: str
     asset_id: str
     best_bid: str
@@ -169,7 +173,7 @@ class PolyBestBidAsk(_W, tag_field="event_type", tag="best_bid_ask"):
     timestamp: str = ""
 
 
-class PolyNewMarket(_W, tag_field="event_type", tag="new_market"):
+class PolyNewMarket(_W, frozen=True, kw_only=True, tag_field="event_type", tag="new_market"):
     market: str
     assets_ids: list[str]
     id: str = ""
@@ -184,7 +188,9 @@ class PolyNewMarket(_W, tag_field="event_type", tag="new_market"):
     fee_schedule: Any = None
 
 
-class PolyMarketResolved(_W, tag_field="event_type", tag="market_resolved"):
+class PolyMarketResolved(
+    _W, frozen=True, kw_only=True, tag_field="event_type", tag="market_resolved"
+):
     market: str
     winning_asset_id: str
     winning_outcome: str = ""
@@ -216,7 +222,7 @@ MARKET_EVENT_TYPES = frozenset(
 
 
 # ---- user channel -----------------------------------------------------------------------
-class PolyOrderEvent(_W, tag_field="event_type", tag="order"):
+class PolyOrderEvent(_W, frozen=True, kw_only=True, tag_field="event_type", tag="order"):
     """`type`: PLACEMENT | UPDATE | CANCELLATION; sizes in shares."""
 
     id: str
@@ -239,7 +245,7 @@ class PolyOrderEvent(_W, tag_field="event_type", tag="order"):
     maker_address: str = ""
 
 
-class PolyTradeEvent(_W, tag_field="event_type", tag="trade"):
+class PolyTradeEvent(_W, frozen=True, kw_only=True, tag_field="event_type", tag="trade"):
     """One status of a trade; the same `id` comes again for each status change."""
 
     id: str
@@ -270,8 +276,8 @@ UserMsg = PolyOrderEvent | PolyTradeEvent
 
 
 # ---- decoders --------------------------------------------------------------------------------
-_market_dec = msgspec.json.Decoder(MarketMsg | list[MarketMsg])  # type: ignore[arg-type]
-_user_dec = msgspec.json.Decoder(UserMsg | list[UserMsg])  # type: ignore[arg-type]
+_market_dec = msgspec.json.Decoder(MarketMsg | list[MarketMsg])
+_user_dec = msgspec.json.Decoder(UserMsg | list[UserMsg])
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
 
 
@@ -283,8 +289,7 @@ class _Kind(msgspec.Struct):
 
 _kind_dec = msgspec.json.Decoder(_Kind)
 _single_market: dict[str, msgspec.json.Decoder[Any]] = {
-    cls.__struct_config__.tag: msgspec.json.Decoder(cls)  # type: ignore[misc]
-    for cls in MarketMsg.__args__  # type: ignore[attr-defined]
+    str(cls.__struct_config__.tag): msgspec.json.Decoder(cls) for cls in MarketMsg.__args__
 }
 _order_dec = msgspec.json.Decoder(PolyOrderEvent)
 _trade_dec = msgspec.json.Decoder(PolyTradeEvent)

@@ -44,7 +44,7 @@ class _W(msgspec.Struct, frozen=True, kw_only=True):
     """Base: frozen, keyword-only."""
 
 
-class PolyMakerOrder(_W):
+class PolyMakerOrder(_W, frozen=True, kw_only=True):
     order_id: str
     matched_amount: str
     price: str
@@ -57,13 +57,13 @@ class PolyMakerOrder(_W):
 
 
 # ---- REST: auth, misc ---------------------------------------------------------------------
-class PolyApiCreds(_W):
+class PolyApiCreds(_W, frozen=True, kw_only=True):
     apiKey: str
     secret: str
     passphrase: str
 
 
-class PolyErrorBody(_W):
+class PolyErrorBody(_W, frozen=True, kw_only=True):
     error: str | None = None
     error_msg: str | None = None
     errorMsg: str | None = None
@@ -72,38 +72,38 @@ class PolyErrorBody(_W):
     retry_after_seconds: int | None = None
 
 
-class PolyVersion(_W):
+class PolyVersion(_W, frozen=True, kw_only=True):
     version: int
 
 
 PolyTime = int
 
 
-class PolyHeartbeat(_W):
+class PolyHeartbeat(_W, frozen=True, kw_only=True):
     heartbeat_id: str = ""
     status: str | None = None
 
 
-class PolyTickSize(_W):
+class PolyTickSize(_W, frozen=True, kw_only=True):
     minimum_tick_size: Decimal
 
 
-class PolyNegRisk(_W):
+class PolyNegRisk(_W, frozen=True, kw_only=True):
     neg_risk: bool
 
 
-class PolyFeeRate(_W):
+class PolyFeeRate(_W, frozen=True, kw_only=True):
     base_fee: int | str = 0
 
 
-class PolyBalanceAllowance(_W):
+class PolyBalanceAllowance(_W, frozen=True, kw_only=True):
     balance: str
     allowance: str | None = None
     allowances: dict[str, str] | None = None
 
 
 # ---- REST: orders ---------------------------------------------------------------------------
-class PolySignedOrder(_W):
+class PolySignedOrder(_W, frozen=True, kw_only=True):
     """A CLOB V2 signed order as sent (11 signed fields + unsigned `expiration` + signature)."""
 
     salt: int
@@ -121,7 +121,7 @@ class PolySignedOrder(_W):
     signature: str
 
 
-class PolySignedOrderV1(_W):
+class PolySignedOrderV1(_W, frozen=True, kw_only=True):
     """The legacy (pre-2026-04-28) 12-field order; production answers order_version_mismatch."""
 
     salt: int
@@ -139,7 +139,7 @@ class PolySignedOrderV1(_W):
     signature: str
 
 
-class PolyOrderRequest(_W):
+class PolyOrderRequest(_W, frozen=True, kw_only=True):
     order: PolySignedOrder
     owner: str
     orderType: str = "GTC"
@@ -147,7 +147,7 @@ class PolyOrderRequest(_W):
     postOnly: bool = False
 
 
-class PolyOrderResponse(_W):
+class PolyOrderResponse(_W, frozen=True, kw_only=True):
     success: bool = False
     errorMsg: str | None = None
     orderID: str | None = None
@@ -158,12 +158,12 @@ class PolyOrderResponse(_W):
     tradeIDs: list[str] | None = None
 
 
-class PolyCancelResponse(_W):
+class PolyCancelResponse(_W, frozen=True, kw_only=True):
     canceled: list[str] | None = None
     not_canceled: dict[str, str] | None = None
 
 
-class PolyOpenOrder(_W):
+class PolyOpenOrder(_W, frozen=True, kw_only=True):
     id: str
     status: str
     market: str
@@ -181,14 +181,14 @@ class PolyOpenOrder(_W):
     created_at: int | str | None = None
 
 
-class PolyOrdersPage(_W):
+class PolyOrdersPage(_W, frozen=True, kw_only=True):
     data: list[PolyOpenOrder]
     next_cursor: str
     limit: int | None = None
     count: int | None = None
 
 
-class PolyTrade(_W):
+class PolyTrade(_W, frozen=True, kw_only=True):
     id: str
     market: str
     asset_id: str
@@ -209,7 +209,7 @@ class PolyTrade(_W):
     maker_orders: list[PolyMakerOrder] = []
 
 
-class PolyTradesPage(_W):
+class PolyTradesPage(_W, frozen=True, kw_only=True):
     data: list[PolyTrade]
     next_cursor: str
     limit: int | None = None
@@ -217,14 +217,14 @@ class PolyTradesPage(_W):
 
 
 # ---- REST: markets -------------------------------------------------------------------------
-class PolyMarketToken(_W):
+class PolyMarketToken(_W, frozen=True, kw_only=True):
     token_id: str
     outcome: str
     price: Decimal | None = None
     winner: bool = False
 
 
-class PolyMarket(_W):
+class PolyMarket(_W, frozen=True, kw_only=True):
     condition_id: str
     tokens: list[PolyMarketToken]
     question_id: str = ""
@@ -242,19 +242,19 @@ class PolyMarket(_W):
     rewards: Any = None
 
 
-class PolyMarketsPage(_W):
+class PolyMarketsPage(_W, frozen=True, kw_only=True):
     data: list[PolyMarket]
     next_cursor: str
     limit: int | None = None
     count: int | None = None
 
 
-class PolyClobTokenRef(_W):
+class PolyClobTokenRef(_W, frozen=True, kw_only=True):
     t: str
     o: str = ""
 
 
-class PolyClobMarketInfo(_W):
+class PolyClobMarketInfo(_W, frozen=True, kw_only=True):
     """`/clob-markets/{cid}`: the compact form the V2 SDK reads before market orders."""
 
     c: str
@@ -271,7 +271,7 @@ class PolyClobMarketInfo(_W):
 PolyClobMarketToken = PolyClobTokenRef
 
 
-class PolyGammaMarket(_W):
+class PolyGammaMarket(_W, frozen=True, kw_only=True):
     """Gamma market; `clobTokenIds`/`outcomes` are JSON arrays encoded inside strings."""
 
     id: str
@@ -292,7 +292,7 @@ class PolyGammaMarket(_W):
     feesEnabled: bool = False
 
 
-class PolyGammaEvent(_W):
+class PolyGammaEvent(_W, frozen=True, kw_only=True):
     id: str
     slug: str = ""
     title: str = ""
@@ -300,7 +300,7 @@ class PolyGammaEvent(_W):
     markets: list[PolyGammaMarket] = []
 
 
-class PolyDataApiTrade(_W):
+class PolyDataApiTrade(_W, frozen=True, kw_only=True):
     """Data API v2 trade (snake_case; JSON numbers)."""
 
     side: str
@@ -314,6 +314,6 @@ class PolyDataApiTrade(_W):
     transaction_hash: str = ""
 
 
-class PolyDataApiPage(_W):
+class PolyDataApiPage(_W, frozen=True, kw_only=True):
     data: list[PolyDataApiTrade]
     pagination: dict[str, Any] | None = None

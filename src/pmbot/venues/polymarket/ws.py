@@ -164,9 +164,14 @@ class MarketFeed:
         }
 
     async def _up(self) -> None:
-        self.emit(
-            self.stream.mark_all_stale(self.clock.now_ns(), "reconnect: waiting for snapshot")
-        )
+        """Every connect marks the books stale; the subscription's `book` events re-snapshot
+        them, and after a reconnect REST does too (sizes are absolute, so frames queued
+        behind the REST snapshot re-apply harmlessly)."""
+        now = self.clock.now_ns()
+        self.emit(self.stream.mark_all_stale(now, "reconnect: waiting for snapshot"))
+        if self.ws.connects >= 2:
+            for cid in list(self.stream.markets):
+                await self.resync(cid)
 
     async def _down(self, reason: str) -> None:
         self.emit(self.stream.mark_all_stale(self.clock.now_ns(), f"disconnected: {reason}"))
@@ -180,6 +185,11 @@ class MarketFeed:
             events = self.stream.mark_all_stale(now, f"protocol violation: {e}")
         if events:
             self.emit(events)
+        if self.stream.tick_changes:
+            for token, tick in self.stream.tick_changes:
+                if self.http is not None:
+                    self.http.forget_tick(token, tick)  # the next order signs on the new tick
+            self.stream.tick_changes.clear()
         fresh_before = [
             c
             for c in self.stream.needs_resync
@@ -250,19 +260,41 @@ class UserFeed:
         *,
         addresses: frozenset[str] = frozenset(),
         clock: Clock | None = None,
+        http: PolyHttp | None = None,
         **ws_kw: Any,
     ) -> None:
         self.clock = clock or LiveClock()
         self.creds = creds
         self.stream = UserStream(markets, creds.api_key, frozenset(a.lower() for a in addresses))
         self.emit = emit
+        self.http = http
+        self.catchups = 0
         self.ws = PolyWs(
             ws_base.rstrip("/") + "/ws/user",
             self._subscription,
             self._frame,
             clock=self.clock,
+            on_up=self._up,
             **ws_kw,
         )
+
+    async def _up(self) -> None:
+        """After a reconnect, replay REST trades: fills or voids missed while down (dedup'd)."""
+        if self.http is None or self.ws.connects < 2:
+            return
+        self.catchups += 1
+        now = self.clock.now_ns()
+        for m in self.stream.markets:
+            try:
+                trades = await self.http.trades(market=m.condition_id)
+            except VenueError as e:
+                log.warning("user catch-up for %s failed: %s", m.condition_id, e)
+                continue
+            events: list[ev.Event] = []
+            for t in trades:
+                events += self.stream.trade(t, now)
+            if events:
+                self.emit(events)
 
     def _subscription(self) -> dict[str, Any]:
         c = self.creds
