@@ -105,6 +105,7 @@ class BotApp:
         self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
+        self._stop_evt = asyncio.Event()
         self.result = RunResult()
 
     # ---- events ---------------------------------------------------------------------------
@@ -357,27 +358,33 @@ class BotApp:
         self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
         raise Stop(self._stop_reason)
 
-    async def _signals(self) -> None:
+    def _on_signal(self, sig: int) -> None:
+        if self._stop_evt.is_set():
+            log.warning(
+                "%s again: already shutting down (cancel-all in progress)", signal.Signals(sig).name
+            )
+            return
+        self._stop_reason = signal.Signals(sig).name
+        self._stop_evt.set()
+
+    def _install_signals(self, stack: contextlib.ExitStack | contextlib.AsyncExitStack) -> None:
+        """From the first moment to the last: a signal asks for a clean stop, never kills."""
         if not self.opts.install_signal_handlers:
-            await asyncio.Event().wait()
-        got = asyncio.Event()
+            return
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(
-                sig,
-                lambda s=sig: (setattr(self, "_stop_reason", signal.Signals(s).name), got.set()),
-            )
-        try:
-            await got.wait()
-            raise Stop(self._stop_reason)
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            loop.add_signal_handler(sig, self._on_signal, sig)
+            stack.callback(loop.remove_signal_handler, sig)
+
+    async def _signals(self) -> None:
+        await self._stop_evt.wait()
+        raise Stop(self._stop_reason)
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
+            self._install_signals(stack)
             rest_url, ws_url, signer = await self._start_exchange(stack)
             venue = self.venue = KalshiVenue(
                 resolve_urls("custom", rest_url, ws_url),
