@@ -32,7 +32,7 @@ from pmbot.app_parts import (
     market_label,
     sim_vix,
 )
-from pmbot.clock import Clock, LiveClock
+from pmbot.clock import Clock, LiveClock, ScaledClock
 from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
@@ -105,6 +105,7 @@ class BotApp:
         self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
+        self._stop_evt = asyncio.Event()
         self.result = RunResult()
 
     # ---- events ---------------------------------------------------------------------------
@@ -113,8 +114,7 @@ class BotApp:
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
-                if om.on_fill(e):
-                    self.acct.on_fill(e, self.fair)
+                om.on_fill(e)
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
@@ -173,6 +173,8 @@ class BotApp:
                 self.sim.ws_url,
                 KalshiSigner.from_pem(self.sim.key_id, self.sim.private_key_pem),
             )
+        if ks.env == "sim" and ks.rest_url:
+            await self._sync_sim_clock(ks.rest_url)
         if ks.env in ("demo", "prod") and not self.s.bot.live:
             raise ConfigError(
                 "bot.live",
@@ -190,6 +192,23 @@ class BotApp:
             )
         return urls.rest, urls.ws, KalshiSigner.from_file(key_id, path)
 
+    async def _sync_sim_clock(self, rest_url: str) -> None:
+        """An external simulator: run on its market clock (it may be accelerated)."""
+        import aiohttp
+
+        base = rest_url.split("/trade-api")[0]
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"{base}/sim/clock") as r:
+                body = await r.json()
+            self.clock = ScaledClock(int(body["ts_ms"]) * 1_000_000, float(body["speed"]))
+            self._sim_vol = float(body.get("index_vol") or 0) or None
+            log.info("simulator clock %s", kv(speed=body["speed"], sim_ts_ms=body["ts_ms"]))
+        except (aiohttp.ClientError, KeyError, ValueError, TypeError) as e:
+            log.warning("simulator clock unavailable, using wall time %s", kv(error=e))
+
+    _sim_vol: float | None = None
+    _last_load: float = 0.0
+
     def _ledger_path(self) -> str:
         if self._own_sim:
             # a fresh embedded exchange knows none of an earlier run's orders: fresh ledger
@@ -206,11 +225,21 @@ class BotApp:
         assert level is not None
         pull_ns = int(self.s.risk.pull_before_close_s * 1e9)
         ev_t = select_event(self.all_markets, now, pull_ns)
-        if ev_t is None:
+        if ev_t is None and time.monotonic() - self._last_load >= 5.0:
+            self._last_load = time.monotonic()  # real-time throttle: also right on a fast sim
             self.all_markets = await self._load_markets()
             ev_t = select_event(self.all_markets, now, pull_ns)
+        if ev_t != self.event_ticker and self.event_markets and self.om is not None:
+            # leaving an event: pull its quotes before anything else
+            await self.om.sync([], tickers=[m.ticker for m in self.event_markets])
         if ev_t is None:
-            raise Stop("no open event to quote")
+            if self.event_ticker:
+                log.info(
+                    "no open event to quote: waiting for the next one %s",
+                    kv(last=self.event_ticker),
+                )
+            self.event_ticker, self.event_markets, self.quotable = "", [], []
+            return
         markets = [m for m in self.all_markets if m.event_ticker == ev_t]
         quotable = select_markets(
             markets, ev_t, level, self.s.markets.band_points, self.s.markets.max_markets
@@ -279,6 +308,7 @@ class BotApp:
             self.fair = self._model.fair_value(
                 self.event_ticker, self.event_markets, now, self.state.index_level, vix
             )
+            self.acct.sync(self.state, self.fair)
             inp = build_inputs(self, now)
             self.decision = d = engine.step(inp)
             if d.risk.cancel_all:
@@ -301,6 +331,8 @@ class BotApp:
         v = self.state.vols.get("VIX")
         if v is not None:
             return v[1]
+        if self._sim_vol:
+            return self._sim_vol * 100
         return sim_vix(self.sim) or self.s.pricing.vix
 
     async def _dashboard_loop(self) -> None:
@@ -326,27 +358,33 @@ class BotApp:
         self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
         raise Stop(self._stop_reason)
 
-    async def _signals(self) -> None:
+    def _on_signal(self, sig: int) -> None:
+        if self._stop_evt.is_set():
+            log.warning(
+                "%s again: already shutting down (cancel-all in progress)", signal.Signals(sig).name
+            )
+            return
+        self._stop_reason = signal.Signals(sig).name
+        self._stop_evt.set()
+
+    def _install_signals(self, stack: contextlib.ExitStack | contextlib.AsyncExitStack) -> None:
+        """From the first moment to the last: a signal asks for a clean stop, never kills."""
         if not self.opts.install_signal_handlers:
-            await asyncio.Event().wait()
-        got = asyncio.Event()
+            return
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(
-                sig,
-                lambda s=sig: (setattr(self, "_stop_reason", signal.Signals(s).name), got.set()),
-            )
-        try:
-            await got.wait()
-            raise Stop(self._stop_reason)
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            loop.add_signal_handler(sig, self._on_signal, sig)
+            stack.callback(loop.remove_signal_handler, sig)
+
+    async def _signals(self) -> None:
+        await self._stop_evt.wait()
+        raise Stop(self._stop_reason)
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
+            self._install_signals(stack)
             rest_url, ws_url, signer = await self._start_exchange(stack)
             venue = self.venue = KalshiVenue(
                 resolve_urls("custom", rest_url, ws_url),
@@ -377,8 +415,9 @@ class BotApp:
                     order_group_limit=int(self.s.risk.order_group_contracts * 100),
                 ),
             )
-            self._model = fair_model(self.s, self.clock.now_ns(), self.sim)
-            sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
+            self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
+            on_sim = self.s.kalshi.env == "sim"
+            sim_base = rest_url.split("/trade-api")[0] if on_sim else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
             try:
                 async with asyncio.TaskGroup() as tg:

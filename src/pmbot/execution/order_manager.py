@@ -127,6 +127,11 @@ class OrderManager:
         self._needs_reconcile = False
         self._last_reconcile = float("-inf")
         self._start_ns = 0
+        self._executing = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._reconciling = False
+        self._reconcile_lock = asyncio.Lock()
 
     @property
     def in_flight(self) -> frozenset[str]:
@@ -190,6 +195,9 @@ class OrderManager:
         if self.clock.monotonic() < self._backoff_until:
             self.stats.refused["rate_limited"] += 1
             return None
+        if self._reconciling:  # its view of the venue must not race our sends
+            self.stats.refused["reconciling"] += 1
+            return None
         p = plan(
             desired,
             self.state.live_orders(),
@@ -200,11 +208,23 @@ class OrderManager:
         )
         if p:
             self.stats.plans += 1
-            await self.execute(p)
+            self._executing += 1
+            self._idle.clear()
+            try:
+                await self.execute(p)
+            finally:
+                self._executing -= 1
+                if not self._executing:
+                    self._idle.set()
         return p
 
+    async def _quiesce(self) -> None:
+        """Wait until no sync has calls in flight."""
+        while self._executing:
+            await self._idle.wait()
+
     async def execute(self, p: Plan) -> None:
-        """Ledger first (one transaction per kind), then every call concurrently."""
+        """Ledger first (one commit for all intents), then every call concurrently."""
         now = self.clock.now_ns()
         new = [
             LiveOrder(
@@ -220,28 +240,31 @@ class OrderManager:
             )
             for c in p.creates
         ]
-        if new:
-            self.ledger.add_orders(
-                new, post_only=[c.post_only for c in p.creates], order_group_id=self.order_group_id
-            )
-            for o in new:
-                self.state.register_order(o)
-        canceling = []
-        for c in p.cancels:
-            o = self.state.orders[c.client_order_id]
-            self._set(o, OrderStatus.CANCEL_PENDING, now)
-            canceling.append(o)
-        if canceling:
-            self.ledger.update_orders(canceling, "cancel_sent")
-        intents = [
-            (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.count}")
-            for a in p.amends
-        ]
-        intents += [
-            (now, d.client_order_id, "decrease_sent", f"reduce_to={d.reduce_to}")
-            for d in p.decreases
-        ]
-        self.ledger.add_events(intents)
+        with self.ledger.transaction():  # one commit for every intent of this pass
+            if new:
+                self.ledger.add_orders(
+                    new,
+                    post_only=[c.post_only for c in p.creates],
+                    order_group_id=self.order_group_id,
+                )
+            canceling = []
+            for c in p.cancels:
+                o = self.state.orders[c.client_order_id]
+                self._set(o, OrderStatus.CANCEL_PENDING, now)
+                canceling.append(o)
+            if canceling:
+                self.ledger.update_orders(canceling, "cancel_sent")
+            intents = [
+                (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.count}")
+                for a in p.amends
+            ]
+            intents += [
+                (now, d.client_order_id, "decrease_sent", f"reduce_to={d.reduce_to}")
+                for d in p.decreases
+            ]
+            self.ledger.add_events(intents)
+        for o in new:  # only once the intents are committed
+            self.state.register_order(o)
         for c in p.cancels:
             self._in_flight.add(c.client_order_id)
         for a in p.amends:
@@ -285,10 +308,11 @@ class OrderManager:
             raise
         except Exception as e:  # the whole call failed: every item shares the fate
             results = [e] * len(reqs)
-        for i, c in enumerate(batch):
-            r = results[i] if i < len(results) else VenueError("missing batch item")
-            self._in_flight.discard(c.client_order_id)
-            self._create_done(c, r)
+        with self.ledger.transaction():  # one commit for the whole batch's outcome
+            for i, c in enumerate(batch):
+                r = results[i] if i < len(results) else VenueError("missing batch item")
+                self._in_flight.discard(c.client_order_id)
+                self._create_done(c, r)
 
     def _create_done(self, c: CreateAction, r: OrderAck | BaseException) -> None:
         o = self.state.orders[c.client_order_id]
@@ -323,17 +347,18 @@ class OrderManager:
             raise
         except Exception as e:
             results = [e] * len(reqs)
-        for i, c in enumerate(batch):
-            r = results[i] if i < len(results) else VenueError("missing batch item")
-            self._in_flight.discard(c.client_order_id)
-            o = self.state.orders.get(c.client_order_id)
-            if o is None:
-                continue
-            if isinstance(r, BaseException):
-                self._failed(o, r, "cancel", terminal_if_refused=False)
-            else:
-                self._set(o, OrderStatus.CANCELED, self.clock.now_ns(), remaining=0)
-                self.ledger.update_order(o, "cancel_ack")
+        with self.ledger.transaction():
+            for i, c in enumerate(batch):
+                r = results[i] if i < len(results) else VenueError("missing batch item")
+                self._in_flight.discard(c.client_order_id)
+                o = self.state.orders.get(c.client_order_id)
+                if o is None:
+                    continue
+                if isinstance(r, BaseException):
+                    self._failed(o, r, "cancel", terminal_if_refused=False)
+                else:
+                    self._set(o, OrderStatus.CANCELED, self.clock.now_ns(), remaining=0)
+                    self.ledger.update_order(o, "cancel_ack")
 
     async def _amend(self, a: AmendAction) -> None:
         o = self.state.orders[a.client_order_id]
@@ -476,12 +501,31 @@ class OrderManager:
             return
         self.ledger.update_order(o, "venue_update", u.status.value)
 
+    def on_settlement(self, ticker: str, yes_won: bool, ts_ns: int) -> int:
+        """A market settled: close our position at $1/$0, record it; returns the PnL (Micros)."""
+        pos = self.state.positions.get(ticker)
+        if pos is None:
+            return 0
+        pnl = pos.settle(yes_won)
+        self.ledger.add_settlement(ticker, yes_won, pnl, ts_ns, pos)
+        return pnl
+
     async def on_reconnect(self) -> ReconcileReport:
         """After any stream reconnect: backfill fills over REST and reconcile."""
         return await self.reconcile()
 
     # ---- reconciliation -------------------------------------------------------------
     async def reconcile(self) -> ReconcileReport:
+        """Compare with the venue and settle; syncs are held off (refused) while it runs."""
+        async with self._reconcile_lock:
+            self._reconciling = True
+            try:
+                await self._quiesce()
+                return await self._reconcile()
+            finally:
+                self._reconciling = False
+
+    async def _reconcile(self) -> ReconcileReport:
         self._last_reconcile = self.clock.monotonic()
         self._needs_reconcile = False
         venue = self.venue
@@ -608,6 +652,7 @@ class OrderManager:
         timeout = self.config.cancel_all_timeout_s if timeout_s is None else timeout_s
         deadline = self.clock.monotonic() + timeout
         log.warning("cancel_all reason=%s", reason)
+        await self._quiesce()  # a create still in flight could land after our last look
         if self.order_group_id is not None:
             try:
                 self.stats.writes["trigger_group"] += 1

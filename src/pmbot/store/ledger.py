@@ -87,6 +87,7 @@ class Ledger:
         self.synchronous = synchronous.upper()
         self.run_id = run_id
         self._db: sqlite3.Connection | None = None
+        self._depth = 0
 
     # ---- lifecycle ------------------------------------------------------------------
     def open(self) -> Ledger:
@@ -121,14 +122,27 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit: all of it is on disk after the block, or none of it."""
+        """One atomic unit: all of it is on disk after the block, or none of it.
+
+        Re-entrant: writes inside an outer block join its transaction (one commit).
+        """
         db = self.db
+        if self._depth:
+            self._depth += 1
+            try:
+                yield db
+            finally:
+                self._depth -= 1
+            return
         db.execute("BEGIN")
+        self._depth = 1
         try:
             yield db
         except BaseException:
+            self._depth = 0
             db.execute("ROLLBACK")
             raise
+        self._depth = 0
         db.execute("COMMIT")
 
     # ---- runs -----------------------------------------------------------------------
