@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pmbot.core.events import Fill
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec, StrikeType
 from pmbot.core.money import ONE, Micros, Qty, fmt_count, fmt_money
@@ -206,10 +207,11 @@ class Accounting:
     balance_start: Micros | None = None
 
     _seen: int = 0
+    _capture: dict[tuple[str, str], Micros] = field(default_factory=dict)  # per fill
 
     def sync(self, st: TradingState, fair: EventFairValue | None) -> None:
         """Account for fills TradingState gained since the last call (stream or REST backfill)."""
-        new = st.fills[self._seen:]
+        new = st.fills[self._seen :]
         self._seen = len(st.fills)
         for f in new:
             self.fills += 1
@@ -219,7 +221,19 @@ class Accounting:
             if p is None:
                 p = self.fair_at_end.get(f.ticker)
             if p is not None and math.isfinite(p):
-                self.spread_capture += f.side.sign * round(p * ONE - f.price) * f.qty
+                c = f.side.sign * round(p * ONE - f.price) * f.qty
+                self.spread_capture += c
+                self._capture[(f.trade_id, f.order_id)] = c
+
+    def void(self, f: Fill, index: int) -> None:
+        """`f` was removed from TradingState.fills at `index` (a Polymarket FAILED trade):
+        take it back out if it was counted, and keep the `sync` cursor on the same fills."""
+        if index >= self._seen:
+            return  # never counted
+        self._seen -= 1
+        self.fills -= 1
+        self.volume -= f.qty
+        self.spread_capture -= self._capture.pop((f.trade_id, f.order_id), 0)
 
     def mark(self, st: TradingState, fair: EventFairValue | None) -> None:
         if fair is not None:

@@ -106,7 +106,6 @@ class PolyBotApp:
         self.voided: list[ev.FillVoided] = []
         self.confirmed = 0
         self.quote_passes = 0
-        self._capture: dict[tuple[str, str], int] = {}  # spread capture booked per fill
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._stop_reason = ""
@@ -138,9 +137,7 @@ class PolyBotApp:
                 self.state.apply(e)
             elif isinstance(e, ev.Fill):
                 if om.on_fill(e):
-                    before = self.acct.spread_capture
-                    self.acct.on_fill(e, self.fairs.get(e.ticker))
-                    self._capture[(e.trade_id, e.order_id)] = self.acct.spread_capture - before
+                    self.acct.sync(self.state, self.fairs.get(e.ticker))
                     log.info(
                         "fill %s",
                         kv(
@@ -153,19 +150,15 @@ class PolyBotApp:
                         ),
                     )
             elif isinstance(e, ev.FillVoided):
-                f = next(
-                    (
-                        x
-                        for x in self.state.fills
-                        if (x.trade_id, x.order_id) == (e.trade_id, e.order_id)
-                    ),
+                key = (e.trade_id, e.order_id)
+                i = next(
+                    (i for i, x in enumerate(self.state.fills) if (x.trade_id, x.order_id) == key),
                     None,
                 )
-                if om.on_fill_voided(e) and f is not None:
+                f = None if i is None else self.state.fills[i]
+                if om.on_fill_voided(e) and f is not None and i is not None:
                     self.voided.append(e)
-                    self.acct.fills -= 1
-                    self.acct.volume -= f.qty
-                    self.acct.spread_capture -= self._capture.pop((e.trade_id, e.order_id), 0)
+                    self.acct.void(f, i)
             elif isinstance(e, ev.FillConfirmed):
                 if om.on_fill_confirmed(e):
                     self.confirmed += 1
@@ -304,6 +297,7 @@ class PolyBotApp:
                 desired += d.quotes
                 if fair is not None:
                     self.acct.mark(self.state, fair)
+            self.acct.sync(self.state, None)  # fills REST backfill booked (marked at fair)
             self.quote_passes += 1
             try:
                 await om.sync(desired, tickers=tickers)

@@ -113,6 +113,20 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(tmp
     assert app.state.position(ask.ticker) == before - 123
     assert app.venue.user_feed.stream.dust(ask.ticker)["ask"] == 4_567
 
+    # a repricing: the house moves its ladder up; our quotes follow by cancel + create
+    t = ask.ticker
+    before_ids = {o.client_order_id for o in app.state.live_orders(t)}
+    await house.requote(t, 6000)
+
+    def moved() -> bool:
+        live = [o for o in app.state.live_orders(t) if o.status is OrderStatus.RESTING]
+        return len(live) == 2 and all(
+            o.price > 5500 and o.client_order_id not in before_ids for o in live
+        )
+
+    await until(moved)
+    assert app.om.stats.writes["amend"] == 0 and app.om.stats.writes["decrease"] == 0
+
     # the periodic reconciliation agrees with the venue (token balances, fills, orders)
     await until(lambda: app.om.last_report is not None and app.om.last_report.ts_ns > 0)
     rep = await app.om.reconcile()
@@ -128,6 +142,7 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(tmp
     assert sim.engine.live(me) == []  # the venue itself holds none of ours
     assert s["fill_lifecycle"]["voided"] == 1 and s["fill_lifecycle"]["confirmed"] >= 1
     assert s["orders"].get("create", 0) + s["orders"].get("batch_create", 0) >= 1
+    assert not {"amend", "decrease"} & set(s["orders"]) and s["rejects"] == {}  # no amend here
 
     # the ledger: the FAILED trade is rolled back (kept only as voided), positions match
     with Ledger(app.ledger_path) as led:

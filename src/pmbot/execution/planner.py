@@ -200,7 +200,9 @@ def plan(
                 if o.remaining > 0:  # a filled one is EXECUTED on its way; nothing to cancel
                     cancels.append(CancelAction(o.client_order_id, o.order_id or "", ticker))
             continue
-        if len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0:  # the common case
+        if (
+            config.can_amend and len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0
+        ):  # the common case
             o = orders[0]
             ((price, (qty, _po)),) = levels.items()
             if price == o.price:
