@@ -141,6 +141,7 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(tmp
     assert s["venue"] == "polymarket" and s["open_orders_after_shutdown"] == 0
     assert sim.engine.live(me) == []  # the venue itself holds none of ours
     assert s["fill_lifecycle"]["voided"] == 1 and s["fill_lifecycle"]["confirmed"] >= 1
+    assert s["fills"] == len(app.state.fills) == s["venue_view"]["fills"]  # the void not counted
     assert s["orders"].get("create", 0) + s["orders"].get("batch_create", 0) >= 1
     assert not {"amend", "decrease"} & set(s["orders"]) and s["rejects"] == {}  # no amend here
 
