@@ -353,6 +353,10 @@ class PolyBotApp:
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
+        if self.ps.fair_value == "external" and self.ps.external_probability is None:
+            raise ConfigError(
+                "polymarket.external_probability", 'required when fair_value = "external"'
+            )
         t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
             ep = await self._start_exchange(stack)

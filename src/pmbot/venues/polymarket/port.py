@@ -201,7 +201,10 @@ class PolymarketPort:
         out = list(opens)
         open_ids = {u.order_id for u in opens}
         for oid, t in list(self._ticker.items()):
-            if oid in open_ids or oid in self._over or (market and t != market):
+            if oid in self._over:
+                del self._ticker[oid]  # settled for good: never looked up again
+                continue
+            if oid in open_ids or (market and t != market):
                 continue
             try:
                 u = self._update(await self.http.order(oid), now)
