@@ -31,6 +31,13 @@ from typing import Any
 
 from pmbot.app import RunOptions, RunResult, Stop
 from pmbot.app_parts import Accounting, build_engine, build_inputs, guard_params
+from pmbot.app_polymarket_parts import (
+    dashboard_loop,
+    house_tasks,
+    start_embedded_sim,
+    summary,
+    wallet,
+)
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
@@ -49,7 +56,7 @@ from pmbot.strategy.engine import QuoteEngine
 from pmbot.strategy.inputs import DesiredQuote
 from pmbot.venues.polymarket.convert import MarketInfo, grid_for
 from pmbot.venues.polymarket.port import PolymarketPort
-from pmbot.venues.polymarket.signing import ApiCreds, OrderSigner, SignatureType, tick_units
+from pmbot.venues.polymarket.signing import tick_units
 from pmbot.venues.polymarket.urls import Endpoints
 from pmbot.venues.polymarket.venue import PolymarketVenue
 
@@ -172,8 +179,6 @@ class PolyBotApp:
     async def _start_exchange(self, stack: contextlib.AsyncExitStack) -> Endpoints:
         ps = self.ps
         if ps.env == "sim" and not ps.clob_url:
-            from pmbot.app_polymarket_parts import start_embedded_sim
-
             self.sim, self.house = await start_embedded_sim(self.s, stack, **self.sim_kw)
             self.clock = self.sim.clock
             log.info("embedded polymarket simulator %s", kv(url=self.sim.url, seed=self.s.sim.seed))
@@ -191,27 +196,6 @@ class PolyBotApp:
             gamma=ps.gamma_url or ep.gamma,
             chain_id=ep.chain_id,
         )
-
-    def _signer(self) -> tuple[OrderSigner, ApiCreds | None]:
-        sec = self.secrets
-        key = sec.poly_private_key()
-        if key is None:
-            if self.ps.env != "sim":
-                raise ConfigError(
-                    "credentials",
-                    "Polymarket private key not set (PMBOT_POLY_PRIVATE_KEY or "
-                    "PMBOT_POLY_PRIVATE_KEY_PATH)",
-                )
-            from eth_account import Account
-
-            key = Account.create().key.hex()  # a fresh paper-trading wallet (the sim funds it)
-        st = int(sec.get("PMBOT_POLY_SIGNATURE_TYPE") or 0)
-        signer = OrderSigner(
-            key, signature_type=SignatureType(st), funder=sec.get("PMBOT_POLY_FUNDER")
-        )
-        parts = [sec.get(f"PMBOT_POLY_API_{n}") for n in ("KEY", "SECRET", "PASSPHRASE")]
-        creds = ApiCreds(*parts) if all(parts) else None  # type: ignore[arg-type]
-        return signer, creds
 
     async def _market_ids(self, ep: Endpoints) -> list[str]:
         """Configured condition ids (slugs resolved through Gamma), else the simulator's."""
@@ -339,18 +323,6 @@ class PolyBotApp:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
 
-    async def _dashboard_loop(self) -> None:
-        from rich.console import Console
-        from rich.live import Live
-
-        from pmbot.app_polymarket_parts import dashboard_view
-        from pmbot.dashboard import render
-
-        with Live(console=Console(), refresh_per_second=4, transient=False) as live:
-            while True:
-                live.update(render(dashboard_view(self)))
-                await asyncio.sleep(0.25)
-
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         if self.ps.fair_value == "external" and self.ps.external_probability is None:
@@ -360,7 +332,7 @@ class PolyBotApp:
         t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
             ep = await self._start_exchange(stack)
-            signer, creds = self._signer()
+            signer, creds = wallet(self.secrets, self.ps.env)
             venue = self.venue = PolymarketVenue(
                 ep,
                 signer,
@@ -408,8 +380,6 @@ class PolyBotApp:
                     tg.create_task(self._signals(), name="signals")
                     tg.create_task(self._timer(), name="timer")
                     if self.house is not None:
-                        from pmbot.app_polymarket_parts import house_tasks
-
                         for coro in house_tasks(self):
                             tg.create_task(coro, name="house")
                     rep = await self.om.start()
@@ -417,7 +387,7 @@ class PolyBotApp:
                     tg.create_task(self._quote_loop(), name="quote")
                     tg.create_task(self.om.run_periodic(), name="reconcile")
                     if self.opts.dashboard:
-                        tg.create_task(self._dashboard_loop(), name="dashboard")
+                        tg.create_task(dashboard_loop(self), name="dashboard")
             except* Stop as eg:
                 log.info("stopping: %s", eg.exceptions[0])
             except* (PmbotError, OSError) as eg:
@@ -426,8 +396,6 @@ class PolyBotApp:
                 await self._shutdown()
                 raise
             await self._shutdown()
-            from pmbot.app_polymarket_parts import summary
-
             self.result.summary = await summary(self, time.monotonic() - t0)
             await venue.aclose()
         if self.opts.summary_json:

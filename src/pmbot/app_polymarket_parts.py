@@ -10,6 +10,7 @@ venue, its fill rolled back by the bot).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 from collections.abc import Coroutine
@@ -18,15 +19,24 @@ from typing import TYPE_CHECKING, Any
 from pmbot.core.money import fmt_money
 from pmbot.core.orders import OrderStatus
 from pmbot.dashboard import DashboardView, MarketRow
-from pmbot.errors import VenueError
-from pmbot.settings import Settings
+from pmbot.errors import ConfigError, VenueError
+from pmbot.settings import Secrets, Settings
+from pmbot.venues.polymarket.signing import ApiCreds, OrderSigner, SignatureType
 
 if TYPE_CHECKING:
     from pmbot.app_polymarket import PolyBotApp
     from pmbot.sim.polymarket_house import House
     from pmbot.sim.polymarket_server import PolySim
 
-__all__ = ["dashboard_view", "demo_markets", "house_tasks", "start_embedded_sim", "summary"]
+__all__ = [
+    "dashboard_loop",
+    "dashboard_view",
+    "demo_markets",
+    "house_tasks",
+    "start_embedded_sim",
+    "summary",
+    "wallet",
+]
 
 
 def demo_markets() -> list[Any]:
@@ -92,6 +102,39 @@ async def _fail_trades(app: PolyBotApp, every: float) -> None:
     while True:
         await app.sim.clock.sleep(every)
         app.sim.faults.fail_trades = 1
+
+
+def wallet(sec: Secrets, env: str) -> tuple[OrderSigner, ApiCreds | None]:
+    """The order signer (and API creds if given) from the environment; on the simulator a
+    fresh paper-trading key when none is set (the simulator funds every new wallet)."""
+    key = sec.poly_private_key()
+    if key is None:
+        if env != "sim":
+            raise ConfigError(
+                "credentials",
+                "Polymarket private key not set (PMBOT_POLY_PRIVATE_KEY or "
+                "PMBOT_POLY_PRIVATE_KEY_PATH)",
+            )
+        from eth_account import Account
+
+        key = Account.create().key.hex()
+    st = int(sec.get("PMBOT_POLY_SIGNATURE_TYPE") or 0)
+    signer = OrderSigner(key, signature_type=SignatureType(st), funder=sec.get("PMBOT_POLY_FUNDER"))
+    parts = [sec.get(f"PMBOT_POLY_API_{n}") for n in ("KEY", "SECRET", "PASSPHRASE")]
+    creds = ApiCreds(*parts) if all(parts) else None  # type: ignore[arg-type]
+    return signer, creds
+
+
+async def dashboard_loop(app: PolyBotApp) -> None:
+    from rich.console import Console
+    from rich.live import Live
+
+    from pmbot.dashboard import render
+
+    with Live(console=Console(), refresh_per_second=4, transient=False) as live:
+        while True:
+            live.update(render(dashboard_view(app)))
+            await asyncio.sleep(0.25)
 
 
 def dashboard_view(app: PolyBotApp) -> DashboardView:
