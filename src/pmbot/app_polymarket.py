@@ -198,14 +198,19 @@ class PolyBotApp:
         )
 
     async def _market_ids(self, ep: Endpoints) -> list[str]:
-        """Configured condition ids (slugs resolved through Gamma), else the simulator's."""
+        """Configured condition ids (slugs resolved through Gamma), else the simulator's
+        (embedded, or an external one's open markets as its Gamma lists them)."""
         want = list(self.ps.markets)
-        if not want:
-            if self.sim is None:
-                raise ConfigError("polymarket.markets", "name at least one market to quote")
-            return list(self.sim.markets)
-        out = []
         assert self.venue is not None
+        if not want:
+            if self.sim is not None:
+                return list(self.sim.markets)
+            if self.ps.env == "sim":
+                listed = await self.venue.http.gamma_markets(active="true", closed="false")
+                if listed:
+                    return [g.conditionId for g in listed if g.enableOrderBook]
+            raise ConfigError("polymarket.markets", "name at least one market to quote")
+        out = []
         for w in want:
             if w.startswith("0x"):
                 out.append(w)
