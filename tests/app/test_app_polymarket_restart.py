@@ -61,10 +61,13 @@ async def test_heartbeat_cancels_after_a_crash_and_restart_reconciles(tmp_path: 
         env=env,
         cwd=str(tmp_path),
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=(tmp_path / "run.err").open("wb"),
     )
     try:
-        await until(lambda: any(len(sim.engine.live(k)) == 4 for k in sim.keys), timeout=30)
+        try:
+            await until(lambda: any(len(sim.engine.live(k)) == 4 for k in sim.keys), timeout=30)
+        except AssertionError:
+            raise AssertionError((tmp_path / "run.err").read_text()[-3000:]) from None
         (me,) = [k for k in sim.keys if sim.engine.live(k)]
         first = {o.id for o in sim.engine.live(me)}
         proc.kill()  # kill -9: no shutdown, no cancel, the heartbeat just stops

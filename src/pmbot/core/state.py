@@ -61,6 +61,10 @@ class TradingState:
         self.positions: dict[str, Position] = {}
         self.fills: list[ev.Fill] = []
         self._fill_keys: set[tuple[str, str]] = set()
+        # per order (client_order_id): the size its fills add up to, counted from what the
+        # order held when registered; `filled` is the max of this and the venue's own count,
+        # so an order update that already shows a fill does not count it twice
+        self._order_fills: dict[str, int] = {}
         self.index_level: float | None = None
         self.index_ts_ns: int = 0
         self.vols: dict[str, tuple[int, float]] = {}
@@ -89,6 +93,7 @@ class TradingState:
     def register_order(self, order: LiveOrder) -> None:
         """Track an order before it is sent (its client_order_id is already in the ledger)."""
         self.orders[order.client_order_id] = order
+        self._order_fills.setdefault(order.client_order_id, order.filled)
         if order.order_id:
             self.order_ids[order.order_id] = order.client_order_id
         self._changes.orders.add(order.client_order_id)
@@ -201,8 +206,10 @@ class TradingState:
         if o is None and f.client_order_id:
             o = self.orders.get(f.client_order_id)
         if o is not None:
-            o.filled += f.qty
-            o.remaining = max(0, o.initial - o.filled) if o.remaining >= f.qty else 0
+            k = o.client_order_id
+            self._order_fills[k] = self._order_fills.get(k, o.filled) + f.qty
+            o.filled = max(o.filled, self._order_fills[k])
+            o.remaining = min(o.remaining, max(0, o.initial - o.filled))
             if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
                 o.status = OrderStatus.EXECUTED
             self._changes.orders.add(o.client_order_id)
@@ -226,6 +233,8 @@ class TradingState:
                 self.positions[f.ticker] = pos
                 o = self.order_by_id(f.order_id)
                 if o is not None:
+                    k = o.client_order_id
+                    self._order_fills[k] = max(0, self._order_fills.get(k, 0) - f.qty)
                     o.filled = max(0, o.filled - f.qty)
                     self._changes.orders.add(o.client_order_id)
                 self._changes.fills.append(f)
