@@ -65,7 +65,9 @@ def test_recorder_round_trip(tmp_path: Path, tape: Tape) -> None:
             if k[i] == 0:
                 rec.record(ev.IndexTick(ts[i], q[i] / 10_000))
             elif k[i] == 3:
-                rec.record(ev.BookDelta(tape.markets[mk[i]].ticker, ts[i], bool(sd[i]), pr[i], q[i]))
+                rec.record(
+                    ev.BookDelta(tape.markets[mk[i]].ticker, ts[i], bool(sd[i]), pr[i], q[i])
+                )
             elif k[i] == 2:
                 rec.trade(ts[i], tape.markets[mk[i]].ticker, pr[i], q[i], bool(sd[i]))
     back = load_tape(d)
@@ -89,14 +91,19 @@ def test_config_errors_name_the_field() -> None:
     with pytest.raises(ConfigError) as e:
         parse_config({"data": {"kind": "recording"}})
     assert e.value.field == "data.path"
-    c = parse_config({"strategies": ["pmbot"], "sweep": {"edge": [1, 2], "size": [100], "workers": 1}})
+    c = parse_config(
+        {"strategies": ["pmbot"], "sweep": {"edge": [1, 2], "size": [100], "workers": 1}}
+    )
     assert c.sweep == {"edge": [1, 2], "size": [100]} and c.workers == 1
 
 
 def test_sweep_grid_and_rank() -> None:
     pts = grid({"b": [1, 2], "a": ["x"]})
     assert pts == [{"a": "x", "b": 1}, {"a": "x", "b": 2}]
-    rows = [{"params": {"i": i}, "summary": {"pnl": {"total": v}}} for i, v in enumerate([1.0, None, 3.0, 1.0])]
+    rows = [
+        {"params": {"i": i}, "summary": {"pnl": {"total": v}}}
+        for i, v in enumerate([1.0, None, 3.0, 1.0])
+    ]
     assert [r["params"]["i"] for r in rank(rows, "pnl.total")] == [2, 0, 3, 1]
 
 

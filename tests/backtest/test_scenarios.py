@@ -66,7 +66,9 @@ def test_fill_after_exactly_the_queue_ahead_trades() -> None:
     assert r.j.settlements == [("EVT", 101.0, T0 + 3600 * S)]
 
 
-@pytest.mark.parametrize(("model", "ahead_after"), [("prorata", 250), ("front", 100), ("back", 400)])
+@pytest.mark.parametrize(
+    ("model", "ahead_after"), [("prorata", 250), ("front", 100), ("back", 400)]
+)
 def test_cancels_ahead_by_model(model: str, ahead_after: int) -> None:
     b = TapeBuilder([spec()])
     base(b)

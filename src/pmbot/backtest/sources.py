@@ -113,7 +113,9 @@ def synthetic_day(cfg: SynthConfig = SynthConfig()) -> Tape:
     for m in range(n_m):
         _market_flow(rows, rng, m, fair[:, m], secs, open_ns, cfg)
     cols = list(zip(*rows, strict=True))
-    return Tape.from_columns(*cols, markets=specs, settlements={}, source=f"synthetic seed={cfg.seed}")  # type: ignore[misc]
+    return Tape.from_columns(
+        *cols, markets=specs, settlements={}, source=f"synthetic seed={cfg.seed}"
+    )  # type: ignore[misc]
 
 
 def _market_flow(rows: list[tuple[int, int, int, int, int, int]], rng: np.random.Generator, m: int,
@@ -135,8 +137,8 @@ def _market_flow(rows: list[tuple[int, int, int, int, int, int]], rng: np.random
         o = offs[k]
         # crowd maker refresh: moves its touch levels when stale
         if k % cfg.refresh_s == 0 or bid < 0:
-            nb = max(lo, min(hi - 100, int(math.floor((p - cfg.half_spread) / 100)) * 100))
-            na = min(hi, max(nb + 100, int(math.ceil((p + cfg.half_spread) / 100)) * 100))
+            nb = max(lo, min(hi - 100, math.floor((p - cfg.half_spread) / 100) * 100))
+            na = min(hi, max(nb + 100, math.ceil((p + cfg.half_spread) / 100) * 100))
             if (nb, na) != (bid, ask):
                 ts = t0 + int(o[0])
                 for px in list(yes):
