@@ -5,9 +5,8 @@ The runner hands a `QuoteView` (the same fields as `pmbot.strategy.inputs.QuoteI
 `strategy.engine.QuoteEngine` (strategy + risk gate), so a backtest runs the same code as
 `pmbot run`; `ScriptedQuoter` plays fixed quotes for hand-built scenarios.
 
-`plan` turns desired quotes plus our live orders into actions with the fewest calls: keep,
-decrease in place (keeps queue priority), cancel, place. It defers to
-`pmbot.execution.planner` when that module is present.
+The runner turns desired quotes into order actions with the live bot's own planner
+(`pmbot.execution.planner.plan`), never a copy of it.
 """
 
 from __future__ import annotations
@@ -22,14 +21,12 @@ from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty
 
 __all__ = [
-    "Action",
     "LiveQuote",
     "Quote",
     "QuoteView",
     "Quoter",
     "ScriptedQuoter",
     "StrategyQuoter",
-    "plan",
     "strategy_quoter",
 ]
 
@@ -77,56 +74,6 @@ class Quoter(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
-    kind: str  # "place" | "cancel" | "decrease"
-    ticker: str
-    side: str = ""
-    price: Price = 0
-    qty: Qty = 0  # place: size; decrease: new remaining
-    order_id: str = ""
-    post_only: bool = True
-
-
-def plan(desired: Sequence[Quote], live: Mapping[str, tuple[LiveQuote, ...]]) -> list[Action]:
-    """Fewest actions turning live orders into desired ones, per (ticker, side, price).
-
-    At a price we already rest at: keep, decrease in place, or add the missing size as a
-    second order (increasing an order would lose its priority). Elsewhere: cancel, place.
-    Cancels come first so a replacement never self-crosses.
-    """
-    want: dict[tuple[str, str, Price], Quote] = {}
-    for q in desired:
-        k = (q.ticker, q.side, q.price)
-        prev = want.get(k)
-        want[k] = (
-            q if prev is None else Quote(q.ticker, q.side, q.price, prev.qty + q.qty, q.post_only)
-        )
-    cancels: list[Action] = []
-    rest: list[Action] = []
-    for ticker in sorted(live):
-        have: dict[tuple[str, Price], list[LiveQuote]] = {}
-        for o in live[ticker]:
-            have.setdefault((o.side, o.price), []).append(o)
-        for (side, price), orders in sorted(have.items()):
-            q = want.pop((ticker, side, price), None)
-            target = q.qty if q is not None else 0
-            for o in orders:  # oldest first keeps the best queue place
-                if target <= 0:
-                    cancels.append(Action("cancel", ticker, side, price, 0, o.order_id))
-                elif o.remaining > target:
-                    rest.append(Action("decrease", ticker, side, price, target, o.order_id))
-                    target = 0
-                else:
-                    target -= o.remaining
-            if target > 0 and q is not None:
-                rest.append(Action("place", ticker, side, price, target, "", q.post_only))
-    for (ticker, side, price), q in sorted(want.items()):
-        if q.qty > 0:
-            rest.append(Action("place", ticker, side, price, q.qty, "", q.post_only))
-    return cancels + rest
-
-
 class ScriptedQuoter:
     """Fixed quotes from a function of time (hand-built scenarios and tests)."""
 
@@ -154,8 +101,9 @@ class StrategyQuoter:
             eng = self.engines[view.event_ticker] = self.make_engine()
         resting = {
             t: tuple(
-                RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id) for o in v
-            )  # type: ignore[arg-type]
+                RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id)  # type: ignore[arg-type]
+                for o in v
+            )
             for t, v in view.resting.items()
         }
         inp = QuoteInputs(

@@ -287,11 +287,11 @@ class Runner:
             self._push(wake, WAKE, e)
         p = plan(quotes, live, self._new_coid, in_flight=self.in_flight, tickers=tickers,
                  config=self.planner_cfg)  # fmt: skip
-        for c in p.cancels:
-            o = self.orders.get(c.client_order_id)
-            if o is not None and o.order_id is not None:
-                o.status = OrderStatus.CANCEL_PENDING
-                self._send(t, ("cancel", c.client_order_id))
+        for cx in p.cancels:
+            oc = self.orders.get(cx.client_order_id)
+            if oc is not None and oc.order_id is not None:
+                oc.status = OrderStatus.CANCEL_PENDING
+                self._send(t, ("cancel", cx.client_order_id))
                 self.j.cancels += 1
         for a in p.amends:
             self.in_flight.add(a.client_order_id)

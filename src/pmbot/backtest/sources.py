@@ -21,7 +21,7 @@ from datetime import date
 
 import numpy as np
 
-from pmbot.backtest.tape import DELTA, INDEX, TRADE, Tape
+from pmbot.backtest.tape import DELTA, INDEX, TRADE, Tape, rows_to_tape
 from pmbot.core.market import MarketSpec, StrikeType
 from pmbot.core.money import ONE, PriceGrid
 from pmbot.pricing.ladder import LadderPricer, kalshi_style_ladder
@@ -70,8 +70,7 @@ def capture_sim(exchange: object, index: IndexPath, step: Callable[[int, float],
     for m in x.markets.values():  # type: ignore[attr-defined]
         if m.expiration_value is not None:
             settle[m.event_ticker] = m.expiration_value / SCALE
-    cols = list(zip(*rows, strict=True)) if rows else [[]] * 6
-    return Tape.from_columns(*cols, markets=specs, settlements=settle, source="sim")  # type: ignore[misc]
+    return rows_to_tape(rows, specs, settle, "sim")
 
 
 @dataclass(frozen=True)
@@ -112,10 +111,7 @@ def synthetic_day(cfg: SynthConfig = SynthConfig()) -> Tape:
         rows.append((open_ns + s * _S, INDEX, -1, 0, 0, levels[k]))
     for m in range(n_m):
         _market_flow(rows, rng, m, fair[:, m], secs, open_ns, cfg)
-    cols = list(zip(*rows, strict=True))
-    return Tape.from_columns(
-        *cols, markets=specs, settlements={}, source=f"synthetic seed={cfg.seed}"
-    )  # type: ignore[misc]
+    return rows_to_tape(rows, specs, {}, f"synthetic seed={cfg.seed}")
 
 
 def _market_flow(rows: list[tuple[int, int, int, int, int, int]], rng: np.random.Generator, m: int,

@@ -38,6 +38,7 @@ __all__ = [
     "Tape",
     "TapeBuilder",
     "replace_index",
+    "rows_to_tape",
 ]
 
 INDEX, CLEAR, TRADE, DELTA = 0, 1, 2, 3
@@ -96,12 +97,12 @@ class Tape:
 
     @staticmethod
     def from_columns(
-        ts: Sequence[int] | I64,
-        kind: Sequence[int] | npt.NDArray[np.int8],
-        mkt: Sequence[int] | npt.NDArray[np.int32],
-        side: Sequence[int] | npt.NDArray[np.int8],
-        price: Sequence[int] | npt.NDArray[np.int32],
-        qty: Sequence[int] | I64,
+        ts: npt.ArrayLike,
+        kind: npt.ArrayLike,
+        mkt: npt.ArrayLike,
+        side: npt.ArrayLike,
+        price: npt.ArrayLike,
+        qty: npt.ArrayLike,
         markets: Sequence[MarketSpec],
         settlements: dict[str, float] | None = None,
         source: str = "",
@@ -172,9 +173,15 @@ class TapeBuilder:
         self.settlements[event_ticker] = value
 
     def build(self, source: str = "") -> Tape:
-        cols = list(zip(*self.rows, strict=True)) if self.rows else [[], [], [], [], [], []]
-        return Tape.from_columns(*cols, markets=self.markets,  # type: ignore[misc]
-                                 settlements=self.settlements, source=source)  # fmt: skip
+        return rows_to_tape(self.rows, self.markets, self.settlements, source)
+
+
+def rows_to_tape(rows: Sequence[tuple[int, int, int, int, int, int]], markets: Sequence[MarketSpec],
+                 settlements: dict[str, float] | None = None, source: str = "") -> Tape:  # fmt: skip
+    """Rows of (ts, kind, mkt, side, price, qty) in arrival order -> a sorted tape."""
+    a = np.array(rows, dtype=np.int64).reshape(len(rows), 6)
+    return Tape.from_columns(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5], markets,
+                             settlements, source)  # fmt: skip
 
 
 def replace_index(tape: Tape, csv_path: str) -> Tape:
