@@ -135,8 +135,12 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
     filled_qty = float(f["qty"].sum())
     n_actions = j.placed + j.cancels + j.amends + j.decreases
     span_s = (j.samples[-1][0] - j.samples[0][0]) / 1e9 if len(j.samples) > 1 else 0.0
+    uptime = _uptime(j)
+    daily = _daily(j)
     return {
         "name": name,
+        "quoting": uptime,
+        "daily": daily,
         "pnl": pnl,
         "max_drawdown": _r(dd),
         "markouts_cents": mo,
@@ -169,3 +173,45 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
         "settlements": [{"event": e, "value": v} for e, v, _ in j.settlements],
         "events": j.events_processed,
     }
+
+
+def _uptime(j: Journal, band: tuple[float, float] = (0.05, 0.95)) -> dict[str, Any]:
+    """Share of (sample, market) pairs with fair inside `band` where we quote both sides,
+    and where one of our quotes is at or inside the recorded best price."""
+    both = best = n = 0
+    for row in j.quotes:
+        for fair, pb, pa, ob, oa in row:
+            if not (band[0] < fair < band[1]):
+                continue
+            n += 1
+            if math.isfinite(ob) and math.isfinite(oa):
+                both += 1
+            if (math.isfinite(ob) and (not math.isfinite(pb) or ob >= pb)) or (
+                math.isfinite(oa) and (not math.isfinite(pa) or oa <= pa)
+            ):
+                best += 1
+    return {
+        "in_band_market_samples": n,
+        "two_sided_share": _r(both / n if n else 0.0, 4),
+        "at_or_inside_best_share": _r(best / n if n else 0.0, 4),
+    }
+
+
+def _daily(j: Journal) -> dict[str, Any]:
+    """PnL per ET trading date (marked to fair), and Sharpe when there are 2+ days."""
+    last: dict[str, int] = {}
+    for t, pf, *_ in j.samples:
+        last[datetime.fromtimestamp(t / 1e9, ET).date().isoformat()] = pf
+    days = sorted(last)
+    pnl, prev = {}, 0
+    for d in days:
+        pnl[d] = _r((last[d] - prev) * _USD)
+        prev = last[d]
+    out: dict[str, Any] = {"pnl": pnl}
+    v = np.array([x for x in pnl.values() if x is not None])
+    if len(v) >= 2 and v.std(ddof=1) > 0:
+        out["sharpe_annualised"] = _r(float(v.mean() / v.std(ddof=1) * math.sqrt(252)), 3)
+        out["max_drawdown_daily_sigmas"] = _r(
+            max_drawdown([s[1] * _USD for s in j.samples]) / float(v.std(ddof=1)), 3
+        )
+    return out

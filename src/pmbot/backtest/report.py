@@ -43,7 +43,10 @@ ROWS = (
     ("markout 10s ¢", "markouts_cents.fair.10s"), ("markout 60s ¢", "markouts_cents.fair.60s"),
     ("markout 5min ¢", "markouts_cents.fair.300s"),
     ("mean |inventory| (contracts)", "inventory.time_weighted_mean_abs_total"),
-    ("max |inventory|", "inventory.max_abs_total"), ("decisions", "actions.decisions"),
+    ("max |inventory|", "inventory.max_abs_total"),
+    ("two-sided uptime (in band)", "quoting.two_sided_share"),
+    ("at/inside best (in band)", "quoting.at_or_inside_best_share"),
+    ("daily Sharpe (2+ days)", "daily.sharpe_annualised"), ("decisions", "actions.decisions"),
 )  # fmt: skip
 
 
