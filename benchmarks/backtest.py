@@ -5,6 +5,8 @@ ladder with crowd makers, churn, noise and informed takers). Figures, one proces
 
 * backtest.day_s / backtest.events_per_s: the whole day with pmbot's strategy, risk gate and
   planner in the loop (the live code), the queue model and markouts;
+* backtest.day_s_index_wakeups_only: the same, the strategy woken by index prints and fills
+  only (not by best-price changes of its books);
 * backtest.core_events_per_s: the same day with a strategy that never quotes (the replay
   loop alone: books, shadow checks, index ticks, decisions scheduled);
 * baseline: a naive pandas loop (`DataFrame.itertuples`-free `iterrows`, dict books, the
@@ -28,7 +30,6 @@ from pmbot.backtest.runner import RunConfig, Runner
 from pmbot.backtest.sources import SynthConfig, synthetic_day
 from pmbot.backtest.tape import Tape
 from pmbot.core.book import BinaryBook
-from pmbot.core.money import ONE
 
 
 def naive_loop(tape: Tape, quoter: ScriptedQuoter | object) -> int:
@@ -91,6 +92,9 @@ def main() -> None:
     j = Runner(day, strategy_quoter("pmbot"), RunConfig()).run()
     full = time.perf_counter() - t
     t = time.perf_counter()
+    j_idx = Runner(day, strategy_quoter("pmbot"), RunConfig(requote_on_book=False)).run()
+    idx_only = time.perf_counter() - t
+    t = time.perf_counter()
     Runner(day, ScriptedQuoter(lambda v: []), RunConfig()).run()
     core = time.perf_counter() - t
 
@@ -104,6 +108,8 @@ def main() -> None:
     naive = time.perf_counter() - t
 
     r.figure("backtest.day_s", full, "s", "naive_pandas_rows_extrapolated", naive * n / len(part))
+    r.figure("backtest.day_s_index_wakeups_only", idx_only, "s", "naive_pandas_rows_extrapolated",
+             naive * n / len(part))  # fmt: skip
     r.figure("backtest.events_per_s", n / full, "events/s", "naive_pandas_rows", len(part) / naive,
              higher_is_better=True)  # fmt: skip
     r.figure("backtest.slice_events_per_s", len(part) / ours_part, "events/s", "naive_pandas_rows",

@@ -14,7 +14,10 @@ one compressed `.npz` (about 5-10x smaller) and `load_tape` reads either form.
 
 The live bot calls `Recorder.record(event)` with each typed domain event it already
 produces (`IndexTick`, `BookSnapshot`, `BookDelta`) plus `Recorder.trade(...)` for public
-trades (the core has no domain event for other people's trades), and `close()` at exit.
+trades (the core has no domain event for other people's trades yet; any event object with
+`ticker, ts_ns, price (YES), count, taker_buys_yes` is recorded as one), and `close()` at exit.
+Register each market first with `Recorder.market(spec)`; rows for unknown tickers are
+skipped. Kalshi's trade frame maps as `taker_buys_yes = taker_outcome_side == "yes"`.
 """
 
 from __future__ import annotations
@@ -138,8 +141,13 @@ class Recorder:
         elif isinstance(e, ev.BookDelta):
             if e.ticker in self._idx:
                 self.delta(e.ts_ns, e.ticker, e.is_yes, e.price, e.delta)
-        elif isinstance(e, ev.BookSnapshot) and e.ticker in self._idx:
-            self.snapshot(e.ts_ns, e.ticker, e.yes, e.no)
+        elif isinstance(e, ev.BookSnapshot):
+            if e.ticker in self._idx:
+                self.snapshot(e.ts_ns, e.ticker, e.yes, e.no)
+        elif hasattr(e, "taker_buys_yes"):  # a public-trade event (ticker, ts_ns, price, count)
+            t = getattr(e, "ticker", None)
+            if t in self._idx:
+                self.trade(e.ts_ns, t, e.price, e.count, bool(e.taker_buys_yes))  # type: ignore[attr-defined]
 
     def _row(self, ts: int, kind: int, mkt: int, side: int, price: int, qty: int) -> None:
         r = self._buf[self._n]
