@@ -119,7 +119,8 @@ def main() -> None:
     if not args.json:
         print(
             f"day: {j.decisions:,} strategy decisions ({full / max(j.decisions, 1) * 1e6:,.0f} us each "
-            f"incl. replay), {len(j.fills):,} fills; core loop {core:.2f} s; ONE={ONE}"
+            f"incl. replay), {len(j.fills):,} fills; index-only wake-ups: {j_idx.decisions:,} "
+            f"decisions; core loop {core:.2f} s"
         )
 
 
