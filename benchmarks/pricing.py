@@ -14,15 +14,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _bench import Reporter, median_ns_per_op, parse_args  # noqa: E402
-from scipy import stats  # noqa: E402
+from scipy import stats
 
-from pmbot.pricing.ladder import LadderPricer, Shape, kalshi_style_ladder, market_interval  # noqa: E402
+from _bench import Reporter, median_ns_per_op, parse_args
+from pmbot.pricing.ladder import LadderPricer, Shape, kalshi_style_ladder, market_interval
 
 EVENT = "KXINX-26NOV24H1600"
 
 
-def scipy_per_bucket(specs: list, level: float, s: float, dist: object) -> list[tuple[float, float]]:
+def scipy_per_bucket(
+    specs: list, level: float, s: float, dist: object
+) -> list[tuple[float, float]]:
     """What a naive pricer does: each market on its own, scipy.stats per edge."""
     out = []
     for m in specs:
@@ -70,10 +72,25 @@ def main() -> None:
         assert max(abs(a[1] - b) for a, b in zip(ref, delta, strict=True)) < 1e-12
         base = median_ns_per_op(slow, 1, repeat=max(3, args.repeat // 2), min_time=0.1) / 1e3
         val = median_ns_per_op(fast, 1, repeat=args.repeat) / 1e3
-        rep.figure(f"ladder30_{name}_probs_deltas", val, "us/ladder", f"scipy.stats per bucket ({name})", base)
+        rep.figure(
+            f"ladder30_{name}_probs_deltas",
+            val,
+            "us/ladder",
+            f"scipy.stats per bucket ({name})",
+            base,
+        )
         if name == "t6":  # the recommended model, all the way to the strategy contract
-            full = median_ns_per_op(lambda lp=lp: lp.fair_value(0, 6840.0, s), 1, repeat=args.repeat) / 1e3
-            rep.figure("ladder30_t6_event_fair_value", full, "us/ladder", f"scipy.stats per bucket ({name})", base)
+            full = (
+                median_ns_per_op(lambda lp=lp: lp.fair_value(0, 6840.0, s), 1, repeat=args.repeat)
+                / 1e3
+            )
+            rep.figure(
+                "ladder30_t6_event_fair_value",
+                full,
+                "us/ladder",
+                f"scipy.stats per bucket ({name})",
+                base,
+            )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Each op is one new `QuoteInputs` (the index moved, so every fair value changed) turned into
 desired quotes. The inputs are prebuilt (pricing is not timed), the positions are spread
-over the ladder so the CARA skew and the limit trimming do real work, and every market has
-resting orders so the hysteresis runs. Debounce is off, so every op requotes in full.
+over the ladder so the CARA skew and the limit trimming do real work, and each state's live orders are the
+quotes the previous state wanted (as the planner would have left them), so the hysteresis
+and the gate's accounting of live orders run as in steady operation. Debounce is off, so every op requotes in full.
 Figures: strategy alone (propose) and strategy + risk gate (QuoteEngine.step), in us.
 """
 
@@ -19,7 +20,7 @@ from pmbot.risk.gate import RiskGate
 from pmbot.risk.limits import RiskLimits
 from pmbot.strategy.baseline import BaselineStrategy
 from pmbot.strategy.engine import QuoteEngine
-from pmbot.strategy.inputs import RestingOrder
+from pmbot.strategy.inputs import QuoteInputs, RestingOrder
 from pmbot.strategy.params import QuoteParams
 from pmbot.strategy.quoter import MarketMaker
 from pmbot.strategy.synthetic import books_around, fresh_inputs, ladder_fair, ladder_markets
@@ -29,30 +30,26 @@ N_STATES = 64
 S = 1_000_000_000
 
 
-def build_states() -> list:
+def build_states() -> list[QuoteInputs]:
+    """A walk of the index; our live orders in each state are what the previous one wanted."""
     ms = ladder_markets(N_MARKETS, 6000.0, 25.0)
     books = books_around(ms, ladder_fair(ms, 6000.0, 60.0), 200)
     positions = {m.ticker: ((i * 37) % 11 - 5) * 300 for i, m in enumerate(ms)}
-    resting = {}
-    for m in ms:
-        b = books[m.ticker]
-        bid, ask = b.yes_bid_price(), b.yes_ask_price()
-        rest = []
-        if bid is not None and bid > 100:
-            rest.append(RestingOrder("bid", bid - 100, 1000, 0))
-        if ask is not None and ask < 9900:
-            rest.append(RestingOrder("ask", ask + 100, 1000, 0))
-        resting[m.ticker] = tuple(rest)
+    eng = QuoteEngine(MarketMaker(QuoteParams(debounce_ns=0)), RiskGate(RiskLimits()))
+    resting: dict[str, tuple[RestingOrder, ...]] = {}
     states = []
     for k in range(N_STATES):
         level = 6000.0 + 8.0 * ((k * 7) % 13 - 6) / 6  # index ticks of up to +-8 points
         ts = 100_000 * S + k * 100_000_000
         fv = ladder_fair(ms, level, 60.0, ts)
-        states.append(
-            fresh_inputs(
-                ms, fv, books, ts, positions=positions, resting=resting, event_cost=40 * 10**6
-            )
+        inp = fresh_inputs(
+            ms, fv, books, ts, positions=positions, resting=resting, event_cost=40 * 10**6
         )
+        states.append(inp)
+        placed: dict[str, list[RestingOrder]] = {}
+        for d in eng.step(inp).quotes:
+            placed.setdefault(d.ticker, []).append(RestingOrder(d.side, d.price, d.qty, ts))
+        resting = {t: tuple(v) for t, v in placed.items()}
     return states
 
 

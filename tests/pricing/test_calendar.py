@@ -27,7 +27,10 @@ def test_full_session_is_one_unit_and_u_shaped(cal: TradingCalendar) -> None:
     assert first > last > midday
     assert first == pytest.approx(DEFAULT_SLOT_SHARES[0])
     # remaining variance falls monotonically to zero at the close
-    rem = [cal.variance_time(ts(f"2026-11-24 {h}"), ts("2026-11-24 16:00")) for h in ("09:30", "11:00", "14:00", "15:59", "16:00")]
+    rem = [
+        cal.variance_time(ts(f"2026-11-24 {h}"), ts("2026-11-24 16:00"))
+        for h in ("09:30", "11:00", "14:00", "15:59", "16:00")
+    ]
     assert rem == sorted(rem, reverse=True) and rem[-1] == 0.0
 
 
@@ -55,7 +58,9 @@ def test_weekend_counts_one_overnight(cal: TradingCalendar) -> None:
     sat = cal.variance_time(ts("2026-11-21 12:00"), mon_close)
     assert 1.0 < sat < 1.0 + cal.overnight
     with_weekend = TradingCalendar(cal.opens, cal.closes, closed_day=0.05)
-    assert with_weekend.variance_time(fri_close, mon_close) == pytest.approx(1.0 + cal.overnight + 0.1)
+    assert with_weekend.variance_time(fri_close, mon_close) == pytest.approx(
+        1.0 + cal.overnight + 0.1
+    )
 
 
 def test_week_to_friday_close(cal: TradingCalendar) -> None:

@@ -71,7 +71,9 @@ def test_bucket_is_difference_of_digitals_and_t_limit() -> None:
         (Shape.student_t(7.5), stats.t(7.5, scale=math.sqrt(5.5 / 7.5))),
     ]:
         p = LadderPricer(E, [b], shape, tick=None).price(S, s)[1][0]
-        want = dist.cdf((math.log(U / S) + s * s / 2) / s) - dist.cdf((math.log(L / S) + s * s / 2) / s)
+        want = dist.cdf((math.log(U / S) + s * s / 2) / s) - dist.cdf(
+            (math.log(L / S) + s * s / 2) / s
+        )
         assert p == pytest.approx(want, abs=1e-12)
     # t with huge nu converges to the normal
     pn = LadderPricer(E, [b], Shape.normal(), tick=None).price(S, s)[1][0]
@@ -90,7 +92,7 @@ def test_variance_matched_t_has_unit_variance_and_median_match() -> None:
 def test_zero_time_left_is_a_point_mass() -> None:
     specs = kalshi_style_ladder(E, 6800, 25, 4)
     lp = LadderPricer(E, specs, Shape.student_t(4))
-    cells, fair, delta = lp.price(6837.5, 0.0)
+    _, fair, delta = lp.price(6837.5, 0.0)
     f = dict(zip(lp.tickers, fair, strict=True))
     assert f[f"{E}-B6837"] == 1.0 and sum(fair) == 1.0
     assert not delta.any()
@@ -115,11 +117,20 @@ def test_far_wings_are_tiny_but_consistent() -> None:
 def test_strike_semantics_from_spec_fields_not_ticker() -> None:
     g = spec("KXINX-X-B9999", StrikeType.GREATER, 6844.9999, None)
     assert market_interval(g) == (6845.0, math.inf)
-    assert market_interval(spec("a", StrikeType.GREATER_OR_EQUAL, 6845.0, None)) == (6845.0, math.inf)
+    assert market_interval(spec("a", StrikeType.GREATER_OR_EQUAL, 6845.0, None)) == (
+        6845.0,
+        math.inf,
+    )
     assert market_interval(spec("a", StrikeType.GREATER, 6845.0, None)) == (6845.01, math.inf)
     assert market_interval(spec("a", StrikeType.LESS, None, 6475.0)) == (-math.inf, 6475.0)
-    assert market_interval(spec("a", StrikeType.LESS_OR_EQUAL, None, 6474.9999)) == (-math.inf, 6475.0)
-    assert market_interval(spec("a", StrikeType.LESS_OR_EQUAL, None, 6475.0)) == (-math.inf, 6475.01)
+    assert market_interval(spec("a", StrikeType.LESS_OR_EQUAL, None, 6474.9999)) == (
+        -math.inf,
+        6475.0,
+    )
+    assert market_interval(spec("a", StrikeType.LESS_OR_EQUAL, None, 6475.0)) == (
+        -math.inf,
+        6475.01,
+    )
     assert market_interval(spec("a", StrikeType.BETWEEN, 6850.0, 6874.9999)) == (6850.0, 6875.0)
     with pytest.raises(ValueError):
         market_interval(spec("a", StrikeType.BETWEEN, 6850.0, None))
@@ -166,3 +177,18 @@ def test_rejects_bad_inputs() -> None:
     lp = LadderPricer(E, kalshi_style_ladder(E, 6800, 25, 2))
     with pytest.raises(ValueError):
         lp.price(float("nan"), 0.01)
+
+
+def test_partition_agrees_with_strategy_payoff_cells() -> None:
+    """The strategy maps markets to cells with MarketSpec.yes_wins at cell points: the
+    fair of every market must be the sum of the cell probabilities where it wins."""
+    from pmbot.strategy.inventory import win_cells
+
+    specs = kalshi_style_ladder(E, 6500, 25, 28)
+    specs += [
+        spec("above6700", StrikeType.GREATER, 6699.9999, None),
+        spec("below6650", StrikeType.LESS, None, 6650.0),
+    ]
+    fv = LadderPricer(E, specs, Shape.student_t(6)).fair_value(0, 6690.0, 0.006)
+    for m, cells in zip(specs, win_cells(specs, fv), strict=True):
+        assert sum(fv.cell_probs[i] for i in cells) == pytest.approx(fv.fair[m.ticker], abs=1e-12)

@@ -120,6 +120,7 @@ def test_event_loss_and_cost_and_exposure_limits_reduce():
     [
         (lambda t, k: {"books": {**BOOKS, k: None}}, "no_book"),
         (lambda t, k: {"resyncing": frozenset({k})}, "book_resyncing"),
+        (lambda t, k: {"inactive": frozenset({k})}, "market_inactive"),
         (
             lambda t, k: {
                 "book_ts_ns": {m.ticker: (t - 31 * S if m.ticker == k else t) for m in MS}
@@ -254,3 +255,57 @@ def test_baseline_runs_behind_the_same_gate():
     e = QuoteEngine(BaselineStrategy(QuoteParams()), RiskGate(BIG))
     assert e.step(inputs(T0)).quotes
     assert e.step(inputs(T0 + S, trading_active=False)).quotes == ()
+
+
+def test_a_position_outside_the_listed_markets_halts_the_event():
+    check_event_guard(
+        lambda t: inputs(t, positions={"EVT-ELSEWHERE": 100}),
+        RiskState.HALTED,
+        "position_in_unlisted_market",
+    )
+
+
+def test_only_selected_markets_are_quoted_but_all_count_for_risk():
+    sel = frozenset({MS[2].ticker})
+    e = engine()
+    d = e.step(inputs(T0, quotable=sel))
+    assert {q.ticker for q in d.quotes} == {MS[2].ticker}
+    gate = RiskGate(BIG)
+    sneaky = [DesiredQuote(MS[1].ticker, "bid", BOOKS[MS[1].ticker].yes_bid_price() or 100, 100)]
+    assert gate.apply(inputs(T0, quotable=sel), sneaky).quotes == ()
+
+
+def test_live_orders_being_replaced_count_against_the_limits():
+    from pmbot.strategy.inputs import RestingOrder
+
+    k = MS[2].ticker
+    b = BOOKS[k]
+    bid = b.yes_bid_price()
+    assert bid is not None
+    lim = replace(BIG, max_position=1000)
+    new = [DesiredQuote(k, "bid", bid + 100, 800)]
+    # an old bid of 6 at another price may still fill while it is amended: 4 of room left
+    old = {k: (RestingOrder("bid", bid, 600, 0),)}
+    d = RiskGate(lim).apply(inputs(T0, resting=old), new)
+    assert [q.qty for q in d.quotes] == [400]
+    # the same order kept as it is counts once
+    same = {k: (RestingOrder("bid", bid + 100, 800, 0),)}
+    assert RiskGate(lim).apply(inputs(T0, resting=same), new).quotes == tuple(new)
+    # and counting can be switched off
+    off = replace(lim, count_resting=False)
+    assert RiskGate(off).apply(inputs(T0, resting=old), new).quotes == tuple(new)
+
+
+def test_a_trimmed_kept_order_becomes_committed_and_the_gate_settles():
+    from pmbot.strategy.inputs import RestingOrder
+
+    k = MS[2].ticker
+    bid = BOOKS[k].yes_bid_price()
+    assert bid is not None
+    lim = replace(BIG, max_position=500)
+    kept = [DesiredQuote(k, "bid", bid, 800)]
+    live = {k: (RestingOrder("bid", bid, 800, 0),)}
+    # the desired bid equals the live one but is over the cap: trimmed, so the live order
+    # is no longer reproduced and its 8 may fill first: nothing more may be added
+    d = RiskGate(lim).apply(inputs(T0, resting=live), kept)
+    assert d.quotes == ()

@@ -8,6 +8,7 @@ semantics (one value strictly inside every cell of the pricer's partition, plus 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
 
@@ -118,7 +119,12 @@ def scenario(draw):
         event_cost=limits.max_event_cost * draw(share) // 100,
         account_exposure=limits.max_account_exposure * draw(share) // 100,
         daily_pnl=-limits.max_daily_loss * draw(share) // 100,
+        quotable=None
+        if draw(st.booleans())
+        else frozenset(m.ticker for m in ms if draw(st.booleans())),
     )
+    if draw(rare):
+        inp = replace(inp, positions={**positions, "EVT-UNLISTED": 100})
     return inp, params, limits, draw(st.booleans())
 
 
@@ -127,6 +133,23 @@ def interior_points(edges):
     for a, b in itertools.pairwise(edges):
         pts += [a + 0.01, (a + b) / 2, b - 0.02]
     return pts
+
+
+def committed_orders(inp: QuoteInputs, quotes):
+    """Live orders the desired quotes do not reproduce exactly (they may still fill)."""
+    want = Counter((d.ticker, d.side, d.price, d.qty) for d in quotes)
+    out = []
+    names = {m.ticker for m in inp.markets}
+    for t, rs in inp.resting.items():
+        for r in rs:
+            if t not in names or r.remaining <= 0:
+                continue
+            k = (t, r.side, r.price, r.remaining)
+            if want[k]:
+                want[k] -= 1
+            else:
+                out.append((t, r.side, r.price, r.remaining))
+    return out
 
 
 def check(inp: QuoteInputs, params, limits, decision):
@@ -140,8 +163,14 @@ def check(inp: QuoteInputs, params, limits, decision):
         return
     assert inp.fair is not None
     seen = set()
+    assert all(not q or t in specs for t, q in inp.positions.items())
+    fixed = committed_orders(inp, quotes) if limits.count_resting else []
+    fixed_side = Counter()
+    for t, side, _, x in fixed:
+        fixed_side[(t, side)] += x
     for d in quotes:
         m = specs[d.ticker]
+        assert inp.quotable is None or d.ticker in inp.quotable
         assert (d.ticker, d.side) not in seen  # one quote per side per market
         seen.add((d.ticker, d.side))
         assert d.post_only and d.qty > 0 and d.qty % limits.lot == 0
@@ -156,24 +185,37 @@ def check(inp: QuoteInputs, params, limits, decision):
         mstate = risk.market_states[d.ticker][0]
         assert mstate is not RiskState.HALTED
         q = inp.positions.get(d.ticker, 0)
+        other = fixed_side[(d.ticker, d.side)]
         if mstate is RiskState.REDUCING or risk.state is RiskState.REDUCING:
-            assert (d.side == "bid" and d.qty <= -q) or (d.side == "ask" and d.qty <= q)
+            closable = -q if d.side == "bid" else q
+            assert d.qty <= closable - other
         room = limits.max_position - q if d.side == "bid" else limits.max_position + q
-        assert d.qty <= max(0, room)
+        assert d.qty <= max(0, room - other)
     for t in specs:
         b = [d.price for d in quotes if d.ticker == t and d.side == "bid"]
         a = [d.price for d in quotes if d.ticker == t and d.side == "ask"]
         if b and a:
             assert max(b) < min(a)
-    # capital added by full fills (one quote per side, so opening parts are simple)
-    add = 0
-    for d in quotes:
-        q = inp.positions.get(d.ticker, 0)
-        closable = max(0, -q) if d.side == "bid" else max(0, q)
-        opened = max(0, d.qty - closable)
-        add += opened * (d.price if d.side == "bid" else ONE - d.price)
-    assert inp.event_cost + add <= max(limits.max_event_cost, inp.event_cost)
-    assert inp.account_exposure + add <= max(limits.max_account_exposure, inp.account_exposure)
+    # every order that may fill: the committed live ones first, then the desired ones
+    fills = [*fixed, *((d.ticker, d.side, d.price, d.qty) for d in quotes)]
+    n_fixed = len(fixed)
+    # capital added by full fills, closing what the position allows first
+    closable = {}
+    adds = []
+    for t, side, price, x in fills:
+        k = (t, side)
+        if k not in closable:
+            q = inp.positions.get(t, 0)
+            closable[k] = max(0, -q) if side == "bid" else max(0, q)
+        c = min(x, closable[k])
+        closable[k] -= c
+        adds.append((x - c) * (price if side == "bid" else ONE - price))
+    base_add, add = sum(adds[:n_fixed]), sum(adds[n_fixed:])
+    for used, cap in (
+        (inp.event_cost, limits.max_event_cost),
+        (inp.account_exposure, limits.max_account_exposure),
+    ):
+        assert used + base_add + add <= max(cap, used + base_add)
     # worst-case loss at settlement, adversarial fills, scanned over index values
     for v in interior_points(inp.fair.edges):
         pay = 0
@@ -181,13 +223,13 @@ def check(inp: QuoteInputs, params, limits, decision):
             q = inp.positions.get(m.ticker, 0)
             w = m.yes_wins(v)
             pay += q * ONE if (q > 0 and w) else (-q * ONE if (q < 0 and not w) else 0)
-        loss = inp.event_cost - pay
-        harm = 0
-        for d in quotes:
-            w = specs[d.ticker].yes_wins(v)
-            harm += d.qty * d.price if (d.side == "bid" and not w) else 0
-            harm += d.qty * (ONE - d.price) if (d.side == "ask" and w) else 0
-        assert loss + harm <= max(limits.max_event_loss, loss)
+        harms = []
+        for t, side, price, x in fills:
+            w = specs[t].yes_wins(v)
+            harms.append(x * price if (side == "bid" and not w) else 0)
+            harms[-1] += x * (ONE - price) if (side == "ask" and w) else 0
+        loss = inp.event_cost - pay + sum(harms[:n_fixed])
+        assert loss + sum(harms[n_fixed:]) <= max(limits.max_event_loss, loss)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

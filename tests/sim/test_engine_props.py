@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pmbot.core.market import StrikeType
 from pmbot.core.money import ONE
 from pmbot.sim.engine import FOK, GTC, IOC, Engine, Order
 from pmbot.sim.exchange import Exchange, ExchangeError
 from pmbot.sim.markets import SimEvent, SimMarket
-from pmbot.core.market import StrikeType
 
 USERS = ["a", "b", "c"]
 CASH = 1_000 * 1_000_000
@@ -34,7 +34,9 @@ op = st.one_of(
 def make_exchange() -> Exchange:
     x = Exchange(seed=1)
     ev = SimEvent("KXINX-26NOV24H1600", "KXINX", "t", "s", 0, True, "MECNET")
-    m = SimMarket(T, ev.event_ticker, "KXINX", StrikeType.BETWEEN, 1, 2, "t", "s", "r", 0, 0, 10**20)
+    m = SimMarket(
+        T, ev.event_ticker, "KXINX", StrikeType.BETWEEN, 1, 2, "t", "s", "r", 0, 0, 10**20
+    )
     m.status = "active"
     x.add_markets([ev], [m])
     for u in USERS:
@@ -53,7 +55,9 @@ def test_matching_invariants(ops: list[tuple]) -> None:
         try:
             if o[0] == "new":
                 _, u, side, px, n, tif, stp = o
-                order = x.create(u, ticker=T, side=side, price=px * 100, count=n, tif=tif, stp=stp, ts_ns=ts)
+                order = x.create(
+                    u, ticker=T, side=side, price=px * 100, count=n, tif=tif, stp=stp, ts_ns=ts
+                )
                 ids.append((u, order.order_id))
             elif o[0] == "cancel" and ids:
                 u, oid = ids[o[1] % len(ids)]
@@ -61,7 +65,15 @@ def test_matching_invariants(ops: list[tuple]) -> None:
             elif o[0] == "amend" and ids:
                 u, oid = ids[o[1] % len(ids)]
                 od = x.engine.orders[oid]
-                x.amend(u, oid, ticker=T, side=od.side, price=o[2] * 100, count=od.filled + o[3], ts_ns=ts)
+                x.amend(
+                    u,
+                    oid,
+                    ticker=T,
+                    side=od.side,
+                    price=o[2] * 100,
+                    count=od.filled + o[3],
+                    ts_ns=ts,
+                )
             elif o[0] == "decrease" and ids:
                 u, oid = ids[o[1] % len(ids)]
                 x.decrease(u, oid, ts, reduce_by=o[2], reduce_to=None)
@@ -78,6 +90,7 @@ def test_matching_invariants(ops: list[tuple]) -> None:
         # money: cash + fees + collateral is conserved
         assert x.money_check(CASH * len(USERS))
         for a in x.ledger.accounts.values():
+            assert a.reserved == x.ledger.reserved_of(x.engine.resting(a.user))
             assert a.cash >= -10_000_000  # never meaningfully negative (fees on a maxed balance)
     # a settlement pays out exactly the collateral
     before = x.ledger.total_cash() + x.ledger.collateral()
@@ -87,7 +100,10 @@ def test_matching_invariants(ops: list[tuple]) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(40, 60), st.integers(1, 500)), min_size=1, max_size=30), st.integers(1, 5000))
+@given(
+    st.lists(st.tuples(st.integers(40, 60), st.integers(1, 500)), min_size=1, max_size=30),
+    st.integers(1, 5000),
+)
 def test_price_time_priority(makers: list[tuple[int, int]], take: int) -> None:
     """A sweeping taker fills makers best price first, then earliest first at equal price."""
     e = Engine()
@@ -139,4 +155,6 @@ def test_fee_on_taker_fill() -> None:
     o = x.create("b", ticker=T, side="bid", price=9900, count=100, tif=IOC, stp="maker", ts_ns=2)
     assert o.status == "executed" and o.taker_fees == 17_500 and o.taker_fill_cost == 520_000
     assert x.ledger.accounts["b"].cash == CASH - 520_000 - 17_500
-    assert x.ledger.accounts["a"].cash == CASH - (ONE - 5200) * 100  # maker pays no fee on quadratic
+    assert (
+        x.ledger.accounts["a"].cash == CASH - (ONE - 5200) * 100
+    )  # maker pays no fee on quadratic

@@ -145,3 +145,28 @@ def test_long_bucket_cheapens_itself_and_enriches_its_neighbours_and_cover():
         for p, q in zip(fv.cell_probs, payoff_dollars(5, cells, pos), strict=True)
     )
     assert rho[2] == pytest.approx(fv.cell_probs[2] / z)
+
+
+def test_cash_cost_of_yes_terms_positions_gives_the_settlement_loss():
+    """Worst-case loss from net cash equals the worst total P&L of core Positions."""
+    from pmbot.core.positions import Position
+    from pmbot.strategy.inventory import cash_cost
+
+    cells = win_cells(MS, FV)
+    fills = [(1, 3000, 700), (-1, 4500, 300), (1, 2000, 500), (-1, 1000, 900), (1, 500, 100)]
+    ps = []
+    for m, (sign, price, qty) in zip(MS, fills, strict=True):
+        p = Position(m.ticker)
+        p.apply_fill(sign, price, qty, 1700)
+        p.apply_fill(-sign, price + 200, qty // 3, 300)  # partly closed at a gain
+        ps.append(p)
+    cost = sum(cash_cost(p.qty, p.cost - p.realized + p.fees) for p in ps)
+    fast = worst_case_loss(payoff_micros(5, cells, [p.qty for p in ps]), cost)
+    worst = max(
+        -sum(
+            p.realized - p.fees + p.qty * (ONE if o in w else 0) - p.cost
+            for p, w in zip(ps, cells, strict=True)
+        )
+        for o in range(5)
+    )
+    assert fast == worst

@@ -47,7 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--end", default="2018-12-31", help="last event date")
     p.add_argument("--k-window", type=int, default=250, help="events in the rolling k fit")
     p.add_argument("--clim-window", type=int, default=500, help="returns in the climatology")
-    p.add_argument("--nu", type=float, default=RECOMMENDED_NU, help="t degrees of freedom (recommended model)")
+    p.add_argument(
+        "--nu", type=float, default=RECOMMENDED_NU, help="t degrees of freedom (recommended model)"
+    )
 
 
 def load_arch_data() -> Any:
@@ -76,7 +78,12 @@ def session_weights(dates: Any) -> np.ndarray:
 
 
 def evaluate(
-    df: Any, start: str, end: str, k_window: int = 250, clim_window: int = 500, nu: float = RECOMMENDED_NU
+    df: Any,
+    start: str,
+    end: str,
+    k_window: int = 250,
+    clim_window: int = 500,
+    nu: float = RECOMMENDED_NU,
 ) -> list[Score]:
     """Score every model on the events in [start, end] that have a fitted k."""
     has_vix = df["vix_prev"].notna().to_numpy()
@@ -124,6 +131,11 @@ def main(args: argparse.Namespace) -> int:
     print(f"open->close daily ladders, {scores[0].n_events} events {args.start}..{args.end}")
     print(f"{'model':<14} {'log_loss':>9} {'brier':>8} {'pit_tail':>9} {'pit_iqr':>8}")
     for s in scores:
-        print(f"{s.model:<14} {s.log_loss:9.4f} {s.brier:8.4f} {s.pit_tail_share:9.3f} {s.pit_iqr_share:8.3f}")
-    print("recommended: VIX x rolling k (250 events), Student-t nu=%g variance-matched" % args.nu)
+        print(
+            f"{s.model:<14} {s.log_loss:9.4f} {s.brier:8.4f} {s.pit_tail_share:9.3f} {s.pit_iqr_share:8.3f}"
+        )
+    print(
+        f"recommended: VIX x rolling k ({args.k_window} events), "
+        f"Student-t nu={args.nu:g} variance-matched"
+    )
     return 0

@@ -103,7 +103,9 @@ class TradingCalendar:
         self.overnight = overnight
         self.closed_day = closed_day
         n = len(self.opens)
-        self.weights = [(c - o) / _FULL_SESSION_NS for o, c in zip(self.opens, self.closes, strict=True)]
+        self.weights = [
+            (c - o) / _FULL_SESSION_NS for o, c in zip(self.opens, self.closes, strict=True)
+        ]
         # cumulative variance at each open (V_open) and close (V_close)
         self.v_open = [0.0] * n
         self.v_close = [0.0] * n
@@ -145,8 +147,7 @@ class TradingCalendar:
         """Variance units since the first session's open (monotone, continuous)."""
         i = self.session_index(t_ns)
         if i < 0:
-            if t_ns < self.opens[0]:
-                raise ValueError("t is before the calendar's first session")
+            raise ValueError("t is before the calendar's first session")
         o, c = self.opens[i], self.closes[i]
         if t_ns < c:
             return self.v_open[i] + self.weights[i] * self.curve.cum((t_ns - o) / (c - o))

@@ -59,7 +59,8 @@ def kalshi_like_edges(
     width = np.maximum(np.round(level * width_frac / round_to) * round_to, round_to)
     centre = np.floor(level / width) * width  # floor of the bucket holding the level
     first = centre - (n_buckets // 2) * width
-    return first[:, None] + width[:, None] * np.arange(n_buckets + 1)[None, :]
+    edges = first[:, None] + width[:, None] * np.arange(n_buckets + 1)[None, :]
+    return np.asarray(edges, dtype=np.float64)
 
 
 def realised_cells(edges: FloatArray, outcome: FloatArray) -> IntArray:
@@ -104,7 +105,10 @@ def score_events(
 
 
 def parametric_forecast(
-    cdf: Callable[[FloatArray], FloatArray], s: FloatArray, log_edges: FloatArray, log_outcome: FloatArray
+    cdf: Callable[[FloatArray], FloatArray],
+    s: FloatArray,
+    log_edges: FloatArray,
+    log_outcome: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """(CDF at edges, PIT) of a centred log-return model with stdev `s` per event.
 

@@ -39,7 +39,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-_SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _S_MIN = 1e-12  # below this log-return stdev the distribution is a point mass at S
 
@@ -51,8 +50,8 @@ class Shape:
     kind "normal" or "t". For "t", `nu` is the degrees of freedom and `scale` the factor
     applied to a standard t variate: `z = scale * T_nu`. `Shape.student_t(nu)` matches the
     variance (scale = sqrt((nu-2)/nu), so `s` stays the standard deviation);
-    `match="median"` matches the median absolute deviation of a unit normal instead (wider
-    tails for the same `s`).
+    `match="median"` matches the quartiles (median |z|) of a unit normal instead, which
+    gives wider tails for the same `s`.
     """
 
     kind: str = "normal"
@@ -82,24 +81,62 @@ class Shape:
         return f"t{self.nu:g}(scale={self.scale:.4f})"
 
     def cdf(self, x: FloatArray) -> FloatArray:
-        """CDF of z at x (vectorised; closed form for t4)."""
-        if self.kind == "normal":
-            return np.asarray(special.ndtr(x), dtype=np.float64)
-        t = x / self.scale
-        if self.nu == 4.0:
-            # closed form: F(t) = 1/2 + 3/8 * w * (1 - w^2/12) with w = t/sqrt(1 + t^2/4)
-            w = t / np.sqrt(1.0 + 0.25 * t * t)
-            return np.asarray(0.5 + 0.375 * w * (1.0 - w * w / 12.0), dtype=np.float64)
-        return np.asarray(special.stdtr(self.nu, t), dtype=np.float64)
+        """CDF of z at x (vectorised)."""
+        return self.cdf_pdf(x)[0]
 
     def pdf(self, x: FloatArray) -> FloatArray:
         """Density of z at x (vectorised)."""
+        return self.cdf_pdf(x)[1]
+
+    def cdf_pdf(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(CDF, density) of z at x, sharing the work; closed forms for even integer ν.
+
+        For even ν with w = t/sqrt(ν+t²) and u = 1-w² = ν/(ν+t²):
+        F(t) = 1/2 + (w/2)·Σ_{j<ν/2} a_j u^j with a_0 = 1, a_j = a_{j-1}(2j-1)/(2j), and
+        f(t) = c·u^((ν+1)/2); this avoids scipy's incomplete beta on the hot path.
+        """
         if self.kind == "normal":
-            return np.asarray(np.exp(-0.5 * x * x) * _INV_SQRT_2PI, dtype=np.float64)
+            cdf = np.asarray(special.ndtr(x), dtype=np.float64)
+            return cdf, np.asarray(np.exp(-0.5 * x * x) * _INV_SQRT_2PI, dtype=np.float64)
         nu = self.nu
+        c = self._pdf_const()
+        if nu == int(nu) and int(nu) % 2 == 0 and nu <= 30:
+            # with t = x/scale and K = nu*scale^2: u = nu/(nu+t^2) = K/(K+x^2), w = x/sqrt(K+x^2)
+            m = int(nu) // 2
+            k2 = nu * self.scale * self.scale
+            u = x * x
+            u += k2
+            np.reciprocal(u, out=u)
+            u *= k2  # u = K/(K+x^2)
+            sq = np.sqrt(u)  # sqrt(u) = sqrt(K)/sqrt(K+x^2)
+            a = [1.0]
+            for j in range(1, m):
+                a.append(a[-1] * (2 * j - 1) / (2 * j))
+            acc = u * a[-1] if m > 1 else np.ones_like(u)
+            for coef in reversed(a[1:-1]):
+                acc += coef
+                acc *= u
+            if m > 1:
+                acc += 1.0
+            acc *= sq
+            acc *= x
+            acc *= 0.5 / math.sqrt(k2)  # (w/2)*sum, with w = x*sqrt(u)/sqrt(K)
+            acc += 0.5
+            np.clip(acc, 0.0, 1.0, out=acc)  # rounding in the far tails (|err| ~ 1e-16)
+            pdf = u * c
+            for _ in range(m - 1):
+                pdf *= u
+            pdf *= sq
+            return acc, pdf
         t = x / self.scale
+        cdf = np.asarray(special.stdtr(nu, t), dtype=np.float64)
+        pdf = c * (1.0 + t * t / nu) ** (-(nu + 1) / 2)
+        return cdf, np.asarray(pdf, dtype=np.float64)
+
+    def _pdf_const(self) -> float:
+        nu = self.nu
         c = math.exp(math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2)) / math.sqrt(nu * math.pi)
-        return np.asarray(c * (1.0 + t * t / nu) ** (-(nu + 1) / 2) / self.scale, dtype=np.float64)
+        return c / self.scale
 
 
 def market_interval(spec: MarketSpec, tick: float | None = 0.01) -> tuple[float, float]:
@@ -173,7 +210,9 @@ class LadderPricer:
         self._edges_tuple = tuple(finite)
 
     def _x(self, level: float, s: float) -> FloatArray:
-        return np.asarray((self._log_edges - math.log(level) + 0.5 * s * s) / s, dtype=np.float64)
+        x = self._log_edges + (0.5 * s * s - math.log(level))
+        x *= 1.0 / s
+        return x
 
     def cdf(self, level: float, s: float) -> FloatArray:
         """P(S_T < e) at every edge (point mass at `level` when s is ~0)."""
@@ -192,9 +231,9 @@ class LadderPricer:
             c[1:-1] = self.cdf(level, s)
             self._pdf[1:-1] = 0.0
         else:
-            x = self._x(level, s)
-            c[1:-1] = self.shape.cdf(x)
-            self._pdf[1:-1] = self.shape.pdf(x) / (level * s)
+            cdf, pdf = self.shape.cdf_pdf(self._x(level, s))
+            c[1:-1] = cdf
+            self._pdf[1:-1] = pdf * (1.0 / (level * s))
         cells = np.diff(c)
         fair = c[self._hi_idx] - c[self._lo_idx]
         delta = self._pdf[self._lo_idx] - self._pdf[self._hi_idx]
@@ -235,15 +274,23 @@ def kalshi_style_ladder(
 
     def spec(suffix: str, st: StrikeType, lo: float | None, hi: float | None) -> MarketSpec:
         return MarketSpec(
-            ticker=f"{event_ticker}-{suffix}", event_ticker=event_ticker,
-            series_ticker=event_ticker.split("-")[0], strike_type=st, floor_strike=lo,
-            cap_strike=hi, grid=grid, fees=fee, close_ts_ns=close_ts_ns,
+            ticker=f"{event_ticker}-{suffix}",
+            event_ticker=event_ticker,
+            series_ticker=event_ticker.split("-")[0],
+            strike_type=st,
+            floor_strike=lo,
+            cap_strike=hi,
+            grid=grid,
+            fees=fee,
+            close_ts_ns=close_ts_ns,
         )
 
     top = first_floor + n_buckets * width
     out = [spec(f"T{first_floor - 0.0001:.4f}", StrikeType.LESS, None, first_floor)]
     for i in range(n_buckets):
         lo = first_floor + i * width
-        out.append(spec(f"B{int(lo + width / 2)}", StrikeType.BETWEEN, lo, round(lo + width - 0.0001, 4)))
+        out.append(
+            spec(f"B{int(lo + width / 2)}", StrikeType.BETWEEN, lo, round(lo + width - 0.0001, 4))
+        )
     out.append(spec(f"T{top - 0.0001:.4f}", StrikeType.GREATER, round(top - 0.0001, 4), None))
     return out

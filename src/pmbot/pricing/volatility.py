@@ -104,7 +104,9 @@ class LiveRealisedVariance:
                 self.elapsed_session += dv
                 rate = r * r / dv
                 lam = 0.5 ** (dv / self.half_life)
-                self.ewma_rate = rate if math.isnan(self.ewma_rate) else lam * self.ewma_rate + (1 - lam) * rate
+                self.ewma_rate = (
+                    rate if math.isnan(self.ewma_rate) else lam * self.ewma_rate + (1 - lam) * rate
+                )
         if not math.isfinite(self._last_v) or v >= self._last_v:
             self._last_level, self._last_v = level, v
 

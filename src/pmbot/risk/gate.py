@@ -11,6 +11,7 @@ record, also logged, whenever a state or its reason changes.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from pmbot.risk.kill_switch import KillSwitch
 from pmbot.risk.limits import (
     RiskLimits,
     cap_positions,
+    harm_by_cell,
     reduce_only,
     trim_cost,
     trim_event_loss,
@@ -117,17 +119,7 @@ class RiskGate:
         m_states = {t: _worst(fs) for t, fs in by_market.items()}
         transitions = self._record(now, inp.event_ticker, ev_state, m_states)
 
-        quotes = self._admit(inp, proposed, ev_state[0], m_states)
-        pos = inp.positions
-        quotes = cap_positions(quotes, pos, lim.max_position)
-        if loss is not None and quotes:
-            idx = {m.ticker: i for i, m in enumerate(inp.markets)}
-            assert cells is not None
-            qc = [cells[idx[d.ticker]] for d in quotes]
-            quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
-        quotes = trim_cost(quotes, pos, inp.event_cost, lim.max_event_cost)
-        quotes = trim_cost(quotes, pos, inp.account_exposure, lim.max_account_exposure)
-        quotes = trim_to_lot(quotes, lim.lot)
+        quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
         kept = set(quotes)
         trimmed = sum(1 for d in proposed if d not in kept)
         return GateDecision(
@@ -141,12 +133,94 @@ class RiskGate:
             trimmed=trimmed,
         )
 
+    def _fit(
+        self,
+        inp: QuoteInputs,
+        proposed: Sequence[DesiredQuote],
+        ev_state: RiskState,
+        m_states: Mapping[str, tuple[RiskState, str]],
+        cells: list[tuple[int, ...]] | None,
+        loss: list[Micros] | None,
+    ) -> list[DesiredQuote]:
+        """Admit and trim until the live orders the result leaves committed are stable.
+
+        Committed orders shrink the room of the desired ones; a trim can turn a kept order
+        into a changed one, which is then committed too: repeat (each pass commits at
+        least one more order, so this ends).
+        """
+        lim = self.limits
+        live = self._live(inp) if lim.count_resting else []
+        committed = self._unmatched(live, proposed)
+        while True:
+            fixed = [live[i] for i in sorted(committed)]
+            quotes = self._trim(inp, proposed, ev_state, m_states, cells, loss, fixed)
+            more = self._unmatched(live, quotes) - committed
+            if not more:
+                return quotes
+            committed |= more
+
+    def _trim(
+        self,
+        inp: QuoteInputs,
+        proposed: Sequence[DesiredQuote],
+        ev_state: RiskState,
+        m_states: Mapping[str, tuple[RiskState, str]],
+        cells: list[tuple[int, ...]] | None,
+        loss: list[Micros] | None,
+        fixed: Sequence[DesiredQuote],
+    ) -> list[DesiredQuote]:
+        lim, pos = self.limits, inp.positions
+        quotes = self._admit(inp, proposed, ev_state, m_states, fixed)
+        quotes = cap_positions(quotes, pos, lim.max_position, fixed)
+        if loss is not None and quotes:
+            assert cells is not None
+            idx = {m.ticker: i for i, m in enumerate(inp.markets)}
+            if fixed:
+                extra = harm_by_cell(fixed, [cells[idx[d.ticker]] for d in fixed], len(loss))
+                loss = [a + b for a, b in zip(loss, extra, strict=True)]
+            qc = [cells[idx[d.ticker]] for d in quotes]
+            quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
+        quotes = trim_cost(quotes, pos, inp.event_cost, lim.max_event_cost, fixed)
+        quotes = trim_cost(quotes, pos, inp.account_exposure, lim.max_account_exposure, fixed)
+        return trim_to_lot(quotes, lim.lot)
+
+    @staticmethod
+    def _live(inp: QuoteInputs) -> list[DesiredQuote]:
+        """Our live orders in the event's markets, as quotes."""
+        names = {m.ticker for m in inp.markets}
+        return [
+            DesiredQuote(t, r.side, r.price, r.remaining)
+            for t, rs in inp.resting.items()
+            if t in names
+            for r in rs
+            if r.remaining > 0
+        ]
+
+    @staticmethod
+    def _unmatched(live: Sequence[DesiredQuote], quotes: Sequence[DesiredQuote]) -> set[int]:
+        """Live orders the desired set does not reproduce exactly: they may fill meanwhile.
+
+        An order kept as it is (same side, price and size) is the desired quote itself; any
+        other live order can still fill until the planner's cancel or amend lands, so its
+        full remaining size counts against the limits ("committed").
+        """
+        want = Counter((d.ticker, d.side, d.price, d.qty) for d in quotes)
+        out = set()
+        for i, r in enumerate(live):
+            k = (r.ticker, r.side, r.price, r.qty)
+            if want[k] > 0:
+                want[k] -= 1
+            else:
+                out.add(i)
+        return out
+
     def _admit(
         self,
         inp: QuoteInputs,
         proposed: Sequence[DesiredQuote],
         ev_state: RiskState,
         m_states: Mapping[str, tuple[RiskState, str]],
+        fixed: Sequence[DesiredQuote],
     ) -> list[DesiredQuote]:
         """Drop what may not rest at all; cut REDUCING scopes to reduce-only."""
         if ev_state is RiskState.HALTED:
@@ -159,9 +233,12 @@ class RiskGate:
                 bb, ba = b.yes_bid_price(), b.yes_ask_price()
                 best[t] = (-1 if bb is None else bb, 1 << 30 if ba is None else ba)
         ok: list[DesiredQuote] = []
+        sel = inp.quotable
         for d in proposed:
             spec = specs.get(d.ticker)
             if spec is None or d.qty <= 0 or not d.post_only:
+                continue
+            if sel is not None and d.ticker not in sel:
                 continue
             if not spec.grid.valid_order_price(d.price):
                 continue
@@ -188,7 +265,7 @@ class RiskGate:
             else set(specs)
         )
         if reducing:
-            red = reduce_only([d for d in ok if d.ticker in reducing], inp.positions)
+            red = reduce_only([d for d in ok if d.ticker in reducing], inp.positions, fixed)
             it = iter(red)
             ok = [next(it) if d.ticker in reducing else d for d in ok]
         return ok

@@ -5,9 +5,10 @@ guard clears as soon as its cause does (the kill switch is the latched one). A t
 of None disables its guard.
 
 Event scope (the whole ladder): exchange trading paused, index feed stale, no fair value,
+a position in a market the snapshot does not list (its risk would be invisible),
 time to the reference time below the pull threshold (HALTED) or the reduce threshold
 (REDUCING), daily loss near its limit, event worst-case loss / cost or account exposure at
-their limits (REDUCING). Market scope: no book, book resyncing, stale or crossed (HALTED),
+their limits (REDUCING). Market scope: market not open, no book, book resyncing, stale or crossed (HALTED),
 no fair value for the market (HALTED), fair value far from the market mid (REDUCING:
 model divergence; only quotes that shrink the position stay), position at its cap.
 """
@@ -87,6 +88,9 @@ def event_findings(
         add(RiskState.HALTED, "index_stale")
     if inp.fair is None:
         add(RiskState.HALTED, "no_fair_value")
+    listed = {m.ticker for m in inp.markets}
+    if any(q and t not in listed for t, q in inp.positions.items()):
+        add(RiskState.HALTED, "position_in_unlisted_market")
     left = inp.reference_ts_ns - now
     if g.pull_before_reference_ns is not None and left <= g.pull_before_reference_ns:
         add(RiskState.HALTED, "near_reference")
@@ -111,6 +115,8 @@ def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> lis
     out: list[Finding] = []
     for m in inp.markets:
         t = m.ticker
+        if t in inp.inactive:
+            out.append(Finding(t, RiskState.HALTED, "market_inactive"))
         book = inp.books.get(t)
         if book is None:
             out.append(Finding(t, RiskState.HALTED, "no_book"))

@@ -28,6 +28,7 @@ __all__ = [
     "added_cost",
     "cap_positions",
     "fill_loss_units",
+    "harm_by_cell",
     "opened",
     "opened_parts",
     "reduce_only",
@@ -47,6 +48,7 @@ class RiskLimits:
     max_account_exposure: Micros = 1_000_000_000  # $1,000 across the account
     max_daily_loss: Micros = 100_000_000  # $100: the kill switch trips at this daily loss
     lot: Qty = 100  # desired sizes are floored to whole multiples of this
+    count_resting: bool = True  # live orders not among the desired quotes count as fills too
 
     def __post_init__(self) -> None:
         for name in (
@@ -80,39 +82,80 @@ def fill_loss_units(quote: DesiredQuote) -> tuple[int, bool]:
     return ONE - quote.price, True  # sells at a; owes 1 - a where YES wins
 
 
+def _side_totals(quotes: Sequence[DesiredQuote]) -> dict[tuple[str, str], Qty]:
+    tot: dict[tuple[str, str], Qty] = {}
+    for d in quotes:
+        k = (d.ticker, d.side)
+        tot[k] = tot.get(k, 0) + d.qty
+    return tot
+
+
 def cap_positions(
-    quotes: Sequence[DesiredQuote], pos: Mapping[str, Qty], max_position: Qty
+    quotes: Sequence[DesiredQuote],
+    pos: Mapping[str, Qty],
+    max_position: Qty,
+    committed: Sequence[DesiredQuote] = (),
 ) -> list[DesiredQuote]:
     """Shrink each side so that full fills keep |position| within the per-market cap.
 
-    Several quotes on one side share the room in order (their fills add up).
+    Several quotes on one side share the room in order (their fills add up); `committed`
+    orders (live, not ours to trim) use it up first.
     """
     room: dict[tuple[str, str], Qty] = {}
+    used = _side_totals(committed)
     out = []
     for d in quotes:
         k = (d.ticker, d.side)
         if k not in room:
             q = pos.get(d.ticker, 0)
-            room[k] = max(0, max_position - q if d.side == "bid" else max_position + q)
+            r = max_position - q if d.side == "bid" else max_position + q
+            room[k] = max(0, r - used.get(k, 0))
         x = min(d.qty, room[k])
         room[k] -= x
         out.append(d if x == d.qty else replace(d, qty=x))
     return out
 
 
-def reduce_only(quotes: Sequence[DesiredQuote], pos: Mapping[str, Qty]) -> list[DesiredQuote]:
-    """Keep only quotes whose full fills shrink |position| in their market (never flip it)."""
+def reduce_only(
+    quotes: Sequence[DesiredQuote],
+    pos: Mapping[str, Qty],
+    committed: Sequence[DesiredQuote] = (),
+) -> list[DesiredQuote]:
+    """Keep only quotes whose full fills shrink |position| in their market (never flip it).
+
+    `committed` orders on the same side count against what is left to close.
+    """
     room: dict[tuple[str, str], Qty] = {}
+    used = _side_totals(committed)
     out = []
     for d in quotes:
         k = (d.ticker, d.side)
         if k not in room:
             q = pos.get(d.ticker, 0)
-            room[k] = max(0, -q if d.side == "bid" else q)
+            room[k] = max(0, (-q if d.side == "bid" else q) - used.get(k, 0))
         x = min(d.qty, room[k])
         room[k] -= x
         out.append(d if x == d.qty else replace(d, qty=x))
     return out
+
+
+def harm_by_cell(
+    quotes: Sequence[DesiredQuote], cells: Sequence[Sequence[int]], n_cells: int
+) -> list[Micros]:
+    """Per cell, the loss that full fills of the harmful quotes there would add."""
+    add = [0] * n_cells
+    bid_total = 0
+    for d, w in zip(quotes, cells, strict=True):
+        u, in_w = fill_loss_units(d)
+        v = u * d.qty
+        if in_w:
+            for o in w:
+                add[o] += v
+        else:
+            bid_total += v
+            for o in w:
+                add[o] -= v
+    return [a + bid_total for a in add]
 
 
 def trim_event_loss(
@@ -174,15 +217,27 @@ def opened_parts(quotes: Sequence[DesiredQuote], pos: Mapping[str, Qty]) -> list
     return out
 
 
+def _unit_cost(d: DesiredQuote) -> int:
+    return d.price if d.side == "bid" else ONE - d.price
+
+
 def trim_cost(
-    quotes: Sequence[DesiredQuote], pos: Mapping[str, Qty], used: Micros, cap: Micros
+    quotes: Sequence[DesiredQuote],
+    pos: Mapping[str, Qty],
+    used: Micros,
+    cap: Micros,
+    committed: Sequence[DesiredQuote] = (),
 ) -> list[DesiredQuote]:
     """Shrink the opening parts of quotes so that `used + capital added <= max(cap, used)`.
 
     A bid opens YES at p per contract, an ask opens NO at 1 - p; closing parts add nothing.
+    `committed` orders fill first (they close first and their capital counts as used).
     """
-    ops = opened_parts(quotes, pos)
-    units = [d.price if d.side == "bid" else ONE - d.price for d in quotes]
+    ops_all = opened_parts([*committed, *quotes], pos)
+    nc = len(committed)
+    used += sum(_unit_cost(d) * o for d, o in zip(committed, ops_all[:nc], strict=True))
+    ops = ops_all[nc:]
+    units = [_unit_cost(d) for d in quotes]
     total = sum(u * o for u, o in zip(units, ops, strict=True))
     if used + total <= cap:
         return list(quotes)

@@ -70,6 +70,7 @@ class Account:
     settlements: list[SettlementRecord] = field(default_factory=list)
     keep_history: bool = True
     updated_ns: int = 0
+    reserved: Micros = 0  # worst-case cost of resting orders, kept current from book changes
 
     def position(self, ticker: str, event_ticker: str = "") -> Position:
         p = self.positions.get(ticker)
@@ -93,12 +94,13 @@ class Ledger:
             a = self.accounts[user] = Account(user, cash, keep_history=keep_history)
         return a
 
-    def reserved(self, user: str, resting: list[Order]) -> Micros:
-        """Cash held against resting orders (worst-case cost of each remainder)."""
+    def reserved_of(self, resting: list[Order]) -> Micros:
+        """Cash held against resting orders, recomputed (the running total is Account.reserved)."""
         return sum(o.leg_cost_price * o.remaining for o in resting)
 
-    def available(self, user: str, resting: list[Order]) -> Micros:
-        return self.accounts[user].cash - self.reserved(user, resting)
+    def available(self, user: str) -> Micros:
+        a = self.accounts[user]
+        return a.cash - a.reserved
 
     def apply(self, f: Fill) -> tuple[FillRecord, FillRecord]:
         """Book both sides of a fill; return (taker record, maker record)."""
@@ -142,7 +144,17 @@ class Ledger:
         pos.updated_ns = f.ts_ns
         a.updated_ns = f.ts_ns
         rec = FillRecord(
-            f.trade_id, o.order_id, o.client_order_id, f.ticker, o.side, f.price, n, taker, fee, pos.qty, f.ts_ns
+            f.trade_id,
+            o.order_id,
+            o.client_order_id,
+            f.ticker,
+            o.side,
+            f.price,
+            n,
+            taker,
+            fee,
+            pos.qty,
+            f.ts_ns,
         )
         if a.keep_history:
             a.fills.append(rec)
@@ -183,7 +195,9 @@ class Ledger:
 
     def collateral(self) -> Micros:
         """$1 per open YES contract (equal to open NO contracts when books balance)."""
-        return ONE * sum(max(p.qty, 0) for a in self.accounts.values() for p in a.positions.values())
+        return ONE * sum(
+            max(p.qty, 0) for a in self.accounts.values() for p in a.positions.values()
+        )
 
     def total_cash(self) -> Micros:
         return sum(a.cash for a in self.accounts.values())

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pmbot.core.money import ONE, Micros, Price, Qty
 
 __all__ = [
-    "BookChange",
     "Book",
+    "BookChange",
     "Engine",
     "Fill",
     "Order",
@@ -129,7 +129,10 @@ class Book:
 
     def no_levels(self) -> list[tuple[Price, Qty]]:
         """NO bids (NO-leg prices) ascending, best last."""
-        return [(ONE - p, sum(o.remaining for o in self.asks[p])) for p in sorted(self.asks, reverse=True)]
+        return [
+            (ONE - p, sum(o.remaining for o in self.asks[p]))
+            for p in sorted(self.asks, reverse=True)
+        ]
 
     def crossed(self) -> bool:
         b, a = self.best_bid(), self.best_ask()
@@ -169,7 +172,9 @@ class Engine:
 
     def _change(self, o: Order, delta: Qty, ts_ns: int) -> None:
         side, price = ("yes", o.price) if o.is_bid else ("no", ONE - o.price)
-        self.changes.append(BookChange(o.ticker, side, price, delta, o.user, o.client_order_id or None, ts_ns))
+        self.changes.append(
+            BookChange(o.ticker, side, price, delta, o.user, o.client_order_id or None, ts_ns)
+        )
 
     # -- queries --------------------------------------------------------------------------
     def would_cross(self, ticker: str, side: str, price: Price) -> bool:

@@ -17,7 +17,15 @@ import random
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["ET", "IndexPath", "ReplayIndex", "SyntheticIndex", "fmt_level", "is_trading_day", "session_bounds_ns"]
+__all__ = [
+    "ET",
+    "IndexPath",
+    "ReplayIndex",
+    "SyntheticIndex",
+    "fmt_level",
+    "is_trading_day",
+    "session_bounds_ns",
+]
 
 ET = ZoneInfo("America/New_York")
 SCALE = 10_000  # 1e-4 index points
@@ -110,7 +118,7 @@ class SyntheticIndex(IndexPath):
             return self._first_close
         if not is_trading_day(d):
             return self._prev_close(d)
-        open_ns, close_ns = session_bounds_ns(d)
+        open_ns, _close_ns = session_bounds_ns(d)
         if ts_ns < open_ns:
             return self._prev_close(d)
         i = min(SESSION_S, (ts_ns - open_ns) // 1_000_000_000)

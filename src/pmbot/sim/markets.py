@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from pmbot.core.market import FeeSchedule, FeeType, StrikeType
-from pmbot.sim.index import SCALE, et_ns, is_trading_day
+from pmbot.sim.index import ET, SCALE, et_ns, is_trading_day
 
 __all__ = ["SERIES", "SimEvent", "SimMarket", "SimSeries", "build_day", "yes_wins"]
 
@@ -33,8 +33,12 @@ class SimSeries:
 
 
 SERIES = {
-    "KXINX": SimSeries("KXINX", "S&P 500 range", "daily", FeeSchedule(FeeType.QUADRATIC, Fraction(1))),
-    "KXINXU": SimSeries("KXINXU", "S&P 500 above/below", "hourly", FeeSchedule(FeeType.QUADRATIC, Fraction(1))),
+    "KXINX": SimSeries(
+        "KXINX", "S&P 500 range", "daily", FeeSchedule(FeeType.QUADRATIC, Fraction(1))
+    ),
+    "KXINXU": SimSeries(
+        "KXINXU", "S&P 500 above/below", "hourly", FeeSchedule(FeeType.QUADRATIC, Fraction(1))
+    ),
 }
 
 
@@ -60,6 +64,7 @@ class SimMarket:
     settled_ns: int = 0
     updated_ns: int = 0
     last_price: int = 0
+    last_size: int = 0
     volume: int = 0
     volume_24h: int = 0
     open_interest: int = 0
@@ -131,11 +136,14 @@ def build_day(
     events: list[SimEvent] = []
     markets: list[SimMarket] = []
     human = f"{d:%b} {d.day}, {d.year}"
+    tz = datetime.fromtimestamp(et_ns(d, 16, 0) / 1e9, ET).tzname()  # EDT or EST
     prev_16 = et_ns(d - timedelta(days=1), 16, 0)
     # KXINX: daily range at 16:00 ET
     close = et_ns(d, 16, 0)
     et = f"KXINX-{date_code(d)}H1600"
-    ev = SimEvent(et, "KXINX", f"S&P 500 on {human} at 4pm EDT?", f"On {human}", close, True, "MECNET")
+    ev = SimEvent(
+        et, "KXINX", f"S&P 500 on {human} at 4pm {tz}?", f"On {human}", close, True, "MECNET"
+    )
     step = 25 * SCALE
     center = (level // step) * step
     lo0 = center - inx_buckets * step
@@ -143,26 +151,78 @@ def build_day(
     open_inx = max(created_ns, et_ns(d, 3, 10))
     lows = list(range(lo0, hi_end, step))
 
-    def mk(ticker: str, st: StrikeType, fl: int | None, cap: int | None, sub: str, rule: str, ev: SimEvent,
-           open_ns: int, close_ns: int, title: str) -> None:
-        m = SimMarket(ticker, ev.event_ticker, ev.series_ticker, st, fl, cap, title, sub, rule, created_ns,
-                      open_ns, close_ns, market_id=_mid_uuid(seed, ticker), updated_ns=created_ns)
+    def mk(
+        ticker: str,
+        st: StrikeType,
+        fl: int | None,
+        cap: int | None,
+        sub: str,
+        rule: str,
+        ev: SimEvent,
+        open_ns: int,
+        close_ns: int,
+        title: str,
+    ) -> None:
+        m = SimMarket(
+            ticker,
+            ev.event_ticker,
+            ev.series_ticker,
+            st,
+            fl,
+            cap,
+            title,
+            sub,
+            rule,
+            created_ns,
+            open_ns,
+            close_ns,
+            market_id=_mid_uuid(seed, ticker),
+            updated_ns=created_ns,
+        )
         markets.append(m)
         ev.markets.append(ticker)
 
-    mk(f"{et}-T{strike_str(lo0 - 1)}", StrikeType.LESS, None, lo0, f"{commas(lo0 - 1)} or below",
-       f"If the S&P 500 index value on {human} at 4pm EDT is below {strike_str(lo0)}, then the market resolves to Yes.",
-       ev, open_inx, close, ev.title)
+    mk(
+        f"{et}-T{strike_str(lo0 - 1)}",
+        StrikeType.LESS,
+        None,
+        lo0,
+        f"{commas(lo0 - 1)} or below",
+        f"If the S&P 500 index value on {human} at 4pm {tz} is below {strike_str(lo0)}, then the market resolves to Yes.",
+        ev,
+        open_inx,
+        close,
+        ev.title,
+    )
     for lo in lows:
         hi = lo + step - 1
         mid = (lo + hi) // 2 // SCALE
-        mk(f"{et}-B{mid}", StrikeType.BETWEEN, lo, hi, f"{commas(lo)} to {commas(hi)}",
-           f"If the S&P 500 index value on {human} at 4pm EDT is between {strike_str(lo)} and {strike_str(hi)}, "
-           "then the market resolves to Yes.", ev, open_inx, close, ev.title)
+        mk(
+            f"{et}-B{mid}",
+            StrikeType.BETWEEN,
+            lo,
+            hi,
+            f"{commas(lo)} to {commas(hi)}",
+            f"If the S&P 500 index value on {human} at 4pm {tz} is between {strike_str(lo)} and {strike_str(hi)}, "
+            "then the market resolves to Yes.",
+            ev,
+            open_inx,
+            close,
+            ev.title,
+        )
     top = hi_end - 1
-    mk(f"{et}-T{strike_str(hi_end)}", StrikeType.GREATER, top, None, f"{commas(hi_end)} or above",
-       f"If the S&P 500 index value on {human} at 4pm EDT is above {strike_str(top)}, then the market resolves to Yes.",
-       ev, open_inx, close, ev.title)
+    mk(
+        f"{et}-T{strike_str(hi_end)}",
+        StrikeType.GREATER,
+        top,
+        None,
+        f"{commas(hi_end)} or above",
+        f"If the S&P 500 index value on {human} at 4pm {tz} is above {strike_str(top)}, then the market resolves to Yes.",
+        ev,
+        open_inx,
+        close,
+        ev.title,
+    )
     events.append(ev)
     # KXINXU: hourly above/below ladders
     kstep = 5 * SCALE
@@ -170,14 +230,31 @@ def build_day(
     for hh in range(10, 17):
         close_h = et_ns(d, hh, 0)
         et_u = f"KXINXU-{date_code(d)}H{hh:02d}00"
-        label = f"{hh - 12 if hh > 12 else hh}{'pm' if hh >= 12 else 'am'} EDT"
-        evu = SimEvent(et_u, "KXINXU", f"S&P 500 above or below on {human} at {label}?", f"On {human}", close_h,
-                       False, "DIRECNET")
+        label = f"{hh - 12 if hh > 12 else hh}{'pm' if hh >= 12 else 'am'} {tz}"
+        evu = SimEvent(
+            et_u,
+            "KXINXU",
+            f"S&P 500 above or below on {human} at {label}?",
+            f"On {human}",
+            close_h,
+            False,
+            "DIRECNET",
+        )
         open_u = max(created_ns, prev_16 if hh < 16 else et_ns(d, 3, 10))
         for i in range(-inxu_strikes, inxu_strikes + 1):
             k = kc + i * kstep
-            mk(f"{et_u}-T{strike_str(k - 1)}", StrikeType.GREATER_OR_EQUAL, k, None, f"{commas(k)} or above",
-               f"If the S&P 500 index value on {human} at {label} is above {strike_str(k - 1)}, then the market "
-               "resolves to Yes.", evu, open_u, close_h, evu.title)
+            mk(
+                f"{et_u}-T{strike_str(k - 1)}",
+                StrikeType.GREATER_OR_EQUAL,
+                k,
+                None,
+                f"{commas(k)} or above",
+                f"If the S&P 500 index value on {human} at {label} is above {strike_str(k - 1)}, then the market "
+                "resolves to Yes.",
+                evu,
+                open_u,
+                close_h,
+                evu.title,
+            )
         events.append(evu)
     return events, markets

@@ -31,6 +31,8 @@ class BaselineStrategy:
         edge, size = self.params.edge, self.params.size
         out: list[DesiredQuote] = []
         for m in inp.markets:
+            if inp.quotable is not None and m.ticker not in inp.quotable:
+                continue
             p = fair.fair.get(m.ticker)
             if p is None:
                 continue

@@ -56,10 +56,19 @@ class QuoteInputs:
       `resyncing`: tickers whose book is being rebuilt after a sequence gap.
     * `index_ts_ns`: time of the last index tick (None before the first one).
     * `reference_ts_ns`: the settlement reference time (e.g. the 16:00 ET close).
-    * `event_cost`: cash paid for the event's open positions (net of sale proceeds).
-    * `account_exposure`: capital in open positions across the whole account.
+    * `event_cost`: net cash put into the event (buys minus sells, fees included), a NO
+      position counted at what its NO cost: the sum over the event's markets of
+      `inventory.cash_cost(pos.qty, pos.cost - pos.realized + pos.fees)`.
+    * `account_exposure`: capital in open positions across the account, e.g. the sum of
+      `cash_cost(pos.qty, pos.cost)` over every market with a position.
     * `daily_pnl`: realised plus marked P&L since the start of the trading day (loss < 0).
     * `last_fill_ns[(ticker, side)]`: when one of our orders on that side last filled.
+    * `markets` must list every market of the event in which we hold a position (the risk
+      is measured on the whole event; the gate halts on a position it cannot place), and
+      `fair` must price them all. `quotable` restricts which of them get quotes (market
+      selection near the money); None means all.
+    * `trading_active`: the exchange trades; `inactive`: markets not open for trading
+      (paused, closed, settled).
     """
 
     ts_ns: int
@@ -78,6 +87,8 @@ class QuoteInputs:
     account_exposure: Micros = 0
     daily_pnl: Micros = 0
     last_fill_ns: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    quotable: frozenset[str] | None = None
+    inactive: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

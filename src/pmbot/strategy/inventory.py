@@ -25,9 +25,12 @@ from pmbot.core.market import MarketSpec
 from pmbot.core.money import ONE, Micros, Price, Qty
 
 __all__ = [
+    "cash_cost",
     "certainty_equivalent",
     "payoff_dollars",
     "payoff_micros",
+    "positions_vector",
+    "price_of",
     "reservation_ask",
     "reservation_bid",
     "tilted_probs",
@@ -61,6 +64,19 @@ def payoff_micros(
             for o in w:
                 q_out[o] -= v
     return [x + base for x in q_out] if base else q_out
+
+
+def cash_cost(qty: Qty, yes_terms_cash: Micros) -> Micros:
+    """Net cash in a market, NO legs counted at what the NO cost, from YES-terms books.
+
+    `yes_terms_cash` is the net YES-terms cash paid (buys minus sells; with
+    core.positions.Position it is `cost - realized`, plus `fees` to count them too). A short
+    YES of n at p is held as n NO bought at 1 - p: YES-terms cash -n p, cash paid n (1 - p).
+    `QuoteInputs.event_cost` is the sum of this over the event's markets, so the event's
+    worst-case loss is its whole settlement P&L (realised gains cushion it, losses count),
+    and a fill moves it exactly as the gate's linear model says.
+    """
+    return yes_terms_cash + (-qty * ONE if qty < 0 else 0)
 
 
 def worst_case_loss(payoff: Sequence[Micros], cost: Micros) -> Micros:

@@ -43,14 +43,17 @@ from pmbot.strategy.params import QuoteParams
 __all__ = ["MarketMaker", "maker_fee_per_contract", "snap_ask", "snap_bid"]
 
 
-def maker_fee_per_contract(fees: FeeSchedule, qty: Qty, price: Price) -> float:
-    """The maker fee of a fill of `qty` at `price`, per contract, in Price units."""
-    if qty <= 0:
+def maker_fee_per_contract(fees: FeeSchedule | None, qty: Qty, price: Price) -> float:
+    """The maker fee of a fill of `qty` at `price`, per contract, in Price units.
+
+    `fees=None` stands for a schedule known to charge makers nothing (the fast path).
+    """
+    if fees is None or qty <= 0:
         return 0.0
     return fees.fee(qty, price, maker=True) / qty  # micros / (1e-2 contracts) = 1e-4 $ each
 
 
-def snap_bid(grid: PriceGrid, fees: FeeSchedule, qty: Qty, target: float) -> Price | None:
+def snap_bid(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float) -> Price | None:
     """Highest valid grid price b with b + maker fee <= target (Price units), or None."""
     if target <= 0:
         return None
@@ -66,7 +69,7 @@ def snap_bid(grid: PriceGrid, fees: FeeSchedule, qty: Qty, target: float) -> Pri
     return None
 
 
-def snap_ask(grid: PriceGrid, fees: FeeSchedule, qty: Qty, target: float) -> Price | None:
+def snap_ask(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float) -> Price | None:
     """Lowest valid grid price a with a - maker fee >= target (Price units), or None."""
     if target >= ONE:
         return None
@@ -170,8 +173,12 @@ class MarketMaker:
         band = prm.no_quote_band
         out: list[DesiredQuote] = []
         notes: dict[str, str] = {}
+        sel = inp.quotable
         for j, m in enumerate(inp.markets):
             t = m.ticker
+            if sel is not None and t not in sel:
+                notes[t] = "not_selected"
+                continue
             p = fair.fair.get(t)
             if p is None:
                 notes[t] = "no_fair_value"
@@ -195,10 +202,11 @@ class MarketMaker:
             skew_a = reservation_ask(rho[j], gamma, aq) - p_cells[j] if aq else 0.0
             r_bid = (p + skew_b) * ONE
             r_ask = (p + skew_a) * ONE
-            bid = snap_bid(m.grid, m.fees, bq, r_bid - half) if bq else None
-            ask = snap_ask(m.grid, m.fees, aq, r_ask + half) if aq else None
+            fees = m.fees if m.fees.maker_share() else None
+            bid = snap_bid(m.grid, fees, bq, r_bid - half) if bq else None
+            ask = snap_ask(m.grid, fees, aq, r_ask + half) if aq else None
             bid, ask = self._place(m, inp.books.get(t), bid, ask)
-            bid, ask, bq, aq = self._stick(inp, m, bid, ask, bq, aq, r_bid, r_ask)
+            bid, ask, bq, aq = self._stick(inp, m, fees, bid, ask, bq, aq, r_bid, r_ask)
             if bid is not None:
                 out.append(DesiredQuote(t, "bid", bid, bq))
             if ask is not None:
@@ -250,6 +258,7 @@ class MarketMaker:
         self,
         inp: QuoteInputs,
         m: MarketSpec,
+        fees: FeeSchedule | None,
         bid: Price | None,
         ask: Price | None,
         bq: Qty,
@@ -264,8 +273,9 @@ class MarketMaker:
         book = inp.books.get(m.ticker)
         best_ask = None if book is None else book.yes_ask_price()
         best_bid = None if book is None else book.yes_bid_price()
-        nb, nbq = self._keep(inp.ts_ns, m, _one(rest, "bid"), bid, bq, r_bid, best_ask, "bid")
-        na, naq = self._keep(inp.ts_ns, m, _one(rest, "ask"), ask, aq, r_ask, best_bid, "ask")
+        now = inp.ts_ns
+        nb, nbq = self._keep(now, m, fees, _one(rest, "bid"), bid, bq, r_bid, best_ask, "bid")
+        na, naq = self._keep(now, m, fees, _one(rest, "ask"), ask, aq, r_ask, best_bid, "ask")
         if (
             nb is not None
             and na is not None
@@ -278,6 +288,7 @@ class MarketMaker:
         self,
         now: int,
         m: MarketSpec,
+        fees: FeeSchedule | None,
         r: RestingOrder | None,
         px: Price | None,
         qty: Qty,
@@ -288,7 +299,7 @@ class MarketMaker:
         if r is None or px is None or r.remaining <= 0 or not m.grid.valid_order_price(r.price):
             return px, qty
         prm = self.params
-        fee = maker_fee_per_contract(m.fees, qty, r.price)
+        fee = maker_fee_per_contract(fees, qty, r.price)
         if side == "bid":
             safe = r.price + fee <= res and (opp is None or r.price < opp)
         else:
