@@ -27,7 +27,7 @@ import logging
 from _bench import Reporter, parse_args
 from pmbot.backtest.quoting import Quote, QuoteView, ScriptedQuoter, strategy_quoter
 from pmbot.backtest.runner import RunConfig, Runner
-from pmbot.backtest.sources import SynthConfig, synthetic_day
+from pmbot.backtest.sources import SynthConfig, sim_day, synthetic_day
 from pmbot.backtest.tape import Tape
 from pmbot.core.book import BinaryBook
 
@@ -76,11 +76,16 @@ def main() -> None:
     args = parse_args(__doc__ or "", lambda p: (
         p.add_argument("--hours", type=float, default=6.5, help="session length to simulate"),
         p.add_argument("--naive-hours", type=float, default=0.25),
+        p.add_argument("--source", choices=("synthetic", "sim"), default="synthetic",
+                       help="synthetic statistical flow, or the simulator's own Flow"),
     ))  # fmt: skip
     logging.getLogger("pmbot.risk").setLevel(logging.ERROR)
     r = Reporter(args.json)
     t = time.perf_counter()
-    day = synthetic_day(SynthConfig(seed=1, end_s=int(args.hours * 3600)))
+    if args.source == "sim":
+        day = sim_day(1, end_s=int(args.hours * 3600))
+    else:
+        day = synthetic_day(SynthConfig(seed=1, end_s=int(args.hours * 3600)))
     gen = time.perf_counter() - t
     n = len(day)
     if not args.json:

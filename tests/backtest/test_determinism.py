@@ -128,3 +128,11 @@ def test_sweep_in_processes_equals_serial_runs(tmp_path: Path) -> None:
     assert totals == sorted(totals, reverse=True)
     for r in rows:  # a worker process gives the same bytes as a run here
         assert to_json(r["summary"]) == to_json(run_one(path, "pmbot", dict(r["params"]), {}, cfg))
+
+
+def test_sim_flow_day_is_seeded_and_replays() -> None:
+    from pmbot.backtest.sources import sim_day
+
+    a, b = sim_day(2, start_s=23_280, end_s=23_400), sim_day(2, start_s=23_280, end_s=23_400)
+    assert len(a) > 121 and np.array_equal(a.qty, b.qty) and np.array_equal(a.ts, b.ts)
+    assert _run(a, "baseline", RunConfig()) == _run(b, "baseline", RunConfig())

@@ -3,7 +3,7 @@
 Unknown keys are rejected and every error names its field (`ConfigError`). Example:
 
     [data]
-    kind = "synthetic"        # synthetic | recording (dir or .npz)
+    kind = "synthetic"        # synthetic | sim (the simulator's flow) | recording (dir or .npz)
     seed = 1
     end_s = 23400             # seconds after the 09:30 open (synthetic)
     # path = "rec/2026-06-09" # kind = "recording"
@@ -96,8 +96,8 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
     data = dict(raw.get("data", {}))
     _check("data", data, _DATA)
     data.setdefault("kind", "synthetic")
-    if data["kind"] not in ("synthetic", "recording"):
-        raise ConfigError("data.kind", "must be synthetic or recording")
+    if data["kind"] not in ("synthetic", "sim", "recording"):
+        raise ConfigError("data.kind", "must be synthetic, sim or recording")
     if data["kind"] == "recording" and "path" not in data:
         raise ConfigError("data.path", "required when data.kind = recording")
     c.data = data

@@ -27,7 +27,7 @@ from pmbot.core.money import ONE, PriceGrid
 from pmbot.pricing.ladder import LadderPricer, kalshi_style_ladder
 from pmbot.sim.index import SCALE, SESSION_S, IndexPath, SyntheticIndex, session_bounds_ns
 
-__all__ = ["SynthConfig", "capture_sim", "sim_market_spec", "synthetic_day"]
+__all__ = ["SynthConfig", "capture_sim", "sim_day", "sim_market_spec", "synthetic_day"]
 
 _S = 1_000_000_000
 
@@ -71,6 +71,36 @@ def capture_sim(exchange: object, index: IndexPath, step: Callable[[int, float],
         if m.expiration_value is not None:
             settle[m.event_ticker] = m.expiration_value / SCALE
     return rows_to_tape(rows, specs, settle, "sim")
+
+
+def sim_day(seed: int = 1, day: date = date(2026, 6, 9), start_s: int = 0, end_s: int = SESSION_S,
+            series: tuple[str, ...] = ("KXINX",), level: float = 6000.0, vol: float = 0.16) -> Tape:  # fmt: skip
+    """The simulator's own day: its index, markets (`build_day`) and background flow
+    (`sim.flow.Flow`), recorded from `start_s` to `end_s` after the open (slow: the flow
+    runs through the full exchange; a day of KXINX takes tens of seconds to generate)."""
+    import random
+
+    from pmbot.sim.exchange import Exchange
+    from pmbot.sim.flow import Flow, FlowConfig
+    from pmbot.sim.index import et_ns
+    from pmbot.sim.markets import build_day
+
+    idx = SyntheticIndex(seed, day, level, vol)
+    open_ns, _ = session_bounds_ns(day)
+    created = et_ns(day, 8, 0)
+    events, markets = build_day(day, idx.level_at(created), created, seed=seed)
+    keep = {e.event_ticker for e in events if e.series_ticker in series}
+    x = Exchange(seed=seed)
+    x.add_markets(
+        [e for e in events if e.event_ticker in keep],
+        [m for m in markets if m.event_ticker in keep],
+    )
+    flow = Flow(x, idx, FlowConfig(), random.Random(seed))
+    t0 = open_ns + start_s * _S
+    x.tick(t0 - _S, idx.level_at)
+    tape = capture_sim(x, idx, flow.step, t0, open_ns + end_s * _S)
+    tape.source = f"sim seed={seed}"
+    return tape
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _tape(cfg: Any, progress: bool) -> Any:
     from pmbot.backtest.recorder import load_tape
-    from pmbot.backtest.sources import synthetic_day
+    from pmbot.backtest.sources import sim_day, synthetic_day
     from pmbot.backtest.tape import replace_index
 
     if cfg.data["kind"] == "recording":
         tape = load_tape(Path(cfg.base_dir) / cfg.data["path"])
+    elif cfg.data["kind"] == "sim":
+        sc = cfg.synth()
+        tape = sim_day(sc.seed, sc.day, sc.start_s, sc.end_s, level=sc.level, vol=sc.vol)
     else:
         tape = synthetic_day(cfg.synth())
     if cfg.data.get("index_csv"):
