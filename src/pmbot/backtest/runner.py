@@ -93,6 +93,9 @@ class Runner:
             for m in ms:
                 self.ev_of[m] = e
         self.ev_tickers = [frozenset(mk[m].ticker for m in ms) for ms in self.ev_mkts]
+        self.ev_specs = [tuple(mk[m] for m in ms) for ms in self.ev_mkts]
+        # the books mutate in place, so one mapping per event serves every decision
+        self.ev_books = [{mk[m].ticker: self.books[m] for m in ms} for ms in self.ev_mkts]
         self.ref = [self.fairm.ref_ns[e] for e in self.ev_names]
         self.active = [True] * len(mk)
         self.ev_open = [True] * len(self.ev_names)
@@ -275,8 +278,8 @@ class Runner:
                 )
             )
         view = QuoteView(
-            ts_ns=t, event_ticker=self.ev_names[e], markets=tuple(mk[m] for m in ms), fair=fair,
-            books={mk[m].ticker: self.books[m] for m in ms},
+            ts_ns=t, event_ticker=self.ev_names[e], markets=self.ev_specs[e], fair=fair,
+            books=self.ev_books[e],
             positions={mk[m].ticker: self.pos[m].qty for m in ms if self.pos[m].qty},
             resting={k: tuple(v) for k, v in resting.items()}, index_ts_ns=self.level_ts,
             reference_ts_ns=self.ref[e], event_cost=self._event_cost(ms), daily_pnl=self._pnl_fair(),
