@@ -64,6 +64,7 @@ def naive_loop(tape: Tape, quoter: ScriptedQuoter | object) -> int:
                 pos[t] = pos.get(t, 0) + (n if side == "bid" else -n)
                 fills += 1
         elif k == 0:
+            fm.on_index(int(row["ts"]), row["qty"] / 10_000)
             fair = fm.fair(ev, int(row["ts"]), row["qty"] / 10_000)
             view = QuoteView(int(row["ts"]), ev, tuple(mk), fair, {m.ticker: b for m, b in zip(mk, books, strict=True)},
                              dict(pos), {}, int(row["ts"]), fm.ref_ns[ev])  # fmt: skip

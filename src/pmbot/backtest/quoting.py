@@ -27,6 +27,7 @@ __all__ = [
     "Quoter",
     "ScriptedQuoter",
     "StrategyQuoter",
+    "settings_quoter",
     "strategy_quoter",
 ]
 
@@ -145,3 +146,15 @@ def strategy_quoter(kind: str, params: Mapping[str, Any] | None = None,
 
         raise ConfigError("backtest.strategies", f"unknown strategy {kind!r} (pmbot, baseline)")
     return StrategyQuoter(kind, make)
+
+
+def settings_quoter(kind: str, settings_path: str) -> StrategyQuoter:
+    """The engine `pmbot run` builds from a bot config (`app_parts.build_engine`): the same
+    QuoteParams, RiskLimits, GuardParams and kill switch, with `strategy.kind` = `kind`."""
+    import os
+
+    from pmbot.app_parts import build_engine
+    from pmbot.settings import load_settings
+
+    s = load_settings(settings_path, os.environ, {"strategy": {"kind": kind}})
+    return StrategyQuoter(kind, lambda: build_engine(s)[0])

@@ -62,8 +62,11 @@ class RunConfig:
     requote_on_book: bool = True
     sample_ns: int = 10 * _S
     horizons_s: tuple[int, ...] = (1, 10, 60, 300)
-    vol: float = 0.16
-    shape: str = "normal"
+    vol: float = 0.16  # the index's annualised vol: VIX = 100 * vol, k = 1 (unless vix is set)
+    vix: float | None = None
+    k: float | None = None
+    shape: str = "t6"
+    realised_blend: bool = True
     seed: int = 0
     amend_reprice: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -84,7 +87,8 @@ class Runner:
         self.clock = ManualClock(int(tape.ts[0]) if len(tape) else 0)
         t0 = int(tape.ts[0]) if len(tape) else 0
         t1 = int(tape.ts[-1]) if len(tape) else 0
-        self.fairm = fair or FairModel(mk, cfg.vol, cfg.shape, t0, t1)
+        self.fairm = fair or FairModel(mk, cfg.vol, cfg.shape, t0, t1, vix=cfg.vix, k=cfg.k,
+                                       realised_blend=cfg.realised_blend)  # fmt: skip
         ev = tape.events()
         self.ev_names = sorted(ev)
         self.ev_mkts = [ev[e] for e in self.ev_names]
@@ -193,8 +197,9 @@ class Runner:
                     if f:
                         self._fills(t, f)
             elif k == INDEX:
-                self.level = qty_l[i] / 10_000
+                self.level = lv = qty_l[i] / 10_000
                 self.level_ts = t
+                self.fairm.on_index(t, lv)
                 self.n_index += 1
                 if t >= self.next_sample:
                     self._sample(t)
