@@ -32,7 +32,7 @@ from pmbot.app_parts import (
     market_label,
     sim_vix,
 )
-from pmbot.clock import Clock, LiveClock
+from pmbot.clock import Clock, LiveClock, ScaledClock
 from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
@@ -173,6 +173,8 @@ class BotApp:
                 self.sim.ws_url,
                 KalshiSigner.from_pem(self.sim.key_id, self.sim.private_key_pem),
             )
+        if ks.env == "sim" and ks.rest_url:
+            await self._sync_sim_clock(ks.rest_url)
         if ks.env in ("demo", "prod") and not self.s.bot.live:
             raise ConfigError(
                 "bot.live",
@@ -189,6 +191,22 @@ class BotApp:
                 "PMBOT_KALSHI_PRIVATE_KEY_PATH, or kalshi.key_file_dir)",
             )
         return urls.rest, urls.ws, KalshiSigner.from_file(key_id, path)
+
+    async def _sync_sim_clock(self, rest_url: str) -> None:
+        """An external simulator: run on its market clock (it may be accelerated)."""
+        import aiohttp
+
+        base = rest_url.split("/trade-api")[0]
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"{base}/sim/clock") as r:
+                body = await r.json()
+            self.clock = ScaledClock(int(body["ts_ms"]) * 1_000_000, float(body["speed"]))
+            self._sim_vol = float(body.get("index_vol") or 0) or None
+            log.info("simulator clock %s", kv(speed=body["speed"], sim_ts_ms=body["ts_ms"]))
+        except (aiohttp.ClientError, KeyError, ValueError, TypeError) as e:
+            log.warning("simulator clock unavailable, using wall time %s", kv(error=e))
+
+    _sim_vol: float | None = None
 
     def _ledger_path(self) -> str:
         if self._own_sim:
@@ -301,6 +319,8 @@ class BotApp:
         v = self.state.vols.get("VIX")
         if v is not None:
             return v[1]
+        if self._sim_vol:
+            return self._sim_vol * 100
         return sim_vix(self.sim) or self.s.pricing.vix
 
     async def _dashboard_loop(self) -> None:
@@ -377,7 +397,7 @@ class BotApp:
                     order_group_limit=int(self.s.risk.order_group_contracts * 100),
                 ),
             )
-            self._model = fair_model(self.s, self.clock.now_ns(), self.sim)
+            self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
             sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
             try:
