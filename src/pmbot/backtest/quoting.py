@@ -65,6 +65,10 @@ class QuoteView:
     reference_ts_ns: int
     event_cost: Micros = 0
     daily_pnl: Micros = 0
+    account_exposure: Micros = 0
+    last_fill_ns: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    quotable: frozenset[str] | None = None
+    inactive: frozenset[str] = frozenset()
 
 
 class Quoter(Protocol):
@@ -112,6 +116,8 @@ class StrategyQuoter:
             books=view.books, positions=view.positions, resting=resting,
             book_ts_ns=dict.fromkeys(view.books, view.ts_ns), index_ts_ns=view.index_ts_ns,
             reference_ts_ns=view.reference_ts_ns, event_cost=view.event_cost, daily_pnl=view.daily_pnl,
+            account_exposure=view.account_exposure, last_fill_ns=view.last_fill_ns,
+            quotable=view.quotable, inactive=view.inactive,
         )  # fmt: skip
         d = eng.step(inp)
         out = [Quote(q.ticker, q.side, q.price, q.qty, q.post_only) for q in d.quotes]
@@ -148,7 +154,7 @@ def strategy_quoter(kind: str, params: Mapping[str, Any] | None = None,
     return StrategyQuoter(kind, make)
 
 
-def settings_quoter(kind: str, settings_path: str) -> StrategyQuoter:
+def settings_quoter(kind: str, settings: Any) -> StrategyQuoter:
     """The engine `pmbot run` builds from a bot config (`app_parts.build_engine`): the same
     QuoteParams, RiskLimits, GuardParams and kill switch, with `strategy.kind` = `kind`."""
     import os
@@ -156,5 +162,12 @@ def settings_quoter(kind: str, settings_path: str) -> StrategyQuoter:
     from pmbot.app_parts import build_engine
     from pmbot.settings import load_settings
 
-    s = load_settings(settings_path, os.environ, {"strategy": {"kind": kind}})
+    if isinstance(settings, str):
+        s = load_settings(settings, os.environ, {"strategy": {"kind": kind}})
+    else:  # a Settings object: the same, with strategy.kind replaced
+        import msgspec
+
+        s = msgspec.structs.replace(
+            settings, strategy=msgspec.structs.replace(settings.strategy, kind=kind)
+        )
     return StrategyQuoter(kind, lambda: build_engine(s)[0])

@@ -46,6 +46,8 @@ from pmbot.core.orders import LiveOrder, OrderStatus, Side
 from pmbot.core.positions import Position
 from pmbot.errors import BookError
 from pmbot.execution.planner import PlannerConfig, plan
+from pmbot.strategy.inventory import cash_cost
+from pmbot.strategy.selection import select_markets
 
 __all__ = ["RunConfig", "Runner", "run"]
 
@@ -67,6 +69,10 @@ class RunConfig:
     k: float | None = None
     shape: str = "t6"
     realised_blend: bool = True
+    # market selection as `pmbot run` does it (strategy.selection.select_markets, redone every
+    # 30 s): quote only markets within `select_band` points of the index, at most `select_max`
+    select_band: float | None = None
+    select_max: int = 12
     seed: int = 0
     amend_reprice: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -108,6 +114,9 @@ class Runner:
         self.fair_now = [math.nan] * len(mk)
         self.wake_at: list[int | None] = [None] * len(self.ev_names)
         self.last_dec = [-(10**18)] * len(self.ev_names)
+        self.last_fill: dict[tuple[str, str], int] = {}
+        self.quotable: list[frozenset[str] | None] = [None] * len(self.ev_names)
+        self.last_select = [-(10**18)] * len(self.ev_names)
         self.level: float | None = None
         self.level_ts: int | None = None
         self.n_index = 0
@@ -288,6 +297,9 @@ class Runner:
             positions={mk[m].ticker: self.pos[m].qty for m in ms if self.pos[m].qty},
             resting={k: tuple(v) for k, v in resting.items()}, index_ts_ns=self.level_ts,
             reference_ts_ns=self.ref[e], event_cost=self._event_cost(ms), daily_pnl=self._pnl_fair(),
+            account_exposure=self._exposure(), last_fill_ns=self.last_fill,
+            quotable=self._select(e, t),
+            inactive=frozenset(mk[m].ticker for m in ms if not self.active[m]),
         )  # fmt: skip
         quotes, wake = self.quoter.quote(view)
         if wake is not None and wake > t and self.wake_at[e] is None:
@@ -408,6 +420,7 @@ class Runner:
                     self.orders.pop(coid, None)  # type: ignore[arg-type]
             fair = self._fair_mark(m, t)
             mid = self._mid_mark(m)
+            self.last_fill[(mk[m].ticker, "bid" if f.sign > 0 else "ask")] = t
             self.j.fills.append((t, m, f.sign, f.price, f.qty, fee, int(f.taker), fair, mid, wait))
             fi = len(self.j.marks)
             self.j.marks.append([(math.nan, math.nan)] * len(self.cfg.horizons_s))
@@ -441,11 +454,27 @@ class Runner:
             self.fair_now[m] = 1.0 if won else 0.0
 
     def _event_cost(self, ms: list[int]) -> int:
+        """Net cash in the event, NO legs at their NO cost (QuoteInputs.event_cost)."""
         c = 0
         for m in ms:
             p = self.pos[m]
-            c += p.cost if p.qty >= 0 else -p.qty * ONE + p.cost
+            c += cash_cost(p.qty, p.cost - p.realized + p.fees)
         return c
+
+    def _exposure(self) -> int:
+        return sum(cash_cost(p.qty, p.cost) for p in self.pos if p.qty)
+
+    def _select(self, e: int, t: int) -> frozenset[str] | None:
+        band = self.cfg.select_band
+        if band is None or self.level is None:
+            return None
+        if t - self.last_select[e] > 30 * _S:
+            self.last_select[e] = t
+            sel = select_markets(
+                self.ev_specs[e], self.ev_names[e], self.level, band, self.cfg.select_max
+            )
+            self.quotable[e] = frozenset(m.ticker for m in sel)
+        return self.quotable[e]
 
     def _pnl_fair(self) -> int:
         v = self.cash - self.fees

@@ -93,9 +93,12 @@ def main(args: argparse.Namespace) -> int:
 
         from pmbot.settings import load_settings
 
-        pr = load_settings(cfg.settings, os.environ).pricing
+        st = load_settings(cfg.settings, os.environ)
+        pr = st.pricing
         run_cfg = dataclasses.replace(run_cfg, shape=pr.shape, k=pr.k, vix=pr.vix,
-                                      realised_blend=pr.realised_blend)  # fmt: skip
+                                      realised_blend=pr.realised_blend,
+                                      select_band=st.markets.band_points,
+                                      select_max=st.markets.max_markets)  # fmt: skip
     runs = []
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=err, disable=not show) as prog:  # fmt: skip
