@@ -8,7 +8,14 @@ backtest assumes. The backtester then replays it through the same strategy, risk
 planner and fair-value model built from the same settings, and the two fill lists are
 compared: per (market, side, price) sizes, and fill times within a window that covers the
 latency model (the simulator runs 30x faster than real time, so loopback and event-loop
-delays are tens to hundreds of simulated milliseconds).
+delays are tens to hundreds of simulated milliseconds). The replay quotes only while the
+live bot did (from its first order to its shutdown).
+
+Where they part (seen in the fill lists): most live fills have an exact replay twin (same
+second, market, price, size); the rest come from decisions, not the queue model: the live
+bot's books include its own orders (its post-only orders are often rejected when they
+cross them), its wake-ups follow real-time event-loop scheduling, and once one fill differs
+the inventory skew makes every later quote differ.
 """
 
 from __future__ import annotations
@@ -89,12 +96,16 @@ async def test_live_bot_and_backtest_fill_alike(tmp_path: Path) -> None:
     rec.close()
     live = [(f.ts_ns, f.ticker, f.side, f.price, f.count) for f in x.ledger.accounts[us].fills]
     assert live, "the live run must trade"
+    ours = [o for o in x.engine.orders.values() if o.user == us]
+    first_order = min(o.created_ns for o in ours)  # the bot quotes only once it has started up
+    last_action = max(o.updated_ns for o in ours)  # ... and pulls everything at shutdown
 
     tape = load_tape(tmp_path / "rec")
     pr = settings.pricing
     run = RunConfig(entry_latency=100, md_latency=50, vix=cfg.index_vol * 100, k=1.0, shape=pr.shape,
                     realised_blend=pr.realised_blend, select_band=settings.markets.band_points,
-                    select_max=settings.markets.max_markets)  # fmt: skip
+                    select_max=settings.markets.max_markets,
+                    quote_start_ns=first_order - 100 * S // 1000, quote_stop_ns=last_action)  # fmt: skip
     r = Runner(tape, settings_quoter("pmbot", settings), run)
     j = r.run()
     mk = tape.markets
@@ -112,4 +123,7 @@ async def test_live_bot_and_backtest_fill_alike(tmp_path: Path) -> None:
     print(f"live fills {len(live)} qty {sum(lv.values())}; replay fills {len(replay)} qty {sum(rp.values())}; "
           f"same (market, side, price) qty {both}; live fills matched within 5 s {timed}")  # fmt: skip
     assert replay, "the replay must trade"
+    # measured over 5 runs: 39-52 % of the size agrees by (market, side, price) and 8-13 of
+    # ~20 live fills have a replay twin within 5 s; the bound leaves room for live jitter
     assert both / max(sum(lv.values()), sum(rp.values())) >= 0.3
+    assert timed >= len(live) // 3

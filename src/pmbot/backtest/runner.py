@@ -73,6 +73,11 @@ class RunConfig:
     # 30 s): quote only markets within `select_band` points of the index, at most `select_max`
     select_band: float | None = None
     select_max: int = 12
+    # quote only inside [quote_start_ns, quote_stop_ns): before, no decisions; from the stop
+    # on, the desired set is empty (everything is cancelled), as a bot that starts late or
+    # shuts down early would do
+    quote_start_ns: int | None = None
+    quote_stop_ns: int | None = None
     seed: int = 0
     amend_reprice: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -273,6 +278,10 @@ class Runner:
     def _decide(self, e: int, t: int) -> None:
         if not self.ev_open[e] or t >= self.ref[e]:
             return
+        cfg = self.cfg
+        if cfg.quote_start_ns is not None and t < cfg.quote_start_ns:
+            return
+        stopped = cfg.quote_stop_ns is not None and t >= cfg.quote_stop_ns
         self.last_dec[e] = t
         self.j.decisions += 1
         mk = self.tape.markets
@@ -301,7 +310,7 @@ class Runner:
             quotable=self._select(e, t),
             inactive=frozenset(mk[m].ticker for m in ms if not self.active[m]),
         )  # fmt: skip
-        quotes, wake = self.quoter.quote(view)
+        quotes, wake = ([], None) if stopped else self.quoter.quote(view)
         if wake is not None and wake > t and self.wake_at[e] is None:
             self.wake_at[e] = wake
             self._push(wake, WAKE, e)
