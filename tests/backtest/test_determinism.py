@@ -136,3 +136,16 @@ def test_sim_flow_day_is_seeded_and_replays() -> None:
     a, b = sim_day(2, start_s=23_280, end_s=23_400), sim_day(2, start_s=23_280, end_s=23_400)
     assert len(a) > 121 and np.array_equal(a.qty, b.qty) and np.array_equal(a.ts, b.ts)
     assert _run(a, "baseline", RunConfig()) == _run(b, "baseline", RunConfig())
+
+
+def test_recorder_drops_our_own_book_changes(tmp_path: Path) -> None:
+    tape = synthetic_day(SynthConfig(seed=3, start_s=23_390, end_s=23_400))
+    m = tape.markets[0]
+    with Recorder(tmp_path / "r") as rec:
+        rec.market(m)
+        rec.snapshot(1, m.ticker, [(4000, 500)], [(5000, 300)], own_yes={4000: 200})
+        rec.record(ev.BookDelta(m.ticker, 2, True, 4100, 100, client_order_id="ours"))
+        rec.record(ev.BookDelta(m.ticker, 3, True, 4100, 700))
+    t = load_tape(tmp_path / "r")
+    assert [(int(a), int(b), int(c)) for a, b, c in zip(t.kind, t.price, t.qty, strict=True)] == [
+        (1, 0, 0), (3, 4000, 300), (3, 5000, 300), (3, 4100, 700)]  # fmt: skip
