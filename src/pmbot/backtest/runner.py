@@ -9,11 +9,14 @@ exchange, acknowledgements, strategy wake-ups, markout marks, settlements) sit i
 and run strictly before a tape row only when earlier: at equal times the market moves first.
 
 Latency. Anything that should wake the strategy (an index print, a change of the best
-levels of one of its books, one of our fills) schedules a decision at `t + md_latency`,
-coalesced to at most one per `requote_min_ns` per event; the decision sees the state at
-that time. Each order action then reaches the exchange `entry_latency` later (FIFO: an
-action never overtakes an earlier one) and its acknowledgement comes back one more entry
-delay later. Until then the planner (`execution.planner`) treats the order as in flight.
+levels of one of its books, one of our fills, the strategy's own wake-up time) schedules a
+decision at that time, after every tape row of the same time, coalesced to at most one per
+`requote_min_ns` per event. A decision at t uses the state at t, which the live bot would
+have seen `md_latency` later: its actions leave at t + md_latency and reach the exchange
+`entry_latency` after that (FIFO: an action never overtakes an earlier one); the
+acknowledgement comes back one more entry delay later, and until then the planner
+(`execution.planner`) treats the order as in flight. (For a fill-triggered decision this is
+optimistic by one md_latency: the fill itself reaches the bot md_latency late.)
 Our fills update positions at once (the private fill feed is assumed no slower than the
 book feed).
 
@@ -78,6 +81,9 @@ class RunConfig:
     # shuts down early would do
     quote_start_ns: int | None = None
     quote_stop_ns: int | None = None
+    # the strategy sees the books with our own resting orders in them, as the live venue
+    # shows them (the queue model never does: recorded books are the market without us)
+    own_in_books: bool = True
     seed: int = 0
     amend_reprice: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -150,7 +156,7 @@ class Runner:
     def _wake(self, e: int, t: int) -> None:
         if self.wake_at[e] is not None or not self.ev_open[e]:
             return
-        w = max(t + self.md.sample_ns(), self.last_dec[e] + self.cfg.requote_min_ns)
+        w = max(t, self.last_dec[e] + self.cfg.requote_min_ns)
         self.wake_at[e] = w
         self._push(w, WAKE, e)
 
@@ -302,7 +308,7 @@ class Runner:
             )
         view = QuoteView(
             ts_ns=t, event_ticker=self.ev_names[e], markets=self.ev_specs[e], fair=fair,
-            books=self.ev_books[e],
+            books=self._books_view(e),
             positions={mk[m].ticker: self.pos[m].qty for m in ms if self.pos[m].qty},
             resting={k: tuple(v) for k, v in resting.items()}, index_ts_ns=self.level_ts,
             reference_ts_ns=self.ref[e], event_cost=self._event_cost(ms), daily_pnl=self._pnl_fair(),
@@ -338,12 +344,34 @@ class Runner:
             self.j.placed += 1
             self.j.placed_qty += c.qty
 
+    def _books_view(self, e: int) -> dict[str, BinaryBook]:
+        books = self.ev_books[e]
+        if not self.cfg.own_in_books:
+            return books
+        sh = self.shadow
+        out = None
+        for m in self.ev_mkts[e]:
+            if sh.bid_lv[m] or sh.ask_lv[m]:
+                if out is None:
+                    out = dict(books)
+                b = self.books[m].copy()
+                for o in sh.engine.live.get("us", {}).values():
+                    if o.ticker == b.ticker and o.remaining > 0:
+                        if o.is_bid:
+                            b.apply_delta(True, o.price, o.remaining)
+                        else:
+                            b.apply_delta(False, ONE - o.price, o.remaining)
+                out[b.ticker] = b
+        return books if out is None else out
+
     def _new_coid(self) -> str:
         self._coid += 1
         return f"bt{self._coid}"
 
     def _send(self, t: int, action: tuple[Any, ...]) -> None:
-        arrive = max(t + self.entry.sample_ns(), self.last_arrival)
+        """A decision on the state at t leaves at t + md (the bot saw that state md later)
+        and reaches the exchange one entry latency after that, never before an earlier one."""
+        arrive = max(t + self.md.sample_ns() + self.entry.sample_ns(), self.last_arrival)
         self.last_arrival = arrive
         self._push(arrive, ARRIVE, action)
 
