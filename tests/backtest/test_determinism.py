@@ -149,3 +149,17 @@ def test_recorder_drops_our_own_book_changes(tmp_path: Path) -> None:
     t = load_tape(tmp_path / "r")
     assert [(int(a), int(b), int(c)) for a, b, c in zip(t.kind, t.price, t.qty, strict=True)] == [
         (1, 0, 0), (3, 4000, 300), (3, 5000, 300), (3, 4100, 700)]  # fmt: skip
+
+
+def test_index_csv_replaces_the_tape_index(tmp_path: Path) -> None:
+    from pmbot.backtest.tape import INDEX, replace_index
+
+    tape = synthetic_day(SynthConfig(seed=3, start_s=23_390, end_s=23_400))
+    t0 = int(tape.ts[0]) // 1_000_000
+    csv = tmp_path / "spx.csv"
+    csv.write_text("ts_ms,level\n" + "".join(f"{t0 + 1000 * i},{6100 + i}.25\n" for i in range(11)))
+    t = replace_index(tape, str(csv))
+    idx = t.kind == INDEX
+    assert int(idx.sum()) == 11 and t.qty[idx][0] == 61_002_500
+    assert int((t.kind != INDEX).sum()) == int((tape.kind != INDEX).sum())
+    assert t.index_level_at(int(tape.ts[0]) + 3 * 1_000_000_000) == 6103.25
