@@ -346,22 +346,24 @@ class Runner:
 
     def _books_view(self, e: int) -> dict[str, BinaryBook]:
         books = self.ev_books[e]
-        if not self.cfg.own_in_books:
+        mine = self.shadow.engine.live.get("us")
+        if not self.cfg.own_in_books or not mine:
             return books
-        sh = self.shadow
-        out = None
-        for m in self.ev_mkts[e]:
-            if sh.bid_lv[m] or sh.ask_lv[m]:
-                if out is None:
-                    out = dict(books)
-                b = self.books[m].copy()
-                for o in sh.engine.live.get("us", {}).values():
-                    if o.ticker == b.ticker and o.remaining > 0:
-                        if o.is_bid:
-                            b.apply_delta(True, o.price, o.remaining)
-                        else:
-                            b.apply_delta(False, ONE - o.price, o.remaining)
-                out[b.ticker] = b
+        tickers = self.ev_tickers[e]
+        out: dict[str, BinaryBook] | None = None
+        for o in mine.values():
+            t = o.ticker
+            if t not in tickers or o.remaining <= 0:
+                continue
+            if out is None:
+                out = dict(books)
+            b = out[t]
+            if b is books[t]:
+                b = out[t] = b.copy()
+            if o.is_bid:
+                b.apply_delta(True, o.price, o.remaining)
+            else:
+                b.apply_delta(False, ONE - o.price, o.remaining)
         return books if out is None else out
 
     def _new_coid(self) -> str:
