@@ -54,12 +54,14 @@ def _mo(sign: np.ndarray, price: np.ndarray, qty: np.ndarray, mark: np.ndarray) 
 
 
 def _markouts(f: dict[str, np.ndarray], marks: np.ndarray, sel: np.ndarray, horizons: Sequence[int],
-              col: int) -> dict[str, float | None]:  # fmt: skip
+              col: int, payoff: np.ndarray | None = None) -> dict[str, float | None]:  # fmt: skip
     out: dict[str, float | None] = {}
     s, p, q = f["sign"][sel], f["price"][sel], f["qty"][sel]
     out["0s"] = _mo(s, p, q, f["fair" if col == 0 else "mid"][sel])
     for h, hs in enumerate(horizons):
         out[f"{hs}s"] = _mo(s, p, q, marks[sel, h, col]) if len(marks) else None
+    if payoff is not None:  # at settlement: the payoff of fills in markets that settled
+        out["settle"] = _mo(s, p, q, payoff[sel])
     return out
 
 
@@ -90,8 +92,10 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
     dd = max_drawdown(series)
     passive = f["taker"] == 0
     allf = np.ones(n_f, dtype=bool)
+    pay_of = {m: pay / ONE for m, _, _, pay in j.settled}
+    payoff = np.array([pay_of.get(int(m), math.nan) for m in f["mkt"]], dtype=np.float64)
     mo = {
-        "fair": _markouts(f, marks, allf, j.horizons_s, 0),
+        "fair": _markouts(f, marks, allf, j.horizons_s, 0, payoff),
         "mid": _markouts(f, marks, allf, j.horizons_s, 1),
         "passive_fair": _markouts(f, marks, passive, j.horizons_s, 0),
         "aggressive_fair": _markouts(f, marks, ~passive, j.horizons_s, 0),
