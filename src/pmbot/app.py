@@ -114,8 +114,7 @@ class BotApp:
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
-                if om.on_fill(e):
-                    self.acct.on_fill(e, self.fair)
+                om.on_fill(e)
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
@@ -309,6 +308,7 @@ class BotApp:
             self.fair = self._model.fair_value(
                 self.event_ticker, self.event_markets, now, self.state.index_level, vix
             )
+            self.acct.sync(self.state, self.fair)
             inp = build_inputs(self, now)
             self.decision = d = engine.step(inp)
             if d.risk.cancel_all:
