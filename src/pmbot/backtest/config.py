@@ -14,6 +14,7 @@ Unknown keys are rejected and every error names its field (`ConfigError`). Examp
     md_latency_ms = 10
     cancel_model = "prorata"  # prorata | back | front
     requote_min_ms = 100
+    # rate_limit = [100, 100]  # write tokens/s and bucket size (Kalshi basic); calls wait
     vol = 0.16
     vol = 0.16                # the index's vol: VIX = 100 vol, k = 1; or set vix and k
     shape = "t6"              # normal | t4 | t6 ...
@@ -54,7 +55,7 @@ _DATA = {"kind", "path", "seed", "start_s", "end_s", "index_csv", "n_buckets", "
          "churn_per_s", "noise_per_s", "refresh_s", "half_spread", "day"}  # fmt: skip
 _RUN = {"entry_latency_ms", "md_latency_ms", "rtt_file", "md_rtt_file", "cancel_model",
         "requote_min_ms", "requote_on_book", "sample_s", "vol", "vix", "k", "shape",
-        "realised_blend", "seed", "horizons_s", "settings"}  # fmt: skip
+        "realised_blend", "seed", "horizons_s", "settings", "rate_limit"}  # fmt: skip
 _SWEEP_META = {"rank_by", "workers", "ray_address", "strategy"}
 _TOP = {"data", "run", "strategies", "params", "limits", "sweep", "report"}
 
@@ -131,6 +132,7 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
             shape=str(r.get("shape", "t6")), seed=int(r.get("seed", 0)),
             vix=None if "vix" not in r else float(r["vix"]), k=None if "k" not in r else float(r["k"]),
             realised_blend=bool(r.get("realised_blend", True)),
+            rate_limit=None if "rate_limit" not in r else (float(r["rate_limit"][0]), float(r["rate_limit"][1])),
             horizons_s=tuple(int(x) for x in r.get("horizons_s", (1, 10, 60, 300))),
         )  # fmt: skip
     except (TypeError, ValueError) as e:

@@ -72,6 +72,8 @@ class OrderFlow:
     planner_cfg: PlannerConfig
     j: Journal
     _coid: int
+    _tokens: float
+    _tokens_t: int
 
     def _push(self, t: int, kind: int, payload: Any) -> None:
         raise NotImplementedError
@@ -129,27 +131,49 @@ class OrderFlow:
             self._push(wake, WAKE, e)
         p = plan(quotes, live, self._new_coid, in_flight=self.in_flight, tickers=tickers,
                  config=self.planner_cfg)  # fmt: skip
-        for cx in p.cancels:
-            oc = self.orders.get(cx.client_order_id)
-            if oc is not None and oc.order_id is not None:
-                oc.status = OrderStatus.CANCEL_PENDING
-                self._send(t, ("cancel", cx.client_order_id))
-                self.j.cancels += 1
+        for batch in p.cancel_batches:
+            ok = self._budget(t, self.cfg.write_costs["cancel"] * len(batch))
+            for cx in batch:
+                oc = self.orders.get(cx.client_order_id)
+                if oc is not None and oc.order_id is not None:
+                    oc.status = OrderStatus.CANCEL_PENDING
+                    self._send(t, ("cancel", cx.client_order_id), ok)
+                    self.j.cancels += 1
         for a in p.amends:
             self.in_flight.add(a.client_order_id)
-            self._send(t, ("amend", a.client_order_id, a.price, a.qty))
+            ok = self._budget(t, self.cfg.write_costs["amend"])
+            self._send(t, ("amend", a.client_order_id, a.price, a.qty), ok)
             self.j.amends += 1
         for d in p.decreases:
             self.in_flight.add(d.client_order_id)
-            self._send(t, ("decrease", d.client_order_id, d.reduce_to))
+            ok = self._budget(t, self.cfg.write_costs["decrease"])
+            self._send(t, ("decrease", d.client_order_id, d.reduce_to), ok)
             self.j.decreases += 1
-        for c in p.creates:
-            self.orders[c.client_order_id] = LiveOrder(
-                c.client_order_id, c.ticker, c.side, c.price, c.qty, c.qty, OrderStatus.PENDING,
-                created_ns=t, updated_ns=t)  # fmt: skip
-            self._send(t, ("create", c.client_order_id, c.post_only))
-            self.j.placed += 1
-            self.j.placed_qty += c.qty
+        for cb in p.create_batches:
+            ok = self._budget(t, self.cfg.write_costs["create"] * len(cb))
+            for c in cb:
+                self.orders[c.client_order_id] = LiveOrder(
+                    c.client_order_id, c.ticker, c.side, c.price, c.qty, c.qty, OrderStatus.PENDING,
+                    created_ns=t, updated_ns=t)  # fmt: skip
+                self._send(t, ("create", c.client_order_id, c.post_only), ok)
+                self.j.placed += 1
+                self.j.placed_qty += c.qty
+
+    def _budget(self, t: int, cost: int) -> int:
+        """Pace one write call through the write token bucket (`RunConfig.rate_limit`, in
+        simulated time) as the live HTTP client does: returns how long the call waits for
+        its tokens before it leaves (0 when the bucket has them)."""
+        rl = self.cfg.rate_limit
+        if rl is None:
+            return 0
+        rate, cap = rl
+        self._tokens = min(float(cap), self._tokens + (t - self._tokens_t) / 1e9 * rate)
+        self._tokens_t = t
+        self._tokens -= cost  # may go negative: tokens promised to calls already waiting
+        if self._tokens >= 0:
+            return 0
+        self.j.rate_limited += 1
+        return int(-self._tokens / rate * 1e9)
 
     def _books_view(self, e: int) -> dict[str, BinaryBook]:
         books = self.ev_books[e]
@@ -177,10 +201,10 @@ class OrderFlow:
         self._coid += 1
         return f"bt{self._coid}"
 
-    def _send(self, t: int, action: tuple[Any, ...]) -> None:
+    def _send(self, t: int, action: tuple[Any, ...], wait_ns: int = 0) -> None:
         """A decision on the state at t leaves at t + md (the bot saw that state md later)
         and reaches the exchange one entry latency after that, never before an earlier one."""
-        arrive = max(t + self.md.sample_ns() + self.entry.sample_ns(), self.last_arrival)
+        arrive = max(t + wait_ns + self.md.sample_ns() + self.entry.sample_ns(), self.last_arrival)
         self.last_arrival = arrive
         self._push(arrive, ARRIVE, action)
 

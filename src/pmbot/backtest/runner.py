@@ -83,6 +83,15 @@ class RunConfig:
     # the strategy sees the books with our own resting orders in them, as the live venue
     # shows them (the queue model never does: recorded books are the market without us)
     own_in_books: bool = True
+    # the venue's write rate limit: (tokens refilled per second, bucket capacity) in
+    # simulated time, and each write's cost; None: unlimited. Kalshi basic tier: (100, 100),
+    # a create costs 10 per order in a batch, a batched cancel 2 per order. Calls wait for
+    # their tokens (the live client paces itself) and batches fit the bucket, as
+    # `venues.kalshi.port` sizes them.
+    rate_limit: tuple[float, float] | None = None
+    write_costs: dict[str, int] = field(
+        default_factory=lambda: {"create": 10, "cancel": 2, "amend": 10, "decrease": 10}
+    )
     seed: int = 0
     amend_reprice: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -138,9 +147,19 @@ class Runner(OrderFlow):
         self.coid_of: dict[str, str] = {}  # engine order id -> client_order_id
         self.in_flight: set[str] = set()
         self.last_arrival = 0
-        self.planner_cfg = PlannerConfig(amend_reprice=cfg.amend_reprice)
+        if cfg.rate_limit is not None:
+            cap = cfg.rate_limit[1]
+            self.planner_cfg = PlannerConfig(
+                max(1, min(20, int(cap // cfg.write_costs["create"]))),
+                max(1, min(100, int(cap // cfg.write_costs["cancel"]))),
+                cfg.amend_reprice,
+            )
+        else:
+            self.planner_cfg = PlannerConfig(amend_reprice=cfg.amend_reprice)
         self.j = Journal(tuple(m.ticker for m in mk), tuple(self.ev_names), cfg.horizons_s)
         self.next_sample = t0
+        self._tokens = float(cfg.rate_limit[1]) if cfg.rate_limit else 0.0
+        self._tokens_t = t0
         self.cash = 0  # Micros: - what we paid + what we received, fees excluded
         self.fees = 0
         for e, r in enumerate(self.ref):  # settle only what the tape covers or records
