@@ -163,3 +163,18 @@ def test_index_csv_replaces_the_tape_index(tmp_path: Path) -> None:
     assert int(idx.sum()) == 11 and t.qty[idx][0] == 61_002_500
     assert int((t.kind != INDEX).sum()) == int((tape.kind != INDEX).sum())
     assert t.index_level_at(int(tape.ts[0]) + 3 * 1_000_000_000) == 6103.25
+
+
+def test_two_days_settle_each_and_give_a_daily_sharpe() -> None:
+    from datetime import date
+
+    from pmbot.backtest.tape import concat
+
+    days = [synthetic_day(SynthConfig(seed=s, day=d, start_s=23_100, end_s=23_400))
+            for s, d in ((1, date(2026, 6, 9)), (2, date(2026, 6, 10)))]  # fmt: skip
+    tape = concat(*days)
+    assert len(tape.markets) == 60 and len(tape) == sum(len(d) for d in days)
+    s = summarize(Runner(tape, strategy_quoter("pmbot"), RunConfig()).run(), "pmbot")
+    assert [x["event"] for x in s["settlements"]] == ["KXINX-26JUN09SYN", "KXINX-26JUN10SYN"]
+    assert sorted(s["daily"]["pnl"]) == ["2026-06-09", "2026-06-10"]
+    assert "sharpe_annualised" in s["daily"]

@@ -37,6 +37,7 @@ __all__ = [
     "TRADE",
     "Tape",
     "TapeBuilder",
+    "concat",
     "replace_index",
     "rows_to_tape",
 ]
@@ -209,3 +210,27 @@ def replace_index(tape: Tape, csv_path: str) -> Tape:
         tape.settlements,
         tape.source + f" index={csv_path}",
     )
+
+
+def concat(*tapes: Tape) -> Tape:
+    """One tape from several (e.g. consecutive days): markets merged by ticker, rows re-sorted."""
+    markets: list[MarketSpec] = []
+    idx: dict[str, int] = {}
+    parts = []
+    settlements: dict[str, float] = {}
+    for t in tapes:
+        remap = np.empty(len(t.markets) + 1, dtype=np.int32)
+        remap[-1] = -1  # index rows keep mkt = -1
+        for i, m in enumerate(t.markets):
+            if m.ticker not in idx:
+                idx[m.ticker] = len(markets)
+                markets.append(m)
+            remap[i] = idx[m.ticker]
+        parts.append((t, remap[t.mkt]))
+        settlements.update(t.settlements)
+    return Tape.from_columns(
+        np.concatenate([t.ts for t, _ in parts]), np.concatenate([t.kind for t, _ in parts]),
+        np.concatenate([m for _, m in parts]), np.concatenate([t.side for t, _ in parts]),
+        np.concatenate([t.price for t, _ in parts]), np.concatenate([t.qty for t, _ in parts]),
+        markets, settlements, " + ".join(t.source for t in tapes),
+    )  # fmt: skip
