@@ -49,7 +49,7 @@ def test_price_move_is_one_amend():
     p = plan([q(5100, 1000)], [order("a", 5000, 1000, filled=300)], ids())
     assert p.calls == 1 and len(p.amends) == 1
     a = p.amends[0]
-    assert (a.price, a.qty, a.count, a.order_id) == (5100, 1000, 1300, "o-a")
+    assert (a.price, a.qty, a.total, a.order_id) == (5100, 1000, 1300, "o-a")
 
 
 def test_size_cut_is_one_decrease():
@@ -59,7 +59,7 @@ def test_size_cut_is_one_decrease():
 
 def test_size_increase_is_one_amend_same_price():
     p = plan([q(5000, 1500)], [order("a", 5000, 1000, filled=200)], ids())
-    assert p.calls == 1 and p.amends[0].count == 1700 and p.amends[0].price == 5000
+    assert p.calls == 1 and p.amends[0].total == 1700 and p.amends[0].price == 5000
 
 
 def test_new_quotes_batch_create_and_removed_batch_cancel():
@@ -132,7 +132,7 @@ def apply_plan(p: Plan, live: list[LiveOrder]) -> dict:
         book[d.client_order_id].remaining = d.reduce_to
     for a in p.amends:
         o = book[a.client_order_id]
-        assert a.count == o.filled + a.qty
+        assert a.total == o.filled + a.qty
         o.price, o.remaining = a.price, a.qty
     for c in p.creates:
         book[c.client_order_id] = LiveOrder(

@@ -250,7 +250,7 @@ class OrderManager:
             if canceling:
                 self.ledger.update_orders(canceling, "cancel_sent")
             intents = [
-                (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.count}")
+                (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.total}")
                 for a in p.amends
             ]
             intents += [
@@ -266,8 +266,8 @@ class OrderManager:
             self._in_flight.add(a.client_order_id)
         for d in p.decreases:
             self._in_flight.add(d.client_order_id)
-        for c in p.creates:
-            self._in_flight.add(c.client_order_id)
+        for n in p.creates:
+            self._in_flight.add(n.client_order_id)
         calls = [self._cancel_batch(b) for b in p.cancel_batches]
         calls += [self._decrease(d) for d in p.decreases]
         calls += [self._amend(a) for a in p.amends]
@@ -357,7 +357,7 @@ class OrderManager:
 
     async def _amend(self, a: AmendAction) -> None:
         o = self.state.orders[a.client_order_id]
-        req = AmendOrder(a.order_id, a.client_order_id, a.ticker, a.side, a.price, a.count)
+        req = AmendOrder(a.order_id, a.client_order_id, a.ticker, a.side, a.price, a.total)
         self.stats.writes["amend"] += 1
         try:
             r: OrderAck | BaseException = await self.venue.amend(req)
@@ -371,7 +371,7 @@ class OrderManager:
             o.price = a.price
             if r.filled is not None:
                 o.filled = max(o.filled, r.filled)
-            o.remaining = max(0, a.count - o.filled) if r.remaining is None else r.remaining
+            o.remaining = max(0, a.total - o.filled) if r.remaining is None else r.remaining
             o.initial = o.filled + o.remaining
             self._set(
                 o, OrderStatus.RESTING if o.remaining else OrderStatus.EXECUTED, self.clock.now_ns()

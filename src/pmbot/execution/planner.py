@@ -89,7 +89,7 @@ class AmendAction(NamedTuple):
     side: Side
     price: Price
     qty: Qty  # desired resting size after the amend
-    count: Qty  # venue total = already filled + qty
+    total: Qty  # the venue's amend count: already filled + qty
 
 
 class DecreaseAction(NamedTuple):
@@ -136,7 +136,7 @@ def is_busy(o: LiveOrder, in_flight: Collection[str] = ()) -> bool:
     return o.status in _BUSY or o.order_id is None or o.client_order_id in in_flight
 
 
-def _side(s: object) -> Side:
+def _side(s: str) -> Side:
     return s if isinstance(s, Side) else Side(s)
 
 
@@ -199,19 +199,20 @@ def plan(
             continue
         if len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0:  # the common case
             o = orders[0]
+            oid = o.order_id or ""
             ((price, (qty, _po)),) = levels.items()
             if price == o.price:
                 if o.remaining == qty:
                     p.kept += 1
                 elif o.remaining > qty:
-                    p.decreases.append(DecreaseAction(o.client_order_id, o.order_id, ticker, qty))  # type: ignore[arg-type]
+                    p.decreases.append(DecreaseAction(o.client_order_id, oid, ticker, qty))
                 else:
                     p.amends.append(
                         AmendAction(
                             o.client_order_id,
-                            o.order_id,
+                            oid,
                             ticker,
-                            side,  # type: ignore[arg-type]
+                            side,
                             price,
                             qty,
                             o.filled + qty,
@@ -222,9 +223,9 @@ def plan(
                 p.amends.append(
                     AmendAction(
                         o.client_order_id,
-                        o.order_id,
+                        oid,
                         ticker,
-                        side,  # type: ignore[arg-type]
+                        side,
                         price,
                         qty,
                         o.filled + qty,

@@ -409,12 +409,12 @@ def _order(r: tuple[object, ...]) -> LiveOrder:
         client_order_id=str(r[0]),
         order_id=None if r[1] is None else str(r[1]),
         ticker=str(r[2]),
-        side=Side(r[3]),
+        side=Side(str(r[3])),
         price=int(r[4]),  # type: ignore[call-overload]
         initial=int(r[5]),  # type: ignore[call-overload]
         remaining=int(r[6]),  # type: ignore[call-overload]
         filled=int(r[7]),  # type: ignore[call-overload]
-        status=OrderStatus(r[8]),
+        status=OrderStatus(str(r[8])),
         created_ns=int(r[9]),  # type: ignore[call-overload]
         updated_ns=int(r[10]),  # type: ignore[call-overload]
     )
