@@ -346,3 +346,16 @@ async def test_settlement_closes_position_and_is_recovered(venue, clock, tmp_pat
     bot2 = Bot(venue, clock, tmp_path / "b.db")
     p = bot2.state.positions[A]
     assert p.qty == 0 and p.realized == (10_000 - 4000) * 300 and bot2.recovery.settlements == 1
+
+
+async def test_cancel_rejected_after_close_is_not_retried_forever(venue, clock, tmp_path):
+    from pmbot.errors import OrderRejected
+
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    venue.fail["cancel"] = [OrderRejected("closed", status=400, code="market_closed")]
+    await bot.om.sync([])
+    assert bot.state.live_orders() == [] and bot.om.stats.rejects["market_closed"] == 1
+    await bot.om.sync([])
+    assert venue.calls["cancel"] == 1

@@ -6,6 +6,7 @@ The async shell around the pure planner and reconciler. It owns no parsing and n
   order from the answer. Orders with a call in flight stay frozen for the planner.
 * Rejects by class/code: post-only cross -> rejected, requoted on the next tick (a fresh id);
   insufficient balance -> `on_risk`; 429 -> nothing changed, pause sending for a while;
+  market_closed on cancel/amend/decrease -> the order is dead (nothing trades after close);
   timeout / 5xx / 404 on cancel-amend-decrease -> UNKNOWN, settled by reconciliation.
 * Fills (stream or backfill) are deduplicated by (trade_id, order_id) in the ledger.
 * `reconcile()` at start, after reconnects and periodically; `sync` refuses to quote while
@@ -63,6 +64,7 @@ log = logging.getLogger("pmbot.execution")
 POST_ONLY_CROSS = "post_only_cross"
 INSUFFICIENT_BALANCE = "insufficient_balance"
 ALREADY_EXISTS = "order_already_exists"
+MARKET_CLOSED = "market_closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,7 +426,12 @@ class OrderManager:
             elif code == INSUFFICIENT_BALANCE and self.on_risk is not None:
                 self.on_risk(INSUFFICIENT_BALANCE, ctx)
             log.info("%s rejected code=%s %s", what, code, ctx)
-            nxt = OrderStatus.REJECTED if terminal_if_refused else OrderStatus.RESTING
+            if terminal_if_refused:
+                nxt = OrderStatus.REJECTED
+            elif code == MARKET_CLOSED:  # nothing trades after the close: stop retrying it
+                nxt = OrderStatus.CANCELED
+            else:
+                nxt = OrderStatus.RESTING
         elif isinstance(e, NotFound) and terminal_if_refused:
             self.stats.rejects["not_found"] += 1
             nxt = OrderStatus.REJECTED  # e.g. unknown market: nothing was created
