@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _bench import Reporter, median_ns_per_op, parse_args
 from pmbot.core.book import BinaryBook
-from pmbot.core.money import ONE, PriceGrid
+from pmbot.core.money import ONE, PriceGrid, PriceRange
 
 
 class DictBook:
@@ -39,21 +39,21 @@ class DictBook:
 
 
 def make_stream(
-    n: int, seed: int
+    n: int, seed: int, step: int = 100
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[bool, int, int]]]:
     rng = random.Random(seed)
-    yes = {p: rng.randint(1, 50) * 100 for p in range(100, 5000, 100)}
-    no = {p: rng.randint(1, 50) * 100 for p in range(100, 5000, 100)}
+    yes = {p: rng.randint(1, 50) * 100 for p in range(step, 5000, step)}
+    no = {p: rng.randint(1, 50) * 100 for p in range(step, 5000, step)}
     cur = {True: dict(yes), False: dict(no)}
     out = []
     for _ in range(n):
         side = rng.random() < 0.5
         top = max(cur[side]) if cur[side] else 4900
         p = max(
-            100,
+            step,
             min(
-                ONE - 100,
-                top - 100 * int(abs(rng.gauss(0, 4))) + (100 if rng.random() < 0.1 else 0),
+                ONE - step,
+                top - step * int(abs(rng.gauss(0, 4))) + (step if rng.random() < 0.1 else 0),
             ),
         )
         have = cur[side].get(p, 0)
@@ -69,8 +69,17 @@ def make_stream(
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    yes, no, stream = make_stream(20_000, 1)
-    grid = PriceGrid.linear_cent()
+    r = Reporter(args.json)
+    # 1-cent grid, ~49 levels a side (S&P buckets); 0.1-cent grid, ~490 levels a side (deep book)
+    for label, step, grid in (
+        ("linear_cent", 100, PriceGrid.linear_cent()),
+        ("deci_cent", 10, PriceGrid([PriceRange(0, ONE, 10)])),
+    ):
+        run_case(r, args.repeat, label, step, grid)
+
+
+def run_case(r: Reporter, repeat: int, label: str, step: int, grid: PriceGrid) -> None:
+    yes, no, stream = make_stream(20_000, 1, step)
 
     book = BinaryBook(grid)
     ticks = [(s, (grid.tick(p) if s else book.no_grid.tick(p)), d) for s, p, d in stream]
@@ -102,12 +111,11 @@ def main() -> None:
     assert book.yes_bid_price() == db.best_yes and book.best_no_bid()[0] == db.best_no  # type: ignore[index]
 
     n = len(stream)
-    base = median_ns_per_op(run_dict, n, args.repeat)
-    ours = median_ns_per_op(run_book, n, args.repeat)
-    ours_t = median_ns_per_op(run_ticks, n, args.repeat)
-    r = Reporter(args.json)
-    r.figure("book.apply_delta_ns", ours, "ns/delta", "dict_book_max", base)
-    r.figure("book.apply_tick_ns", ours_t, "ns/delta", "dict_book_max", base)
+    base = median_ns_per_op(run_dict, n, repeat)
+    ours = median_ns_per_op(run_book, n, repeat)
+    ours_t = median_ns_per_op(run_ticks, n, repeat)
+    r.figure(f"book.{label}.apply_delta_ns", ours, "ns/delta", "dict_book_max", base)
+    r.figure(f"book.{label}.apply_tick_ns", ours_t, "ns/delta", "dict_book_max", base)
 
 
 if __name__ == "__main__":

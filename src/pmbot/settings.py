@@ -28,6 +28,7 @@ __all__ = [
     "MarketSelection",
     "MetricsSettings",
     "PolymarketSettings",
+    "PricingSettings",
     "RiskSettings",
     "Secrets",
     "Settings",
@@ -90,25 +91,42 @@ class MarketSelection(_S):
 
 
 class StrategySettings(_S):
+    """Quoting, in units a trader reasons in (cents, contracts, seconds)."""
+
     kind: Literal["pmbot", "baseline"] = "pmbot"
-    edge_ticks: Annotated[int, Meta(ge=0)] = 1
-    quote_size: Annotated[float, Meta(gt=0)] = 5.0  # contracts per quote
-    risk_aversion: NonNeg = 0.05  # CARA coefficient per $ of event payoff
+    risk_aversion: NonNeg = 0.002  # CARA coefficient per $ of event payoff
+    edge_cents: NonNeg = 1.0  # minimum distance of a quote from its reservation price
+    adverse_selection_cents: NonNeg = 0.0  # extra edge against informed flow
+    min_spread_ticks: Annotated[int, Meta(ge=1)] = 2
+    quote_size: Pos = 10.0  # contracts per quote
     no_quote_band: Prob = 0.03  # no quotes when fair value is within this of 0 or 1
-    min_rest_s: NonNeg = 1.0
-    debounce_s: NonNeg = 0.2
-    requote_tolerance_ticks: Annotated[int, Meta(ge=0)] = 1
+    requote_tolerance_ticks: Annotated[int, Meta(ge=0)] = 1  # hysteresis
+    min_rest_s: NonNeg = 0.5  # a resting quote younger than this is not repriced
+    debounce_s: NonNeg = 0.25  # coalesce bursts of index ticks
+    fill_pause_s: NonNeg = 1.0  # after a fill, that side of that market rests this long
+
+
+class PricingSettings(_S):
+    """Fair value: VIX x k on the NYSE variance clock, Student-t shape (see docs/pricing.md)."""
+
+    shape: Literal["normal", "t4", "t6", "t8"] = "t6"
+    k: Pos = 0.70  # realised / VIX-implied session vol
+    vix: Pos = 16.0  # implied vol used when the feed has no VIX print
+    realised_blend: bool = True  # blend today's realised variance with the implied level
 
 
 class RiskSettings(_S):
-    max_position_per_market: Pos = 50.0  # contracts
-    max_event_loss: Pos = 200.0  # dollars, worst case over index outcomes
-    max_total_exposure: Pos = 1000.0  # dollars
-    max_daily_loss: Pos = 100.0  # dollars: kill switch
+    max_position_per_market: Pos = 100.0  # contracts
+    max_event_loss: Pos = 100.0  # dollars, worst case over index outcomes
+    max_event_cost: Pos = 200.0  # dollars of capital in one event
+    max_total_exposure: Pos = 1000.0  # dollars across the account
+    max_daily_loss: Pos = 100.0  # dollars: kill switch (halt + cancel all)
     max_divergence: Annotated[float, Meta(gt=0, le=1)] = 0.15  # |fair - mid| before pulling
-    pull_before_close_s: NonNeg = 60.0
-    book_stale_s: Pos = 5.0
-    order_group_contracts: Pos = 500.0  # exchange-side kill switch (15 s rolling fills)
+    index_stale_s: Pos = 10.0  # no index tick for this long: halt
+    book_stale_s: Pos = 30.0  # book not known current for this long: pull that market
+    reduce_before_close_s: NonNeg = 300.0  # reduce-only this long before the reference time
+    pull_before_close_s: NonNeg = 5.0  # pull everything this long before it
+    order_group_contracts: Pos = 500.0  # exchange-side kill switch: contracts filled per 15 s
 
 
 class LoggingSettings(_S):
@@ -144,6 +162,7 @@ class Settings(_S):
     feed: FeedSettings = FeedSettings()
     markets: MarketSelection = MarketSelection()
     strategy: StrategySettings = StrategySettings()
+    pricing: PricingSettings = PricingSettings()
     risk: RiskSettings = RiskSettings()
     logging: LoggingSettings = LoggingSettings()
     ledger: LedgerSettings = LedgerSettings()

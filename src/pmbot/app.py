@@ -1,0 +1,467 @@
+"""The composition root: build every part from settings and run the bot in one TaskGroup.
+
+    exchange (embedded simulator or real URLs) -> KalshiVenue (REST + WS) -> TradingState
+    index feed ------------------------------------------------------------> TradingState
+    TradingState -> FairValueModel -> QuoteEngine (strategy + risk gate) -> OrderManager
+    OrderManager -> ledger first, then signed calls through KalshiPort
+
+Start order: exchange, venue (key check), feed (first index level), market selection, book
+and private subscriptions, reconciliation (the bot refuses to quote until it is clean),
+then the quoting loop. Stop order (Ctrl-C, SIGTERM, --duration, kill switch, fatal error):
+quoting stops, cancel-all verified against the venue, order group deleted, summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pmbot.app_parts import (
+    Accounting,
+    build_engine,
+    build_inputs,
+    dashboard_view,
+    fair_model,
+    market_label,
+    sim_vix,
+)
+from pmbot.clock import Clock, LiveClock, ScaledClock
+from pmbot.core import events as ev
+from pmbot.core.fairvalue import EventFairValue
+from pmbot.core.market import MarketSpec
+from pmbot.core.state import TradingState
+from pmbot.errors import AuthError, ConfigError, PmbotError, VenueError
+from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
+from pmbot.feeds.factory import build_feed
+from pmbot.logs import kv
+from pmbot.settings import Secrets, Settings
+from pmbot.store.ledger import Ledger
+from pmbot.strategy.selection import select_event, select_markets
+from pmbot.venues.kalshi.port import KalshiPort
+from pmbot.venues.kalshi.signing import KalshiSigner
+from pmbot.venues.kalshi.urls import resolve_urls
+from pmbot.venues.kalshi.venue import KalshiVenue
+
+__all__ = ["BotApp", "RunOptions", "Stop"]
+
+log = logging.getLogger("pmbot.app")
+
+
+class Stop(Exception):
+    """Raised inside the TaskGroup to end the run cleanly (duration, signal, kill switch)."""
+
+
+@dataclass(slots=True)
+class RunOptions:
+    duration_s: float | None = None  # simulated seconds when running on the embedded sim
+    summary_json: str | None = None
+    record: str | None = None
+    dashboard: bool = True
+    install_signal_handlers: bool = True
+
+
+@dataclass(slots=True)
+class RunResult:
+    summary: dict[str, Any] = field(default_factory=dict)
+    clean_shutdown: bool = False
+
+
+class BotApp:
+    """One bot run. Constructors do no I/O; `run()` does everything and returns the summary."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: Secrets,
+        options: RunOptions | None = None,
+        *,
+        sim: Any | None = None,
+    ) -> None:
+        self.s = settings
+        self.secrets = secrets
+        self.opts = options or RunOptions()
+        self.sim = sim  # an already started KalshiSim (tests), else built when kalshi.env == sim
+        self._own_sim = False
+        self.state = TradingState()
+        self.clock: Clock = LiveClock()
+        self.venue: KalshiVenue | None = None
+        self.om: OrderManager | None = None
+        self.ledger: Ledger | None = None
+        self.acct = Accounting()
+        self.event_ticker = ""
+        self.event_markets: list[MarketSpec] = []
+        self.quotable: list[MarketSpec] = []
+        self.all_markets: list[MarketSpec] = []
+        self.fair: EventFairValue | None = None
+        self.decision: Any = None
+        self._wake = asyncio.Event()
+        self._stop_reason = ""
+        self._reconnect = False
+        self._index_seen = asyncio.Event()
+        self.result = RunResult()
+
+    # ---- events ---------------------------------------------------------------------------
+    def sink(self, e: ev.Event) -> None:
+        """Every feed and venue event lands here (one loop, no awaits)."""
+        om = self.om
+        if isinstance(e, ev.Fill):
+            if om is not None:
+                if om.on_fill(e):
+                    self.acct.on_fill(e, self.fair)
+            else:
+                self.state.apply(e)
+        elif isinstance(e, ev.OrderUpdate) and om is not None:
+            om.on_order_update(e)
+        else:
+            self.state.apply(e)
+            if isinstance(e, ev.IndexTick):
+                self._index_seen.set()
+                if self._model is not None:
+                    self._model.on_index(e.ts_ns, e.level)
+            elif isinstance(e, ev.ConnectionState) and e.up and e.reason.startswith("re"):
+                self._reconnect = True
+            elif isinstance(e, ev.MarketStatus) and e.result in ("yes", "no"):
+                self._settle(e)
+        self._wake.set()
+
+    _model: Any = None
+
+    def _settle(self, e: ev.MarketStatus) -> None:
+        """A determined market pays $1 per winning contract: close our position at once."""
+        pos = self.state.positions.get(e.ticker)
+        if pos is None or pos.qty == 0 or self.ledger is None:
+            return
+        pnl = pos.settle(e.result == "yes")
+        self.ledger.add_settlement(e.ticker, e.result == "yes", pnl, e.ts_ns, pos)
+        log.info("settled %s", kv(ticker=e.ticker, result=e.result, pnl=pnl / 1e6))
+
+    # ---- setup ----------------------------------------------------------------------------
+    async def _start_exchange(
+        self, stack: contextlib.AsyncExitStack
+    ) -> tuple[str, str, KalshiSigner | None]:
+        ks = self.s.kalshi
+        if ks.env == "sim" and not ks.rest_url:
+            if self.sim is None:
+                from pmbot.sim.kalshi_server import KalshiSim, SimConfig
+
+                start_ns = _sim_start_ns(self.s.sim.start)
+                self.sim = KalshiSim(
+                    SimConfig(seed=self.s.sim.seed, speed=self.s.sim.speed, start_ns=start_ns)
+                )
+                await self.sim.start(self.s.sim.host, self.s.sim.port)
+                self._own_sim = True
+                stack.push_async_callback(self.sim.stop)
+            self.clock = self.sim.clock
+            log.info(
+                "embedded simulator %s",
+                kv(
+                    rest=self.sim.rest_url,
+                    ws=self.sim.ws_url,
+                    speed=self.s.sim.speed,
+                    seed=self.s.sim.seed,
+                ),
+            )
+            return (
+                self.sim.rest_url,
+                self.sim.ws_url,
+                KalshiSigner.from_pem(self.sim.key_id, self.sim.private_key_pem),
+            )
+        if ks.env == "sim" and ks.rest_url:
+            await self._sync_sim_clock(ks.rest_url)
+        if ks.env in ("demo", "prod") and not self.s.bot.live:
+            raise ConfigError(
+                "bot.live",
+                f"kalshi.env={ks.env} trades real orders: set bot.live = true "
+                "(or PMBOT__BOT__LIVE=true) to confirm",
+            )
+        urls = resolve_urls(ks.env, ks.rest_url, ks.ws_url, legacy_hosts=ks.legacy_hosts)
+        key_id = self.secrets.kalshi_key_id(ks.key_file_dir)
+        path = self.secrets.kalshi_private_key_path(ks.key_file_dir)
+        if not key_id or not path:
+            raise ConfigError(
+                "credentials",
+                "Kalshi key id / private key not set (PMBOT_KALSHI_KEY_ID and "
+                "PMBOT_KALSHI_PRIVATE_KEY_PATH, or kalshi.key_file_dir)",
+            )
+        return urls.rest, urls.ws, KalshiSigner.from_file(key_id, path)
+
+    async def _sync_sim_clock(self, rest_url: str) -> None:
+        """An external simulator: run on its market clock (it may be accelerated)."""
+        import aiohttp
+
+        base = rest_url.split("/trade-api")[0]
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"{base}/sim/clock") as r:
+                body = await r.json()
+            self.clock = ScaledClock(int(body["ts_ms"]) * 1_000_000, float(body["speed"]))
+            self._sim_vol = float(body.get("index_vol") or 0) or None
+            log.info("simulator clock %s", kv(speed=body["speed"], sim_ts_ms=body["ts_ms"]))
+        except (aiohttp.ClientError, KeyError, ValueError, TypeError) as e:
+            log.warning("simulator clock unavailable, using wall time %s", kv(error=e))
+
+    _sim_vol: float | None = None
+
+    def _ledger_path(self) -> str:
+        if self._own_sim:
+            # a fresh embedded exchange knows none of an earlier run's orders: fresh ledger
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            return str(
+                Path(self.s.ledger.path).with_name(f"sim-{stamp}-{id(self) % 10000}.sqlite3")
+            )
+        return self.s.ledger.path
+
+    async def _select(self) -> None:
+        """Pick the event for the next reference time and the markets near the index."""
+        now = self.clock.now_ns()
+        level = self.state.index_level
+        assert level is not None
+        pull_ns = int(self.s.risk.pull_before_close_s * 1e9)
+        ev_t = select_event(self.all_markets, now, pull_ns)
+        if ev_t is None:
+            self.all_markets = await self._load_markets()
+            ev_t = select_event(self.all_markets, now, pull_ns)
+        if ev_t is None:
+            raise Stop("no open event to quote")
+        markets = [m for m in self.all_markets if m.event_ticker == ev_t]
+        quotable = select_markets(
+            markets, ev_t, level, self.s.markets.band_points, self.s.markets.max_markets
+        )
+        changed = ev_t != self.event_ticker or {m.ticker for m in quotable} != {
+            m.ticker for m in self.quotable
+        }
+        if not changed:
+            return
+        assert self.venue is not None
+        if ev_t != self.event_ticker:
+            log.info("quoting event %s", kv(event=ev_t, markets=len(markets), level=f"{level:.2f}"))
+            for m in markets:
+                self.state.add_market(m)
+        held = {
+            t for t, p in self.state.positions.items() if p.qty and t in {m.ticker for m in markets}
+        }
+        subs = {m.ticker for m in quotable} | held
+        self.event_ticker, self.event_markets, self.quotable = ev_t, markets, quotable
+        await self.venue.subscribe_books(sorted(subs))
+        log.info(
+            "selected markets %s",
+            kv(
+                event=ev_t, quotable=",".join(sorted(m.ticker.rsplit("-", 1)[-1] for m in quotable))
+            ),
+        )
+
+    async def _load_markets(self) -> list[MarketSpec]:
+        assert self.venue is not None
+        out: list[MarketSpec] = []
+        for series in self.s.markets.series:
+            out += await self.venue.load_markets(series, status="open")
+        return out
+
+    # ---- loops ----------------------------------------------------------------------------
+    async def _quote_loop(self) -> None:
+        assert self.om is not None
+        om, state = self.om, self.state
+        engine, gate = build_engine(self.s)
+        self._gate = gate
+        wake_at: int | None = None
+        last_select = 0
+        while True:
+            timeout = 0.5
+            if wake_at is not None:
+                timeout = max(0.0, min(timeout, (wake_at - self.clock.now_ns()) / 1e9))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout / max(self._speed(), 1.0))
+            self._wake.clear()
+            state.take_changes()
+            now = self.clock.now_ns()
+            if self._reconnect:
+                self._reconnect = False
+                await om.on_reconnect()
+            if now - last_select > 30_000_000_000 or (
+                self.event_markets
+                and now
+                >= max(m.close_ts_ns for m in self.event_markets)
+                - int(self.s.risk.pull_before_close_s * 1e9)
+            ):
+                last_select = now
+                await self._select()
+            if self.state.index_level is None or not self.event_markets:
+                continue
+            vix = self._vix()
+            self.fair = self._model.fair_value(
+                self.event_ticker, self.event_markets, now, self.state.index_level, vix
+            )
+            inp = build_inputs(self, now)
+            self.decision = d = engine.step(inp)
+            if d.risk.cancel_all:
+                log.critical("kill switch: %s", d.risk.reason)
+                self._stop_reason = f"kill switch: {d.risk.reason}"
+                raise Stop(self._stop_reason)
+            wake_at = d.wake_at_ns
+            try:
+                await om.sync(d.quotes, tickers=[m.ticker for m in self.event_markets])
+            except AuthError:
+                raise
+            except VenueError as e:
+                log.warning("sync failed %s", kv(error=e))
+            self.acct.mark(self.state, self.fair)
+
+    def _speed(self) -> float:
+        return float(getattr(self.clock, "speed", 1.0))
+
+    def _vix(self) -> float:
+        v = self.state.vols.get("VIX")
+        if v is not None:
+            return v[1]
+        if self._sim_vol:
+            return self._sim_vol * 100
+        return sim_vix(self.sim) or self.s.pricing.vix
+
+    async def _dashboard_loop(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        from pmbot.dashboard import render
+
+        console = Console(stderr=False)
+        with Live(console=console, refresh_per_second=4, transient=False) as live:
+            while True:
+                live.update(render(dashboard_view(self)))
+                await asyncio.sleep(0.25)
+
+    async def _timer(self) -> None:
+        if self.opts.duration_s is None:
+            return
+        end = self.clock.now_ns() + int(self.opts.duration_s * 1e9)
+        while self.clock.now_ns() < end:
+            await asyncio.sleep(
+                min(0.1, max(0.0, (end - self.clock.now_ns()) / 1e9 / max(self._speed(), 1.0)))
+            )
+        self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
+        raise Stop(self._stop_reason)
+
+    async def _signals(self) -> None:
+        if not self.opts.install_signal_handlers:
+            await asyncio.Event().wait()
+        got = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(
+                sig,
+                lambda s=sig: (setattr(self, "_stop_reason", signal.Signals(s).name), got.set()),
+            )
+        try:
+            await got.wait()
+            raise Stop(self._stop_reason)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    # ---- run ------------------------------------------------------------------------------
+    async def run(self) -> RunResult:
+        t0 = time.monotonic()
+        async with contextlib.AsyncExitStack() as stack:
+            rest_url, ws_url, signer = await self._start_exchange(stack)
+            venue = self.venue = KalshiVenue(
+                resolve_urls("custom", rest_url, ws_url),
+                signer,
+                self.sink,
+                clock=self.clock,
+                transport_clock=LiveClock(),
+            )
+            stack.push_async_callback(venue.aclose)
+            await venue.start()
+            lpath = self._ledger_path()
+            Path(lpath).parent.mkdir(parents=True, exist_ok=True)
+            self.ledger = Ledger(lpath).open()
+            stack.callback(self.ledger.close)
+            rec = self.ledger.recover(self.state)
+            log.info(
+                "ledger %s",
+                kv(path=self.ledger.path if hasattr(self.ledger, "path") else "", recovered=rec),
+            )
+            self.om = OrderManager(
+                KalshiPort(venue),
+                self.state,
+                self.ledger,
+                self.clock,
+                config=OrderManagerConfig(
+                    reconcile_interval_s=self.s.bot.reconcile_interval_s,
+                    cancel_all_timeout_s=self.s.bot.shutdown_timeout_s,
+                    order_group_limit=int(self.s.risk.order_group_contracts * 100),
+                ),
+            )
+            self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
+            sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
+            feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(venue.run(), name="venue-ws")
+                    tg.create_task(feed.run(self.sink), name="feed")
+                    tg.create_task(self._signals(), name="signals")
+                    tg.create_task(self._timer(), name="timer")
+                    await asyncio.wait_for(self._index_seen.wait(), 30)
+                    self.all_markets = await self._load_markets()
+                    await venue.subscribe_private()
+                    await self._select()
+                    rep = await self.om.start()
+                    log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
+                    tg.create_task(self._quote_loop(), name="quote")
+                    tg.create_task(self.om.run_periodic(), name="reconcile")
+                    if self.opts.dashboard:
+                        tg.create_task(self._dashboard_loop(), name="dashboard")
+            except* Stop as eg:
+                log.info("stopping: %s", eg.exceptions[0])
+            except* (PmbotError, OSError) as eg:
+                log.error("fatal: %s", eg.exceptions[0])
+                self._stop_reason = f"fatal: {eg.exceptions[0]}"
+                await self._shutdown()
+                raise
+            await self._shutdown()
+            self.result.summary = await self.acct.summary(self, time.monotonic() - t0)
+        if self.opts.summary_json:
+            import json
+
+            Path(self.opts.summary_json).write_text(json.dumps(self.result.summary, indent=2))
+        return self.result
+
+    async def _shutdown(self) -> None:
+        if self.om is None:
+            return
+        try:
+            ok = await self.om.shutdown(self._stop_reason or "shutdown")
+        except VenueError as e:
+            log.critical("SHUTDOWN CANCEL-ALL FAILED: %s", e)
+            ok = False
+        self.result.clean_shutdown = ok
+        if not ok:
+            log.critical("orders may still rest on the venue: check with `pmbot status`")
+
+
+def _sim_start_ns(start: str | None) -> int | None:
+    """The simulated start: configured, or now if the NYSE session is open, else the next open."""
+    if start:
+        return int(datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp() * 1e9)
+    from pmbot.sim.index import is_trading_day, session_bounds_ns
+
+    now = time.time_ns()
+    d = datetime.now(UTC).date()
+    from datetime import timedelta
+
+    for i in range(10):
+        day = d + timedelta(days=i)
+        if not is_trading_day(day):
+            continue
+        o, c = session_bounds_ns(day)
+        if now < c - 3_600_000_000_000:
+            return max(now, o + 300_000_000_000) if now >= o else o + 300_000_000_000
+    return None
+
+
+__all__ += ["market_label"]

@@ -1,0 +1,329 @@
+"""The app's glue: settings -> strategy/risk objects, state -> strategy inputs, accounting.
+
+Kept apart from app.py so the composition root stays a readable sequence of steps. Nothing
+here does I/O except `Accounting.summary`, which asks the venue for its own view.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pmbot.core.events import Fill
+from pmbot.core.fairvalue import EventFairValue
+from pmbot.core.market import MarketSpec, StrikeType
+from pmbot.core.money import ONE, Micros, Qty, fmt_count, fmt_money
+from pmbot.core.state import TradingState
+from pmbot.dashboard import DashboardView, MarketRow
+from pmbot.pricing.calendar import TradingCalendar
+from pmbot.pricing.ladder import Shape
+from pmbot.pricing.model import FairValueModel
+from pmbot.risk.gate import RiskGate
+from pmbot.risk.guards import GuardParams
+from pmbot.risk.kill_switch import KillSwitch
+from pmbot.risk.limits import RiskLimits
+from pmbot.settings import Settings
+from pmbot.strategy.baseline import BaselineStrategy
+from pmbot.strategy.engine import QuoteEngine
+from pmbot.strategy.inputs import QuoteInputs, RestingOrder
+from pmbot.strategy.inventory import cash_cost
+from pmbot.strategy.params import QuoteParams
+from pmbot.strategy.quoter import MarketMaker
+
+if TYPE_CHECKING:
+    from pmbot.app import BotApp
+
+__all__ = [
+    "Accounting",
+    "build_engine",
+    "build_inputs",
+    "dashboard_view",
+    "fair_model",
+    "market_label",
+]
+
+S = 1_000_000_000
+
+
+def _usd(x: float) -> Micros:
+    return round(x * 1_000_000)
+
+
+def quote_params(s: Settings) -> QuoteParams:
+    st = s.strategy
+    return QuoteParams(
+        risk_aversion=st.risk_aversion,
+        edge=round(st.edge_cents * 100),
+        adverse_selection=round(st.adverse_selection_cents * 100),
+        min_spread_ticks=st.min_spread_ticks,
+        size=round(st.quote_size * 100),
+        no_quote_band=st.no_quote_band,
+        price_tolerance_ticks=st.requote_tolerance_ticks,
+        min_rest_ns=round(st.min_rest_s * S),
+        debounce_ns=round(st.debounce_s * S),
+        fill_pause_ns=round(st.fill_pause_s * S),
+    )
+
+
+def risk_limits(s: Settings) -> RiskLimits:
+    r = s.risk
+    return RiskLimits(
+        max_position=round(r.max_position_per_market * 100),
+        max_event_loss=_usd(r.max_event_loss),
+        max_event_cost=_usd(r.max_event_cost),
+        max_account_exposure=_usd(r.max_total_exposure),
+        max_daily_loss=_usd(r.max_daily_loss),
+    )
+
+
+def guard_params(s: Settings) -> GuardParams:
+    r = s.risk
+    return GuardParams(
+        index_stale_ns=round(r.index_stale_s * S),
+        book_stale_ns=round(r.book_stale_s * S),
+        max_divergence=r.max_divergence,
+        reduce_before_reference_ns=round(r.reduce_before_close_s * S),
+        pull_before_reference_ns=round(r.pull_before_close_s * S),
+    )
+
+
+def build_engine(
+    s: Settings, kill_switch: KillSwitch | None = None
+) -> tuple[QuoteEngine, RiskGate]:
+    """The configured strategy behind the risk gate (the baseline too: nothing bypasses it)."""
+    limits = risk_limits(s)
+    params = quote_params(s)
+    strategy = (
+        BaselineStrategy(params) if s.strategy.kind == "baseline" else MarketMaker(params, limits)
+    )
+    gate = RiskGate(limits, guard_params(s), kill_switch or KillSwitch())
+    return QuoteEngine(strategy, gate), gate
+
+
+def _shape(name: str) -> Shape:
+    return Shape.normal() if name == "normal" else Shape.student_t(float(name[1:]))
+
+
+def fair_model(s: Settings, now_ns: int, sim: Any | None) -> FairValueModel:
+    """VIX x k on the NYSE calendar; on the embedded simulator its true vol with k = 1."""
+    d = datetime.fromtimestamp(now_ns / S, tz=UTC).date()
+    cal = TradingCalendar.nyse(str(d - timedelta(days=10)), str(d + timedelta(days=20)))
+    k = s.pricing.k
+    if sim is not None and s.kalshi.env == "sim":
+        k = 1.0  # the simulator's synthetic index has no volatility risk premium
+    return FairValueModel(
+        cal,
+        k=k,
+        shape=_shape(s.pricing.shape),
+        prior_strength=0.5 if s.pricing.realised_blend else None,
+    )
+
+
+def sim_vix(sim: Any) -> float | None:
+    cfg = getattr(sim, "config", None)
+    return None if cfg is None else float(cfg.index_vol) * 100
+
+
+def build_inputs(app: BotApp, now: int) -> QuoteInputs:
+    st: TradingState = app.state
+    markets = tuple(app.event_markets)
+    tickers = {m.ticker for m in markets}
+    resting: dict[str, list[RestingOrder]] = {}
+    for o in st.live_orders():
+        if o.ticker in tickers:
+            resting.setdefault(o.ticker, []).append(
+                RestingOrder(
+                    o.side.value,
+                    o.price,
+                    o.remaining,
+                    o.updated_ns or o.created_ns,
+                    o.order_id or "",
+                )
+            )
+    positions = {t: st.positions[t].qty for t in tickers if t in st.positions}
+    event_cost = sum(
+        cash_cost(p.qty, p.cost - p.realized + p.fees)
+        for t, p in st.positions.items()
+        if t in tickers
+    )
+    exposure = sum(cash_cost(p.qty, p.cost) for p in st.positions.values() if p.qty)
+    fresh = {t for t in tickers if st.book_fresh.get(t)}
+    inactive = frozenset(
+        t
+        for t, ms in st.market_status.items()
+        if t in tickers and ms.status not in ("active", "open", "activated")
+    )
+    return QuoteInputs(
+        ts_ns=now,
+        event_ticker=app.event_ticker,
+        markets=markets,
+        fair=app.fair,
+        books={t: (st.books.get(t) if t in fresh else None) for t in tickers},
+        positions=positions,
+        resting={t: tuple(v) for t, v in resting.items()},
+        book_ts_ns={t: now for t in fresh},  # the stream marks a book stale at once on any gap
+        resyncing=frozenset(t for t in tickers if t in st.books and not st.book_fresh.get(t)),
+        index_ts_ns=st.index_ts_ns if st.index_level is not None else None,
+        trading_active=st.trading_active and st.exchange_active,
+        reference_ts_ns=max(m.close_ts_ns for m in markets),
+        event_cost=event_cost,
+        account_exposure=exposure,
+        daily_pnl=app.acct.net_pnl(st, app.fair),
+        last_fill_ns=app.acct.last_fill_ns,
+        quotable=frozenset(m.ticker for m in app.quotable),
+        inactive=inactive,
+    )
+
+
+def market_label(m: MarketSpec) -> str:
+    if m.strike_type is StrikeType.BETWEEN:
+        return f"{m.floor_strike:,.0f}-{m.cap_strike:,.2f}"
+    if m.strike_type in (StrikeType.GREATER, StrikeType.GREATER_OR_EQUAL):
+        return (
+            f">{'=' if m.strike_type is StrikeType.GREATER_OR_EQUAL else ''} {m.floor_strike:,.2f}"
+        )
+    return f"<{'=' if m.strike_type is StrikeType.LESS_OR_EQUAL else ''} {m.cap_strike:,.2f}"
+
+
+@dataclass
+class Accounting:
+    """PnL split: spread capture (edge vs fair at each fill), inventory (the rest), fees."""
+
+    spread_capture: Micros = 0
+    last_fill_ns: dict[tuple[str, str], int] = field(default_factory=dict)
+    fills: int = 0
+    volume: Qty = 0
+    fair_at_end: dict[str, float] = field(default_factory=dict)
+    balance_start: Micros | None = None
+
+    def on_fill(self, f: Fill, fair: EventFairValue | None) -> None:
+        self.fills += 1
+        self.volume += f.qty
+        self.last_fill_ns[(f.ticker, f.side.value)] = f.ts_ns
+        p = None if fair is None else fair.fair.get(f.ticker)
+        if p is not None and math.isfinite(p):
+            self.spread_capture += f.side.sign * round(p * ONE - f.price) * f.qty
+
+    def mark(self, st: TradingState, fair: EventFairValue | None) -> None:
+        if fair is not None:
+            self.fair_at_end.update(fair.fair)
+
+    def mtm(self, st: TradingState, fair: EventFairValue | None) -> Micros:
+        """Realised plus open positions marked at fair value (before fees)."""
+        marks = dict(self.fair_at_end)
+        if fair is not None:
+            marks.update(fair.fair)
+        total = 0
+        for t, p in st.positions.items():
+            total += p.realized
+            if p.qty:
+                f = marks.get(t)
+                total += p.mark(round(f * ONE)) if f is not None else 0
+        return total
+
+    def net_pnl(self, st: TradingState, fair: EventFairValue | None) -> Micros:
+        return self.mtm(st, fair) - st.fees_paid()
+
+    def split(self, st: TradingState, fair: EventFairValue | None) -> dict[str, Micros]:
+        mtm = self.mtm(st, fair)
+        fees = st.fees_paid()
+        return {
+            "spread": self.spread_capture,
+            "inventory": mtm - self.spread_capture,
+            "fees": -fees,
+            "total": mtm - fees,
+        }
+
+    async def summary(self, app: BotApp, wall_s: float) -> dict[str, Any]:
+        st = app.state
+        split = self.split(st, app.fair)
+        positions = {t: fmt_count(p.qty) for t, p in sorted(st.positions.items()) if p.qty}
+        cash_paid = (
+            sum(cash_cost(p.qty, p.cost - p.realized) for p in st.positions.values())
+            + st.fees_paid()
+        )
+        out: dict[str, Any] = {
+            "venue": "kalshi",
+            "event": app.event_ticker,
+            "stop_reason": app._stop_reason,
+            "clean_shutdown": app.result.clean_shutdown,
+            "wall_seconds": round(wall_s, 2),
+            "fills": self.fills,
+            "volume": fmt_count(self.volume),
+            "pnl": {k: fmt_money(v) for k, v in split.items()},
+            "realized": fmt_money(st.realized_pnl()),
+            "fees": fmt_money(st.fees_paid()),
+            "cash_paid": fmt_money(cash_paid),
+            "positions": positions,
+            "orders": dict(app.om.stats.writes) if app.om else {},
+        }
+        if app.om is not None:
+            try:
+                port = app.om.venue
+                vpos = {p.ticker: fmt_count(p.qty) for p in await port.get_positions() if p.qty}
+                vfills = await port.get_fills()
+                out["venue_view"] = {
+                    "positions": vpos,
+                    "fills": len(vfills),
+                    "balance": fmt_money(await port.get_balance()),
+                }
+            except Exception as e:  # the summary must still be written
+                out["venue_view"] = {"error": str(e)}
+        return out
+
+
+def dashboard_view(app: BotApp) -> DashboardView:
+    st = app.state
+    now = app.clock.now_ns()
+    rows = []
+    live = st.live_orders()
+    for m in app.quotable:
+        b = st.books.get(m.ticker)
+        ours_b = [
+            (o.price, o.remaining) for o in live if o.ticker == m.ticker and o.side.value == "bid"
+        ]
+        ours_a = [
+            (o.price, o.remaining) for o in live if o.ticker == m.ticker and o.side.value == "ask"
+        ]
+        rows.append(
+            MarketRow(
+                m.ticker,
+                market_label(m),
+                None if app.fair is None else app.fair.fair.get(m.ticker),
+                None if b is None else b.yes_bid_price(),
+                None if b is None else b.yes_ask_price(),
+                max(ours_b) if ours_b else None,
+                min(ours_a) if ours_a else None,
+                st.position(m.ticker),
+            )
+        )
+    d = app.decision
+    vix = st.vols.get("VIX")
+    http = app.venue.http if app.venue is not None else None
+    budget = ""
+    if http is not None:
+        budget = f"write {http.write_bucket.level:.0f}/{http.write_bucket.capacity:.0f}"
+    return DashboardView(
+        now_ns=now,
+        venue=f"kalshi-{app.s.kalshi.env}",
+        event_ticker=app.event_ticker,
+        index_level=st.index_level,
+        index_age_s=None if st.index_level is None else (now - st.index_ts_ns) / S,
+        vol_label=f"VIX {vix[1]:.1f}" if vix else f"vol {app._vix():.1f}",
+        risk_state=d.risk.state.name if d is not None else "STARTING",
+        risk_reason=d.risk.reason if d is not None else "",
+        guards=[
+            f"{t.rsplit('-', 1)[-1]}:{r}"
+            for t, (stt, r) in (d.risk.market_states.items() if d else [])
+            if stt.name != "ACTIVE"
+        ][:6],
+        connections={k: v for k, v in st.connections.items()},
+        api_budget=budget,
+        rows=rows,
+        pnl=app.acct.split(st, app.fair),
+        fills=app.acct.fills,
+        volume=app.acct.volume,
+        orders_live=len(live),
+    )

@@ -1,0 +1,461 @@
+"""Event-driven backtest: replay a tape through the live strategy, risk gate and planner.
+
+Time is a `ManualClock` set to each event's time; nothing opens a socket or reads the wall
+clock, and the only randomness (sampled latencies) comes from `random.Random(seed)`, so the
+same tape, quoter and config give byte-identical results.
+
+Ordering. Tape rows run in (ts, kind) order; internal events (our orders reaching the
+exchange, acknowledgements, strategy wake-ups, markout marks, settlements) sit in a heap
+and run strictly before a tape row only when earlier: at equal times the market moves first.
+
+Latency. Anything that should wake the strategy (an index print, a change of the best
+levels of one of its books, one of our fills) schedules a decision at `t + md_latency`,
+coalesced to at most one per `requote_min_ns` per event; the decision sees the state at
+that time. Each order action then reaches the exchange `entry_latency` later (FIFO: an
+action never overtakes an earlier one) and its acknowledgement comes back one more entry
+delay later. Until then the planner (`execution.planner`) treats the order as in flight.
+Our fills update positions at once (the private fill feed is assumed no slower than the
+book feed).
+
+Fills. `matching.Shadow` keeps our orders in the pure matching engine behind the recorded
+crowd (its docstring spells the queue model out). Fees: `MarketSpec.fees` (Kalshi formula,
+maker or taker per fill). Settlement at each event's reference time: the tape's recorded
+settlement value or else the last index print at or before it; YES pays $1 per contract.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pmbot.backtest.fair import FairModel
+from pmbot.backtest.journal import Journal
+from pmbot.backtest.latency import latency_from_config
+from pmbot.backtest.matching import NO_ASK, OurFill, Shadow
+from pmbot.backtest.quoting import LiveQuote, Quoter, QuoteView
+from pmbot.backtest.tape import CLEAR, DELTA, INDEX, TRADE, Tape
+from pmbot.clock import ManualClock
+from pmbot.core.book import BinaryBook
+from pmbot.core.fairvalue import EventFairValue
+from pmbot.core.money import ONE
+from pmbot.core.orders import LiveOrder, OrderStatus, Side
+from pmbot.core.positions import Position
+from pmbot.errors import BookError
+from pmbot.execution.planner import PlannerConfig, plan
+
+__all__ = ["RunConfig", "Runner", "run"]
+
+_S = 1_000_000_000
+WAKE, ARRIVE, ACK, MARK, SETTLE = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    entry_latency: Any = 25.0  # ms, or {"rtts_ms": [...]} / {"rtt_file": path}
+    md_latency: Any = 10.0
+    cancel_model: str = "prorata"
+    requote_min_ns: int = 100_000_000
+    requote_on_book: bool = True
+    sample_ns: int = 10 * _S
+    horizons_s: tuple[int, ...] = (1, 10, 60, 300)
+    vol: float = 0.16
+    shape: str = "normal"
+    seed: int = 0
+    amend_reprice: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Runner:
+    def __init__(self, tape: Tape, quoter: Quoter, cfg: RunConfig | None = None,
+                 fair: FairModel | None = None) -> None:  # fmt: skip
+        self.tape, self.quoter = tape, quoter
+        self.cfg = cfg = cfg or RunConfig()
+        self.rng = random.Random(cfg.seed)
+        self.entry = latency_from_config(cfg.entry_latency, self.rng)
+        self.md = latency_from_config(cfg.md_latency, self.rng)
+        mk = tape.markets
+        self.books = [BinaryBook(m.grid, m.ticker) for m in mk]
+        self.shadow = Shadow(mk, self.books, cfg.cancel_model)
+        self.pos = [Position(m.ticker) for m in mk]
+        self.clock = ManualClock(int(tape.ts[0]) if len(tape) else 0)
+        t0 = int(tape.ts[0]) if len(tape) else 0
+        t1 = int(tape.ts[-1]) if len(tape) else 0
+        self.fairm = fair or FairModel(mk, cfg.vol, cfg.shape, t0, t1)
+        ev = tape.events()
+        self.ev_names = sorted(ev)
+        self.ev_mkts = [ev[e] for e in self.ev_names]
+        self.ev_of = [0] * len(mk)
+        for e, ms in enumerate(self.ev_mkts):
+            for m in ms:
+                self.ev_of[m] = e
+        self.ev_tickers = [frozenset(mk[m].ticker for m in ms) for ms in self.ev_mkts]
+        self.ref = [self.fairm.ref_ns[e] for e in self.ev_names]
+        self.active = [True] * len(mk)
+        self.ev_open = [True] * len(self.ev_names)
+        self.ev_fair: list[EventFairValue | None] = [None] * len(self.ev_names)
+        self.ev_fair_key = [-1] * len(self.ev_names)
+        self.fair_now = [math.nan] * len(mk)
+        self.wake_at: list[int | None] = [None] * len(self.ev_names)
+        self.last_dec = [-(10**18)] * len(self.ev_names)
+        self.level: float | None = None
+        self.level_ts: int | None = None
+        self.n_index = 0
+        self.heap: list[tuple[int, int, int, Any]] = []
+        self._seq = 0
+        self._coid = 0
+        self.orders: dict[str, LiveOrder] = {}  # client_order_id -> our view
+        self.eng_of: dict[str, str] = {}  # client_order_id -> engine order id
+        self.coid_of: dict[str, str] = {}  # engine order id -> client_order_id
+        self.in_flight: set[str] = set()
+        self.last_arrival = 0
+        self.planner_cfg = PlannerConfig(amend_reprice=cfg.amend_reprice)
+        self.j = Journal(tuple(m.ticker for m in mk), tuple(self.ev_names), cfg.horizons_s)
+        self.next_sample = t0
+        self.cash = 0  # Micros: - what we paid + what we received, fees excluded
+        self.fees = 0
+        for e, r in enumerate(self.ref):  # settle only what the tape covers or records
+            if self.ev_names[e] in tape.settlements or t1 >= r:
+                self._push(r, SETTLE, e)
+
+    # ---- scheduling -------------------------------------------------------------------------
+    def _push(self, t: int, kind: int, payload: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self.heap, (t, self._seq, kind, payload))
+
+    def _wake(self, e: int, t: int) -> None:
+        if self.wake_at[e] is not None or not self.ev_open[e]:
+            return
+        w = max(t + self.md.sample_ns(), self.last_dec[e] + self.cfg.requote_min_ns)
+        self.wake_at[e] = w
+        self._push(w, WAKE, e)
+
+    # ---- main loop --------------------------------------------------------------------------
+    def run(self, progress: Callable[[int, int], None] | None = None) -> Journal:
+        tp = self.tape
+        ts_l, kind_l, mkt_l = tp.ts.tolist(), tp.kind.tolist(), tp.mkt.tolist()
+        side_l, price_l, qty_l = tp.side.tolist(), tp.price.tolist(), tp.qty.tolist()
+        books, shadow, active, ev_of = self.books, self.shadow, self.active, self.ev_of
+        bid_lv, ask_lv, bid_max, ask_min = shadow.bid_lv, shadow.ask_lv, shadow.bid_max, shadow.ask_min
+        heap, on_book = self.heap, self.cfg.requote_on_book
+        n = len(ts_l)
+        step = max(1, n // 200)
+        for i in range(n):
+            t = ts_l[i]
+            while heap and heap[0][0] < t:
+                self._internal(heapq.heappop(heap))
+            k = kind_l[i]
+            if k == DELTA:
+                m = mkt_l[i]
+                if not active[m]:
+                    continue
+                b = books[m]
+                by, bn = b._by, b._bn
+                is_yes, p, d = side_l[i], price_l[i], qty_l[i]
+                try:
+                    b.apply_delta(is_yes == 1, p, d)
+                except BookError:
+                    continue  # an inconsistent recorded delta: the next snapshot repairs it
+                if is_yes:
+                    hit = p in bid_lv[m] or (d > 0 and p >= ask_min[m])
+                else:
+                    yp = ONE - p
+                    hit = yp in ask_lv[m] or (d > 0 and yp <= bid_max[m])
+                if hit:
+                    f = shadow.on_delta(t, m, is_yes == 1, p, d)
+                    if f:
+                        self._fills(t, f)
+                if on_book and (b._by != by or b._bn != bn):
+                    self._wake(ev_of[m], t)
+            elif k == TRADE:
+                m = mkt_l[i]
+                if not active[m]:
+                    continue
+                p = price_l[i]
+                if side_l[i]:
+                    if ask_min[m] <= p:
+                        f = shadow.on_trade(t, m, True, p, qty_l[i])
+                        if f:
+                            self._fills(t, f)
+                elif bid_max[m] >= p:
+                    f = shadow.on_trade(t, m, False, p, qty_l[i])
+                    if f:
+                        self._fills(t, f)
+            elif k == INDEX:
+                self.level = qty_l[i] / 10_000
+                self.level_ts = t
+                self.n_index += 1
+                if t >= self.next_sample:
+                    self._sample(t)
+                for e in range(len(self.ev_open)):
+                    if self.ev_open[e] and t < self.ref[e]:
+                        self._wake(e, t)
+            elif k == CLEAR:
+                m = mkt_l[i]
+                books[m].clear()
+                shadow.on_clear(t, m)
+            if progress is not None and i % step == 0:
+                progress(i, n)
+        while heap:
+            self._internal(heapq.heappop(heap))
+        self.j.events_processed = n
+        self.j.final_cash, self.j.final_fees = self.cash, self.fees
+        self._sample(self.clock.now_ns(), final=True)
+        if progress is not None:
+            progress(n, n)
+        return self.j
+
+    # ---- internal events --------------------------------------------------------------------
+    def _internal(self, item: tuple[int, int, int, Any]) -> None:
+        t, _, kind, x = item
+        self.clock.set(max(t, self.clock.now_ns()))
+        if kind == WAKE:
+            self.wake_at[x] = None
+            self._decide(x, t)
+        elif kind == ARRIVE:
+            self._arrive(t, x)
+        elif kind == ACK:
+            self._ack(x)
+        elif kind == MARK:
+            fi, h, m = x
+            self.j.marks[fi][h] = (self._fair_mark(m, t), self._mid_mark(m))
+        elif kind == SETTLE:
+            self._settle(x, t)
+
+    def _fair_of(self, e: int, t: int) -> EventFairValue | None:
+        if self.level is None:
+            return None
+        if self.ev_fair_key[e] != self.n_index:
+            f = self.fairm.fair(self.ev_names[e], t, self.level)
+            self.ev_fair[e], self.ev_fair_key[e] = f, self.n_index
+            fv = f.fair
+            for m in self.ev_mkts[e]:
+                self.fair_now[m] = fv.get(self.tape.markets[m].ticker, math.nan)
+        return self.ev_fair[e]
+
+    def _fair_mark(self, m: int, t: int) -> float:
+        if not self.active[m]:
+            return self.fair_now[m]  # set to the payoff at settlement
+        self._fair_of(self.ev_of[m], t)
+        return self.fair_now[m]
+
+    def _mid_mark(self, m: int) -> float:
+        if not self.active[m]:
+            return self.fair_now[m]
+        mid = self.books[m].mid()
+        return math.nan if mid is None else mid
+
+    def _decide(self, e: int, t: int) -> None:
+        if not self.ev_open[e] or t >= self.ref[e]:
+            return
+        self.last_dec[e] = t
+        self.j.decisions += 1
+        mk = self.tape.markets
+        ms = self.ev_mkts[e]
+        fair = self._fair_of(e, t)
+        tickers = self.ev_tickers[e]
+        resting: dict[str, list[LiveQuote]] = {}
+        live = [o for o in self.orders.values() if o.ticker in tickers]
+        for o in live:
+            resting.setdefault(o.ticker, []).append(
+                LiveQuote(o.order_id or o.client_order_id, o.side.value, o.price, o.remaining, o.updated_ns))
+        view = QuoteView(
+            ts_ns=t, event_ticker=self.ev_names[e], markets=tuple(mk[m] for m in ms), fair=fair,
+            books={mk[m].ticker: self.books[m] for m in ms},
+            positions={mk[m].ticker: self.pos[m].qty for m in ms if self.pos[m].qty},
+            resting={k: tuple(v) for k, v in resting.items()}, index_ts_ns=self.level_ts,
+            reference_ts_ns=self.ref[e], event_cost=self._event_cost(ms), daily_pnl=self._pnl_fair(),
+        )  # fmt: skip
+        quotes, wake = self.quoter.quote(view)
+        if wake is not None and wake > t and self.wake_at[e] is None:
+            self.wake_at[e] = wake
+            self._push(wake, WAKE, e)
+        p = plan(quotes, live, self._new_coid, in_flight=self.in_flight, tickers=tickers,
+                 config=self.planner_cfg)  # fmt: skip
+        for c in p.cancels:
+            o = self.orders.get(c.client_order_id)
+            if o is not None and o.order_id is not None:
+                o.status = OrderStatus.CANCEL_PENDING
+                self._send(t, ("cancel", c.client_order_id))
+                self.j.cancels += 1
+        for a in p.amends:
+            self.in_flight.add(a.client_order_id)
+            self._send(t, ("amend", a.client_order_id, a.price, a.qty))
+            self.j.amends += 1
+        for d in p.decreases:
+            self.in_flight.add(d.client_order_id)
+            self._send(t, ("decrease", d.client_order_id, d.reduce_to))
+            self.j.decreases += 1
+        for c in p.creates:
+            self.orders[c.client_order_id] = LiveOrder(
+                c.client_order_id, c.ticker, c.side, c.price, c.qty, c.qty, OrderStatus.PENDING,
+                created_ns=t, updated_ns=t)  # fmt: skip
+            self._send(t, ("create", c.client_order_id, c.post_only))
+            self.j.placed += 1
+            self.j.placed_qty += c.qty
+
+    def _new_coid(self) -> str:
+        self._coid += 1
+        return f"bt{self._coid}"
+
+    def _send(self, t: int, action: tuple[Any, ...]) -> None:
+        arrive = max(t + self.entry.sample_ns(), self.last_arrival)
+        self.last_arrival = arrive
+        self._push(arrive, ARRIVE, action)
+
+    def _arrive(self, t: int, a: tuple[Any, ...]) -> None:
+        coid = a[1]
+        o = self.orders.get(coid)
+        if o is None:
+            return
+        m = self._mi(o.ticker)
+        sh = self.shadow
+        fills: list[OurFill] = []
+        if a[0] == "create":
+            if not self.active[m]:
+                eid = None
+            else:
+                eid, fills = sh.place(t, m, o.side is Side.BID, o.price, o.initial, post_only=a[2])
+            eo = sh.order(eid) if eid else None
+            if eid is None and not fills:
+                self.j.rejects += 1
+            if eid is not None:
+                self.eng_of[coid], self.coid_of[eid] = eid, coid
+                o.order_id = eid
+            elif fills:  # executed at once as taker
+                eid2 = fills[0].order_id
+                self.eng_of[coid], self.coid_of[eid2] = eid2, coid
+            _ = eo
+        elif a[0] == "cancel":
+            eid = self.eng_of.get(coid)
+            if eid:
+                sh.cancel(t, eid)
+        elif a[0] == "amend":
+            eid = self.eng_of.get(coid)
+            if eid:
+                _, fills = sh.amend(t, eid, a[2], a[3])
+        elif a[0] == "decrease":
+            eid = self.eng_of.get(coid)
+            if eid:
+                sh.decrease(t, eid, a[2])
+        if fills:
+            self._fills(t, fills)
+        self._push(t + self.entry.sample_ns(), ACK, coid)
+
+    def _ack(self, coid: str) -> None:
+        self.in_flight.discard(coid)
+        o = self.orders.get(coid)
+        if o is None:
+            return
+        eid = self.eng_of.get(coid)
+        eo = self.shadow.order(eid) if eid else None
+        if eo is None or eo.status != "resting" or eo.remaining <= 0:
+            o.status = OrderStatus.EXECUTED if (eo is not None and eo.status == "executed") else OrderStatus.CANCELED
+            o.remaining = 0
+            self.orders.pop(coid, None)
+            return
+        o.status, o.price, o.remaining = OrderStatus.RESTING, eo.price, eo.remaining
+        o.updated_ns = eo.updated_ns
+        o.order_id = eid
+
+    def _mi(self, ticker: str) -> int:
+        return self.shadow._mi[ticker]
+
+    # ---- fills, marks, settlement -------------------------------------------------------------
+    def _fills(self, t: int, fills: list[OurFill]) -> None:
+        mk = self.tape.markets
+        for f in fills:
+            m = f.mkt
+            fee = mk[m].fees.fee(f.qty, f.price, maker=not f.taker)
+            self.pos[m].apply_fill(f.sign, f.price, f.qty, fee)
+            self.cash -= f.sign * f.price * f.qty
+            self.fees += fee
+            coid = self.coid_of.get(f.order_id)
+            o = self.orders.get(coid) if coid else None
+            wait = 0
+            if o is not None:
+                o.filled += f.qty
+                o.remaining = max(0, o.remaining - f.qty)
+                wait = t - o.created_ns
+                if o.remaining == 0 and o.status is OrderStatus.RESTING:
+                    self.orders.pop(coid, None)  # type: ignore[arg-type]
+            fair = self._fair_mark(m, t)
+            mid = self._mid_mark(m)
+            self.j.fills.append((t, m, f.sign, f.price, f.qty, fee, int(f.taker), fair, mid, wait))
+            fi = len(self.j.marks)
+            self.j.marks.append([(math.nan, math.nan)] * len(self.cfg.horizons_s))
+            for h, hs in enumerate(self.cfg.horizons_s):
+                self._push(t + hs * _S, MARK, (fi, h, m))
+            self._wake(self.ev_of[m], t)
+
+    def _settle(self, e: int, t: int) -> None:
+        name = self.ev_names[e]
+        value = self.tape.settlements.get(name, self.level)
+        self._fair_of(e, t)
+        self.ev_open[e] = False
+        mk = self.tape.markets
+        for coid, o in list(self.orders.items()):
+            if o.ticker in self.ev_tickers[e]:
+                eid = self.eng_of.get(coid)
+                if eid:
+                    self.shadow.cancel(t, eid)
+                self.orders.pop(coid, None)
+        if value is None:
+            return
+        self.j.settlements.append((name, float(value), t))
+        for m in self.ev_mkts[e]:
+            won = mk[m].yes_wins(float(value))
+            q = self.pos[m].qty
+            before = self.fair_now[m]
+            self.cash += q * (ONE if won else 0)
+            self.pos[m].settle(won)
+            self.j.settled.append((m, q, before, ONE if won else 0))
+            self.active[m] = False
+            self.fair_now[m] = 1.0 if won else 0.0
+
+    def _event_cost(self, ms: list[int]) -> int:
+        c = 0
+        for m in ms:
+            p = self.pos[m]
+            c += p.cost if p.qty >= 0 else -p.qty * ONE + p.cost
+        return c
+
+    def _pnl_fair(self) -> int:
+        v = self.cash - self.fees
+        for m, p in enumerate(self.pos):
+            if p.qty:
+                f = self.fair_now[m]
+                v += round(p.qty * f * ONE) if f == f else 0
+        return v
+
+    def _sample(self, t: int, final: bool = False) -> None:
+        self.next_sample = t + self.cfg.sample_ns
+        pf = self.cash - self.fees
+        pm = pf
+        inv = []
+        qs = []
+        for m, p in enumerate(self.pos):
+            q = p.qty
+            inv.append(q)
+            f = self.fair_now[m]
+            b = self.books[m]
+            mid = b.mid()
+            if q:
+                pf += round(q * f * ONE) if f == f else 0
+                pm += round(q * (mid if mid is not None else (f if f == f else 0.0)) * ONE)
+            bb, ba = b.yes_bid_price(), b.yes_ask_price()
+            ob, oa = self.shadow.bid_max[m], self.shadow.ask_min[m]
+            qs.append((f, (bb or 0) / ONE if bb is not None else math.nan,
+                       ba / ONE if ba is not None else math.nan,
+                       ob / ONE if ob >= 0 else math.nan, oa / ONE if oa != NO_ASK else math.nan))  # fmt: skip
+        self.j.samples.append((t, pf, pm, self.fees, self.cash))
+        self.j.inventory.append(tuple(inv))
+        self.j.quotes.append(tuple(qs))
+
+
+def run(tape: Tape, quoter: Quoter, cfg: RunConfig | None = None,
+        progress: Callable[[int, int], None] | None = None) -> Journal:  # fmt: skip
+    return Runner(tape, quoter, cfg).run(progress)

@@ -1,0 +1,92 @@
+"""`pmbot run`: the bot. With no config it starts the embedded Kalshi simulator (paper trading)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+from typing import Any
+
+from pmbot.logs import setup_logging
+from pmbot.settings import Secrets, load_settings
+
+HELP = "run the market maker (default: on the embedded Kalshi simulator)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", help="TOML config file (see config/example.toml)")
+    p.add_argument("--venue", choices=["kalshi", "polymarket"], help="venue (default kalshi)")
+    p.add_argument(
+        "--env", choices=["sim", "demo", "prod"], help="Kalshi environment (default sim)"
+    )
+    p.add_argument("--rest-url", help="custom Kalshi REST base URL (e.g. an external simulator)")
+    p.add_argument("--ws-url", help="custom Kalshi WebSocket URL")
+    p.add_argument(
+        "--live", action="store_true", help="confirm trading on a real venue (demo/prod)"
+    )
+    p.add_argument("--duration", type=float, help="stop after this many (simulated) seconds")
+    p.add_argument(
+        "--speed", type=float, help="embedded simulator: simulated seconds per real second"
+    )
+    p.add_argument("--seed", type=int, help="embedded simulator seed")
+    p.add_argument("--strategy", choices=["pmbot", "baseline"], help="strategy (default pmbot)")
+    p.add_argument("--summary-json", help="write the end-of-run summary here as JSON")
+    p.add_argument("--record", help="record the WS stream and index feed to this file for replay")
+    p.add_argument(
+        "--no-dashboard", action="store_true", help="plain log output instead of the dashboard"
+    )
+    p.add_argument("--ledger", help="ledger SQLite path (overrides ledger.path)")
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    o: dict[str, dict[str, Any]] = {}
+
+    def put(section: str, key: str, value: Any) -> None:
+        if value is not None:
+            o.setdefault(section, {})[key] = value
+
+    put("bot", "venue", args.venue)
+    put("kalshi", "env", args.env)
+    put("kalshi", "rest_url", args.rest_url)
+    put("kalshi", "ws_url", args.ws_url)
+    if args.rest_url and not args.env:
+        put("kalshi", "env", "sim")
+    if args.live:
+        put("bot", "live", True)
+    put("sim", "speed", args.speed)
+    put("sim", "seed", args.seed)
+    put("strategy", "kind", args.strategy)
+    put("ledger", "path", args.ledger)
+    if args.no_dashboard:
+        put("bot", "dashboard", False)
+    return o
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, os.environ, overrides(args))
+    dashboard = settings.bot.dashboard and not args.no_dashboard
+    setup_logging(
+        settings.logging.file,
+        settings.logging.level,
+        console=settings.logging.console and not dashboard,
+    )
+    if settings.bot.venue == "polymarket":
+        from pmbot.app_polymarket import run_polymarket
+
+        return run_polymarket(settings, args)
+    from pmbot.app import BotApp, RunOptions
+
+    app = BotApp(
+        settings,
+        Secrets(os.environ),
+        RunOptions(
+            duration_s=args.duration,
+            summary_json=args.summary_json,
+            record=args.record,
+            dashboard=dashboard,
+        ),
+    )
+    result = asyncio.run(app.run())
+    print(json.dumps(result.summary, indent=2))
+    return 0 if result.clean_shutdown else 1

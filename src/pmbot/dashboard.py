@@ -1,0 +1,122 @@
+"""The live terminal dashboard: a pure render of a `DashboardView` with rich.
+
+The app builds a view from TradingState and the risk gate a few times a second; rendering
+never touches state, so the dashboard can neither block nor corrupt the trading loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from pmbot.core.money import Micros, Price, Qty, fmt_count, fmt_price
+
+__all__ = ["DashboardView", "MarketRow", "render"]
+
+
+@dataclass(slots=True)
+class MarketRow:
+    ticker: str
+    label: str
+    fair: float | None
+    bid: Price | None
+    ask: Price | None
+    our_bid: tuple[Price, Qty] | None
+    our_ask: tuple[Price, Qty] | None
+    position: Qty
+
+
+@dataclass(slots=True)
+class DashboardView:
+    now_ns: int
+    venue: str
+    event_ticker: str
+    index_level: float | None
+    index_age_s: float | None
+    vol_label: str
+    risk_state: str
+    risk_reason: str
+    guards: list[str] = field(default_factory=list)
+    connections: dict[str, bool] = field(default_factory=dict)
+    api_budget: str = ""
+    rows: list[MarketRow] = field(default_factory=list)
+    pnl: dict[str, Micros] = field(default_factory=dict)
+    fills: int = 0
+    volume: Qty = 0
+    orders_live: int = 0
+
+
+def _px(p: Price | None) -> str:
+    return "-" if p is None else fmt_price(p)[1:] if p < 10_000 else fmt_price(p)
+
+
+def _quote(q: tuple[Price, Qty] | None) -> str:
+    return "-" if q is None else f"{_px(q[0])} x{fmt_count(q[1])}"
+
+
+def _usd(m: Micros) -> str:
+    return f"{m / 1e6:+,.4f}"
+
+
+def render(v: DashboardView) -> Group:
+    ts = datetime.fromtimestamp(v.now_ns / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lvl = "-" if v.index_level is None else f"{v.index_level:,.2f}"
+    age = "" if v.index_age_s is None else f" ({v.index_age_s:.1f}s ago)"
+    color = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "red"}.get(v.risk_state, "white")
+    head = Text.assemble(
+        (f"pmbot · {v.venue} · {v.event_ticker}  ", "bold"),
+        (f"{ts}\n", "dim"),
+        ("S&P 500 ", "bold"),
+        (f"{lvl}{age}   ", "cyan"),
+        (f"vol {v.vol_label}   ", ""),
+        ("risk ", "bold"),
+        (v.risk_state, f"bold {color}"),
+        (f" {v.risk_reason}" if v.risk_reason else "", color),
+    )
+    conns = "  ".join(f"{k}:{'up' if up else 'DOWN'}" for k, up in sorted(v.connections.items()))
+    health = Text(
+        f"connections {conns or '-'}   api {v.api_budget or '-'}   live orders {v.orders_live}"
+    )
+    if v.guards:
+        health.append("   guards: " + ", ".join(v.guards), style="yellow")
+
+    t = Table(expand=True, pad_edge=False, box=None, header_style="bold")
+    for col, just in (
+        ("market", "left"),
+        ("range", "left"),
+        ("fair", "right"),
+        ("bid", "right"),
+        ("ask", "right"),
+        ("our bid", "right"),
+        ("our ask", "right"),
+        ("pos", "right"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in v.rows:
+        fair = "-" if r.fair is None else f"{r.fair:.3f}"
+        pos = fmt_count(r.position)
+        t.add_row(
+            r.ticker.rsplit("-", 1)[-1],
+            r.label,
+            fair,
+            _px(r.bid),
+            _px(r.ask),
+            _quote(r.our_bid),
+            _quote(r.our_ask),
+            Text(pos, style="green" if r.position > 0 else "red" if r.position < 0 else "dim"),
+        )
+
+    pnl = Table.grid(padding=(0, 3))
+    keys = list(v.pnl)
+    pnl.add_row(
+        *[Text(k, style="bold") for k in keys],
+        Text("fills", style="bold"),
+        Text("volume", style="bold"),
+    )
+    pnl.add_row(*[_usd(v.pnl[k]) for k in keys], str(v.fills), fmt_count(v.volume))
+    return Group(Panel(Group(head, health), title="pmbot"), t, Panel(pnl, title="PnL ($)"))

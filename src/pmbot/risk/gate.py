@@ -1,0 +1,300 @@
+"""RiskGate: the one path from a strategy's wishes to desired quotes.
+
+The gate sees the same `QuoteInputs` snapshot as the strategy plus its proposed quotes and
+returns what may rest: quotes of HALTED scopes removed, quotes of REDUCING scopes cut to
+reduce-only, every survivor valid on its grid, post-only, not crossing its book or its own
+opposite quote, and trimmed until every limit of `RiskLimits` holds whatever subset fills.
+It keeps the state of each scope (the event and each market) and returns a transition
+record, also logged, whenever a state or its reason changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pmbot.core.money import Micros
+from pmbot.risk.guards import Finding, GuardParams, RiskState, event_findings, market_findings
+from pmbot.risk.kill_switch import KillSwitch
+from pmbot.risk.limits import (
+    RiskLimits,
+    cap_positions,
+    harm_by_cell,
+    reduce_only,
+    trim_cost,
+    trim_event_loss,
+    trim_to_lot,
+)
+from pmbot.strategy.inputs import DesiredQuote, QuoteInputs
+from pmbot.strategy.inventory import payoff_micros, positions_vector, win_cells
+
+__all__ = ["GateDecision", "RiskGate", "RiskTransition"]
+
+log = logging.getLogger("pmbot.risk")
+
+
+@dataclass(frozen=True, slots=True)
+class RiskTransition:
+    ts_ns: int
+    scope: str  # event ticker or market ticker
+    old: RiskState
+    new: RiskState
+    reason: str  # why the new state holds ("" when ACTIVE)
+    old_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    """The gate's answer: the quotes that may rest, the risk state, and what changed."""
+
+    quotes: tuple[DesiredQuote, ...]
+    state: RiskState  # the event's state
+    reason: str
+    market_states: Mapping[str, tuple[RiskState, str]] = field(default_factory=dict)
+    transitions: tuple[RiskTransition, ...] = ()
+    cancel_all: bool = False  # the kill switch asks to cancel every order of the account
+    event_loss: Micros | None = None  # worst-case loss of current positions
+    trimmed: int = 0  # proposed quotes dropped or shrunk by the gate
+
+
+def _worst(findings: Sequence[Finding]) -> tuple[RiskState, str]:
+    if not findings:
+        return RiskState.ACTIVE, ""
+    s = max(f.state for f in findings)
+    return s, ",".join(f.reason for f in findings if f.state == s)
+
+
+class RiskGate:
+    """Guards, kill switch and limits for one event; pure apart from its own memory."""
+
+    def __init__(
+        self,
+        limits: RiskLimits,
+        guards: GuardParams | None = None,
+        kill_switch: KillSwitch | None = None,
+    ) -> None:
+        self.limits = limits
+        self.guards = guards if guards is not None else GuardParams()
+        self.kill_switch = kill_switch if kill_switch is not None else KillSwitch()
+        self._states: dict[str, tuple[RiskState, str]] = {}
+        self._cells_key: tuple[object, ...] | None = None
+        self._cells: list[tuple[int, ...]] = []
+
+    def _win_cells(self, inp: QuoteInputs) -> list[tuple[int, ...]] | None:
+        fair = inp.fair
+        if fair is None:
+            return None
+        key = (fair.edges, tuple(m.ticker for m in inp.markets))
+        if key != self._cells_key:
+            self._cells = win_cells(inp.markets, fair)
+            self._cells_key = key
+        return self._cells
+
+    def apply(self, inp: QuoteInputs, proposed: Sequence[DesiredQuote]) -> GateDecision:
+        """Admit, cut and trim `proposed` for the snapshot `inp`."""
+        lim, now = self.limits, inp.ts_ns
+        ks = self.kill_switch
+        ks.check_daily_loss(now, inp.daily_pnl, lim.max_daily_loss)
+
+        cells = self._win_cells(inp)
+        loss: list[Micros] | None = None
+        event_loss: Micros | None = None
+        if cells is not None and inp.fair is not None:
+            pos_v = positions_vector(inp.markets, inp.positions)
+            pay = payoff_micros(len(inp.fair.cell_probs), cells, pos_v)
+            loss = [inp.event_cost - v for v in pay]
+            event_loss = max(loss)
+
+        ev_find = event_findings(inp, self.guards, lim, event_loss)
+        if ks.tripped:
+            ev_find.insert(
+                0, Finding(inp.event_ticker, RiskState.HALTED, f"kill_switch:{ks.reason}")
+            )
+        ev_state = _worst(ev_find)
+        by_market: dict[str, list[Finding]] = {m.ticker: [] for m in inp.markets}
+        for f in market_findings(inp, self.guards, lim):
+            by_market[f.scope].append(f)
+        m_states = {t: _worst(fs) for t, fs in by_market.items()}
+        transitions = self._record(now, inp.event_ticker, ev_state, m_states)
+
+        quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
+        kept = set(quotes)
+        trimmed = sum(1 for d in proposed if d not in kept)
+        return GateDecision(
+            quotes=tuple(quotes),
+            state=ev_state[0],
+            reason=ev_state[1],
+            market_states=m_states,
+            transitions=tuple(transitions),
+            cancel_all=ks.tripped,
+            event_loss=event_loss,
+            trimmed=trimmed,
+        )
+
+    def _fit(
+        self,
+        inp: QuoteInputs,
+        proposed: Sequence[DesiredQuote],
+        ev_state: RiskState,
+        m_states: Mapping[str, tuple[RiskState, str]],
+        cells: list[tuple[int, ...]] | None,
+        loss: list[Micros] | None,
+    ) -> list[DesiredQuote]:
+        """Admit and trim until the live orders the result leaves committed are stable.
+
+        Committed orders shrink the room of the desired ones; a trim can turn a kept order
+        into a changed one, which is then committed too: repeat (each pass commits at
+        least one more order, so this ends).
+        """
+        lim = self.limits
+        live = self._live(inp) if lim.count_resting else []
+        committed = self._unmatched(live, proposed)
+        while True:
+            fixed = [live[i] for i in sorted(committed)]
+            quotes = self._trim(inp, proposed, ev_state, m_states, cells, loss, fixed)
+            more = self._unmatched(live, quotes) - committed
+            if not more:
+                return quotes
+            committed |= more
+
+    def _trim(
+        self,
+        inp: QuoteInputs,
+        proposed: Sequence[DesiredQuote],
+        ev_state: RiskState,
+        m_states: Mapping[str, tuple[RiskState, str]],
+        cells: list[tuple[int, ...]] | None,
+        loss: list[Micros] | None,
+        fixed: Sequence[DesiredQuote],
+    ) -> list[DesiredQuote]:
+        lim, pos = self.limits, inp.positions
+        quotes = self._admit(inp, proposed, ev_state, m_states, fixed)
+        quotes = cap_positions(quotes, pos, lim.max_position, fixed)
+        if loss is not None and quotes:
+            assert cells is not None
+            idx = {m.ticker: i for i, m in enumerate(inp.markets)}
+            if fixed:
+                extra = harm_by_cell(fixed, [cells[idx[d.ticker]] for d in fixed], len(loss))
+                loss = [a + b for a, b in zip(loss, extra, strict=True)]
+            qc = [cells[idx[d.ticker]] for d in quotes]
+            quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
+        quotes = trim_cost(quotes, pos, inp.event_cost, lim.max_event_cost, fixed)
+        quotes = trim_cost(quotes, pos, inp.account_exposure, lim.max_account_exposure, fixed)
+        return trim_to_lot(quotes, lim.lot)
+
+    @staticmethod
+    def _live(inp: QuoteInputs) -> list[DesiredQuote]:
+        """Our live orders in the event's markets, as quotes."""
+        names = {m.ticker for m in inp.markets}
+        return [
+            DesiredQuote(t, r.side, r.price, r.remaining)
+            for t, rs in inp.resting.items()
+            if t in names
+            for r in rs
+            if r.remaining > 0
+        ]
+
+    @staticmethod
+    def _unmatched(live: Sequence[DesiredQuote], quotes: Sequence[DesiredQuote]) -> set[int]:
+        """Live orders the desired set does not reproduce exactly: they may fill meanwhile.
+
+        An order kept as it is (same side, price and size) is the desired quote itself; any
+        other live order can still fill until the planner's cancel or amend lands, so its
+        full remaining size counts against the limits ("committed").
+        """
+        want = Counter((d.ticker, d.side, d.price, d.qty) for d in quotes)
+        out = set()
+        for i, r in enumerate(live):
+            k = (r.ticker, r.side, r.price, r.qty)
+            if want[k] > 0:
+                want[k] -= 1
+            else:
+                out.add(i)
+        return out
+
+    def _admit(
+        self,
+        inp: QuoteInputs,
+        proposed: Sequence[DesiredQuote],
+        ev_state: RiskState,
+        m_states: Mapping[str, tuple[RiskState, str]],
+        fixed: Sequence[DesiredQuote],
+    ) -> list[DesiredQuote]:
+        """Drop what may not rest at all; cut REDUCING scopes to reduce-only."""
+        if ev_state is RiskState.HALTED:
+            return []
+        specs = {m.ticker: m for m in inp.markets}
+        best: dict[str, tuple[int, int]] = {}
+        for t in specs:
+            b = inp.books.get(t)
+            if b is not None:
+                bb, ba = b.yes_bid_price(), b.yes_ask_price()
+                best[t] = (-1 if bb is None else bb, 1 << 30 if ba is None else ba)
+        ok: list[DesiredQuote] = []
+        sel = inp.quotable
+        for d in proposed:
+            spec = specs.get(d.ticker)
+            if spec is None or d.qty <= 0 or not d.post_only:
+                continue
+            if sel is not None and d.ticker not in sel:
+                continue
+            if not spec.grid.valid_order_price(d.price):
+                continue
+            st = m_states.get(d.ticker, (RiskState.HALTED, ""))[0]
+            if st is RiskState.HALTED or d.ticker not in best:
+                continue
+            bb, ba = best[d.ticker]
+            if (d.side == "bid" and d.price >= ba) or (d.side == "ask" and d.price <= bb):
+                continue
+            ok.append(d)
+        # a market's own bid must stay below its own ask: drop both sides when they meet
+        hi_bid: dict[str, int] = {}
+        lo_ask: dict[str, int] = {}
+        for d in ok:
+            if d.side == "bid":
+                hi_bid[d.ticker] = max(hi_bid.get(d.ticker, -1), d.price)
+            else:
+                lo_ask[d.ticker] = min(lo_ask.get(d.ticker, 1 << 30), d.price)
+        bad = {t for t, b in hi_bid.items() if t in lo_ask and b >= lo_ask[t]}
+        ok = [d for d in ok if d.ticker not in bad]
+        reducing = (
+            {t for t, (s, _) in m_states.items() if s is RiskState.REDUCING}
+            if ev_state is RiskState.ACTIVE
+            else set(specs)
+        )
+        if reducing:
+            red = reduce_only([d for d in ok if d.ticker in reducing], inp.positions, fixed)
+            it = iter(red)
+            ok = [next(it) if d.ticker in reducing else d for d in ok]
+        return ok
+
+    def _record(
+        self,
+        ts_ns: int,
+        event: str,
+        ev_state: tuple[RiskState, str],
+        m_states: Mapping[str, tuple[RiskState, str]],
+    ) -> list[RiskTransition]:
+        out = []
+        for scope, new in ((event, ev_state), *m_states.items()):
+            old = self._states.get(scope, (RiskState.ACTIVE, ""))
+            if new != old:
+                tr = RiskTransition(ts_ns, scope, old[0], new[0], new[1], old[1])
+                out.append(tr)
+                self._states[scope] = new
+                lvl = logging.WARNING if new[0] > old[0] else logging.INFO
+                log.log(
+                    lvl,
+                    "risk transition scope=%s from=%s to=%s reason=%s ts_ns=%d",
+                    scope,
+                    old[0].name,
+                    new[0].name,
+                    new[1] or old[1],
+                    ts_ns,
+                )
+        return out
+
+    def state_of(self, scope: str) -> tuple[RiskState, str]:
+        return self._states.get(scope, (RiskState.ACTIVE, ""))

@@ -1,0 +1,140 @@
+"""Guards: conditions under which quoting must shrink (REDUCING) or stop (HALTED).
+
+Each guard looks at one `QuoteInputs` snapshot and returns findings; none latches, so a
+guard clears as soon as its cause does (the kill switch is the latched one). A threshold
+of None disables its guard.
+
+Event scope (the whole ladder): exchange trading paused, index feed stale, no fair value,
+a position in a market the snapshot does not list (its risk would be invisible),
+time to the reference time below the pull threshold (HALTED) or the reduce threshold
+(REDUCING), daily loss near its limit, event worst-case loss / cost or account exposure at
+their limits (REDUCING). Market scope: market not open, no book, book resyncing, stale or crossed (HALTED),
+no fair value for the market (HALTED), fair value far from the market mid (REDUCING:
+model divergence; only quotes that shrink the position stay), position at its cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from pmbot.core.money import Micros
+from pmbot.errors import ConfigError
+from pmbot.risk.limits import RiskLimits
+from pmbot.strategy.inputs import QuoteInputs
+
+__all__ = ["Finding", "GuardParams", "RiskState", "event_findings", "market_findings"]
+
+
+class RiskState(IntEnum):
+    """Ordered by severity: the worst finding of a scope decides its state."""
+
+    ACTIVE = 0
+    REDUCING = 1
+    HALTED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class GuardParams:
+    index_stale_ns: int | None = 10_000_000_000  # no index tick for 10 s: halt the event
+    book_stale_ns: int | None = 30_000_000_000  # book not confirmed current for 30 s
+    max_divergence: float | None = 0.15  # |fair - mid| in probability: reduce that market
+    reduce_before_reference_ns: int | None = 300_000_000_000  # last 5 min: reduce only
+    pull_before_reference_ns: int | None = 5_000_000_000  # last 5 s: pull everything
+    daily_loss_reduce_fraction: float | None = 0.8  # reduce once 80% of the daily limit is lost
+
+    def __post_init__(self) -> None:
+        for name in (
+            "index_stale_ns",
+            "book_stale_ns",
+            "reduce_before_reference_ns",
+            "pull_before_reference_ns",
+        ):
+            v = getattr(self, name)
+            if v is not None and v < 0:
+                raise ConfigError(f"guards.{name}", "must be >= 0 or None")
+        if self.max_divergence is not None and not 0.0 < self.max_divergence <= 1.0:
+            raise ConfigError("guards.max_divergence", "must be in (0, 1] or None")
+        f = self.daily_loss_reduce_fraction
+        if f is not None and not 0.0 < f <= 1.0:
+            raise ConfigError("guards.daily_loss_reduce_fraction", "must be in (0, 1] or None")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    scope: str  # the event ticker or a market ticker
+    state: RiskState
+    reason: str
+
+
+def event_findings(
+    inp: QuoteInputs,
+    g: GuardParams,
+    limits: RiskLimits,
+    event_loss: Micros | None,
+) -> list[Finding]:
+    """Event-wide guards; `event_loss` is the current worst-case loss (None if unknown)."""
+    ev, now = inp.event_ticker, inp.ts_ns
+    out: list[Finding] = []
+
+    def add(state: RiskState, reason: str) -> None:
+        out.append(Finding(ev, state, reason))
+
+    if not inp.trading_active:
+        add(RiskState.HALTED, "trading_paused")
+    if g.index_stale_ns is not None and (
+        inp.index_ts_ns is None or now - inp.index_ts_ns > g.index_stale_ns
+    ):
+        add(RiskState.HALTED, "index_stale")
+    if inp.fair is None:
+        add(RiskState.HALTED, "no_fair_value")
+    listed = {m.ticker for m in inp.markets}
+    if any(q and t not in listed for t, q in inp.positions.items()):
+        add(RiskState.HALTED, "position_in_unlisted_market")
+    left = inp.reference_ts_ns - now
+    if g.pull_before_reference_ns is not None and left <= g.pull_before_reference_ns:
+        add(RiskState.HALTED, "near_reference")
+    elif g.reduce_before_reference_ns is not None and left <= g.reduce_before_reference_ns:
+        add(RiskState.REDUCING, "reference_approaching")
+    f = g.daily_loss_reduce_fraction
+    if f is not None and -inp.daily_pnl >= f * limits.max_daily_loss:
+        add(RiskState.REDUCING, "daily_loss_near_limit")
+    if event_loss is not None and event_loss >= limits.max_event_loss:
+        add(RiskState.REDUCING, "event_loss_limit")
+    if inp.event_cost >= limits.max_event_cost:
+        add(RiskState.REDUCING, "event_cost_limit")
+    if inp.account_exposure >= limits.max_account_exposure:
+        add(RiskState.REDUCING, "account_exposure_limit")
+    return out
+
+
+def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> list[Finding]:
+    """Per-market guards, in market order."""
+    now = inp.ts_ns
+    fair = inp.fair
+    out: list[Finding] = []
+    for m in inp.markets:
+        t = m.ticker
+        if t in inp.inactive:
+            out.append(Finding(t, RiskState.HALTED, "market_inactive"))
+        book = inp.books.get(t)
+        if book is None:
+            out.append(Finding(t, RiskState.HALTED, "no_book"))
+        else:
+            if t in inp.resyncing:
+                out.append(Finding(t, RiskState.HALTED, "book_resyncing"))
+            bts = inp.book_ts_ns.get(t)
+            if g.book_stale_ns is not None and (bts is None or now - bts > g.book_stale_ns):
+                out.append(Finding(t, RiskState.HALTED, "book_stale"))
+            if book.crossed():
+                out.append(Finding(t, RiskState.HALTED, "book_crossed"))
+        p = None if fair is None else fair.fair.get(t)
+        if fair is not None and p is None:
+            out.append(Finding(t, RiskState.HALTED, "no_fair_value"))
+        if p is not None and book is not None and g.max_divergence is not None:
+            mid = book.mid()
+            if mid is not None and abs(p - mid) > g.max_divergence:
+                out.append(Finding(t, RiskState.REDUCING, "fair_divergence"))
+        if abs(inp.positions.get(t, 0)) >= limits.max_position:
+            out.append(Finding(t, RiskState.REDUCING, "position_limit"))
+    return out

@@ -1,0 +1,262 @@
+"""Hard limits and the exact arithmetic that trims desired quotes to fit them.
+
+Limits hold whatever subset of the desired quotes fills, in full (the adversary picks):
+
+* per market: `|position after a fill| <= max_position` for each side alone;
+* per event: worst-case loss over index outcomes, `max_o(cost - Q_o)` after the fills,
+  at most `max_event_loss`; the capital in the event's positions at most `max_event_cost`;
+* per account: capital in open positions at most `max_account_exposure` (this event's quotes
+  counted on top of the account's current exposure); daily loss is the kill switch's job.
+
+Everything is integer Micros (Price x Qty), so a trimmed set provably fits. Maker fees not
+yet paid are not counted (zero on plain `quadratic` series such as the S&P ladders).
+A fill of a bid (b, x) on market j changes the loss in cell o by `x (b - [o in j])`, an ask
+(a, x) by `x ([o in j] - a)`; the worst case adds only the positive parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from pmbot.core.money import ONE, Micros, Qty
+from pmbot.errors import ConfigError
+from pmbot.strategy.inputs import DesiredQuote
+
+__all__ = [
+    "RiskLimits",
+    "added_cost",
+    "cap_positions",
+    "fill_loss_units",
+    "harm_by_cell",
+    "opened",
+    "opened_parts",
+    "reduce_only",
+    "trim_cost",
+    "trim_event_loss",
+    "trim_to_lot",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    """Hard limits (Qty in 1e-2 contracts, money in Micros = 1e-6 $)."""
+
+    max_position: Qty = 10_000  # per market, |signed contracts| (100 contracts)
+    max_event_loss: Micros = 100_000_000  # $100 worst case per event at settlement
+    max_event_cost: Micros = 200_000_000  # $200 of capital in one event's positions
+    max_account_exposure: Micros = 1_000_000_000  # $1,000 across the account
+    max_daily_loss: Micros = 100_000_000  # $100: the kill switch trips at this daily loss
+    lot: Qty = 100  # desired sizes are floored to whole multiples of this
+    count_resting: bool = True  # live orders not among the desired quotes count as fills too
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_position",
+            "max_event_loss",
+            "max_event_cost",
+            "max_account_exposure",
+            "max_daily_loss",
+            "lot",
+        ):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"risk.{name}", "must be > 0")
+
+
+def opened(q: Qty, side: str, x: Qty) -> Qty:
+    """The part of a fill of `x` that opens new exposure rather than closing position `q`."""
+    closable = max(0, -q) if side == "bid" else max(0, q)
+    return max(0, x - closable)
+
+
+def added_cost(q: Qty, quote: DesiredQuote) -> Micros:
+    """Capital a full fill would add: a bid buys YES at p, an ask buys NO at 1 - p."""
+    unit = quote.price if quote.side == "bid" else ONE - quote.price
+    return unit * opened(q, quote.side, quote.qty)
+
+
+def fill_loss_units(quote: DesiredQuote) -> tuple[int, bool]:
+    """(loss per 1e-2 contract, in cells where YES wins?) of the harmful part of a fill."""
+    if quote.side == "bid":
+        return quote.price, False  # pays b; loses it where YES does not win
+    return ONE - quote.price, True  # sells at a; owes 1 - a where YES wins
+
+
+def _side_totals(quotes: Sequence[DesiredQuote]) -> dict[tuple[str, str], Qty]:
+    tot: dict[tuple[str, str], Qty] = {}
+    for d in quotes:
+        k = (d.ticker, d.side)
+        tot[k] = tot.get(k, 0) + d.qty
+    return tot
+
+
+def cap_positions(
+    quotes: Sequence[DesiredQuote],
+    pos: Mapping[str, Qty],
+    max_position: Qty,
+    committed: Sequence[DesiredQuote] = (),
+) -> list[DesiredQuote]:
+    """Shrink each side so that full fills keep |position| within the per-market cap.
+
+    Several quotes on one side share the room in order (their fills add up); `committed`
+    orders (live, not ours to trim) use it up first.
+    """
+    room: dict[tuple[str, str], Qty] = {}
+    used = _side_totals(committed)
+    out = []
+    for d in quotes:
+        k = (d.ticker, d.side)
+        if k not in room:
+            q = pos.get(d.ticker, 0)
+            r = max_position - q if d.side == "bid" else max_position + q
+            room[k] = max(0, r - used.get(k, 0))
+        x = min(d.qty, room[k])
+        room[k] -= x
+        out.append(d if x == d.qty else replace(d, qty=x))
+    return out
+
+
+def reduce_only(
+    quotes: Sequence[DesiredQuote],
+    pos: Mapping[str, Qty],
+    committed: Sequence[DesiredQuote] = (),
+) -> list[DesiredQuote]:
+    """Keep only quotes whose full fills shrink |position| in their market (never flip it).
+
+    `committed` orders on the same side count against what is left to close.
+    """
+    room: dict[tuple[str, str], Qty] = {}
+    used = _side_totals(committed)
+    out = []
+    for d in quotes:
+        k = (d.ticker, d.side)
+        if k not in room:
+            q = pos.get(d.ticker, 0)
+            room[k] = max(0, (-q if d.side == "bid" else q) - used.get(k, 0))
+        x = min(d.qty, room[k])
+        room[k] -= x
+        out.append(d if x == d.qty else replace(d, qty=x))
+    return out
+
+
+def harm_by_cell(
+    quotes: Sequence[DesiredQuote], cells: Sequence[Sequence[int]], n_cells: int
+) -> list[Micros]:
+    """Per cell, the loss that full fills of the harmful quotes there would add."""
+    add = [0] * n_cells
+    bid_total = 0
+    for d, w in zip(quotes, cells, strict=True):
+        u, in_w = fill_loss_units(d)
+        v = u * d.qty
+        if in_w:
+            for o in w:
+                add[o] += v
+        else:
+            bid_total += v
+            for o in w:
+                add[o] -= v
+    return [a + bid_total for a in add]
+
+
+def trim_event_loss(
+    quotes: Sequence[DesiredQuote],
+    cells: Sequence[Sequence[int]],
+    loss: Sequence[Micros],
+    cap: Micros,
+) -> list[DesiredQuote]:
+    """Shrink quotes so that `loss_o + harmful fills_o <= max(cap, loss_o)` in every cell.
+
+    `cells[i]` are the cells where quote i's market pays YES; `loss[o] = cost - Q_o`. A quote
+    harmful in an over-budget cell o is scaled by `(cap - loss_o) / C_o` (C_o: the harmful
+    total there), floored, taking the tightest such cell; the sum then fits exactly.
+    """
+    n = len(loss)
+    add = [0] * n
+    bid_total = 0
+    units: list[tuple[int, bool]] = []
+    for d, w in zip(quotes, cells, strict=True):
+        u, in_w = fill_loss_units(d)
+        units.append((u, in_w))
+        v = u * d.qty
+        if in_w:
+            for o in w:
+                add[o] += v
+        else:
+            bid_total += v
+            for o in w:
+                add[o] -= v
+    tot = [loss[o] + add[o] + bid_total for o in range(n)]
+    if max(tot) <= cap:
+        return list(quotes)
+    harm = [add[o] + bid_total for o in range(n)]
+    tight = [o for o in range(n) if tot[o] > cap and harm[o] > 0]
+    out = []
+    for d, w, (u, in_w) in zip(quotes, cells, units, strict=True):
+        x = d.qty
+        if u > 0 and x > 0:
+            ws = set(w)
+            for o in tight:
+                if (o in ws) == in_w:
+                    x = min(x, d.qty * max(0, cap - loss[o]) // harm[o])
+        out.append(d if x == d.qty else replace(d, qty=x))
+    return out
+
+
+def opened_parts(quotes: Sequence[DesiredQuote], pos: Mapping[str, Qty]) -> list[Qty]:
+    """Per quote, the size that opens exposure; same-side quotes share what can be closed."""
+    closable: dict[tuple[str, str], Qty] = {}
+    out = []
+    for d in quotes:
+        k = (d.ticker, d.side)
+        if k not in closable:
+            q = pos.get(d.ticker, 0)
+            closable[k] = max(0, -q if d.side == "bid" else q)
+        c = min(d.qty, closable[k])
+        closable[k] -= c
+        out.append(d.qty - c)
+    return out
+
+
+def _unit_cost(d: DesiredQuote) -> int:
+    return d.price if d.side == "bid" else ONE - d.price
+
+
+def trim_cost(
+    quotes: Sequence[DesiredQuote],
+    pos: Mapping[str, Qty],
+    used: Micros,
+    cap: Micros,
+    committed: Sequence[DesiredQuote] = (),
+) -> list[DesiredQuote]:
+    """Shrink the opening parts of quotes so that `used + capital added <= max(cap, used)`.
+
+    A bid opens YES at p per contract, an ask opens NO at 1 - p; closing parts add nothing.
+    `committed` orders fill first (they close first and their capital counts as used).
+    """
+    ops_all = opened_parts([*committed, *quotes], pos)
+    nc = len(committed)
+    used += sum(_unit_cost(d) * o for d, o in zip(committed, ops_all[:nc], strict=True))
+    ops = ops_all[nc:]
+    units = [_unit_cost(d) for d in quotes]
+    total = sum(u * o for u, o in zip(units, ops, strict=True))
+    if used + total <= cap:
+        return list(quotes)
+    room = max(0, cap - used)
+    out = []
+    for d, op in zip(quotes, ops, strict=True):
+        if op <= 0:
+            out.append(d)
+            continue
+        keep_open = op * room // total
+        out.append(replace(d, qty=d.qty - op + keep_open))
+    return out
+
+
+def trim_to_lot(quotes: Sequence[DesiredQuote], lot: Qty) -> list[DesiredQuote]:
+    """Floor sizes to whole lots and drop empty quotes."""
+    out = []
+    for d in quotes:
+        x = d.qty - d.qty % lot
+        if x > 0:
+            out.append(d if x == d.qty else replace(d, qty=x))
+    return out

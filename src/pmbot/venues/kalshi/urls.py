@@ -1,0 +1,147 @@
+"""Kalshi base URLs: production and demo (both host families) or any custom pair (the simulator).
+
+Selection is by name; a custom REST/WS pair overrides it. The signature path is taken from
+the base URL's own path (e.g. `/trade-api/v2`), never hard-coded, so a simulator mounted
+elsewhere still verifies (unlike the official SDK, which always signs `/trade-api/v2`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from pmbot.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_ENV",
+    "ENVIRONMENTS",
+    "KalshiUrls",
+    "add_url_arguments",
+    "resolve_urls",
+    "url_overrides",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class KalshiUrls:
+    """One REST base and one WebSocket URL; `name` says which environment they belong to."""
+
+    rest: str
+    ws: str
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        r, w = urlsplit(self.rest), urlsplit(self.ws)
+        if r.scheme not in ("http", "https") or not r.netloc:
+            raise ConfigError("kalshi.rest_url", f"not an http(s) URL: {self.rest!r}")
+        if w.scheme not in ("ws", "wss") or not w.netloc:
+            raise ConfigError("kalshi.ws_url", f"not a ws(s) URL: {self.ws!r}")
+
+    @property
+    def rest_prefix(self) -> str:
+        """Path of the REST base ('/trade-api/v2'): signed paths start with it."""
+        return urlsplit(self.rest).path.rstrip("/")
+
+    @property
+    def ws_path(self) -> str:
+        """Path of the WS URL ('/trade-api/ws/v2'): the WS handshake signs it."""
+        return urlsplit(self.ws).path or "/"
+
+    def rest_url(self, path: str) -> str:
+        """Absolute URL of a resource path like '/portfolio/balance'."""
+        return self.rest.rstrip("/") + path
+
+    def signed_path(self, path: str) -> str:
+        """The path that enters the signature: prefix + resource path, no query string."""
+        return self.rest_prefix + path.split("?", 1)[0]
+
+
+ENVIRONMENTS: dict[str, KalshiUrls] = {
+    # recommended host family since 2026-05-07
+    "prod": KalshiUrls(
+        "https://external-api.kalshi.com/trade-api/v2",
+        "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
+        "prod",
+    ),
+    "demo": KalshiUrls(
+        "https://external-api.demo.kalshi.co/trade-api/v2",
+        "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
+        "demo",
+    ),
+    # the older hosts: still supported, same keys and signatures
+    "prod-elections": KalshiUrls(
+        "https://api.elections.kalshi.com/trade-api/v2",
+        "wss://api.elections.kalshi.com/trade-api/ws/v2",
+        "prod-elections",
+    ),
+    "demo-legacy-host": KalshiUrls(
+        "https://demo-api.kalshi.co/trade-api/v2",
+        "wss://demo-api.kalshi.co/trade-api/ws/v2",
+        "demo-legacy-host",
+    ),
+}
+DEFAULT_ENV = "demo"
+
+
+def resolve_urls(
+    env: str | None = None,
+    rest_url: str | None = None,
+    ws_url: str | None = None,
+    *,
+    legacy_hosts: bool = False,
+) -> KalshiUrls:
+    """Pick an environment (prod/demo, optionally the older host family) or a custom pair.
+
+    A custom pair (both URLs) always wins; `env="sim"` requires one (the simulator's URLs).
+    """
+    if rest_url or ws_url:
+        if not (rest_url and ws_url):
+            missing = "kalshi.ws_url" if rest_url else "kalshi.rest_url"
+            raise ConfigError(missing, "a custom URL pair needs both rest_url and ws_url")
+        return KalshiUrls(rest_url, ws_url, env if env == "sim" else "custom")
+    name = env or DEFAULT_ENV
+    if name == "sim":
+        raise ConfigError("kalshi.rest_url", "env=sim needs the simulator's rest_url and ws_url")
+    if legacy_hosts and name in _LEGACY:
+        name = _LEGACY[name]
+    try:
+        return ENVIRONMENTS[name]
+    except KeyError:
+        raise ConfigError(
+            "kalshi.env", f"unknown environment {name!r}; one of {sorted(ENVIRONMENTS)}"
+        ) from None
+
+
+_LEGACY = {"prod": "prod-elections", "demo": "demo-legacy-host"}
+
+
+def add_url_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --kalshi-env/--rest-url/--ws-url to a command that talks to Kalshi."""
+    g = parser.add_argument_group("kalshi endpoints")
+    g.add_argument(
+        "--kalshi-env",
+        choices=["sim", "demo", "prod"],
+        default=None,
+        help="Kalshi environment (settings kalshi.env)",
+    )
+    g.add_argument(
+        "--rest-url", default=None, help="custom Kalshi REST base URL (e.g. the simulator)"
+    )
+    g.add_argument(
+        "--ws-url", default=None, help="custom Kalshi WebSocket URL (e.g. the simulator)"
+    )
+
+
+def url_overrides(args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """The flags above as a settings override layer: {"kalshi": {...}} (flags win over config)."""
+    k = {
+        name: v
+        for name, v in (
+            ("env", getattr(args, "kalshi_env", None)),
+            ("rest_url", getattr(args, "rest_url", None)),
+            ("ws_url", getattr(args, "ws_url", None)),
+        )
+        if v
+    }
+    return {"kalshi": k} if k else {}

@@ -1,0 +1,50 @@
+"""Shared fixtures: the Kalshi simulator in-process on an ephemeral loopback port.
+
+`sim` runs on a ManualClock (a Tuesday, 10:00 ET, session open) with no background flow and no
+rate limits, so tests are deterministic; `sim_factory(**config)` builds others (flow on, limits
+on, another start time). Drive time with `await sim.step(seconds)`; never sleep. The sim exposes
+rest_url, ws_url, key_id, private_key_pem, private_key_path, faults, exchange and index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pmbot.clock import ManualClock
+from pmbot.sim.kalshi_auth import write_key
+from pmbot.sim.kalshi_server import KalshiSim, SimConfig
+
+SIM_START_NS = (
+    int(datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()) * 10**9
+)
+
+
+@pytest.fixture
+async def sim_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+    started: list[KalshiSim] = []
+
+    async def make(start_ns: int = SIM_START_NS, **cfg: Any) -> KalshiSim:
+        cfg.setdefault("rate_limits", False)
+        cfg.setdefault("flow", None)
+        cfg.setdefault("seed", 7)
+        s = KalshiSim(SimConfig(**cfg), clock=ManualClock(start_ns))
+        await s.start()
+        _, pem = write_key(s.key, tmp_path / f"keys{len(started)}")
+        s.private_key_path = pem  # type: ignore[attr-defined]
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        await s.stop()
+
+
+@pytest.fixture
+async def sim(sim_factory: Callable[..., Any]) -> KalshiSim:
+    return await sim_factory()  # type: ignore[no-any-return]

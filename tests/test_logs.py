@@ -1,0 +1,45 @@
+"""trading.log: the seed's line format, key=value context, and redaction of secrets."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from pmbot.logs import kv, setup_logging
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (INFO|WARNING|ERROR|DEBUG) - .+$")
+
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretsecret\n-----END RSA PRIVATE KEY-----"
+
+
+def test_format_context_and_redaction(tmp_path: Path) -> None:
+    log_file = tmp_path / "trading.log"
+    key_id = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
+    redact = setup_logging(log_file, "INFO", console=False, secrets=[key_id])
+    log = logging.getLogger("pmbot.test")
+    log.info(
+        "order placed %s",
+        kv(ticker="KXINX-26NOV24H1600-B6612", order_id="o1", client_order_id="c1"),
+    )
+    log.info(
+        "headers %s",
+        {"KALSHI-ACCESS-KEY": key_id, "KALSHI-ACCESS-SIGNATURE": "c2lnbmF0dXJlYmFzZTY0=="},
+    )
+    log.warning("loaded key %s for %s", PEM, key_id)
+    redact.add_secret("hmac-secret-value")
+    try:
+        raise ValueError("bad secret hmac-secret-value")
+    except ValueError:
+        log.exception("boom")
+    for h in logging.getLogger("pmbot").handlers:
+        h.flush()
+    text = log_file.read_text()
+    first = text.splitlines()[0]
+    assert LINE.match(first), first
+    assert "ticker=KXINX-26NOV24H1600-B6612 order_id=o1 client_order_id=c1" in first
+    assert key_id not in text
+    assert "c2lnbmF0dXJlYmFzZTY0" not in text
+    assert "MIIEow" not in text
+    assert "hmac-secret-value" not in text
+    assert "a952" in text  # a short prefix stays so operators can tell keys apart

@@ -1,0 +1,239 @@
+"""KalshiHttp against a tiny real aiohttp server on loopback: signatures, pages, DELETE bodies,
+429 absorption, and a create whose reply is lost resolved by client_order_id lookup."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from pmbot.clock import LiveClock
+from pmbot.core.orders import Side
+from pmbot.errors import AuthError, NotFound, RateLimited
+from pmbot.venues.kalshi.http import KalshiHttp
+from pmbot.venues.kalshi.signing import KalshiSigner
+from pmbot.venues.kalshi.urls import KalshiUrls
+
+
+class FastClock(LiveClock):
+    """Real time, but backoff sleeps are skipped (loopback tests never wait)."""
+
+    async def sleep(self, seconds: float) -> None:
+        return None
+
+
+class Server:
+    def __init__(self, key: rsa.RSAPrivateKey) -> None:
+        self.pub = key.public_key()
+        self.fail_429 = 0
+        self.drop_after_create = 0
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.log: list[tuple[str, str, bytes]] = []
+
+    def verify(self, r: web.Request) -> None:
+        msg = (r.headers["KALSHI-ACCESS-TIMESTAMP"] + r.method + r.path).encode()
+        try:
+            self.pub.verify(
+                base64.b64decode(r.headers["KALSHI-ACCESS-SIGNATURE"]),
+                msg,
+                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                hashes.SHA256(),
+            )
+        except Exception:
+            raise web.HTTPUnauthorized(
+                text=json.dumps(
+                    {
+                        "error": {
+                            "code": "authentication_error",
+                            "message": "authentication_error",
+                            "details": "INCORRECT_API_KEY_SIGNATURE",
+                        }
+                    }
+                ),
+                content_type="application/json",
+            ) from None
+
+    @web.middleware
+    async def mw(self, r: web.Request, handler: Any) -> web.StreamResponse:
+        body = await r.read()
+        self.log.append((r.method, r.path_qs, body))
+        self.verify(r)
+        if self.fail_429:
+            self.fail_429 -= 1
+            return web.json_response({"error": "too many requests"}, status=429)
+        return await handler(r)
+
+    def app(self) -> web.Application:
+        a = web.Application(middlewares=[self.mw])
+        a.router.add_get("/trade-api/v2/markets", self.markets)
+        a.router.add_post("/trade-api/v2/portfolio/events/orders", self.create)
+        a.router.add_get("/trade-api/v2/portfolio/orders", self.list_orders)
+        a.router.add_delete("/trade-api/v2/portfolio/events/orders/batched", self.batch_cancel)
+        a.router.add_delete("/trade-api/v2/portfolio/events/orders/{oid}", self.cancel)
+        return a
+
+    async def markets(self, r: web.Request) -> web.Response:
+        page = int(r.query.get("cursor") or 0)
+        ms = [
+            {
+                "ticker": f"M{page}{i}",
+                "event_ticker": "E",
+                "status": "active",
+                "close_time": "2026-11-24T21:00:00Z",
+                "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+                "yes_bid_dollars": "0.0000",
+                "yes_ask_dollars": "1.0000",
+            }
+            for i in range(2)
+        ]
+        return web.json_response({"markets": ms, "cursor": str(page + 1) if page < 2 else ""})
+
+    async def create(self, r: web.Request) -> web.StreamResponse:
+        b = await r.json()
+        if b["client_order_id"] in {o["client_order_id"] for o in self.orders.values()}:
+            return web.json_response(
+                {"error": {"code": "order_already_exists", "message": "order already exists"}},
+                status=409,
+            )
+        oid = f"o{len(self.orders)}"
+        self.orders[oid] = {
+            "order_id": oid,
+            "client_order_id": b["client_order_id"],
+            "ticker": b["ticker"],
+            "status": "resting",
+            "book_side": b["side"],
+            "yes_price_dollars": b["price"],
+            "fill_count_fp": "0.00",
+            "remaining_count_fp": b["count"],
+            "initial_count_fp": b["count"],
+        }
+        if self.drop_after_create:
+            self.drop_after_create -= 1
+            assert r.transport is not None
+            r.transport.close()  # the order exists, the reply is lost
+            return web.Response()
+        return web.json_response(
+            {
+                "order_id": oid,
+                "client_order_id": b["client_order_id"],
+                "fill_count": "0.00",
+                "remaining_count": b["count"],
+                "ts_ms": 1,
+            },
+            status=201,
+        )
+
+    async def list_orders(self, r: web.Request) -> web.Response:
+        return web.json_response({"orders": list(self.orders.values()), "cursor": ""})
+
+    async def cancel(self, r: web.Request) -> web.Response:
+        o = self.orders.get(r.match_info["oid"])
+        if o is None or o["status"] != "resting":
+            return web.json_response(
+                {"error": {"code": "not_found", "message": "not found", "service": "exchange"}},
+                status=404,
+            )
+        o["status"] = "canceled"
+        return web.json_response(
+            {"order_id": o["order_id"], "reduced_by": o["remaining_count_fp"], "ts_ms": 2}
+        )
+
+    async def batch_cancel(self, r: web.Request) -> web.Response:
+        b = await r.json()
+        return web.json_response(
+            {
+                "orders": [
+                    {
+                        "order_id": x["order_id"],
+                        "reduced_by": "0.00",
+                        "error": {"code": "not_found", "message": "not found"},
+                    }
+                    for x in b["orders"]
+                ]
+            }
+        )
+
+
+@pytest.fixture(scope="module")
+def key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+async def rig(key: rsa.RSAPrivateKey) -> AsyncIterator[tuple[Server, KalshiHttp]]:
+    srv = Server(key)
+    runner = web.AppRunner(srv.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    urls = KalshiUrls(
+        f"http://127.0.0.1:{port}/trade-api/v2", f"ws://127.0.0.1:{port}/trade-api/ws/v2"
+    )
+    http = KalshiHttp(urls, KalshiSigner("kid", key), clock=FastClock(), rng=random.Random(1))
+    async with http:
+        yield srv, http
+    await runner.cleanup()
+
+
+async def test_pages_signatures_and_delete_body(rig: tuple[Server, KalshiHttp]) -> None:
+    srv, http = rig
+    ms = await http.markets(status="open")
+    assert [m.ticker for m in ms] == ["M00", "M01", "M10", "M11", "M20", "M21"]
+    assert srv.log[1][1].startswith(
+        "/trade-api/v2/markets?status=open&cursor=1"
+    )  # query not signed, still verified
+    r = await http.batch_cancel(["a", "b"])
+    assert [i.error.code for i in r.orders if i.error] == ["not_found", "not_found"]
+    assert json.loads(srv.log[-1][2]) == {"orders": [{"order_id": "a"}, {"order_id": "b"}]}
+
+
+async def test_429_burst_absorbed_without_losing_an_order(rig: tuple[Server, KalshiHttp]) -> None:
+    srv, http = rig
+    srv.fail_429 = 3
+    r = await http.create_order("T", Side.BID, 4700, 100)
+    assert r.order_id == "o0" and len(srv.orders) == 1 and http.retries_429 == 3
+    srv.fail_429 = 2
+    assert len(await http.markets()) == 6
+    srv.fail_429 = 99
+    with pytest.raises(RateLimited):
+        await http.amend_order(
+            "o0", ticker="T", side=Side.BID, price=4800, count=100
+        )  # not retried
+    srv.fail_429 = 0
+
+
+async def test_lost_create_reply_resolved_by_lookup_not_resubmission(
+    rig: tuple[Server, KalshiHttp],
+) -> None:
+    srv, http = rig
+    srv.drop_after_create = 1
+    r = await http.create_order("T", Side.ASK, 5300, 200, client_order_id="mine-1")
+    assert r.order_id == "o0" and r.client_order_id == "mine-1"
+    assert len(srv.orders) == 1 and sum(1 for m, p, _ in srv.log if m == "POST") == 1
+    with pytest.raises(ValueError):
+        await http.create_order("T", Side.ASK, 5300, 200, client_order_id="mine-1")
+    await http.cancel_order("o0")
+    with pytest.raises(NotFound) as ei:
+        await http.cancel_order("o0")
+    assert ei.value.code == "not_found" and ei.value.status == 404
+
+
+async def test_bad_key_is_auth_error_with_server_code(rig: tuple[Server, KalshiHttp]) -> None:
+    _, http = rig
+    http.signer = KalshiSigner(
+        "kid", rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    with pytest.raises(AuthError) as ei:
+        await http.orders()
+    assert (
+        ei.value.code == "authentication_error"
+        and ei.value.details == "INCORRECT_API_KEY_SIGNATURE"
+    )

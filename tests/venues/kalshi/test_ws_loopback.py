@@ -1,0 +1,175 @@
+"""KalshiWs against a tiny real WebSocket server on loopback: signed (re)connects, explicit
+use_yes_price, answered pings, reconnect after a reset or after silence, resubscription."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from pmbot.clock import LiveClock
+from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
+from pmbot.core.money import PriceGrid
+from pmbot.core.state import TradingState
+from pmbot.venues.kalshi.signing import KalshiSigner
+from pmbot.venues.kalshi.stream import BOOK, Backoff, KalshiStream
+from pmbot.venues.kalshi.urls import KalshiUrls
+from pmbot.venues.kalshi.ws import KalshiWs
+
+T = "KXINXU-26NOV24H1600-T7649.9999"
+
+
+class WsServer:
+    def __init__(self) -> None:
+        self.handshakes: list[dict[str, str]] = []
+        self.commands: list[dict[str, Any]] = []
+        self.pongs = 0
+        self.silent = False
+        self.socks: list[web.WebSocketResponse] = []
+        self.sid = 0
+
+    async def handler(self, r: web.Request) -> web.StreamResponse:
+        self.handshakes.append({k: v for k, v in r.headers.items() if k.startswith("KALSHI")})
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(r)
+        self.socks.append(ws)
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.PONG:
+                self.pongs += 1
+            elif msg.type == aiohttp.WSMsgType.TEXT and not self.silent:
+                c = json.loads(msg.data)
+                self.commands.append(c)
+                if c["cmd"] == "subscribe":
+                    self.sid += 1
+                    await ws.send_str(
+                        json.dumps(
+                            {
+                                "type": "subscribed",
+                                "id": c["id"],
+                                "msg": {"channel": BOOK, "sid": self.sid},
+                            }
+                        )
+                    )
+                    await ws.send_str(
+                        json.dumps(
+                            {
+                                "type": "orderbook_snapshot",
+                                "sid": self.sid,
+                                "seq": 1,
+                                "msg": {
+                                    "market_ticker": T,
+                                    "yes_dollars_fp": [["0.4700", "3.00"]],
+                                    "no_dollars_fp": [["0.5200", "1.00"]],
+                                },
+                            }
+                        )
+                    )
+        return ws
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Callable[..., Any]]:
+    srv = WsServer()
+    app = web.Application()
+    app.router.add_get("/trade-api/ws/v2", srv.handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    made: list[tuple[KalshiWs, asyncio.Task[None]]] = []
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def make(**kw: Any) -> tuple[WsServer, KalshiWs, TradingState]:
+        state = TradingState()
+        state.add_market(
+            MarketSpec(
+                T,
+                "E",
+                "S",
+                StrikeType.GREATER,
+                1.0,
+                None,
+                PriceGrid.linear_cent(),
+                FeeSchedule(),
+                0,
+            )
+        )
+        stream = KalshiStream(state.apply, use_yes_price=True, **kw)
+        urls = KalshiUrls(
+            f"http://127.0.0.1:{port}/trade-api/v2", f"ws://127.0.0.1:{port}/trade-api/ws/v2"
+        )
+        client = KalshiWs(
+            urls,
+            KalshiSigner("kid", key),
+            stream,
+            clock=LiveClock(),
+            backoff=Backoff(0.05, 0.2, random.Random(3)),
+            tick_s=0.02,
+        )
+        stream.want(BOOK, [T])
+        made.append((client, asyncio.create_task(client.run())))
+        return srv, client, state
+
+    yield make
+    for client, task in made:
+        await client.aclose()
+        await asyncio.wait_for(task, 5)
+    await runner.cleanup()
+
+
+async def until(pred: Callable[[], bool], what: str, limit: float = 5.0) -> None:
+    t0 = time.monotonic()
+    while not pred():
+        assert time.monotonic() - t0 < limit, f"timed out: {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_signed_connect_subscribe_and_pong(rig: Any) -> None:
+    srv, _client, state = rig()
+    await until(lambda: state.book_fresh.get(T, False), "snapshot")
+    assert srv.commands[0] == {
+        "id": 1,
+        "cmd": "subscribe",
+        "params": {"channels": [BOOK], "market_tickers": [T], "use_yes_price": True},
+    }
+    assert set(srv.handshakes[0]) == {
+        "KALSHI-ACCESS-KEY",
+        "KALSHI-ACCESS-TIMESTAMP",
+        "KALSHI-ACCESS-SIGNATURE",
+    }
+    assert state.books[T].best_yes_ask() == (5200, 100)
+    await srv.socks[0].ping(b"heartbeat")
+    await until(lambda: srv.pongs == 1, "pong")
+
+
+async def test_reset_reconnects_resigned_and_resubscribes(rig: Any) -> None:
+    srv, client, state = rig()
+    await until(lambda: state.book_fresh.get(T, False), "snapshot")
+    await asyncio.sleep(0.002)  # a later millisecond for the second signature
+    await srv.socks[0].close()
+    await until(lambda: client.connects == 2 and state.book_fresh[T], "reconnect")
+    assert (
+        srv.handshakes[0]["KALSHI-ACCESS-SIGNATURE"] != srv.handshakes[1]["KALSHI-ACCESS-SIGNATURE"]
+    )
+    assert [c["cmd"] for c in srv.commands] == ["subscribe", "subscribe"]
+    assert state.connections["kalshi.ws"] is True
+
+
+async def test_silence_forces_reconnect(rig: Any) -> None:
+    srv, client, state = rig(silence_timeout_s=0.3)
+    await until(lambda: state.book_fresh.get(T, False), "snapshot")
+    srv.silent = True
+    t0 = time.monotonic()
+    await until(lambda: client.connects == 2, "reconnect after silence")
+    assert 0.3 <= time.monotonic() - t0 < 2.0
+    assert client.stream.stats.reconnects_requested == 1
+    assert T in state.take_changes().stale

@@ -1,0 +1,116 @@
+"""Pure stream logic on the recorded frames: books, deltas, staleness, fills, voids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pmbot.core import events as ev
+from pmbot.core.orders import OrderStatus, Side
+from pmbot.errors import OrderRejected, RateLimited, VenueUnavailable
+from pmbot.venues.polymarket import rest
+from pmbot.venues.polymarket.convert import MarketInfo
+from pmbot.venues.polymarket.stream import MarketStream, UserStream
+
+FIX = Path(__file__).parents[2] / "fixtures" / "polymarket"
+
+
+def _burst() -> tuple[list[dict], MarketInfo]:
+    d = json.loads((FIX / "ws_market_price_change_crossing_burst.json").read_bytes())
+    yes = d[0]["asset_id"]
+    no = next(e["asset_id"] for e in d[1]["price_changes"] if e["asset_id"] != yes)
+    return d, MarketInfo(d[0]["market"], yes, no, tick="0.001")
+
+
+def test_burst_replay_reaches_the_closing_snapshot_without_false_staleness() -> None:
+    frames, m = _burst()
+    ms = MarketStream([m])
+    kinds = []
+    for i, f in enumerate(frames[:-1]):
+        kinds += [type(e) for e in ms.on_frame(json.dumps(f), i)]
+    assert ev.BookStale not in kinds and kinds[0] is ev.BookSnapshot and ev.BookDelta in kinds
+    ref = MarketStream([m])
+    ref.on_frame(json.dumps(frames[-1]), 0)
+    assert ms.books[m.condition_id] == ref.books[m.condition_id]
+
+
+def test_deltas_before_snapshot_and_disagreeing_bests_ask_for_resync() -> None:
+    frames, m = _burst()
+    ms = MarketStream([m])
+    assert ms.on_frame(json.dumps(frames[5]), 0) == [] and m.condition_id in ms.needs_resync
+    ms.on_frame(json.dumps(frames[0]), 1)
+    assert not ms.needs_resync
+    bad = dict(frames[1])
+    bad["price_changes"] = [{**e, "best_bid": "0.5"} for e in bad["price_changes"]]
+    out = ms.on_frame(json.dumps(bad), 2)
+    assert isinstance(out[-1], ev.BookStale) and m.condition_id in ms.needs_resync
+    assert ms.mark_all_stale(3, "reconnect") == []  # already stale: no duplicate event
+
+
+def test_no_token_book_mirrors() -> None:
+    book = json.loads((FIX / "ws_market_book_msg.json").read_bytes())
+    m = MarketInfo(book["market"], "1", book["asset_id"])  # the fixture's token as the NO leg
+    ms = MarketStream([m])
+    (snap,) = ms.on_frame(json.dumps(book), 0)
+    assert isinstance(snap, ev.BookSnapshot)
+    b = ms.books[m.condition_id]
+    assert (
+        b.best_no_bid() == (5000, 20000) and b.yes_bid_price() == 4900
+    )  # ask 0.51 on NO = YES bid 0.49
+
+
+def test_user_trade_lifecycle_fill_then_void() -> None:
+    t = json.loads((FIX / "ws_user_trade_full.json").read_bytes())
+    m = MarketInfo(t["market"], t["asset_id"], "2")
+    us = UserStream([m], owner=t["owner"])
+    matched = {**t, "status": "MATCHED"}
+    (fill,) = us.on_frame(json.dumps(matched), 1)
+    assert (
+        isinstance(fill, ev.Fill) and fill.provisional and fill.is_taker and fill.side is Side.BID
+    )
+    assert fill.qty == 10_000 and fill.price == 5000
+    assert us.on_frame(json.dumps({**t, "status": "MINED"}), 2) == []
+    (void,) = us.on_frame((FIX / "ws_user_trade_full_failed.json").read_bytes(), 3)
+    assert isinstance(void, ev.FillVoided) and void.trade_id == t["id"]
+    maker = UserStream([m], owner=t["maker_orders"][0]["owner"])
+    (mf,) = maker.on_frame(json.dumps(t), 4)
+    assert not mf.is_taker and mf.side is Side.ASK and not mf.provisional and mf.fee == 0
+
+
+def test_order_events() -> None:
+    o = json.loads((FIX / "ws_user_order_update.json").read_bytes())
+    us = UserStream([MarketInfo(o["market"], o["asset_id"], "2")], owner="x")
+    (u,) = us.on_frame(json.dumps(o), 0)
+    assert isinstance(u, ev.OrderUpdate) and u.status is OrderStatus.RESTING and u.filled == 2500
+    (c,) = us.on_frame((FIX / "ws_user_order_cancellation.json").read_bytes(), 0)
+    assert c.status is OrderStatus.CANCELED and c.remaining == 0
+
+
+def test_rest_check_maps_errors() -> None:
+    import pytest
+
+    with pytest.raises(OrderRejected) as e:
+        rest.check(400, {}, b'{"error":"not enough balance / allowance"}')
+    assert e.value.code == "insufficient_balance"
+    with pytest.raises(RateLimited):
+        rest.check(429, {"Retry-After": "2"}, b'{"error":"Too Many Requests"}')
+    with pytest.raises(VenueUnavailable) as e2:
+        rest.check(
+            503,
+            {},
+            b'{"error":"post-only mode: only post-only orders and cancels are allowed","code":"post_only_mode"}',
+        )
+    assert e2.value.code == "post_only_mode"
+    from pmbot.venues.polymarket import wire as w
+
+    batch = w.decode(
+        (FIX / "http_batch_order_response.json").read_bytes(), list[w.PolyOrderResponse]
+    )
+    codes = []
+    for r in batch:
+        try:
+            rest.order_result(r)
+            codes.append("ok")
+        except OrderRejected as ex:
+            codes.append(ex.code)
+    assert codes == ["ok", "insufficient_balance", "post_only_crosses"]
