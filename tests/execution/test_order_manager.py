@@ -185,7 +185,10 @@ async def test_cancel_404_after_fill_resolved_via_list_and_fills(venue, clock, t
     await bot.om.sync([])  # cancel -> 404
     (o,) = bot.state.live_orders()
     assert o.status is OrderStatus.UNKNOWN and venue.calls["cancel"] == 1
-    await bot.om.sync([])  # reconcile first: the orders list says executed; fills backfilled
+    await bot.om.sync([])  # the stream gets a moment to explain the 404 first
+    assert venue.calls["list_orders"] == 1
+    clock.advance(0.5)
+    await bot.om.sync([])  # then reconcile: the orders list says executed; fills backfilled
     assert bot.state.orders[o.client_order_id].status is OrderStatus.EXECUTED
     assert bot.state.position(A) == 100 and bot.om.reconciled
 
@@ -214,6 +217,20 @@ async def test_unknown_venue_orders_cancelled_or_adopted(venue, clock, tmp_path)
     assert o.order_id == fid2 and bot2.ledger.get_order(o.client_order_id) is not None
     await bot2.om.sync([q(B, Side.ASK, 5900, 100)])  # adopted orders are managed like ours
     assert venue.calls["amend"] == 1 and resting_view(venue) == [(B, "ask", 5900, 100)]
+
+
+async def test_unknown_settled_by_the_stream_needs_no_reconcile(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    venue.trade(A, Side.ASK, 4800, 100)
+    await bot.om.sync([q(A, Side.BID, 4900, 100)])  # amend -> 404: it just filled
+    lists = venue.calls["list_orders"]
+    bot.deliver(venue)  # the fill arrives on the stream: EXECUTED
+    clock.advance(1)
+    await bot.om.sync([q(A, Side.BID, 4900, 100)])
+    assert venue.calls["list_orders"] == lists  # no reconciliation was needed
+    assert resting_view(venue) == [(A, "bid", 4900, 100)] and bot.state.position(A) == 100
 
 
 async def test_position_mismatch_refuses_to_quote(venue, clock, tmp_path):

@@ -84,7 +84,10 @@ class BacktestConfig:
 def _check(section: str, got: dict[str, Any], allowed: set[str]) -> None:
     for k in got:
         if k not in allowed:
-            raise ConfigError(f"{section}.{k}" if section else k, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+            raise ConfigError(
+                f"{section}.{k}" if section else k,
+                f"unknown key (allowed: {', '.join(sorted(allowed))})",
+            )
 
 
 def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
@@ -100,8 +103,16 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
     c.data = data
     r = dict(raw.get("run", {}))
     _check("run", r, _RUN)
-    entry: Any = {"rtt_file": str(Path(base_dir) / r["rtt_file"])} if "rtt_file" in r else float(r.get("entry_latency_ms", 25))
-    md: Any = {"rtt_file": str(Path(base_dir) / r["md_rtt_file"])} if "md_rtt_file" in r else float(r.get("md_latency_ms", 10))
+    entry: Any = (
+        {"rtt_file": str(Path(base_dir) / r["rtt_file"])}
+        if "rtt_file" in r
+        else float(r.get("entry_latency_ms", 25))
+    )
+    md: Any = (
+        {"rtt_file": str(Path(base_dir) / r["md_rtt_file"])}
+        if "md_rtt_file" in r
+        else float(r.get("md_latency_ms", 10))
+    )
     if r.get("cancel_model", "prorata") not in ("prorata", "back", "front"):
         raise ConfigError("run.cancel_model", "must be prorata, back or front")
     try:
@@ -116,7 +127,11 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
     except (TypeError, ValueError) as e:
         raise ConfigError("run", str(e)) from e
     strategies = raw.get("strategies", ["pmbot", "baseline"])
-    if not isinstance(strategies, list) or not strategies or any(s not in ("pmbot", "baseline") for s in strategies):
+    if (
+        not isinstance(strategies, list)
+        or not strategies
+        or any(s not in ("pmbot", "baseline") for s in strategies)
+    ):
         raise ConfigError("strategies", "a non-empty list of pmbot / baseline")
     c.strategies = [str(s) for s in strategies]
     c.params = dict(raw.get("params", {}))

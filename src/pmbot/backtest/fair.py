@@ -23,7 +23,7 @@ __all__ = ["FairModel", "shape_from_name"]
 
 
 def shape_from_name(name: str) -> Shape:
-    """"normal", "t4", "t6", ... (variance-matched Student t)."""
+    """ "normal", "t4", "t6", ... (variance-matched Student t)."""
     if name == "normal":
         return Shape.normal()
     if name.startswith("t") and name[1:].replace(".", "", 1).isdigit():

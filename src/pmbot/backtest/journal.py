@@ -17,7 +17,9 @@ class Journal:
     events: tuple[str, ...]
     horizons_s: tuple[int, ...]
     # (ts, mkt, sign, price, qty, fee, taker, fair, mid, queue_wait_ns)
-    fills: list[tuple[int, int, int, int, int, int, int, float, float, int]] = field(default_factory=list)
+    fills: list[tuple[int, int, int, int, int, int, int, float, float, int]] = field(
+        default_factory=list
+    )
     # per fill, per horizon: (fair, mid) at t + h (payoff 0/1 once settled)
     marks: list[list[tuple[float, float]]] = field(default_factory=list)
     # (ts, pnl_fair, pnl_mid, fees, cash) Micros

@@ -125,7 +125,9 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
         if m in settled:
             q, before, pay = settled[m]
             row["position_at_close"] = _r(q / 100, 2)
-            row["settlement"] = _r(q * (pay - before * ONE) * _USD) if math.isfinite(before) else None
+            row["settlement"] = (
+                _r(q * (pay - before * ONE) * _USD) if math.isfinite(before) else None
+            )
         if row["fills"] or row.get("position_at_close"):
             per_bucket[t] = row
     tot_inv = np.abs(inv).sum(axis=1) if len(inv) else np.zeros(1)
@@ -151,10 +153,19 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
         "inventory": {
             "time_weighted_mean_abs_total": _r(float(tot_inv.mean()), 3),
             "max_abs_total": _r(float(tot_inv.max()), 2),
-            "histogram_abs_total": {"counts": hist.tolist(), "edges": [_r(e, 2) for e in edges.tolist()]},
+            "histogram_abs_total": {
+                "counts": hist.tolist(),
+                "edges": [_r(e, 2) for e in edges.tolist()],
+            },
         },
-        "actions": {"placed": j.placed, "cancels": j.cancels, "amends": j.amends,
-                    "decreases": j.decreases, "rejects": j.rejects, "decisions": j.decisions},  # fmt: skip
+        "actions": {
+            "placed": j.placed,
+            "cancels": j.cancels,
+            "amends": j.amends,
+            "decreases": j.decreases,
+            "rejects": j.rejects,
+            "decisions": j.decisions,
+        },  # fmt: skip
         "settlements": [{"event": e, "value": v} for e, v, _ in j.settlements],
         "events": j.events_processed,
     }

@@ -99,7 +99,9 @@ def plan(desired: Sequence[Quote], live: Mapping[str, tuple[LiveQuote, ...]]) ->
     for q in desired:
         k = (q.ticker, q.side, q.price)
         prev = want.get(k)
-        want[k] = q if prev is None else Quote(q.ticker, q.side, q.price, prev.qty + q.qty, q.post_only)
+        want[k] = (
+            q if prev is None else Quote(q.ticker, q.side, q.price, prev.qty + q.qty, q.post_only)
+        )
     cancels: list[Action] = []
     rest: list[Action] = []
     for ticker in sorted(live):
@@ -151,7 +153,9 @@ class StrategyQuoter:
         if eng is None:
             eng = self.engines[view.event_ticker] = self.make_engine()
         resting = {
-            t: tuple(RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id) for o in v)  # type: ignore[arg-type]
+            t: tuple(
+                RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id) for o in v
+            )  # type: ignore[arg-type]
             for t, v in view.resting.items()
         }
         inp = QuoteInputs(
@@ -178,7 +182,9 @@ def strategy_quoter(kind: str, params: Mapping[str, Any] | None = None,
     except ImportError as e:  # the strategy branch has not landed in this checkout
         from pmbot.errors import ConfigError
 
-        raise ConfigError("backtest.strategies", f"the strategy package is not available: {e}") from e
+        raise ConfigError(
+            "backtest.strategies", f"the strategy package is not available: {e}"
+        ) from e
     qp = QuoteParams(**dict(params or {}))
     rl = RiskLimits(**dict(limits or {}))
 

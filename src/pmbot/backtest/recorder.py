@@ -42,8 +42,15 @@ __all__ = [
 ]
 
 RECORD_DTYPE = np.dtype(
-    [("ts", "<i8"), ("qty", "<i8"), ("price", "<i4"), ("mkt", "<i4"), ("kind", "i1"),
-     ("side", "i1"), ("pad", "V6")]  # fmt: skip
+    [
+        ("ts", "<i8"),
+        ("qty", "<i8"),
+        ("price", "<i4"),
+        ("mkt", "<i4"),
+        ("kind", "i1"),
+        ("side", "i1"),
+        ("pad", "V6"),
+    ]  # fmt: skip
 )
 assert RECORD_DTYPE.itemsize == 32
 
@@ -73,7 +80,9 @@ def spec_from_json(d: dict[str, Any]) -> MarketSpec:
 class Recorder:
     """Append-only writer of one recording directory; buffer `flush_every` rows per write."""
 
-    def __init__(self, path: str | os.PathLike[str], source: str = "", flush_every: int = 4096) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], source: str = "", flush_every: int = 4096
+    ) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._bin = open(self.path / "events.bin", "ab")  # noqa: SIM115 - closed in close()
@@ -116,7 +125,9 @@ class Recorder:
     def delta(self, ts_ns: int, ticker: str, is_yes: bool, price: int, delta: int) -> None:
         self._row(ts_ns, DELTA, self._idx[ticker], int(is_yes), price, delta)
 
-    def trade(self, ts_ns: int, ticker: str, yes_price: int, count: int, taker_buys_yes: bool) -> None:
+    def trade(
+        self, ts_ns: int, ticker: str, yes_price: int, count: int, taker_buys_yes: bool
+    ) -> None:
         """A public trade: YES price, count (Qty), and whether the taker bought YES."""
         self._row(ts_ns, TRADE, self._idx[ticker], int(taker_buys_yes), yes_price, count)
 
@@ -132,7 +143,14 @@ class Recorder:
 
     def _row(self, ts: int, kind: int, mkt: int, side: int, price: int, qty: int) -> None:
         r = self._buf[self._n]
-        r["ts"], r["qty"], r["price"], r["mkt"], r["kind"], r["side"] = ts, qty, price, mkt, kind, side
+        r["ts"], r["qty"], r["price"], r["mkt"], r["kind"], r["side"] = (
+            ts,
+            qty,
+            price,
+            mkt,
+            kind,
+            side,
+        )
         self._n += 1
         self.rows += 1
         if self._n == len(self._buf):

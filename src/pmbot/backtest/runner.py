@@ -139,7 +139,12 @@ class Runner:
         ts_l, kind_l, mkt_l = tp.ts.tolist(), tp.kind.tolist(), tp.mkt.tolist()
         side_l, price_l, qty_l = tp.side.tolist(), tp.price.tolist(), tp.qty.tolist()
         books, shadow, active, ev_of = self.books, self.shadow, self.active, self.ev_of
-        bid_lv, ask_lv, bid_max, ask_min = shadow.bid_lv, shadow.ask_lv, shadow.bid_max, shadow.ask_min
+        bid_lv, ask_lv, bid_max, ask_min = (
+            shadow.bid_lv,
+            shadow.ask_lv,
+            shadow.bid_max,
+            shadow.ask_min,
+        )
         heap, on_book = self.heap, self.cfg.requote_on_book
         n = len(ts_l)
         step = max(1, n // 200)
@@ -261,7 +266,14 @@ class Runner:
         live = [o for o in self.orders.values() if o.ticker in tickers]
         for o in live:
             resting.setdefault(o.ticker, []).append(
-                LiveQuote(o.order_id or o.client_order_id, o.side.value, o.price, o.remaining, o.updated_ns))
+                LiveQuote(
+                    o.order_id or o.client_order_id,
+                    o.side.value,
+                    o.price,
+                    o.remaining,
+                    o.updated_ns,
+                )
+            )
         view = QuoteView(
             ts_ns=t, event_ticker=self.ev_names[e], markets=tuple(mk[m] for m in ms), fair=fair,
             books={mk[m].ticker: self.books[m] for m in ms},
@@ -353,7 +365,11 @@ class Runner:
         eid = self.eng_of.get(coid)
         eo = self.shadow.order(eid) if eid else None
         if eo is None or eo.status != "resting" or eo.remaining <= 0:
-            o.status = OrderStatus.EXECUTED if (eo is not None and eo.status == "executed") else OrderStatus.CANCELED
+            o.status = (
+                OrderStatus.EXECUTED
+                if (eo is not None and eo.status == "executed")
+                else OrderStatus.CANCELED
+            )
             o.remaining = 0
             self.orders.pop(coid, None)
             return

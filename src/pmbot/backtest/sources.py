@@ -113,7 +113,9 @@ def synthetic_day(cfg: SynthConfig = SynthConfig()) -> Tape:
     for m in range(n_m):
         _market_flow(rows, rng, m, fair[:, m], secs, open_ns, cfg)
     cols = list(zip(*rows, strict=True))
-    return Tape.from_columns(*cols, markets=specs, settlements={}, source=f"synthetic seed={cfg.seed}")  # type: ignore[misc]
+    return Tape.from_columns(
+        *cols, markets=specs, settlements={}, source=f"synthetic seed={cfg.seed}"
+    )  # type: ignore[misc]
 
 
 def _market_flow(rows: list[tuple[int, int, int, int, int, int]], rng: np.random.Generator, m: int,

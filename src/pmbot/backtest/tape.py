@@ -163,7 +163,9 @@ class TapeBuilder:
     def delta(self, ts_ns: int, ticker: str, is_yes: bool, price: int, delta: int) -> None:
         self.rows.append((ts_ns, DELTA, self._idx[ticker], int(is_yes), price, delta))
 
-    def trade(self, ts_ns: int, ticker: str, yes_price: int, count: int, taker_buys_yes: bool) -> None:
+    def trade(
+        self, ts_ns: int, ticker: str, yes_price: int, count: int, taker_buys_yes: bool
+    ) -> None:
         self.rows.append((ts_ns, TRADE, self._idx[ticker], int(taker_buys_yes), yes_price, count))
 
     def settle(self, event_ticker: str, value: float) -> None:
@@ -199,5 +201,7 @@ def replace_index(tape: Tape, csv_path: str) -> Tape:
         np.concatenate([tape.side[keep], np.zeros(n, dtype=np.int8)]),
         np.concatenate([tape.price[keep], np.zeros(n, dtype=np.int32)]),
         np.concatenate([tape.qty[keep], np.asarray(lv, dtype=np.int64)]),
-        tape.markets, tape.settlements, tape.source + f" index={csv_path}",
+        tape.markets,
+        tape.settlements,
+        tape.source + f" index={csv_path}",
     )

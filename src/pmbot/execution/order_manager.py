@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable
 
 from pmbot.clock import Clock
+from pmbot.core.orders import OrderStatus
 from pmbot.core.state import TradingState
 from pmbot.errors import VenueError
 from pmbot.execution.planner import Plan, QuoteLike, plan
@@ -63,6 +64,8 @@ class OrderManager(Settler):
         self._in_flight: set[str] = set()
         self._backoff_until = 0.0
         self._needs_reconcile = False
+        self._reconcile_after = 0.0
+        self._foreign_seen = False
         self._last_reconcile = float("-inf")
         self._start_ns = 0
         self._executing = 0
@@ -85,13 +88,39 @@ class OrderManager(Settler):
             log.info("order group created order_group_id=%s", self.order_group_id)
         rep = await self.reconcile()
         for _ in range(self.config.reconcile_passes - 1):
-            if rep.ok:
+            if rep.clean:
                 break
             await self.clock.sleep(self.config.reconcile_retry_s)
             rep = await self.reconcile()
         if not rep.ok:
             log.error("not reconciled after start; refusing to quote %s", rep.summary())
         return rep
+
+    def _reconcile_due(self) -> bool:
+        """Reconcile now? Give the stream a moment to settle an unknown outcome itself."""
+        now = self.clock.monotonic()
+        if (
+            now < self._reconcile_after
+            or now - self._last_reconcile < self.config.reconcile_retry_s
+        ):
+            return False
+        rep = self.last_report
+        if (
+            self.reconciled
+            and not self._foreign_seen
+            and (rep is None or rep.clean)
+            and not any(
+                o.status is OrderStatus.UNKNOWN
+                or (
+                    o.status is OrderStatus.CANCEL_PENDING
+                    and o.client_order_id not in self._in_flight
+                )
+                for o in self.state.orders.values()
+            )
+        ):
+            self._needs_reconcile = False  # the stream settled it (e.g. the fill arrived)
+            return False
+        return True
 
     async def shutdown(self, reason: str = "shutdown") -> bool:
         """Cancel everything and verify; delete the order group. Returns True when verified."""
@@ -114,10 +143,7 @@ class OrderManager(Settler):
         if self.halted:
             self.stats.refused["halted"] += 1
             return None
-        if (
-            self._needs_reconcile
-            and self.clock.monotonic() - self._last_reconcile >= self.config.reconcile_retry_s
-        ):
+        if self._needs_reconcile and self._reconcile_due():
             await self.reconcile()
         if not self.reconciled:
             self.stats.refused["unreconciled"] += 1

@@ -46,7 +46,8 @@ class OrderManagerConfig:
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
     reconcile_interval_s: float = 30.0
     reconcile_passes: int = 3  # at start: attempts before giving up (still refusing to quote)
-    reconcile_retry_s: float = 1.0
+    reconcile_retry_s: float = 1.0  # at least this long between reconciliations
+    unknown_grace_s: float = 0.5  # after an unknown outcome, let the stream settle it first
     fill_lookback_s: float = 60.0  # backfill from the last ledger fill minus this
     rate_limit_wait_s: float = 1.0
     cancel_all_timeout_s: float = 10.0
@@ -88,6 +89,8 @@ class Sender:
     _in_flight: set[str]
     _backoff_until: float
     _needs_reconcile: bool
+    _reconcile_after: float
+    _foreign_seen: bool
     _last_reconcile: float
     _start_ns: int
     _executing: int
@@ -323,6 +326,7 @@ class Sender:
         else:  # timeout, 5xx, 404 on an existing order, duplicate id: outcome unknown
             self.stats.rejects[type(e).__name__] += 1
             self._needs_reconcile = True
+            self._reconcile_after = self.clock.monotonic() + self.config.unknown_grace_s
             log.warning("%s outcome unknown err=%r %s", what, e, ctx)
             nxt = OrderStatus.UNKNOWN
         self._set(o, nxt, now, remaining=0 if nxt.terminal else None)

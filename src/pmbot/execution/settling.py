@@ -46,6 +46,7 @@ class Settler(Sender):
         o = self.state.order_by_id(u.order_id)
         if o is None:
             self._needs_reconcile = True  # foreign: reconciliation cancels or adopts it
+            self._foreign_seen = True
             return
         self.ledger.update_order(o, "venue_update", u.status.value)
 
@@ -69,13 +70,17 @@ class Settler(Sender):
             self._reconciling = True
             try:
                 await self._quiesce()
-                return await self._reconcile()
+                rep = await self._reconcile()
+                if rep.position_mismatches:  # a fill between our reads? look once more
+                    rep = await self._reconcile()
+                return rep
             finally:
                 self._reconciling = False
 
     async def _reconcile(self) -> ReconcileReport:
         self._last_reconcile = self.clock.monotonic()
         self._needs_reconcile = False
+        self._foreign_seen = False
         venue = self.venue
         positions = {p.ticker: p.qty for p in await venue.get_positions()}
         resting = await venue.list_orders(status=OrderStatus.RESTING)
@@ -109,7 +114,7 @@ class Settler(Sender):
         await self._apply(rep)
         self.last_report = rep
         self.reconciled = rep.ok
-        if not rep.ok:
+        if not rep.clean:
             self._needs_reconcile = True
             log.warning(
                 "reconcile not clean %s mismatches=%s", rep.summary(), rep.position_mismatches
