@@ -100,6 +100,16 @@ def test_duplicate_on_side_is_cancelled_unless_asked():
     assert p.kept == 1 and len(p.amends) == 1 and p.calls == 1
 
 
+def test_new_ops_cap_amends_first_cancels_uncapped():
+    live = [order(f"a{i}", 5000, 100, ticker=f"M{i}") for i in range(4)]
+    live += [order("x", 5000, 100, ticker="GONE")]
+    desired = [q(5100, 100, ticker=f"M{i}") for i in range(4)] + [
+        q(5000, 100, ticker=f"N{i}") for i in range(3)
+    ]
+    p = plan(desired, live, ids(), config=PlannerConfig(max_new_ops=5))
+    assert len(p.amends) == 4 and len(p.creates) == 1 and p.deferred == 2 and len(p.cancels) == 1
+
+
 def test_no_amend_reprice_config():
     p = plan(
         [q(5100, 100)], [order("a", 5000, 100)], ids(), config=PlannerConfig(amend_reprice=False)

@@ -65,6 +65,10 @@ class PlannerConfig:
     max_batch_create: int = 20
     max_batch_cancel: int = 20
     amend_reprice: bool = True  # False: a price change is cancel + create
+    # cap on amends + creates (items) per pass, so a burst fits the write budget instead of
+    # drawing a 429 that pauses everything; cancels and decreases (risk-reducing) are never
+    # capped. Amends go first (they fix stale prices), then creates. None: no cap.
+    max_new_ops: int | None = None
 
 
 class CreateAction(NamedTuple):
@@ -109,6 +113,7 @@ class Plan:
     decreases: list[DecreaseAction] = field(default_factory=list)
     kept: int = 0
     frozen: list[tuple[str, Side]] = field(default_factory=list)  # groups waiting on the venue
+    deferred: int = 0  # amends/creates left for the next pass by `max_new_ops`
 
     @property
     def creates(self) -> list[CreateAction]:
@@ -234,6 +239,12 @@ def plan(
                 continue
         _plan_group(ticker, side, levels, orders, new_id, config, p, creates, cancels)
 
+    cap = config.max_new_ops
+    if cap is not None and len(p.amends) + len(creates) > cap:
+        n0 = len(p.amends) + len(creates)
+        p.amends = p.amends[: max(0, cap)]
+        creates = creates[: max(0, cap - len(p.amends))]
+        p.deferred = n0 - len(p.amends) - len(creates)
     p.create_batches = _batches(creates, config.max_batch_create)
     p.cancel_batches = _batches(cancels, config.max_batch_cancel)
     return p

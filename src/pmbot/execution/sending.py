@@ -47,6 +47,9 @@ class OrderManagerConfig:
     reconcile_interval_s: float = 30.0
     reconcile_passes: int = 3  # at start: attempts before giving up (still refusing to quote)
     reconcile_retry_s: float = 1.0  # at least this long between reconciliations
+    # amends + creates per sync: 0 = one create batch's worth (what the venue's write budget
+    # holds at once: `max_batch_create`), < 0 = no cap; the rest goes on the next sync
+    max_new_ops_per_sync: int = 0
     unknown_grace_s: float = 0.5  # after an unknown outcome, let the stream settle it first
     fill_lookback_s: float = 60.0  # backfill from the last ledger fill minus this
     rate_limit_wait_s: float = 1.0
@@ -99,8 +102,12 @@ class Sender:
     _reconcile_lock: asyncio.Lock
 
     def _planner_config(self) -> PlannerConfig:
+        cap = self.config.max_new_ops_per_sync
         return PlannerConfig(
-            self.venue.max_batch_create, self.venue.max_batch_cancel, self.config.amend_reprice
+            self.venue.max_batch_create,
+            self.venue.max_batch_cancel,
+            self.config.amend_reprice,
+            max_new_ops=None if cap < 0 else (cap or self.venue.max_batch_create),
         )
 
     async def _quiesce(self) -> None:
