@@ -69,6 +69,8 @@ def test_roundtrip_and_recovery(tmp_path: Path):
         # a duplicate fill after restart is still ignored
         assert led.add_fill(fill("t2", "ob", Side.ASK, 5200, 200)) is False
         assert led.known_ids() == ({"a", "b", "c"}, {"oa", "ob"})
+        assert led.known_among(["a", "zz"], ["ob", "oz"]) == ({"a"}, {"ob"})
+        assert led.fills_among([("t1", "oa"), ("t9", "oa")]) == {("t1", "oa")}
 
 
 def test_settlement_replayed(tmp_path: Path):

@@ -31,14 +31,15 @@ class Settler(Sender):
     # ---- stream events --------------------------------------------------------------
     def on_fill(self, f: Fill) -> bool:
         """Record a fill once (stream or backfill); False for a duplicate."""
-        if not self.ledger.add_fill(f):
-            self.stats.duplicate_fills += 1
-            return False
-        self.state.apply(f)
-        self.ledger.put_position(self.state.positions[f.ticker], f.ts_ns)
-        o = self.state.order_by_id(f.order_id)
-        if o is not None:
-            self.ledger.update_order(o, "fill", f"trade_id={f.trade_id} qty={f.qty}")
+        with self.ledger.transaction():  # fill, position and order row: one commit
+            if not self.ledger.add_fill(f):
+                self.stats.duplicate_fills += 1
+                return False
+            self.state.apply(f)
+            self.ledger.put_position(self.state.positions[f.ticker], f.ts_ns)
+            o = self.state.order_by_id(f.order_id)
+            if o is not None:
+                self.ledger.update_order(o, "fill", f"trade_id={f.trade_id} qty={f.qty}")
         return True
 
     def on_order_update(self, u: OrderUpdate) -> None:
@@ -96,7 +97,9 @@ class Settler(Sender):
         )
         fills = await venue.get_fills(since_ns=since)
         balance = await venue.get_balance()
-        coids, oids = self.ledger.known_ids()
+        coids, oids = self.ledger.known_among(
+            [u.client_order_id for u in resting if u.client_order_id], [u.order_id for u in resting]
+        )
         snap = VenueSnapshot(
             self.clock.now_ns(), resting, history, tickers, fills, positions, balance
         )
@@ -106,7 +109,7 @@ class Settler(Sender):
             live,
             known_client_ids=coids,
             known_order_ids=oids,
-            fill_keys={(f.trade_id, f.order_id) for f in self.state.fills},
+            fill_keys=self.ledger.fills_among([(f.trade_id, f.order_id) for f in fills]),
             positions=local_pos,
             in_flight=self._in_flight,
             config=self.config.reconcile,

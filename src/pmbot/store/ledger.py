@@ -270,6 +270,22 @@ class Ledger:
                 oids.add(o)
         return coids, oids
 
+    def known_among(
+        self, client_order_ids: Sequence[str], order_ids: Sequence[str]
+    ) -> tuple[set[str], set[str]]:
+        """The subset of these ids that belong to orders we sent or adopted (indexed lookups)."""
+        coids = {
+            c
+            for c in client_order_ids
+            if self.db.execute("SELECT 1 FROM orders WHERE client_order_id=?", (c,)).fetchone()
+        }
+        oids = {
+            o
+            for o in order_ids
+            if self.db.execute("SELECT 1 FROM orders WHERE order_id=?", (o,)).fetchone()
+        }
+        return coids, oids
+
     # ---- fills and positions ----------------------------------------------------------
     def add_fill(self, f: Fill, position: Position | None = None, ts_ns: int | None = None) -> bool:
         """Insert a fill once (by trade_id+order_id); with its position row in the same commit.
@@ -306,6 +322,10 @@ class Ledger:
             ).fetchone()
             is not None
         )
+
+    def fills_among(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The subset of these (trade_id, order_id) keys already recorded."""
+        return {k for k in keys if self.has_fill(*k)}
 
     def fills(self) -> list[Fill]:
         return [
