@@ -378,3 +378,16 @@ async def test_cancel_rejected_after_close_is_not_retried_forever(venue, clock, 
     assert bot.state.live_orders() == [] and bot.om.stats.rejects["market_closed"] == 1
     await bot.om.sync([])
     assert venue.calls["cancel"] == 1
+
+
+async def test_run_metadata_recorded(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert await bot.om.shutdown("test")
+    row = bot.ledger.db.execute("SELECT run_id, ended_ns, info FROM runs").fetchone()
+    assert (
+        row[0] == bot.om.run_id and row[1] is not None and '"cancel_all_confirmed": true' in row[2]
+    )
+    assert len(bot.ledger.known_ids()[0]) == 1
+    assert bot.ledger.db.execute("SELECT run_id FROM orders").fetchone()[0] == bot.om.run_id

@@ -48,6 +48,7 @@ class OrderManager(Settler):
         config: OrderManagerConfig | None = None,
         new_id: Callable[[], str] | None = None,
         on_risk: Callable[[str, str], None] | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.venue = venue
         self.state = state
@@ -56,6 +57,7 @@ class OrderManager(Settler):
         self.config = config or OrderManagerConfig()
         self.new_id = new_id or (lambda: str(uuid.uuid4()))
         self.on_risk = on_risk
+        self.run_id = run_id or str(uuid.uuid4())
         self.stats = ExecStats()
         self.reconciled = False
         self.halted = False
@@ -82,6 +84,9 @@ class OrderManager(Settler):
     async def start(self) -> ReconcileReport:
         """Reconcile before the first quote (retrying a few passes); create the order group."""
         self._start_ns = self.clock.now_ns()
+        self.ledger.start_run(
+            self.run_id, self._start_ns, type(self.venue).__name__, {"config": repr(self.config)}
+        )
         if self.config.order_group_limit is not None and self.order_group_id is None:
             self.order_group_id = await self.venue.create_order_group(self.config.order_group_limit)
             self.ledger.set_meta("order_group_id", self.order_group_id)
@@ -125,6 +130,15 @@ class OrderManager(Settler):
     async def shutdown(self, reason: str = "shutdown") -> bool:
         """Cancel everything and verify; delete the order group. Returns True when verified."""
         ok = await self.cancel_all(reason)
+        self.ledger.end_run(
+            self.clock.now_ns(),
+            {
+                "reason": reason,
+                "cancel_all_confirmed": ok,
+                "writes": dict(self.stats.writes),
+                "rejects": dict(self.stats.rejects),
+            },
+        )
         if self.order_group_id is not None:
             try:
                 await self.venue.delete_order_group(self.order_group_id)

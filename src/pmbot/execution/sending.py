@@ -83,6 +83,7 @@ class Sender:
     clock: Clock
     config: OrderManagerConfig
     new_id: Callable[[], str]
+    run_id: str
     on_risk: Callable[[str, str], None] | None
     stats: ExecStats
     reconciled: bool
