@@ -391,3 +391,96 @@ async def test_run_metadata_recorded(venue, clock, tmp_path):
     )
     assert len(bot.ledger.known_ids()[0]) == 1
     assert bot.ledger.db.execute("SELECT run_id FROM orders").fetchone()[0] == bot.om.run_id
+
+
+@pytest.mark.parametrize("seed", range(40))
+async def test_random_walk_with_faults_converges(venue, clock, tmp_path, seed):
+    await _random_walk(venue, clock, tmp_path, seed)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("seed", range(40, 3000))
+async def test_random_walk_soak(venue, clock, tmp_path, seed):
+    await _random_walk(venue, clock, tmp_path, seed)
+
+
+async def _random_walk(venue, clock, tmp_path, seed):
+    """Random quotes, takers and faults; then calm: the venue ends up holding exactly the
+    desired set, each venue fill is in the ledger once, positions agree, nothing orphaned."""
+    import random
+
+    from pmbot.errors import VenueUnavailable
+
+    rng = random.Random(seed)
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.5)
+    await bot.om.start()
+    tickers = [A, B, "KXINX-C"]
+
+    def desired_set():
+        out = []
+        for t in tickers:
+            if rng.random() < 0.85:
+                mid = rng.randrange(40, 60) * 100
+                out.append(q(t, Side.BID, mid - 100 * rng.randint(1, 2), 100 * rng.randint(1, 4)))
+                out.append(q(t, Side.ASK, mid + 100 * rng.randint(1, 2), 100 * rng.randint(1, 4)))
+        return out
+
+    kinds = ["create", "batch_create", "cancel", "batch_cancel", "amend", "decrease"]
+    for _ in range(30):
+        if rng.random() < 0.3:  # a fault on the next call of some kind
+            k = rng.choice(kinds)
+            if rng.random() < 0.5 and k != "batch_cancel":  # done, but the answer is lost
+                venue.fail_after.setdefault(k, []).append(VenueUnavailable("timeout"))
+            else:  # refused before processing (a 429 never acts) or a timeout before it
+                err = (
+                    VenueUnavailable("timeout")
+                    if rng.random() < 0.5
+                    else RateLimited("429", status=429)
+                )
+                venue.fail.setdefault(k, []).append(err)
+        await bot.om.sync(desired_set())
+        for t in tickers:
+            if rng.random() < 0.3:
+                venue.trade(
+                    t,
+                    rng.choice([Side.BID, Side.ASK]),
+                    rng.randrange(40, 60) * 100,
+                    100 * rng.randint(1, 3),
+                )
+        bot.deliver(venue, drop=rng.random() < 0.2)
+        gone = [o.order_id for o in venue.orders.values() if o.status is OrderStatus.CANCELED]
+        if gone and rng.random() < 0.3:  # the cancel race: the list still says resting
+            venue.stale_resting[rng.choice(gone)] = 1
+        if rng.random() < 0.05:  # someone else's order on our account
+            venue.add_foreign(rng.choice(tickers), Side.BID, 1000, 100)
+        clock.advance(rng.choice([0.1, 0.6, 1.1]))
+        # invariant: never two of our orders resting at one (ticker, side, price)
+        keys = [(o.ticker, o.side, o.price) for o in venue.resting() if o.client_order_id]
+        assert len(keys) == len(set(keys)), (
+            [
+                (o.order_id, o.client_order_id, o.ticker, o.side.value, o.price, o.remaining)
+                for o in venue.resting()
+            ],
+            [
+                (o.client_order_id, o.order_id, o.status.value, o.ticker, o.side.value, o.price)
+                for o in bot.state.orders.values()
+                if o.ticker == A
+            ],
+        )
+    # calm: no faults, the stream works
+    venue.fail.clear()
+    venue.fail_after.clear()
+    final = desired_set()
+    for _ in range(8):
+        clock.advance(3)
+        await bot.om.reconcile()
+        await bot.om.sync(final)
+        bot.deliver(venue)
+    want = sorted((d.ticker, d.side.value, d.price, d.qty) for d in final)
+    assert resting_view(venue) == want
+    assert sorted((f.trade_id, f.order_id) for f in bot.ledger.fills()) == sorted(
+        (f.trade_id, f.order_id) for f in venue.fills
+    )
+    for t in tickers:
+        assert bot.state.position(t) == venue.positions[t]
+    assert {o.order_id for o in bot.state.live_orders()} == {o.order_id for o in venue.resting()}

@@ -141,6 +141,11 @@ def is_busy(o: LiveOrder, in_flight: Collection[str] = ()) -> bool:
     return o.status in _BUSY or o.order_id is None or o.client_order_id in in_flight
 
 
+def _vfilled(o: LiveOrder) -> Qty:
+    """The venue's filled count as last known (fills may still be on their way to us)."""
+    return max(o.filled, o.initial - o.remaining)
+
+
 def _side(s: str) -> Side:
     return s if isinstance(s, Side) else Side(s)
 
@@ -220,7 +225,7 @@ def plan(
                             side,
                             price,
                             qty,
-                            o.filled + qty,
+                            _vfilled(o) + qty,
                         )
                     )
                 continue
@@ -233,7 +238,7 @@ def plan(
                         side,
                         price,
                         qty,
-                        o.filled + qty,
+                        _vfilled(o) + qty,
                     )
                 )
                 continue
@@ -279,7 +284,7 @@ def _plan_group(
             p.decreases.append(DecreaseAction(o.client_order_id, oid, ticker, qty))
         else:
             p.amends.append(
-                AmendAction(o.client_order_id, oid, ticker, side, o.price, qty, o.filled + qty)
+                AmendAction(o.client_order_id, oid, ticker, side, o.price, qty, _vfilled(o) + qty)
             )
     rest = sorted(todo.items())
     spare.sort(key=lambda o: o.price)
@@ -287,7 +292,7 @@ def _plan_group(
     for (price, (qty, _po)), o in zip(rest[:n], spare[:n], strict=True):
         p.amends.append(
             AmendAction(
-                o.client_order_id, o.order_id or "", ticker, side, price, qty, o.filled + qty
+                o.client_order_id, o.order_id or "", ticker, side, price, qty, _vfilled(o) + qty
             )
         )
     for price, (qty, po) in rest[n:]:

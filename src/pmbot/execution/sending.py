@@ -266,16 +266,20 @@ class Sender:
         finally:
             self._in_flight.discard(a.client_order_id)
         if isinstance(r, OrderAck):
+            # `filled` stays the sum of fills we applied; `initial` becomes the venue's total
             o.price = a.price
-            if r.filled is not None:
-                o.filled = max(o.filled, r.filled)
-            o.remaining = max(0, a.total - o.filled) if r.remaining is None else r.remaining
-            o.initial = o.filled + o.remaining
+            vfilled = max(o.filled, o.initial - o.remaining) if r.filled is None else r.filled
+            o.remaining = max(0, a.total - vfilled) if r.remaining is None else r.remaining
+            o.initial = vfilled + o.remaining
             self._set(
                 o, OrderStatus.RESTING if o.remaining else OrderStatus.EXECUTED, self.clock.now_ns()
             )
             self.ledger.update_order(o, "amend_ack")
         else:
+            if not isinstance(r, RateLimited | OrderRejected):
+                # it may have applied: assume the larger total, so fills arriving meanwhile
+                # cannot make it look executed while it still rests (reconcile settles it)
+                o.initial = max(o.initial, a.total)
             self._failed(o, r, "amend", terminal_if_refused=False)
 
     async def _decrease(self, d: DecreaseAction) -> None:
@@ -292,8 +296,9 @@ class Sender:
         finally:
             self._in_flight.discard(d.client_order_id)
         if isinstance(r, OrderAck):
+            vfilled = max(o.filled, o.initial - o.remaining) if r.filled is None else r.filled
             o.remaining = min(o.remaining, d.reduce_to if r.remaining is None else r.remaining)
-            o.initial = o.filled + o.remaining
+            o.initial = vfilled + o.remaining
             self._set(
                 o, OrderStatus.RESTING if o.remaining else OrderStatus.CANCELED, self.clock.now_ns()
             )

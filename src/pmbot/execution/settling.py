@@ -139,12 +139,10 @@ class Settler(Sender):
                     fx.status.value,
                 )
                 continue
-            if fx.filled is not None:
-                o.filled = max(o.filled, fx.filled)
             if fx.price is not None:
                 o.price = fx.price
-            if fx.status is OrderStatus.RESTING:
-                o.initial = o.filled + fx.remaining
+            if fx.status is OrderStatus.RESTING:  # the venue's total; `filled` = fills applied
+                o.initial = (o.filled if fx.filled is None else fx.filled) + fx.remaining
             self._set(o, fx.status, now, order_id=fx.order_id, remaining=fx.remaining)
             self.ledger.update_order(o, "reconcile", fx.reason)
         if rep.adopt:
