@@ -258,8 +258,9 @@ async def test_cancel_all_verified_and_loud_timeout(venue, clock, tmp_path, capl
     assert venue.resting() == [] and bot.state.live_orders() == []
     assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is None  # halted
     # a venue that never lets go of one order: retry until the timeout, then say so loudly
-    bot.om.resume()
-    venue.groups[bot.om.order_group_id] = False
+    old_group = bot.om.order_group_id
+    await bot.om.resume()  # the triggered group would reject every new order: a fresh one
+    assert bot.om.order_group_id != old_group and old_group not in venue.groups
     await bot.om.sync([q(A, Side.BID, 4800, 100)])
     venue.sticky.add(venue.resting()[0].order_id)
     task = asyncio.create_task(bot.om.cancel_all("stuck"))

@@ -68,6 +68,7 @@ class OrderManager(Settler):
         self._needs_reconcile = False
         self._reconcile_after = 0.0
         self._foreign_seen = False
+        self._group_triggered = False
         self._last_reconcile = float("-inf")
         self._start_ns = 0
         self._executing = 0

@@ -95,6 +95,7 @@ class Sender:
     _needs_reconcile: bool
     _reconcile_after: float
     _foreign_seen: bool
+    _group_triggered: bool
     _last_reconcile: float
     _start_ns: int
     _executing: int

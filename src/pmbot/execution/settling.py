@@ -210,6 +210,7 @@ class Settler(Sender):
         if self.order_group_id is not None:
             try:
                 self.stats.writes["trigger_group"] += 1
+                self._group_triggered = True
                 await self.venue.trigger_order_group(self.order_group_id)
             except VenueError as e:
                 log.warning("order group trigger failed err=%s", e)
@@ -255,6 +256,21 @@ class Settler(Sender):
             log.warning("listing resting orders failed err=%s", e)
             return None
 
-    def resume(self) -> None:
-        """Allow quoting again after a cancel_all (the next sync still needs a clean reconcile)."""
+    async def resume(self) -> None:
+        """Allow quoting again after a cancel_all: a triggered order group rejects every new
+        order until reset, so replace it with a fresh one."""
+        if self.order_group_id is not None and self._group_triggered:
+            old = self.order_group_id
+            try:
+                await self.venue.delete_order_group(old)
+            except VenueError as e:
+                log.warning("order group delete failed order_group_id=%s err=%s", old, e)
+            limit = self.config.order_group_limit
+            self.order_group_id = (
+                None if limit is None else await self.venue.create_order_group(limit)
+            )
+            self._group_triggered = False
+            if self.order_group_id is not None:
+                self.ledger.set_meta("order_group_id", self.order_group_id)
+            log.info("order group replaced old=%s new=%s", old, self.order_group_id)
         self.halted = False
