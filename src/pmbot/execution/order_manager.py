@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable
 
 from pmbot.clock import Clock
-from pmbot.core.orders import OrderStatus
+from pmbot.core.orders import LiveOrder, OrderStatus
 from pmbot.core.state import TradingState
 from pmbot.errors import VenueError
 from pmbot.execution.planner import Plan, QuoteLike, plan
@@ -69,6 +69,7 @@ class OrderManager(Settler):
         self._reconcile_after = 0.0
         self._foreign_seen = False
         self._group_triggered = False
+        self._acks: list[tuple[LiveOrder, str]] = []
         self._last_reconcile = float("-inf")
         self._start_ns = 0
         self._executing = 0

@@ -96,6 +96,7 @@ class Sender:
     _reconcile_after: float
     _foreign_seen: bool
     _group_triggered: bool
+    _acks: list[tuple[LiveOrder, str]]
     _last_reconcile: float
     _start_ns: int
     _executing: int
@@ -171,10 +172,23 @@ class Sender:
         calls += [self._decrease(d) for d in p.decreases]
         calls += [self._amend(a) for a in p.amends]
         calls += [self._create_batch(b) for b in p.create_batches]
-        results = await asyncio.gather(*calls, return_exceptions=True)
+        try:
+            results = await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            self.flush_acks()
         for r in results:
             if isinstance(r, BaseException):
                 raise r
+
+    def flush_acks(self) -> None:
+        """Write the acknowledged orders' new state in one commit.
+
+        Deferred to the end of the pass: losing them in a crash is harmless (the intents
+        are already committed and reconciliation takes the venue's view on restart).
+        """
+        if self._acks:
+            rows, self._acks = self._acks, []
+            self.ledger.update_orders_each(rows)
 
     # ---- calls ----------------------------------------------------------------------
     async def _create_batch(self, batch: Sequence[CreateAction]) -> None:
@@ -223,7 +237,7 @@ class Sender:
                 self._set(o, st, now, order_id=r.order_id, remaining=rem)
             else:  # the stream got there first; just learn the venue id
                 self._set(o, o.status, now, order_id=r.order_id)
-            self.ledger.update_order(o, "create_ack")
+            self._acks.append((o, "create_ack"))
             return
         self._failed(o, r, "create", terminal_if_refused=True)
 
@@ -252,7 +266,7 @@ class Sender:
                     self._failed(o, r, "cancel", terminal_if_refused=False)
                 else:
                     self._set(o, OrderStatus.CANCELED, self.clock.now_ns(), remaining=0)
-                    self.ledger.update_order(o, "cancel_ack")
+                    self._acks.append((o, "cancel_ack"))
 
     async def _amend(self, a: AmendAction) -> None:
         o = self.state.orders[a.client_order_id]
@@ -275,7 +289,7 @@ class Sender:
             self._set(
                 o, OrderStatus.RESTING if o.remaining else OrderStatus.EXECUTED, self.clock.now_ns()
             )
-            self.ledger.update_order(o, "amend_ack")
+            self._acks.append((o, "amend_ack"))
         else:
             if not isinstance(r, RateLimited | OrderRejected):
                 # it may have applied: assume the larger total, so fills arriving meanwhile
@@ -303,7 +317,7 @@ class Sender:
             self._set(
                 o, OrderStatus.RESTING if o.remaining else OrderStatus.CANCELED, self.clock.now_ns()
             )
-            self.ledger.update_order(o, "decrease_ack")
+            self._acks.append((o, "decrease_ack"))
         else:
             self._failed(o, r, "decrease", terminal_if_refused=False)
 

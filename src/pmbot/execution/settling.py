@@ -5,7 +5,9 @@ Part of OrderManager (order_manager.py), split out to keep modules small.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 from collections.abc import Sequence
 
 from pmbot.core.events import Fill, OrderUpdate
@@ -198,6 +200,10 @@ class Settler(Sender):
             except VenueError as e:
                 self.reconciled = False
                 log.warning("periodic reconcile failed err=%s", e)
+            try:  # off the event loop: a checkpoint fsyncs the database file
+                await asyncio.to_thread(self.ledger.checkpoint)
+            except sqlite3.Error as e:
+                log.warning("ledger checkpoint failed err=%s", e)
 
     # ---- kill switch ----------------------------------------------------------------
     async def cancel_all(self, reason: str = "cancel_all", timeout_s: float | None = None) -> bool:

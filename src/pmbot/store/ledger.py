@@ -72,12 +72,20 @@ class Recovery:
 class Ledger:
     """One SQLite file; open with `open()` or `with Ledger(path) as ledger:`. No I/O in __init__."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL", run_id: str = "") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "NORMAL",
+        run_id: str = "",
+        wal_autocheckpoint: int = 10_000,
+    ) -> None:
         if synchronous.upper() not in {"NORMAL", "FULL", "EXTRA"}:
             raise ValueError("synchronous must be NORMAL, FULL or EXTRA")
         self.path = str(path)
         self.synchronous = synchronous.upper()
         self.run_id = run_id
+        self.wal_autocheckpoint = wal_autocheckpoint
         self._db: sqlite3.Connection | None = None
         self._depth = 0
 
@@ -86,6 +94,10 @@ class Ledger:
         db = sqlite3.connect(self.path, isolation_level=None, cached_statements=64)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self.synchronous}")
+        # a checkpoint fsyncs the database: ms-long stalls if it runs inside a hot-path
+        # commit. Checkpoint from a thread instead (`checkpoint`, run by the order
+        # manager's periodic task); the large auto threshold is only a safety net.
+        db.execute(f"PRAGMA wal_autocheckpoint={int(self.wal_autocheckpoint)}")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(SCHEMA)
         db.execute(
@@ -105,6 +117,16 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the WAL into the database on a connection of its own (safe in a worker
+        thread: `await asyncio.to_thread(ledger.checkpoint)`); returns (wal pages, copied)."""
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            row = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            db.close()
+        return int(row[1]), int(row[2])
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -226,6 +248,29 @@ class Ledger:
             db.executemany(
                 _INS_EVENT, [(o.updated_ns, o.client_order_id, kind, detail) for o in rows]
             )
+
+    def update_orders_each(self, rows: Sequence[tuple[LiveOrder, str]]) -> None:
+        """Like update_orders with a kind per order, in one transaction."""
+        if not rows:
+            return
+        with self.transaction() as db:
+            db.executemany(
+                _UPD_ORDER,
+                [
+                    (
+                        o.order_id,
+                        o.price,
+                        o.initial,
+                        o.remaining,
+                        o.filled,
+                        o.status.value,
+                        o.updated_ns,
+                        o.client_order_id,
+                    )
+                    for o, _ in rows
+                ],
+            )
+            db.executemany(_INS_EVENT, [(o.updated_ns, o.client_order_id, k, "") for o, k in rows])
 
     def update_order(self, o: LiveOrder, kind: str, detail: str = "") -> None:
         self.update_orders((o,), kind, detail)
