@@ -105,6 +105,7 @@ class BotApp:
         self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
+        self._stop_evt = asyncio.Event()
         self.result = RunResult()
 
     # ---- events ---------------------------------------------------------------------------
@@ -113,8 +114,7 @@ class BotApp:
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
-                if om.on_fill(e):
-                    self.acct.on_fill(e, self.fair)
+                om.on_fill(e)
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
@@ -207,6 +207,7 @@ class BotApp:
             log.warning("simulator clock unavailable, using wall time %s", kv(error=e))
 
     _sim_vol: float | None = None
+    _last_load: float = 0.0
 
     def _ledger_path(self) -> str:
         if self._own_sim:
@@ -224,11 +225,21 @@ class BotApp:
         assert level is not None
         pull_ns = int(self.s.risk.pull_before_close_s * 1e9)
         ev_t = select_event(self.all_markets, now, pull_ns)
-        if ev_t is None:
+        if ev_t is None and time.monotonic() - self._last_load >= 5.0:
+            self._last_load = time.monotonic()  # real-time throttle: also right on a fast sim
             self.all_markets = await self._load_markets()
             ev_t = select_event(self.all_markets, now, pull_ns)
+        if ev_t != self.event_ticker and self.event_markets and self.om is not None:
+            # leaving an event: pull its quotes before anything else
+            await self.om.sync([], tickers=[m.ticker for m in self.event_markets])
         if ev_t is None:
-            raise Stop("no open event to quote")
+            if self.event_ticker:
+                log.info(
+                    "no open event to quote: waiting for the next one %s",
+                    kv(last=self.event_ticker),
+                )
+            self.event_ticker, self.event_markets, self.quotable = "", [], []
+            return
         markets = [m for m in self.all_markets if m.event_ticker == ev_t]
         quotable = select_markets(
             markets, ev_t, level, self.s.markets.band_points, self.s.markets.max_markets
@@ -297,6 +308,7 @@ class BotApp:
             self.fair = self._model.fair_value(
                 self.event_ticker, self.event_markets, now, self.state.index_level, vix
             )
+            self.acct.sync(self.state, self.fair)
             inp = build_inputs(self, now)
             self.decision = d = engine.step(inp)
             if d.risk.cancel_all:
@@ -346,27 +358,33 @@ class BotApp:
         self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
         raise Stop(self._stop_reason)
 
-    async def _signals(self) -> None:
+    def _on_signal(self, sig: int) -> None:
+        if self._stop_evt.is_set():
+            log.warning(
+                "%s again: already shutting down (cancel-all in progress)", signal.Signals(sig).name
+            )
+            return
+        self._stop_reason = signal.Signals(sig).name
+        self._stop_evt.set()
+
+    def _install_signals(self, stack: contextlib.ExitStack | contextlib.AsyncExitStack) -> None:
+        """From the first moment to the last: a signal asks for a clean stop, never kills."""
         if not self.opts.install_signal_handlers:
-            await asyncio.Event().wait()
-        got = asyncio.Event()
+            return
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(
-                sig,
-                lambda s=sig: (setattr(self, "_stop_reason", signal.Signals(s).name), got.set()),
-            )
-        try:
-            await got.wait()
-            raise Stop(self._stop_reason)
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            loop.add_signal_handler(sig, self._on_signal, sig)
+            stack.callback(loop.remove_signal_handler, sig)
+
+    async def _signals(self) -> None:
+        await self._stop_evt.wait()
+        raise Stop(self._stop_reason)
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
+            self._install_signals(stack)
             rest_url, ws_url, signer = await self._start_exchange(stack)
             venue = self.venue = KalshiVenue(
                 resolve_urls("custom", rest_url, ws_url),
@@ -398,7 +416,8 @@ class BotApp:
                 ),
             )
             self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
-            sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
+            on_sim = self.s.kalshi.env == "sim"
+            sim_base = rest_url.split("/trade-api")[0] if on_sim else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
             try:
                 async with asyncio.TaskGroup() as tg:
