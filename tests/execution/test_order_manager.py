@@ -485,3 +485,15 @@ async def _random_walk(venue, clock, tmp_path, seed):
     for t in tickers:
         assert bot.state.position(t) == venue.positions[t]
     assert {o.order_id for o in bot.state.live_orders()} == {o.order_id for o in venue.resting()}
+
+
+async def test_voided_provisional_fill_rolled_back(venue, clock, tmp_path):
+    from pmbot.core.events import Fill, FillVoided
+
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    f = Fill("t9", "o9", A, Side.BID, 4000, 300, 0, False, 5, provisional=True)
+    assert bot.om.on_fill(f) and bot.state.position(A) == 300
+    assert bot.om.on_fill_voided(FillVoided("t9", "o9", 6))
+    assert bot.state.position(A) == 0 and bot.ledger.fill_count() == 0
+    assert bot.ledger.positions()[A].qty == 0
+    assert not bot.om.on_fill_voided(FillVoided("t9", "o9", 7))

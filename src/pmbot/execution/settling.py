@@ -10,7 +10,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 
-from pmbot.core.events import Fill, OrderUpdate
+from pmbot.core.events import Fill, FillVoided, OrderUpdate
 from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
 from pmbot.core.requests import CancelOrder
 from pmbot.errors import AuthError, NotFound, VenueError
@@ -43,6 +43,19 @@ class Settler(Sender):
             if o is not None:
                 self.ledger.update_order(o, "fill", f"trade_id={f.trade_id} qty={f.qty}")
         return True
+
+    def on_fill_voided(self, v: FillVoided) -> bool:
+        """A provisional fill failed on chain (Polymarket): roll it back in state and ledger."""
+        f = next(
+            (x for x in self.state.fills if (x.trade_id, x.order_id) == (v.trade_id, v.order_id)),
+            None,
+        )
+        if f is None:
+            return False
+        self.state.apply(v)
+        return self.ledger.void_fill(
+            v.trade_id, v.order_id, self.state.positions.get(f.ticker), v.ts_ns
+        )
 
     def on_order_update(self, u: OrderUpdate) -> None:
         self.state.apply(u)

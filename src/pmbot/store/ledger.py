@@ -360,6 +360,18 @@ class Ledger:
                 self._put_position(db, position, f.ts_ns if ts_ns is None else ts_ns)
         return True
 
+    def void_fill(
+        self, trade_id: str, order_id: str, position: Position | None = None, ts_ns: int = 0
+    ) -> bool:
+        """Remove a provisional fill the venue voided (Polymarket FAILED trade)."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "DELETE FROM fills WHERE trade_id=? AND order_id=?", (trade_id, order_id)
+            )
+            if cur.rowcount and position is not None:
+                self._put_position(db, position, ts_ns)
+        return cur.rowcount > 0
+
     def has_fill(self, trade_id: str, order_id: str) -> bool:
         return (
             self.db.execute(
