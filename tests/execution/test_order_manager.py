@@ -497,3 +497,15 @@ async def test_voided_provisional_fill_rolled_back(venue, clock, tmp_path):
     assert bot.state.position(A) == 0 and bot.ledger.fill_count() == 0
     assert bot.ledger.positions()[A].qty == 0
     assert not bot.om.on_fill_voided(FillVoided("t9", "o9", 7))
+
+
+async def test_prune_drops_old_terminal_orders_only(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4800, 100)])
+    await bot.om.sync([q(B, Side.BID, 4800, 100)])  # A cancelled
+    clock.advance(600)
+    assert bot.om.prune() == 1 and len(bot.state.orders) == 1
+    # the ledger still knows it: reconciliation stays clean
+    rep = await bot.om.reconcile()
+    assert rep.ok and rep.foreign == 0 and not rep.cancel

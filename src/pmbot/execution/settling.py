@@ -202,6 +202,24 @@ class Settler(Sender):
                 if isinstance(r, BaseException) and not isinstance(r, NotFound):
                     log.warning("cancel failed order_id=%s err=%s", req.order_id, r)
 
+    def prune(self, keep_s: float = 300.0) -> int:
+        """Drop terminal orders older than `keep_s` from TradingState (the ledger keeps them).
+
+        Every sync scans the state's orders; a day of quoting leaves thousands of terminal
+        ones. Late fills still count (positions do not need the order) and reconciliation
+        recognises our ids through the ledger.
+        """
+        cutoff = self.clock.now_ns() - int(keep_s * 1e9)
+        orders = self.state.orders
+        old = [
+            c
+            for c, o in orders.items()
+            if o.status.terminal and o.updated_ns < cutoff and c not in self._in_flight
+        ]
+        for c in old:
+            del orders[c]
+        return len(old)
+
     async def run_periodic(self) -> None:
         """Reconcile every `reconcile_interval_s` (run it in the app's TaskGroup)."""
         while True:
@@ -213,6 +231,7 @@ class Settler(Sender):
             except VenueError as e:
                 self.reconciled = False
                 log.warning("periodic reconcile failed err=%s", e)
+            self.prune()
             try:  # off the event loop: a checkpoint fsyncs the database file
                 await asyncio.to_thread(self.ledger.checkpoint)
             except sqlite3.Error as e:
