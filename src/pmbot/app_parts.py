@@ -206,7 +206,7 @@ class Accounting:
 
     def sync(self, st: TradingState, fair: EventFairValue | None) -> None:
         """Account for fills TradingState gained since the last call (stream or REST backfill)."""
-        new = st.fills[self._seen:]
+        new = st.fills[self._seen :]
         self._seen = len(st.fills)
         for f in new:
             self.fills += 1
