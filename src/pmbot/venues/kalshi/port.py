@@ -40,7 +40,9 @@ class KalshiPort:
     # batch sizes: the whole batch must fit the write bucket at once
     @property
     def max_batch_create(self) -> int:
-        return max(1, min(20, int(self.http.write_bucket.capacity // _CREATE_COST)))
+        # one order's worth of headroom: a batch that needs exactly a full bucket is refused
+        # by the venue whenever its refill clock runs a hair behind ours
+        return max(1, min(20, int(self.http.write_bucket.capacity // _CREATE_COST) - 1))
 
     @property
     def max_batch_cancel(self) -> int:
