@@ -186,3 +186,25 @@ async def test_kill9_restart_then_sigterm(tmp_path: Path) -> None:
             if p is not None and p.poll() is None:
                 p.kill()
         await sim.stop()
+
+
+async def test_insufficient_balance_trips_the_kill_switch(tmp_path: Path) -> None:
+    """A money reject from the venue halts the bot and cancels everything (no retry loop)."""
+    sim = KalshiSim(
+        SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig(), balance="3.0000")
+    )
+    await sim.start()
+    try:
+        app = BotApp(
+            _settings(tmp_path),
+            Secrets({}),  # type: ignore[arg-type]
+            RunOptions(duration_s=600, dashboard=False, install_signal_handlers=False),
+            sim=sim,
+        )
+        res = await app.run()
+        assert "kill switch" in res.summary["stop_reason"], res.summary["stop_reason"]
+        assert "insufficient_balance" in res.summary["stop_reason"]
+        assert res.clean_shutdown
+        assert sim.exchange.engine.resting(sim.key.user) == []
+    finally:
+        await sim.stop()
