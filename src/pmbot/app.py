@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -132,6 +133,14 @@ class BotApp:
         self._wake.set()
 
     _model: Any = None
+
+    def _on_risk(self, code: str, detail: str) -> None:
+        """The venue refused us for a money reason (e.g. insufficient balance): halt, ask a human."""
+        log.critical("venue risk reject %s", kv(code=code, detail=detail))
+        gate = getattr(self, "_gate", None)
+        if gate is not None:
+            gate.kill_switch.trip(self.clock.now_ns(), f"venue: {code}")
+        self._wake.set()
 
     def _settle(self, e: ev.MarketStatus) -> None:
         """A determined market pays $1 per winning contract: close our position at once."""
@@ -414,6 +423,7 @@ class BotApp:
                     cancel_all_timeout_s=self.s.bot.shutdown_timeout_s,
                     order_group_limit=int(self.s.risk.order_group_contracts * 100),
                 ),
+                on_risk=self._on_risk,
             )
             self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
             on_sim = self.s.kalshi.env == "sim"
@@ -431,6 +441,7 @@ class BotApp:
                     await self._select()
                     rep = await self.om.start()
                     log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
+                    gc.freeze()  # start-up objects never need collecting: shorter GC pauses
                     tg.create_task(self._quote_loop(), name="quote")
                     tg.create_task(self.om.run_periodic(), name="reconcile")
                     if self.opts.dashboard:

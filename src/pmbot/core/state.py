@@ -61,10 +61,6 @@ class TradingState:
         self.positions: dict[str, Position] = {}
         self.fills: list[ev.Fill] = []
         self._fill_keys: set[tuple[str, str]] = set()
-        # per order (client_order_id): the size its fills add up to, counted from what the
-        # order held when registered; `filled` is the max of this and the venue's own count,
-        # so an order update that already shows a fill does not count it twice
-        self._order_fills: dict[str, int] = {}
         self.index_level: float | None = None
         self.index_ts_ns: int = 0
         self.vols: dict[str, tuple[int, float]] = {}
@@ -93,7 +89,6 @@ class TradingState:
     def register_order(self, order: LiveOrder) -> None:
         """Track an order before it is sent (its client_order_id is already in the ledger)."""
         self.orders[order.client_order_id] = order
-        self._order_fills.setdefault(order.client_order_id, order.filled)
         if order.order_id:
             self.order_ids[order.order_id] = order.client_order_id
         self._changes.orders.add(order.client_order_id)
@@ -206,9 +201,10 @@ class TradingState:
         if o is None and f.client_order_id:
             o = self.orders.get(f.client_order_id)
         if o is not None:
-            k = o.client_order_id
-            self._order_fills[k] = self._order_fills.get(k, o.filled) + f.qty
-            o.filled = max(o.filled, self._order_fills[k])
+            # `filled` counts the fills we applied; `initial` is the venue's total (filled +
+            # resting). An order update or ack may already have cut `remaining` for this
+            # fill, so take the smaller of the two views instead of subtracting twice.
+            o.filled += f.qty
             o.remaining = min(o.remaining, max(0, o.initial - o.filled))
             if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
                 o.status = OrderStatus.EXECUTED
@@ -218,7 +214,7 @@ class TradingState:
     def _void_fill(self, v: ev.FillVoided) -> None:
         """Take a fill back out: the position is rebuilt from the fills that stand (exact,
         realised PnL included, unlike applying the opposite fill), the order's filled size
-        is reduced; the key stays out of the dedup set so a re-sent copy can book again."""
+        is reduced; the key leaves the dedup set."""
         key = (v.trade_id, v.order_id)
         if key not in self._fill_keys:
             return
@@ -233,8 +229,6 @@ class TradingState:
                 self.positions[f.ticker] = pos
                 o = self.order_by_id(f.order_id)
                 if o is not None:
-                    k = o.client_order_id
-                    self._order_fills[k] = max(0, self._order_fills.get(k, 0) - f.qty)
                     o.filled = max(0, o.filled - f.qty)
                     self._changes.orders.add(o.client_order_id)
                 self._changes.fills.append(f)
@@ -253,7 +247,9 @@ class TradingState:
         if can_transition(o.status, u.status):
             o.status = u.status
         o.remaining = u.remaining
-        o.filled = max(o.filled, u.filled)
+        # the venue's total; `filled` stays the sum of the fills we applied (the fill events
+        # for what this update reports may still be on their way: never count them twice)
+        o.initial = u.filled + u.remaining
         o.price = u.price
         o.updated_ns = u.ts_ns
         self._changes.orders.add(o.client_order_id)

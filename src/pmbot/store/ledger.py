@@ -80,12 +80,20 @@ class Recovery:
 class Ledger:
     """One SQLite file; open with `open()` or `with Ledger(path) as ledger:`. No I/O in __init__."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL", run_id: str = "") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "NORMAL",
+        run_id: str = "",
+        wal_autocheckpoint: int = 10_000,
+    ) -> None:
         if synchronous.upper() not in {"NORMAL", "FULL", "EXTRA"}:
             raise ValueError("synchronous must be NORMAL, FULL or EXTRA")
         self.path = str(path)
         self.synchronous = synchronous.upper()
         self.run_id = run_id
+        self.wal_autocheckpoint = wal_autocheckpoint
         self._db: sqlite3.Connection | None = None
         self._depth = 0
 
@@ -94,6 +102,10 @@ class Ledger:
         db = sqlite3.connect(self.path, isolation_level=None, cached_statements=64)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self.synchronous}")
+        # a checkpoint fsyncs the database: ms-long stalls if it runs inside a hot-path
+        # commit. Checkpoint from a thread instead (`checkpoint`, run by the order
+        # manager's periodic task); the large auto threshold is only a safety net.
+        db.execute(f"PRAGMA wal_autocheckpoint={int(self.wal_autocheckpoint)}")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(SCHEMA)
         db.execute(
@@ -113,6 +125,16 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the WAL into the database on a connection of its own (safe in a worker
+        thread: `await asyncio.to_thread(ledger.checkpoint)`); returns (wal pages, copied)."""
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            row = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            db.close()
+        return int(row[1]), int(row[2])
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -235,6 +257,29 @@ class Ledger:
                 _INS_EVENT, [(o.updated_ns, o.client_order_id, kind, detail) for o in rows]
             )
 
+    def update_orders_each(self, rows: Sequence[tuple[LiveOrder, str]]) -> None:
+        """Like update_orders with a kind per order, in one transaction."""
+        if not rows:
+            return
+        with self.transaction() as db:
+            db.executemany(
+                _UPD_ORDER,
+                [
+                    (
+                        o.order_id,
+                        o.price,
+                        o.initial,
+                        o.remaining,
+                        o.filled,
+                        o.status.value,
+                        o.updated_ns,
+                        o.client_order_id,
+                    )
+                    for o, _ in rows
+                ],
+            )
+            db.executemany(_INS_EVENT, [(o.updated_ns, o.client_order_id, k, "") for o, k in rows])
+
     def update_order(self, o: LiveOrder, kind: str, detail: str = "") -> None:
         self.update_orders((o,), kind, detail)
 
@@ -276,6 +321,22 @@ class Ledger:
             coids.add(c)
             if o:
                 oids.add(o)
+        return coids, oids
+
+    def known_among(
+        self, client_order_ids: Sequence[str], order_ids: Sequence[str]
+    ) -> tuple[set[str], set[str]]:
+        """The subset of these ids that belong to orders we sent or adopted (indexed lookups)."""
+        coids = {
+            c
+            for c in client_order_ids
+            if self.db.execute("SELECT 1 FROM orders WHERE client_order_id=?", (c,)).fetchone()
+        }
+        oids = {
+            o
+            for o in order_ids
+            if self.db.execute("SELECT 1 FROM orders WHERE order_id=?", (o,)).fetchone()
+        }
         return coids, oids
 
     # ---- fills and positions ----------------------------------------------------------
@@ -325,7 +386,7 @@ class Ledger:
         return True
 
     def void_fill(
-        self, trade_id: str, order_id: str, ts_ns: int, position: Position | None = None
+        self, trade_id: str, order_id: str, position: Position | None = None, ts_ns: int = 0
     ) -> bool:
         """Roll a fill back (a FAILED trade): it leaves `fills()`, recovery and PnL; the
         row stays so a late copy of it is still a duplicate. Position row in the same commit.
@@ -352,6 +413,10 @@ class Ledger:
             str(s): int(n)
             for s, n in self.db.execute("SELECT status, COUNT(*) FROM fill_status GROUP BY status")
         }
+
+    def fills_among(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The subset of these (trade_id, order_id) keys already recorded."""
+        return {k for k in keys if self.has_fill(*k)}
 
     def fills(self) -> list[Fill]:
         """Every fill that stands (voided ones excluded), oldest first."""
@@ -456,12 +521,12 @@ def _order(r: tuple[object, ...]) -> LiveOrder:
         client_order_id=str(r[0]),
         order_id=None if r[1] is None else str(r[1]),
         ticker=str(r[2]),
-        side=Side(r[3]),
+        side=Side(str(r[3])),
         price=int(r[4]),  # type: ignore[call-overload]
         initial=int(r[5]),  # type: ignore[call-overload]
         remaining=int(r[6]),  # type: ignore[call-overload]
         filled=int(r[7]),  # type: ignore[call-overload]
-        status=OrderStatus(r[8]),
+        status=OrderStatus(str(r[8])),
         created_ns=int(r[9]),  # type: ignore[call-overload]
         updated_ns=int(r[10]),  # type: ignore[call-overload]
     )

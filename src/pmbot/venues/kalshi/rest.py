@@ -85,6 +85,7 @@ class Request:
     body: bytes | None = None
     signed: bool = True
     write: bool = False  # spends the write bucket; never retried blindly
+    items: int = 1  # batches cost the endpoint's cost per item, all at once
 
     @property
     def idempotent(self) -> bool:
@@ -117,10 +118,22 @@ def _get(
 
 
 def _write(
-    method: str, path: str, template: str, response: type[Any] | None, body: Any = None
+    method: str,
+    path: str,
+    template: str,
+    response: type[Any] | None,
+    body: Any = None,
+    items: int = 1,
 ) -> Request:
     return Request(
-        method, path, template, response, None if body is None else _enc.encode(body), True, True
+        method,
+        path,
+        template,
+        response,
+        None if body is None else _enc.encode(body),
+        True,
+        True,
+        max(1, items),
     )
 
 
@@ -479,6 +492,7 @@ def batch_create(specs: Sequence[OrderSpec]) -> Request:
         f"{_ORDERS}/batched",
         w.BatchCreateResponse,
         {"orders": [s.body() for s in specs]},
+        len(specs),
     )
 
 
@@ -490,6 +504,7 @@ def batch_cancel(order_ids: Sequence[str]) -> Request:
         f"{_ORDERS}/batched",
         w.BatchCancelResponse,
         {"orders": [{"order_id": i} for i in order_ids]},
+        len(order_ids),
     )
 
 
@@ -656,7 +671,8 @@ class CostTable:
         return cls(ec.default_cost, costs)
 
     def cost(self, req: Request) -> int:
-        return self.costs.get((req.method, req.template), self.default_cost)
+        """Tokens the request spends: the endpoint's cost, per item for batches."""
+        return self.costs.get((req.method, req.template), self.default_cost) * req.items
 
 
 def check_status(status: int, body: bytes, req: Request) -> None:
