@@ -50,6 +50,7 @@ from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.execution.reconcile import ReconcileConfig
 from pmbot.logs import kv
 from pmbot.pricing.binary import binary_fair, binary_spec, fair_probability
+from pmbot.risk.kill_switch import KillSwitch
 from pmbot.settings import Secrets, Settings
 from pmbot.store.ledger import Ledger
 from pmbot.strategy.engine import QuoteEngine
@@ -108,6 +109,7 @@ class PolyBotApp:
         self.infos: dict[str, MarketInfo] = {}
         self.fairs: dict[str, EventFairValue] = {}
         self.engines: dict[str, QuoteEngine] = {}
+        self.kill_switch = KillSwitch()
         self.decisions: dict[str, Any] = {}
         self.result = RunResult()
         self.voided: list[ev.FillVoided] = []
@@ -175,6 +177,12 @@ class PolyBotApp:
                 self.state.apply(e)
         self._wake.set()
 
+    def _on_risk(self, code: str, detail: str) -> None:
+        """The venue refused us for a money reason (insufficient balance): halt everything."""
+        log.critical("venue risk reject %s", kv(code=code, detail=detail))
+        self.kill_switch.trip(self.clock.now_ns(), f"venue: {code}")
+        self._wake.set()
+
     # ---- setup ----------------------------------------------------------------------------
     async def _start_exchange(self, stack: contextlib.AsyncExitStack) -> Endpoints:
         ps = self.ps
@@ -234,7 +242,9 @@ class PolyBotApp:
             # the book lives on the finest grid the market can switch to (tick_size_change)
             self.state.books[m.condition_id] = BinaryBook(grid_for(t), m.condition_id)
             guards = dataclasses.replace(guard_params(self.s), index_stale_ns=None)
-            self.engines[m.condition_id] = build_engine(self.s, guards=guards)[0]
+            # one kill switch for the account: any market's trip (daily loss, a venue money
+            # reject) stops every market
+            self.engines[m.condition_id] = build_engine(self.s, self.kill_switch, guards=guards)[0]
 
     def _ledger_path(self) -> str:
         p = Path(self.s.ledger.path)
@@ -378,6 +388,7 @@ class PolyBotApp:
                     cancel_all_timeout_s=self.s.bot.shutdown_timeout_s,
                     order_group_limit=None,  # no order groups: the heartbeat kill switch instead
                 ),
+                on_risk=self._on_risk,
             )
             try:
                 async with asyncio.TaskGroup() as tg:

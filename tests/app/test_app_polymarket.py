@@ -157,3 +157,20 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(tmp
         for t in sim.markets:
             stored = rows[t].qty if t in rows else 0
             assert stored == app.state.position(t) == recovered.position(t)
+
+
+async def test_insufficient_balance_trips_the_kill_switch_and_stops_clean(tmp_path: Path):
+    app = PolyBotApp(
+        settings(tmp_path),
+        Secrets({}),
+        RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False),
+    )
+    run = asyncio.create_task(app.run())
+    await until(lambda: app.om is not None and len(app.state.live_orders()) == 4)
+    sim, me = app.sim, app.venue.http.creds.api_key
+    addr = app.venue.http.signer.funder.lower()
+    sim.accounts.cash[addr] = 0  # the wallet is drained behind the bot's back
+    await app.house.requote(next(iter(sim.markets)), 6000)  # the bot must requote: refused
+    result = await asyncio.wait_for(run, 10)
+    assert result.summary["stop_reason"].endswith("venue: insufficient_balance")
+    assert result.clean_shutdown and sim.engine.live(me) == []
