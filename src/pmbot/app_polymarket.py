@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -311,32 +312,27 @@ class PolyBotApp:
         self._stop.set()
 
     async def _timer(self) -> None:
+        """Ends the run: --duration, a signal, or request_stop()."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), self.opts.duration_s)
         if not self._stop.is_set():
             self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
         raise Stop(self._stop_reason)
 
-    async def _signals(self) -> None:
+    def _on_signal(self, sig: int) -> None:
+        if self._stop.is_set():
+            log.warning("%s again: already stopping (cancel-all in progress)", sig)
+            return
+        self.request_stop(signal.Signals(sig).name)
+
+    def _install_signals(self, stack: contextlib.AsyncExitStack) -> None:
+        """From the first moment to the last: a signal asks for a clean stop, never kills."""
         if not self.opts.install_signal_handlers:
-            await asyncio.Event().wait()
-        import signal
-
-        got = asyncio.Event()
+            return
         loop = asyncio.get_running_loop()
-
-        def on_signal(sig: int) -> None:
-            self._stop_reason = signal.Signals(sig).name
-            got.set()
-
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig)
-        try:
-            await got.wait()
-            raise Stop(self._stop_reason)
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            loop.add_signal_handler(sig, self._on_signal, sig)
+            stack.callback(loop.remove_signal_handler, sig)
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
@@ -346,6 +342,7 @@ class PolyBotApp:
             )
         t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
+            self._install_signals(stack)
             ep = await self._start_exchange(stack)
             signer, creds = wallet(self.secrets, self.ps.env)
             venue = self.venue = PolymarketVenue(
@@ -393,7 +390,6 @@ class PolyBotApp:
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(venue.run(), name="venue")
-                    tg.create_task(self._signals(), name="signals")
                     tg.create_task(self._timer(), name="timer")
                     if self.house is not None:
                         for coro in house_tasks(self):
