@@ -178,6 +178,16 @@ class PolyBotApp:
                 self.state.apply(e)
         self._wake.set()
 
+    def _on_signed(self, client_order_id: str, order_id: str) -> None:
+        """The order's venue id (its hash) is known before it is sent: ledger and state
+        learn it now, so a lost answer (timeout, crash) never hides a live order."""
+        assert self.ledger is not None
+        self.ledger.set_order_id(client_order_id, order_id)
+        o = self.state.orders.get(client_order_id)
+        if o is not None and not o.order_id:
+            o.order_id = order_id
+            self.state.order_ids[order_id] = client_order_id
+
     def _on_risk(self, code: str, detail: str) -> None:
         """The venue refused us for a money reason (insufficient balance): halt everything."""
         log.critical("venue risk reject %s", kv(code=code, detail=detail))
@@ -277,8 +287,11 @@ class PolyBotApp:
         om = self.om
         tickers = [m.ticker for m in self.markets]
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the TaskGroup's
+            # cancel when the event fires at the same moment, and the stop then hangs
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.5)
+                async with asyncio.timeout(0.5):
+                    await self._wake.wait()
             self._wake.clear()
             self.state.take_changes()
             now = self.clock.now_ns()
@@ -314,7 +327,8 @@ class PolyBotApp:
     async def _timer(self) -> None:
         """Ends the run: --duration, a signal, or request_stop()."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), self.opts.duration_s)
+            async with asyncio.timeout(self.opts.duration_s):
+                await self._stop.wait()
         if not self._stop.is_set():
             self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
         raise Stop(self._stop_reason)
@@ -369,6 +383,7 @@ class PolyBotApp:
             for o in self.ledger.live_orders():
                 if o.order_id:
                     self.port.learn(o.order_id, o.client_order_id, o.ticker)
+            self.port.on_signed = self._on_signed
             log.info("ledger %s", kv(path=lpath, recovered=rec))
             self.om = OrderManager(
                 self.port,

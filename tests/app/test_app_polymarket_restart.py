@@ -77,12 +77,15 @@ async def test_heartbeat_cancels_after_a_crash_and_restart_reconciles(tmp_path: 
 
         again = PolyBotApp(s, secrets, opts)
         run2 = asyncio.create_task(again.run())
-        await until(lambda: len(sim.engine.live(me)) == 4)
+        # quoting resumes once every order the dead run left is settled; a create it had in
+        # flight when killed (no hash in the ledger) is settled after the reconcile grace
+        await until(lambda: len(sim.engine.live(me)) == 4, timeout=20)
         assert not first & {o.id for o in sim.engine.live(me)}
         rep = again.om.last_report
-        assert rep is not None and rep.ok and len(rep.fixes) == 4  # the dead run's 4 orders
+        assert rep is not None and rep.ok
         again.request_stop("test done")
-        assert (await run2).clean_shutdown and sim.engine.live(me) == []
+        result = await asyncio.wait_for(run2, 10)  # a stop is prompt (no lost cancellation)
+        assert result.clean_shutdown and sim.engine.live(me) == []
         with Ledger(again.ledger_path) as led:
             assert led.live_orders() == []
             for oid in first:  # the dead run's orders, settled by their hashes

@@ -280,6 +280,14 @@ class Ledger:
             )
             db.executemany(_INS_EVENT, [(o.updated_ns, o.client_order_id, k, "") for o, k in rows])
 
+    def set_order_id(self, client_order_id: str, order_id: str) -> None:
+        """Record a venue order id known before the request leaves (Polymarket: the signed
+        order's hash), so an order whose answer is lost to a crash is still recognised."""
+        self.db.execute(
+            "UPDATE orders SET order_id=? WHERE client_order_id=? AND order_id IS NULL",
+            (order_id, client_order_id),
+        )
+
     def update_order(self, o: LiveOrder, kind: str, detail: str = "") -> None:
         self.update_orders((o,), kind, detail)
 

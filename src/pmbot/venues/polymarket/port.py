@@ -5,8 +5,9 @@ What differs from Kalshi, and how the port absorbs it:
 * No client order ids: the venue's order id is the EIP-712 hash of the signed order, known
   before the request leaves. The port remembers hash -> our client_order_id for every order
   it signs, and puts it back on every `OrderUpdate` it lists (and `client_order_id()` lets
-  the app do the same for stream events), so an order whose create timed out is still
-  recognised by reconciliation.
+  the app do the same for stream events); `on_signed` lets the app write the hash to the
+  ledger before the request leaves, so an order whose answer is lost (timeout, or the bot
+  killed mid-call) is still recognised by reconciliation, also after a restart.
 * No orders-history list: `/data/orders` lists only open orders. For history the port asks
   `/data/order/{id}` for each order it sent in that market that is neither open nor known
   to be over (bounded by the orders of this process).
@@ -23,7 +24,7 @@ Batches: <= 15 orders per create (doc §3.4), cancels in one call.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pmbot.core.events import Fill, OrderUpdate, PositionSnapshot
 from pmbot.core.money import Micros, Qty
@@ -78,6 +79,9 @@ class PolymarketPort:
         self._coid: dict[str, str] = {}  # order id (hash) -> our client_order_id
         self._ticker: dict[str, str] = {}  # order id -> market (condition id)
         self._over: set[str] = set()  # order ids known to rest no more
+        # called with (client_order_id, order id) after signing, before the request leaves:
+        # the app records the hash in the ledger (ledger first, as for client ids)
+        self.on_signed: Callable[[str, str], None] | None = None
 
     @property
     def max_batch_create(self) -> int:
@@ -104,6 +108,8 @@ class PolymarketPort:
         exp = r.expiration_ts_s or 0
         o: BuiltOrder = self.venue._order(r.ticker, r.side, r.price, r.qty, exp)
         self.learn(o.order_id, r.client_order_id, r.ticker)
+        if self.on_signed is not None:
+            self.on_signed(r.client_order_id, o.order_id)
         return o
 
     def _type(self, r: CreateOrder) -> str:
