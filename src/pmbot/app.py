@@ -295,8 +295,11 @@ class BotApp:
             timeout = 0.5
             if wake_at is not None:
                 timeout = max(0.0, min(timeout, (wake_at - self.clock.now_ns()) / 1e9))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the TaskGroup's
+            # cancel when the event fires at the same moment, and the stop then never ends
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout / max(self._speed(), 1.0))
+                async with asyncio.timeout(timeout / max(self._speed(), 1.0)):
+                    await self._wake.wait()
             self._wake.clear()
             state.take_changes()
             now = self.clock.now_ns()
