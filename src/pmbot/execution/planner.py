@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from pmbot.core.money import Price, Qty
 from pmbot.core.orders import LiveOrder, OrderStatus, Side
@@ -67,8 +67,7 @@ class PlannerConfig:
     amend_reprice: bool = True  # False: a price change is cancel + create
 
 
-@dataclass(frozen=True, slots=True)
-class CreateAction:
+class CreateAction(NamedTuple):
     client_order_id: str
     ticker: str
     side: Side
@@ -77,15 +76,13 @@ class CreateAction:
     post_only: bool
 
 
-@dataclass(frozen=True, slots=True)
-class CancelAction:
+class CancelAction(NamedTuple):
     client_order_id: str
     order_id: str
     ticker: str
 
 
-@dataclass(frozen=True, slots=True)
-class AmendAction:
+class AmendAction(NamedTuple):
     client_order_id: str
     order_id: str
     ticker: str
@@ -95,8 +92,7 @@ class AmendAction:
     count: Qty  # venue total = already filled + qty
 
 
-@dataclass(frozen=True, slots=True)
-class DecreaseAction:
+class DecreaseAction(NamedTuple):
     client_order_id: str
     order_id: str
     ticker: str
@@ -175,17 +171,66 @@ def plan(
     creates: list[CreateAction] = []
     cancels: list[CancelAction] = []
     p = Plan()
-    for key in sorted(want.keys() | have.keys(), key=lambda k: (k[0], k[1].value)):
+    busy_st = _BUSY
+    for key in sorted(want.keys() | have.keys()):  # Side is a str: (ticker, side) sorts as text
         ticker, side = key
-        levels = want.get(key, {})
-        orders = have.get(key, [])
-        if any(is_busy(o, in_flight) for o in orders):
+        levels = want.get(key)
+        orders = have.get(key)
+        if not orders:
+            for price, (qty, po) in sorted(levels.items()):  # type: ignore[union-attr]
+                creates.append(CreateAction(new_id(), ticker, side, price, qty, po))
+            continue
+        busy = False
+        for o in orders:
+            if o.status in busy_st or o.order_id is None or o.client_order_id in in_flight:
+                busy = True
+                break
+        if busy:
             p.frozen.append(key)
             if not levels:  # pulling quotes is always allowed
                 for o in orders:
                     if not is_busy(o, in_flight):
                         cancels.append(CancelAction(o.client_order_id, o.order_id or "", ticker))
             continue
+        if not levels:
+            for o in orders:
+                if o.remaining > 0:  # a filled one is EXECUTED on its way; nothing to cancel
+                    cancels.append(CancelAction(o.client_order_id, o.order_id or "", ticker))
+            continue
+        if len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0:  # the common case
+            o = orders[0]
+            ((price, (qty, _po)),) = levels.items()
+            if price == o.price:
+                if o.remaining == qty:
+                    p.kept += 1
+                elif o.remaining > qty:
+                    p.decreases.append(DecreaseAction(o.client_order_id, o.order_id, ticker, qty))  # type: ignore[arg-type]
+                else:
+                    p.amends.append(
+                        AmendAction(
+                            o.client_order_id,
+                            o.order_id,
+                            ticker,
+                            side,  # type: ignore[arg-type]
+                            price,
+                            qty,
+                            o.filled + qty,
+                        )
+                    )
+                continue
+            if config.amend_reprice:
+                p.amends.append(
+                    AmendAction(
+                        o.client_order_id,
+                        o.order_id,
+                        ticker,
+                        side,  # type: ignore[arg-type]
+                        price,
+                        qty,
+                        o.filled + qty,
+                    )
+                )
+                continue
         _plan_group(ticker, side, levels, orders, new_id, config, p, creates, cancels)
 
     p.create_batches = _batches(creates, config.max_batch_create)

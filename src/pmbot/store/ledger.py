@@ -79,6 +79,7 @@ class Ledger:
         self.synchronous = synchronous.upper()
         self.run_id = run_id
         self._db: sqlite3.Connection | None = None
+        self._depth = 0
 
     # ---- lifecycle ------------------------------------------------------------------
     def open(self) -> Ledger:
@@ -113,14 +114,27 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit: all of it is on disk after the block, or none of it."""
+        """One atomic unit: all of it is on disk after the block, or none of it.
+
+        Re-entrant: writes inside an outer block join its transaction (one commit).
+        """
         db = self.db
+        if self._depth:
+            self._depth += 1
+            try:
+                yield db
+            finally:
+                self._depth -= 1
+            return
         db.execute("BEGIN")
+        self._depth = 1
         try:
             yield db
         except BaseException:
+            self._depth = 0
             db.execute("ROLLBACK")
             raise
+        self._depth = 0
         db.execute("COMMIT")
 
     # ---- runs -----------------------------------------------------------------------
@@ -219,6 +233,12 @@ class Ledger:
     def order_event(self, client_order_id: str, kind: str, ts_ns: int, detail: str = "") -> None:
         """Record an intent (e.g. amend_sent) before the request leaves."""
         self.db.execute(_INS_EVENT, (ts_ns, client_order_id, kind, detail))
+
+    def add_events(self, rows: Sequence[tuple[int, str, str, str]]) -> None:
+        """Record intents (ts_ns, client_order_id, kind, detail) in one transaction."""
+        if rows:
+            with self.transaction() as db:
+                db.executemany(_INS_EVENT, rows)
 
     def order_events(self, client_order_id: str) -> list[tuple[int, str, str]]:
         return [

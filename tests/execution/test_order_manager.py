@@ -1,0 +1,304 @@
+"""OrderManager against an in-memory venue: real planner, reconcile, ledger and TradingState."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from pathlib import Path
+
+import pytest
+from fake_venue import FakeVenue, unavailable
+
+from pmbot.clock import ManualClock
+from pmbot.core.orders import OrderStatus, Side
+from pmbot.core.requests import DesiredQuote
+from pmbot.core.state import TradingState
+from pmbot.errors import RateLimited
+from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
+from pmbot.execution.reconcile import ReconcileConfig
+from pmbot.store.ledger import Ledger
+
+A, B = "KXINX-A", "KXINX-B"
+
+
+class Bot:
+    """One bot process: state + ledger + order manager over a shared venue and clock."""
+
+    def __init__(self, venue: FakeVenue, clock: ManualClock, path: Path, **cfg) -> None:
+        self.state = TradingState()
+        self.ledger = Ledger(path).open()
+        self.recovery = self.ledger.recover(self.state)
+        self.risk: list[str] = []
+        ids = itertools.count(1)
+        cfg.setdefault("reconcile", ReconcileConfig(grace_ns=2_000_000_000))
+        self.om = OrderManager(
+            venue,
+            self.state,
+            self.ledger,
+            clock,
+            config=OrderManagerConfig(**cfg),
+            new_id=lambda: f"{path.stem}-{clock.now_ns()}-{next(ids)}",
+            on_risk=lambda reason, ctx: self.risk.append(reason),
+        )
+
+    def deliver(self, venue: FakeVenue, drop: bool = False) -> None:
+        fills, venue.stream[:] = list(venue.stream), []
+        if not drop:
+            for f in fills:
+                self.om.on_fill(f)
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def venue(clock):
+    return FakeVenue(clock.now_ns, max_batch=3)
+
+
+def q(t, side, price, qty):
+    return DesiredQuote(t, side, price, qty)
+
+
+def resting_view(venue):
+    return sorted((o.ticker, o.side.value, o.price, o.remaining) for o in venue.resting())
+
+
+async def test_refuses_before_reconcile_then_quotes_with_batches(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    desired = [q(t, s, p, 500) for t in (A, B) for s, p in ((Side.BID, 4800), (Side.ASK, 5200))]
+    assert await bot.om.sync(desired) is None and bot.om.stats.refused["unreconciled"] == 1
+    # every client_order_id is in the ledger before the venue sees it
+    seen = []
+    venue.on_create = lambda req: seen.append(bot.ledger.get_order(req.client_order_id) is not None)
+    assert (await bot.om.start()).ok
+    p = await bot.om.sync(desired)
+    # max batch 3: one batch of 3 and a single create
+    assert p.calls == 2 and venue.calls["batch_create"] == 1 and venue.calls["create"] == 1
+    assert all(seen) and len(seen) == 4
+    assert resting_view(venue) == sorted(
+        (t, s.value, pr, 500) for t in (A, B) for s, pr in ((Side.BID, 4800), (Side.ASK, 5200))
+    )
+    assert all(o.status is OrderStatus.RESTING and o.order_id for o in bot.state.live_orders())
+    assert await bot.om.sync(desired) is not None and bot.om.stats.write_calls == 2  # no-op
+
+
+async def test_price_move_is_one_amend_and_size_cut_one_decrease(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 500)])
+    venue.trade(A, Side.ASK, 4800, 200)
+    bot.deliver(venue)
+    w0 = bot.om.stats.write_calls
+    await bot.om.sync([q(A, Side.BID, 4900, 500)])
+    assert bot.om.stats.write_calls - w0 == 1 and venue.calls["amend"] == 1
+    assert resting_view(venue) == [(A, "bid", 4900, 500)]
+    (o,) = bot.state.live_orders()
+    assert (o.price, o.remaining, o.filled, o.initial) == (4900, 500, 200, 700)
+    await bot.om.sync([q(A, Side.BID, 4900, 100)])
+    assert venue.calls["decrease"] == 1 and resting_view(venue) == [(A, "bid", 4900, 100)]
+    await bot.om.sync([])
+    assert venue.calls["cancel"] == 1 and venue.resting() == [] and bot.state.live_orders() == []
+    assert bot.state.position(A) == 200 and venue.positions[A] == 200
+
+
+async def test_post_only_cross_then_requote_with_fresh_id(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    venue.external[A] = (4700, 5000)
+    await bot.om.sync([q(A, Side.BID, 5000, 100)])
+    assert bot.om.stats.rejects["post_only_cross"] == 1 and bot.om.stats.requote
+    (rej,) = [o for o in bot.state.orders.values() if o.status is OrderStatus.REJECTED]
+    await bot.om.sync([q(A, Side.BID, 4900, 100)])
+    (live,) = bot.state.live_orders()
+    assert live.client_order_id != rej.client_order_id and resting_view(venue) == [
+        (A, "bid", 4900, 100)
+    ]
+
+
+async def test_insufficient_balance_tells_risk_and_429_pauses(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db", rate_limit_wait_s=2.0)
+    await bot.om.start()
+    ids = itertools.count(1)
+    bot.om.new_id = lambda: f"x{next(ids)}"
+    venue.reject_create["x1"] = "insufficient_balance"
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert bot.risk == ["insufficient_balance"]
+    venue.fail["create"] = [RateLimited("slow down", status=429)]
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert bot.om.stats.rejects["rate_limited"] == 1 and venue.resting() == []
+    assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is None
+    assert bot.om.stats.refused["rate_limited"] == 1
+    clock.advance(2.1)
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert resting_view(venue) == [(A, "bid", 4800, 100)]
+
+
+async def test_timeout_after_create_is_unknown_then_reconciled_without_duplicate(
+    venue, clock, tmp_path
+):
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.5)
+    await bot.om.start()
+    venue.fail_after["create"] = [unavailable()]
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    (o,) = bot.state.live_orders()
+    assert o.status is OrderStatus.UNKNOWN and len(venue.resting()) == 1
+    # the group is frozen: no duplicate while the outcome is unknown
+    p = await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert p is not None and p.calls == 0 and len(venue.resting()) == 1
+    clock.advance(1)
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])  # reconciles first: found by client_order_id
+    (o,) = bot.state.live_orders()
+    assert o.status is OrderStatus.RESTING and o.order_id == venue.resting()[0].order_id
+    assert len(venue.resting()) == 1 and bot.om.stats.write_calls == 1
+
+
+async def test_fills_deduplicated_and_backfilled_after_reconnect(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 500), q(A, Side.ASK, 5200, 500)])
+    venue.trade(A, Side.ASK, 4800, 100)
+    fills = list(venue.stream)
+    bot.deliver(venue)
+    for f in fills:  # the stream repeats itself
+        assert bot.om.on_fill(f) is False
+    venue.trade(A, Side.BID, 5200, 300)
+    venue.trade(A, Side.ASK, 4800, 50)
+    bot.deliver(venue, drop=True)  # lost during a disconnect
+    clock.advance(1)
+    rep = await bot.om.on_reconnect()
+    assert rep.ok and len(rep.backfill) == 2
+    assert bot.ledger.fill_count() == len(venue.fills) == 3
+    assert bot.state.position(A) == venue.positions[A] == -150
+    ask = next(o for o in bot.state.live_orders() if o.side is Side.ASK)
+    assert (ask.filled, ask.remaining) == (300, 200)
+
+
+async def test_cancel_404_after_fill_resolved_via_list_and_fills(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.0)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    venue.trade(A, Side.ASK, 4800, 100)  # executed at the venue; the stream has not told us
+    await bot.om.sync([])  # cancel -> 404
+    (o,) = bot.state.live_orders()
+    assert o.status is OrderStatus.UNKNOWN and venue.calls["cancel"] == 1
+    await bot.om.sync([])  # reconcile first: the orders list says executed; fills backfilled
+    assert bot.state.orders[o.client_order_id].status is OrderStatus.EXECUTED
+    assert bot.state.position(A) == 100 and bot.om.reconciled
+
+
+async def test_cancel_race_list_still_resting_is_cancelled_again(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    oid = venue.resting()[0].order_id
+    await bot.om.sync([])
+    venue.stale_resting[oid] = 1  # the next list still says resting
+    rep = await bot.om.reconcile()
+    assert rep.ok and rep.foreign == 0 and [u.order_id for u in rep.cancel] == [oid]
+    assert venue.resting() == []
+
+
+async def test_unknown_venue_orders_cancelled_or_adopted(venue, clock, tmp_path):
+    fid = venue.add_foreign(A, Side.BID, 4000, 100)
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    rep = await bot.om.start()
+    assert rep.foreign == 1 and venue.orders[fid].status is OrderStatus.CANCELED
+    fid2 = venue.add_foreign(B, Side.ASK, 6000, 100)
+    bot2 = Bot(venue, clock, tmp_path / "c.db", reconcile=ReconcileConfig(unknown_orders="adopt"))
+    await bot2.om.start()
+    (o,) = bot2.state.live_orders()
+    assert o.order_id == fid2 and bot2.ledger.get_order(o.client_order_id) is not None
+    await bot2.om.sync([q(B, Side.ASK, 5900, 100)])  # adopted orders are managed like ours
+    assert venue.calls["amend"] == 1 and resting_view(venue) == [(B, "ask", 5900, 100)]
+
+
+async def test_position_mismatch_refuses_to_quote(venue, clock, tmp_path):
+    venue.positions[A] = 300  # the venue says we hold what no fill explains
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=2, reconcile_retry_s=0.1)
+    start = asyncio.create_task(bot.om.start())
+    while not start.done():
+        await asyncio.sleep(0)
+        clock.advance(0.1)
+    rep = start.result()
+    assert not rep.ok and rep.position_mismatches[0].venue == 300
+    assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is None and venue.resting() == []
+
+
+async def test_cancel_all_verified_and_loud_timeout(venue, clock, tmp_path, caplog):
+    bot = Bot(venue, clock, tmp_path / "b.db", order_group_limit=10_000, cancel_all_timeout_s=1.0)
+    await bot.om.start()
+    await bot.om.sync(
+        [q(t, s, p, 100) for t in (A, B) for s, p in ((Side.BID, 4800), (Side.ASK, 5200))]
+    )
+    venue.add_foreign(B, Side.BID, 4000, 100)
+    assert await bot.om.cancel_all("test") is True
+    assert venue.resting() == [] and bot.state.live_orders() == []
+    assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is None  # halted
+    # a venue that never lets go of one order: retry until the timeout, then say so loudly
+    bot.om.resume()
+    venue.groups[bot.om.order_group_id] = False
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    venue.sticky.add(venue.resting()[0].order_id)
+    task = asyncio.create_task(bot.om.cancel_all("stuck"))
+    with caplog.at_level(logging.CRITICAL, logger="pmbot.execution"):
+        while not task.done():
+            await asyncio.sleep(0)
+            clock.advance(0.25)
+        assert task.result() is False
+    assert "CANCEL_ALL NOT CONFIRMED" in caplog.text
+
+
+async def test_kill_9_restart_continues_from_ledger(venue, clock, tmp_path):
+    path = tmp_path / "bot.db"
+    bot = Bot(venue, clock, path)
+    await bot.om.start()
+    await bot.om.sync(
+        [q(A, Side.BID, 4800, 500), q(A, Side.ASK, 5200, 500), q(B, Side.BID, 3000, 200)]
+    )
+    venue.trade(A, Side.ASK, 4800, 200)
+    bot.deliver(venue)
+    venue.trade(A, Side.BID, 5200, 100)
+    bot.deliver(venue, drop=True)  # the process dies before it hears of this fill
+    # a create written to the ledger whose request never left (killed in between)
+    from pmbot.core.orders import LiveOrder
+
+    ghost = LiveOrder(
+        "ghost",
+        B,
+        Side.ASK,
+        7000,
+        100,
+        100,
+        OrderStatus.PENDING,
+        created_ns=clock.now_ns(),
+        updated_ns=clock.now_ns(),
+    )
+    bot.ledger.add_orders([ghost])
+    del bot  # kill -9: no cancel, no close
+    clock.advance(5)
+    bot2 = Bot(venue, clock, path)
+    assert bot2.recovery.live_orders == 4 and bot2.recovery.fills == 1
+    rep = await bot2.om.start()
+    assert rep.ok and len(rep.backfill) == 1 and rep.foreign == 0
+    assert bot2.state.orders["ghost"].status is OrderStatus.REJECTED
+    # every venue fill exactly once, positions equal the venue's, no orphan resting orders
+    assert sorted(f.trade_id for f in bot2.ledger.fills()) == sorted(
+        f.trade_id for f in venue.fills
+    )
+    assert bot2.state.position(A) == venue.positions[A] == 100
+    ours = {o.order_id for o in bot2.state.live_orders()}
+    assert ours == {o.order_id for o in venue.resting()}
+    # it carries on managing the same orders: a price move is one amend, not a new order
+    await bot2.om.sync(
+        [q(A, Side.BID, 4700, 300), q(A, Side.ASK, 5200, 400), q(B, Side.BID, 3000, 200)]
+    )
+    assert venue.calls["amend"] == 1 and venue.calls["create"] + venue.calls["batch_create"] == 1
+    assert resting_view(venue) == [
+        (A, "ask", 5200, 400),
+        (A, "bid", 4700, 300),
+        (B, "bid", 3000, 200),
+    ]
