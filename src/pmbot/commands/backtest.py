@@ -56,7 +56,9 @@ def main(args: argparse.Namespace) -> int:
     tape = _tape(cfg, show)
     if args.save_tape:
         save_npz(tape, args.save_tape)
-    err.print(f"tape: {len(tape):,} events {tape.counts()} markets={len(tape.markets)} source={tape.source}")
+    err.print(
+        f"tape: {len(tape):,} events {tape.counts()} markets={len(tape.markets)} source={tape.source}"
+    )
     if args.sweep:
         from pmbot.backtest.sweep import sweep
 
