@@ -32,7 +32,7 @@ from pmbot.app_parts import (
     market_label,
     sim_vix,
 )
-from pmbot.clock import Clock, LiveClock
+from pmbot.clock import Clock, LiveClock, ScaledClock
 from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
@@ -173,6 +173,8 @@ class BotApp:
                 self.sim.ws_url,
                 KalshiSigner.from_pem(self.sim.key_id, self.sim.private_key_pem),
             )
+        if ks.env == "sim" and ks.rest_url:
+            await self._sync_sim_clock(ks.rest_url)
         if ks.env in ("demo", "prod") and not self.s.bot.live:
             raise ConfigError(
                 "bot.live",
@@ -190,6 +192,23 @@ class BotApp:
             )
         return urls.rest, urls.ws, KalshiSigner.from_file(key_id, path)
 
+    async def _sync_sim_clock(self, rest_url: str) -> None:
+        """An external simulator: run on its market clock (it may be accelerated)."""
+        import aiohttp
+
+        base = rest_url.split("/trade-api")[0]
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"{base}/sim/clock") as r:
+                body = await r.json()
+            self.clock = ScaledClock(int(body["ts_ms"]) * 1_000_000, float(body["speed"]))
+            self._sim_vol = float(body.get("index_vol") or 0) or None
+            log.info("simulator clock %s", kv(speed=body["speed"], sim_ts_ms=body["ts_ms"]))
+        except (aiohttp.ClientError, KeyError, ValueError, TypeError) as e:
+            log.warning("simulator clock unavailable, using wall time %s", kv(error=e))
+
+    _sim_vol: float | None = None
+    _last_load: float = 0.0
+
     def _ledger_path(self) -> str:
         if self._own_sim:
             # a fresh embedded exchange knows none of an earlier run's orders: fresh ledger
@@ -206,11 +225,21 @@ class BotApp:
         assert level is not None
         pull_ns = int(self.s.risk.pull_before_close_s * 1e9)
         ev_t = select_event(self.all_markets, now, pull_ns)
-        if ev_t is None:
+        if ev_t is None and time.monotonic() - self._last_load >= 5.0:
+            self._last_load = time.monotonic()  # real-time throttle: also right on a fast sim
             self.all_markets = await self._load_markets()
             ev_t = select_event(self.all_markets, now, pull_ns)
+        if ev_t != self.event_ticker and self.event_markets and self.om is not None:
+            # leaving an event: pull its quotes before anything else
+            await self.om.sync([], tickers=[m.ticker for m in self.event_markets])
         if ev_t is None:
-            raise Stop("no open event to quote")
+            if self.event_ticker:
+                log.info(
+                    "no open event to quote: waiting for the next one %s",
+                    kv(last=self.event_ticker),
+                )
+            self.event_ticker, self.event_markets, self.quotable = "", [], []
+            return
         markets = [m for m in self.all_markets if m.event_ticker == ev_t]
         quotable = select_markets(
             markets, ev_t, level, self.s.markets.band_points, self.s.markets.max_markets
@@ -301,6 +330,8 @@ class BotApp:
         v = self.state.vols.get("VIX")
         if v is not None:
             return v[1]
+        if self._sim_vol:
+            return self._sim_vol * 100
         return sim_vix(self.sim) or self.s.pricing.vix
 
     async def _dashboard_loop(self) -> None:
@@ -377,7 +408,7 @@ class BotApp:
                     order_group_limit=int(self.s.risk.order_group_contracts * 100),
                 ),
             )
-            self._model = fair_model(self.s, self.clock.now_ns(), self.sim)
+            self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
             sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
             try:

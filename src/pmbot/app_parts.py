@@ -111,7 +111,7 @@ def fair_model(s: Settings, now_ns: int, sim: Any | None) -> FairValueModel:
     d = datetime.fromtimestamp(now_ns / S, tz=UTC).date()
     cal = TradingCalendar.nyse(str(d - timedelta(days=10)), str(d + timedelta(days=20)))
     k = s.pricing.k
-    if sim is not None and getattr(sim, "config", None) is not None:
+    if sim is not None and s.kalshi.env == "sim":
         k = 1.0  # the simulator's synthetic index has no volatility risk premium
     return FairValueModel(
         cal,
@@ -177,9 +177,14 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
     )
 
 
+def _trunc2(x: float | None) -> float:
+    return math.floor((x or 0.0) * 100 + 1e-9) / 100
+
+
 def market_label(m: MarketSpec) -> str:
+    """The YES interval as a trader reads it ("7,775-7,799.99"), never rounded up."""
     if m.strike_type is StrikeType.BETWEEN:
-        return f"{m.floor_strike:,.0f}-{m.cap_strike:,.2f}"
+        return f"{m.floor_strike:,.0f}-{_trunc2(m.cap_strike):,.2f}"
     if m.strike_type in (StrikeType.GREATER, StrikeType.GREATER_OR_EQUAL):
         return (
             f">{'=' if m.strike_type is StrikeType.GREATER_OR_EQUAL else ''} {m.floor_strike:,.2f}"
@@ -300,6 +305,7 @@ def dashboard_view(app: BotApp) -> DashboardView:
             )
         )
     d = app.decision
+    quotable = {m.ticker for m in app.quotable}
     vix = st.vols.get("VIX")
     http = app.venue.http if app.venue is not None else None
     budget = ""
@@ -317,7 +323,7 @@ def dashboard_view(app: BotApp) -> DashboardView:
         guards=[
             f"{t.rsplit('-', 1)[-1]}:{r}"
             for t, (stt, r) in (d.risk.market_states.items() if d else [])
-            if stt.name != "ACTIVE"
+            if stt.name != "ACTIVE" and t in quotable
         ][:6],
         connections={k: v for k, v in st.connections.items()},
         api_budget=budget,

@@ -10,6 +10,7 @@ Takers are injected with `trade(...)`; the fills it generates queue in `stream`.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -86,8 +87,14 @@ class FakeVenue:
         self._prio = itertools.count(1)
         self._trades = itertools.count(1)
         self.groups: dict[str, bool] = {}
+        self.hold: dict[str, asyncio.Event] = {}  # kind -> the call waits for this event
 
     # ---- helpers --------------------------------------------------------------------
+    async def _wait(self, kind: str) -> None:
+        ev = self.hold.get(kind)
+        if ev is not None:
+            await ev.wait()
+
     def _hook(self, kind: str, after: bool = False) -> None:
         q = (self.fail_after if after else self.fail).get(kind)
         if q:
@@ -147,6 +154,7 @@ class FakeVenue:
     # ---- port -----------------------------------------------------------------------
     async def create_order(self, req: CreateOrder) -> OrderAck:
         self.calls["create"] += 1
+        await self._wait("create")
         self._hook("create")
         r = self._create(req)
         if isinstance(r, BaseException):
@@ -157,6 +165,7 @@ class FakeVenue:
     async def batch_create(self, reqs: Sequence[CreateOrder]) -> list[OrderAck | VenueError]:
         self.calls["batch_create"] += 1
         assert len(reqs) <= self.max_batch_create
+        await self._wait("batch_create")
         self._hook("batch_create")
         out = [self._create(r) for r in reqs]
         self._hook("batch_create", after=True)

@@ -302,3 +302,47 @@ async def test_kill_9_restart_continues_from_ledger(venue, clock, tmp_path):
         (A, "bid", 4700, 300),
         (B, "bid", 3000, 200),
     ]
+
+
+async def test_reconcile_waits_for_in_flight_sends_and_holds_off_syncs(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    venue.hold["create"] = gate = asyncio.Event()
+    s1 = asyncio.create_task(bot.om.sync([q(A, Side.BID, 4800, 100)]))
+    await asyncio.sleep(0)
+    rec = asyncio.create_task(bot.om.reconcile())
+    await asyncio.sleep(0)
+    assert not rec.done()  # waits for the create to be answered
+    assert await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4800, 100)]) is None
+    assert bot.om.stats.refused["reconciling"] == 1
+    gate.set()
+    await s1
+    rep = await rec
+    assert rep.ok and not rep.fixes and not rep.cancel
+    (o,) = bot.state.live_orders()
+    assert o.status is OrderStatus.RESTING and len(venue.resting()) == 1
+
+
+async def test_cancel_all_waits_for_a_create_in_flight(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    venue.hold["create"] = gate = asyncio.Event()
+    s1 = asyncio.create_task(bot.om.sync([q(A, Side.BID, 4800, 100)]))
+    await asyncio.sleep(0)
+    ca = asyncio.create_task(bot.om.cancel_all("sigterm"))
+    await asyncio.sleep(0)
+    gate.set()
+    await s1
+    assert await ca is True and venue.resting() == [] and bot.state.live_orders() == []
+
+
+async def test_settlement_closes_position_and_is_recovered(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4000, 300)])
+    venue.trade(A, Side.ASK, 4000, 300)
+    bot.deliver(venue)
+    assert bot.om.on_settlement(A, True, clock.now_ns()) == (10_000 - 4000) * 300
+    bot2 = Bot(venue, clock, tmp_path / "b.db")
+    p = bot2.state.positions[A]
+    assert p.qty == 0 and p.realized == (10_000 - 4000) * 300 and bot2.recovery.settlements == 1

@@ -75,7 +75,9 @@ class AmendOrder:
     """Change price and/or size of a resting order; keeps the venue order_id.
 
     `count` is the venue's new TOTAL: already filled + desired resting (Kalshi semantics).
-    A price change or a size increase loses queue priority.
+    A price change or a size increase loses queue priority. `client_order_id` is ours (for
+    logs; adopted orders carry a synthetic one): adapters address the order by `order_id`
+    and need not send it.
     """
 
     order_id: str

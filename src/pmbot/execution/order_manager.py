@@ -125,6 +125,11 @@ class OrderManager:
         self._needs_reconcile = False
         self._last_reconcile = float("-inf")
         self._start_ns = 0
+        self._executing = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._reconciling = False
+        self._reconcile_lock = asyncio.Lock()
 
     @property
     def in_flight(self) -> frozenset[str]:
@@ -185,6 +190,9 @@ class OrderManager:
         if self.clock.monotonic() < self._backoff_until:
             self.stats.refused["rate_limited"] += 1
             return None
+        if self._reconciling:  # its view of the venue must not race our sends
+            self.stats.refused["reconciling"] += 1
+            return None
         p = plan(
             desired,
             self.state.live_orders(),
@@ -195,8 +203,20 @@ class OrderManager:
         )
         if p:
             self.stats.plans += 1
-            await self.execute(p)
+            self._executing += 1
+            self._idle.clear()
+            try:
+                await self.execute(p)
+            finally:
+                self._executing -= 1
+                if not self._executing:
+                    self._idle.set()
         return p
+
+    async def _quiesce(self) -> None:
+        """Wait until no sync has calls in flight."""
+        while self._executing:
+            await self._idle.wait()
 
     async def execute(self, p: Plan) -> None:
         """Ledger first (one commit for all intents), then every call concurrently."""
@@ -453,12 +473,31 @@ class OrderManager:
             return
         self.ledger.update_order(o, "venue_update", u.status.value)
 
+    def on_settlement(self, ticker: str, yes_won: bool, ts_ns: int) -> int:
+        """A market settled: close our position at $1/$0, record it; returns the PnL (Micros)."""
+        pos = self.state.positions.get(ticker)
+        if pos is None:
+            return 0
+        pnl = pos.settle(yes_won)
+        self.ledger.add_settlement(ticker, yes_won, pnl, ts_ns, pos)
+        return pnl
+
     async def on_reconnect(self) -> ReconcileReport:
         """After any stream reconnect: backfill fills over REST and reconcile."""
         return await self.reconcile()
 
     # ---- reconciliation -------------------------------------------------------------
     async def reconcile(self) -> ReconcileReport:
+        """Compare with the venue and settle; syncs are held off (refused) while it runs."""
+        async with self._reconcile_lock:
+            self._reconciling = True
+            try:
+                await self._quiesce()
+                return await self._reconcile()
+            finally:
+                self._reconciling = False
+
+    async def _reconcile(self) -> ReconcileReport:
         self._last_reconcile = self.clock.monotonic()
         self._needs_reconcile = False
         venue = self.venue
@@ -585,6 +624,7 @@ class OrderManager:
         timeout = self.config.cancel_all_timeout_s if timeout_s is None else timeout_s
         deadline = self.clock.monotonic() + timeout
         log.warning("cancel_all reason=%s", reason)
+        await self._quiesce()  # a create still in flight could land after our last look
         if self.order_group_id is not None:
             try:
                 self.stats.writes["trigger_group"] += 1

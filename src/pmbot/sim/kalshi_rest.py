@@ -309,6 +309,13 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
             {"ts_ms": t, "level": fmt_level(sim.index.level_at(t * 1_000_000))}
         )
 
+    async def sim_clock(request: web.Request) -> web.Response:
+        """Simulated time and speed, so an out-of-process bot can run on the market's clock."""
+        return web.json_response(
+            {"ts_ms": sim.now_ns() // 1_000_000, "speed": sim.config.speed,
+             "index_vol": sim.config.index_vol}
+        )
+
     async def sim_index_history(request: web.Request) -> web.Response:
         q = request.query
         now_ms = sim.now_ns() // 1_000_000
@@ -348,5 +355,6 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
     r.add_get(f"{BASE}/markets/{{ticker}}/orderbook", orderbook)
     r.add_get("/sim/index", sim_index)
     r.add_get("/sim/index/history", sim_index_history)
+    r.add_get("/sim/clock", sim_clock)
     r.add_post("/sim/faults", sim_faults)
     add_portfolio_routes(sim, app)

@@ -1,0 +1,179 @@
+"""End-to-end: the real bot against the real simulator on loopback.
+
+* in-process: a short accelerated run; the summary's positions, fills and cash equal the
+  simulator's own account, and nothing of ours rests afterwards;
+* as a separate process: kill -9 mid-run, restart, SIGTERM: no orphaned orders, every
+  venue fill in the ledger exactly once, ledger positions equal the venue's, and after
+  SIGTERM nothing of ours rests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pmbot.app import BotApp, RunOptions
+from pmbot.core.money import fmt_count, parse_count, parse_money
+from pmbot.settings import Secrets, load_settings
+from pmbot.sim.flow import FlowConfig
+from pmbot.sim.kalshi_auth import write_key
+from pmbot.sim.kalshi_server import KalshiSim, SimConfig
+
+pytestmark = pytest.mark.slow
+
+START = int(datetime(2026, 11, 24, 10, 30, tzinfo=ZoneInfo("America/New_York")).timestamp()) * 10**9
+BALANCE = 10_000 * 1_000_000
+
+
+async def _until(pred: Callable[[], bool], timeout: float, what: str) -> None:
+    """Wait for a condition the system under test must reach (bounded; polls, no fixed sleep)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not pred():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _settings(tmp: Path, **over: dict[str, object]) -> object:
+    layers: dict[str, dict[str, object]] = {
+        "ledger": {"path": str(tmp / "ledger.sqlite3")},
+        "logging": {"file": str(tmp / "trading.log"), "console": False},
+        "bot": {"dashboard": False, "reconcile_interval_s": 5.0},
+    }
+    for k, v in over.items():
+        layers.setdefault(k, {}).update(v)
+    return load_settings(None, environ={}, overrides=layers)
+
+
+def _venue_positions(sim: KalshiSim) -> dict[str, str]:
+    acct = sim.exchange.ledger.accounts[sim.key.user]
+    return {t: fmt_count(p.qty) for t, p in sorted(acct.positions.items()) if p.qty}
+
+
+async def test_run_summary_equals_simulator_account(tmp_path: Path) -> None:
+    sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    try:
+        app = BotApp(
+            _settings(tmp_path),
+            Secrets({}),  # type: ignore[arg-type]
+            RunOptions(duration_s=240, dashboard=False, install_signal_handlers=False),
+            sim=sim,
+        )
+        res = await app.run()
+        s = res.summary
+        acct = sim.exchange.ledger.accounts[sim.key.user]
+        assert res.clean_shutdown
+        assert s["fills"] > 0, s
+        assert s["fills"] == len(acct.fills) == s["venue_view"]["fills"]
+        assert s["positions"] == _venue_positions(sim) == s["venue_view"]["positions"]
+        # cash: what the bot says it paid is exactly what left the simulator's account
+        assert BALANCE - parse_money(s["cash_paid"]) == acct.cash
+        assert parse_money(s["fees"]) == sum(f.fee for f in acct.fills)
+        assert sum(parse_count(v) for v in s["positions"].values()) == sum(
+            p.qty for p in acct.positions.values()
+        )
+        assert sim.exchange.engine.resting(sim.key.user) == []  # nothing of ours rests
+        assert set(s["pnl"]) == {"spread", "inventory", "fees", "total"}
+    finally:
+        await sim.stop()
+
+
+def _bot(tmp: Path, sim: KalshiSim, keydir: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PMBOT_KALSHI_KEY_ID": sim.key_id,
+            "PMBOT_KALSHI_PRIVATE_KEY_PATH": str(keydir / "private_key.pem"),
+            "PMBOT__LOGGING__CONSOLE": "false",
+            "PMBOT__LOGGING__FILE": str(tmp / "trading.log"),
+            "PMBOT__BOT__RECONCILE_INTERVAL_S": "5",
+        }
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "pmbot.cli",
+        "run",
+        "--rest-url",
+        sim.rest_url,
+        "--ws-url",
+        sim.ws_url,
+        "--ledger",
+        str(tmp / "ledger.sqlite3"),
+        "--no-dashboard",
+    ]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _ledger(tmp: Path) -> tuple[list[tuple[str, str]], dict[str, int], set[str]]:
+    db = sqlite3.connect(tmp / "ledger.sqlite3")
+    try:
+        fills = [(r[0], r[1]) for r in db.execute("SELECT trade_id, order_id FROM fills")]
+        pos = {r[0]: r[1] for r in db.execute("SELECT ticker, qty FROM positions") if r[1]}
+        ids = {r[0] for r in db.execute("SELECT order_id FROM orders WHERE order_id IS NOT NULL")}
+    finally:
+        db.close()
+    return fills, pos, ids
+
+
+async def _wait_exit(p: subprocess.Popen[bytes], timeout: float) -> int:
+    loop = asyncio.get_running_loop()
+    return await asyncio.wait_for(loop.run_in_executor(None, p.wait), timeout)
+
+
+async def test_kill9_restart_then_sigterm(tmp_path: Path) -> None:
+    sim = KalshiSim(SimConfig(seed=11, speed=10.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    keydir = tmp_path / "keys"
+    write_key(sim.key, keydir)
+    user = sim.key.user
+    acct = sim.exchange.ledger.accounts[user]
+    try:
+        bot = _bot(tmp_path, sim, keydir)
+        await _until(
+            lambda: len(acct.fills) >= 2 and sim.exchange.engine.resting(user),
+            90,
+            "fills and quotes",
+        )
+        bot.send_signal(signal.SIGKILL)
+        assert await _wait_exit(bot, 10) == -signal.SIGKILL
+        orphans_at_death = {o.order_id for o in sim.exchange.engine.resting(user)}
+        assert orphans_at_death  # the killed bot left quotes behind: the restart must own them
+
+        bot = _bot(tmp_path, sim, keydir)
+        fills_before = len(acct.fills)
+        # after the restart every resting order of ours is one the ledger knows (adopted from
+        # the ledger or replaced), and the bot trades on
+        await _until(lambda: len(acct.fills) >= fills_before + 2, 120, "fills after restart")
+        _, _, known = _ledger(tmp_path)
+        resting = {o.order_id for o in sim.exchange.engine.resting(user)}
+        assert resting <= known, f"orphans: {resting - known}"
+
+        bot.send_signal(signal.SIGTERM)
+        rc = await _wait_exit(bot, 60)
+        err = bot.stderr.read().decode() if bot.stderr else ""
+        assert rc == 0, err[-2000:]
+        assert sim.exchange.engine.resting(user) == [], "orders still rest after SIGTERM"
+
+        fills, pos, _ = _ledger(tmp_path)
+        venue_fills = [(f.trade_id, f.order_id) for f in acct.fills]
+        assert sorted(fills) == sorted(venue_fills)  # every venue fill exactly once
+        assert len(set(fills)) == len(fills)
+        assert pos == {t: p.qty for t, p in acct.positions.items() if p.qty}
+    finally:
+        for p in (locals().get("bot"),):
+            if p is not None and p.poll() is None:
+                p.kill()
+        await sim.stop()
