@@ -83,6 +83,8 @@ class BotApp:
         options: RunOptions | None = None,
         *,
         sim: Any | None = None,
+        metrics: Any | None = None,
+        recorder: Any | None = None,
     ) -> None:
         self.s = settings
         self.secrets = secrets
@@ -106,10 +108,15 @@ class BotApp:
         self._reconnect = False
         self._index_seen = asyncio.Event()
         self.result = RunResult()
+        # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
+        self.metrics = metrics
+        self.recorder = recorder
 
     # ---- events ---------------------------------------------------------------------------
     def sink(self, e: ev.Event) -> None:
         """Every feed and venue event lands here (one loop, no awaits)."""
+        if self.recorder is not None:
+            self.recorder.on_event(e)
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
@@ -397,8 +404,11 @@ class BotApp:
                 "ledger %s",
                 kv(path=self.ledger.path if hasattr(self.ledger, "path") else "", recovered=rec),
             )
+            port: Any = KalshiPort(venue)
+            if self.metrics is not None:
+                port = self.metrics.wrap_port(port)
             self.om = OrderManager(
-                KalshiPort(venue),
+                port,
                 self.state,
                 self.ledger,
                 self.clock,
@@ -411,6 +421,10 @@ class BotApp:
             self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
             sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
+            for obs in (self.metrics, self.recorder):
+                if obs is not None:
+                    await obs.attach(self)
+                    stack.push_async_callback(obs.aclose)
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(venue.run(), name="venue-ws")

@@ -37,6 +37,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-dashboard", action="store_true", help="plain log output instead of the dashboard"
     )
     p.add_argument("--ledger", help="ledger SQLite path (overrides ledger.path)")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on this port (enables [metrics]; 0 = any free port)",
+    )
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -60,6 +65,9 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     put("ledger", "path", args.ledger)
     if args.no_dashboard:
         put("bot", "dashboard", False)
+    if getattr(args, "metrics_port", None) is not None:
+        put("metrics", "enabled", True)
+        put("metrics", "port", args.metrics_port)
     return o
 
 
@@ -77,6 +85,15 @@ def main(args: argparse.Namespace) -> int:
         return run_polymarket(settings, args)
     from pmbot.app import BotApp, RunOptions
 
+    metrics = recorder = None
+    if settings.metrics.enabled:
+        from pmbot.metrics import BotMetrics
+
+        metrics = BotMetrics(settings.metrics.host, settings.metrics.port)
+    if args.record:
+        from pmbot.record import LiveRecorder
+
+        recorder = LiveRecorder(args.record)
     app = BotApp(
         settings,
         Secrets(os.environ),
@@ -86,6 +103,8 @@ def main(args: argparse.Namespace) -> int:
             record=args.record,
             dashboard=dashboard,
         ),
+        metrics=metrics,
+        recorder=recorder,
     )
     result = asyncio.run(app.run())
     print(json.dumps(result.summary, indent=2))

@@ -140,6 +140,8 @@ class KalshiStream:
         self.resync_on_duplicate = resync_on_duplicate
         self.books = books
         self.on_book_change = on_book_change
+        # public trades have no domain event; a recorder may listen here (frame msg, now_ns)
+        self.on_trade: Callable[[w.TradeMsg, int], None] | None = None
         self.venue = venue
         self.desired: dict[str, set[str] | None] = {}
         self.stats = StreamStats()
@@ -460,6 +462,8 @@ class KalshiStream:
             | w.TradeFrame
             | w.EventLifecycleFrame,
         ):
+            if self.on_trade is not None and isinstance(frame, w.TradeFrame):
+                self.on_trade(frame.msg, now_ns)
             sid, seq = getattr(frame, "sid", None), getattr(frame, "seq", None)
             sub = self._subs.get(sid) if sid is not None else None
             if sub is not None and seq is not None:
