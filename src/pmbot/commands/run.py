@@ -38,6 +38,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--ledger", help="ledger SQLite path (overrides ledger.path)")
     p.add_argument(
+        "--compare",
+        action="store_true",
+        help="embedded simulator: run pmbot's strategy then the baseline with the same seed "
+        "(informed flow) and print PnL per contract, spread capture and markouts for both",
+    )
+    p.add_argument(
         "--metrics-port",
         type=int,
         help="serve Prometheus metrics on this port (enables [metrics]; 0 = any free port)",
@@ -83,6 +89,8 @@ def main(args: argparse.Namespace) -> int:
         from pmbot.app_polymarket import run_polymarket
 
         return run_polymarket(settings, args)
+    if getattr(args, "compare", False):
+        return _compare(settings, args)
     from pmbot.app import BotApp, RunOptions
 
     metrics = recorder = None
@@ -109,3 +117,34 @@ def main(args: argparse.Namespace) -> int:
     result = asyncio.run(app.run())
     print(json.dumps(result.summary, indent=2))
     return 0 if result.clean_shutdown else 1
+
+
+def _compare(settings: Any, args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from pmbot.app import _sim_start_ns
+    from pmbot.compare import compare, comparison_dict, print_comparison
+    from pmbot.errors import ConfigError
+
+    if settings.kalshi.env != "sim" or settings.kalshi.rest_url:
+        raise ConfigError("compare", "--compare runs on the embedded simulator only")
+    speed = args.speed if args.speed is not None else 20.0
+    duration = args.duration if args.duration is not None else 600.0
+    workdir = Path(tempfile.mkdtemp(prefix="pmbot-compare-"))
+    results = asyncio.run(
+        compare(
+            settings,
+            duration_s=duration,
+            speed=speed,
+            seed=settings.sim.seed,
+            start_ns=_sim_start_ns(settings.sim.start),
+            workdir=workdir,
+        )
+    )
+    print_comparison(results)
+    if args.summary_json:
+        Path(args.summary_json).write_text(
+            json.dumps(comparison_dict(results), indent=2, default=str), encoding="utf-8"
+        )
+    return 0
