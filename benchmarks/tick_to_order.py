@@ -39,13 +39,13 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import aiohttp
 
-from _bench import Reporter, parse_args
+from _bench import Reporter, median_ns_per_op, parse_args
 from pmbot.core import events as ev
 
 WRITE_METHODS = {"POST", "PUT", "DELETE"}
@@ -58,8 +58,15 @@ def _args() -> Any:
         p.add_argument("--debounce", type=float, default=0.0, help="strategy.debounce_s")
         p.add_argument("--start", default="2026-11-24T15:30:00Z", help="simulated start (UTC)")
         p.add_argument("--no-rate-limits", action="store_true", help="simulator without limits")
+        p.add_argument("--speed", type=float, default=1.0, help="simulator speed (more events)")
 
     return parse_args(__doc__.splitlines()[0], extra)
+
+
+class _Snap(NamedTuple):
+    ticker: str
+    side: str
+    remaining: int
 
 
 class Probe:
@@ -72,6 +79,9 @@ class Probe:
         self.in_sync = False
         self.sync_writes = 0
         self.samples: dict[str, list[int]] = {"index": [], "book": []}
+        self.to_sync: list[int] = []  # arrival -> sync entry (wake, fair value, strategy, risk)
+        self.in_sync_ns: list[int] = []  # sync entry -> first write (plan, ledger, signing, send)
+        self.sync_t0 = 0
         self.write_kinds: Counter[str] = Counter()
         self.changes = 0
         self.writes = 0
@@ -107,7 +117,12 @@ class Probe:
             self.cur, self.pending = self.pending, None
             self.cur_done = self.cur is None
             self.in_sync, self.sync_writes = True, 0
-            live = {o.client_order_id: o for o in app.state.live_orders()}
+            self.sync_t0 = time.perf_counter_ns()
+            # copies: the calls below mutate the orders (a cancel ack zeroes `remaining`)
+            live = {
+                o.client_order_id: _Snap(o.ticker, _sv(o.side), o.remaining)
+                for o in app.state.live_orders()
+            }
             try:
                 p = await orig(desired, tickers=tickers)
             finally:
@@ -127,17 +142,17 @@ class Probe:
         for d in p.decreases:
             o = live.get(d.client_order_id)
             if o is not None:
-                keys.add((o.ticker, _sv(o.side)))
+                keys.add((o.ticker, o.side))
         for c in p.cancels:
             o = live.get(c.client_order_id)
             if o is not None:
-                keys.add((o.ticker, _sv(o.side)))
+                keys.add((o.ticker, o.side))
         if not keys:
             return
         cancels = creates = 0
         for t, s in keys:
             cancels += sum(
-                1 for o in live.values() if o.ticker == t and _sv(o.side) == s and o.remaining > 0
+                1 for o in live.values() if o.ticker == t and o.side == s and o.remaining > 0
             )
             creates += len({d.price for d in desired if d.ticker == t and _sv(d.side) == s})
         self.syncs_writing += 1
@@ -172,6 +187,8 @@ class Probe:
         self.write_kinds[f"{params.method} {what}"] += 1
         if not self.cur_done and self.cur is not None:
             self.samples[self.cur[1]].append(now - self.cur[0])
+            self.to_sync.append(self.sync_t0 - self.cur[0])
+            self.in_sync_ns.append(now - self.sync_t0)
             self.cur_done = True
 
 
@@ -200,7 +217,7 @@ async def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="pmbot-t2o-"))
     port = _free_port()
     cmd = [sys.executable, "-m", "pmbot.cli", "sim", "--port", str(port), "--keys",
-           str(tmp / "keys"), "--seed", str(args.seed), "--start", args.start]  # fmt: skip
+           str(tmp / "keys"), "--seed", str(args.seed), "--start", args.start, "--speed", str(args.speed)]  # fmt: skip
     if args.no_rate_limits:
         cmd.append("--no-rate-limits")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -250,6 +267,18 @@ async def main() -> int:
             continue
         rep.figure(f"tick_to_order_{name}_p50", _pct(xs, 0.5), "us", "target_p99", 2000.0)
         rep.figure(f"tick_to_order_{name}_p99", _pct(xs, 0.99), "us", "target_p99", 2000.0)
+    if probe.to_sync:
+        rep.figure("event_to_sync_p50", _pct(probe.to_sync, 0.5), "us")
+        rep.figure("event_to_sync_p99", _pct(probe.to_sync, 0.99), "us")
+        rep.figure("sync_to_write_p50", _pct(probe.in_sync_ns, 0.5), "us")
+        rep.figure("sync_to_write_p99", _pct(probe.in_sync_ns, 0.99), "us")
+    signer = app.venue.http.signer if app.venue is not None else None
+    if signer is not None:
+        sign_us = median_ns_per_op(
+            lambda: signer.sign(1_700_000_000_000, "POST", "/trade-api/v2/portfolio/orders"), 1,
+            3, 0.1,
+        ) / 1e3  # fmt: skip
+        rep.figure("rsa_pss_sign", sign_us, "us")
     if probe.rtt:
         rep.figure("order_write_round_trip_p50", _pct(probe.rtt, 0.5), "us")
     if probe.changes:
@@ -273,6 +302,9 @@ async def main() -> int:
             f"creates={probe.creates} cancels={probe.cancels}"
         )
         print(f"order manager writes: {res.summary.get('orders')}")
+        st = app.om.stats if app.om is not None else None
+        if st is not None:
+            print(f"rejects: {dict(st.rejects)} refused syncs: {dict(st.refused)}")
     return 0
 
 
