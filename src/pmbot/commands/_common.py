@@ -100,6 +100,14 @@ async def open_venue(
         await venue.aclose()
 
 
+def console() -> Any:
+    """A rich Console; wide when not a terminal (pipes, logs) so tickers are never cut."""
+    from rich.console import Console
+
+    c = Console()
+    return c if c.is_terminal else Console(width=160)
+
+
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()
@@ -112,4 +120,4 @@ def require_ledger(path: str) -> Path:
     return p
 
 
-__all__ += ["require_ledger"]
+__all__ += ["console", "require_ledger"]

@@ -17,7 +17,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pmbot.commands._common import add_endpoint_arguments, emit_json, open_venue, settings_from_args
+from pmbot.commands._common import (
+    add_endpoint_arguments,
+    console,
+    emit_json,
+    open_venue,
+    settings_from_args,
+)
 
 __all__ = ["HELP", "add_arguments", "amain", "main"]
 
@@ -173,10 +179,9 @@ def _label(m: Any) -> str:
 
 
 def _print(out: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    c = Console()
+    c = console()
     c.print(
         f"index [bold]{out['index']:,.2f}[/bold] vix {out['vix']:.1f} k {out['k']:.2f} "
         f"at {datetime.fromtimestamp(out['index_ts_ns'] / 1e9, tz=UTC):%Y-%m-%d %H:%M:%S} UTC"

@@ -17,6 +17,7 @@ from typing import Any
 
 from pmbot.commands._common import (
     add_endpoint_arguments,
+    console,
     emit_json,
     open_venue,
     require_ledger,
@@ -138,10 +139,9 @@ async def amain(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _print(out: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    c = Console()
+    c = console()
     o, f, p = out["orders"], out["fills"], out["positions"]
     t = Table(title=f"reconcile: ledger {out['ledger']} vs venue")
     for col in ("what", "ledger", "venue", "mismatches"):

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from pmbot.commands._common import emit_json, require_ledger, settings_from_args
+from pmbot.commands._common import console, emit_json, require_ledger, settings_from_args
 
 __all__ = ["HELP", "add_arguments", "main", "report"]
 
@@ -105,10 +105,9 @@ def report(path: str) -> dict[str, Any]:
 
 
 def _print(out: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    c = Console()
+    c = console()
     c.print(
         f"ledger {out['ledger']}: {out['fills']} fills, {out['orders_total']} orders, "
         f"{len(out['live_orders'])} live, {out['settlements']} settlements"
