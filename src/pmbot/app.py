@@ -107,6 +107,7 @@ class BotApp:
         self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
+        self._stop_evt = asyncio.Event()
         self.result = RunResult()
         # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
         self.metrics = metrics
@@ -120,8 +121,7 @@ class BotApp:
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
-                if om.on_fill(e):
-                    self.acct.on_fill(e, self.fair)
+                om.on_fill(e)
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
@@ -315,6 +315,7 @@ class BotApp:
             self.fair = self._model.fair_value(
                 self.event_ticker, self.event_markets, now, self.state.index_level, vix
             )
+            self.acct.sync(self.state, self.fair)
             inp = build_inputs(self, now)
             self.decision = d = engine.step(inp)
             if d.risk.cancel_all:
@@ -364,27 +365,33 @@ class BotApp:
         self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
         raise Stop(self._stop_reason)
 
-    async def _signals(self) -> None:
+    def _on_signal(self, sig: int) -> None:
+        if self._stop_evt.is_set():
+            log.warning(
+                "%s again: already shutting down (cancel-all in progress)", signal.Signals(sig).name
+            )
+            return
+        self._stop_reason = signal.Signals(sig).name
+        self._stop_evt.set()
+
+    def _install_signals(self, stack: contextlib.ExitStack | contextlib.AsyncExitStack) -> None:
+        """From the first moment to the last: a signal asks for a clean stop, never kills."""
         if not self.opts.install_signal_handlers:
-            await asyncio.Event().wait()
-        got = asyncio.Event()
+            return
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(
-                sig,
-                lambda s=sig: (setattr(self, "_stop_reason", signal.Signals(s).name), got.set()),
-            )
-        try:
-            await got.wait()
-            raise Stop(self._stop_reason)
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            loop.add_signal_handler(sig, self._on_signal, sig)
+            stack.callback(loop.remove_signal_handler, sig)
+
+    async def _signals(self) -> None:
+        await self._stop_evt.wait()
+        raise Stop(self._stop_reason)
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
+            self._install_signals(stack)
             rest_url, ws_url, signer = await self._start_exchange(stack)
             venue = self.venue = KalshiVenue(
                 resolve_urls("custom", rest_url, ws_url),
@@ -419,7 +426,8 @@ class BotApp:
                 ),
             )
             self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
-            sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
+            on_sim = self.s.kalshi.env == "sim"
+            sim_base = rest_url.split("/trade-api")[0] if on_sim else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
             for obs in (self.metrics, self.recorder):
                 if obs is not None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pmbot.core.events import Fill
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec, StrikeType
 from pmbot.core.money import ONE, Micros, Qty, fmt_count, fmt_money
@@ -203,13 +202,21 @@ class Accounting:
     fair_at_end: dict[str, float] = field(default_factory=dict)
     balance_start: Micros | None = None
 
-    def on_fill(self, f: Fill, fair: EventFairValue | None) -> None:
-        self.fills += 1
-        self.volume += f.qty
-        self.last_fill_ns[(f.ticker, f.side.value)] = f.ts_ns
-        p = None if fair is None else fair.fair.get(f.ticker)
-        if p is not None and math.isfinite(p):
-            self.spread_capture += f.side.sign * round(p * ONE - f.price) * f.qty
+    _seen: int = 0
+
+    def sync(self, st: TradingState, fair: EventFairValue | None) -> None:
+        """Account for fills TradingState gained since the last call (stream or REST backfill)."""
+        new = st.fills[self._seen :]
+        self._seen = len(st.fills)
+        for f in new:
+            self.fills += 1
+            self.volume += f.qty
+            self.last_fill_ns[(f.ticker, f.side.value)] = f.ts_ns
+            p = None if fair is None else fair.fair.get(f.ticker)
+            if p is None:
+                p = self.fair_at_end.get(f.ticker)
+            if p is not None and math.isfinite(p):
+                self.spread_capture += f.side.sign * round(p * ONE - f.price) * f.qty
 
     def mark(self, st: TradingState, fair: EventFairValue | None) -> None:
         if fair is not None:
@@ -243,6 +250,7 @@ class Accounting:
 
     async def summary(self, app: BotApp, wall_s: float) -> dict[str, Any]:
         st = app.state
+        self.sync(st, app.fair)
         split = self.split(st, app.fair)
         positions = {t: fmt_count(p.qty) for t, p in sorted(st.positions.items()) if p.qty}
         cash_paid = (

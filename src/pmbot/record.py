@@ -42,6 +42,7 @@ class LiveRecorder:
 
     async def attach(self, app: Any) -> None:
         from pmbot.venues.kalshi.stream import TRADE
+        from pmbot.venues.kalshi.wire import TradeFrame
 
         self._markets = app.state.markets
         self._clock = app.clock
@@ -50,7 +51,15 @@ class LiveRecorder:
         self._fills = open(self.path / "fills.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         venue = app.venue
         if venue is not None:
-            venue.stream.on_trade = self.on_trade
+            prev = venue.stream.on_market_data  # keep whoever else listens
+
+            def on_market_data(frame: Any) -> None:
+                if isinstance(frame, TradeFrame):
+                    self.on_trade(frame.msg, app.clock.now_ns())
+                if prev is not None:
+                    prev(frame)
+
+            venue.stream.on_market_data = on_market_data
             await venue.ws.want(TRADE)
         log.info("recording path=%s", self.path)
 

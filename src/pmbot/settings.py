@@ -77,7 +77,8 @@ class SimSettings(_S):
 
 
 class FeedSettings(_S):
-    kind: Literal["sim", "yahoo", "synthetic", "replay"] = "sim"
+    # auto: the simulator's own index on the embedded/external simulator, yfinance otherwise
+    kind: Literal["auto", "sim", "yahoo", "synthetic", "replay"] = "auto"
     stale_after_s: Pos = 10.0
     poll_interval_s: Pos = 1.0
     replay_path: str | None = None

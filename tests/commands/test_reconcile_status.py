@@ -38,22 +38,14 @@ async def test_reconcile_reports_venue_only_order_and_fill(
     assert rc == 1 and "MISMATCH" in capsys.readouterr().out
 
 
-async def test_status_offline_from_ledger(bot_ledger: Any, capsys: Any) -> None:
+async def test_status_offline_from_a_live_ledger(bot_ledger: Any, capsys: Any) -> None:
+    """`pmbot status` on a ledger an OrderManager wrote against the simulator (no venue call)."""
     path, om, _ = bot_ledger
     args = build_parser().parse_args(["status", "--ledger", path, "--json"])
-    assert status.main(args, {}) == 0
+    assert status.main(args) == 0
     out = last_json(capsys.readouterr().out)
     assert out["fills"] == 1 and len(out["live_orders"]) == 2
-    pos = {p["ticker"]: p for p in out["positions"]}
     bid = next(o for o in om.state.live_orders() if o.side is Side.BID)
-    assert pos[bid.ticker]["qty"] == "2.00" and pos[bid.ticker]["avg_price"] == "0.4000"
+    assert out["positions"][bid.ticker]["qty"] == "2.00"
+    assert out["positions"][bid.ticker]["avg_price"] == "0.4000"
     assert {o["remaining"] for o in out["live_orders"]} == {"3.00"}
-    args = build_parser().parse_args(["status", "--ledger", path])
-    assert status.main(args, {}) == 0
-    assert "positions" in capsys.readouterr().out
-
-
-def test_status_without_ledger_is_a_config_error(tmp_path: Any) -> None:
-    from pmbot.cli import main
-
-    assert main(["status", "--ledger", str(tmp_path / "nope.sqlite3")]) == 2

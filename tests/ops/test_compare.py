@@ -28,7 +28,7 @@ async def test_compare_pmbot_and_baseline(tmp_path: Path) -> None:
         if s["fills"]:
             assert s["pnl_per_contract_cents"] is not None
             mo = s["markouts_cents"]["fair"]
-            assert set(mo) == {"0s", "1s", "10s", "60s"}
+            assert {"0s", "1s", "10s", "60s"} <= set(mo)
             assert mo["1s"] is not None and math.isfinite(mo["1s"])
     assert sum(r.summary["fills"] for r in res) > 0
     table = comparison_dict(res)

@@ -69,6 +69,8 @@ def test_roundtrip_and_recovery(tmp_path: Path):
         # a duplicate fill after restart is still ignored
         assert led.add_fill(fill("t2", "ob", Side.ASK, 5200, 200)) is False
         assert led.known_ids() == ({"a", "b", "c"}, {"oa", "ob"})
+        assert led.known_among(["a", "zz"], ["ob", "oz"]) == ({"a"}, {"ob"})
+        assert led.fills_among([("t1", "oa"), ("t9", "oa")]) == {("t1", "oa")}
 
 
 def test_settlement_replayed(tmp_path: Path):
@@ -120,3 +122,17 @@ def test_kill_9_mid_transaction(tmp_path: Path):
         assert not led.has_fill("tx", "ox")
         assert s.positions["M"].qty == 500
         assert all(o.status is OrderStatus.RESTING and o.filled == 0 for o in s.live_orders())
+
+
+async def test_checkpoint_from_a_worker_thread(tmp_path: Path):
+    import asyncio
+
+    with Ledger(tmp_path / "l.db") as led:
+        for i in range(200):
+            led.add_orders([pending(f"c{i}", ts=i)])
+        assert led.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10_000
+        pages, copied = await asyncio.to_thread(led.checkpoint)
+        assert pages > 0 and copied == pages
+        led.add_fill(fill("t1", "o1"))  # the hot connection keeps working
+    with Ledger(tmp_path / "l.db") as led:
+        assert len(led.live_orders()) == 200 and led.fill_count() == 1

@@ -1,6 +1,6 @@
 """Market terms the pure layers share: strikes, fee schedules, and the fee formulas.
 
-Kalshi fees (protocol doc §7): taker fee = roundup(m x 0.07 x C x P x (1-P)) to $0.0001 per
+Quadratic fees (Kalshi, protocol doc §7): taker fee = roundup(m x 0.07 x C x P x (1-P)) to $0.0001 per
 fill; makers pay m x 0.0175 x C x P x (1-P) only on `quadratic_with_maker_fees` series
 (0.5 x taker on `quadratic_with_combo_maker_fees`), nothing on plain `quadratic`. `m` is the
 series fee_multiplier (event overrides win). Polymarket fees live in their venue package.
@@ -19,7 +19,7 @@ __all__ = [
     "FeeType",
     "MarketSpec",
     "StrikeType",
-    "kalshi_fee",
+    "quadratic_fee",
 ]
 
 
@@ -54,14 +54,14 @@ class FeeSchedule:
         return Fraction(0)
 
     def fee(self, count: Qty, price: Price, *, maker: bool) -> Micros:
-        return kalshi_fee(count, price, self, maker=maker)
+        return quadratic_fee(count, price, self, maker=maker)
 
 
 _TAKER = Fraction(7, 100)
 _ROUND = 100  # fees round up to $0.0001 = 100 micros
 
 
-def kalshi_fee(count: Qty, price: Price, schedule: FeeSchedule, *, maker: bool) -> Micros:
+def quadratic_fee(count: Qty, price: Price, schedule: FeeSchedule, *, maker: bool) -> Micros:
     """Fee of one fill in micros, rounded up to $0.0001 as Kalshi does per fill.
 
     count in 1e-2 contracts, price in 1e-4 dollars. 1 contract at 0.52 taker, m=1 -> 17500.

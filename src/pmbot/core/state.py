@@ -201,8 +201,11 @@ class TradingState:
         if o is None and f.client_order_id:
             o = self.orders.get(f.client_order_id)
         if o is not None:
+            # `filled` counts the fills we applied; `initial` is the venue's total (filled +
+            # resting). An order update or ack may already have cut `remaining` for this
+            # fill, so take the smaller of the two views instead of subtracting twice.
             o.filled += f.qty
-            o.remaining = max(0, o.initial - o.filled) if o.remaining >= f.qty else 0
+            o.remaining = min(o.remaining, max(0, o.initial - o.filled))
             if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
                 o.status = OrderStatus.EXECUTED
             self._changes.orders.add(o.client_order_id)
@@ -233,7 +236,9 @@ class TradingState:
         if can_transition(o.status, u.status):
             o.status = u.status
         o.remaining = u.remaining
-        o.filled = max(o.filled, u.filled)
+        # the venue's total; `filled` stays the sum of the fills we applied (the fill events
+        # for what this update reports may still be on their way: never count them twice)
+        o.initial = u.filled + u.remaining
         o.price = u.price
         o.updated_ns = u.ts_ns
         self._changes.orders.add(o.client_order_id)

@@ -65,6 +65,10 @@ class PlannerConfig:
     max_batch_create: int = 20
     max_batch_cancel: int = 20
     amend_reprice: bool = True  # False: a price change is cancel + create
+    # cap on amends + creates (items) per pass, so a burst fits the write budget instead of
+    # drawing a 429 that pauses everything; cancels and decreases (risk-reducing) are never
+    # capped. Amends go first (they fix stale prices), then creates. None: no cap.
+    max_new_ops: int | None = None
 
 
 class CreateAction(NamedTuple):
@@ -89,7 +93,7 @@ class AmendAction(NamedTuple):
     side: Side
     price: Price
     qty: Qty  # desired resting size after the amend
-    count: Qty  # venue total = already filled + qty
+    total: Qty  # the venue's amend count: already filled + qty
 
 
 class DecreaseAction(NamedTuple):
@@ -109,6 +113,7 @@ class Plan:
     decreases: list[DecreaseAction] = field(default_factory=list)
     kept: int = 0
     frozen: list[tuple[str, Side]] = field(default_factory=list)  # groups waiting on the venue
+    deferred: int = 0  # amends/creates left for the next pass by `max_new_ops`
 
     @property
     def creates(self) -> list[CreateAction]:
@@ -136,7 +141,12 @@ def is_busy(o: LiveOrder, in_flight: Collection[str] = ()) -> bool:
     return o.status in _BUSY or o.order_id is None or o.client_order_id in in_flight
 
 
-def _side(s: object) -> Side:
+def _vfilled(o: LiveOrder) -> Qty:
+    """The venue's filled count as last known (fills may still be on their way to us)."""
+    return max(o.filled, o.initial - o.remaining)
+
+
+def _side(s: str) -> Side:
     return s if isinstance(s, Side) else Side(s)
 
 
@@ -199,22 +209,23 @@ def plan(
             continue
         if len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0:  # the common case
             o = orders[0]
+            oid = o.order_id or ""
             ((price, (qty, _po)),) = levels.items()
             if price == o.price:
                 if o.remaining == qty:
                     p.kept += 1
                 elif o.remaining > qty:
-                    p.decreases.append(DecreaseAction(o.client_order_id, o.order_id, ticker, qty))  # type: ignore[arg-type]
+                    p.decreases.append(DecreaseAction(o.client_order_id, oid, ticker, qty))
                 else:
                     p.amends.append(
                         AmendAction(
                             o.client_order_id,
-                            o.order_id,
+                            oid,
                             ticker,
-                            side,  # type: ignore[arg-type]
+                            side,
                             price,
                             qty,
-                            o.filled + qty,
+                            _vfilled(o) + qty,
                         )
                     )
                 continue
@@ -222,17 +233,23 @@ def plan(
                 p.amends.append(
                     AmendAction(
                         o.client_order_id,
-                        o.order_id,
+                        oid,
                         ticker,
-                        side,  # type: ignore[arg-type]
+                        side,
                         price,
                         qty,
-                        o.filled + qty,
+                        _vfilled(o) + qty,
                     )
                 )
                 continue
         _plan_group(ticker, side, levels, orders, new_id, config, p, creates, cancels)
 
+    cap = config.max_new_ops
+    if cap is not None and len(p.amends) + len(creates) > cap:
+        n0 = len(p.amends) + len(creates)
+        p.amends = p.amends[: max(0, cap)]
+        creates = creates[: max(0, cap - len(p.amends))]
+        p.deferred = n0 - len(p.amends) - len(creates)
     p.create_batches = _batches(creates, config.max_batch_create)
     p.cancel_batches = _batches(cancels, config.max_batch_cancel)
     return p
@@ -267,7 +284,7 @@ def _plan_group(
             p.decreases.append(DecreaseAction(o.client_order_id, oid, ticker, qty))
         else:
             p.amends.append(
-                AmendAction(o.client_order_id, oid, ticker, side, o.price, qty, o.filled + qty)
+                AmendAction(o.client_order_id, oid, ticker, side, o.price, qty, _vfilled(o) + qty)
             )
     rest = sorted(todo.items())
     spare.sort(key=lambda o: o.price)
@@ -275,7 +292,7 @@ def _plan_group(
     for (price, (qty, _po)), o in zip(rest[:n], spare[:n], strict=True):
         p.amends.append(
             AmendAction(
-                o.client_order_id, o.order_id or "", ticker, side, price, qty, o.filled + qty
+                o.client_order_id, o.order_id or "", ticker, side, price, qty, _vfilled(o) + qty
             )
         )
     for price, (qty, po) in rest[n:]:

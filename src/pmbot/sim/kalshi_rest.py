@@ -312,8 +312,11 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
     async def sim_clock(request: web.Request) -> web.Response:
         """Simulated time and speed, so an out-of-process bot can run on the market's clock."""
         return web.json_response(
-            {"ts_ms": sim.now_ns() // 1_000_000, "speed": sim.config.speed,
-             "index_vol": sim.config.index_vol}
+            {
+                "ts_ms": sim.now_ns() // 1_000_000,
+                "speed": sim.config.speed,
+                "index_vol": sim.config.index_vol,
+            }
         )
 
     async def sim_index_history(request: web.Request) -> web.Response:

@@ -581,8 +581,29 @@ def error_from_body(status: int, body: bytes, *, request: Request | None = None)
     if status >= 500:
         return VenueUnavailable(text, **kw)
     if request is not None and request.write:
-        return OrderRejected(text, **kw)
+        err: VenueError = OrderRejected(text, **kw)
+        norm = normalized_reject_code(code, details)
+        if norm != code:
+            err.raw_code = code  # type: ignore[attr-defined]  # the server's own code, kept
+            err.code = norm
+        return err
     return VenueError(text, **kw)
+
+
+def normalized_reject_code(code: str | None, details: str | None) -> str | None:
+    """Kalshi reject codes -> the order manager's vocabulary (ports.py); others unchanged.
+
+    Post-only crosses arrive as `invalid_order` with details `post only cross`; closed markets
+    as `market_closed` (simulator) or a MARKET_INACTIVE-style code/details (docs, unrecorded).
+    """
+    d = (details or "").lower()
+    if code == "invalid_order" and "post only cross" in d:
+        return "post_only_cross"
+    if code and code.lower() in ("market_inactive", "market_closed"):
+        return "market_closed"
+    if "market_inactive" in d:
+        return "market_closed"
+    return code
 
 
 def decode_response(req: Request, body: bytes) -> Any:
@@ -643,5 +664,5 @@ def check_status(status: int, body: bytes, req: Request) -> None:
         raise error_from_body(status, body, request=req)
 
 
-__all__ += ["check_status", "decode_response"]
+__all__ += ["check_status", "decode_response", "normalized_reject_code"]
 _ = ProtocolViolation  # re-exported for callers matching on decode errors
