@@ -13,7 +13,9 @@ timestamps are taken in this process with `time.perf_counter_ns`:
 
 A sample is the time from the EARLIEST market-data event not yet seen by the strategy to the
 first write of the next sync that writes (so it includes queueing behind a sync in flight
-and the client-side token-bucket wait, if any). Syncs that write without a market-data event
+and the client-side token-bucket wait, if any). Samples are also split by whether a sync
+was in flight when the event arrived ("behind_sync": the quote loop awaits the venue's
+answers before it looks at new events) or not ("idle"). Syncs that write without a market-data event
 since the previous sync (a fill pause or min-rest expiring) are not samples.
 
 Writes per quote change: a quote change is a (market, side) the sync acted on; write calls
@@ -73,8 +75,10 @@ class Probe:
     """Plugs into BotApp's recorder slot: sees every event first; wraps the sync; traces writes."""
 
     def __init__(self) -> None:
-        self.pending: tuple[int, str] | None = None
-        self.cur: tuple[int, str] | None = None
+        self.pending: tuple[int, str, bool] | None = None  # (arrival, kind, sync in flight)
+        self.cur: tuple[int, str, bool] | None = None
+        self.idle: list[int] = []  # samples whose event arrived with no sync in flight
+        self.busy: list[int] = []  # ... while the previous sync was still waiting on the venue
         self.cur_done = True
         self.in_sync = False
         self.sync_writes = 0
@@ -96,9 +100,9 @@ class Probe:
     def on_event(self, e: object) -> None:
         if self.pending is None:
             if isinstance(e, ev.IndexTick):
-                self.pending = (time.perf_counter_ns(), "index")
+                self.pending = (time.perf_counter_ns(), "index", self.in_sync)
             elif isinstance(e, ev.BookDelta | ev.BookSnapshot):
-                self.pending = (time.perf_counter_ns(), "book")
+                self.pending = (time.perf_counter_ns(), "book", self.in_sync)
 
     async def attach(self, app: Any) -> None:
         self.app = app
@@ -187,6 +191,7 @@ class Probe:
         self.write_kinds[f"{params.method} {what}"] += 1
         if not self.cur_done and self.cur is not None:
             self.samples[self.cur[1]].append(now - self.cur[0])
+            (self.busy if self.cur[2] else self.idle).append(now - self.cur[0])
             self.to_sync.append(self.sync_t0 - self.cur[0])
             self.in_sync_ns.append(now - self.sync_t0)
             self.cur_done = True
@@ -267,6 +272,10 @@ async def main() -> int:
             continue
         rep.figure(f"tick_to_order_{name}_p50", _pct(xs, 0.5), "us", "target_p99", 2000.0)
         rep.figure(f"tick_to_order_{name}_p99", _pct(xs, 0.99), "us", "target_p99", 2000.0)
+    for name, xs in (("idle", probe.idle), ("behind_sync", probe.busy)):
+        if xs:
+            rep.figure(f"tick_to_order_{name}_p50", _pct(xs, 0.5), "us")
+            rep.figure(f"tick_to_order_{name}_p99", _pct(xs, 0.99), "us")
     if probe.to_sync:
         rep.figure("event_to_sync_p50", _pct(probe.to_sync, 0.5), "us")
         rep.figure("event_to_sync_p99", _pct(probe.to_sync, 0.99), "us")
@@ -292,6 +301,7 @@ async def main() -> int:
     if not args.json:
         print(
             f"samples: index={len(probe.samples['index'])} book={len(probe.samples['book'])} "
+            f"idle={len(probe.idle)} behind_sync={len(probe.busy)} "
             f"syncs_writing={probe.syncs_writing} quote_changes={probe.changes} "
             f"writes={probe.writes} fills={res.summary.get('fills')} "
             f"mean_all={statistics.fmean(both) / 1e3 if both else float('nan'):.0f}us"
