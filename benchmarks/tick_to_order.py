@@ -24,6 +24,11 @@ once per order, which is what the venue's write budget charges). Baselines compu
 cancel/replace (each changed side: cancel every resting order there + create each desired
 level, one call each) and batched cancel/replace (one batch cancel + batch creates per sync).
 
+Run it at speed 1 during NYSE hours (the default start is now): the venue stamps stream
+events (order updates) with wall time while the strategy decides on the simulator's time,
+so with a simulated clock ahead of or behind the wall clock `min_rest` misjudges order ages
+(behind: every order looks young and is never repriced).
+
 The strategy's debounce is set to 0 (`--debounce`) so the figure is the pipeline's, not a
 deliberate coalescing delay. Targets (issue 7): p99 <= 2 ms, <= 1.2 writes per quote change.
 """
@@ -58,9 +63,13 @@ def _args() -> Any:
         p.add_argument("--duration", type=float, default=60.0, help="seconds of quoting")
         p.add_argument("--seed", type=int, default=3)
         p.add_argument("--debounce", type=float, default=0.0, help="strategy.debounce_s")
-        p.add_argument("--start", default="2026-11-24T15:30:00Z", help="simulated start (UTC)")
+        p.add_argument(
+            "--start", help="simulated start, ISO UTC (default: now when the NYSE session is open)"
+        )
         p.add_argument("--no-rate-limits", action="store_true", help="simulator without limits")
         p.add_argument("--speed", type=float, default=1.0, help="simulator speed (more events)")
+        p.add_argument("--requote-tolerance", type=int, help="strategy.requote_tolerance_ticks")
+        p.add_argument("--min-rest", type=float, help="strategy.min_rest_s")
 
     return parse_args(__doc__.splitlines()[0], extra)
 
@@ -94,6 +103,7 @@ class Probe:
         self.ops = 0  # write items (a batch counts per order: what the write budget charges)
         self.amends = self.decreases = self.creates = self.cancels = 0
         self.syncs_writing = 0
+        self.kept = self.frozen = self.plans = 0  # over every sync the OM planned
         self.rtt: list[int] = []
 
     # recorder slot
@@ -131,6 +141,10 @@ class Probe:
                 p = await orig(desired, tickers=tickers)
             finally:
                 self.in_sync = False
+            if p is not None:
+                self.kept += p.kept
+                self.frozen += len(p.frozen)
+                self.plans += 1
             if p:
                 self._count(p, desired, live)
             return p
@@ -220,6 +234,19 @@ async def main() -> int:
     from pmbot.settings import Secrets, load_settings
 
     tmp = Path(tempfile.mkdtemp(prefix="pmbot-t2o-"))
+    if args.start is None:
+        from datetime import UTC, datetime
+
+        from pmbot.app import _sim_start_ns
+
+        start_ns = _sim_start_ns(None) or time.time_ns()
+        args.start = datetime.fromtimestamp(start_ns / 1e9, tz=UTC).isoformat()
+        if abs(start_ns - time.time_ns()) > 5e9 or args.speed != 1.0:
+            print(
+                "warning: simulated time differs from wall time; stream events are stamped"
+                " with wall time, so the strategy's min-rest rule misjudges order ages",
+                file=sys.stderr,
+            )
     port = _free_port()
     cmd = [sys.executable, "-m", "pmbot.cli", "sim", "--port", str(port), "--keys",
            str(tmp / "keys"), "--seed", str(args.seed), "--start", args.start, "--speed", str(args.speed)]  # fmt: skip
@@ -247,7 +274,10 @@ async def main() -> int:
                 "ledger": {"path": str(tmp / "ledger.sqlite3")},
                 "logging": {"file": str(tmp / "trading.log"), "console": False},
                 "bot": {"dashboard": False},
-                "strategy": {"debounce_s": args.debounce},
+                "strategy": {"debounce_s": args.debounce}
+                | ({} if args.requote_tolerance is None
+                   else {"requote_tolerance_ticks": args.requote_tolerance})
+                | ({} if args.min_rest is None else {"min_rest_s": args.min_rest}),
             },
         )  # fmt: skip
         from pmbot.logs import setup_logging
@@ -309,7 +339,8 @@ async def main() -> int:
         print(f"write calls by kind: {dict(probe.write_kinds)}")
         print(
             f"plan items: amends={probe.amends} decreases={probe.decreases} "
-            f"creates={probe.creates} cancels={probe.cancels}"
+            f"creates={probe.creates} cancels={probe.cancels}; over {probe.plans} planned syncs: "
+            f"kept={probe.kept} frozen_groups={probe.frozen}"
         )
         print(f"order manager writes: {res.summary.get('orders')}")
         st = app.om.stats if app.om is not None else None
