@@ -16,7 +16,8 @@ first write of the next sync that writes (so it includes queueing behind a sync 
 and the client-side token-bucket wait, if any). Samples are also split by whether a sync
 was in flight when the event arrived ("behind_sync": the quote loop awaits the venue's
 answers before it looks at new events) or not ("idle"). Syncs that write without a market-data event
-since the previous sync (a fill pause or min-rest expiring) are not samples.
+since the previous sync (a fill pause or min-rest expiring) are not samples; an event whose
+sync was refused (reconciliation running, rate-limit pause) stays pending for the next one.
 
 Writes per quote change: a quote change is a (market, side) the sync acted on; write calls
 are the signed write HTTP requests of that sync, write ops its order items (a batch counts
@@ -141,6 +142,11 @@ class Probe:
                 p = await orig(desired, tickers=tickers)
             finally:
                 self.in_sync = False
+            if p is None and self.cur is not None and not self.cur_done:
+                # refused (reconciling, rate-limit pause): the event still waits for an order
+                if self.pending is None or self.cur[0] < self.pending[0]:
+                    self.pending = self.cur
+                self.cur, self.cur_done = None, True
             if p is not None:
                 self.kept += p.kept
                 self.frozen += len(p.frozen)
