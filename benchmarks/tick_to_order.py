@@ -87,6 +87,8 @@ class Probe:
     def __init__(self) -> None:
         self.pending: tuple[int, str, bool] | None = None  # (arrival, kind, sync in flight)
         self.cur: tuple[int, str, bool] | None = None
+        self.refused_ids: set[int] = set()  # arrival stamps of events that met a refused sync
+        self.after_refusal: list[int] = []
         self.idle: list[int] = []  # samples whose event arrived with no sync in flight
         self.busy: list[int] = []  # ... while the previous sync was still waiting on the venue
         self.cur_done = True
@@ -146,6 +148,7 @@ class Probe:
                 # refused (reconciling, rate-limit pause): the event still waits for an order
                 if self.pending is None or self.cur[0] < self.pending[0]:
                     self.pending = self.cur
+                self.refused_ids.add(self.cur[0])
                 self.cur, self.cur_done = None, True
             if p is not None:
                 self.kept += p.kept
@@ -211,7 +214,10 @@ class Probe:
         self.write_kinds[f"{params.method} {what}"] += 1
         if not self.cur_done and self.cur is not None:
             self.samples[self.cur[1]].append(now - self.cur[0])
-            (self.busy if self.cur[2] else self.idle).append(now - self.cur[0])
+            if self.cur[0] in self.refused_ids:
+                self.after_refusal.append(now - self.cur[0])
+            else:
+                (self.busy if self.cur[2] else self.idle).append(now - self.cur[0])
             self.to_sync.append(self.sync_t0 - self.cur[0])
             self.in_sync_ns.append(now - self.sync_t0)
             self.cur_done = True
@@ -308,7 +314,11 @@ async def main() -> int:
             continue
         rep.figure(f"tick_to_order_{name}_p50", _pct(xs, 0.5), "us", "target_p99", 2000.0)
         rep.figure(f"tick_to_order_{name}_p99", _pct(xs, 0.99), "us", "target_p99", 2000.0)
-    for name, xs in (("idle", probe.idle), ("behind_sync", probe.busy)):
+    for name, xs in (
+        ("idle", probe.idle),
+        ("behind_sync", probe.busy),
+        ("after_refused_sync", probe.after_refusal),
+    ):
         if xs:
             rep.figure(f"tick_to_order_{name}_p50", _pct(xs, 0.5), "us")
             rep.figure(f"tick_to_order_{name}_p99", _pct(xs, 0.99), "us")
@@ -338,6 +348,7 @@ async def main() -> int:
         print(
             f"samples: index={len(probe.samples['index'])} book={len(probe.samples['book'])} "
             f"idle={len(probe.idle)} behind_sync={len(probe.busy)} "
+            f"after_refused_sync={len(probe.after_refusal)} "
             f"syncs_writing={probe.syncs_writing} quote_changes={probe.changes} "
             f"writes={probe.writes} fills={res.summary.get('fills')} "
             f"mean_all={statistics.fmean(both) / 1e3 if both else float('nan'):.0f}us"
