@@ -84,6 +84,8 @@ class BotApp:
         options: RunOptions | None = None,
         *,
         sim: Any | None = None,
+        metrics: Any | None = None,
+        recorder: Any | None = None,
     ) -> None:
         self.s = settings
         self.secrets = secrets
@@ -108,10 +110,15 @@ class BotApp:
         self._index_seen = asyncio.Event()
         self._stop_evt = asyncio.Event()
         self.result = RunResult()
+        # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
+        self.metrics = metrics
+        self.recorder = recorder
 
     # ---- events ---------------------------------------------------------------------------
     def sink(self, e: ev.Event) -> None:
         """Every feed and venue event lands here (one loop, no awaits)."""
+        if self.recorder is not None:
+            self.recorder.on_event(e)
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
@@ -413,8 +420,11 @@ class BotApp:
                 "ledger %s",
                 kv(path=self.ledger.path if hasattr(self.ledger, "path") else "", recovered=rec),
             )
+            port: Any = KalshiPort(venue)
+            if self.metrics is not None:
+                port = self.metrics.wrap_port(port)
             self.om = OrderManager(
-                KalshiPort(venue),
+                port,
                 self.state,
                 self.ledger,
                 self.clock,
@@ -429,6 +439,10 @@ class BotApp:
             on_sim = self.s.kalshi.env == "sim"
             sim_base = rest_url.split("/trade-api")[0] if on_sim else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
+            for obs in (self.metrics, self.recorder):
+                if obs is not None:
+                    await obs.attach(self)
+                    stack.push_async_callback(obs.aclose)
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(venue.run(), name="venue-ws")
