@@ -187,9 +187,7 @@ class OrderManager:
         if not self.reconciled:
             self.stats.refused["unreconciled"] += 1
             return None
-        if self.clock.monotonic() < self._backoff_until:
-            self.stats.refused["rate_limited"] += 1
-            return None
+        backing_off = self.clock.monotonic() < self._backoff_until
         if self._reconciling:  # its view of the venue must not race our sends
             self.stats.refused["reconciling"] += 1
             return None
@@ -201,6 +199,13 @@ class OrderManager:
             tickers=tickers,
             config=self._planner_config(),
         )
+        if backing_off:
+            # rate limited: hold new risk back, but pulling quotes (a halted or stale market)
+            # must never wait for the bucket to refill
+            self.stats.refused["rate_limited"] += 1
+            if not p.cancel_batches:
+                return None
+            p = Plan(cancel_batches=p.cancel_batches)
         if p:
             self.stats.plans += 1
             self._executing += 1
