@@ -346,3 +346,21 @@ async def test_settlement_closes_position_and_is_recovered(venue, clock, tmp_pat
     bot2 = Bot(venue, clock, tmp_path / "b.db")
     p = bot2.state.positions[A]
     assert p.qty == 0 and p.realized == (10_000 - 4000) * 300 and bot2.recovery.settlements == 1
+
+
+async def test_rate_limit_backoff_still_pulls_quotes(venue, clock, tmp_path):
+    """Regression (chaos suite, WS drop): during a 429 backoff new risk waits, cancels do not."""
+    bot = Bot(venue, clock, tmp_path / "b.db", rate_limit_wait_s=2.0)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert resting_view(venue) == [(A, "bid", 4800, 100)]
+    venue.fail["create"] = [RateLimited("slow down", status=429)]
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4700, 100)])
+    assert bot.om.stats.rejects["rate_limited"] == 1
+    # the book of A goes stale: the strategy wants nothing there; B still may not be created
+    await bot.om.sync([q(B, Side.BID, 4700, 100)])
+    assert resting_view(venue) == []
+    assert bot.om.stats.refused["rate_limited"] == 1
+    clock.advance(2.1)
+    await bot.om.sync([q(B, Side.BID, 4700, 100)])
+    assert resting_view(venue) == [(B, "bid", 4700, 100)]
