@@ -103,6 +103,8 @@ async def _apply(sim: KalshiSim, run: Run, step: Step) -> None:
     elif name == "restart":
         sim.hub.journal.append((now, "drop_ws", "restart"))
         await sim.restart()
+        # the venue refused every call while down: the pull deadline runs from here
+        sim.hub.journal.append((sim.now_ns(), "venue_up", "restart"))
     elif name == "index_stall":
         f.index_stall = bool(step.value)
         if not step.value and run.stalls and run.stalls[-1].end_ns is None:
@@ -168,7 +170,8 @@ async def run_scenario(scn: Scenario, tmp: Path) -> Run:
             if st.fault in ("drop_ws", "restart"):
                 await _until(lambda n0=n0: _drops(sim) > n0, 30, "socket drop")
                 d = max(j[0] for j in sim.hub.journal if j[1] == "drop_ws")
-                await _sim_at(sim, d + S)
+                up = max([j[0] for j in sim.hub.journal if j[1] == "venue_up"] + [d])
+                await _sim_at(sim, up + S)
                 run.probes.append(Probe.take(run, st.fault + " + 1s", book_drop_ns=d))
             if st.fault == "index_stall" and st.value:
                 # index stale once older than the bot's own limit: probe the pull deadline

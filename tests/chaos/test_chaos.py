@@ -17,6 +17,18 @@ SCENARIOS = [
         "seq_faults",
         [Step(3, "skip_seq", 1), Step(10, "dup_seq", 3), Step(18, "reorder_seq", 2)],
     ),
+    Scenario("frames_delayed", [Step(3, "delay_frames_s", 3.0), Step(15, "delay_frames_s", 0.0)]),
+    Scenario("http_429_storm", [Step(3, "http_429", 40), Step(20, "http_429", 40)]),
+    Scenario("http_5xx", [Step(3, "http_5xx", 10), Step(20, "http_5xx", 10)]),
+    Scenario("lie_after_cancel", [Step(2, "stale_after_cancel", 1), Step(12, "index_jump", 15.0)]),
+    Scenario("trading_pause", [Step(5, "pause", True), Step(15, "pause", False)]),
+    Scenario("exchange_restart", [Step(5, "restart"), Step(20, "restart")]),
+    Scenario(
+        "index_stall",
+        [Step(3, "index_stall", True), Step(20, "index_stall", False)],
+        run_s=35,
+    ),
+    Scenario("index_jump", [Step(3, "index_jump", 40.0), Step(15, "index_jump", -40.0)]),
 ]
 
 
