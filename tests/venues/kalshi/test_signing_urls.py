@@ -171,3 +171,15 @@ def test_from_settings_and_flags(tmp_path: Path, key: rsa.RSAPrivateKey) -> None
     assert v2.urls.name == "demo"
     with pytest.raises(AuthError):
         KalshiVenue.from_settings(KalshiSettings(env="demo"), Secrets({}), lambda e: None)
+
+
+def test_cancels_are_retried_creates_are_not() -> None:
+    """Regression (chaos suite, 5xx during a WS drop): a 503 on a cancel left quotes UNKNOWN
+    and resting; a repeated cancel can only meet not_found, so cancels retry."""
+    from pmbot.core.orders import Side
+    from pmbot.venues.kalshi import rest
+
+    assert rest.cancel_order("o").idempotent and rest.batch_cancel(["o"]).idempotent
+    spec = rest.OrderSpec("T", Side.BID, 4700, 100, client_order_id="c")
+    assert not rest.create_order(spec).idempotent
+    assert not rest.batch_create([spec]).idempotent
