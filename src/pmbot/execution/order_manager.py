@@ -184,10 +184,8 @@ class OrderManager:
             and self.clock.monotonic() - self._last_reconcile >= self.config.reconcile_retry_s
         ):
             await self.reconcile()
-        if not self.reconciled:
-            self.stats.refused["unreconciled"] += 1
-            return None
         backing_off = self.clock.monotonic() < self._backoff_until
+        unreconciled = not self.reconciled
         if self._reconciling:  # its view of the venue must not race our sends
             self.stats.refused["reconciling"] += 1
             return None
@@ -199,10 +197,10 @@ class OrderManager:
             tickers=tickers,
             config=self._planner_config(),
         )
-        if backing_off:
-            # rate limited: hold new risk back, but pulling quotes (a halted or stale market)
-            # must never wait for the bucket to refill
-            self.stats.refused["rate_limited"] += 1
+        if backing_off or unreconciled:
+            # rate limited or not reconciled: hold new risk back, but pulling quotes (a halted
+            # or stale market) must not wait; a cancel of an order already gone is harmless
+            self.stats.refused["rate_limited" if backing_off else "unreconciled"] += 1
             if not p.cancel_batches:
                 return None
             p = Plan(cancel_batches=p.cancel_batches)
