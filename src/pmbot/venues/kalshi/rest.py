@@ -558,7 +558,7 @@ def error_from_body(status: int, body: bytes, *, request: Request | None = None)
     code = message = details = None
     try:
         e = _ERR_DECODER.decode(body) if body else None
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         e = None
         message = body[:200].decode("utf-8", "replace") if body else None
     if e is not None:
