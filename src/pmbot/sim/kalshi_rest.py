@@ -110,6 +110,7 @@ def middleware(sim: KalshiSim) -> Any:
             return await handler(request)
         f = sim.faults
         if f.take("http_5xx"):
+            sim.hub.journal.append((sim.now_ns(), "refused", "503"))
             return reply(
                 {"error": {"code": "service_unavailable", "message": "service unavailable"}}, 503
             )
@@ -129,7 +130,10 @@ def middleware(sim: KalshiSim) -> Any:
                 )
                 if path.endswith("/batched") and request.method in ("POST", "DELETE"):
                     cost = 0  # batches cost the sum of their items, charged by the handler
-                if f.take("http_429") or not sim.limiter.allow(key.key_id, write, cost):
+                if f.take("http_429"):
+                    sim.hub.journal.append((sim.now_ns(), "refused", "429"))
+                    return reply(TOO_MANY, 429)
+                if not sim.limiter.allow(key.key_id, write, cost):
                     return reply(TOO_MANY, 429)
             return await handler(request)
         except ExchangeError as e:
