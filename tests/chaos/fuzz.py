@@ -181,22 +181,22 @@ def _kalshi_rest_case(data: bytes, status: str) -> None:
         except PmbotError:
             continue
         if isinstance(v, kw.MarketsPage):
-            for m in v.markets:
+            for m in v.markets or ():
                 kc.market_spec(m, FeeSchedule())
         elif isinstance(v, kw.MarketResponse):
             kc.market_spec(v.market, FeeSchedule())
         elif isinstance(v, kw.FillsPage):
-            for f in v.fills:
+            for f in v.fills or ():
                 kc.fill_event(f, 0)
         elif isinstance(v, kw.OrdersPage):
-            for o in v.orders:
+            for o in v.orders or ():
                 kc.order_update(o, 0)
         elif isinstance(v, kw.OrderResponse):
             kc.order_update(v.order, 0)
         elif isinstance(v, kw.OrderbookResponse):
             kc.rest_book_snapshot("T", v.orderbook_fp, 0)
         elif isinstance(v, kw.PositionsPage):
-            for p in v.market_positions:
+            for p in v.market_positions or ():
                 kc.position_snapshot(p, 0)
         elif isinstance(v, kw.ExchangeStatus):
             kc.exchange_status(v, 0)
@@ -306,6 +306,8 @@ def _targets() -> dict[str, Callable[[random.Random], None]]:
         "polymarket_ws": lambda rng: pws.case(mutate(rng.choice(pwc), rng)),
         "polymarket_rest": lambda rng: _poly_rest_case(mutate(rng.choice(prc), rng), rng),
         "config_toml": lambda rng: toml.case(_toml_mutate(toml.seed, rng)),
+        "_kws": kws.case,  # type: ignore[dict-item]
+        "_pws": pws.case,  # type: ignore[dict-item]
     }
 
 
@@ -354,3 +356,25 @@ def _site(e: BaseException | None) -> str:
 
 
 _ = ev
+
+
+def feed(target: str, data: bytes) -> None:
+    """Raw bytes straight into a target's entry point (hypothesis-generated inputs)."""
+    if not _BUILT:
+        _BUILT.update(_targets())
+    try:
+        if target == "kalshi_ws":
+            _BUILT["_kws"](data)  # type: ignore[call-arg,arg-type]
+        elif target == "kalshi_rest":
+            _kalshi_rest_case(data, "200")
+            _kalshi_rest_case(data, "400")
+        elif target == "polymarket_ws":
+            _BUILT["_pws"](data)  # type: ignore[call-arg,arg-type]
+        elif target == "polymarket_rest":
+            _poly_rest_case(data, random.Random(len(data)))
+        else:
+            raise ValueError(target)
+    except PmbotError:
+        pass
+    except Exception as e:
+        raise Finding(f"{target} data={data[:200]!r}: {type(e).__name__}: {e}") from e

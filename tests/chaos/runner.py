@@ -130,6 +130,21 @@ def _reset_logging() -> None:
     root.propagate = True
 
 
+async def _deadline(sim: KalshiSim, start: int) -> None:
+    """Wait out the 1 s pull deadline after `start`; while the venue refuses requests (a
+    restart, injected 503/429) nothing can be pulled, so it runs from the last refusal."""
+    t = start + S
+    while True:
+        await _sim_at(sim, t)
+        last = max(
+            (j[0] for j in sim.hub.journal if j[1] in ("refused", "venue_up") and j[0] >= start),
+            default=None,
+        )
+        if last is None or last + S <= t:
+            return
+        t = last + S
+
+
 def _drops(sim: KalshiSim) -> int:
     return sum(1 for j in sim.hub.journal if j[1] == "drop_ws")
 
@@ -170,8 +185,7 @@ async def run_scenario(scn: Scenario, tmp: Path) -> Run:
             if st.fault in ("drop_ws", "restart"):
                 await _until(lambda n0=n0: _drops(sim) > n0, 30, "socket drop")
                 d = max(j[0] for j in sim.hub.journal if j[1] == "drop_ws")
-                up = max([j[0] for j in sim.hub.journal if j[1] == "venue_up"] + [d])
-                await _sim_at(sim, up + S)
+                await _deadline(sim, d)
                 run.probes.append(Probe.take(run, st.fault + " + 1s", book_drop_ns=d))
             if st.fault == "index_stall" and st.value:
                 # index stale once older than the bot's own limit: probe the pull deadline
@@ -180,7 +194,7 @@ async def run_scenario(scn: Scenario, tmp: Path) -> Run:
                 frozen_ns = sim.faults.index_frozen[0] * 1_000_000
                 stale_ns = frozen_ns + int(settings.risk.index_stale_s * S)
                 run.stalls[-1].stale_ns = stale_ns
-                await _sim_at(sim, stale_ns + S)
+                await _deadline(sim, stale_ns)
                 run.probes.append(Probe.take(run, "index stale + 1s", must_be_empty=True))
         await _sim_at(sim, t0 + int(scn.run_s * S))
         sim.faults.clear()
