@@ -187,7 +187,10 @@ def check(run: Run) -> None:
         run.expect(
             "pulled_when_book_stale",
             not late,
-            f"at '{p.label}': {len(late)} quotes rest on books stale for 1 s; cancels after "
+            f"at '{p.label}' (+{(p.ts_ns - p.book_drop_ns) // 1_000_000} ms): {len(late)} "
+            f"quotes rest; first resync +"
+            f"{((next_snap(late[0][2], p.book_drop_ns) or 0) - p.book_drop_ns) // 1_000_000 if late else 0}"
+            f" ms; cancels after "
             f"the drop (ms): {_cancel_lag(run, p.book_drop_ns)}",
         )
     for ts, ticker in skips:

@@ -131,18 +131,24 @@ def _reset_logging() -> None:
 
 
 async def _deadline(sim: KalshiSim, start: int) -> None:
-    """Wait out the 1 s pull deadline after `start`; while the venue refuses requests (a
-    restart, injected 503/429) nothing can be pulled, so it runs from the last refusal."""
+    """Wait out the 1 s pull deadline after `start`. While the venue refuses requests (a
+    restart, injected 503/429) nothing can be pulled, and after each refusal the client waits
+    its retry backoff (at most 2 s of wall time); the deadline runs from the end of that."""
+    grace = int(2.0 * sim.config.speed * S)
     t = start + S
     while True:
         await _sim_at(sim, t)
         last = max(
-            (j[0] for j in sim.hub.journal if j[1] in ("refused", "venue_up") and j[0] >= start),
+            (
+                j[0]
+                for j in sim.hub.journal
+                if j[1] in ("refused", "venue_up") and start - grace <= j[0] <= t
+            ),
             default=None,
         )
-        if last is None or last + S <= t:
+        if last is None or last + grace + S <= t:
             return
-        t = last + S
+        t = last + grace + S
 
 
 def _drops(sim: KalshiSim) -> int:

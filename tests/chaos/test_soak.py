@@ -33,6 +33,7 @@ MIXED = Scenario(
         Step(68, "index_stall", False),
     ],
     run_s=80,
+    speed=2.0,
 )
 
 SOAK = [
