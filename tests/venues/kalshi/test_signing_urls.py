@@ -183,3 +183,18 @@ def test_cancels_are_retried_creates_are_not() -> None:
     spec = rest.OrderSpec("T", Side.BID, 4700, 100, client_order_id="c")
     assert not rest.create_order(spec).idempotent
     assert not rest.batch_create([spec]).idempotent
+
+
+def test_group_readable_key_refused(tmp_path) -> None:
+    """Regression (security suite): only world-readable keys were refused."""
+    import os
+
+    from pmbot.errors import AuthError
+    from pmbot.sim.kalshi_auth import generate_key
+    from pmbot.venues.kalshi.signing import load_private_key
+
+    p = tmp_path / "k.pem"
+    p.write_bytes(generate_key("m").private_pem)
+    os.chmod(p, 0o640)
+    with pytest.raises(AuthError, match="group-readable"):
+        load_private_key(p)
