@@ -317,7 +317,10 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
         t = sim.now_ns() // 1_000_000
         if f.index_stall:
             if f.index_frozen is None:
-                f.index_frozen = (t, fmt_level(sim.index.level_at(t * 1_000_000) + round(f.index_jump * 10_000)))
+                f.index_frozen = (
+                    t,
+                    fmt_level(sim.index.level_at(t * 1_000_000) + round(f.index_jump * 10_000)),
+                )
             t, level = f.index_frozen
             return web.json_response({"ts_ms": t, "level": level})
         f.index_frozen = None
@@ -327,8 +330,11 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
     async def sim_clock(request: web.Request) -> web.Response:
         """Simulated time and speed, so an out-of-process bot can run on the market's clock."""
         return web.json_response(
-            {"ts_ms": sim.now_ns() // 1_000_000, "speed": sim.config.speed,
-             "index_vol": sim.config.index_vol}
+            {
+                "ts_ms": sim.now_ns() // 1_000_000,
+                "speed": sim.config.speed,
+                "index_vol": sim.config.index_vol,
+            }
         )
 
     async def sim_index_history(request: web.Request) -> web.Response:
