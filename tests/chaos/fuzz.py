@@ -39,10 +39,45 @@ KFX = ROOT / "tests" / "fixtures" / "kalshi"
 PFX = ROOT / "tests" / "fixtures" / "polymarket"
 
 WEIRD: list[Any] = [
-    None, True, False, 0, -1, 1, 2**63, -(2**70), 1e308, -0.0, 0.5, "", "x", "0", "-1.00",
-    "0.0000", "1.0000", "1.00001", "NaN", "inf", "1e999", "99999999999999999999.99", "\u0000",
-    "\U0001f600" * 3, "a" * 5000, [], {}, [[]], [["0.5", "1"]], [["x", "y", "z"]], {"a": 1},
-    "2026-13-45T99:99:99Z", "yes", "no", "bid", "ask", "resting", "canceled", "executed",
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    2**63,
+    -(2**70),
+    1e308,
+    -0.0,
+    0.5,
+    "",
+    "x",
+    "0",
+    "-1.00",
+    "0.0000",
+    "1.0000",
+    "1.00001",
+    "NaN",
+    "inf",
+    "1e999",
+    "99999999999999999999.99",
+    "\u0000",
+    "\U0001f600" * 3,
+    "a" * 5000,
+    [],
+    {},
+    [[]],
+    [["0.5", "1"]],
+    [["x", "y", "z"]],
+    {"a": 1},
+    "2026-13-45T99:99:99Z",
+    "yes",
+    "no",
+    "bid",
+    "ask",
+    "resting",
+    "canceled",
+    "executed",
 ]
 
 
@@ -163,10 +198,22 @@ def _kalshi_rest_corpus() -> list[tuple[str, bytes]]:
 
 
 _KTYPES = [
-    kw.MarketsPage, kw.MarketResponse, kw.FillsPage, kw.OrdersPage, kw.OrderResponse,
-    kw.OrderbookResponse, kw.PositionsPage, kw.SettlementsPage, kw.CreateOrderResponse,
-    kw.CancelOrderResponse, kw.Balance, kw.ExchangeStatus, kw.AccountLimits, kw.EndpointCosts,
-    kw.TradesPage, kw.FeeChanges,
+    kw.MarketsPage,
+    kw.MarketResponse,
+    kw.FillsPage,
+    kw.OrdersPage,
+    kw.OrderResponse,
+    kw.OrderbookResponse,
+    kw.PositionsPage,
+    kw.SettlementsPage,
+    kw.CreateOrderResponse,
+    kw.CancelOrderResponse,
+    kw.Balance,
+    kw.ExchangeStatus,
+    kw.AccountLimits,
+    kw.EndpointCosts,
+    kw.TradesPage,
+    kw.FeeChanges,
 ]
 
 
@@ -226,10 +273,21 @@ class _PolyWs:
 
 
 _PTYPES: list[Any] = [
-    pw.PolyBook, pw.PolyMarket, pw.PolyFeeRate, pw.PolyOrderResponse,
-    list[pw.PolyOrderResponse], pw.PolyCancelResponse, pw.PolyOpenOrder, pw.PolyOrdersPage,
-    pw.PolyTradesPage, pw.PolyTrade, pw.PolyBalanceAllowance, pw.PolyApiCreds,
-    pw.PolyGammaMarket, list[pw.PolyGammaEvent], pw.PolyDataApiPage,
+    pw.PolyBook,
+    pw.PolyMarket,
+    pw.PolyFeeRate,
+    pw.PolyOrderResponse,
+    list[pw.PolyOrderResponse],
+    pw.PolyCancelResponse,
+    pw.PolyOpenOrder,
+    pw.PolyOrdersPage,
+    pw.PolyTradesPage,
+    pw.PolyTrade,
+    pw.PolyBalanceAllowance,
+    pw.PolyApiCreds,
+    pw.PolyGammaMarket,
+    list[pw.PolyGammaEvent],
+    pw.PolyDataApiPage,
 ]
 
 
@@ -250,8 +308,25 @@ def _poly_rest_case(data: bytes, rng: random.Random) -> None:
 
 
 _TOML_VALUES = [
-    "1", "-1", "0", "1e999", "nan", "inf", '"x"', '""', "true", "[]", "{}", '"sim"', "[1, 2]",
-    "1979-05-27T07:32:00Z", '"/etc/passwd"', "99999999999999999999", "0.0", '"0.5"', "{a = 1}",
+    "1",
+    "-1",
+    "0",
+    "1e999",
+    "nan",
+    "inf",
+    '"x"',
+    '""',
+    "true",
+    "[]",
+    "{}",
+    '"sim"',
+    "[1, 2]",
+    "1979-05-27T07:32:00Z",
+    '"/etc/passwd"',
+    "99999999999999999999",
+    "0.0",
+    '"0.5"',
+    "{a = 1}",
 ]
 
 
@@ -295,14 +370,18 @@ def _targets() -> dict[str, Callable[[random.Random], None]]:
     krc = _kalshi_rest_corpus()
     pws = _PolyWs()
     pwc = _poly_corpus("ws_")
-    prc = [*_poly_corpus("http_"), *_poly_corpus("clob_"), *_poly_corpus("gamma_"),
-           *_poly_corpus("data_")]
+    prc = [
+        *_poly_corpus("http_"),
+        *_poly_corpus("clob_"),
+        *_poly_corpus("gamma_"),
+        *_poly_corpus("data_"),
+    ]
     toml = _Toml()
     return {
         "kalshi_ws": lambda rng: kws.case(mutate(rng.choice(kws.frames), rng)),
-        "kalshi_rest": lambda rng: (
-            lambda st_b: _kalshi_rest_case(mutate(st_b[1], rng), st_b[0])
-        )(rng.choice(krc)),
+        "kalshi_rest": lambda rng: (lambda st_b: _kalshi_rest_case(mutate(st_b[1], rng), st_b[0]))(
+            rng.choice(krc)
+        ),
         "polymarket_ws": lambda rng: pws.case(mutate(rng.choice(pwc), rng)),
         "polymarket_rest": lambda rng: _poly_rest_case(mutate(rng.choice(prc), rng), rng),
         "config_toml": lambda rng: toml.case(_toml_mutate(toml.seed, rng)),

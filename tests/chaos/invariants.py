@@ -97,9 +97,7 @@ class Run:
 
 def _sends(run: Run) -> list[Any]:
     return [
-        e
-        for e in run.sim.exchange.order_log
-        if e.user == run.user and e.op in ("create", "amend")
+        e for e in run.sim.exchange.order_log if e.user == run.user and e.op in ("create", "amend")
     ]
 
 
@@ -131,7 +129,9 @@ def check(run: Run) -> None:
     missing = set(venue) - set(fills)
     extra = set(fills) - set(venue)
     run.expect("every_venue_fill_in_ledger", not missing, f"missing {sorted(missing)[:5]}")
-    run.expect("no_phantom_fills", not extra, f"ledger has fills the venue lacks {sorted(extra)[:5]}")
+    run.expect(
+        "no_phantom_fills", not extra, f"ledger has fills the venue lacks {sorted(extra)[:5]}"
+    )
     vpos = {t: p.qty for t, p in acct.positions.items() if p.qty}
     run.expect("positions_equal", pos == vpos, f"ledger {pos} venue {vpos}")
     # 4. no sends while the index is stale; quotes pulled within 1 s (probe above)
@@ -180,9 +180,7 @@ def check(run: Run) -> None:
         if p.book_drop_ns is None:
             continue
         late = [
-            r
-            for r in p.resting
-            if (s := next_snap(r[2], p.book_drop_ns)) is None or s > p.ts_ns
+            r for r in p.resting if (s := next_snap(r[2], p.book_drop_ns)) is None or s > p.ts_ns
         ]
         run.expect(
             "pulled_when_book_stale",

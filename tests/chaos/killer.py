@@ -61,8 +61,10 @@ async def run_kills(tmp: Path, *, seed: int, kills: int, speed: float = 10.0) ->
             n = len(sim.exchange.order_log)
             bot = _bot(tmp, sim, keydir)
             await _until(
-                lambda n=n: any(e.op == "create" for e in sim.exchange.order_log[n:])
-                and bool(sim.exchange.engine.resting(user)),
+                lambda n=n: (
+                    any(e.op == "create" for e in sim.exchange.order_log[n:])
+                    and bool(sim.exchange.engine.resting(user))
+                ),
                 90,
                 "quotes of the new process",
             )

@@ -116,8 +116,14 @@ async def _apply(sim: KalshiSim, run: Run, step: Step) -> None:
     else:
         raise ValueError(f"unknown fault {name}")
     if step.value:
-        TOTALS.faults[name] += 1 if name in ("delay_frames_s", "index_jump") else int(
-            step.value if isinstance(step.value, int) and not isinstance(step.value, bool) else 1
+        TOTALS.faults[name] += (
+            1
+            if name in ("delay_frames_s", "index_jump")
+            else int(
+                step.value
+                if isinstance(step.value, int) and not isinstance(step.value, bool)
+                else 1
+            )
         )
     logging.getLogger("pmbot.chaos").info("fault %s=%s at sim_ns=%d", name, step.value, now)
 
@@ -159,9 +165,9 @@ async def run_scenario(scn: Scenario, tmp: Path) -> Run:
     """Run one scenario end to end and return what the invariant checker judged."""
     settings = _settings(tmp, scn.settings)
     setup_logging(tmp / "trading.log", settings.logging.level, console=False)
-    sim = KalshiSim(SimConfig(
-            seed=scn.seed, speed=scn.speed, start_ns=START, flow=FlowConfig(), tier=scn.tier
-        ))
+    sim = KalshiSim(
+        SimConfig(seed=scn.seed, speed=scn.speed, start_ns=START, flow=FlowConfig(), tier=scn.tier)
+    )
     await sim.start()
     user = sim.key.user
     run = Run(scn.name, sim, user, tmp / "ledger.sqlite3", settings)

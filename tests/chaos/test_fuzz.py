@@ -43,15 +43,61 @@ _json = st.recursive(
 )
 # JSON in the venues' own shapes: known frame types and field names with arbitrary values
 _keys = st.sampled_from(
-    ["type", "sid", "seq", "msg", "market_ticker", "price_dollars", "delta_fp", "side",
-     "yes_dollars_fp", "no_dollars_fp", "event_type", "asset_id", "market", "bids", "asks",
-     "price", "size", "tick_size", "new_tick_size", "status", "order_id", "trade_id",
-     "price_changes", "markets", "fills", "orders", "error", "code", "count_fp"]
+    [
+        "type",
+        "sid",
+        "seq",
+        "msg",
+        "market_ticker",
+        "price_dollars",
+        "delta_fp",
+        "side",
+        "yes_dollars_fp",
+        "no_dollars_fp",
+        "event_type",
+        "asset_id",
+        "market",
+        "bids",
+        "asks",
+        "price",
+        "size",
+        "tick_size",
+        "new_tick_size",
+        "status",
+        "order_id",
+        "trade_id",
+        "price_changes",
+        "markets",
+        "fills",
+        "orders",
+        "error",
+        "code",
+        "count_fp",
+    ]
 )
-_shaped = st.dictionaries(_keys, _json | st.sampled_from(
-    ["orderbook_delta", "orderbook_snapshot", "fill", "user_order", "book", "price_change",
-     "tick_size_change", "trade", "order", "0.5000", "yes", "no", "bid", "ask"]
-), max_size=10)
+_shaped = st.dictionaries(
+    _keys,
+    _json
+    | st.sampled_from(
+        [
+            "orderbook_delta",
+            "orderbook_snapshot",
+            "fill",
+            "user_order",
+            "book",
+            "price_change",
+            "tick_size_change",
+            "trade",
+            "order",
+            "0.5000",
+            "yes",
+            "no",
+            "bid",
+            "ask",
+        ]
+    ),
+    max_size=10,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
