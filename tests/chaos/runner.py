@@ -45,9 +45,9 @@ class Step:
 class Scenario:
     name: str
     steps: list[Step]
-    run_s: float = 40.0  # simulated seconds after the first quote before SIGTERM
+    run_s: float = 30.0  # simulated seconds after the first quote before SIGTERM
     seed: int = 1
-    speed: float = 5.0
+    speed: float = 3.0  # 1 s of simulated time = 333 ms of wall time for the pull deadline
     tier: str = "advanced"  # basic: see the report (batches larger than the bucket)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
