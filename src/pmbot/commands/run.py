@@ -18,10 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", help="TOML config file (see config/example.toml)")
     p.add_argument("--venue", choices=["kalshi", "polymarket"], help="venue (default kalshi)")
     p.add_argument(
-        "--env", choices=["sim", "demo", "prod"], help="Kalshi environment (default sim)"
+        "--env",
+        choices=["sim", "demo", "prod"],
+        help="venue environment (default sim; Polymarket: sim or prod)",
     )
-    p.add_argument("--rest-url", help="custom Kalshi REST base URL (e.g. an external simulator)")
-    p.add_argument("--ws-url", help="custom Kalshi WebSocket URL")
+    p.add_argument(
+        "--rest-url", help="custom REST base URL, e.g. an external simulator (Polymarket: CLOB)"
+    )
+    p.add_argument("--ws-url", help="custom WebSocket URL")
     p.add_argument(
         "--live", action="store_true", help="confirm trading on a real venue (demo/prod)"
     )
@@ -58,11 +62,12 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
             o.setdefault(section, {})[key] = value
 
     put("bot", "venue", args.venue)
-    put("kalshi", "env", args.env)
-    put("kalshi", "rest_url", args.rest_url)
-    put("kalshi", "ws_url", args.ws_url)
+    venue = "polymarket" if args.venue == "polymarket" else "kalshi"
+    put(venue, "env", args.env)  # polymarket.env rejects "demo" (exit 2)
+    put(venue, "rest_url" if venue == "kalshi" else "clob_url", args.rest_url)
+    put(venue, "ws_url", args.ws_url)
     if args.rest_url and not args.env:
-        put("kalshi", "env", "sim")
+        put(venue, "env", "sim")
     if args.live:
         put("bot", "live", True)
     put("sim", "speed", args.speed)
