@@ -19,11 +19,12 @@ from pmbot.core.money import Micros
 from pmbot.risk.guards import Finding, GuardParams, RiskState, event_findings, market_findings
 from pmbot.risk.kill_switch import KillSwitch
 from pmbot.risk.limits import (
+    CostParts,
     RiskLimits,
     cap_positions,
     harm_by_cell,
     reduce_only,
-    trim_cost,
+    trim_cost_parts,
     trim_event_loss,
     trim_to_lot,
 )
@@ -215,8 +216,11 @@ class RiskGate:
                 loss = [a + b for a, b in zip(loss, extra, strict=True)]
             qc = [cells[idx[d.ticker]] for d in quotes]
             quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
-        quotes = trim_cost(quotes, pos, inp.event_cost, lim.max_event_cost, fixed)
-        quotes = trim_cost(quotes, pos, inp.account_exposure, lim.max_account_exposure, fixed)
+        parts = CostParts(quotes, pos, fixed)
+        quotes, changed = trim_cost_parts(quotes, parts, inp.event_cost, lim.max_event_cost)
+        if changed:
+            parts = CostParts(quotes, pos, fixed)
+        quotes, _ = trim_cost_parts(quotes, parts, inp.account_exposure, lim.max_account_exposure)
         return trim_to_lot(quotes, lim.lot)
 
     def _live(self, inp: QuoteInputs) -> list[DesiredQuote]:
