@@ -146,8 +146,7 @@ def _vfilled(o: LiveOrder) -> Qty:
     return max(o.filled, o.initial - o.remaining)
 
 
-def _side(s: str) -> Side:
-    return s if isinstance(s, Side) else Side(s)
+_SIDES: dict[str, Side] = {s.value: s for s in Side}  # Side is a StrEnum: members hash as text
 
 
 def plan(
@@ -165,10 +164,12 @@ def plan(
     markets are in scope (both sides of the diff).
     """
     want: dict[tuple[str, Side], dict[Price, tuple[Qty, bool]]] = {}
+    sides = _SIDES
     for q in desired:
         if q.qty <= 0 or (tickers is not None and q.ticker not in tickers):
             continue
-        lv = want.setdefault((q.ticker, _side(q.side)), {})
+        sd = sides.get(q.side)
+        lv = want.setdefault((q.ticker, sd if sd is not None else Side(q.side)), {})
         prev = lv.get(q.price)
         lv[q.price] = (q.qty + (prev[0] if prev else 0), q.post_only)
 
