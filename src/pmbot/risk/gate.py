@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pmbot.core.market import MarketSpec
-from pmbot.core.money import Micros
+from pmbot.core.money import Micros, Price, Qty
 from pmbot.risk.guards import Finding, GuardParams, RiskState, event_findings, market_findings
 from pmbot.risk.kill_switch import KillSwitch
 from pmbot.risk.limits import (
@@ -28,7 +28,7 @@ from pmbot.risk.limits import (
     trim_event_loss,
     trim_to_lot,
 )
-from pmbot.strategy.inputs import DesiredQuote, QuoteInputs
+from pmbot.strategy.inputs import DesiredQuote, QuoteInputs, Side
 from pmbot.strategy.inventory import payoff_micros, positions_vector, win_cells
 
 __all__ = ["GateDecision", "RiskGate", "RiskTransition"]
@@ -187,8 +187,15 @@ class RiskGate:
         lim = self.limits
         live = self._live(inp) if lim.count_resting else []
         committed = self._unmatched(live, proposed)
+        made: dict[int, DesiredQuote] = {}  # live orders as quotes, built only when committed
         while True:
-            fixed = [live[i] for i in sorted(committed)]
+            fixed = []
+            for i in sorted(committed):
+                d = made.get(i)
+                if d is None:
+                    t, side, price, qty = live[i]
+                    d = made[i] = DesiredQuote(t, side, price, qty)
+                fixed.append(d)
             quotes = self._trim(inp, proposed, ev_state, m_states, cells, loss, fixed)
             more = self._unmatched(live, quotes) - committed
             if not more:
@@ -223,13 +230,13 @@ class RiskGate:
         quotes, _ = trim_cost_parts(quotes, parts, inp.account_exposure, lim.max_account_exposure)
         return trim_to_lot(quotes, lim.lot)
 
-    def _live(self, inp: QuoteInputs) -> list[DesiredQuote]:
-        """Our live orders in the event's markets, as quotes."""
+    def _live(self, inp: QuoteInputs) -> list[tuple[str, Side, Price, Qty]]:
+        """Our live orders in the event's markets, as (ticker, side, price, size) quotes."""
         if not inp.resting:
             return []
         names = self._layout(inp.markets).index
         return [
-            DesiredQuote(t, r.side, r.price, r.remaining)
+            (t, r.side, r.price, r.remaining)
             for t, rs in inp.resting.items()
             if t in names
             for r in rs
@@ -237,7 +244,9 @@ class RiskGate:
         ]
 
     @staticmethod
-    def _unmatched(live: Sequence[DesiredQuote], quotes: Sequence[DesiredQuote]) -> set[int]:
+    def _unmatched(
+        live: Sequence[tuple[str, Side, Price, Qty]], quotes: Sequence[DesiredQuote]
+    ) -> set[int]:
         """Live orders the desired set does not reproduce exactly: they may fill meanwhile.
 
         An order kept as it is (same side, price and size) is the desired quote itself; any
@@ -252,8 +261,7 @@ class RiskGate:
         for d in quotes:
             k = (d.ticker, d.side, d.price, d.qty)
             want[k] = get(k, 0) + 1
-        for i, r in enumerate(live):
-            k = (r.ticker, r.side, r.price, r.qty)
+        for i, k in enumerate(live):
             n = get(k, 0)
             if n > 0:
                 want[k] = n - 1
