@@ -119,6 +119,8 @@ class MarketMaker:
         self._pc_probs: tuple[float, ...] | None = None
         self._pc_cells: list[tuple[int, ...]] | None = None
         self._pc: list[float] = []
+        self._fees_of: tuple[MarketSpec, ...] | None = None
+        self._fees_list: list[FeeSchedule | None] = []
         self._last: Proposal | None = None
         self._last_ts = 0
         self._last_fair: dict[str, float] = {}
@@ -175,6 +177,13 @@ class MarketMaker:
             self._cells_key = key
         return self._cells
 
+    def _fees(self, markets: tuple[MarketSpec, ...]) -> list[FeeSchedule | None]:
+        """Per market, its fee schedule, or None where makers pay nothing (the fast path)."""
+        if markets is not self._fees_of:
+            self._fees_list = [m.fees if m.fees.maker_share() else None for m in markets]
+            self._fees_of = markets  # held: the same tuple object means the same specs
+        return self._fees_list
+
     def _p_cells(self, probs: tuple[float, ...], cells: list[tuple[int, ...]]) -> list[float]:
         """Untilted P(YES) per market; the same cell probabilities give the same answer."""
         if probs is not self._pc_probs or cells is not self._pc_cells:
@@ -214,6 +223,7 @@ class MarketMaker:
         books, resting = inp.books, inp.resting
         base, lot, max_pos = prm.size, prm.lot, lim.max_position
         size_of: dict[int, Qty] = {}  # |position| -> opening-side size (f_loss is fixed here)
+        fee_list = self._fees(inp.markets)
         for j, m in enumerate(inp.markets):
             t = m.ticker
             if sel is not None and t not in sel:
@@ -248,7 +258,7 @@ class MarketMaker:
             skew_a = reservation_ask(rho[j], gamma, aq) - pc if aq else 0.0
             r_bid = (p + skew_b) * ONE
             r_ask = (p + skew_a) * ONE
-            fees = m.fees if m.fees.maker_share() else None
+            fees = fee_list[j]
             g = m.grid
             bid = snap_bid(g, fees, bq, r_bid - half) if bq else None
             ask = snap_ask(g, fees, aq, r_ask + half) if aq else None
@@ -334,12 +344,14 @@ class MarketMaker:
             elif r.side == "ask":
                 na_ += 1
                 ra = r
-        nb, nbq = self._keep(
-            now, m, fees, rb if nb_ == 1 else None, bid, bq, r_bid, best_ask, "bid"
-        )
-        na, naq = self._keep(
-            now, m, fees, ra if na_ == 1 else None, ask, aq, r_ask, best_bid, "ask"
-        )
+        if nb_ == 1 and bid is not None:
+            nb, nbq = self._keep(now, m, fees, rb, bid, bq, r_bid, best_ask, "bid")
+        else:  # what `_keep` answers without a single resting order or a new price
+            nb, nbq = bid, bq
+        if na_ == 1 and ask is not None:
+            na, naq = self._keep(now, m, fees, ra, ask, aq, r_ask, best_bid, "ask")
+        else:
+            na, naq = ask, aq
         if (
             nb is not None
             and na is not None
