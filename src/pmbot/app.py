@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import signal
@@ -126,7 +127,8 @@ class BotApp:
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
-            om.on_order_update(e)
+            # the stream stamps on transport (wall) time; order ages are judged on market time
+            om.on_order_update(dataclasses.replace(e, ts_ns=self.clock.now_ns()))
         else:
             self.state.apply(e)
             if isinstance(e, ev.IndexTick):
