@@ -30,6 +30,11 @@ class FeeType(StrEnum):
     FLAT = "flat"
 
 
+_ZERO = Fraction(0)
+_QUARTER = Fraction(1, 4)
+_HALF = Fraction(1, 2)
+
+
 class StrikeType(StrEnum):
     BETWEEN = "between"
     GREATER = "greater"
@@ -48,10 +53,10 @@ class FeeSchedule:
     def maker_share(self) -> Fraction:
         """Maker fee as a share of the taker coefficient."""
         if self.fee_type is FeeType.QUADRATIC_WITH_MAKER_FEES:
-            return Fraction(1, 4)
+            return _QUARTER
         if self.fee_type is FeeType.QUADRATIC_WITH_COMBO_MAKER_FEES:
-            return Fraction(1, 2)
-        return Fraction(0)
+            return _HALF
+        return _ZERO  # shared immutable constants: quoting asks this per market per tick
 
     def fee(self, count: Qty, price: Price, *, maker: bool) -> Micros:
         return quadratic_fee(count, price, self, maker=maker)

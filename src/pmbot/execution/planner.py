@@ -45,6 +45,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 _BUSY = frozenset({OrderStatus.PENDING, OrderStatus.CANCEL_PENDING, OrderStatus.UNKNOWN})
+_TERMINAL = frozenset(s for s in OrderStatus if s.terminal)  # OrderStatus.terminal, as a set
 
 
 class QuoteLike(Protocol):
@@ -149,8 +150,7 @@ def _vfilled(o: LiveOrder) -> Qty:
     return max(o.filled, o.initial - o.remaining)
 
 
-def _side(s: str) -> Side:
-    return s if isinstance(s, Side) else Side(s)
+_SIDES: dict[str, Side] = {s.value: s for s in Side}  # Side is a StrEnum: members hash as text
 
 
 def plan(
@@ -168,18 +168,30 @@ def plan(
     markets are in scope (both sides of the diff).
     """
     want: dict[tuple[str, Side], dict[Price, tuple[Qty, bool]]] = {}
+    sides = _SIDES
     for q in desired:
         if q.qty <= 0 or (tickers is not None and q.ticker not in tickers):
             continue
-        lv = want.setdefault((q.ticker, _side(q.side)), {})
+        sd = sides.get(q.side)
+        k = (q.ticker, sd if sd is not None else Side(q.side))
+        lv = want.get(k)
+        if lv is None:
+            want[k] = {q.price: (q.qty, q.post_only)}
+            continue
         prev = lv.get(q.price)
         lv[q.price] = (q.qty + (prev[0] if prev else 0), q.post_only)
 
     have: dict[tuple[str, Side], list[LiveOrder]] = {}
+    terminal = _TERMINAL
     for o in live:
-        if o.status.terminal or (tickers is not None and o.ticker not in tickers):
+        if o.status in terminal or (tickers is not None and o.ticker not in tickers):
             continue
-        have.setdefault((o.ticker, o.side), []).append(o)
+        k = (o.ticker, o.side)
+        g = have.get(k)
+        if g is None:
+            have[k] = [o]
+        else:
+            g.append(o)
 
     creates: list[CreateAction] = []
     cancels: list[CancelAction] = []
