@@ -35,6 +35,7 @@ from pmbot.app_parts import Accounting, build_engine, build_inputs, guard_params
 from pmbot.app_polymarket_parts import (
     dashboard_loop,
     house_tasks,
+    market_ids,
     start_embedded_sim,
     summary,
     wallet,
@@ -216,30 +217,6 @@ class PolyBotApp:
             chain_id=ep.chain_id,
         )
 
-    async def _market_ids(self, ep: Endpoints) -> list[str]:
-        """Configured condition ids (slugs resolved through Gamma), else the simulator's
-        (embedded, or an external one's open markets as its Gamma lists them)."""
-        want = list(self.ps.markets)
-        assert self.venue is not None
-        if not want:
-            if self.sim is not None:
-                return list(self.sim.markets)
-            if self.ps.env == "sim":
-                listed = await self.venue.http.gamma_markets(active="true", closed="false")
-                if listed:
-                    return [g.conditionId for g in listed if g.enableOrderBook]
-            raise ConfigError("polymarket.markets", "name at least one market to quote")
-        out = []
-        for w in want:
-            if w.startswith("0x"):
-                out.append(w)
-                continue
-            found = await self.venue.http.gamma_markets(slug=w)
-            if not found:
-                raise ConfigError("polymarket.markets", f"no market with slug {w!r}")
-            out.append(found[0].conditionId)
-        return out
-
     def _add_markets(self, infos: list[MarketInfo]) -> None:
         far = self.clock.now_ns() + _YEAR_NS  # no reference time: Polymarket closes on resolution
         for m in infos:
@@ -370,7 +347,7 @@ class PolyBotApp:
                 reconcile_every=self.ps.book_reconcile_s,
             )
             stack.push_async_callback(venue.close_session)
-            venue.condition_ids = await self._market_ids(ep)
+            venue.condition_ids = await market_ids(self.ps, venue.http, self.sim)
             infos = await venue.connect()
             self._add_markets(infos)
             self.port = PolymarketPort(venue)

@@ -20,7 +20,8 @@ from pmbot.core.money import fmt_money
 from pmbot.core.orders import OrderStatus
 from pmbot.dashboard import DashboardView, MarketRow
 from pmbot.errors import ConfigError, VenueError
-from pmbot.settings import Secrets, Settings
+from pmbot.settings import PolymarketSettings, Secrets, Settings
+from pmbot.venues.polymarket.http import PolyHttp
 from pmbot.venues.polymarket.signing import ApiCreds, OrderSigner, SignatureType
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ __all__ = [
     "dashboard_view",
     "demo_markets",
     "house_tasks",
+    "market_ids",
     "start_embedded_sim",
     "summary",
     "wallet",
@@ -102,6 +104,30 @@ async def _fail_trades(app: PolyBotApp, every: float) -> None:
     while True:
         await app.sim.clock.sleep(every)
         app.sim.faults.fail_trades = 1
+
+
+async def market_ids(ps: PolymarketSettings, http: PolyHttp, sim: Any) -> list[str]:
+    """Configured condition ids (slugs resolved through Gamma), else the simulator's
+    (embedded, or an external one's open markets as its Gamma lists them)."""
+    want = list(ps.markets)
+    if not want:
+        if sim is not None:
+            return list(sim.markets)
+        if ps.env == "sim":
+            listed = await http.gamma_markets(active="true", closed="false")
+            if listed:
+                return [g.conditionId for g in listed if g.enableOrderBook]
+        raise ConfigError("polymarket.markets", "name at least one market to quote")
+    out = []
+    for w in want:
+        if w.startswith("0x"):
+            out.append(w)
+            continue
+        found = await http.gamma_markets(slug=w)
+        if not found:
+            raise ConfigError("polymarket.markets", f"no market with slug {w!r}")
+        out.append(found[0].conditionId)
+    return out
 
 
 def wallet(sec: Secrets, env: str) -> tuple[OrderSigner, ApiCreds | None]:
