@@ -52,8 +52,15 @@ class Scenario:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-COUNTED = ("drop_ws", "skip_seq", "dup_seq", "reorder_seq", "http_429", "http_5xx",
-           "stale_after_cancel")
+COUNTED = (
+    "drop_ws",
+    "skip_seq",
+    "dup_seq",
+    "reorder_seq",
+    "http_429",
+    "http_5xx",
+    "stale_after_cancel",
+)
 
 
 class ChaosBot(BotApp):
