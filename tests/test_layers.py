@@ -89,3 +89,14 @@ def test_no_venue_names_in_venue_neutral_layers() -> None:
         for p in (SRC / d).rglob("*.py"):
             text = p.read_text().lower()
             assert "kalshi" not in text and "polymarket" not in text, p
+
+
+def test_no_venue_identifiers_in_core() -> None:
+    """DESIGN rule 3: core/ names no venue (docstrings may cite where a rule comes from)."""
+    for p in (SRC / "core").rglob("*.py"):
+        tree = ast.parse(p.read_text())
+        names = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
+        names += [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+        names += [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names]
+        bad = [n for n in names if "kalshi" in n.lower() or "polymarket" in n.lower()]
+        assert not bad, f"{p.relative_to(SRC)}: {bad}"

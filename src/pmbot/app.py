@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import gc
 import logging
 import signal
 import time
@@ -83,6 +85,8 @@ class BotApp:
         options: RunOptions | None = None,
         *,
         sim: Any | None = None,
+        metrics: Any | None = None,
+        recorder: Any | None = None,
     ) -> None:
         self.s = settings
         self.secrets = secrets
@@ -105,20 +109,26 @@ class BotApp:
         self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
+        self._stop_evt = asyncio.Event()
         self.result = RunResult()
+        # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
+        self.metrics = metrics
+        self.recorder = recorder
 
     # ---- events ---------------------------------------------------------------------------
     def sink(self, e: ev.Event) -> None:
         """Every feed and venue event lands here (one loop, no awaits)."""
+        if self.recorder is not None:
+            self.recorder.on_event(e)
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
-                if om.on_fill(e):
-                    self.acct.on_fill(e, self.fair)
+                om.on_fill(e)
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
-            om.on_order_update(e)
+            # the stream stamps on transport (wall) time; order ages are judged on market time
+            om.on_order_update(dataclasses.replace(e, ts_ns=self.clock.now_ns()))
         else:
             self.state.apply(e)
             if isinstance(e, ev.IndexTick):
@@ -132,6 +142,14 @@ class BotApp:
         self._wake.set()
 
     _model: Any = None
+
+    def _on_risk(self, code: str, detail: str) -> None:
+        """The venue refused us for a money reason (e.g. insufficient balance): halt, ask a human."""
+        log.critical("venue risk reject %s", kv(code=code, detail=detail))
+        gate = getattr(self, "_gate", None)
+        if gate is not None:
+            gate.kill_switch.trip(self.clock.now_ns(), f"venue: {code}")
+        self._wake.set()
 
     def _settle(self, e: ev.MarketStatus) -> None:
         """A determined market pays $1 per winning contract: close our position at once."""
@@ -286,8 +304,11 @@ class BotApp:
             timeout = 0.5
             if wake_at is not None:
                 timeout = max(0.0, min(timeout, (wake_at - self.clock.now_ns()) / 1e9))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the TaskGroup's
+            # cancel when the event fires at the same moment, and the stop then never ends
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout / max(self._speed(), 1.0))
+                async with asyncio.timeout(timeout / max(self._speed(), 1.0)):
+                    await self._wake.wait()
             self._wake.clear()
             state.take_changes()
             now = self.clock.now_ns()
@@ -308,6 +329,7 @@ class BotApp:
             self.fair = self._model.fair_value(
                 self.event_ticker, self.event_markets, now, self.state.index_level, vix
             )
+            self.acct.sync(self.state, self.fair)
             inp = build_inputs(self, now)
             self.decision = d = engine.step(inp)
             if d.risk.cancel_all:
@@ -357,27 +379,33 @@ class BotApp:
         self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
         raise Stop(self._stop_reason)
 
-    async def _signals(self) -> None:
+    def _on_signal(self, sig: int) -> None:
+        if self._stop_evt.is_set():
+            log.warning(
+                "%s again: already shutting down (cancel-all in progress)", signal.Signals(sig).name
+            )
+            return
+        self._stop_reason = signal.Signals(sig).name
+        self._stop_evt.set()
+
+    def _install_signals(self, stack: contextlib.ExitStack | contextlib.AsyncExitStack) -> None:
+        """From the first moment to the last: a signal asks for a clean stop, never kills."""
         if not self.opts.install_signal_handlers:
-            await asyncio.Event().wait()
-        got = asyncio.Event()
+            return
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(
-                sig,
-                lambda s=sig: (setattr(self, "_stop_reason", signal.Signals(s).name), got.set()),
-            )
-        try:
-            await got.wait()
-            raise Stop(self._stop_reason)
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            loop.add_signal_handler(sig, self._on_signal, sig)
+            stack.callback(loop.remove_signal_handler, sig)
+
+    async def _signals(self) -> None:
+        await self._stop_evt.wait()
+        raise Stop(self._stop_reason)
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
+            self._install_signals(stack)
             rest_url, ws_url, signer = await self._start_exchange(stack)
             venue = self.venue = KalshiVenue(
                 resolve_urls("custom", rest_url, ws_url),
@@ -397,8 +425,11 @@ class BotApp:
                 "ledger %s",
                 kv(path=self.ledger.path if hasattr(self.ledger, "path") else "", recovered=rec),
             )
+            port: Any = KalshiPort(venue)
+            if self.metrics is not None:
+                port = self.metrics.wrap_port(port)
             self.om = OrderManager(
-                KalshiPort(venue),
+                port,
                 self.state,
                 self.ledger,
                 self.clock,
@@ -407,10 +438,16 @@ class BotApp:
                     cancel_all_timeout_s=self.s.bot.shutdown_timeout_s,
                     order_group_limit=int(self.s.risk.order_group_contracts * 100),
                 ),
+                on_risk=self._on_risk,
             )
             self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
-            sim_base = rest_url.split("/trade-api")[0] if self.s.feed.kind == "sim" else None
+            on_sim = self.s.kalshi.env == "sim"
+            sim_base = rest_url.split("/trade-api")[0] if on_sim else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
+            for obs in (self.metrics, self.recorder):
+                if obs is not None:
+                    await obs.attach(self)
+                    stack.push_async_callback(obs.aclose)
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(venue.run(), name="venue-ws")
@@ -423,6 +460,7 @@ class BotApp:
                     await self._select()
                     rep = await self.om.start()
                     log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
+                    gc.freeze()  # start-up objects never need collecting: shorter GC pauses
                     tg.create_task(self._quote_loop(), name="quote")
                     tg.create_task(self.om.run_periodic(), name="reconcile")
                     if self.opts.dashboard:

@@ -41,6 +41,7 @@ __all__ = [
     "build_inputs",
     "dashboard_view",
     "fair_model",
+    "guard_params",
     "market_label",
 ]
 
@@ -90,15 +91,17 @@ def guard_params(s: Settings) -> GuardParams:
 
 
 def build_engine(
-    s: Settings, kill_switch: KillSwitch | None = None
+    s: Settings, kill_switch: KillSwitch | None = None, *, guards: GuardParams | None = None
 ) -> tuple[QuoteEngine, RiskGate]:
-    """The configured strategy behind the risk gate (the baseline too: nothing bypasses it)."""
+    """The configured strategy behind the risk gate (the baseline too: nothing bypasses it).
+
+    `guards` overrides the guard thresholds (Polymarket has no index feed to go stale)."""
     limits = risk_limits(s)
     params = quote_params(s)
     strategy = (
         BaselineStrategy(params) if s.strategy.kind == "baseline" else MarketMaker(params, limits)
     )
-    gate = RiskGate(limits, guard_params(s), kill_switch or KillSwitch())
+    gate = RiskGate(limits, guards or guard_params(s), kill_switch or KillSwitch())
     return QuoteEngine(strategy, gate), gate
 
 
@@ -203,13 +206,34 @@ class Accounting:
     fair_at_end: dict[str, float] = field(default_factory=dict)
     balance_start: Micros | None = None
 
-    def on_fill(self, f: Fill, fair: EventFairValue | None) -> None:
-        self.fills += 1
-        self.volume += f.qty
-        self.last_fill_ns[(f.ticker, f.side.value)] = f.ts_ns
-        p = None if fair is None else fair.fair.get(f.ticker)
-        if p is not None and math.isfinite(p):
-            self.spread_capture += f.side.sign * round(p * ONE - f.price) * f.qty
+    _seen: int = 0
+    _capture: dict[tuple[str, str], Micros] = field(default_factory=dict)  # per fill
+
+    def sync(self, st: TradingState, fair: EventFairValue | None) -> None:
+        """Account for fills TradingState gained since the last call (stream or REST backfill)."""
+        new = st.fills[self._seen :]
+        self._seen = len(st.fills)
+        for f in new:
+            self.fills += 1
+            self.volume += f.qty
+            self.last_fill_ns[(f.ticker, f.side.value)] = f.ts_ns
+            p = None if fair is None else fair.fair.get(f.ticker)
+            if p is None:
+                p = self.fair_at_end.get(f.ticker)
+            if p is not None and math.isfinite(p):
+                c = f.side.sign * round(p * ONE - f.price) * f.qty
+                self.spread_capture += c
+                self._capture[(f.trade_id, f.order_id)] = c
+
+    def void(self, f: Fill, index: int) -> None:
+        """`f` was removed from TradingState.fills at `index` (a Polymarket FAILED trade):
+        take it back out if it was counted, and keep the `sync` cursor on the same fills."""
+        if index >= self._seen:
+            return  # never counted
+        self._seen -= 1
+        self.fills -= 1
+        self.volume -= f.qty
+        self.spread_capture -= self._capture.pop((f.trade_id, f.order_id), 0)
 
     def mark(self, st: TradingState, fair: EventFairValue | None) -> None:
         if fair is not None:
@@ -243,6 +267,7 @@ class Accounting:
 
     async def summary(self, app: BotApp, wall_s: float) -> dict[str, Any]:
         st = app.state
+        self.sync(st, app.fair)
         split = self.split(st, app.fair)
         positions = {t: fmt_count(p.qty) for t, p in sorted(st.positions.items()) if p.qty}
         cash_paid = (

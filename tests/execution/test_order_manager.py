@@ -76,8 +76,10 @@ async def test_refuses_before_reconcile_then_quotes_with_batches(venue, clock, t
     venue.on_create = lambda req: seen.append(bot.ledger.get_order(req.client_order_id) is not None)
     assert (await bot.om.start()).ok
     p = await bot.om.sync(desired)
-    # max batch 3: one batch of 3 and a single create
-    assert p.calls == 2 and venue.calls["batch_create"] == 1 and venue.calls["create"] == 1
+    # max batch 3 = the write budget of one pass: a batch of 3 now, the 4th on the next pass
+    assert p.calls == 1 and venue.calls["batch_create"] == 1 and p.deferred == 1
+    p = await bot.om.sync(desired)
+    assert p.calls == 1 and venue.calls["create"] == 1
     assert all(seen) and len(seen) == 4
     assert resting_view(venue) == sorted(
         (t, s.value, pr, 500) for t in (A, B) for s, pr in ((Side.BID, 4800), (Side.ASK, 5200))
@@ -185,7 +187,10 @@ async def test_cancel_404_after_fill_resolved_via_list_and_fills(venue, clock, t
     await bot.om.sync([])  # cancel -> 404
     (o,) = bot.state.live_orders()
     assert o.status is OrderStatus.UNKNOWN and venue.calls["cancel"] == 1
-    await bot.om.sync([])  # reconcile first: the orders list says executed; fills backfilled
+    await bot.om.sync([])  # the stream gets a moment to explain the 404 first
+    assert venue.calls["list_orders"] == 1
+    clock.advance(0.5)
+    await bot.om.sync([])  # then reconcile: the orders list says executed; fills backfilled
     assert bot.state.orders[o.client_order_id].status is OrderStatus.EXECUTED
     assert bot.state.position(A) == 100 and bot.om.reconciled
 
@@ -216,6 +221,20 @@ async def test_unknown_venue_orders_cancelled_or_adopted(venue, clock, tmp_path)
     assert venue.calls["amend"] == 1 and resting_view(venue) == [(B, "ask", 5900, 100)]
 
 
+async def test_unknown_settled_by_the_stream_needs_no_reconcile(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    venue.trade(A, Side.ASK, 4800, 100)
+    await bot.om.sync([q(A, Side.BID, 4900, 100)])  # amend -> 404: it just filled
+    lists = venue.calls["list_orders"]
+    bot.deliver(venue)  # the fill arrives on the stream: EXECUTED
+    clock.advance(1)
+    await bot.om.sync([q(A, Side.BID, 4900, 100)])
+    assert venue.calls["list_orders"] == lists  # no reconciliation was needed
+    assert resting_view(venue) == [(A, "bid", 4900, 100)] and bot.state.position(A) == 100
+
+
 async def test_position_mismatch_refuses_to_quote(venue, clock, tmp_path):
     venue.positions[A] = 300  # the venue says we hold what no fill explains
     bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=2, reconcile_retry_s=0.1)
@@ -239,8 +258,9 @@ async def test_cancel_all_verified_and_loud_timeout(venue, clock, tmp_path, capl
     assert venue.resting() == [] and bot.state.live_orders() == []
     assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is None  # halted
     # a venue that never lets go of one order: retry until the timeout, then say so loudly
-    bot.om.resume()
-    venue.groups[bot.om.order_group_id] = False
+    old_group = bot.om.order_group_id
+    await bot.om.resume()  # the triggered group would reject every new order: a fresh one
+    assert bot.om.order_group_id != old_group and old_group not in venue.groups
     await bot.om.sync([q(A, Side.BID, 4800, 100)])
     venue.sticky.add(venue.resting()[0].order_id)
     task = asyncio.create_task(bot.om.cancel_all("stuck"))
@@ -346,6 +366,149 @@ async def test_settlement_closes_position_and_is_recovered(venue, clock, tmp_pat
     bot2 = Bot(venue, clock, tmp_path / "b.db")
     p = bot2.state.positions[A]
     assert p.qty == 0 and p.realized == (10_000 - 4000) * 300 and bot2.recovery.settlements == 1
+
+
+async def test_cancel_rejected_after_close_is_not_retried_forever(venue, clock, tmp_path):
+    from pmbot.errors import OrderRejected
+
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    venue.fail["cancel"] = [OrderRejected("closed", status=400, code="market_closed")]
+    await bot.om.sync([])
+    assert bot.state.live_orders() == [] and bot.om.stats.rejects["market_closed"] == 1
+    await bot.om.sync([])
+    assert venue.calls["cancel"] == 1
+
+
+async def test_run_metadata_recorded(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert await bot.om.shutdown("test")
+    row = bot.ledger.db.execute("SELECT run_id, ended_ns, info FROM runs").fetchone()
+    assert (
+        row[0] == bot.om.run_id and row[1] is not None and '"cancel_all_confirmed": true' in row[2]
+    )
+    assert len(bot.ledger.known_ids()[0]) == 1
+    assert bot.ledger.db.execute("SELECT run_id FROM orders").fetchone()[0] == bot.om.run_id
+
+
+@pytest.mark.parametrize("seed", range(40))
+async def test_random_walk_with_faults_converges(venue, clock, tmp_path, seed):
+    await _random_walk(venue, clock, tmp_path, seed)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("seed", range(40, 3000))
+async def test_random_walk_soak(venue, clock, tmp_path, seed):
+    await _random_walk(venue, clock, tmp_path, seed)
+
+
+async def _random_walk(venue, clock, tmp_path, seed):
+    """Random quotes, takers and faults; then calm: the venue ends up holding exactly the
+    desired set, each venue fill is in the ledger once, positions agree, nothing orphaned."""
+    import random
+
+    from pmbot.errors import VenueUnavailable
+
+    rng = random.Random(seed)
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.5)
+    await bot.om.start()
+    tickers = [A, B, "KXINX-C"]
+
+    def desired_set():
+        out = []
+        for t in tickers:
+            if rng.random() < 0.85:
+                mid = rng.randrange(40, 60) * 100
+                out.append(q(t, Side.BID, mid - 100 * rng.randint(1, 2), 100 * rng.randint(1, 4)))
+                out.append(q(t, Side.ASK, mid + 100 * rng.randint(1, 2), 100 * rng.randint(1, 4)))
+        return out
+
+    kinds = ["create", "batch_create", "cancel", "batch_cancel", "amend", "decrease"]
+    for _ in range(30):
+        if rng.random() < 0.3:  # a fault on the next call of some kind
+            k = rng.choice(kinds)
+            if rng.random() < 0.5 and k != "batch_cancel":  # done, but the answer is lost
+                venue.fail_after.setdefault(k, []).append(VenueUnavailable("timeout"))
+            else:  # refused before processing (a 429 never acts) or a timeout before it
+                err = (
+                    VenueUnavailable("timeout")
+                    if rng.random() < 0.5
+                    else RateLimited("429", status=429)
+                )
+                venue.fail.setdefault(k, []).append(err)
+        await bot.om.sync(desired_set())
+        for t in tickers:
+            if rng.random() < 0.3:
+                venue.trade(
+                    t,
+                    rng.choice([Side.BID, Side.ASK]),
+                    rng.randrange(40, 60) * 100,
+                    100 * rng.randint(1, 3),
+                )
+        bot.deliver(venue, drop=rng.random() < 0.2)
+        gone = [o.order_id for o in venue.orders.values() if o.status is OrderStatus.CANCELED]
+        if gone and rng.random() < 0.3:  # the cancel race: the list still says resting
+            venue.stale_resting[rng.choice(gone)] = 1
+        if rng.random() < 0.05:  # someone else's order on our account
+            venue.add_foreign(rng.choice(tickers), Side.BID, 1000, 100)
+        clock.advance(rng.choice([0.1, 0.6, 1.1]))
+        # invariant: never two of our orders resting at one (ticker, side, price)
+        keys = [(o.ticker, o.side, o.price) for o in venue.resting() if o.client_order_id]
+        assert len(keys) == len(set(keys)), (
+            [
+                (o.order_id, o.client_order_id, o.ticker, o.side.value, o.price, o.remaining)
+                for o in venue.resting()
+            ],
+            [
+                (o.client_order_id, o.order_id, o.status.value, o.ticker, o.side.value, o.price)
+                for o in bot.state.orders.values()
+                if o.ticker == A
+            ],
+        )
+    # calm: no faults, the stream works
+    venue.fail.clear()
+    venue.fail_after.clear()
+    final = desired_set()
+    for _ in range(8):
+        clock.advance(3)
+        await bot.om.reconcile()
+        await bot.om.sync(final)
+        bot.deliver(venue)
+    want = sorted((d.ticker, d.side.value, d.price, d.qty) for d in final)
+    assert resting_view(venue) == want
+    assert sorted((f.trade_id, f.order_id) for f in bot.ledger.fills()) == sorted(
+        (f.trade_id, f.order_id) for f in venue.fills
+    )
+    for t in tickers:
+        assert bot.state.position(t) == venue.positions[t]
+    assert {o.order_id for o in bot.state.live_orders()} == {o.order_id for o in venue.resting()}
+
+
+async def test_voided_provisional_fill_rolled_back(venue, clock, tmp_path):
+    from pmbot.core.events import Fill, FillVoided
+
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    f = Fill("t9", "o9", A, Side.BID, 4000, 300, 0, False, 5, provisional=True)
+    assert bot.om.on_fill(f) and bot.state.position(A) == 300
+    assert bot.om.on_fill_voided(FillVoided("t9", "o9", 6))
+    assert bot.state.position(A) == 0 and bot.ledger.fill_count() == 0
+    assert bot.ledger.positions()[A].qty == 0
+    assert not bot.om.on_fill_voided(FillVoided("t9", "o9", 7))
+
+
+async def test_prune_drops_old_terminal_orders_only(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4800, 100)])
+    await bot.om.sync([q(B, Side.BID, 4800, 100)])  # A cancelled
+    clock.advance(600)
+    assert bot.om.prune() == 1 and len(bot.state.orders) == 1
+    # the ledger still knows it: reconciliation stays clean
+    rep = await bot.om.reconcile()
+    assert rep.ok and rep.foreign == 0 and not rep.cancel
 
 
 async def test_rate_limit_backoff_still_pulls_quotes(venue, clock, tmp_path):

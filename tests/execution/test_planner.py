@@ -49,7 +49,7 @@ def test_price_move_is_one_amend():
     p = plan([q(5100, 1000)], [order("a", 5000, 1000, filled=300)], ids())
     assert p.calls == 1 and len(p.amends) == 1
     a = p.amends[0]
-    assert (a.price, a.qty, a.count, a.order_id) == (5100, 1000, 1300, "o-a")
+    assert (a.price, a.qty, a.total, a.order_id) == (5100, 1000, 1300, "o-a")
 
 
 def test_size_cut_is_one_decrease():
@@ -59,7 +59,7 @@ def test_size_cut_is_one_decrease():
 
 def test_size_increase_is_one_amend_same_price():
     p = plan([q(5000, 1500)], [order("a", 5000, 1000, filled=200)], ids())
-    assert p.calls == 1 and p.amends[0].count == 1700 and p.amends[0].price == 5000
+    assert p.calls == 1 and p.amends[0].total == 1700 and p.amends[0].price == 5000
 
 
 def test_new_quotes_batch_create_and_removed_batch_cancel():
@@ -100,6 +100,16 @@ def test_duplicate_on_side_is_cancelled_unless_asked():
     assert p.kept == 1 and len(p.amends) == 1 and p.calls == 1
 
 
+def test_new_ops_cap_amends_first_cancels_uncapped():
+    live = [order(f"a{i}", 5000, 100, ticker=f"M{i}") for i in range(4)]
+    live += [order("x", 5000, 100, ticker="GONE")]
+    desired = [q(5100, 100, ticker=f"M{i}") for i in range(4)] + [
+        q(5000, 100, ticker=f"N{i}") for i in range(3)
+    ]
+    p = plan(desired, live, ids(), config=PlannerConfig(max_new_ops=5))
+    assert len(p.amends) == 4 and len(p.creates) == 1 and p.deferred == 2 and len(p.cancels) == 1
+
+
 def test_no_amend_reprice_config():
     p = plan(
         [q(5100, 100)], [order("a", 5000, 100)], ids(), config=PlannerConfig(amend_reprice=False)
@@ -132,7 +142,7 @@ def apply_plan(p: Plan, live: list[LiveOrder]) -> dict:
         book[d.client_order_id].remaining = d.reduce_to
     for a in p.amends:
         o = book[a.client_order_id]
-        assert a.count == o.filled + a.qty
+        assert a.total == o.filled + a.qty
         o.price, o.remaining = a.price, a.qty
     for c in p.creates:
         book[c.client_order_id] = LiveOrder(
@@ -194,3 +204,17 @@ def test_applying_the_plan_yields_the_desired_set(want, have):
     assert all(len(b) <= 4 for b in p.create_batches + p.cancel_batches)
     # one order per (ticker, side, price) afterwards
     assert p.kept + len(p.amends) + len(p.decreases) + len(p.creates) == len(expect)
+
+
+def test_no_amend_venue_resizes_and_reprices_by_cancel_create():
+    cfg = PlannerConfig(can_amend=False)
+    live = [order("a", 5000, 1000), order("b", 5500, 1000, side=Side.ASK)]
+    p = plan([q(5000, 400), q(5600, 1000, side=Side.ASK)], live, ids(), config=cfg)
+    assert not p.amends and not p.decreases
+    assert {c.client_order_id for c in p.cancels} == {"a", "b"}
+    assert sorted((c.side.value, c.price, c.qty) for c in p.creates) == [
+        ("ask", 5600, 1000),
+        ("bid", 5000, 400),
+    ]
+    same = plan([q(5000, 1000)], [order("a", 5000, 1000)], ids(), config=cfg)
+    assert same.calls == 0 and same.kept == 1

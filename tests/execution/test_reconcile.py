@@ -83,9 +83,9 @@ def test_cancel_404_resolved_through_list_and_fills():
     # not in any list: the fills decide executed vs canceled
     rep = run(VenueSnapshot(NOW, [], history_tickers={T}, fills=[fill("t1", "oa", 400)]), live)
     assert rep.fixes[0].status is OrderStatus.CANCELED and rep.fixes[0].filled == 400
-    # history not fetched yet: unresolved, not ok
+    # history not fetched yet: unresolved, not clean (its group stays frozen; quoting may go on)
     rep = run(VenueSnapshot(NOW, []), live)
-    assert rep.unresolved == ["a"] and not rep.ok
+    assert rep.unresolved == ["a"] and not rep.clean and rep.ok
 
 
 def test_unknown_venue_order_cancel_or_adopt():

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pmbot.core.market import FeeSchedule, kalshi_fee
+from pmbot.core.market import FeeSchedule, quadratic_fee
 from pmbot.core.money import parse_count, parse_money, parse_price
 from pmbot.sim.flow import FlowConfig
 
@@ -106,7 +106,7 @@ async def test_raw_client_trades_and_settles(sim_factory: Any) -> None:
         )
         n = parse_count(fill["msg"]["count_fp"])
         sched = FeeSchedule()  # KXINX: quadratic x 1 -> makers pay nothing
-        assert parse_money(fill["msg"]["fee_cost"]) == kalshi_fee(n, price, sched, maker=True) == 0
+        assert parse_money(fill["msg"]["fee_cost"]) == quadratic_fee(n, price, sched, maker=True) == 0
         st, fills, _ = await c.get(f"/portfolio/fills?ticker={t}")
         assert st == 200 and fills["fills"][0]["order_id"] == created["order_id"]
         assert fills["fills"][0]["fee_cost"] == "0.000000"
@@ -131,7 +131,7 @@ async def test_raw_client_trades_and_settles(sim_factory: Any) -> None:
         st, fills, _ = await c.get(f"/portfolio/fills?order_id={taken['order_id']}")
         assert (
             parse_money(fills["fills"][0]["fee_cost"])
-            == kalshi_fee(100, ask, sched, maker=False)
+            == quadratic_fee(100, ask, sched, maker=False)
             > 0
         )
 

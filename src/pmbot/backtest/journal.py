@@ -17,7 +17,9 @@ class Journal:
     events: tuple[str, ...]
     horizons_s: tuple[int, ...]
     # (ts, mkt, sign, price, qty, fee, taker, fair, mid, queue_wait_ns)
-    fills: list[tuple[int, int, int, int, int, int, int, float, float, int]] = field(default_factory=list)
+    fills: list[tuple[int, int, int, int, int, int, int, float, float, int]] = field(
+        default_factory=list
+    )
     # per fill, per horizon: (fair, mid) at t + h (payoff 0/1 once settled)
     marks: list[list[tuple[float, float]]] = field(default_factory=list)
     # (ts, pnl_fair, pnl_mid, fees, cash) Micros
@@ -34,6 +36,7 @@ class Journal:
     amends: int = 0
     decreases: int = 0
     rejects: int = 0
+    rate_limited: int = 0  # write calls that had to wait for rate-limit tokens
     decisions: int = 0
     events_processed: int = 0
     quote_seconds: float = 0.0  # sum over samples of (seconds two-sided quoting), per market avg

@@ -53,7 +53,9 @@ class Empirical:
         return f"Empirical(n={len(s)}, median one-way {s[len(s) // 2] / _MS:g} ms)"
 
 
-def latency_from_config(cfg: float | Mapping[str, object] | None, rng: random.Random) -> LatencyModel:
+def latency_from_config(
+    cfg: float | Mapping[str, object] | None, rng: random.Random
+) -> LatencyModel:
     """`25` or {"ms": 25} -> Constant; {"rtts_ms": [...]} or {"rtt_file": path} -> Empirical."""
     if cfg is None:
         return Constant(0)

@@ -15,7 +15,8 @@ orders. The model (it decides every fill, so it is spelled out):
    printed there would have met our better price on the way).
 3. **Cancels ahead.** When the recorded size at a watched level drops by more than trades
    explain, the excess is removed from the crowd by `cancel_model`: "prorata" (default;
-   split between ahead and behind in proportion to their sizes, rounded toward behind),
+   split between ahead and behind in proportion to their sizes, rounded down to whole
+   contracts ahead when the cancel is whole),
    "back" (behind first: the queue only advances on trades, the pessimistic bound) or
    "front" (ahead first, the optimistic bound). Size we took from a print is then removed
    from behind us (the taker would have filled those orders had we not been there).
@@ -45,6 +46,7 @@ __all__ = ["CANCEL_MODELS", "OurFill", "Shadow"]
 US, CROWD, TAPE = "us", "crowd", "tape"
 CANCEL_MODELS = ("prorata", "back", "front")
 NO_ASK = ONE + 1
+LOT = 100  # one contract in Qty units
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,10 @@ class Shadow:
     """The engine holding our orders and the crowd at our levels, for every market."""
 
     def __init__(
-        self, markets: Sequence[MarketSpec], books: Sequence[BinaryBook], cancel_model: str = "prorata"
+        self,
+        markets: Sequence[MarketSpec],
+        books: Sequence[BinaryBook],
+        cancel_model: str = "prorata",
     ) -> None:
         if cancel_model not in CANCEL_MODELS:
             raise ValueError(f"cancel_model must be one of {CANCEL_MODELS}")
@@ -108,9 +113,19 @@ class Shadow:
         self.bid_max[m] = max(b) if b else -1
         self.ask_min[m] = min(a) if a else NO_ASK
 
-    def _add_crowd(self, m: int, is_bid: bool, price: Price, qty: Qty, ts: int, tif: str = GTC) -> None:
+    def _add_crowd(
+        self, m: int, is_bid: bool, price: Price, qty: Qty, ts: int, tif: str = GTC
+    ) -> None:
         if qty > 0:
-            o = Order(self._id(CROWD), CROWD, self.tickers[m], "bid" if is_bid else "ask", price, qty, tif=tif)
+            o = Order(
+                self._id(CROWD),
+                CROWD,
+                self.tickers[m],
+                "bid" if is_bid else "ask",
+                price,
+                qty,
+                tif=tif,
+            )
             self.engine.submit(o, ts)
 
     def _drop_level(self, m: int, is_bid: bool, price: Price, ts: int) -> None:
@@ -149,7 +164,16 @@ class Shadow:
         if price not in lvmap:
             self._add_crowd(m, is_bid, price, self._public(m, is_bid, price), ts)
         oid = self._id(US)
-        o = Order(oid, US, self.tickers[m], "bid" if is_bid else "ask", price, qty, tif=GTC, post_only=post_only)
+        o = Order(
+            oid,
+            US,
+            self.tickers[m],
+            "bid" if is_bid else "ask",
+            price,
+            qty,
+            tif=GTC,
+            post_only=post_only,
+        )
         self.engine.submit(o, ts)
         fills = self._collect(ts)
         for side, p in made:
@@ -235,7 +259,9 @@ class Shadow:
         return self.engine.orders.get(order_id)
 
     # ---- recorded flow ----------------------------------------------------------------------
-    def on_delta(self, ts: int, m: int, is_yes: bool, leg_price: Price, delta: Qty) -> list[OurFill]:
+    def on_delta(
+        self, ts: int, m: int, is_yes: bool, leg_price: Price, delta: Qty
+    ) -> list[OurFill]:
         """Called AFTER the public book applied the delta, when it may concern us."""
         is_bid = is_yes
         price = leg_price if is_yes else ONE - leg_price
@@ -257,9 +283,19 @@ class Shadow:
             self.engine.drain()
         return []
 
-    def on_trade(self, ts: int, m: int, taker_buys_yes: bool, price: Price, count: Qty) -> list[OurFill]:
+    def on_trade(
+        self, ts: int, m: int, taker_buys_yes: bool, price: Price, count: Qty
+    ) -> list[OurFill]:
         """A public print that reaches one of our orders (caller checks `bid_max`/`ask_min`)."""
-        o = Order(self._id(TAPE), TAPE, self.tickers[m], "bid" if taker_buys_yes else "ask", price, count, tif=IOC)
+        o = Order(
+            self._id(TAPE),
+            TAPE,
+            self.tickers[m],
+            "bid" if taker_buys_yes else "ask",
+            price,
+            count,
+            tif=IOC,
+        )
         self.engine.submit(o, ts)
         fills = self._collect(ts)
         for f in fills:  # size we took must come off the back of the queue at the next sync
@@ -300,6 +336,8 @@ class Shadow:
         cut_b = owed
         if self.cancel_model == "prorata":
             cut_a = rest * a_sz // (a_sz + b_sz) if a_sz + b_sz else 0
+            if rest % LOT == 0:  # whole-contract cancels stay whole: no 0.01-contract crowd
+                cut_a -= cut_a % LOT
             cut_b += rest - cut_a
             if cut_b > b_sz:  # rounding or owed pushed past the back: the rest is ahead
                 cut_a += cut_b - b_sz
@@ -328,7 +366,9 @@ class Shadow:
             for o, taker in ((f.maker, False), (f.taker, True)):
                 if o.user == US:
                     m = self._mi[o.ticker]
-                    out.append(OurFill(ts, m, o.order_id, 1 if o.is_bid else -1, f.price, f.count, taker))
+                    out.append(
+                        OurFill(ts, m, o.order_id, 1 if o.is_bid else -1, f.price, f.count, taker)
+                    )
                     if o.status == "executed" and not taker:
                         self._forget(o, ts)
         self.engine.fills = []

@@ -41,9 +41,12 @@ ROWS = (
     ("passive share", "passive_share"), ("orders per fill", "orders_per_fill"),
     ("markout 0s ¢", "markouts_cents.fair.0s"), ("markout 1s ¢", "markouts_cents.fair.1s"),
     ("markout 10s ¢", "markouts_cents.fair.10s"), ("markout 60s ¢", "markouts_cents.fair.60s"),
-    ("markout 5min ¢", "markouts_cents.fair.300s"),
+    ("markout 5min ¢", "markouts_cents.fair.300s"), ("markout at settlement ¢", "markouts_cents.fair.settle"),
     ("mean |inventory| (contracts)", "inventory.time_weighted_mean_abs_total"),
-    ("max |inventory|", "inventory.max_abs_total"), ("decisions", "actions.decisions"),
+    ("max |inventory|", "inventory.max_abs_total"),
+    ("two-sided uptime (in band)", "quoting.two_sided_share"),
+    ("at/inside best (in band)", "quoting.at_or_inside_best_share"),
+    ("daily Sharpe (2+ days)", "daily.sharpe_annualised"), ("decisions", "actions.decisions"),
 )  # fmt: skip
 
 
@@ -88,7 +91,12 @@ def ranked_table(rows: Sequence[dict[str, Any]], rank_by: str, top: int = 20) ->
 # ---- SVG ----------------------------------------------------------------------------------
 def _svg(series: Sequence[tuple[str, Sequence[float], Sequence[float], str, bool]], title: str,
          ylabel: str, xlabels: Sequence[str] | None = None, w: int = 760, h: int = 260) -> str:  # fmt: skip
-    pts = [(x, y) for _, xs, ys, _, _ in series for x, y in zip(xs, ys, strict=True) if math.isfinite(y)]
+    pts = [
+        (x, y)
+        for _, xs, ys, _, _ in series
+        for x, y in zip(xs, ys, strict=True)
+        if math.isfinite(y)
+    ]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
            f'<text x="{w // 2}" y="14" text-anchor="middle" font-size="13">{html.escape(title)}</text>']  # fmt: skip
     if not pts:
@@ -108,17 +116,25 @@ def _svg(series: Sequence[tuple[str, Sequence[float], Sequence[float], str, bool
     def sy(y: float) -> float:
         return h - B - (y - y0) / (y1 - y0) * (h - T - B)
 
-    out.append(f'<rect x="{L}" y="{T}" width="{w - L - R}" height="{h - T - B}" fill="none" stroke="#999"/>')
+    out.append(
+        f'<rect x="{L}" y="{T}" width="{w - L - R}" height="{h - T - B}" fill="none" stroke="#999"/>'
+    )
     for k in range(5):
         yv = y0 + (y1 - y0) * k / 4
         out.append(f'<text x="{L - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end">{yv:.4g}</text>')
-        out.append(f'<line x1="{L}" x2="{w - R}" y1="{sy(yv):.1f}" y2="{sy(yv):.1f}" stroke="#eee"/>')
+        out.append(
+            f'<line x1="{L}" x2="{w - R}" y1="{sy(yv):.1f}" y2="{sy(yv):.1f}" stroke="#eee"/>'
+        )
     if y0 < 0 < y1:
         out.append(f'<line x1="{L}" x2="{w - R}" y1="{sy(0):.1f}" y2="{sy(0):.1f}" stroke="#888"/>')
     if xlabels:
         for i, lab in enumerate(xlabels):
-            out.append(f'<text x="{sx(i):.1f}" y="{h - 12}" text-anchor="middle">{html.escape(lab)}</text>')
-    out.append(f'<text x="12" y="{h // 2}" transform="rotate(-90 12 {h // 2})" text-anchor="middle">{html.escape(ylabel)}</text>')
+            out.append(
+                f'<text x="{sx(i):.1f}" y="{h - 12}" text-anchor="middle">{html.escape(lab)}</text>'
+            )
+    out.append(
+        f'<text x="12" y="{h // 2}" transform="rotate(-90 12 {h // 2})" text-anchor="middle">{html.escape(ylabel)}</text>'
+    )
     for i, (label, xs, ys, color, dashed) in enumerate(series):
         seg: list[str] = []
         paths: list[str] = []
@@ -132,8 +148,12 @@ def _svg(series: Sequence[tuple[str, Sequence[float], Sequence[float], str, bool
             paths.append(" ".join(seg))
         dash = ' stroke-dasharray="4 3"' if dashed else ""
         for pth in paths:
-            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.3"{dash} points="{pth}"/>')
-        out.append(f'<text x="{L + 8 + 150 * i}" y="{T + 14}" fill="{color}">{html.escape(label)}</text>')
+            out.append(
+                f'<polyline fill="none" stroke="{color}" stroke-width="1.3"{dash} points="{pth}"/>'
+            )
+        out.append(
+            f'<text x="{L + 8 + 150 * i}" y="{T + 14}" fill="{color}">{html.escape(label)}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -150,12 +170,18 @@ def _table(title: str, rows: dict[str, dict[str, Any]], cols: Sequence[str]) -> 
     out += [f"<th>{html.escape(c)}</th>" for c in cols]
     out.append("</tr>")
     for k, r in rows.items():
-        out.append(f"<tr><td>{html.escape(k)}</td>" + "".join(f"<td>{_fmt(_get(r, c))}</td>" for c in cols) + "</tr>")
+        out.append(
+            f"<tr><td>{html.escape(k)}</td>"
+            + "".join(f"<td>{_fmt(_get(r, c))}</td>" for c in cols)
+            + "</tr>"
+        )
     out.append("</table>")
     return "".join(out)
 
 
-def html_report(runs: Sequence[tuple[dict[str, Any], Journal]], title: str = "pmbot backtest") -> str:
+def html_report(
+    runs: Sequence[tuple[dict[str, Any], Journal]], title: str = "pmbot backtest"
+) -> str:
     """One HTML page: summary side by side, the four plots, per-bucket and per-hour tables."""
     sums = [s for s, _ in runs]
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
@@ -165,7 +191,11 @@ def html_report(runs: Sequence[tuple[dict[str, Any], Journal]], title: str = "pm
     parts += [f"<th>{html.escape(str(s['name']))}</th>" for s in sums]
     parts.append("</tr>")
     for label, path in ROWS:
-        parts.append(f"<tr><td>{html.escape(label)}</td>" + "".join(f"<td>{_fmt(_get(s, path))}</td>" for s in sums) + "</tr>")
+        parts.append(
+            f"<tr><td>{html.escape(label)}</td>"
+            + "".join(f"<td>{_fmt(_get(s, path))}</td>" for s in sums)
+            + "</tr>"
+        )
     parts.append("</table><h2>Plots</h2>")
     pnl, inv = [], []
     for i, (s, j) in enumerate(runs):
@@ -173,7 +203,9 @@ def html_report(runs: Sequence[tuple[dict[str, Any], Journal]], title: str = "pm
         hrs = _hours(j)
         pnl.append((f"{s['name']} (fair)", hrs, [x[1] * 1e-6 for x in j.samples], c, False))
         pnl.append((f"{s['name']} (mid)", hrs, [x[2] * 1e-6 for x in j.samples], c, True))
-        inv.append((s["name"], hrs, [sum(abs(q) for q in row) / 100 for row in j.inventory], c, False))
+        inv.append(
+            (s["name"], hrs, [sum(abs(q) for q in row) / 100 for row in j.inventory], c, False)
+        )
     parts.append(_svg(pnl, "PnL over time ($, marked to fair solid / mid dashed)", "$"))
     parts.append(_svg(inv, "Inventory: total |position| (contracts)", "contracts"))
     if runs:
@@ -187,7 +219,7 @@ def html_report(runs: Sequence[tuple[dict[str, Any], Journal]], title: str = "pm
             styles = ("#000", "#888", "#888", COLORS[0], COLORS[1])
             ser = [(names[k], hrs, [x[k] for x in q], styles[k], k in (1, 2)) for k in range(5)]
             parts.append(_svg(ser, f"Quotes vs fair vs market: {best[0]} ({s['name']})", "P(YES)"))
-    hz = ["0s", "1s", "10s", "60s", "300s"]
+    hz = ["0s", "1s", "10s", "60s", "300s", "settle"]
     mo = [(s["name"], list(range(len(hz))), [(_get(s, f"markouts_cents.fair.{k}") if _get(s, f"markouts_cents.fair.{k}") is not None else math.nan) for k in hz],
            COLORS[i % len(COLORS)], False) for i, s in enumerate(sums)]  # fmt: skip
     parts.append(_svg(mo, "Markouts vs fair (¢ per contract)", "cents", xlabels=hz))
@@ -195,7 +227,19 @@ def html_report(runs: Sequence[tuple[dict[str, Any], Journal]], title: str = "pm
         parts.append(f"<h2>{html.escape(str(s['name']))}</h2>")
         parts.append(_table("Per bucket", s["per_bucket"], ["fills", "contracts", "spread_capture_fair", "fees",
                                                               "mean_abs_inventory", "position_at_close", "settlement"]))  # fmt: skip
-        parts.append(_table("Per hour (ET)", s["per_hour_et"], ["fills", "contracts", "spread_capture_fair", "markout_60s_fair"]))
-        parts.append(_table("By moneyness (fair at fill)", s["by_moneyness"], ["fills", "markouts_fair.0s", "markouts_fair.60s", "markouts_fair.300s"]))
+        parts.append(
+            _table(
+                "Per hour (ET)",
+                s["per_hour_et"],
+                ["fills", "contracts", "spread_capture_fair", "markout_60s_fair"],
+            )
+        )
+        parts.append(
+            _table(
+                "By moneyness (fair at fill)",
+                s["by_moneyness"],
+                ["fills", "markouts_fair.0s", "markouts_fair.60s", "markouts_fair.300s"],
+            )
+        )
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -24,7 +24,9 @@ __all__ = ["grid", "rank", "run_one", "sweep"]
 
 def grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     keys = sorted(axes)
-    return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(axes[k] for k in keys))]
+    return [
+        dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(axes[k] for k in keys))
+    ]
 
 
 def run_one(tape_path: str, strategy: str, params: dict[str, Any], limits: dict[str, Any],

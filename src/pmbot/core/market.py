@@ -1,6 +1,6 @@
 """Market terms the pure layers share: strikes, fee schedules, and the fee formulas.
 
-Kalshi fees (protocol doc §7): taker fee = roundup(m x 0.07 x C x P x (1-P)) to $0.0001 per
+Quadratic fees (Kalshi, protocol doc §7): taker fee = roundup(m x 0.07 x C x P x (1-P)) to $0.0001 per
 fill; makers pay m x 0.0175 x C x P x (1-P) only on `quadratic_with_maker_fees` series
 (0.5 x taker on `quadratic_with_combo_maker_fees`), nothing on plain `quadratic`. `m` is the
 series fee_multiplier (event overrides win). Polymarket fees live in their venue package.
@@ -19,7 +19,7 @@ __all__ = [
     "FeeType",
     "MarketSpec",
     "StrikeType",
-    "kalshi_fee",
+    "quadratic_fee",
 ]
 
 
@@ -28,6 +28,11 @@ class FeeType(StrEnum):
     QUADRATIC_WITH_MAKER_FEES = "quadratic_with_maker_fees"
     QUADRATIC_WITH_COMBO_MAKER_FEES = "quadratic_with_combo_maker_fees"
     FLAT = "flat"
+
+
+_ZERO = Fraction(0)
+_QUARTER = Fraction(1, 4)
+_HALF = Fraction(1, 2)
 
 
 class StrikeType(StrEnum):
@@ -48,20 +53,20 @@ class FeeSchedule:
     def maker_share(self) -> Fraction:
         """Maker fee as a share of the taker coefficient."""
         if self.fee_type is FeeType.QUADRATIC_WITH_MAKER_FEES:
-            return Fraction(1, 4)
+            return _QUARTER
         if self.fee_type is FeeType.QUADRATIC_WITH_COMBO_MAKER_FEES:
-            return Fraction(1, 2)
-        return Fraction(0)
+            return _HALF
+        return _ZERO  # shared immutable constants: quoting asks this per market per tick
 
     def fee(self, count: Qty, price: Price, *, maker: bool) -> Micros:
-        return kalshi_fee(count, price, self, maker=maker)
+        return quadratic_fee(count, price, self, maker=maker)
 
 
 _TAKER = Fraction(7, 100)
 _ROUND = 100  # fees round up to $0.0001 = 100 micros
 
 
-def kalshi_fee(count: Qty, price: Price, schedule: FeeSchedule, *, maker: bool) -> Micros:
+def quadratic_fee(count: Qty, price: Price, schedule: FeeSchedule, *, maker: bool) -> Micros:
     """Fee of one fill in micros, rounded up to $0.0001 as Kalshi does per fill.
 
     count in 1e-2 contracts, price in 1e-4 dollars. 1 contract at 0.52 taker, m=1 -> 17500.

@@ -201,14 +201,20 @@ class TradingState:
         if o is None and f.client_order_id:
             o = self.orders.get(f.client_order_id)
         if o is not None:
+            # `filled` counts the fills we applied; `initial` is the venue's total (filled +
+            # resting). An order update or ack may already have cut `remaining` for this
+            # fill, so take the smaller of the two views instead of subtracting twice.
             o.filled += f.qty
-            o.remaining = max(0, o.initial - o.filled) if o.remaining >= f.qty else 0
+            o.remaining = min(o.remaining, max(0, o.initial - o.filled))
             if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
                 o.status = OrderStatus.EXECUTED
             self._changes.orders.add(o.client_order_id)
         self._changes.fills.append(f)
 
     def _void_fill(self, v: ev.FillVoided) -> None:
+        """Take a fill back out: the position is rebuilt from the fills that stand (exact,
+        realised PnL included, unlike applying the opposite fill), the order's filled size
+        is reduced; the key leaves the dedup set."""
         key = (v.trade_id, v.order_id)
         if key not in self._fill_keys:
             return
@@ -216,8 +222,16 @@ class TradingState:
         for i, f in enumerate(self.fills):
             if (f.trade_id, f.order_id) == key:
                 del self.fills[i]
-                self.positions[f.ticker].apply_fill(-f.side.sign, f.price, f.qty, -f.fee)
-                self.positions[f.ticker].volume -= 2 * f.qty
+                pos = Position(f.ticker)
+                for g in self.fills:
+                    if g.ticker == f.ticker:
+                        pos.apply_fill(g.side.sign, g.price, g.qty, g.fee)
+                self.positions[f.ticker] = pos
+                o = self.order_by_id(f.order_id)
+                if o is not None:
+                    o.filled = max(0, o.filled - f.qty)
+                    self._changes.orders.add(o.client_order_id)
+                self._changes.fills.append(f)
                 break
 
     def _apply_order_update(self, u: ev.OrderUpdate) -> None:
@@ -233,7 +247,9 @@ class TradingState:
         if can_transition(o.status, u.status):
             o.status = u.status
         o.remaining = u.remaining
-        o.filled = max(o.filled, u.filled)
+        # the venue's total; `filled` stays the sum of the fills we applied (the fill events
+        # for what this update reports may still be on their way: never count them twice)
+        o.initial = u.filled + u.remaining
         o.price = u.price
         o.updated_ns = u.ts_ns
         self._changes.orders.add(o.client_order_id)

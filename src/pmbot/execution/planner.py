@@ -7,6 +7,8 @@ Per (ticker, side) the planner pairs what the strategy wants with what rests:
 * same price, larger size         -> amend (1 call; priority is lost either way)
 * different price                 -> amend (1 call instead of cancel + create: a price
                                      change loses priority anyway)
+* venue without amend (`can_amend=False`, Polymarket): any change of price or size is
+  cancel + create (the cancel and the create go out in the same pass)
 * wanted, nothing left to reuse   -> create, batched
 * resting, no longer wanted       -> cancel, batched
 
@@ -43,6 +45,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 _BUSY = frozenset({OrderStatus.PENDING, OrderStatus.CANCEL_PENDING, OrderStatus.UNKNOWN})
+_TERMINAL = frozenset(s for s in OrderStatus if s.terminal)  # OrderStatus.terminal, as a set
 
 
 class QuoteLike(Protocol):
@@ -65,6 +68,11 @@ class PlannerConfig:
     max_batch_create: int = 20
     max_batch_cancel: int = 20
     amend_reprice: bool = True  # False: a price change is cancel + create
+    # cap on amends + creates (items) per pass, so a burst fits the write budget instead of
+    # drawing a 429 that pauses everything; cancels and decreases (risk-reducing) are never
+    # capped. Amends go first (they fix stale prices), then creates. None: no cap.
+    max_new_ops: int | None = None
+    can_amend: bool = True  # False (Polymarket): no amend/decrease; any change is cancel + create
 
 
 class CreateAction(NamedTuple):
@@ -89,7 +97,7 @@ class AmendAction(NamedTuple):
     side: Side
     price: Price
     qty: Qty  # desired resting size after the amend
-    count: Qty  # venue total = already filled + qty
+    total: Qty  # the venue's amend count: already filled + qty
 
 
 class DecreaseAction(NamedTuple):
@@ -109,6 +117,7 @@ class Plan:
     decreases: list[DecreaseAction] = field(default_factory=list)
     kept: int = 0
     frozen: list[tuple[str, Side]] = field(default_factory=list)  # groups waiting on the venue
+    deferred: int = 0  # amends/creates left for the next pass by `max_new_ops`
 
     @property
     def creates(self) -> list[CreateAction]:
@@ -136,8 +145,12 @@ def is_busy(o: LiveOrder, in_flight: Collection[str] = ()) -> bool:
     return o.status in _BUSY or o.order_id is None or o.client_order_id in in_flight
 
 
-def _side(s: object) -> Side:
-    return s if isinstance(s, Side) else Side(s)
+def _vfilled(o: LiveOrder) -> Qty:
+    """The venue's filled count as last known (fills may still be on their way to us)."""
+    return max(o.filled, o.initial - o.remaining)
+
+
+_SIDES: dict[str, Side] = {s.value: s for s in Side}  # Side is a StrEnum: members hash as text
 
 
 def plan(
@@ -155,18 +168,30 @@ def plan(
     markets are in scope (both sides of the diff).
     """
     want: dict[tuple[str, Side], dict[Price, tuple[Qty, bool]]] = {}
+    sides = _SIDES
     for q in desired:
         if q.qty <= 0 or (tickers is not None and q.ticker not in tickers):
             continue
-        lv = want.setdefault((q.ticker, _side(q.side)), {})
+        sd = sides.get(q.side)
+        k = (q.ticker, sd if sd is not None else Side(q.side))
+        lv = want.get(k)
+        if lv is None:
+            want[k] = {q.price: (q.qty, q.post_only)}
+            continue
         prev = lv.get(q.price)
         lv[q.price] = (q.qty + (prev[0] if prev else 0), q.post_only)
 
     have: dict[tuple[str, Side], list[LiveOrder]] = {}
+    terminal = _TERMINAL
     for o in live:
-        if o.status.terminal or (tickers is not None and o.ticker not in tickers):
+        if o.status in terminal or (tickers is not None and o.ticker not in tickers):
             continue
-        have.setdefault((o.ticker, o.side), []).append(o)
+        k = (o.ticker, o.side)
+        g = have.get(k)
+        if g is None:
+            have[k] = [o]
+        else:
+            g.append(o)
 
     creates: list[CreateAction] = []
     cancels: list[CancelAction] = []
@@ -197,24 +222,27 @@ def plan(
                 if o.remaining > 0:  # a filled one is EXECUTED on its way; nothing to cancel
                     cancels.append(CancelAction(o.client_order_id, o.order_id or "", ticker))
             continue
-        if len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0:  # the common case
+        if (
+            config.can_amend and len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0
+        ):  # the common case
             o = orders[0]
+            oid = o.order_id or ""
             ((price, (qty, _po)),) = levels.items()
             if price == o.price:
                 if o.remaining == qty:
                     p.kept += 1
                 elif o.remaining > qty:
-                    p.decreases.append(DecreaseAction(o.client_order_id, o.order_id, ticker, qty))  # type: ignore[arg-type]
+                    p.decreases.append(DecreaseAction(o.client_order_id, oid, ticker, qty))
                 else:
                     p.amends.append(
                         AmendAction(
                             o.client_order_id,
-                            o.order_id,
+                            oid,
                             ticker,
-                            side,  # type: ignore[arg-type]
+                            side,
                             price,
                             qty,
-                            o.filled + qty,
+                            _vfilled(o) + qty,
                         )
                     )
                 continue
@@ -222,17 +250,23 @@ def plan(
                 p.amends.append(
                     AmendAction(
                         o.client_order_id,
-                        o.order_id,
+                        oid,
                         ticker,
-                        side,  # type: ignore[arg-type]
+                        side,
                         price,
                         qty,
-                        o.filled + qty,
+                        _vfilled(o) + qty,
                     )
                 )
                 continue
         _plan_group(ticker, side, levels, orders, new_id, config, p, creates, cancels)
 
+    cap = config.max_new_ops
+    if cap is not None and len(p.amends) + len(creates) > cap:
+        n0 = len(p.amends) + len(creates)
+        p.amends = p.amends[: max(0, cap)]
+        creates = creates[: max(0, cap - len(p.amends))]
+        p.deferred = n0 - len(p.amends) - len(creates)
     p.create_batches = _batches(creates, config.max_batch_create)
     p.cancel_batches = _batches(cancels, config.max_batch_cancel)
     return p
@@ -261,21 +295,25 @@ def _plan_group(
             continue
         qty = w[0]
         oid = o.order_id or ""
+        if o.remaining != qty and not cfg.can_amend:
+            todo[o.price] = w  # resize by cancel + create
+            spare.append(o)
+            continue
         if o.remaining == qty:
             p.kept += 1
         elif o.remaining > qty:
             p.decreases.append(DecreaseAction(o.client_order_id, oid, ticker, qty))
         else:
             p.amends.append(
-                AmendAction(o.client_order_id, oid, ticker, side, o.price, qty, o.filled + qty)
+                AmendAction(o.client_order_id, oid, ticker, side, o.price, qty, _vfilled(o) + qty)
             )
     rest = sorted(todo.items())
     spare.sort(key=lambda o: o.price)
-    n = min(len(rest), len(spare)) if cfg.amend_reprice else 0
+    n = min(len(rest), len(spare)) if cfg.amend_reprice and cfg.can_amend else 0
     for (price, (qty, _po)), o in zip(rest[:n], spare[:n], strict=True):
         p.amends.append(
             AmendAction(
-                o.client_order_id, o.order_id or "", ticker, side, price, qty, o.filled + qty
+                o.client_order_id, o.order_id or "", ticker, side, price, qty, _vfilled(o) + qty
             )
         )
     for price, (qty, po) in rest[n:]:

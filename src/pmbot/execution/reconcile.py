@@ -17,6 +17,7 @@ Rules:
 * resting at the venue, not ours        -> cancel, or adopt (config)
 * venue fills we lack                   -> backfill
 * positions differing after backfill    -> flagged; the bot must not quote (`ok` is False)
+* unresolved orders leave `clean` False (reconcile again soon) but not `ok`
 Orders with an action in flight are left alone.
 """
 
@@ -94,8 +95,18 @@ class ReconcileReport:
 
     @property
     def ok(self) -> bool:
-        """After applying the actions, ledger and venue agree: quoting may (re)start."""
-        return not self.unresolved and not self.position_mismatches
+        """Positions agree (after the backfill): quoting may (re)start.
+
+        Unresolved orders do not block it: they stay UNKNOWN, which freezes their own
+        (ticker, side) in the planner, and their fills still reach us through the account's
+        fills, so positions stay right.
+        """
+        return not self.position_mismatches
+
+    @property
+    def clean(self) -> bool:
+        """Nothing left to settle: ok and every order's fate known."""
+        return self.ok and not self.unresolved
 
     @property
     def changed(self) -> bool:

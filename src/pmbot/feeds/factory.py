@@ -12,7 +12,10 @@ __all__ = ["build_feed"]
 
 def build_feed(s: FeedSettings, clock: Clock, *, sim_base_url: str | None = None) -> IndexFeed:
     """One feed per settings; constructors do no I/O (the feed connects when it runs)."""
-    if s.kind == "sim":
+    kind = s.kind
+    if kind == "auto":  # the simulator's index when there is one, else the real index
+        kind = "sim" if sim_base_url else "yahoo"
+    if kind == "sim":
         if not sim_base_url:
             raise ConfigError("feed.kind", "sim feed needs the simulator's base URL")
         from pmbot.feeds.sim import SimIndexFeed
@@ -20,17 +23,17 @@ def build_feed(s: FeedSettings, clock: Clock, *, sim_base_url: str | None = None
         return SimIndexFeed(
             clock, sim_base_url, interval=s.poll_interval_s, stale_after=s.stale_after_s
         )
-    if s.kind == "yahoo":
+    if kind == "yahoo":
         from pmbot.feeds.yahoo import YahooFeed
 
         return YahooFeed(clock, poll_interval=s.poll_interval_s, stale_after=s.stale_after_s)
-    if s.kind == "synthetic":
+    if kind == "synthetic":
         from pmbot.feeds.synthetic import SyntheticFeed
 
         return SyntheticFeed(
             clock, seed=s.seed, interval=s.poll_interval_s, stale_after=s.stale_after_s
         )
-    if s.kind == "replay":
+    if kind == "replay":
         if not s.replay_path:
             raise ConfigError("feed.replay_path", "replay feed needs a CSV path")
         from pmbot.feeds.replay import ReplayFeed

@@ -11,23 +11,24 @@ record, also logged, whenever a state or its reason changes.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pmbot.core.money import Micros
+from pmbot.core.market import MarketSpec
+from pmbot.core.money import Micros, Price, Qty
 from pmbot.risk.guards import Finding, GuardParams, RiskState, event_findings, market_findings
 from pmbot.risk.kill_switch import KillSwitch
 from pmbot.risk.limits import (
+    CostParts,
     RiskLimits,
     cap_positions,
     harm_by_cell,
     reduce_only,
-    trim_cost,
+    trim_cost_parts,
     trim_event_loss,
     trim_to_lot,
 )
-from pmbot.strategy.inputs import DesiredQuote, QuoteInputs
+from pmbot.strategy.inputs import DesiredQuote, QuoteInputs, Side
 from pmbot.strategy.inventory import payoff_micros, positions_vector, win_cells
 
 __all__ = ["GateDecision", "RiskGate", "RiskTransition"]
@@ -59,6 +60,22 @@ class GateDecision:
     trimmed: int = 0  # proposed quotes dropped or shrunk by the gate
 
 
+_ACTIVE: tuple[RiskState, str] = (RiskState.ACTIVE, "")
+
+
+class _Layout:
+    """What the gate derives from an event's market list alone (kept while the list is)."""
+
+    __slots__ = ("ids", "index", "markets", "specs", "tickers")
+
+    def __init__(self, markets: tuple[MarketSpec, ...]) -> None:
+        self.markets = markets  # held so that the ids below stay these objects'
+        self.ids = tuple(map(id, markets))
+        self.tickers = tuple(m.ticker for m in markets)
+        self.specs = {m.ticker: m for m in markets}
+        self.index = {m.ticker: i for i, m in enumerate(markets)}
+
+
 def _worst(findings: Sequence[Finding]) -> tuple[RiskState, str]:
     if not findings:
         return RiskState.ACTIVE, ""
@@ -81,12 +98,19 @@ class RiskGate:
         self._states: dict[str, tuple[RiskState, str]] = {}
         self._cells_key: tuple[object, ...] | None = None
         self._cells: list[tuple[int, ...]] = []
+        self._lay: _Layout | None = None
+
+    def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
+        lay = self._lay
+        if lay is None or (markets is not lay.markets and tuple(map(id, markets)) != lay.ids):
+            lay = self._lay = _Layout(markets)
+        return lay
 
     def _win_cells(self, inp: QuoteInputs) -> list[tuple[int, ...]] | None:
         fair = inp.fair
         if fair is None:
             return None
-        key = (fair.edges, tuple(m.ticker for m in inp.markets))
+        key = (fair.edges, self._layout(inp.markets).tickers)
         if key != self._cells_key:
             self._cells = win_cells(inp.markets, fair)
             self._cells_key = key
@@ -113,15 +137,27 @@ class RiskGate:
                 0, Finding(inp.event_ticker, RiskState.HALTED, f"kill_switch:{ks.reason}")
             )
         ev_state = _worst(ev_find)
-        by_market: dict[str, list[Finding]] = {m.ticker: [] for m in inp.markets}
-        for f in market_findings(inp, self.guards, lim):
-            by_market[f.scope].append(f)
-        m_states = {t: _worst(fs) for t, fs in by_market.items()}
+        m_states = dict.fromkeys(self._layout(inp.markets).tickers, _ACTIVE)
+        found = market_findings(inp, self.guards, lim)
+        if found:
+            by_market: dict[str, list[Finding]] = {}
+            for f in found:
+                by_market.setdefault(f.scope, []).append(f)
+            for t, fs in by_market.items():
+                m_states[t] = _worst(fs)
         transitions = self._record(now, inp.event_ticker, ev_state, m_states)
 
         quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
-        kept = set(quotes)
-        trimmed = sum(1 for d in proposed if d not in kept)
+        same = {id(q) for q in quotes}  # most survivors are the proposed objects themselves
+        kept: set[DesiredQuote] | None = None
+        trimmed = 0
+        for d in proposed:
+            if id(d) in same:
+                continue
+            if kept is None:
+                kept = set(quotes)
+            if d not in kept:
+                trimmed += 1
         return GateDecision(
             quotes=tuple(quotes),
             state=ev_state[0],
@@ -151,8 +187,15 @@ class RiskGate:
         lim = self.limits
         live = self._live(inp) if lim.count_resting else []
         committed = self._unmatched(live, proposed)
+        made: dict[int, DesiredQuote] = {}  # live orders as quotes, built only when committed
         while True:
-            fixed = [live[i] for i in sorted(committed)]
+            fixed = []
+            for i in sorted(committed):
+                d = made.get(i)
+                if d is None:
+                    t, side, price, qty = live[i]
+                    d = made[i] = DesiredQuote(t, side, price, qty)
+                fixed.append(d)
             quotes = self._trim(inp, proposed, ev_state, m_states, cells, loss, fixed)
             more = self._unmatched(live, quotes) - committed
             if not more:
@@ -174,22 +217,26 @@ class RiskGate:
         quotes = cap_positions(quotes, pos, lim.max_position, fixed)
         if loss is not None and quotes:
             assert cells is not None
-            idx = {m.ticker: i for i, m in enumerate(inp.markets)}
+            idx = self._layout(inp.markets).index
             if fixed:
                 extra = harm_by_cell(fixed, [cells[idx[d.ticker]] for d in fixed], len(loss))
                 loss = [a + b for a, b in zip(loss, extra, strict=True)]
             qc = [cells[idx[d.ticker]] for d in quotes]
             quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
-        quotes = trim_cost(quotes, pos, inp.event_cost, lim.max_event_cost, fixed)
-        quotes = trim_cost(quotes, pos, inp.account_exposure, lim.max_account_exposure, fixed)
+        parts = CostParts(quotes, pos, fixed)
+        quotes, changed = trim_cost_parts(quotes, parts, inp.event_cost, lim.max_event_cost)
+        if changed:
+            parts = CostParts(quotes, pos, fixed)
+        quotes, _ = trim_cost_parts(quotes, parts, inp.account_exposure, lim.max_account_exposure)
         return trim_to_lot(quotes, lim.lot)
 
-    @staticmethod
-    def _live(inp: QuoteInputs) -> list[DesiredQuote]:
-        """Our live orders in the event's markets, as quotes."""
-        names = {m.ticker for m in inp.markets}
+    def _live(self, inp: QuoteInputs) -> list[tuple[str, Side, Price, Qty]]:
+        """Our live orders in the event's markets, as (ticker, side, price, size) quotes."""
+        if not inp.resting:
+            return []
+        names = self._layout(inp.markets).index
         return [
-            DesiredQuote(t, r.side, r.price, r.remaining)
+            (t, r.side, r.price, r.remaining)
             for t, rs in inp.resting.items()
             if t in names
             for r in rs
@@ -197,19 +244,27 @@ class RiskGate:
         ]
 
     @staticmethod
-    def _unmatched(live: Sequence[DesiredQuote], quotes: Sequence[DesiredQuote]) -> set[int]:
+    def _unmatched(
+        live: Sequence[tuple[str, Side, Price, Qty]], quotes: Sequence[DesiredQuote]
+    ) -> set[int]:
         """Live orders the desired set does not reproduce exactly: they may fill meanwhile.
 
         An order kept as it is (same side, price and size) is the desired quote itself; any
         other live order can still fill until the planner's cancel or amend lands, so its
         full remaining size counts against the limits ("committed").
         """
-        want = Counter((d.ticker, d.side, d.price, d.qty) for d in quotes)
-        out = set()
-        for i, r in enumerate(live):
-            k = (r.ticker, r.side, r.price, r.qty)
-            if want[k] > 0:
-                want[k] -= 1
+        out: set[int] = set()
+        if not live:
+            return out
+        want: dict[tuple[str, str, int, int], int] = {}
+        get = want.get
+        for d in quotes:
+            k = (d.ticker, d.side, d.price, d.qty)
+            want[k] = get(k, 0) + 1
+        for i, k in enumerate(live):
+            n = get(k, 0)
+            if n > 0:
+                want[k] = n - 1
             else:
                 out.add(i)
         return out
@@ -225,28 +280,37 @@ class RiskGate:
         """Drop what may not rest at all; cut REDUCING scopes to reduce-only."""
         if ev_state is RiskState.HALTED:
             return []
-        specs = {m.ticker: m for m in inp.markets}
-        best: dict[str, tuple[int, int]] = {}
-        for t in specs:
-            b = inp.books.get(t)
-            if b is not None:
-                bb, ba = b.yes_bid_price(), b.yes_ask_price()
-                best[t] = (-1 if bb is None else bb, 1 << 30 if ba is None else ba)
+        specs = self._layout(inp.markets).specs
+        books = inp.books
+        best: dict[str, tuple[int, int] | None] = {}  # bests of the markets asked about
+        halted = RiskState.HALTED
         ok: list[DesiredQuote] = []
         sel = inp.quotable
         for d in proposed:
-            spec = specs.get(d.ticker)
+            t = d.ticker
+            spec = specs.get(t)
             if spec is None or d.qty <= 0 or not d.post_only:
                 continue
-            if sel is not None and d.ticker not in sel:
+            if sel is not None and t not in sel:
                 continue
             if not spec.grid.valid_order_price(d.price):
                 continue
-            st = m_states.get(d.ticker, (RiskState.HALTED, ""))[0]
-            if st is RiskState.HALTED or d.ticker not in best:
+            ms = m_states.get(t)
+            if ms is None or ms[0] is halted:
                 continue
-            bb, ba = best[d.ticker]
-            if (d.side == "bid" and d.price >= ba) or (d.side == "ask" and d.price <= bb):
+            if t in best:
+                bt = best[t]
+            else:
+                b = books.get(t)
+                if b is None:
+                    bt = None
+                else:
+                    bb, ba = b.yes_bid_price(), b.yes_ask_price()
+                    bt = (-1 if bb is None else bb, 1 << 30 if ba is None else ba)
+                best[t] = bt
+            if bt is None:
+                continue
+            if (d.side == "bid" and d.price >= bt[1]) or (d.side == "ask" and d.price <= bt[0]):
                 continue
             ok.append(d)
         # a market's own bid must stay below its own ask: drop both sides when they meet
@@ -258,7 +322,8 @@ class RiskGate:
             else:
                 lo_ask[d.ticker] = min(lo_ask.get(d.ticker, 1 << 30), d.price)
         bad = {t for t, b in hi_bid.items() if t in lo_ask and b >= lo_ask[t]}
-        ok = [d for d in ok if d.ticker not in bad]
+        if bad:
+            ok = [d for d in ok if d.ticker not in bad]
         reducing = (
             {t for t, (s, _) in m_states.items() if s is RiskState.REDUCING}
             if ev_state is RiskState.ACTIVE
@@ -278,8 +343,9 @@ class RiskGate:
         m_states: Mapping[str, tuple[RiskState, str]],
     ) -> list[RiskTransition]:
         out = []
+        states = self._states
         for scope, new in ((event, ev_state), *m_states.items()):
-            old = self._states.get(scope, (RiskState.ACTIVE, ""))
+            old = states.get(scope, _ACTIVE)
             if new != old:
                 tr = RiskTransition(ts_ns, scope, old[0], new[0], new[1], old[1])
                 out.append(tr)

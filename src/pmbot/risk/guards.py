@@ -88,9 +88,10 @@ def event_findings(
         add(RiskState.HALTED, "index_stale")
     if inp.fair is None:
         add(RiskState.HALTED, "no_fair_value")
-    listed = {m.ticker for m in inp.markets}
-    if any(q and t not in listed for t, q in inp.positions.items()):
-        add(RiskState.HALTED, "position_in_unlisted_market")
+    if inp.positions:
+        listed = {m.ticker for m in inp.markets}
+        if any(q and t not in listed for t, q in inp.positions.items()):
+            add(RiskState.HALTED, "position_in_unlisted_market")
     left = inp.reference_ts_ns - now
     if g.pull_before_reference_ns is not None and left <= g.pull_before_reference_ns:
         add(RiskState.HALTED, "near_reference")
@@ -112,29 +113,35 @@ def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> lis
     """Per-market guards, in market order."""
     now = inp.ts_ns
     fair = inp.fair
+    fv = None if fair is None else fair.fair
+    inactive, books, resyncing = inp.inactive, inp.books, inp.resyncing
+    book_ts, positions = inp.book_ts_ns, inp.positions
+    stale, max_div, max_pos = g.book_stale_ns, g.max_divergence, limits.max_position
+    halted, reducing = RiskState.HALTED, RiskState.REDUCING
     out: list[Finding] = []
     for m in inp.markets:
         t = m.ticker
-        if t in inp.inactive:
-            out.append(Finding(t, RiskState.HALTED, "market_inactive"))
-        book = inp.books.get(t)
+        if inactive and t in inactive:
+            out.append(Finding(t, halted, "market_inactive"))
+        book = books.get(t)
         if book is None:
-            out.append(Finding(t, RiskState.HALTED, "no_book"))
+            out.append(Finding(t, halted, "no_book"))
         else:
-            if t in inp.resyncing:
-                out.append(Finding(t, RiskState.HALTED, "book_resyncing"))
-            bts = inp.book_ts_ns.get(t)
-            if g.book_stale_ns is not None and (bts is None or now - bts > g.book_stale_ns):
-                out.append(Finding(t, RiskState.HALTED, "book_stale"))
+            if resyncing and t in resyncing:
+                out.append(Finding(t, halted, "book_resyncing"))
+            if stale is not None:
+                bts = book_ts.get(t)
+                if bts is None or now - bts > stale:
+                    out.append(Finding(t, halted, "book_stale"))
             if book.crossed():
-                out.append(Finding(t, RiskState.HALTED, "book_crossed"))
-        p = None if fair is None else fair.fair.get(t)
-        if fair is not None and p is None:
-            out.append(Finding(t, RiskState.HALTED, "no_fair_value"))
-        if p is not None and book is not None and g.max_divergence is not None:
+                out.append(Finding(t, halted, "book_crossed"))
+        p = None if fv is None else fv.get(t)
+        if fv is not None and p is None:
+            out.append(Finding(t, halted, "no_fair_value"))
+        if p is not None and book is not None and max_div is not None:
             mid = book.mid()
-            if mid is not None and abs(p - mid) > g.max_divergence:
-                out.append(Finding(t, RiskState.REDUCING, "fair_divergence"))
-        if abs(inp.positions.get(t, 0)) >= limits.max_position:
-            out.append(Finding(t, RiskState.REDUCING, "position_limit"))
+            if mid is not None and abs(p - mid) > max_div:
+                out.append(Finding(t, reducing, "fair_divergence"))
+        if positions and abs(positions.get(t, 0)) >= max_pos:
+            out.append(Finding(t, reducing, "position_limit"))
     return out

@@ -24,6 +24,7 @@ from pmbot.errors import ConfigError
 from pmbot.strategy.inputs import DesiredQuote
 
 __all__ = [
+    "CostParts",
     "RiskLimits",
     "added_cost",
     "cap_positions",
@@ -33,6 +34,7 @@ __all__ = [
     "opened_parts",
     "reduce_only",
     "trim_cost",
+    "trim_cost_parts",
     "trim_event_loss",
     "trim_to_lot",
 ]
@@ -206,19 +208,75 @@ def opened_parts(quotes: Sequence[DesiredQuote], pos: Mapping[str, Qty]) -> list
     """Per quote, the size that opens exposure; same-side quotes share what can be closed."""
     closable: dict[tuple[str, str], Qty] = {}
     out = []
+    append = out.append
     for d in quotes:
         k = (d.ticker, d.side)
-        if k not in closable:
+        c = closable.get(k)
+        if c is None:
             q = pos.get(d.ticker, 0)
-            closable[k] = max(0, -q if d.side == "bid" else q)
-        c = min(d.qty, closable[k])
-        closable[k] -= c
-        out.append(d.qty - c)
+            c = -q if d.side == "bid" else q
+            if c < 0:
+                c = 0
+        x = d.qty
+        if c >= x:
+            closable[k] = c - x
+            append(0)
+        else:
+            closable[k] = 0
+            append(x - c)
     return out
 
 
 def _unit_cost(d: DesiredQuote) -> int:
     return d.price if d.side == "bid" else ONE - d.price
+
+
+class CostParts:
+    """What `trim_cost` derives from (quotes, positions, committed), whatever the cap.
+
+    The gate checks two caps (event cost, account exposure) against the same set; it
+    computes this once and reuses it when the first trim leaves the quotes as they were.
+    """
+
+    __slots__ = ("committed_used", "ops", "total", "units")
+
+    def __init__(
+        self,
+        quotes: Sequence[DesiredQuote],
+        pos: Mapping[str, Qty],
+        committed: Sequence[DesiredQuote] = (),
+    ) -> None:
+        if committed:
+            ops_all = opened_parts([*committed, *quotes], pos)
+            nc = len(committed)
+            self.committed_used: Micros = sum(
+                _unit_cost(d) * o for d, o in zip(committed, ops_all[:nc], strict=True)
+            )
+            self.ops = ops_all[nc:]
+        else:
+            self.committed_used = 0
+            self.ops = opened_parts(quotes, pos)
+        self.units = [d.price if d.side == "bid" else ONE - d.price for d in quotes]
+        self.total: Micros = sum(u * o for u, o in zip(self.units, self.ops, strict=True))
+
+
+def trim_cost_parts(
+    quotes: Sequence[DesiredQuote], parts: CostParts, used: Micros, cap: Micros
+) -> tuple[list[DesiredQuote], bool]:
+    """`trim_cost` with its parts precomputed; also says whether any quote changed."""
+    used += parts.committed_used
+    total = parts.total
+    if used + total <= cap:
+        return list(quotes), False
+    room = max(0, cap - used)
+    out = []
+    for d, op in zip(quotes, parts.ops, strict=True):
+        if op <= 0:
+            out.append(d)
+            continue
+        keep_open = op * room // total
+        out.append(replace(d, qty=d.qty - op + keep_open))
+    return out, True
 
 
 def trim_cost(
@@ -233,23 +291,7 @@ def trim_cost(
     A bid opens YES at p per contract, an ask opens NO at 1 - p; closing parts add nothing.
     `committed` orders fill first (they close first and their capital counts as used).
     """
-    ops_all = opened_parts([*committed, *quotes], pos)
-    nc = len(committed)
-    used += sum(_unit_cost(d) * o for d, o in zip(committed, ops_all[:nc], strict=True))
-    ops = ops_all[nc:]
-    units = [_unit_cost(d) for d in quotes]
-    total = sum(u * o for u, o in zip(units, ops, strict=True))
-    if used + total <= cap:
-        return list(quotes)
-    room = max(0, cap - used)
-    out = []
-    for d, op in zip(quotes, ops, strict=True):
-        if op <= 0:
-            out.append(d)
-            continue
-        keep_open = op * room // total
-        out.append(replace(d, qty=d.qty - op + keep_open))
-    return out
+    return trim_cost_parts(quotes, CostParts(quotes, pos, committed), used, cap)[0]
 
 
 def trim_to_lot(quotes: Sequence[DesiredQuote], lot: Qty) -> list[DesiredQuote]:

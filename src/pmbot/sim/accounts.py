@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pmbot.core.market import FeeSchedule, kalshi_fee
+from pmbot.core.market import FeeSchedule, quadratic_fee
 from pmbot.core.money import ONE, Micros, Price, Qty
 from pmbot.sim.engine import Fill, Order
 
@@ -107,7 +107,7 @@ class Ledger:
         sched = self.fees_of.get(f.ticker, FeeSchedule())
         out = []
         for o, taker in ((f.taker, True), (f.maker, False)):
-            fee = kalshi_fee(f.count, f.price, sched, maker=not taker)
+            fee = quadratic_fee(f.count, f.price, sched, maker=not taker)
             if taker:
                 o.taker_fees += fee
             else:

@@ -47,6 +47,14 @@ _INS_FILL = (
     "INSERT OR IGNORE INTO fills (trade_id, order_id, client_order_id, ticker, side, price, qty,"
     " fee, is_taker, ts_ns, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
+_UPS_STATUS = (
+    "INSERT INTO fill_status (trade_id, order_id, status, ts_ns) VALUES (?,?,?,?)"
+    " ON CONFLICT(trade_id, order_id) DO UPDATE SET status=excluded.status, ts_ns=excluded.ts_ns"
+)
+_NOT_VOIDED = (
+    " WHERE NOT EXISTS (SELECT 1 FROM fill_status s WHERE s.trade_id=fills.trade_id"
+    " AND s.order_id=fills.order_id AND s.status='voided')"
+)
 _UPS_POS = (
     "INSERT INTO positions (ticker, qty, cost, realized, fees, volume, updated_ns)"
     " VALUES (?,?,?,?,?,?,?) ON CONFLICT(ticker) DO UPDATE SET qty=excluded.qty,"
@@ -72,12 +80,20 @@ class Recovery:
 class Ledger:
     """One SQLite file; open with `open()` or `with Ledger(path) as ledger:`. No I/O in __init__."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL", run_id: str = "") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "NORMAL",
+        run_id: str = "",
+        wal_autocheckpoint: int = 10_000,
+    ) -> None:
         if synchronous.upper() not in {"NORMAL", "FULL", "EXTRA"}:
             raise ValueError("synchronous must be NORMAL, FULL or EXTRA")
         self.path = str(path)
         self.synchronous = synchronous.upper()
         self.run_id = run_id
+        self.wal_autocheckpoint = wal_autocheckpoint
         self._db: sqlite3.Connection | None = None
         self._depth = 0
 
@@ -86,6 +102,10 @@ class Ledger:
         db = sqlite3.connect(self.path, isolation_level=None, cached_statements=64)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self.synchronous}")
+        # a checkpoint fsyncs the database: ms-long stalls if it runs inside a hot-path
+        # commit. Checkpoint from a thread instead (`checkpoint`, run by the order
+        # manager's periodic task); the large auto threshold is only a safety net.
+        db.execute(f"PRAGMA wal_autocheckpoint={int(self.wal_autocheckpoint)}")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(SCHEMA)
         db.execute(
@@ -105,6 +125,16 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the WAL into the database on a connection of its own (safe in a worker
+        thread: `await asyncio.to_thread(ledger.checkpoint)`); returns (wal pages, copied)."""
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            row = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            db.close()
+        return int(row[1]), int(row[2])
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -227,6 +257,37 @@ class Ledger:
                 _INS_EVENT, [(o.updated_ns, o.client_order_id, kind, detail) for o in rows]
             )
 
+    def update_orders_each(self, rows: Sequence[tuple[LiveOrder, str]]) -> None:
+        """Like update_orders with a kind per order, in one transaction."""
+        if not rows:
+            return
+        with self.transaction() as db:
+            db.executemany(
+                _UPD_ORDER,
+                [
+                    (
+                        o.order_id,
+                        o.price,
+                        o.initial,
+                        o.remaining,
+                        o.filled,
+                        o.status.value,
+                        o.updated_ns,
+                        o.client_order_id,
+                    )
+                    for o, _ in rows
+                ],
+            )
+            db.executemany(_INS_EVENT, [(o.updated_ns, o.client_order_id, k, "") for o, k in rows])
+
+    def set_order_id(self, client_order_id: str, order_id: str) -> None:
+        """Record a venue order id known before the request leaves (Polymarket: the signed
+        order's hash), so an order whose answer is lost to a crash is still recognised."""
+        self.db.execute(
+            "UPDATE orders SET order_id=? WHERE client_order_id=? AND order_id IS NULL",
+            (order_id, client_order_id),
+        )
+
     def update_order(self, o: LiveOrder, kind: str, detail: str = "") -> None:
         self.update_orders((o,), kind, detail)
 
@@ -270,6 +331,22 @@ class Ledger:
                 oids.add(o)
         return coids, oids
 
+    def known_among(
+        self, client_order_ids: Sequence[str], order_ids: Sequence[str]
+    ) -> tuple[set[str], set[str]]:
+        """The subset of these ids that belong to orders we sent or adopted (indexed lookups)."""
+        coids = {
+            c
+            for c in client_order_ids
+            if self.db.execute("SELECT 1 FROM orders WHERE client_order_id=?", (c,)).fetchone()
+        }
+        oids = {
+            o
+            for o in order_ids
+            if self.db.execute("SELECT 1 FROM orders WHERE order_id=?", (o,)).fetchone()
+        }
+        return coids, oids
+
     # ---- fills and positions ----------------------------------------------------------
     def add_fill(self, f: Fill, position: Position | None = None, ts_ns: int | None = None) -> bool:
         """Insert a fill once (by trade_id+order_id); with its position row in the same commit.
@@ -295,6 +372,8 @@ class Ledger:
             )
             if cur.rowcount == 0:
                 return False
+            if f.provisional:
+                db.execute(_UPS_STATUS, (f.trade_id, f.order_id, "provisional", f.ts_ns))
             if position is not None:
                 self._put_position(db, position, f.ts_ns if ts_ns is None else ts_ns)
         return True
@@ -307,7 +386,48 @@ class Ledger:
             is not None
         )
 
+    def confirm_fill(self, trade_id: str, order_id: str, ts_ns: int) -> bool:
+        """A provisional fill became final; False when unknown or already voided/confirmed."""
+        if self.fill_status(trade_id, order_id) != "provisional":
+            return False
+        self.db.execute(_UPS_STATUS, (trade_id, order_id, "confirmed", ts_ns))
+        return True
+
+    def void_fill(
+        self, trade_id: str, order_id: str, position: Position | None = None, ts_ns: int = 0
+    ) -> bool:
+        """Roll a fill back (a FAILED trade): it leaves `fills()`, recovery and PnL; the
+        row stays so a late copy of it is still a duplicate. Position row in the same commit.
+        False when the fill is unknown or already voided."""
+        with self.transaction() as db:
+            if not self.has_fill(trade_id, order_id) or (
+                self.fill_status(trade_id, order_id) == "voided"
+            ):
+                return False
+            db.execute(_UPS_STATUS, (trade_id, order_id, "voided", ts_ns))
+            if position is not None:
+                self._put_position(db, position, ts_ns)
+        return True
+
+    def fill_status(self, trade_id: str, order_id: str) -> str | None:
+        """ "provisional", "confirmed", "voided", or None (final from the start, or unknown)."""
+        r = self.db.execute(
+            "SELECT status FROM fill_status WHERE trade_id=? AND order_id=?", (trade_id, order_id)
+        ).fetchone()
+        return None if r is None else str(r[0])
+
+    def fill_status_counts(self) -> dict[str, int]:
+        return {
+            str(s): int(n)
+            for s, n in self.db.execute("SELECT status, COUNT(*) FROM fill_status GROUP BY status")
+        }
+
+    def fills_among(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The subset of these (trade_id, order_id) keys already recorded."""
+        return {k for k in keys if self.has_fill(*k)}
+
     def fills(self) -> list[Fill]:
+        """Every fill that stands (voided ones excluded), oldest first."""
         return [
             Fill(
                 trade_id=r[0],
@@ -323,15 +443,15 @@ class Ledger:
             )
             for r in self.db.execute(
                 "SELECT trade_id, order_id, client_order_id, ticker, side, price, qty, fee,"
-                " is_taker, ts_ns FROM fills ORDER BY ts_ns, rowid"
+                " is_taker, ts_ns FROM fills" + _NOT_VOIDED + " ORDER BY ts_ns, rowid"
             )
         ]
 
     def fill_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM fills").fetchone()[0])
+        return int(self.db.execute("SELECT COUNT(*) FROM fills" + _NOT_VOIDED).fetchone()[0])
 
     def last_fill_ts_ns(self) -> int | None:
-        r = self.db.execute("SELECT MAX(ts_ns) FROM fills").fetchone()
+        r = self.db.execute("SELECT MAX(ts_ns) FROM fills" + _NOT_VOIDED).fetchone()
         return None if r is None or r[0] is None else int(r[0])
 
     def put_position(self, p: Position, ts_ns: int) -> None:
@@ -409,12 +529,12 @@ def _order(r: tuple[object, ...]) -> LiveOrder:
         client_order_id=str(r[0]),
         order_id=None if r[1] is None else str(r[1]),
         ticker=str(r[2]),
-        side=Side(r[3]),
+        side=Side(str(r[3])),
         price=int(r[4]),  # type: ignore[call-overload]
         initial=int(r[5]),  # type: ignore[call-overload]
         remaining=int(r[6]),  # type: ignore[call-overload]
         filled=int(r[7]),  # type: ignore[call-overload]
-        status=OrderStatus(r[8]),
+        status=OrderStatus(str(r[8])),
         created_ns=int(r[9]),  # type: ignore[call-overload]
         updated_ns=int(r[10]),  # type: ignore[call-overload]
     )

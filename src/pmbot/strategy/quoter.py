@@ -22,9 +22,9 @@ Per market j of the event (pricing-notes §3.3-§3.4):
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 
-from pmbot.core.book import BinaryBook
 from pmbot.core.market import FeeSchedule, MarketSpec
 from pmbot.core.money import ONE, Price, PriceGrid, Qty
 from pmbot.risk.limits import RiskLimits
@@ -57,10 +57,19 @@ def snap_bid(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float)
     """Highest valid grid price b with b + maker fee <= target (Price units), or None."""
     if target <= 0:
         return None
-    px = grid.floor(math.floor(target))
-    i = grid.tick(px)
+    prices = grid.prices
+    i = max(bisect_right(prices, math.floor(target)) - 1, 0)  # tick of grid.floor(...)
+    if fees is None or qty <= 0:  # no maker fee: the first grid price <= target
+        while i >= 0:
+            px = prices[i]
+            if px <= 0:
+                return None
+            if px <= target:
+                return px
+            i -= 1
+        return None
     while i >= 0:
-        px = grid.prices[i]
+        px = prices[i]
         if px <= 0:
             return None
         if px + maker_fee_per_contract(fees, qty, px) <= target:
@@ -73,11 +82,20 @@ def snap_ask(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float)
     """Lowest valid grid price a with a - maker fee >= target (Price units), or None."""
     if target >= ONE:
         return None
-    px = grid.ceil(math.ceil(target))
-    i = grid.tick(px)
-    n = len(grid.prices)
+    prices = grid.prices
+    n = len(prices)
+    i = min(bisect_right(prices, math.ceil(target) - 1), n - 1)  # tick of grid.ceil(...)
+    if fees is None or qty <= 0:
+        while i < n:
+            px = prices[i]
+            if px >= ONE:
+                return None
+            if px >= target:
+                return px
+            i += 1
+        return None
     while i < n:
-        px = grid.prices[i]
+        px = prices[i]
         if px >= ONE:
             return None
         if px - maker_fee_per_contract(fees, qty, px) >= target:
@@ -96,6 +114,13 @@ class MarketMaker:
         self.limits = limits if limits is not None else RiskLimits()
         self._cells_key: tuple[object, ...] | None = None
         self._cells: list[tuple[int, ...]] = []
+        self._tickers_of: tuple[MarketSpec, ...] | None = None
+        self._tickers: tuple[str, ...] = ()
+        self._pc_probs: tuple[float, ...] | None = None
+        self._pc_cells: list[tuple[int, ...]] | None = None
+        self._pc: list[float] = []
+        self._fees_of: tuple[MarketSpec, ...] | None = None
+        self._fees_list: list[FeeSchedule | None] = []
         self._last: Proposal | None = None
         self._last_ts = 0
         self._last_fair: dict[str, float] = {}
@@ -142,11 +167,29 @@ class MarketMaker:
 
     def _win_cells(self, inp: QuoteInputs) -> list[tuple[int, ...]]:
         assert inp.fair is not None
-        key = (inp.fair.edges, tuple(m.ticker for m in inp.markets))
+        markets = inp.markets
+        if markets is not self._tickers_of:  # the shell usually passes the same tuple
+            self._tickers = tuple(m.ticker for m in markets)
+            self._tickers_of = markets
+        key = (inp.fair.edges, self._tickers)
         if key != self._cells_key:
-            self._cells = win_cells(inp.markets, inp.fair)
+            self._cells = win_cells(markets, inp.fair)
             self._cells_key = key
         return self._cells
+
+    def _fees(self, markets: tuple[MarketSpec, ...]) -> list[FeeSchedule | None]:
+        """Per market, its fee schedule, or None where makers pay nothing (the fast path)."""
+        if markets is not self._fees_of:
+            self._fees_list = [m.fees if m.fees.maker_share() else None for m in markets]
+            self._fees_of = markets  # held: the same tuple object means the same specs
+        return self._fees_list
+
+    def _p_cells(self, probs: tuple[float, ...], cells: list[tuple[int, ...]]) -> list[float]:
+        """Untilted P(YES) per market; the same cell probabilities give the same answer."""
+        if probs is not self._pc_probs or cells is not self._pc_cells:
+            self._pc = tilted_probs(probs, (), cells, 0.0)
+            self._pc_probs, self._pc_cells = probs, cells
+        return self._pc
 
     def _quote(self, inp: QuoteInputs) -> Proposal:
         fair = inp.fair
@@ -159,7 +202,7 @@ class MarketMaker:
         close = prm.close_factor(inp.reference_ts_ns - inp.ts_ns)
         gamma = prm.risk_aversion * (1.0 + (prm.close_risk_multiplier - 1.0) * close)
         edge = prm.edge * (1.0 + (prm.close_edge_multiplier - 1.0) * close)
-        p_cells = tilted_probs(fair.cell_probs, (), cells, 0.0)
+        p_cells = self._p_cells(fair.cell_probs, cells)
         if any(pos_v):
             rho = tilted_probs(fair.cell_probs, payoff_dollars(k, cells, pos_v), cells, gamma)
             pay = payoff_micros(k, cells, pos_v)
@@ -169,44 +212,68 @@ class MarketMaker:
         f_loss = min(1.0, max(0.0, 1.0 - loss / lim.max_event_loss))
         half = edge + prm.adverse_selection
         pause, fills = prm.fill_pause_ns, inp.last_fill_ns
+        now = inp.ts_ns
         wake: int | None = None
         band = prm.no_quote_band
+        hi_band = 1.0 - band
         out: list[DesiredQuote] = []
         notes: dict[str, str] = {}
         sel = inp.quotable
+        fair_of = fair.fair
+        books, resting = inp.books, inp.resting
+        base, lot, max_pos = prm.size, prm.lot, lim.max_position
+        size_of: dict[int, Qty] = {}  # |position| -> opening-side size (f_loss is fixed here)
+        fee_list = self._fees(inp.markets)
         for j, m in enumerate(inp.markets):
             t = m.ticker
             if sel is not None and t not in sel:
                 notes[t] = "not_selected"
                 continue
-            p = fair.fair.get(t)
+            p = fair_of.get(t)
             if p is None:
                 notes[t] = "no_fair_value"
                 continue
-            if p < band or p > 1.0 - band:
+            if p < band or p > hi_band:
                 notes[t] = "no_quote_band"
                 continue
             q = pos_v[j]
-            bq = self._size(q, "bid", f_loss)
-            aq = self._size(q, "ask", f_loss)
+            # `_size` for both sides: the opening side's size depends on |q| only
+            aq_abs = -q if q < 0 else q
+            op = size_of.get(aq_abs)
+            if op is None:
+                op = size_of[aq_abs] = _open_size(aq_abs, base, lot, max_pos, f_loss)
+            bq = op if q >= 0 else base
+            aq = op if q <= 0 else base
             if pause and fills:
                 for side in ("bid", "ask"):
                     until = fills.get((t, side), -pause) + pause
-                    if until > inp.ts_ns:
+                    if until > now:
                         wake = until if wake is None else min(wake, until)
                         if side == "bid":
                             bq = 0
                         else:
                             aq = 0
-            skew_b = reservation_bid(rho[j], gamma, bq) - p_cells[j] if bq else 0.0
-            skew_a = reservation_ask(rho[j], gamma, aq) - p_cells[j] if aq else 0.0
+            pc = p_cells[j]
+            skew_b = reservation_bid(rho[j], gamma, bq) - pc if bq else 0.0
+            skew_a = reservation_ask(rho[j], gamma, aq) - pc if aq else 0.0
             r_bid = (p + skew_b) * ONE
             r_ask = (p + skew_a) * ONE
-            fees = m.fees if m.fees.maker_share() else None
-            bid = snap_bid(m.grid, fees, bq, r_bid - half) if bq else None
-            ask = snap_ask(m.grid, fees, aq, r_ask + half) if aq else None
-            bid, ask = self._place(m, inp.books.get(t), bid, ask)
-            bid, ask, bq, aq = self._stick(inp, m, fees, bid, ask, bq, aq, r_bid, r_ask)
+            fees = fee_list[j]
+            g = m.grid
+            bid = snap_bid(g, fees, bq, r_bid - half) if bq else None
+            ask = snap_ask(g, fees, aq, r_ask + half) if aq else None
+            book = books.get(t)
+            if book is None:
+                best_bid = best_ask = None
+            else:
+                best_bid, best_ask = book.yes_bid_price(), book.yes_ask_price()
+            if bid is not None or ask is not None:
+                bid, ask = self._place(g, best_bid, best_ask, bid, ask)
+            rest = resting.get(t)
+            if rest:
+                bid, ask, bq, aq = self._stick(
+                    now, rest, best_bid, best_ask, m, fees, bid, ask, bq, aq, r_bid, r_ask
+                )
             if bid is not None:
                 out.append(DesiredQuote(t, "bid", bid, bq))
             if ask is not None:
@@ -221,16 +288,17 @@ class MarketMaker:
         opening = q >= 0 if side == "bid" else q <= 0
         if not opening:
             return prm.size
-        room = max(0, lim.max_position - abs(q))
-        f = min(1.0, room / lim.max_position, f_loss)
-        lots = math.floor(prm.size * f / prm.lot + 0.5)  # nearest whole lot
-        return min(lots * prm.lot, room - room % prm.lot)
+        return _open_size(abs(q), prm.size, prm.lot, lim.max_position, f_loss)
 
     def _place(
-        self, m: MarketSpec, book: BinaryBook | None, bid: Price | None, ask: Price | None
+        self,
+        g: PriceGrid,
+        best_bid: Price | None,
+        best_ask: Price | None,
+        bid: Price | None,
+        ask: Price | None,
     ) -> tuple[Price | None, Price | None]:
         """Enforce the minimum spread, then keep strictly inside the opposite best price."""
-        g = m.grid
         need = self.params.min_spread_ticks
         if bid is not None and ask is not None:
             bi, ai = g.tick(bid), g.tick(ask)
@@ -243,20 +311,20 @@ class MarketMaker:
                 turn += 1
             bid = g.prices[bi] if bi >= 0 and g.prices[bi] > 0 else None
             ask = g.prices[ai] if ai < len(g.prices) and g.prices[ai] < ONE else None
-        if book is not None:
-            best_ask = book.yes_ask_price()
-            if bid is not None and best_ask is not None and bid >= best_ask:
-                px = g.floor(best_ask - 1)
-                bid = px if 0 < px < best_ask else None
-            best_bid = book.yes_bid_price()
-            if ask is not None and best_bid is not None and ask <= best_bid:
-                px = g.ceil(best_bid + 1)
-                ask = px if best_bid < px < ONE else None
+        if bid is not None and best_ask is not None and bid >= best_ask:
+            px = g.floor(best_ask - 1)
+            bid = px if 0 < px < best_ask else None
+        if ask is not None and best_bid is not None and ask <= best_bid:
+            px = g.ceil(best_bid + 1)
+            ask = px if best_bid < px < ONE else None
         return bid, ask
 
     def _stick(
         self,
-        inp: QuoteInputs,
+        now: int,
+        rest: Sequence[RestingOrder],
+        best_bid: Price | None,
+        best_ask: Price | None,
         m: MarketSpec,
         fees: FeeSchedule | None,
         bid: Price | None,
@@ -267,15 +335,23 @@ class MarketMaker:
         r_ask: float,
     ) -> tuple[Price | None, Price | None, Qty, Qty]:
         """Hysteresis and minimum resting time against our live orders in this market."""
-        rest = inp.resting.get(m.ticker, ())
-        if not rest:
-            return bid, ask, bq, aq
-        book = inp.books.get(m.ticker)
-        best_ask = None if book is None else book.yes_ask_price()
-        best_bid = None if book is None else book.yes_bid_price()
-        now = inp.ts_ns
-        nb, nbq = self._keep(now, m, fees, _one(rest, "bid"), bid, bq, r_bid, best_ask, "bid")
-        na, naq = self._keep(now, m, fees, _one(rest, "ask"), ask, aq, r_ask, best_bid, "ask")
+        rb = ra = None
+        nb_ = na_ = 0
+        for r in rest:  # `_one` for both sides in one pass
+            if r.side == "bid":
+                nb_ += 1
+                rb = r
+            elif r.side == "ask":
+                na_ += 1
+                ra = r
+        if nb_ == 1 and bid is not None:
+            nb, nbq = self._keep(now, m, fees, rb, bid, bq, r_bid, best_ask, "bid")
+        else:  # what `_keep` answers without a single resting order or a new price
+            nb, nbq = bid, bq
+        if na_ == 1 and ask is not None:
+            na, naq = self._keep(now, m, fees, ra, ask, aq, r_ask, best_bid, "ask")
+        else:
+            na, naq = ask, aq
         if (
             nb is not None
             and na is not None
@@ -299,7 +375,7 @@ class MarketMaker:
         if r is None or px is None or r.remaining <= 0 or not m.grid.valid_order_price(r.price):
             return px, qty
         prm = self.params
-        fee = maker_fee_per_contract(fees, qty, r.price)
+        fee = 0.0 if fees is None else maker_fee_per_contract(fees, qty, r.price)
         if side == "bid":
             safe = r.price + fee <= res and (opp is None or r.price < opp)
         else:
@@ -315,12 +391,9 @@ class MarketMaker:
         return r.price, qty
 
 
-def _one(rest: Sequence[RestingOrder], side: Side) -> RestingOrder | None:
-    """The single resting order on a side (None when there are none or several)."""
-    found = None
-    for r in rest:
-        if r.side == side:
-            if found is not None:
-                return None
-            found = r
-    return found
+def _open_size(aq: Qty, base: Qty, lot: Qty, max_position: Qty, f_loss: float) -> Qty:
+    """The size of the side that adds exposure at |position| `aq` (see `MarketMaker._size`)."""
+    room = max(0, max_position - aq)
+    f = min(1.0, room / max_position, f_loss)
+    lots = math.floor(base * f / lot + 0.5)  # nearest whole lot
+    return min(lots * lot, room - room % lot)

@@ -203,7 +203,7 @@ EXPECTED_ERRORS: dict[str, tuple[type[VenueError], str | None]] = {
     "orders__insufficient_balance": (OrderRejected, "insufficient_balance"),
     "orders__invalid_price_structure": (OrderRejected, "invalid_price"),
     "orders__numeric_field_types": (OrderRejected, "bad_request"),
-    "orders__post_only_cross": (OrderRejected, "invalid_order"),
+    "orders__post_only_cross": (OrderRejected, "post_only_cross"),  # server: invalid_order
     "markets__limit_over_max": (VenueError, None),
 }
 
@@ -230,6 +230,21 @@ def test_error_details_and_shapes() -> None:
     assert e.details == "INCORRECT_API_KEY_SIGNATURE"
     e = rest.error_from_body(400, (FX / "orders__numeric_field_types.json").read_bytes())
     assert e.code == "bad_request" and "CreateOrderV2Request.count" in (e.details or "")
+    req = rest.Request(
+        "POST", "/portfolio/events/orders", "/portfolio/events/orders", None, write=True
+    )
+    e = rest.error_from_body(400, (FX / "orders__post_only_cross.json").read_bytes(), request=req)
+    assert (
+        e.code == "post_only_cross"
+        and e.raw_code == "invalid_order"
+        and e.details == "post only cross"
+    )
+    e = rest.error_from_body(
+        400,
+        b'{"error":{"code":"market_closed","message":"market closed","details":"MARKET_INACTIVE"}}',
+        request=req,
+    )
+    assert e.code == "market_closed"
     e = rest.error_from_body(400, (FX / "markets__limit_over_max.json").read_bytes())
     assert "Parameter validation failed" in e.message
     e = rest.error_from_body(429, b'{"error": "too many requests"}')

@@ -204,6 +204,13 @@ async def test_429_burst_absorbed_without_losing_an_order(rig: tuple[Server, Kal
     assert len(await http.markets()) == 6
     srv.fail_429 = 99
     with pytest.raises(RateLimited):
+        await http.create_order("T", Side.BID, 4600, 100, client_order_id="again")
+    srv.fail_429 = 0
+    assert (
+        await http.create_order("T", Side.BID, 4600, 100, client_order_id="again")
+    ).order_id == "o1"
+    srv.fail_429 = 99
+    with pytest.raises(RateLimited):
         await http.amend_order(
             "o0", ticker="T", side=Side.BID, price=4800, count=100
         )  # not retried

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "pmbot" / "venues" / "kalshi"
-PURE = ["urls", "wire", "convert", "signing", "rest", "stream"]
+PURE = ["urls", "wire", "wire_rest", "convert", "signing", "rest", "stream"]
 FORBIDDEN = {
     "asyncio",
     "aiohttp",

@@ -23,6 +23,7 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.orders import OrderStatus, Side
 from pmbot.core.state import TradingState
 from pmbot.errors import AuthError, NotFound, OrderRejected
+from pmbot.venues.kalshi import rest
 from pmbot.venues.kalshi.signing import KalshiSigner
 from pmbot.venues.kalshi.urls import KalshiUrls
 from pmbot.venues.kalshi.venue import KalshiVenue
@@ -153,7 +154,7 @@ async def test_ladder_books_orders_fills_positions(rig: Any) -> None:
 
     with pytest.raises(OrderRejected) as ei:
         await r.venue.place(t, Side.BID, 6500, 100, post_only=True)  # would cross the 0.60 ask
-    assert ei.value.code == "invalid_order"
+    assert ei.value.code == "post_only_cross" and ei.value.raw_code == "invalid_order"
 
     taker = await r.venue.place(t, Side.BID, 6000, 200, time_in_force="immediate_or_cancel")
     assert taker.status is OrderStatus.EXECUTED and taker.filled == 200
@@ -202,9 +203,10 @@ async def _churn(r: Rig, t: str, n: int = 4, base: int = 1000) -> None:
     await r.sim.step(1)
 
 
+@pytest.mark.parametrize("direct", [False, True], ids=["events", "direct"])
 @pytest.mark.parametrize("fault", ["skip_seq", "dup_seq", "reorder_seq", "delay"])
-async def test_seq_faults_heal_to_simulator_book(rig: Any, fault: str) -> None:
-    r = await rig()
+async def test_seq_faults_heal_to_simulator_book(rig: Any, fault: str, direct: bool) -> None:
+    r = await rig(direct=direct)
     await r.start()
     t = active(r.sim)
     await r.venue.subscribe_books([t])
@@ -276,3 +278,82 @@ async def test_auth_failures_are_typed_with_server_code(rig: Any) -> None:
     with pytest.raises(AuthError) as ei2:
         await r.venue.run()
     assert ei2.value.status == 401 and ei2.value.code == "authentication_error"
+
+
+async def test_rate_limited_burst_places_every_order_once(rig: Any) -> None:
+    """The simulator's own token bucket is on: 25 concurrent creates all land, none twice."""
+    r = await rig(sim={"rate_limits": True}, configure_limits=True)
+    await r.start()
+    t = active(r.sim)
+    ups = await asyncio.gather(
+        *(r.venue.place(t, Side.BID, 100 + 100 * (i % 20), 100) for i in range(25))
+    )
+    assert all(u.status is OrderStatus.RESTING for u in ups)
+    live = await r.venue.orders(status="resting", ticker=t)
+    assert sorted(o.order_id for o in live) == sorted(u.order_id for u in ups)
+    assert len({u.client_order_id for u in ups}) == 25
+
+
+async def test_every_endpoint_decodes_against_the_simulator(rig: Any) -> None:
+    r = await rig()
+    await r.start()
+    h = r.venue.http
+    t = active(r.sim)
+    mm(r.sim, t, "bid", 3000, 500)
+    mm(r.sim, t, "ask", 6000, 500)
+    await r.sim.step(1)
+    assert (await h.exchange_status()).trading_active
+    sched = await h.exchange_schedule()
+    assert sched.schedule is not None
+    assert (await h.series("KXINX")).fee_type.startswith("quadratic")
+    evs = await h.events(series_ticker="KXINX", status="open", with_nested_markets=True)
+    assert evs and evs[0].markets
+    e = await h.event(evs[0].event_ticker)
+    assert e.event.event_ticker == evs[0].event_ticker
+    assert (await h.market(t)).ticker == t
+    books = await h.orderbooks([t])
+    assert books[0].orderbook_fp.yes_dollars
+    o = await r.venue.place(t, Side.BID, 3000, 100)
+    assert (await h.queue_position(o.order_id)) == "5.00"
+    qps = await h.queue_positions(market_tickers=[t])
+    assert [q.order_id for q in qps] == [o.order_id]
+    assert (await h.order(o.order_id)).client_order_id == o.client_order_id
+    await r.venue.place(t, Side.BID, 6000, 100, time_in_force="immediate_or_cancel")
+    trades = await h.trades(ticker=t)
+    assert trades and trades[0].ticker == t
+    assert isinstance(await h.settlements(), list)
+    gid = await h.create_order_group(1000)
+    assert any(g.order_group_id == gid for g in await h.order_groups())
+    await h.set_order_group_limit(gid, 2000)
+    assert (await h.order_group(gid)).contracts_limit_fp == "20.00"
+    await h.trigger_order_group(gid)
+    await h.reset_order_group(gid)
+    await h.delete_order_group(gid)
+    limits, costs = await h.configure_limits()
+    assert limits.write.bucket_capacity > 0 and costs.default_cost > 0
+    assert h.costs.cost(rest.cancel_order("x")) == 2
+
+
+async def test_trading_on_simulated_time_still_signs_with_wall_time(rig: Any) -> None:
+    r = await rig()
+    r.venue.http.clock = r.sim.clock  # the bot's clock is the simulator's, not wall time
+    r.sim.clock.advance(3600)  # an hour ahead of the wall: a signature on it would be refused
+    await r.venue.start()
+    o = await r.venue.place(active(r.sim), Side.BID, 1000, 100)
+    assert o.status is OrderStatus.RESTING
+
+
+async def test_5xx_on_create_and_cancel_settled_without_duplicates(rig: Any) -> None:
+    r = await rig()
+    await r.start()
+    t = active(r.sim)
+    r.sim.faults.http_5xx = (
+        1  # the create itself fails: looked up (absent), resent with the same id
+    )
+    o = await r.venue.place(t, Side.BID, 1200, 100, client_order_id="c-5xx")
+    assert o.client_order_id == "c-5xx" and o.status is OrderStatus.RESTING
+    live = await r.venue.orders(status="resting", ticker=t)
+    assert [x.client_order_id for x in live] == ["c-5xx"]
+    r.sim.faults.http_5xx = 2  # cancels are retried: a repeat is harmless
+    assert await r.venue.cancel(o.order_id) == 100
+    assert await r.venue.orders(status="resting", ticker=t) == []

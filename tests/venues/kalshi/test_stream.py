@@ -16,7 +16,7 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import PriceGrid
 from pmbot.core.state import TradingState
-from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, Backoff, KalshiStream
+from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, TRADE, Backoff, KalshiStream
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "kalshi"
 T = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
@@ -413,3 +413,82 @@ def test_desire_changed_while_subscribe_in_flight() -> None:
     r.sent()
     r.feed(subscribed(3, 9, FILL))
     assert r.sent() == []
+
+
+def test_public_market_data_hook_and_list_subscriptions() -> None:
+    seen: list[object] = []
+    s = KalshiStream(lambda e: None, on_market_data=seen.append)
+    s.want(TRADE)
+    s.connected(0)
+    s.data_to_send()
+    s.receive(json.dumps(subscribed(1, 2, TRADE)).encode(), 0)
+    s.receive(
+        json.dumps(
+            {
+                "type": "trade",
+                "sid": 2,
+                "msg": {
+                    "trade_id": "t",
+                    "market_ticker": T,
+                    "yes_price_dollars": "0.3600",
+                    "no_price_dollars": "0.6400",
+                    "count_fp": "136.00",
+                    "taker_side": "no",
+                    "taker_outcome_side": "no",
+                    "taker_book_side": "ask",
+                    "is_block_trade": False,
+                    "ts": 1,
+                    "ts_ms": 1000,
+                },
+            }
+        ).encode(),
+        0,
+    )
+    assert len(seen) == 1
+    s.list_subscriptions()
+    c = json.loads(s.data_to_send()[0])
+    assert c == {"id": 2, "cmd": "list_subscriptions"}
+    s.receive(
+        json.dumps({"id": 2, "type": "ok", "msg": [{"channel": TRADE, "sid": 2}]}).encode(), 0
+    )
+    assert s.stats.bad_frames == 0
+
+
+def test_unknown_market_is_dropped_and_the_rest_resubscribed() -> None:
+    r = Rig(T, "GONE")
+    cmds = _connect(r, T, "GONE")
+    assert cmds[0]["params"]["market_tickers"] == ["GONE", T]
+    r.feed(
+        {
+            "type": "error",
+            "id": 1,
+            "msg": {"code": 16, "msg": "Market not found", "market_ticker": "GONE"},
+        }
+    )
+    c = r.sent()
+    assert [(x["cmd"], x["params"]["market_tickers"]) for x in c] == [("subscribe", [T])]
+    assert r.s.desired[BOOK] == {T}
+    r.feed(subscribed(c[0]["id"], 4))
+    r.feed(snap(4, 1, T, [["0.4700", "1.00"]], []))
+    assert r.state.book_fresh[T] and r.sent() == []
+
+
+def test_reordered_snapshot_never_marks_a_torn_book_fresh() -> None:
+    r = _fresh_rig()
+    r.feed(delta(7, 2, T, "yes", "0.4700", "1.00"))
+    r.feed(delta(7, 3, T, "yes", "0.4600", "1.00"))
+    # seq 4 is lost; a snapshot (5) and the delta after it (6) arrive swapped
+    r.feed(delta(7, 6, T, "yes", "0.4500", "1.00"))
+    r.feed(snap(7, 5, T, [["0.4700", "4.00"]], []))
+    assert not r.state.book_fresh[T]  # an old snapshot is not a baseline
+    r.feed({"type": "ok", "id": 2, "sid": 7, "seq": 7, "msg": {"market_tickers": [T]}})
+    r.feed(snap(7, 8, T, [["0.4500", "1.00"], ["0.4700", "4.00"]], []))
+    assert r.state.book_fresh[T] and r.state.books[T].depth(True) == [(4700, 400), (4500, 100)]
+
+
+def test_server_restarting_seq_with_a_snapshot_is_accepted() -> None:
+    r = _fresh_rig()
+    r.feed(delta(7, 4, T, "yes", "0.4700", "1.00"))  # gap: resync
+    r.feed(snap(7, 1, T, [["0.4700", "2.00"]], []))
+    r.feed(delta(7, 2, T, "yes", "0.4700", "1.00"))
+    assert r.state.book_fresh[T] and r.state.books[T].depth(True) == [(4700, 300)]

@@ -45,6 +45,7 @@ class KalshiHttp:
         signer: KalshiSigner | None,
         *,
         clock: Clock | None = None,
+        wall_clock: Clock | None = None,
         rng: random.Random | None = None,
         read_rate: float = 200.0,
         read_capacity: float = 200.0,
@@ -60,6 +61,8 @@ class KalshiHttp:
         self.urls = urls
         self.signer = signer
         self.clock: Clock = clock or LiveClock()
+        # signatures carry the exchange's wall time, whatever clock the bot trades on
+        self.wall: Clock = wall_clock or LiveClock()
         self.rng = rng or random.Random()
         now = self.clock.monotonic()
         self.read_bucket = rest.TokenBucket(read_rate, read_capacity, now)
@@ -124,11 +127,11 @@ class KalshiHttp:
         assert self._session is not None
         bucket = self.write_bucket if req.write else self.read_bucket
         wait = bucket.reserve(self.costs.cost(req), self.clock.monotonic())
-        if wait > 0:
-            await self.clock.sleep(wait)
+        if wait > 0:  # pad: the venue's bucket refills on its clock, not ours
+            await self.clock.sleep(wait * 1.05 + 0.01)
         headers: dict[str, str] = {}
         if req.signed and self.signer is not None:
-            ts_ms = self.clock.now_ns() // 1_000_000
+            ts_ms = self.wall.now_ns() // 1_000_000
             headers.update(self.signer.headers(ts_ms, req.method, self.urls.signed_path(req.path)))
         if req.body is not None:
             headers["Content-Type"] = "application/json"
@@ -142,9 +145,16 @@ class KalshiHttp:
         ) as resp:
             return resp.status, await resp.read()
 
-    async def call(self, req: rest.Request, *, retry_429: bool | None = None) -> Any:
-        """Send, retry where safe, and decode; raises the typed venue error otherwise."""
+    async def call(
+        self, req: rest.Request, *, retry_429: bool | None = None, retry_unknown: bool | None = None
+    ) -> Any:
+        """Send, retry where safe, and decode; raises the typed venue error otherwise.
+
+        `retry_429`: resend after a 429 (refused before processing). `retry_unknown`: resend
+        after a network error or 5xx, where the first attempt may have taken effect.
+        """
         may_retry = req.idempotent if retry_429 is None else retry_429
+        again = req.idempotent if retry_unknown is None else retry_unknown
         attempt = 0
         while True:
             try:
@@ -152,7 +162,7 @@ class KalshiHttp:
             except (TimeoutError, aiohttp.ClientError, OSError) as e:
                 # a refused connection sent nothing: even a write may go again
                 unsent = isinstance(e, aiohttp.ClientConnectorError)
-                if not (req.idempotent or unsent) or attempt >= self.max_retries:
+                if not (again or unsent) or attempt >= self.max_retries:
                     raise VenueUnavailable(
                         f"{req.method} {req.template}: network error: {type(e).__name__}: {e}"
                     ) from e
@@ -180,7 +190,7 @@ class KalshiHttp:
                         req.template,
                         attempt,
                     )
-                elif status >= 500 and req.idempotent and attempt < self.max_retries:
+                elif status >= 500 and again and attempt < self.max_retries:
                     log.warning(
                         "kalshi rest %d method=%s path=%s attempt=%d",
                         status,
@@ -429,6 +439,10 @@ class KalshiHttp:
                         f"create {coid}: exists but not visible yet", code=e.code
                     ) from e
                 raise
+            except RateLimited:
+                if not resent:
+                    self._used_coids.discard(coid)  # refused before processing: id not burned
+                raise
 
     async def _lookup_created(self, coid: str, ticker: str) -> w.CreateOrderResponse | None:
         for attempt in range(3):
@@ -447,7 +461,10 @@ class KalshiHttp:
         return None
 
     async def cancel_order(self, order_id: str) -> w.CancelOrderResponse:
-        r: w.CancelOrderResponse = await self.call(rest.cancel_order(order_id), retry_429=True)
+        # a repeated cancel is harmless: 200 (it rests) or 404 (it no longer rests)
+        r: w.CancelOrderResponse = await self.call(
+            rest.cancel_order(order_id), retry_429=True, retry_unknown=True
+        )
         log.info("kalshi order canceled order_id=%s reduced_by=%s", order_id, r.reduced_by)
         return r
 
@@ -487,7 +504,12 @@ class KalshiHttp:
             if s.client_order_id in self._used_coids:
                 raise ValueError(f"client_order_id {s.client_order_id} was already sent")
             self._used_coids.add(s.client_order_id)
-        return await self.call(rest.batch_create(specs))  # type: ignore[no-any-return]
+        try:
+            return await self.call(rest.batch_create(specs))  # type: ignore[no-any-return]
+        except RateLimited:
+            for s in specs:  # the whole batch was refused before processing
+                self._used_coids.discard(s.client_order_id)
+            raise
 
     def order_spec(
         self, ticker: str, side: Side, price: Price, count: Qty, **opts: Any
@@ -525,6 +547,3 @@ class KalshiHttp:
 
     async def endpoint_costs(self) -> w.EndpointCosts:
         return await self.call(rest.endpoint_costs())  # type: ignore[no-any-return]
-
-
-_ = RateLimited  # raised through `call` (re-exported for callers' except clauses)

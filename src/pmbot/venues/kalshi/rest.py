@@ -85,6 +85,7 @@ class Request:
     body: bytes | None = None
     signed: bool = True
     write: bool = False  # spends the write bucket; never retried blindly
+    items: int = 1  # batches cost the endpoint's cost per item, all at once
 
     @property
     def idempotent(self) -> bool:
@@ -118,10 +119,22 @@ def _get(
 
 
 def _write(
-    method: str, path: str, template: str, response: type[Any] | None, body: Any = None
+    method: str,
+    path: str,
+    template: str,
+    response: type[Any] | None,
+    body: Any = None,
+    items: int = 1,
 ) -> Request:
     return Request(
-        method, path, template, response, None if body is None else _enc.encode(body), True, True
+        method,
+        path,
+        template,
+        response,
+        None if body is None else _enc.encode(body),
+        True,
+        True,
+        max(1, items),
     )
 
 
@@ -480,6 +493,7 @@ def batch_create(specs: Sequence[OrderSpec]) -> Request:
         f"{_ORDERS}/batched",
         w.BatchCreateResponse,
         {"orders": [s.body() for s in specs]},
+        len(specs),
     )
 
 
@@ -491,6 +505,7 @@ def batch_cancel(order_ids: Sequence[str]) -> Request:
         f"{_ORDERS}/batched",
         w.BatchCancelResponse,
         {"orders": [{"order_id": i} for i in order_ids]},
+        len(order_ids),
     )
 
 
@@ -582,8 +597,29 @@ def error_from_body(status: int, body: bytes, *, request: Request | None = None)
     if status >= 500:
         return VenueUnavailable(text, **kw)
     if request is not None and request.write:
-        return OrderRejected(text, **kw)
+        err: VenueError = OrderRejected(text, **kw)
+        norm = normalized_reject_code(code, details)
+        if norm != code:
+            err.raw_code = code  # type: ignore[attr-defined]  # the server's own code, kept
+            err.code = norm
+        return err
     return VenueError(text, **kw)
+
+
+def normalized_reject_code(code: str | None, details: str | None) -> str | None:
+    """Kalshi reject codes -> the order manager's vocabulary (ports.py); others unchanged.
+
+    Post-only crosses arrive as `invalid_order` with details `post only cross`; closed markets
+    as `market_closed` (simulator) or a MARKET_INACTIVE-style code/details (docs, unrecorded).
+    """
+    d = (details or "").lower()
+    if code == "invalid_order" and "post only cross" in d:
+        return "post_only_cross"
+    if code and code.lower() in ("market_inactive", "market_closed"):
+        return "market_closed"
+    if "market_inactive" in d:
+        return "market_closed"
+    return code
 
 
 def decode_response(req: Request, body: bytes) -> Any:
@@ -636,7 +672,8 @@ class CostTable:
         return cls(ec.default_cost, costs)
 
     def cost(self, req: Request) -> int:
-        return self.costs.get((req.method, req.template), self.default_cost)
+        """Tokens the request spends: the endpoint's cost, per item for batches."""
+        return self.costs.get((req.method, req.template), self.default_cost) * req.items
 
 
 def check_status(status: int, body: bytes, req: Request) -> None:
@@ -644,5 +681,5 @@ def check_status(status: int, body: bytes, req: Request) -> None:
         raise error_from_body(status, body, request=req)
 
 
-__all__ += ["check_status", "decode_response"]
+__all__ += ["check_status", "decode_response", "normalized_reject_code"]
 _ = ProtocolViolation  # re-exported for callers matching on decode errors

@@ -131,6 +131,7 @@ class KalshiStream:
         resync_on_duplicate: bool = True,
         books: MutableMapping[str, BinaryBook] | None = None,
         on_book_change: Callable[[str, int], None] | None = None,
+        on_market_data: Callable[[w.TickerFrame | w.TradeFrame], None] | None = None,
         venue: str = "kalshi",
     ) -> None:
         self.sink = sink
@@ -140,6 +141,7 @@ class KalshiStream:
         self.resync_on_duplicate = resync_on_duplicate
         self.books = books
         self.on_book_change = on_book_change
+        self.on_market_data = on_market_data  # public ticker/trade frames (no domain event)
         self.venue = venue
         self.desired: dict[str, set[str] | None] = {}
         self.stats = StreamStats()
@@ -291,7 +293,11 @@ class KalshiStream:
         elif channel == TICKER:
             params["send_initial_snapshot"] = True
         self._send("subscribe", params, _Cmd("subscribe", channel, tuple(sorted(tickers or ()))))
-        log.info("kalshi ws subscribe channel=%s markets=%d", channel, len(tickers or ()))
+        log.info(
+            "kalshi ws subscribe channel=%s markets=%s",
+            channel,
+            "all" if tickers is None else len(tickers),
+        )
 
     def _drop_sub(self, sid: int) -> None:
         sub = self._subs.pop(sid, None)
@@ -397,8 +403,8 @@ class KalshiStream:
             return
         ticker = f.msg.market_ticker
         last = sub.last_seq
-        if last is not None and f.seq <= last and not self._fresh.get(ticker, False):
-            sub.last_seq = f.seq  # a snapshot we are waiting for restarts the baseline
+        if f.seq == 1 and last is not None and last >= 1 and not self._fresh.get(ticker, False):
+            sub.last_seq = 1  # a server that restarts seq with the snapshot we wait for
         elif not self._seq_ok(sub, f.seq, now_ns):
             return
         if ticker not in sub.tickers:
@@ -460,6 +466,8 @@ class KalshiStream:
             | w.TradeFrame
             | w.EventLifecycleFrame,
         ):
+            if self.on_market_data is not None and isinstance(frame, w.TickerFrame | w.TradeFrame):
+                self.on_market_data(frame)
             sid, seq = getattr(frame, "sid", None), getattr(frame, "seq", None)
             sub = self._subs.get(sid) if sid is not None else None
             if sub is not None and seq is not None:
@@ -492,7 +500,8 @@ class KalshiStream:
             for rsid, rs in list(self._resync.items()):
                 if rs.stage == 2 and rsid not in self._subs:
                     self._resync.pop(rsid)
-                    self._resync[sid] = _Resync(2, rs.deadline_ns, rs.tickers & tickers)
+                    if rs.tickers & tickers:
+                        self._resync[sid] = _Resync(2, rs.deadline_ns, rs.tickers & tickers)
         log.info("kalshi ws subscribed channel=%s sid=%d markets=%d", ch, sid, len(tickers))
         self._reconcile(ch, sid)
 
@@ -563,8 +572,44 @@ class KalshiStream:
             return
         if cmd.cmd == "get_snapshot" and cmd.sid in self._subs:
             self._resubscribe(self._subs[cmd.sid], now_ns, f"get_snapshot refused code {code}")
-        elif cmd.cmd == "subscribe" and cmd.channel == BOOK and code == 16 and f.msg.market_ticker:
-            log.error("kalshi ws market not found ticker=%s", f.msg.market_ticker)
+        elif code == 16 and f.msg.market_ticker and cmd.cmd in ("subscribe", "add", "get_snapshot"):
+            self._drop_unknown_market(cmd, f.msg.market_ticker, now_ns)
+
+    def _drop_unknown_market(self, cmd: _Cmd, ticker: str, now_ns: int) -> None:
+        """One unknown market fails the whole command: stop wanting it, retry the rest."""
+        log.error(
+            "kalshi ws market not found ticker=%s channel=%s: no longer subscribed",
+            ticker,
+            cmd.channel,
+        )
+        ch = cmd.channel
+        cur = self.desired.get(ch)
+        if cur is not None and ticker in cur:
+            cur.discard(ticker)
+        if ch == BOOK:
+            self._mark_stale(ticker, now_ns, "market not found")
+            self._fresh.pop(ticker, None)
+            self._book_sid.pop(ticker, None)
+        rest = tuple(t for t in cmd.tickers if t != ticker and (cur is None or t in cur))
+        sub = self._subs.get(cmd.sid) if cmd.sid is not None else None
+        if sub is not None:
+            sub.tickers.discard(ticker)
+        if not rest:
+            return
+        if cmd.cmd == "subscribe":
+            self._subscribe(ch, set(rest), now_ns)
+        elif sub is not None and cmd.cmd == "add":
+            self._send(
+                "update_subscription",
+                {"sids": [sub.sid], "action": "add_markets", "market_tickers": sorted(rest)},
+                _Cmd("add", ch, rest, sub.sid),
+            )
+        elif sub is not None:
+            self._send(
+                "update_subscription",
+                {"sids": [sub.sid], "action": "get_snapshot", "market_tickers": sorted(rest)},
+                _Cmd("get_snapshot", ch, rest, sub.sid),
+            )
 
     # ---- resync ---------------------------------------------------------------------------
     def _mark_stale(self, ticker: str, now_ns: int, reason: str) -> None:

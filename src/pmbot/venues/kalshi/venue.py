@@ -55,10 +55,12 @@ class KalshiVenue:
         *,
         clock: Clock | None = None,
         transport_clock: Clock | None = None,
+        wall_clock: Clock | None = None,
         rng: random.Random | None = None,
         use_yes_price: bool = True,
         books: MutableMapping[str, BinaryBook] | None = None,
         on_book_change: Callable[[str, int], None] | None = None,
+        on_market_data: Callable[[w.TickerFrame | w.TradeFrame], None] | None = None,
         silence_timeout_s: float = 30.0,
         resync_timeout_s: float = 5.0,
         backoff_base_s: float = 0.5,
@@ -74,7 +76,14 @@ class KalshiVenue:
         self.rng = rng or random.Random()
         self.sink = sink
         self.configure_limits = configure_limits
-        self.http = KalshiHttp(urls, signer, clock=transport, rng=self.rng, **dict(http_opts or {}))
+        self.http = KalshiHttp(
+            urls,
+            signer,
+            clock=transport,
+            wall_clock=wall_clock,
+            rng=self.rng,
+            **dict(http_opts or {}),
+        )
         self.stream = KalshiStream(
             sink,
             use_yes_price=use_yes_price,
@@ -82,12 +91,14 @@ class KalshiVenue:
             silence_timeout_s=silence_timeout_s,
             books=books,
             on_book_change=on_book_change,
+            on_market_data=on_market_data,
         )
         self.ws = KalshiWs(
             urls,
             signer,
             self.stream,
             clock=transport,
+            wall_clock=wall_clock,
             backoff=Backoff(backoff_base_s, backoff_cap_s, self.rng),
         )
 

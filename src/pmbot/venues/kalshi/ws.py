@@ -37,6 +37,7 @@ class KalshiWs:
         stream: KalshiStream,
         *,
         clock: Clock | None = None,
+        wall_clock: Clock | None = None,
         backoff: Backoff | None = None,
         tick_s: float = 0.25,
         connect_timeout_s: float = 10.0,
@@ -45,6 +46,8 @@ class KalshiWs:
         self.signer = signer
         self.stream = stream
         self.clock: Clock = clock or LiveClock()
+        # signatures carry the exchange's wall time, whatever clock the bot trades on
+        self.wall: Clock = wall_clock or LiveClock()
         self.backoff = backoff or Backoff()
         self.tick_s = tick_s
         self.connect_timeout_s = connect_timeout_s
@@ -63,6 +66,11 @@ class KalshiWs:
 
     async def unwant(self, channel: str, tickers: Iterable[str] | None = None) -> None:
         self.stream.unwant(channel, tickers, self.clock.now_ns())
+        await self._flush()
+
+    async def list_subscriptions(self) -> None:
+        """Ask the server for its subscription list (logged when the reply arrives)."""
+        self.stream.list_subscriptions()
         await self._flush()
 
     async def _flush(self) -> None:
@@ -126,9 +134,7 @@ class KalshiWs:
         assert self._session is not None
         headers = {}
         if self.signer is not None:
-            headers = self.signer.headers(
-                self.clock.now_ns() // 1_000_000, "GET", self.urls.ws_path
-            )
+            headers = self.signer.headers(self.wall.now_ns() // 1_000_000, "GET", self.urls.ws_path)
         try:
             ws = await self._session.ws_connect(
                 self.urls.ws,
@@ -180,9 +186,7 @@ class KalshiWs:
         url = "http" + self.urls.ws[2:]
         headers = {}
         if self.signer is not None:
-            headers = self.signer.headers(
-                self.clock.now_ns() // 1_000_000, "GET", self.urls.ws_path
-            )
+            headers = self.signer.headers(self.wall.now_ns() // 1_000_000, "GET", self.urls.ws_path)
         try:
             async with self._session.get(url, headers=headers) as resp:
                 return await resp.read()

@@ -1,0 +1,380 @@
+"""Sending: one planning pass's intents to the ledger, then the venue calls, then each outcome.
+
+Part of OrderManager (order_manager.py), split out to keep modules small: how a call's
+answer, or its error class and code, settles an order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pmbot.clock import Clock
+from pmbot.core.money import Qty
+from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
+from pmbot.core.requests import AmendOrder, CancelOrder, CreateOrder, DecreaseOrder, OrderAck
+from pmbot.core.state import TradingState
+from pmbot.errors import AuthError, NotFound, OrderRejected, RateLimited, VenueError
+from pmbot.execution.planner import (
+    AmendAction,
+    CancelAction,
+    CreateAction,
+    DecreaseAction,
+    Plan,
+    PlannerConfig,
+)
+from pmbot.execution.reconcile import ReconcileConfig, ReconcileReport
+from pmbot.ports import VenuePort
+from pmbot.store.ledger import Ledger
+
+__all__ = ["ExecStats", "OrderManagerConfig", "Sender"]
+
+log = logging.getLogger("pmbot.execution")
+
+POST_ONLY_CROSS = "post_only_cross"
+INSUFFICIENT_BALANCE = "insufficient_balance"
+ALREADY_EXISTS = "order_already_exists"
+MARKET_CLOSED = "market_closed"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderManagerConfig:
+    amend_reprice: bool = True
+    reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
+    reconcile_interval_s: float = 30.0
+    reconcile_passes: int = 3  # at start: attempts before giving up (still refusing to quote)
+    reconcile_retry_s: float = 1.0  # at least this long between reconciliations
+    # amends + creates per sync: 0 = one create batch's worth (what the venue's write budget
+    # holds at once: `max_batch_create`), < 0 = no cap; the rest goes on the next sync
+    max_new_ops_per_sync: int = 0
+    unknown_grace_s: float = 0.5  # after an unknown outcome, let the stream settle it first
+    fill_lookback_s: float = 60.0  # backfill from the last ledger fill minus this
+    rate_limit_wait_s: float = 1.0
+    cancel_all_timeout_s: float = 10.0
+    cancel_all_retry_s: float = 0.25
+    order_group_limit: Qty | None = None  # contracts per rolling 15 s; None: no order group
+
+
+@dataclass(slots=True)
+class ExecStats:
+    writes: Counter[str] = field(default_factory=Counter)  # venue write calls by kind
+    rejects: Counter[str] = field(default_factory=Counter)  # by code
+    syncs: int = 0
+    plans: int = 0  # syncs that sent something
+    refused: Counter[str] = field(default_factory=Counter)  # why sync sent nothing
+    duplicate_fills: int = 0
+    voided_fills: int = 0  # provisional fills rolled back (FAILED trades)
+    confirmed_fills: int = 0  # provisional fills that became final
+    requote: bool = False  # a post-only create crossed: the strategy should requote
+
+    @property
+    def write_calls(self) -> int:
+        return sum(self.writes.values())
+
+
+class Sender:
+    """The sending half of OrderManager (no constructor of its own)."""
+
+    # set by OrderManager.__init__
+    venue: VenuePort
+    state: TradingState
+    ledger: Ledger
+    clock: Clock
+    config: OrderManagerConfig
+    new_id: Callable[[], str]
+    run_id: str
+    on_risk: Callable[[str, str], None] | None
+    stats: ExecStats
+    reconciled: bool
+    halted: bool
+    order_group_id: str | None
+    last_report: ReconcileReport | None
+    _in_flight: set[str]
+    _backoff_until: float
+    _needs_reconcile: bool
+    _reconcile_after: float
+    _foreign_seen: bool
+    _group_triggered: bool
+    _acks: list[tuple[LiveOrder, str]]
+    _last_reconcile: float
+    _start_ns: int
+    _executing: int
+    _idle: asyncio.Event
+    _reconciling: bool
+    _reconcile_lock: asyncio.Lock
+
+    def _planner_config(self) -> PlannerConfig:
+        cap = self.config.max_new_ops_per_sync
+        return PlannerConfig(
+            self.venue.max_batch_create,
+            self.venue.max_batch_cancel,
+            self.config.amend_reprice,
+            max_new_ops=None if cap < 0 else (cap or self.venue.max_batch_create),
+            can_amend=getattr(self.venue, "supports_amend", True),
+        )
+
+    async def _quiesce(self) -> None:
+        """Wait until no sync has calls in flight."""
+        while self._executing:
+            await self._idle.wait()
+
+    async def execute(self, p: Plan) -> None:
+        """Ledger first (one commit for all intents), then every call concurrently."""
+        now = self.clock.now_ns()
+        new = [
+            LiveOrder(
+                c.client_order_id,
+                c.ticker,
+                c.side,
+                c.price,
+                c.qty,
+                c.qty,
+                OrderStatus.PENDING,
+                created_ns=now,
+                updated_ns=now,
+            )
+            for c in p.creates
+        ]
+        with self.ledger.transaction():  # one commit for every intent of this pass
+            if new:
+                self.ledger.add_orders(
+                    new,
+                    post_only=[c.post_only for c in p.creates],
+                    order_group_id=self.order_group_id,
+                )
+            canceling = []
+            for c in p.cancels:
+                o = self.state.orders[c.client_order_id]
+                self._set(o, OrderStatus.CANCEL_PENDING, now)
+                canceling.append(o)
+            if canceling:
+                self.ledger.update_orders(canceling, "cancel_sent")
+            intents = [
+                (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.total}")
+                for a in p.amends
+            ]
+            intents += [
+                (now, d.client_order_id, "decrease_sent", f"reduce_to={d.reduce_to}")
+                for d in p.decreases
+            ]
+            self.ledger.add_events(intents)
+        for o in new:  # only once the intents are committed
+            self.state.register_order(o)
+        for c in p.cancels:
+            self._in_flight.add(c.client_order_id)
+        for a in p.amends:
+            self._in_flight.add(a.client_order_id)
+        for d in p.decreases:
+            self._in_flight.add(d.client_order_id)
+        for n in p.creates:
+            self._in_flight.add(n.client_order_id)
+        calls = [self._cancel_batch(b) for b in p.cancel_batches]
+        calls += [self._decrease(d) for d in p.decreases]
+        calls += [self._amend(a) for a in p.amends]
+        calls += [self._create_batch(b) for b in p.create_batches]
+        try:
+            results = await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            self.flush_acks()
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+
+    def flush_acks(self) -> None:
+        """Write the acknowledged orders' new state in one commit.
+
+        Deferred to the end of the pass: losing them in a crash is harmless (the intents
+        are already committed and reconciliation takes the venue's view on restart).
+        """
+        if self._acks:
+            rows, self._acks = self._acks, []
+            self.ledger.update_orders_each(rows)
+
+    # ---- calls ----------------------------------------------------------------------
+    async def _create_batch(self, batch: Sequence[CreateAction]) -> None:
+        reqs = [
+            CreateOrder(
+                c.client_order_id,
+                c.ticker,
+                c.side,
+                c.price,
+                c.qty,
+                c.post_only,
+                order_group_id=self.order_group_id,
+            )
+            for c in batch
+        ]
+        results: Sequence[OrderAck | BaseException]
+        try:
+            if len(reqs) == 1:
+                self.stats.writes["create"] += 1
+                results = [await self.venue.create_order(reqs[0])]
+            else:
+                self.stats.writes["batch_create"] += 1
+                results = await self.venue.batch_create(reqs)
+        except AuthError:
+            raise
+        except Exception as e:  # the whole call failed: every item shares the fate
+            results = [e] * len(reqs)
+        with self.ledger.transaction():  # one commit for the whole batch's outcome
+            for i, c in enumerate(batch):
+                r = results[i] if i < len(results) else VenueError("missing batch item")
+                self._in_flight.discard(c.client_order_id)
+                self._create_done(c, r)
+
+    def _create_done(self, c: CreateAction, r: OrderAck | BaseException) -> None:
+        o = self.state.orders[c.client_order_id]
+        now = self.clock.now_ns()
+        if isinstance(r, OrderAck):
+            rem = c.qty if r.remaining is None else r.remaining
+            filled = r.filled or 0
+            st = (
+                OrderStatus.RESTING
+                if rem > 0
+                else (OrderStatus.EXECUTED if filled >= c.qty else OrderStatus.CANCELED)
+            )
+            if o.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
+                self._set(o, st, now, order_id=r.order_id, remaining=rem)
+            else:  # the stream got there first; just learn the venue id
+                self._set(o, o.status, now, order_id=r.order_id)
+            self._acks.append((o, "create_ack"))
+            return
+        self._failed(o, r, "create", terminal_if_refused=True)
+
+    async def _cancel_batch(self, batch: Sequence[CancelAction]) -> None:
+        reqs = [CancelOrder(c.order_id, c.ticker, c.client_order_id) for c in batch]
+        results: Sequence[object]
+        try:
+            if len(reqs) == 1:
+                self.stats.writes["cancel"] += 1
+                results = [await self.venue.cancel(reqs[0])]
+            else:
+                self.stats.writes["batch_cancel"] += 1
+                results = await self.venue.batch_cancel(reqs)
+        except AuthError:
+            raise
+        except Exception as e:
+            results = [e] * len(reqs)
+        with self.ledger.transaction():
+            for i, c in enumerate(batch):
+                r = results[i] if i < len(results) else VenueError("missing batch item")
+                self._in_flight.discard(c.client_order_id)
+                o = self.state.orders.get(c.client_order_id)
+                if o is None:
+                    continue
+                if isinstance(r, BaseException):
+                    self._failed(o, r, "cancel", terminal_if_refused=False)
+                else:
+                    self._set(o, OrderStatus.CANCELED, self.clock.now_ns(), remaining=0)
+                    self._acks.append((o, "cancel_ack"))
+
+    async def _amend(self, a: AmendAction) -> None:
+        o = self.state.orders[a.client_order_id]
+        req = AmendOrder(a.order_id, a.client_order_id, a.ticker, a.side, a.price, a.total)
+        self.stats.writes["amend"] += 1
+        try:
+            r: OrderAck | BaseException = await self.venue.amend(req)
+        except AuthError:
+            raise
+        except Exception as e:
+            r = e
+        finally:
+            self._in_flight.discard(a.client_order_id)
+        if isinstance(r, OrderAck):
+            # `filled` stays the sum of fills we applied; `initial` becomes the venue's total
+            o.price = a.price
+            vfilled = max(o.filled, o.initial - o.remaining) if r.filled is None else r.filled
+            o.remaining = max(0, a.total - vfilled) if r.remaining is None else r.remaining
+            o.initial = vfilled + o.remaining
+            self._set(
+                o, OrderStatus.RESTING if o.remaining else OrderStatus.EXECUTED, self.clock.now_ns()
+            )
+            self._acks.append((o, "amend_ack"))
+        else:
+            if not isinstance(r, RateLimited | OrderRejected):
+                # it may have applied: assume the larger total, so fills arriving meanwhile
+                # cannot make it look executed while it still rests (reconcile settles it)
+                o.initial = max(o.initial, a.total)
+            self._failed(o, r, "amend", terminal_if_refused=False)
+
+    async def _decrease(self, d: DecreaseAction) -> None:
+        o = self.state.orders[d.client_order_id]
+        self.stats.writes["decrease"] += 1
+        try:
+            r: OrderAck | BaseException = await self.venue.decrease(
+                DecreaseOrder(d.order_id, d.ticker, d.reduce_to, d.client_order_id)
+            )
+        except AuthError:
+            raise
+        except Exception as e:
+            r = e
+        finally:
+            self._in_flight.discard(d.client_order_id)
+        if isinstance(r, OrderAck):
+            vfilled = max(o.filled, o.initial - o.remaining) if r.filled is None else r.filled
+            o.remaining = min(o.remaining, d.reduce_to if r.remaining is None else r.remaining)
+            o.initial = vfilled + o.remaining
+            self._set(
+                o, OrderStatus.RESTING if o.remaining else OrderStatus.CANCELED, self.clock.now_ns()
+            )
+            self._acks.append((o, "decrease_ack"))
+        else:
+            self._failed(o, r, "decrease", terminal_if_refused=False)
+
+    def _failed(
+        self, o: LiveOrder, e: BaseException, what: str, *, terminal_if_refused: bool
+    ) -> None:
+        """Settle an order after a failed call, by error class (never by message text)."""
+        now = self.clock.now_ns()
+        ctx = f"ticker={o.ticker} client_order_id={o.client_order_id} order_id={o.order_id}"
+        if isinstance(e, RateLimited):
+            self.stats.rejects["rate_limited"] += 1
+            self._backoff_until = self.clock.monotonic() + self.config.rate_limit_wait_s
+            log.warning(
+                "%s rate limited; pausing %.1fs %s", what, self.config.rate_limit_wait_s, ctx
+            )
+            nxt = OrderStatus.REJECTED if terminal_if_refused else OrderStatus.RESTING
+        elif isinstance(e, OrderRejected) and e.code != ALREADY_EXISTS:
+            code = e.code or "rejected"
+            self.stats.rejects[code] += 1
+            if code == POST_ONLY_CROSS:
+                self.stats.requote = True
+            elif code == INSUFFICIENT_BALANCE and self.on_risk is not None:
+                self.on_risk(INSUFFICIENT_BALANCE, ctx)
+            log.info("%s rejected code=%s %s", what, code, ctx)
+            if terminal_if_refused:
+                nxt = OrderStatus.REJECTED
+            elif code == MARKET_CLOSED:  # nothing trades after the close: stop retrying it
+                nxt = OrderStatus.CANCELED
+            else:
+                nxt = OrderStatus.RESTING
+        elif isinstance(e, NotFound) and terminal_if_refused:
+            self.stats.rejects["not_found"] += 1
+            nxt = OrderStatus.REJECTED  # e.g. unknown market: nothing was created
+        else:  # timeout, 5xx, 404 on an existing order, duplicate id: outcome unknown
+            self.stats.rejects[type(e).__name__] += 1
+            self._needs_reconcile = True
+            self._reconcile_after = self.clock.monotonic() + self.config.unknown_grace_s
+            log.warning("%s outcome unknown err=%r %s", what, e, ctx)
+            nxt = OrderStatus.UNKNOWN
+        self._set(o, nxt, now, remaining=0 if nxt.terminal else None)
+        self.ledger.update_order(o, f"{what}_failed", f"{type(e).__name__}: {e}")
+
+    def _set(
+        self,
+        o: LiveOrder,
+        st: OrderStatus,
+        ts_ns: int,
+        *,
+        order_id: str | None = None,
+        remaining: int | None = None,
+    ) -> None:
+        if can_transition(o.status, st):
+            self.state.set_order_status(
+                o.client_order_id, st, ts_ns, order_id=order_id, remaining=remaining
+            )
+        elif order_id and o.order_id != order_id:
+            self.state.set_order_status(o.client_order_id, o.status, ts_ns, order_id=order_id)

@@ -1,0 +1,328 @@
+"""Settling: stream events, reconciliation against the venue, and the verified cancel-all.
+
+Part of OrderManager (order_manager.py), split out to keep modules small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Sequence
+
+from pmbot.core.events import Fill, FillConfirmed, FillVoided, OrderUpdate
+from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
+from pmbot.core.requests import CancelOrder
+from pmbot.errors import AuthError, NotFound, VenueError
+from pmbot.execution.reconcile import (
+    ReconcileReport,
+    VenueSnapshot,
+    orders_to_resolve,
+    reconcile,
+)
+from pmbot.execution.sending import Sender
+
+__all__ = ["Settler"]
+
+log = logging.getLogger("pmbot.execution")
+
+
+class Settler(Sender):
+    """Fills, order updates, settlements, reconciliation and cancel_all for OrderManager."""
+
+    # ---- stream events --------------------------------------------------------------
+    def on_fill(self, f: Fill) -> bool:
+        """Record a fill once (stream or backfill); False for a duplicate."""
+        with self.ledger.transaction():  # fill, position and order row: one commit
+            if not self.ledger.add_fill(f):
+                self.stats.duplicate_fills += 1
+                return False
+            self.state.apply(f)
+            self.ledger.put_position(self.state.positions[f.ticker], f.ts_ns)
+            o = self.state.order_by_id(f.order_id)
+            if o is not None:
+                self.ledger.update_order(o, "fill", f"trade_id={f.trade_id} qty={f.qty}")
+        return True
+
+    def on_fill_voided(self, v: FillVoided) -> bool:
+        """A provisional fill failed on chain (Polymarket): roll it back in state and ledger."""
+        f = next(
+            (x for x in self.state.fills if (x.trade_id, x.order_id) == (v.trade_id, v.order_id)),
+            None,
+        )
+        if f is None:
+            return False
+        self.state.apply(v)
+        if not self.ledger.void_fill(
+            v.trade_id, v.order_id, self.state.positions.get(f.ticker), v.ts_ns
+        ):
+            return False
+        self.stats.voided_fills += 1
+        o = self.state.order_by_id(v.order_id)
+        if o is not None:
+            self.ledger.update_order(o, "fill_voided", f"trade_id={v.trade_id} qty={f.qty}")
+        log.warning("fill voided trade_id=%s order_id=%s", v.trade_id, v.order_id)
+        return True
+
+    def on_fill_confirmed(self, c: FillConfirmed) -> bool:
+        """A provisional fill became final (Polymarket CONFIRMED): record it in the ledger."""
+        if self.ledger.confirm_fill(c.trade_id, c.order_id, c.ts_ns):
+            self.stats.confirmed_fills += 1
+            return True
+        return False
+
+    def on_order_update(self, u: OrderUpdate) -> None:
+        self.state.apply(u)
+        o = self.state.order_by_id(u.order_id)
+        if o is None:
+            self._needs_reconcile = True  # foreign: reconciliation cancels or adopts it
+            self._foreign_seen = True
+            return
+        self.ledger.update_order(o, "venue_update", u.status.value)
+
+    def on_settlement(self, ticker: str, yes_won: bool, ts_ns: int) -> int:
+        """A market settled: close our position at $1/$0, record it; returns the PnL (Micros)."""
+        pos = self.state.positions.get(ticker)
+        if pos is None:
+            return 0
+        pnl = pos.settle(yes_won)
+        self.ledger.add_settlement(ticker, yes_won, pnl, ts_ns, pos)
+        return pnl
+
+    async def on_reconnect(self) -> ReconcileReport:
+        """After any stream reconnect: backfill fills over REST and reconcile."""
+        return await self.reconcile()
+
+    # ---- reconciliation -------------------------------------------------------------
+    async def reconcile(self) -> ReconcileReport:
+        """Compare with the venue and settle; syncs are held off (refused) while it runs."""
+        async with self._reconcile_lock:
+            self._reconciling = True
+            try:
+                await self._quiesce()
+                rep = await self._reconcile()
+                if rep.position_mismatches:  # a fill between our reads? look once more
+                    rep = await self._reconcile()
+                return rep
+            finally:
+                self._reconciling = False
+
+    async def _reconcile(self) -> ReconcileReport:
+        self._last_reconcile = self.clock.monotonic()
+        self._needs_reconcile = False
+        self._foreign_seen = False
+        venue = self.venue
+        positions = {p.ticker: p.qty for p in await venue.get_positions()}
+        resting = await venue.list_orders(status=OrderStatus.RESTING)
+        live = self.state.live_orders()
+        missing = orders_to_resolve(live, resting, self._in_flight)
+        history = []
+        tickers = sorted({o.ticker for o in missing})
+        for t in tickers:
+            history += await venue.list_orders(ticker=t)
+        last = self.ledger.last_fill_ts_ns()
+        since = (last if last is not None else self._start_ns) - int(
+            self.config.fill_lookback_s * 1e9
+        )
+        fills = await venue.get_fills(since_ns=since)
+        balance = await venue.get_balance()
+        coids, oids = self.ledger.known_among(
+            [u.client_order_id for u in resting if u.client_order_id], [u.order_id for u in resting]
+        )
+        snap = VenueSnapshot(
+            self.clock.now_ns(), resting, history, tickers, fills, positions, balance
+        )
+        local_pos = {t: p.qty for t, p in self.state.positions.items()}
+        rep = reconcile(
+            snap,
+            live,
+            known_client_ids=coids,
+            known_order_ids=oids,
+            fill_keys=self.ledger.fills_among([(f.trade_id, f.order_id) for f in fills]),
+            positions=local_pos,
+            in_flight=self._in_flight,
+            config=self.config.reconcile,
+        )
+        await self._apply(rep)
+        self.last_report = rep
+        self.reconciled = rep.ok
+        if not rep.clean:
+            self._needs_reconcile = True
+            log.warning(
+                "reconcile not clean %s mismatches=%s", rep.summary(), rep.position_mismatches
+            )
+        elif rep.changed:
+            log.info("reconciled %s", rep.summary())
+        return rep
+
+    async def _apply(self, rep: ReconcileReport) -> None:
+        for f in rep.backfill:
+            self.on_fill(f)
+        now = self.clock.now_ns()
+        for fx in rep.fixes:
+            o = self.state.orders.get(fx.client_order_id)
+            if o is None or not can_transition(o.status, fx.status):
+                log.error(
+                    "reconcile fix not applicable client_order_id=%s to=%s",
+                    fx.client_order_id,
+                    fx.status.value,
+                )
+                continue
+            if fx.price is not None:
+                o.price = fx.price
+            if fx.status is OrderStatus.RESTING:  # the venue's total; `filled` = fills applied
+                o.initial = (o.filled if fx.filled is None else fx.filled) + fx.remaining
+            self._set(o, fx.status, now, order_id=fx.order_id, remaining=fx.remaining)
+            self.ledger.update_order(o, "reconcile", fx.reason)
+        if rep.adopt:
+            adopted = [
+                LiveOrder(
+                    u.client_order_id or f"adopted-{u.order_id}",
+                    u.ticker,
+                    u.side,
+                    u.price,
+                    u.initial,
+                    u.remaining,
+                    OrderStatus.RESTING,
+                    order_id=u.order_id,
+                    filled=u.filled,
+                    created_ns=now,
+                    updated_ns=now,
+                )
+                for u in rep.adopt
+            ]
+            self.ledger.add_orders(adopted, post_only=False, kind="adopted")
+            for o in adopted:
+                self.state.register_order(o)
+        if rep.cancel:
+            await self._cancel_ids(
+                [CancelOrder(u.order_id, u.ticker, u.client_order_id) for u in rep.cancel]
+            )
+
+    async def _cancel_ids(self, reqs: Sequence[CancelOrder]) -> None:
+        """Cancel venue orders by id (reconcile / cancel_all); 404 means already gone."""
+        n = max(1, self.venue.max_batch_cancel)
+        for i in range(0, len(reqs), n):
+            chunk = reqs[i : i + n]
+            try:
+                self.stats.writes["batch_cancel"] += 1
+                res = await self.venue.batch_cancel(chunk)
+            except AuthError:
+                raise
+            except VenueError as e:
+                log.warning("batch cancel failed n=%d err=%s", len(chunk), e)
+                continue
+            for req, r in zip(chunk, res, strict=False):
+                if isinstance(r, BaseException) and not isinstance(r, NotFound):
+                    log.warning("cancel failed order_id=%s err=%s", req.order_id, r)
+
+    def prune(self, keep_s: float = 300.0) -> int:
+        """Drop terminal orders older than `keep_s` from TradingState (the ledger keeps them).
+
+        Every sync scans the state's orders; a day of quoting leaves thousands of terminal
+        ones. Late fills still count (positions do not need the order) and reconciliation
+        recognises our ids through the ledger.
+        """
+        cutoff = self.clock.now_ns() - int(keep_s * 1e9)
+        orders = self.state.orders
+        old = [
+            c
+            for c, o in orders.items()
+            if o.status.terminal and o.updated_ns < cutoff and c not in self._in_flight
+        ]
+        for c in old:
+            del orders[c]
+        return len(old)
+
+    async def run_periodic(self) -> None:
+        """Reconcile every `reconcile_interval_s` (run it in the app's TaskGroup)."""
+        while True:
+            await self.clock.sleep(self.config.reconcile_interval_s)
+            try:
+                await self.reconcile()
+            except AuthError:
+                raise
+            except VenueError as e:
+                self.reconciled = False
+                log.warning("periodic reconcile failed err=%s", e)
+            self.prune()
+            try:  # off the event loop: a checkpoint fsyncs the database file
+                await asyncio.to_thread(self.ledger.checkpoint)
+            except sqlite3.Error as e:
+                log.warning("ledger checkpoint failed err=%s", e)
+
+    # ---- kill switch ----------------------------------------------------------------
+    async def cancel_all(self, reason: str = "cancel_all", timeout_s: float | None = None) -> bool:
+        """Stop quoting, cancel every resting order, verify with the venue's list; loud on timeout."""
+        self.halted = True
+        timeout = self.config.cancel_all_timeout_s if timeout_s is None else timeout_s
+        deadline = self.clock.monotonic() + timeout
+        log.warning("cancel_all reason=%s", reason)
+        await self._quiesce()  # a create still in flight could land after our last look
+        if self.order_group_id is not None:
+            try:
+                self.stats.writes["trigger_group"] += 1
+                self._group_triggered = True
+                await self.venue.trigger_order_group(self.order_group_id)
+            except VenueError as e:
+                log.warning("order group trigger failed err=%s", e)
+        left = await self._list_resting()
+        while left != []:
+            if left:
+                await self._cancel_ids(
+                    [CancelOrder(u.order_id, u.ticker, u.client_order_id) for u in left]
+                )
+                left = await self._list_resting()  # verify at once: usually confirmed here
+                if left == []:
+                    break
+            if self.clock.monotonic() >= deadline:
+                ids = (
+                    "unknown (listing failed)"
+                    if left is None
+                    else ",".join(u.order_id for u in left[:20])
+                )
+                log.critical(
+                    "CANCEL_ALL NOT CONFIRMED after %.1fs reason=%s: still resting: %s",
+                    timeout,
+                    reason,
+                    ids,
+                )
+                return False
+            await self.clock.sleep(self.config.cancel_all_retry_s)  # the cancel race: look again
+            left = await self._list_resting()
+        # nothing rests: settle our bookkeeping (canceled vs executed) from lists and fills
+        try:
+            await self.reconcile()
+        except VenueError as e:
+            log.warning("post cancel_all reconcile failed err=%s", e)
+        log.warning("cancel_all confirmed: nothing rests reason=%s", reason)
+        return True
+
+    async def _list_resting(self) -> list[OrderUpdate] | None:
+        """The venue's resting orders, or None when it could not be asked."""
+        try:
+            return await self.venue.list_orders(status=OrderStatus.RESTING)
+        except AuthError:
+            raise
+        except VenueError as e:
+            log.warning("listing resting orders failed err=%s", e)
+            return None
+
+    async def resume(self) -> None:
+        """Allow quoting again after a cancel_all: a triggered order group rejects every new
+        order until reset, so replace it with a fresh one."""
+        if self.order_group_id is not None and self._group_triggered:
+            old = self.order_group_id
+            try:
+                await self.venue.delete_order_group(old)
+            except VenueError as e:
+                log.warning("order group delete failed order_group_id=%s err=%s", old, e)
+            limit = self.config.order_group_limit
+            self.order_group_id = (
+                None if limit is None else await self.venue.create_order_group(limit)
+            )
+            self._group_triggered = False
+            if self.order_group_id is not None:
+                self.ledger.set_meta("order_group_id", self.order_group_id)
+            log.info("order group replaced old=%s new=%s", old, self.order_group_id)
+        self.halted = False

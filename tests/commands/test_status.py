@@ -1,0 +1,30 @@
+"""`pmbot status` reads the ledger: positions rebuilt from fills, live orders, PnL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pmbot.cli import main
+from pmbot.core.events import Fill
+from pmbot.core.orders import LiveOrder, OrderStatus, Side
+from pmbot.store.ledger import Ledger
+
+
+def test_status_from_ledger(tmp_path: Path, capsys):
+    path = tmp_path / "l.db"
+    with Ledger(path) as led:
+        led.start_run("r1", 1, "KalshiPort")
+        o = LiveOrder("c1", "M", Side.BID, 4000, 1000, 1000, OrderStatus.PENDING, created_ns=1)
+        led.add_orders([o])
+        o.status, o.order_id, o.remaining, o.filled = OrderStatus.RESTING, "o1", 700, 300
+        led.update_order(o, "ack")
+        led.add_fill(Fill("t1", "o1", "M", Side.BID, 4000, 300, 1000, False, 2))
+    assert main(["status", "--ledger", str(path), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["positions"]["M"]["qty"] == "3.00" and s["positions"]["M"]["avg_price"] == "0.4000"
+    assert [(o["order_id"], o["remaining"]) for o in s["live_orders"]] == [("o1", "7.00")]
+    assert s["fees"] == "0.001000" and s["last_run"]["run_id"] == "r1" and s["fills"] == 1
+    assert main(["status", "--ledger", str(path)]) == 0
+    assert "still running or killed" in capsys.readouterr().out
+    assert main(["status", "--ledger", str(tmp_path / "none.db")]) == 1
