@@ -62,7 +62,7 @@ async def run_kills(tmp: Path, *, seed: int, kills: int, speed: float = 10.0) ->
             bot = _bot(tmp, sim, keydir)
             await _until(
                 lambda n=n: (
-                    any(e.op == "create" for e in sim.exchange.order_log[n:])
+                    any(e.op == "create" for e in list(sim.exchange.order_log)[n:])
                     and bool(sim.exchange.engine.resting(user))
                 ),
                 90,

@@ -52,6 +52,17 @@ class Scenario:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+COUNTED = (
+    "drop_ws",
+    "skip_seq",
+    "dup_seq",
+    "reorder_seq",
+    "http_429",
+    "http_5xx",
+    "stale_after_cancel",
+)
+
+
 class ChaosBot(BotApp):
     """The real app; its signal task waits for the runner's stop instead of an OS signal."""
 
@@ -209,6 +220,11 @@ async def run_scenario(scn: Scenario, tmp: Path) -> Run:
                 await _deadline(sim, stale_ns)
                 run.probes.append(Probe.take(run, "index stale + 1s", must_be_empty=True))
         await _sim_at(sim, t0 + int(scn.run_s * S))
+        for name in COUNTED:  # report only the faults that fired
+            left = getattr(sim.faults, name)
+            if left:
+                TOTALS.faults[name] -= left
+                run.summary.setdefault("unfired", {})[name] = left
         sim.faults.clear()
         for w in run.stalls:
             if w.end_ns is None:
@@ -217,7 +233,7 @@ async def run_scenario(scn: Scenario, tmp: Path) -> Run:
         app.stop_requested.set()
         res = await asyncio.wait_for(task, 120)
         run.clean_shutdown = res.clean_shutdown
-        run.summary = res.summary
+        run.summary = {**res.summary, **run.summary}
         run.om_stats = app.om.stats if app.om is not None else None
     finally:
         if not app.stop_requested.is_set():

@@ -90,7 +90,7 @@ class Exchange:
         self.unlimited: set[str] = set()  # users exempt from the balance check (background flow)
         # who created/amended/cancelled what at which simulated time (members only, not the
         # background flow): the chaos suite checks the bot's sends against its fault timeline
-        self.order_log: list[OrderLogEntry] = []
+        self.order_log: deque[OrderLogEntry] = deque(maxlen=1_000_000)  # bounded: long sims
 
     # -- ids --------------------------------------------------------------------------------
     def new_id(self) -> str:

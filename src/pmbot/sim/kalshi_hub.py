@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from pmbot.core.money import fmt_count
@@ -40,7 +41,7 @@ class Hub:
         self.delayed: list[tuple[int, WsConn, bytes]] = []
         self.frames_out = 0
         # (sim ts_ns, kind, ticker): book snapshots sent, seq frames skipped, sockets dropped
-        self.journal: list[tuple[int, str, str]] = []
+        self.journal: deque[tuple[int, str, str]] = deque(maxlen=1_000_000)
         self.tasks: set[asyncio.Future[Any]] = set()
 
     def _spawn(self, coro: Any) -> None:
