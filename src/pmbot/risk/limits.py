@@ -207,7 +207,7 @@ def trim_event_loss(
 def opened_parts(quotes: Sequence[DesiredQuote], pos: Mapping[str, Qty]) -> list[Qty]:
     """Per quote, the size that opens exposure; same-side quotes share what can be closed."""
     closable: dict[tuple[str, str], Qty] = {}
-    out = []
+    out: list[Qty] = []
     append = out.append
     for d in quotes:
         k = (d.ticker, d.side)
