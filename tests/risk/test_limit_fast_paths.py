@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmbot.core.money import ONE
-from pmbot.risk.limits import CostParts, opened_parts, trim_cost, trim_cost_parts
+from pmbot.risk.limits import (
+    CostParts,
+    cap_positions,
+    opened_parts,
+    trim_cost,
+    trim_cost_parts,
+    trim_event_loss,
+)
 from pmbot.strategy.inputs import DesiredQuote
 
 TICKERS = ["A", "B", "C"]
@@ -88,3 +95,79 @@ def test_trim_cost_matches_the_reference(quotes, committed, pos, used, cap):
     assert got == want
     if not changed:
         assert all(a is b for a, b in zip(got, quotes, strict=True))
+
+
+def ref_cap_positions(quotes, pos, max_position, committed=()):
+    room = {}
+    used = {}
+    for d in committed:
+        used[(d.ticker, d.side)] = used.get((d.ticker, d.side), 0) + d.qty
+    out = []
+    for d in quotes:
+        k = (d.ticker, d.side)
+        if k not in room:
+            q = pos.get(d.ticker, 0)
+            r = max_position - q if d.side == "bid" else max_position + q
+            room[k] = max(0, r - used.get(k, 0))
+        x = min(d.qty, room[k])
+        room[k] -= x
+        out.append(d if x == d.qty else replace(d, qty=x))
+    return out
+
+
+def ref_trim_event_loss(quotes, cells, loss, cap):
+    n = len(loss)
+    add = [0] * n
+    bid_total = 0
+    units = []
+    for d, w in zip(quotes, cells, strict=True):
+        u, in_w = (d.price, False) if d.side == "bid" else (ONE - d.price, True)
+        units.append((u, in_w))
+        v = u * d.qty
+        if in_w:
+            for o in w:
+                add[o] += v
+        else:
+            bid_total += v
+            for o in w:
+                add[o] -= v
+    tot = [loss[o] + add[o] + bid_total for o in range(n)]
+    if max(tot) <= cap:
+        return list(quotes)
+    harm = [add[o] + bid_total for o in range(n)]
+    tight = [o for o in range(n) if tot[o] > cap and harm[o] > 0]
+    out = []
+    for d, w, (u, in_w) in zip(quotes, cells, units, strict=True):
+        x = d.qty
+        if u > 0 and x > 0:
+            ws = set(w)
+            for o in tight:
+                if (o in ws) == in_w:
+                    x = min(x, d.qty * max(0, cap - loss[o]) // harm[o])
+        out.append(d if x == d.qty else replace(d, qty=x))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    quotes=st.lists(quote, max_size=10),
+    committed=st.lists(quote, max_size=5),
+    pos=positions,
+    cap=st.integers(0, 6000),
+)
+def test_cap_positions_matches_the_reference(quotes, committed, pos, cap):
+    want = ref_cap_positions(quotes, pos, cap, committed)
+    got = cap_positions(quotes, pos, cap, committed)
+    assert got == want
+    assert all((a is b) == (a is c) for a, b, c in zip(got, want, quotes, strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(quotes=st.lists(quote, max_size=10), data=st.data(), cap=st.integers(0, 5 * 10**7))
+def test_trim_event_loss_matches_the_reference(quotes, data, cap):
+    n = 4
+    cells = [data.draw(st.lists(st.integers(0, n - 1), max_size=n).map(tuple)) for _ in quotes]
+    loss = data.draw(st.lists(st.integers(-(10**7), 10**8), min_size=n, max_size=n))
+    assert trim_event_loss(quotes, cells, loss, cap) == ref_trim_event_loss(
+        quotes, cells, loss, cap
+    )

@@ -104,17 +104,25 @@ def cap_positions(
     orders (live, not ours to trim) use it up first.
     """
     room: dict[tuple[str, str], Qty] = {}
-    used = _side_totals(committed)
-    out = []
+    used = _side_totals(committed) if committed else {}
+    out: list[DesiredQuote] = []
+    append = out.append
     for d in quotes:
         k = (d.ticker, d.side)
-        if k not in room:
+        left = room.get(k)
+        if left is None:
             q = pos.get(d.ticker, 0)
             r = max_position - q if d.side == "bid" else max_position + q
-            room[k] = max(0, r - used.get(k, 0))
-        x = min(d.qty, room[k])
-        room[k] -= x
-        out.append(d if x == d.qty else replace(d, qty=x))
+            left = r - used.get(k, 0)
+            if left < 0:
+                left = 0
+        x = d.qty
+        if x <= left:
+            room[k] = left - x
+            append(d)
+        else:
+            room[k] = 0
+            append(replace(d, qty=left))
     return out
 
 
@@ -177,16 +185,19 @@ def trim_event_loss(
     bid_total = 0
     units: list[tuple[int, bool]] = []
     for d, w in zip(quotes, cells, strict=True):
-        u, in_w = fill_loss_units(d)
-        units.append((u, in_w))
-        v = u * d.qty
-        if in_w:
-            for o in w:
-                add[o] += v
-        else:
+        if d.side == "bid":  # `fill_loss_units`, inlined
+            u = d.price  # pays b; loses it where YES does not win
+            units.append((u, False))
+            v = u * d.qty
             bid_total += v
             for o in w:
                 add[o] -= v
+        else:
+            u = ONE - d.price  # sells at a; owes 1 - a where YES wins
+            units.append((u, True))
+            v = u * d.qty
+            for o in w:
+                add[o] += v
     tot = [loss[o] + add[o] + bid_total for o in range(n)]
     if max(tot) <= cap:
         return list(quotes)
