@@ -99,6 +99,9 @@ class RiskGate:
         self._cells_key: tuple[object, ...] | None = None
         self._cells: list[tuple[int, ...]] = []
         self._lay: _Layout | None = None
+        self._pay_cells: list[tuple[int, ...]] | None = None
+        self._pay_key: tuple[object, ...] | None = None
+        self._pay: list[Micros] = []
 
     def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
         lay = self._lay
@@ -127,8 +130,12 @@ class RiskGate:
         event_loss: Micros | None = None
         if cells is not None and inp.fair is not None:
             pos_v = positions_vector(inp.markets, inp.positions)
-            pay = payoff_micros(len(inp.fair.cell_probs), cells, pos_v)
-            loss = [inp.event_cost - v for v in pay]
+            key = (len(inp.fair.cell_probs), tuple(pos_v))
+            if cells is not self._pay_cells or key != self._pay_key:
+                self._pay = payoff_micros(key[0], cells, pos_v)  # changes only on fills
+                self._pay_cells, self._pay_key = cells, key
+            ec = inp.event_cost
+            loss = [ec - v for v in self._pay]
             event_loss = max(loss)
 
         ev_find = event_findings(inp, self.guards, lim, event_loss)

@@ -120,6 +120,10 @@ class MarketMaker:
         self._pc_cells: list[tuple[int, ...]] | None = None
         self._pc: list[float] = []
         self._fees_of: tuple[MarketSpec, ...] | None = None
+        self._tilt_probs: tuple[float, ...] | None = None
+        self._tilt_cells: list[tuple[int, ...]] | None = None
+        self._tilt_key: tuple[object, ...] | None = None
+        self._tilt_val: tuple[list[float], int] = ([], 0)
         self._fees_list: list[FeeSchedule | None] = []
         self._last: Proposal | None = None
         self._last_ts = 0
@@ -184,6 +188,26 @@ class MarketMaker:
             self._fees_of = markets  # held: the same tuple object means the same specs
         return self._fees_list
 
+    def _tilt(
+        self,
+        probs: tuple[float, ...],
+        cells: list[tuple[int, ...]],
+        pos_v: list[Qty],
+        gamma: float,
+    ) -> tuple[list[float], int]:
+        """Tilted P(YES) per market and the minimum payoff of the position, for these inputs.
+
+        Both are pure functions of (cell probabilities, cells, positions, gamma); between
+        index ticks and fills the strategy is woken many times with the same ones.
+        """
+        key = (tuple(pos_v), gamma)
+        if probs is not self._tilt_probs or cells is not self._tilt_cells or key != self._tilt_key:
+            k = len(probs)
+            rho = tilted_probs(probs, payoff_dollars(k, cells, pos_v), cells, gamma)
+            self._tilt_val = (rho, min(payoff_micros(k, cells, pos_v)))
+            self._tilt_probs, self._tilt_cells, self._tilt_key = probs, cells, key
+        return self._tilt_val
+
     def _p_cells(self, probs: tuple[float, ...], cells: list[tuple[int, ...]]) -> list[float]:
         """Untilted P(YES) per market; the same cell probabilities give the same answer."""
         if probs is not self._pc_probs or cells is not self._pc_cells:
@@ -197,16 +221,14 @@ class MarketMaker:
             return Proposal((), None, {m.ticker: "no_fair_value" for m in inp.markets})
         prm, lim = self.params, self.limits
         cells = self._win_cells(inp)
-        k = len(fair.cell_probs)
         pos_v = positions_vector(inp.markets, inp.positions)
         close = prm.close_factor(inp.reference_ts_ns - inp.ts_ns)
         gamma = prm.risk_aversion * (1.0 + (prm.close_risk_multiplier - 1.0) * close)
         edge = prm.edge * (1.0 + (prm.close_edge_multiplier - 1.0) * close)
         p_cells = self._p_cells(fair.cell_probs, cells)
         if any(pos_v):
-            rho = tilted_probs(fair.cell_probs, payoff_dollars(k, cells, pos_v), cells, gamma)
-            pay = payoff_micros(k, cells, pos_v)
-            loss = inp.event_cost - min(pay)
+            rho, min_pay = self._tilt(fair.cell_probs, cells, pos_v, gamma)
+            loss = inp.event_cost - min_pay
         else:
             rho, loss = p_cells, inp.event_cost
         f_loss = min(1.0, max(0.0, 1.0 - loss / lim.max_event_loss))
