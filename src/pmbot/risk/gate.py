@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import is_
 
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty
@@ -204,6 +205,8 @@ class RiskGate:
                     d = made[i] = DesiredQuote(t, side, price, qty)
                 fixed.append(d)
             quotes = self._trim(inp, proposed, ev_state, m_states, cells, loss, fixed)
+            if len(quotes) == len(proposed) and all(map(is_, quotes, proposed)):
+                return quotes  # nothing cut: the same live orders stay unmatched
             more = self._unmatched(live, quotes) - committed
             if not more:
                 return quotes
