@@ -356,61 +356,49 @@ class MarketMaker:
         r_bid: float,
         r_ask: float,
     ) -> tuple[Price | None, Price | None, Qty, Qty]:
-        """Hysteresis and minimum resting time against our live orders in this market."""
+        """Hysteresis and minimum resting time against our live orders in this market.
+
+        A side keeps its single resting order (price, and size when within tolerance) if
+        that order is still safe (inside the reservation price and the opposite best) and
+        either young or within `price_tolerance_ticks` of the new price.
+        """
         rb = ra = None
         nb_ = na_ = 0
-        for r in rest:  # `_one` for both sides in one pass
+        for r in rest:  # the single resting order per side (None when none or several)
             if r.side == "bid":
                 nb_ += 1
                 rb = r
             elif r.side == "ask":
                 na_ += 1
                 ra = r
-        if nb_ == 1 and bid is not None:
-            nb, nbq = self._keep(now, m, fees, rb, bid, bq, r_bid, best_ask, "bid")
-        else:  # what `_keep` answers without a single resting order or a new price
-            nb, nbq = bid, bq
-        if na_ == 1 and ask is not None:
-            na, naq = self._keep(now, m, fees, ra, ask, aq, r_ask, best_bid, "ask")
-        else:
-            na, naq = ask, aq
-        if (
-            nb is not None
-            and na is not None
-            and (m.grid.tick(na) - m.grid.tick(nb) < self.params.min_spread_ticks)
-        ):
+        prm, g = self.params, m.grid
+        nb, nbq = bid, bq
+        if nb_ == 1 and bid is not None and rb is not None:
+            px = rb.price
+            if rb.remaining > 0 and g.valid_order_price(px):
+                fee = 0.0 if fees is None else maker_fee_per_contract(fees, bq, px)
+                if px + fee <= r_bid and (best_ask is None or px < best_ask):
+                    young = now - rb.placed_ts_ns < prm.min_rest_ns
+                    close = abs(g.tick(px) - g.tick(bid)) <= prm.price_tolerance_ticks
+                    if young or close:
+                        nb = px
+                        if young or abs(rb.remaining - bq) <= prm.size_tolerance * bq:
+                            nbq = rb.remaining
+        na, naq = ask, aq
+        if na_ == 1 and ask is not None and ra is not None:
+            px = ra.price
+            if ra.remaining > 0 and g.valid_order_price(px):
+                fee = 0.0 if fees is None else maker_fee_per_contract(fees, aq, px)
+                if px - fee >= r_ask and (best_bid is None or px > best_bid):
+                    young = now - ra.placed_ts_ns < prm.min_rest_ns
+                    close = abs(g.tick(px) - g.tick(ask)) <= prm.price_tolerance_ticks
+                    if young or close:
+                        na = px
+                        if young or abs(ra.remaining - aq) <= prm.size_tolerance * aq:
+                            naq = ra.remaining
+        if nb is not None and na is not None and (g.tick(na) - g.tick(nb) < prm.min_spread_ticks):
             return bid, ask, bq, aq
         return nb, na, nbq, naq
-
-    def _keep(
-        self,
-        now: int,
-        m: MarketSpec,
-        fees: FeeSchedule | None,
-        r: RestingOrder | None,
-        px: Price | None,
-        qty: Qty,
-        res: float,
-        opp: Price | None,
-        side: Side,
-    ) -> tuple[Price | None, Qty]:
-        if r is None or px is None or r.remaining <= 0 or not m.grid.valid_order_price(r.price):
-            return px, qty
-        prm = self.params
-        fee = 0.0 if fees is None else maker_fee_per_contract(fees, qty, r.price)
-        if side == "bid":
-            safe = r.price + fee <= res and (opp is None or r.price < opp)
-        else:
-            safe = r.price - fee >= res and (opp is None or r.price > opp)
-        if not safe:
-            return px, qty
-        young = now - r.placed_ts_ns < prm.min_rest_ns
-        close = abs(m.grid.tick(r.price) - m.grid.tick(px)) <= prm.price_tolerance_ticks
-        if not (young or close):
-            return px, qty
-        if young or abs(r.remaining - qty) <= prm.size_tolerance * qty:
-            return r.price, r.remaining
-        return r.price, qty
 
 
 def _open_size(aq: Qty, base: Qty, lot: Qty, max_position: Qty, f_loss: float) -> Qty:
