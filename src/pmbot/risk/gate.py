@@ -103,6 +103,8 @@ class RiskGate:
         self._pay_cells: list[tuple[int, ...]] | None = None
         self._pay_key: tuple[object, ...] | None = None
         self._pay: list[Micros] = []
+        self._flagged: Mapping[str, object] = {}
+        self._flagged_of: Mapping[str, tuple[RiskState, str]] | None = None
 
     def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
         lay = self._lay
@@ -147,12 +149,12 @@ class RiskGate:
         ev_state = _worst(ev_find)
         m_states = dict.fromkeys(self._layout(inp.markets).tickers, _ACTIVE)
         found = market_findings(inp, self.guards, lim)
-        if found:
-            by_market: dict[str, list[Finding]] = {}
-            for f in found:
-                by_market.setdefault(f.scope, []).append(f)
-            for t, fs in by_market.items():
-                m_states[t] = _worst(fs)
+        by_market: dict[str, list[Finding]] = {}
+        for f in found:
+            by_market.setdefault(f.scope, []).append(f)
+        for t, fs in by_market.items():
+            m_states[t] = _worst(fs)
+        self._flagged, self._flagged_of = by_market, m_states  # the only non-ACTIVE markets
         transitions = self._record(now, inp.event_ticker, ev_state, m_states)
 
         quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
@@ -334,11 +336,12 @@ class RiskGate:
         bad = {t for t, b in hi_bid.items() if t in lo_ask and b >= lo_ask[t]}
         if bad:
             ok = [d for d in ok if d.ticker not in bad]
-        reducing = (
-            {t for t, (s, _) in m_states.items() if s is RiskState.REDUCING}
-            if ev_state is RiskState.ACTIVE
-            else set(specs)
-        )
+        if ev_state is RiskState.ACTIVE:
+            # only markets with findings can be REDUCING (see `apply`)
+            flagged = self._flagged if m_states is self._flagged_of else m_states
+            reducing = {t for t in flagged if m_states[t][0] is RiskState.REDUCING}
+        else:
+            reducing = set(specs)
         if reducing:
             red = reduce_only([d for d in ok if d.ticker in reducing], inp.positions, fixed)
             it = iter(red)
