@@ -257,18 +257,41 @@ class CostParts:
         pos: Mapping[str, Qty],
         committed: Sequence[DesiredQuote] = (),
     ) -> None:
-        if committed:
-            ops_all = opened_parts([*committed, *quotes], pos)
-            nc = len(committed)
-            self.committed_used: Micros = sum(
-                _unit_cost(d) * o for d, o in zip(committed, ops_all[:nc], strict=True)
-            )
-            self.ops = ops_all[nc:]
-        else:
-            self.committed_used = 0
-            self.ops = opened_parts(quotes, pos)
-        self.units = [d.price if d.side == "bid" else ONE - d.price for d in quotes]
-        self.total: Micros = sum(u * o for u, o in zip(self.units, self.ops, strict=True))
+        # `opened_parts([*committed, *quotes], pos)` and the unit costs, in one pass
+        closable: dict[tuple[str, str], Qty] = {}
+        get = closable.get
+        used: Micros = 0
+        ops: list[Qty] = []
+        units: list[int] = []
+        total: Micros = 0
+        nc = len(committed)
+        for i, d in enumerate([*committed, *quotes] if nc else quotes):
+            k = (d.ticker, d.side)
+            bid = d.side == "bid"
+            c = get(k)
+            if c is None:
+                q = pos.get(d.ticker, 0)
+                c = -q if bid else q
+                if c < 0:
+                    c = 0
+            x = d.qty
+            if c >= x:
+                closable[k] = c - x
+                op = 0
+            else:
+                closable[k] = 0
+                op = x - c
+            u = d.price if bid else ONE - d.price
+            if i < nc:
+                used += u * op
+            else:
+                ops.append(op)
+                units.append(u)
+                total += u * op
+        self.committed_used = used
+        self.ops = ops
+        self.units = units
+        self.total = total
 
 
 def trim_cost_parts(
