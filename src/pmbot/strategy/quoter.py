@@ -266,15 +266,15 @@ class MarketMaker:
                 op = size_of[aq_abs] = _open_size(aq_abs, base, lot, max_pos, f_loss)
             bq = op if q >= 0 else base
             aq = op if q <= 0 else base
-            if pause and fills:
-                for side in ("bid", "ask"):
-                    until = fills.get((t, side), -pause) + pause
-                    if until > now:
-                        wake = until if wake is None else min(wake, until)
-                        if side == "bid":
-                            bq = 0
-                        else:
-                            aq = 0
+            if pause and fills:  # the post-fill pause, bid side then ask side
+                until = fills.get((t, "bid"), -pause) + pause
+                if until > now:
+                    wake = until if wake is None else min(wake, until)
+                    bq = 0
+                until = fills.get((t, "ask"), -pause) + pause
+                if until > now:
+                    wake = until if wake is None else min(wake, until)
+                    aq = 0
             pc = p_cells[j]
             skew_b = reservation_bid(rho[j], gamma, bq) - pc if bq else 0.0
             skew_a = reservation_ask(rho[j], gamma, aq) - pc if aq else 0.0
