@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/pytest $(ARGS)
 
 bench: $(STAMP)
-	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f $(ARGS) || exit 1; done
+	@for f in benchmarks/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f $(ARGS) || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

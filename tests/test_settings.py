@@ -77,3 +77,28 @@ def test_cli_process_exit_code(tmp_path: Path) -> None:
     )
     assert r.returncode == 2
     assert "risk.max_divergence" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_polymarket_section(tmp_path: Path) -> None:
+    import pytest
+
+    from pmbot.errors import ConfigError
+
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(
+        '[bot]\nvenue = "polymarket"\n[polymarket]\nmarkets = ["will-it-rain"]\n'
+        'fair_value = "external"\nexternal_probability = 0.3\nheartbeat_s = 4\n'
+    )
+    s = load_settings(cfg, environ={"PMBOT__POLYMARKET__SIM_FLOW_HZ": "3"})
+    p = s.polymarket
+    assert (p.fair_value, p.external_probability, p.heartbeat_s, p.sim_flow_hz) == (
+        "external",
+        0.3,
+        4.0,
+        3.0,
+    )
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, environ={}, overrides={"polymarket": {"heartbeat_s": 12}})
+    assert e.value.field == "polymarket.heartbeat_s"
+    with pytest.raises(ConfigError):
+        load_settings(None, environ={}, overrides={"polymarket": {"external_probability": 1.0}})

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import signal
@@ -84,6 +85,8 @@ class BotApp:
         options: RunOptions | None = None,
         *,
         sim: Any | None = None,
+        metrics: Any | None = None,
+        recorder: Any | None = None,
     ) -> None:
         self.s = settings
         self.secrets = secrets
@@ -108,10 +111,15 @@ class BotApp:
         self._index_seen = asyncio.Event()
         self._stop_evt = asyncio.Event()
         self.result = RunResult()
+        # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
+        self.metrics = metrics
+        self.recorder = recorder
 
     # ---- events ---------------------------------------------------------------------------
     def sink(self, e: ev.Event) -> None:
         """Every feed and venue event lands here (one loop, no awaits)."""
+        if self.recorder is not None:
+            self.recorder.on_event(e)
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
@@ -119,7 +127,8 @@ class BotApp:
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
-            om.on_order_update(e)
+            # the stream stamps on transport (wall) time; order ages are judged on market time
+            om.on_order_update(dataclasses.replace(e, ts_ns=self.clock.now_ns()))
         else:
             self.state.apply(e)
             if isinstance(e, ev.IndexTick):
@@ -295,8 +304,11 @@ class BotApp:
             timeout = 0.5
             if wake_at is not None:
                 timeout = max(0.0, min(timeout, (wake_at - self.clock.now_ns()) / 1e9))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the TaskGroup's
+            # cancel when the event fires at the same moment, and the stop then never ends
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout / max(self._speed(), 1.0))
+                async with asyncio.timeout(timeout / max(self._speed(), 1.0)):
+                    await self._wake.wait()
             self._wake.clear()
             state.take_changes()
             now = self.clock.now_ns()
@@ -413,8 +425,11 @@ class BotApp:
                 "ledger %s",
                 kv(path=self.ledger.path if hasattr(self.ledger, "path") else "", recovered=rec),
             )
+            port: Any = KalshiPort(venue)
+            if self.metrics is not None:
+                port = self.metrics.wrap_port(port)
             self.om = OrderManager(
-                KalshiPort(venue),
+                port,
                 self.state,
                 self.ledger,
                 self.clock,
@@ -429,6 +444,10 @@ class BotApp:
             on_sim = self.s.kalshi.env == "sim"
             sim_base = rest_url.split("/trade-api")[0] if on_sim else None
             feed = build_feed(self.s.feed, self.clock, sim_base_url=sim_base)
+            for obs in (self.metrics, self.recorder):
+                if obs is not None:
+                    await obs.attach(self)
+                    stack.push_async_callback(obs.aclose)
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(venue.run(), name="venue-ws")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pmbot.core.events import Fill
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec, StrikeType
 from pmbot.core.money import ONE, Micros, Qty, fmt_count, fmt_money
@@ -40,6 +41,7 @@ __all__ = [
     "build_inputs",
     "dashboard_view",
     "fair_model",
+    "guard_params",
     "market_label",
 ]
 
@@ -89,15 +91,17 @@ def guard_params(s: Settings) -> GuardParams:
 
 
 def build_engine(
-    s: Settings, kill_switch: KillSwitch | None = None
+    s: Settings, kill_switch: KillSwitch | None = None, *, guards: GuardParams | None = None
 ) -> tuple[QuoteEngine, RiskGate]:
-    """The configured strategy behind the risk gate (the baseline too: nothing bypasses it)."""
+    """The configured strategy behind the risk gate (the baseline too: nothing bypasses it).
+
+    `guards` overrides the guard thresholds (Polymarket has no index feed to go stale)."""
     limits = risk_limits(s)
     params = quote_params(s)
     strategy = (
         BaselineStrategy(params) if s.strategy.kind == "baseline" else MarketMaker(params, limits)
     )
-    gate = RiskGate(limits, guard_params(s), kill_switch or KillSwitch())
+    gate = RiskGate(limits, guards or guard_params(s), kill_switch or KillSwitch())
     return QuoteEngine(strategy, gate), gate
 
 
@@ -203,6 +207,7 @@ class Accounting:
     balance_start: Micros | None = None
 
     _seen: int = 0
+    _capture: dict[tuple[str, str], Micros] = field(default_factory=dict)  # per fill
 
     def sync(self, st: TradingState, fair: EventFairValue | None) -> None:
         """Account for fills TradingState gained since the last call (stream or REST backfill)."""
@@ -216,7 +221,19 @@ class Accounting:
             if p is None:
                 p = self.fair_at_end.get(f.ticker)
             if p is not None and math.isfinite(p):
-                self.spread_capture += f.side.sign * round(p * ONE - f.price) * f.qty
+                c = f.side.sign * round(p * ONE - f.price) * f.qty
+                self.spread_capture += c
+                self._capture[(f.trade_id, f.order_id)] = c
+
+    def void(self, f: Fill, index: int) -> None:
+        """`f` was removed from TradingState.fills at `index` (a Polymarket FAILED trade):
+        take it back out if it was counted, and keep the `sync` cursor on the same fills."""
+        if index >= self._seen:
+            return  # never counted
+        self._seen -= 1
+        self.fills -= 1
+        self.volume -= f.qty
+        self.spread_capture -= self._capture.pop((f.trade_id, f.order_id), 0)
 
     def mark(self, st: TradingState, fair: EventFairValue | None) -> None:
         if fair is not None:

@@ -15,6 +15,10 @@ Error contract (errors.py), by class, never by message:
 Batch calls return one entry per request, in request order: the ack, or the error for that
 item (partial success is normal). A whole-batch failure raises instead.
 
+Capabilities: an adapter may set `supports_amend = False` (Polymarket has neither amend nor
+decrease); the order manager then plans every price or size change as cancel + create and
+never calls `amend` / `decrease`. Absent means True.
+
 There is deliberately no single-order GET: after a cancel it can still say "resting" for
 hundreds of ms and a 404 does not say why, so state is always settled through
 `list_orders` (status filters) and `get_fills`.

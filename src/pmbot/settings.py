@@ -59,13 +59,20 @@ class KalshiSettings(_S):
 
 
 class PolymarketSettings(_S):
+    """`env = "sim"` with no clob_url runs the embedded Polymarket simulator (paper trading)."""
+
     env: Literal["sim", "prod"] = "sim"
     clob_url: str | None = None
     ws_url: str | None = None
     gamma_url: str | None = None
-    markets: list[str] = []  # condition ids or slugs to quote
+    markets: list[str] = []  # condition ids or slugs to quote (sim: its markets)
     fair_value: Literal["microprice", "external"] = "microprice"
-    external_probability: Annotated[float, Meta(ge=0, le=1)] | None = None
+    external_probability: Annotated[float, Meta(gt=0, lt=1)] | None = None
+    heartbeat_s: Annotated[float, Meta(gt=0, le=8)] = 5.0  # the venue cancels all after ~10 s
+    book_reconcile_s: Pos = 5.0  # REST book check against a silently frozen feed
+    sim_flow_hz: Pos = 1.0  # embedded sim: house taker orders per second
+    sim_fail_every_s: NonNeg = 30.0  # embedded sim: one trade FAILS this often (0 = never)
+    sim_confirm_s: NonNeg = 1.0  # embedded sim: MATCHED -> CONFIRMED after about this long
 
 
 class SimSettings(_S):

@@ -509,3 +509,34 @@ async def test_prune_drops_old_terminal_orders_only(venue, clock, tmp_path):
     # the ledger still knows it: reconciliation stays clean
     rep = await bot.om.reconcile()
     assert rep.ok and rep.foreign == 0 and not rep.cancel
+
+
+async def test_rate_limit_backoff_still_pulls_quotes(venue, clock, tmp_path):
+    """Regression (chaos suite, WS drop): during a 429 backoff new risk waits, cancels do not."""
+    bot = Bot(venue, clock, tmp_path / "b.db", rate_limit_wait_s=2.0)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert resting_view(venue) == [(A, "bid", 4800, 100)]
+    venue.fail["create"] = [RateLimited("slow down", status=429)]
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4700, 100)])
+    assert bot.om.stats.rejects["rate_limited"] == 1
+    # the book of A goes stale: the strategy wants nothing there; B still may not be created
+    await bot.om.sync([q(B, Side.BID, 4700, 100)])
+    assert resting_view(venue) == []
+    assert bot.om.stats.refused["rate_limited"] == 1
+    clock.advance(2.1)
+    await bot.om.sync([q(B, Side.BID, 4700, 100)])
+    assert resting_view(venue) == [(B, "bid", 4700, 100)]
+
+
+async def test_unreconciled_still_pulls_quotes_it_knows(venue, clock, tmp_path):
+    """Regression (chaos suite, mixed storm): while reconciliation keeps failing (429s), quotes
+    on stale books were left resting for 10 s; cancels now go, creates still wait."""
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert resting_view(venue) == [(A, "bid", 4800, 100)]
+    bot.ledger.close()
+    bot2 = Bot(venue, clock, tmp_path / "b.db")  # restarted, not reconciled yet
+    assert await bot2.om.sync([q(B, Side.BID, 4700, 100)]) is not None
+    assert resting_view(venue) == [] and bot2.om.stats.refused["unreconciled"] == 1

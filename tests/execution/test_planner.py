@@ -204,3 +204,17 @@ def test_applying_the_plan_yields_the_desired_set(want, have):
     assert all(len(b) <= 4 for b in p.create_batches + p.cancel_batches)
     # one order per (ticker, side, price) afterwards
     assert p.kept + len(p.amends) + len(p.decreases) + len(p.creates) == len(expect)
+
+
+def test_no_amend_venue_resizes_and_reprices_by_cancel_create():
+    cfg = PlannerConfig(can_amend=False)
+    live = [order("a", 5000, 1000), order("b", 5500, 1000, side=Side.ASK)]
+    p = plan([q(5000, 400), q(5600, 1000, side=Side.ASK)], live, ids(), config=cfg)
+    assert not p.amends and not p.decreases
+    assert {c.client_order_id for c in p.cancels} == {"a", "b"}
+    assert sorted((c.side.value, c.price, c.qty) for c in p.creates) == [
+        ("ask", 5600, 1000),
+        ("bid", 5000, 400),
+    ]
+    same = plan([q(5000, 1000)], [order("a", 5000, 1000)], ids(), config=cfg)
+    assert same.calls == 0 and same.kept == 1

@@ -124,6 +124,37 @@ def test_kill_9_mid_transaction(tmp_path: Path):
         assert all(o.status is OrderStatus.RESTING and o.filled == 0 for o in s.live_orders())
 
 
+def test_provisional_fill_confirmed_or_voided_and_recovery_skips_voided(tmp_path: Path):
+    """A FAILED trade rolls back in the ledger: gone from fills/recovery, still a duplicate."""
+    from dataclasses import replace
+
+    from pmbot.core.events import FillVoided
+
+    path = tmp_path / "l.db"
+    state = TradingState()
+    with Ledger(path) as led:
+        f1 = replace(fill("t1", "oa", qty=500, fee=0), provisional=True)
+        f2 = replace(fill("t2", "oa", side=Side.ASK, price=5600, qty=300, fee=0), provisional=True)
+        for f in (f1, f2):
+            assert led.add_fill(f)
+            state.apply(f)
+        assert led.fill_status("t1", "oa") == "provisional"
+        assert led.confirm_fill("t1", "oa", 20) and not led.confirm_fill("t1", "oa", 21)
+        state.apply(FillVoided("t2", "oa", 30))
+        assert led.void_fill("t2", "oa", state.positions[T], 30)
+        assert not led.void_fill("t2", "oa", ts_ns=31) and not led.confirm_fill("t2", "oa", 32)
+        assert not led.add_fill(f2)  # a late copy of the voided fill is still a duplicate
+        assert [f.trade_id for f in led.fills()] == ["t1"] and led.fill_count() == 1
+        assert led.fill_status_counts() == {"confirmed": 1, "voided": 1}
+        p = state.positions[T]
+        assert (p.qty, p.cost, p.realized) == (500, 500 * 5000, 0)  # the close is undone exactly
+        assert led.positions()[T].qty == 500
+    fresh = TradingState()
+    with Ledger(path) as led:
+        led.recover(fresh)
+    assert fresh.positions[T].qty == 500 and fresh.positions[T].realized == 0
+
+
 async def test_checkpoint_from_a_worker_thread(tmp_path: Path):
     import asyncio
 

@@ -18,10 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", help="TOML config file (see config/example.toml)")
     p.add_argument("--venue", choices=["kalshi", "polymarket"], help="venue (default kalshi)")
     p.add_argument(
-        "--env", choices=["sim", "demo", "prod"], help="Kalshi environment (default sim)"
+        "--env",
+        choices=["sim", "demo", "prod"],
+        help="venue environment (default sim; Polymarket: sim or prod)",
     )
-    p.add_argument("--rest-url", help="custom Kalshi REST base URL (e.g. an external simulator)")
-    p.add_argument("--ws-url", help="custom Kalshi WebSocket URL")
+    p.add_argument(
+        "--rest-url", help="custom REST base URL, e.g. an external simulator (Polymarket: CLOB)"
+    )
+    p.add_argument("--ws-url", help="custom WebSocket URL")
     p.add_argument(
         "--live", action="store_true", help="confirm trading on a real venue (demo/prod)"
     )
@@ -37,6 +41,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-dashboard", action="store_true", help="plain log output instead of the dashboard"
     )
     p.add_argument("--ledger", help="ledger SQLite path (overrides ledger.path)")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="embedded simulator: run pmbot's strategy then the baseline with the same seed "
+        "(informed flow) and print PnL per contract, spread capture and markouts for both",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on this port (enables [metrics]; 0 = any free port)",
+    )
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -47,11 +62,12 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
             o.setdefault(section, {})[key] = value
 
     put("bot", "venue", args.venue)
-    put("kalshi", "env", args.env)
-    put("kalshi", "rest_url", args.rest_url)
-    put("kalshi", "ws_url", args.ws_url)
+    venue = "polymarket" if args.venue == "polymarket" else "kalshi"
+    put(venue, "env", args.env)  # polymarket.env rejects "demo" (exit 2)
+    put(venue, "rest_url" if venue == "kalshi" else "clob_url", args.rest_url)
+    put(venue, "ws_url", args.ws_url)
     if args.rest_url and not args.env:
-        put("kalshi", "env", "sim")
+        put(venue, "env", "sim")
     if args.live:
         put("bot", "live", True)
     put("sim", "speed", args.speed)
@@ -60,6 +76,9 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     put("ledger", "path", args.ledger)
     if args.no_dashboard:
         put("bot", "dashboard", False)
+    if getattr(args, "metrics_port", None) is not None:
+        put("metrics", "enabled", True)
+        put("metrics", "port", args.metrics_port)
     return o
 
 
@@ -75,8 +94,19 @@ def main(args: argparse.Namespace) -> int:
         from pmbot.app_polymarket import run_polymarket
 
         return run_polymarket(settings, args)
+    if getattr(args, "compare", False):
+        return _compare(settings, args)
     from pmbot.app import BotApp, RunOptions
 
+    metrics = recorder = None
+    if settings.metrics.enabled:
+        from pmbot.metrics import BotMetrics
+
+        metrics = BotMetrics(settings.metrics.host, settings.metrics.port)
+    if args.record:
+        from pmbot.record import LiveRecorder
+
+        recorder = LiveRecorder(args.record)
     app = BotApp(
         settings,
         Secrets(os.environ),
@@ -86,7 +116,40 @@ def main(args: argparse.Namespace) -> int:
             record=args.record,
             dashboard=dashboard,
         ),
+        metrics=metrics,
+        recorder=recorder,
     )
     result = asyncio.run(app.run())
     print(json.dumps(result.summary, indent=2))
     return 0 if result.clean_shutdown else 1
+
+
+def _compare(settings: Any, args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from pmbot.app import _sim_start_ns
+    from pmbot.compare import compare, comparison_dict, print_comparison
+    from pmbot.errors import ConfigError
+
+    if settings.kalshi.env != "sim" or settings.kalshi.rest_url:
+        raise ConfigError("compare", "--compare runs on the embedded simulator only")
+    speed = args.speed if args.speed is not None else 20.0
+    duration = args.duration if args.duration is not None else 600.0
+    workdir = Path(tempfile.mkdtemp(prefix="pmbot-compare-"))
+    results = asyncio.run(
+        compare(
+            settings,
+            duration_s=duration,
+            speed=speed,
+            seed=settings.sim.seed,
+            start_ns=_sim_start_ns(settings.sim.start),
+            workdir=workdir,
+        )
+    )
+    print_comparison(results)
+    if args.summary_json:
+        Path(args.summary_json).write_text(
+            json.dumps(comparison_dict(results), indent=2, default=str), encoding="utf-8"
+        )
+    return 0

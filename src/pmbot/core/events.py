@@ -22,6 +22,7 @@ __all__ = [
     "ExchangeStatus",
     "FeedStale",
     "Fill",
+    "FillConfirmed",
     "FillVoided",
     "IndexTick",
     "MarketStatus",
@@ -132,6 +133,15 @@ class FillVoided:
 
 
 @dataclass(frozen=True, slots=True)
+class FillConfirmed:
+    """A provisional fill became final (Polymarket CONFIRMED trade): it can no longer be voided."""
+
+    trade_id: str
+    order_id: str
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class PositionSnapshot:
     """The venue's position in a market (signed: +YES / -NO)."""
 
@@ -177,6 +187,7 @@ Event = (
     | OrderUpdate
     | Fill
     | FillVoided
+    | FillConfirmed
     | PositionSnapshot
     | MarketStatus
     | ExchangeStatus

@@ -212,6 +212,9 @@ class TradingState:
         self._changes.fills.append(f)
 
     def _void_fill(self, v: ev.FillVoided) -> None:
+        """Take a fill back out: the position is rebuilt from the fills that stand (exact,
+        realised PnL included, unlike applying the opposite fill), the order's filled size
+        is reduced; the key leaves the dedup set."""
         key = (v.trade_id, v.order_id)
         if key not in self._fill_keys:
             return
@@ -219,8 +222,16 @@ class TradingState:
         for i, f in enumerate(self.fills):
             if (f.trade_id, f.order_id) == key:
                 del self.fills[i]
-                self.positions[f.ticker].apply_fill(-f.side.sign, f.price, f.qty, -f.fee)
-                self.positions[f.ticker].volume -= 2 * f.qty
+                pos = Position(f.ticker)
+                for g in self.fills:
+                    if g.ticker == f.ticker:
+                        pos.apply_fill(g.side.sign, g.price, g.qty, g.fee)
+                self.positions[f.ticker] = pos
+                o = self.order_by_id(f.order_id)
+                if o is not None:
+                    o.filled = max(0, o.filled - f.qty)
+                    self._changes.orders.add(o.client_order_id)
+                self._changes.fills.append(f)
                 break
 
     def _apply_order_update(self, u: ev.OrderUpdate) -> None:

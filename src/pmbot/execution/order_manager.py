@@ -161,12 +161,8 @@ class OrderManager(Settler):
             return None
         if self._needs_reconcile and self._reconcile_due():
             await self.reconcile()
-        if not self.reconciled:
-            self.stats.refused["unreconciled"] += 1
-            return None
-        if self.clock.monotonic() < self._backoff_until:
-            self.stats.refused["rate_limited"] += 1
-            return None
+        backing_off = self.clock.monotonic() < self._backoff_until
+        unreconciled = not self.reconciled
         if self._reconciling:  # its view of the venue must not race our sends
             self.stats.refused["reconciling"] += 1
             return None
@@ -178,6 +174,13 @@ class OrderManager(Settler):
             tickers=tickers,
             config=self._planner_config(),
         )
+        if backing_off or unreconciled:
+            # rate limited or not reconciled: hold new risk back, but pulling quotes (a halted
+            # or stale market) must not wait; a cancel of an order already gone is harmless
+            self.stats.refused["rate_limited" if backing_off else "unreconciled"] += 1
+            if not p.cancel_batches:
+                return None
+            p = Plan(cancel_batches=p.cancel_batches)
         if p:
             self.stats.plans += 1
             self._executing += 1

@@ -7,6 +7,8 @@ Per (ticker, side) the planner pairs what the strategy wants with what rests:
 * same price, larger size         -> amend (1 call; priority is lost either way)
 * different price                 -> amend (1 call instead of cancel + create: a price
                                      change loses priority anyway)
+* venue without amend (`can_amend=False`, Polymarket): any change of price or size is
+  cancel + create (the cancel and the create go out in the same pass)
 * wanted, nothing left to reuse   -> create, batched
 * resting, no longer wanted       -> cancel, batched
 
@@ -70,6 +72,7 @@ class PlannerConfig:
     # drawing a 429 that pauses everything; cancels and decreases (risk-reducing) are never
     # capped. Amends go first (they fix stale prices), then creates. None: no cap.
     max_new_ops: int | None = None
+    can_amend: bool = True  # False (Polymarket): no amend/decrease; any change is cancel + create
 
 
 class CreateAction(NamedTuple):
@@ -219,7 +222,9 @@ def plan(
                 if o.remaining > 0:  # a filled one is EXECUTED on its way; nothing to cancel
                     cancels.append(CancelAction(o.client_order_id, o.order_id or "", ticker))
             continue
-        if len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0:  # the common case
+        if (
+            config.can_amend and len(orders) == 1 and len(levels) == 1 and orders[0].remaining > 0
+        ):  # the common case
             o = orders[0]
             oid = o.order_id or ""
             ((price, (qty, _po)),) = levels.items()
@@ -290,6 +295,10 @@ def _plan_group(
             continue
         qty = w[0]
         oid = o.order_id or ""
+        if o.remaining != qty and not cfg.can_amend:
+            todo[o.price] = w  # resize by cancel + create
+            spare.append(o)
+            continue
         if o.remaining == qty:
             p.kept += 1
         elif o.remaining > qty:
@@ -300,7 +309,7 @@ def _plan_group(
             )
     rest = sorted(todo.items())
     spare.sort(key=lambda o: o.price)
-    n = min(len(rest), len(spare)) if cfg.amend_reprice else 0
+    n = min(len(rest), len(spare)) if cfg.amend_reprice and cfg.can_amend else 0
     for (price, (qty, _po)), o in zip(rest[:n], spare[:n], strict=True):
         p.amends.append(
             AmendAction(

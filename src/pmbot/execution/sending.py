@@ -66,6 +66,8 @@ class ExecStats:
     plans: int = 0  # syncs that sent something
     refused: Counter[str] = field(default_factory=Counter)  # why sync sent nothing
     duplicate_fills: int = 0
+    voided_fills: int = 0  # provisional fills rolled back (FAILED trades)
+    confirmed_fills: int = 0  # provisional fills that became final
     requote: bool = False  # a post-only create crossed: the strategy should requote
 
     @property
@@ -111,6 +113,7 @@ class Sender:
             self.venue.max_batch_cancel,
             self.config.amend_reprice,
             max_new_ops=None if cap < 0 else (cap or self.venue.max_batch_create),
+            can_amend=getattr(self.venue, "supports_amend", True),
         )
 
     async def _quiesce(self) -> None:

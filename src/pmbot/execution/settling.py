@@ -10,7 +10,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 
-from pmbot.core.events import Fill, FillVoided, OrderUpdate
+from pmbot.core.events import Fill, FillConfirmed, FillVoided, OrderUpdate
 from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
 from pmbot.core.requests import CancelOrder
 from pmbot.errors import AuthError, NotFound, VenueError
@@ -53,9 +53,23 @@ class Settler(Sender):
         if f is None:
             return False
         self.state.apply(v)
-        return self.ledger.void_fill(
+        if not self.ledger.void_fill(
             v.trade_id, v.order_id, self.state.positions.get(f.ticker), v.ts_ns
-        )
+        ):
+            return False
+        self.stats.voided_fills += 1
+        o = self.state.order_by_id(v.order_id)
+        if o is not None:
+            self.ledger.update_order(o, "fill_voided", f"trade_id={v.trade_id} qty={f.qty}")
+        log.warning("fill voided trade_id=%s order_id=%s", v.trade_id, v.order_id)
+        return True
+
+    def on_fill_confirmed(self, c: FillConfirmed) -> bool:
+        """A provisional fill became final (Polymarket CONFIRMED): record it in the ledger."""
+        if self.ledger.confirm_fill(c.trade_id, c.order_id, c.ts_ns):
+            self.stats.confirmed_fills += 1
+            return True
+        return False
 
     def on_order_update(self, u: OrderUpdate) -> None:
         self.state.apply(u)

@@ -19,7 +19,7 @@ from pmbot.sim.accounts import Ledger
 from pmbot.sim.engine import FOK, GTC, IOC, Engine, Order
 from pmbot.sim.markets import SERIES, SimEvent, SimMarket, yes_wins
 
-__all__ = ["NOT_FOUND", "Exchange", "ExchangeError", "OrderGroup", "err"]
+__all__ = ["NOT_FOUND", "Exchange", "ExchangeError", "OrderGroup", "OrderLogEntry", "err"]
 
 GROUP_WINDOW_NS = 15_000_000_000
 
@@ -45,6 +45,20 @@ def err(
 
 
 NOT_FOUND = (404, "not_found", "not found")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLogEntry:
+    """One accepted member request: op is create, amend, decrease or cancel."""
+
+    ts_ns: int
+    user: str
+    op: str
+    order_id: str
+    ticker: str
+    side: str
+    price: Price
+    remaining: Qty
 
 
 @dataclass(slots=True)
@@ -74,6 +88,9 @@ class Exchange:
         self._n = 0
         self._seed = seed
         self.unlimited: set[str] = set()  # users exempt from the balance check (background flow)
+        # who created/amended/cancelled what at which simulated time (members only, not the
+        # background flow): the chaos suite checks the bot's sends against its fault timeline
+        self.order_log: list[OrderLogEntry] = []
 
     # -- ids --------------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -232,8 +249,15 @@ class Exchange:
         if g is not None:
             g.orders.add(o.order_id)
         self.engine.submit(o, ts_ns)
+        self._log(ts_ns, user, "create", o)
         self.flush(ts_ns)
         return o
+
+    def _log(self, ts_ns: int, user: str, op: str, o: Order) -> None:
+        if user not in self.unlimited:
+            self.order_log.append(
+                OrderLogEntry(ts_ns, user, op, o.order_id, o.ticker, o.side, o.price, o.remaining)
+            )
 
     def _own_resting(self, user: str, order_id: str) -> Order:
         o = self.engine.orders.get(order_id)
@@ -249,6 +273,7 @@ class Exchange:
         if m is not None and m.status != "active":
             raise err(400, "market_closed", "market closed", "MARKET_INACTIVE")
         n = self.engine.cancel(order_id, ts_ns) or 0
+        self._log(ts_ns, user, "cancel", o)
         self.flush(ts_ns)
         return o, n
 
@@ -258,6 +283,7 @@ class Exchange:
         o = self._own_resting(user, order_id)
         target = reduce_to if reduce_to is not None else o.remaining - (reduce_by or 0)
         self.engine.decrease(order_id, target, ts_ns)
+        self._log(ts_ns, user, "decrease", o)
         self.flush(ts_ns)
         return o
 
@@ -291,6 +317,7 @@ class Exchange:
             o.client_order_id = updated_client_order_id
         filled_before = o.filled
         self.engine.amend(order_id, price, count, ts_ns)
+        self._log(ts_ns, user, "amend", o)
         self.flush(ts_ns)
         return o, o.filled - filled_before
 

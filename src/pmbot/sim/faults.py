@@ -33,6 +33,11 @@ class Faults:
     drop_ws: int = 0  # close the next N connections' sockets (abruptly) at the next step
     # Exchange
     trading_paused: bool = False
+    # Index feed (GET /sim/index without ts_ms): stall repeats the last answer; jump shifts
+    # the served level by this many points (the markets still settle on the true path)
+    index_stall: bool = False
+    index_jump: float = 0.0
+    index_frozen: tuple[int, str] | None = None
 
     def take(self, name: str) -> bool:
         """Consume one unit of a counted fault; True if it fires."""
@@ -56,3 +61,6 @@ class Faults:
         self.delay_frames_s = 0.0
         self.stale_orders.clear()
         self.trading_paused = False
+        self.index_stall = False
+        self.index_jump = 0.0
+        self.index_frozen = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,8 @@ class Authenticator:
     def __init__(self, keys: list[ApiKey], wall_ms: Any = None) -> None:
         self.keys = {k.key_id: k for k in keys}
         self._wall_ms = wall_ms or (lambda: int(time.time() * 1000))
+        # the last signatures accepted: tests check none of them ever reaches a log line
+        self.seen_signatures: deque[str] = deque(maxlen=5000)
 
     def add(self, k: ApiKey) -> None:
         self.keys[k.key_id] = k
@@ -134,6 +137,7 @@ class Authenticator:
             k.public_key.verify(raw, f"{ts}{method.upper()}{path}".encode(), _PSS, hashes.SHA256())
         except (InvalidSignature, ValueError):
             raise ExchangeError(401, AUTH_BAD_SIG) from None
+        self.seen_signatures.append(sig)
         return k
 
 

@@ -42,6 +42,7 @@ def snapshot_frame(sim: KalshiSim, sub: Sub, ticker: str) -> dict[str, Any]:
         else:
             msg["no_dollars_fp"] = [[fmt_price(p), fmt_count(q)] for p, q in no]
     sub.seq += 1
+    sim.hub.journal.append((sim.now_ns(), "snapshot", ticker))
     return {"type": "orderbook_snapshot", "sid": sub.sid, "seq": sub.seq, "msg": msg}
 
 

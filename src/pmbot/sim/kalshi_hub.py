@@ -39,6 +39,8 @@ class Hub:
         self.all_markets: dict[str, dict[int, tuple[WsConn, Sub]]] = {}
         self.delayed: list[tuple[int, WsConn, bytes]] = []
         self.frames_out = 0
+        # (sim ts_ns, kind, ticker): book snapshots sent, seq frames skipped, sockets dropped
+        self.journal: list[tuple[int, str, str]] = []
         self.tasks: set[asyncio.Future[Any]] = set()
 
     def _spawn(self, coro: Any) -> None:
@@ -82,6 +84,7 @@ class Hub:
         s.seq += 1
         data = dumps_ws({"type": frame_type, "sid": s.sid, "seq": s.seq, "msg": msg})
         if f.take("skip_seq"):
+            self.journal.append((ts_ns, "skip_seq", msg.get("market_ticker", "")))
             return
         copies = 2 if f.take("dup_seq") else 1
         if conn.held is not None:
@@ -154,6 +157,7 @@ class Hub:
     def dispatch(self, items: list[tuple[str, Any]], ts_ns: int) -> None:
         if self.sim.faults.drop_ws and self.conns:
             self.sim.faults.drop_ws = 0
+            self.journal.append((ts_ns, "drop_ws", ""))
             self._spawn(self.drop_all())
         if not self.conns:
             return

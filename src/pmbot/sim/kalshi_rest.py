@@ -110,6 +110,7 @@ def middleware(sim: KalshiSim) -> Any:
             return await handler(request)
         f = sim.faults
         if f.take("http_5xx"):
+            sim.hub.journal.append((sim.now_ns(), "refused", "503"))
             return reply(
                 {"error": {"code": "service_unavailable", "message": "service unavailable"}}, 503
             )
@@ -129,7 +130,10 @@ def middleware(sim: KalshiSim) -> Any:
                 )
                 if path.endswith("/batched") and request.method in ("POST", "DELETE"):
                     cost = 0  # batches cost the sum of their items, charged by the handler
-                if f.take("http_429") or not sim.limiter.allow(key.key_id, write, cost):
+                if f.take("http_429"):
+                    sim.hub.journal.append((sim.now_ns(), "refused", "429"))
+                    return reply(TOO_MANY, 429)
+                if not sim.limiter.allow(key.key_id, write, cost):
                     return reply(TOO_MANY, 429)
             return await handler(request)
         except ExchangeError as e:
@@ -304,10 +308,24 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
         return reply({"cursor": cur, "trades": [trade_json(*t) for t in chunk]})
 
     async def sim_index(request: web.Request) -> web.Response:
-        t = int(request.query.get("ts_ms") or sim.now_ns() // 1_000_000)
-        return web.json_response(
-            {"ts_ms": t, "level": fmt_level(sim.index.level_at(t * 1_000_000))}
-        )
+        f = sim.faults
+        if "ts_ms" in request.query:
+            t = int(request.query["ts_ms"])
+            return web.json_response(
+                {"ts_ms": t, "level": fmt_level(sim.index.level_at(t * 1_000_000))}
+            )
+        t = sim.now_ns() // 1_000_000
+        if f.index_stall:
+            if f.index_frozen is None:
+                f.index_frozen = (
+                    t,
+                    fmt_level(sim.index.level_at(t * 1_000_000) + round(f.index_jump * 10_000)),
+                )
+            t, level = f.index_frozen
+            return web.json_response({"ts_ms": t, "level": level})
+        f.index_frozen = None
+        level = fmt_level(sim.index.level_at(t * 1_000_000) + round(f.index_jump * 10_000))
+        return web.json_response({"ts_ms": t, "level": level})
 
     async def sim_clock(request: web.Request) -> web.Response:
         """Simulated time and speed, so an out-of-process bot can run on the market's clock."""
@@ -338,7 +356,7 @@ def add_routes(sim: KalshiSim, app: web.Application) -> None:
         for k, v in body.items():
             if k == "trading_paused":
                 sim.faults.trading_paused = bool(v)
-            elif hasattr(sim.faults, k) and k != "stale_orders":
+            elif hasattr(sim.faults, k) and k not in ("stale_orders", "index_frozen"):
                 setattr(sim.faults, k, type(getattr(sim.faults, k))(v))
         return web.json_response({"ok": True})
 

@@ -62,6 +62,43 @@ class House:
         await s._trading._after_place(res, s.markets[book.cid])
         return o
 
+    async def requote(
+        self, cid: str, mid: Price, *, levels: int = 5, half_spread: Price = 200, size: int = 100
+    ) -> None:
+        """Replace the house's resting ladder in one market around `mid` (YES price)."""
+        s = self.sim
+        book = s.engine.books[cid]
+        mine = [o.id for o in s.engine.live(HOUSE_KEY) if o.market == cid]
+        if mine:
+            await s._trading.cancel_ids(HOUSE_KEY, mine)
+        tick = book.tick
+        bid = (mid - half_spread) // tick * tick
+        ask = -(-(mid + half_spread) // tick) * tick
+        for i in range(levels):
+            b, a = bid - i * tick, ask + i * tick
+            if tick <= b < ONE:
+                await self.order(book.yes_token, "BUY", b, size * 1_000_000)
+            if 0 < a <= ONE - tick:
+                await self.order(book.no_token, "BUY", ONE - a, size * 1_000_000)
+
+    async def run_maker(
+        self,
+        rng: random.Random,
+        every: float = 2.0,
+        step: Price = 50,
+        start: Price = 5000,
+        **kw: int,
+    ) -> None:
+        """Keep a resting ladder in every market around a random-walking true price, so a
+        book exists (for the bot's micro-price) however much the taker flow eats."""
+        mids = {cid: start for cid in self.sim.engine.books}
+        while True:
+            for cid in list(mids):
+                m = mids[cid] + rng.choice((-step, 0, step))
+                mids[cid] = min(max(m, 1000), ONE - 1000)
+                await self.requote(cid, mids[cid], **kw)
+            await self.sim.clock.sleep(every)
+
     async def run_flow(
         self, rng: random.Random, rate_hz: float = 1.0, max_shares: int = 20
     ) -> None:

@@ -43,6 +43,7 @@ class Faults:
     """Switches tests flip; counters count down as they fire."""
 
     fail_trades: int = 0  # the next N trades go MATCHED -> RETRYING -> FAILED
+    fail_owner: str | None = None  # only trades with this API key on either side fail
     http_5xx: int = 0  # the next N trading calls answer 500
     too_early_until: float = 0.0  # 425 until this monotonic time (engine restart)
     post_only_until: float = 0.0  # then post-only mode until this time

@@ -331,7 +331,8 @@ class Trading(QueryRoutes):
 
     async def _lifecycle(self, t: Trade) -> None:
         s = self.sim
-        fail = s.faults.fail_trades > 0
+        fo = s.faults.fail_owner
+        fail = s.faults.fail_trades > 0 and (fo is None or fo in (t.taker.owner, t.maker.owner))
         if fail:
             s.faults.fail_trades -= 1
         steps = ("RETRYING", "FAILED") if fail else ("MINED", "CONFIRMED")

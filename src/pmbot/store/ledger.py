@@ -47,6 +47,14 @@ _INS_FILL = (
     "INSERT OR IGNORE INTO fills (trade_id, order_id, client_order_id, ticker, side, price, qty,"
     " fee, is_taker, ts_ns, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
+_UPS_STATUS = (
+    "INSERT INTO fill_status (trade_id, order_id, status, ts_ns) VALUES (?,?,?,?)"
+    " ON CONFLICT(trade_id, order_id) DO UPDATE SET status=excluded.status, ts_ns=excluded.ts_ns"
+)
+_NOT_VOIDED = (
+    " WHERE NOT EXISTS (SELECT 1 FROM fill_status s WHERE s.trade_id=fills.trade_id"
+    " AND s.order_id=fills.order_id AND s.status='voided')"
+)
 _UPS_POS = (
     "INSERT INTO positions (ticker, qty, cost, realized, fees, volume, updated_ns)"
     " VALUES (?,?,?,?,?,?,?) ON CONFLICT(ticker) DO UPDATE SET qty=excluded.qty,"
@@ -272,6 +280,14 @@ class Ledger:
             )
             db.executemany(_INS_EVENT, [(o.updated_ns, o.client_order_id, k, "") for o, k in rows])
 
+    def set_order_id(self, client_order_id: str, order_id: str) -> None:
+        """Record a venue order id known before the request leaves (Polymarket: the signed
+        order's hash), so an order whose answer is lost to a crash is still recognised."""
+        self.db.execute(
+            "UPDATE orders SET order_id=? WHERE client_order_id=? AND order_id IS NULL",
+            (order_id, client_order_id),
+        )
+
     def update_order(self, o: LiveOrder, kind: str, detail: str = "") -> None:
         self.update_orders((o,), kind, detail)
 
@@ -356,21 +372,11 @@ class Ledger:
             )
             if cur.rowcount == 0:
                 return False
+            if f.provisional:
+                db.execute(_UPS_STATUS, (f.trade_id, f.order_id, "provisional", f.ts_ns))
             if position is not None:
                 self._put_position(db, position, f.ts_ns if ts_ns is None else ts_ns)
         return True
-
-    def void_fill(
-        self, trade_id: str, order_id: str, position: Position | None = None, ts_ns: int = 0
-    ) -> bool:
-        """Remove a provisional fill the venue voided (Polymarket FAILED trade)."""
-        with self.transaction() as db:
-            cur = db.execute(
-                "DELETE FROM fills WHERE trade_id=? AND order_id=?", (trade_id, order_id)
-            )
-            if cur.rowcount and position is not None:
-                self._put_position(db, position, ts_ns)
-        return cur.rowcount > 0
 
     def has_fill(self, trade_id: str, order_id: str) -> bool:
         return (
@@ -380,11 +386,48 @@ class Ledger:
             is not None
         )
 
+    def confirm_fill(self, trade_id: str, order_id: str, ts_ns: int) -> bool:
+        """A provisional fill became final; False when unknown or already voided/confirmed."""
+        if self.fill_status(trade_id, order_id) != "provisional":
+            return False
+        self.db.execute(_UPS_STATUS, (trade_id, order_id, "confirmed", ts_ns))
+        return True
+
+    def void_fill(
+        self, trade_id: str, order_id: str, position: Position | None = None, ts_ns: int = 0
+    ) -> bool:
+        """Roll a fill back (a FAILED trade): it leaves `fills()`, recovery and PnL; the
+        row stays so a late copy of it is still a duplicate. Position row in the same commit.
+        False when the fill is unknown or already voided."""
+        with self.transaction() as db:
+            if not self.has_fill(trade_id, order_id) or (
+                self.fill_status(trade_id, order_id) == "voided"
+            ):
+                return False
+            db.execute(_UPS_STATUS, (trade_id, order_id, "voided", ts_ns))
+            if position is not None:
+                self._put_position(db, position, ts_ns)
+        return True
+
+    def fill_status(self, trade_id: str, order_id: str) -> str | None:
+        """ "provisional", "confirmed", "voided", or None (final from the start, or unknown)."""
+        r = self.db.execute(
+            "SELECT status FROM fill_status WHERE trade_id=? AND order_id=?", (trade_id, order_id)
+        ).fetchone()
+        return None if r is None else str(r[0])
+
+    def fill_status_counts(self) -> dict[str, int]:
+        return {
+            str(s): int(n)
+            for s, n in self.db.execute("SELECT status, COUNT(*) FROM fill_status GROUP BY status")
+        }
+
     def fills_among(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The subset of these (trade_id, order_id) keys already recorded."""
         return {k for k in keys if self.has_fill(*k)}
 
     def fills(self) -> list[Fill]:
+        """Every fill that stands (voided ones excluded), oldest first."""
         return [
             Fill(
                 trade_id=r[0],
@@ -400,15 +443,15 @@ class Ledger:
             )
             for r in self.db.execute(
                 "SELECT trade_id, order_id, client_order_id, ticker, side, price, qty, fee,"
-                " is_taker, ts_ns FROM fills ORDER BY ts_ns, rowid"
+                " is_taker, ts_ns FROM fills" + _NOT_VOIDED + " ORDER BY ts_ns, rowid"
             )
         ]
 
     def fill_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM fills").fetchone()[0])
+        return int(self.db.execute("SELECT COUNT(*) FROM fills" + _NOT_VOIDED).fetchone()[0])
 
     def last_fill_ts_ns(self) -> int | None:
-        r = self.db.execute("SELECT MAX(ts_ns) FROM fills").fetchone()
+        r = self.db.execute("SELECT MAX(ts_ns) FROM fills" + _NOT_VOIDED).fetchone()
         return None if r is None or r[0] is None else int(r[0])
 
     def put_position(self, p: Position, ts_ns: int) -> None:

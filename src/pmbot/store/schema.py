@@ -58,6 +58,16 @@ CREATE TABLE IF NOT EXISTS fills (
     PRIMARY KEY (trade_id, order_id)
 );
 CREATE INDEX IF NOT EXISTS fills_ts ON fills(ts_ns);
+-- Polymarket trade lifecycle: a fill is provisional until confirmed; a voided one (FAILED
+-- trade) stays in `fills` so it is never booked again, but recovery and PnL skip it.
+-- Added without a version bump: CREATE IF NOT EXISTS upgrades older files in place.
+CREATE TABLE IF NOT EXISTS fill_status (
+    trade_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    status   TEXT NOT NULL,
+    ts_ns    INTEGER NOT NULL,
+    PRIMARY KEY (trade_id, order_id)
+);
 CREATE TABLE IF NOT EXISTS positions (
     ticker     TEXT PRIMARY KEY,
     qty        INTEGER NOT NULL,

@@ -269,3 +269,21 @@ def test_corrupted_error_body_still_typed(name: str) -> None:
     for body in (json.dumps(data).encode(), b"<html>502</html>", b""):
         err = rest.error_from_body(meta["status"], body, request=_request_for(meta))
         assert type(err) is cls
+
+
+def test_invalid_utf8_is_a_protocol_violation() -> None:
+    """Regression (decoder fuzzing): msgspec raises UnicodeDecodeError on invalid UTF-8, which
+    escaped every decoder untyped."""
+    from pmbot.errors import ProtocolViolation, VenueError
+    from pmbot.venues.kalshi.stream import KalshiStream
+
+    bad = b'{"type":"\xbf\xff","sid":1}'
+    with pytest.raises(ProtocolViolation):
+        w.decode_frame(bad)
+    with pytest.raises(ProtocolViolation):
+        w.decode(w.MarketsPage, bad)
+    assert isinstance(rest.error_from_body(400, bad), VenueError)
+    s = KalshiStream(lambda e: None, use_yes_price=True)
+    s.receive(b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"x":"\xff"}}', 1)
+    s.receive(bad, 1)
+    assert s.stats.bad_frames >= 1

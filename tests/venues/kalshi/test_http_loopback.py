@@ -244,3 +244,25 @@ async def test_bad_key_is_auth_error_with_server_code(rig: tuple[Server, KalshiH
         ei.value.code == "authentication_error"
         and ei.value.details == "INCORRECT_API_KEY_SIGNATURE"
     )
+
+
+async def test_refused_connection_retries_even_a_write(key: rsa.RSAPrivateKey) -> None:
+    """Regression (chaos suite, exchange restart): a refused connect sent nothing, so the
+    cancel that pulls quotes is retried instead of left UNKNOWN until reconciliation."""
+    import socket
+
+    from pmbot.errors import VenueUnavailable
+
+    with socket.socket() as s:  # a port on which nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    urls = KalshiUrls(
+        f"http://127.0.0.1:{port}/trade-api/v2", f"ws://127.0.0.1:{port}/trade-api/ws/v2"
+    )
+    http = KalshiHttp(
+        urls, KalshiSigner("kid", key), clock=FastClock(), rng=random.Random(1), max_retries=3
+    )
+    async with http:
+        with pytest.raises(VenueUnavailable):
+            await http.batch_cancel(["a"])
+    assert http.calls == 4

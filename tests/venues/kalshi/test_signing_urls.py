@@ -171,3 +171,30 @@ def test_from_settings_and_flags(tmp_path: Path, key: rsa.RSAPrivateKey) -> None
     assert v2.urls.name == "demo"
     with pytest.raises(AuthError):
         KalshiVenue.from_settings(KalshiSettings(env="demo"), Secrets({}), lambda e: None)
+
+
+def test_cancels_are_retried_creates_are_not() -> None:
+    """Regression (chaos suite, 5xx during a WS drop): a 503 on a cancel left quotes UNKNOWN
+    and resting; a repeated cancel can only meet not_found, so cancels retry."""
+    from pmbot.core.orders import Side
+    from pmbot.venues.kalshi import rest
+
+    assert rest.cancel_order("o").idempotent and rest.batch_cancel(["o"]).idempotent
+    spec = rest.OrderSpec("T", Side.BID, 4700, 100, client_order_id="c")
+    assert not rest.create_order(spec).idempotent
+    assert not rest.batch_create([spec]).idempotent
+
+
+def test_group_readable_key_refused(tmp_path) -> None:
+    """Regression (security suite): only world-readable keys were refused."""
+    import os
+
+    from pmbot.errors import AuthError
+    from pmbot.sim.kalshi_auth import generate_key
+    from pmbot.venues.kalshi.signing import load_private_key
+
+    p = tmp_path / "k.pem"
+    p.write_bytes(generate_key("m").private_pem)
+    os.chmod(p, 0o640)
+    with pytest.raises(AuthError, match="group-readable"):
+        load_private_key(p)

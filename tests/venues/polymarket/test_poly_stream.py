@@ -77,6 +77,29 @@ def test_user_trade_lifecycle_fill_then_void() -> None:
     assert not mf.is_taker and mf.side is Side.ASK and not mf.provisional and mf.fee == 0
 
 
+def test_fractional_fills_carry_and_confirm_and_void_exactly() -> None:
+    """Fills finer than 0.01 share: booked Qty never drifts a whole unit from the exact size."""
+    t = json.loads((FIX / "ws_user_trade_full.json").read_bytes())
+    m = MarketInfo(t["market"], t["asset_id"], "2")
+    us = UserStream([m], owner=t["owner"])
+    qtys = []
+    for i in range(3):  # three taker buys of 33.3333 shares
+        f = {**t, "id": f"tr{i}", "status": "MATCHED", "size": "33.3333"}
+        (fill,) = us.on_frame(json.dumps(f), i)
+        qtys.append(fill.qty)
+    assert qtys == [3333, 3333, 3333]  # 99.9999 exact: 99.99 booked, 0.0099 dust
+    assert us.dust(m.condition_id) == {"bid": 9_900, "ask": 0}
+    f4 = {**t, "id": "tr3", "status": "MATCHED", "size": "0.0001"}
+    (fill,) = us.on_frame(json.dumps(f4), 4)
+    assert fill.qty == 1 and us.dust(m.condition_id)["bid"] == 0  # the carry books 0.01
+    (conf,) = us.on_frame(json.dumps({**f4, "status": "CONFIRMED"}), 5)
+    assert isinstance(conf, ev.FillConfirmed) and conf.trade_id == "tr3"
+    (void,) = us.on_frame(json.dumps({**t, "id": "tr1", "status": "FAILED"}), 6)
+    assert isinstance(void, ev.FillVoided)
+    assert us.booked[(m.condition_id, "bid")] == 3333 * 2 + 1
+    assert us.exact[(m.condition_id, "bid")] == 33_333_300 * 2 + 100
+
+
 def test_order_events() -> None:
     o = json.loads((FIX / "ws_user_order_update.json").read_bytes())
     us = UserStream([MarketInfo(o["market"], o["asset_id"], "2")], owner="x")

@@ -135,3 +135,16 @@ def test_garbage(body: bytes) -> None:
     for fn in (w.decode_market, w.decode_user):
         with contextlib.suppress(ProtocolViolation):
             fn(body)
+
+
+def test_invalid_utf8_and_unknown_tick_are_typed() -> None:
+    """Regression (decoder fuzzing): invalid UTF-8 escaped as UnicodeDecodeError; an unknown
+    tick size in a book frame as a bare ValueError."""
+    from pmbot.errors import PmbotError
+    from pmbot.venues.polymarket.convert import tick_units
+
+    for fn in (w.decode_market, w.decode_user, lambda b: w.decode(b, w.PolyBook)):
+        with pytest.raises(ProtocolViolation):
+            fn(b'{"event_type":"\xf8book"}')
+    with pytest.raises(PmbotError):
+        tick_units("ask")

@@ -160,7 +160,9 @@ class KalshiHttp:
             try:
                 status, body = await self._send_once(req)
             except (TimeoutError, aiohttp.ClientError, OSError) as e:
-                if not again or attempt >= self.max_retries:
+                # a refused connection sent nothing: even a write may go again
+                unsent = isinstance(e, aiohttp.ClientConnectorError)
+                if not (again or unsent) or attempt >= self.max_retries:
                     raise VenueUnavailable(
                         f"{req.method} {req.template}: network error: {type(e).__name__}: {e}"
                     ) from e

@@ -89,7 +89,8 @@ class Request:
 
     @property
     def idempotent(self) -> bool:
-        return self.method in ("GET", "PUT") or (self.method == "DELETE" and not self.write)
+        # a cancel may go again: the worst a repeat gets is not_found for an order already gone
+        return self.method in ("GET", "PUT", "DELETE")
 
 
 def _q(path: str, params: Iterable[tuple[str, Any]]) -> str:
@@ -572,7 +573,7 @@ def error_from_body(status: int, body: bytes, *, request: Request | None = None)
     code = message = details = None
     try:
         e = _ERR_DECODER.decode(body) if body else None
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         e = None
         message = body[:200].decode("utf-8", "replace") if body else None
     if e is not None:

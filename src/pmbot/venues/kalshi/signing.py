@@ -57,7 +57,7 @@ def _load_pem(data: bytes, where: str) -> rsa.RSAPrivateKey:
 
 
 def load_private_key(path: str | Path, *, allow_world_readable: bool = False) -> rsa.RSAPrivateKey:
-    """Load an RSA private key from a PEM file, refusing missing, unreadable or world-readable files."""
+    """Load an RSA private key from a PEM file; refuse missing, unreadable, group- or world-readable."""
     p = Path(path).expanduser()
     try:
         st = p.stat()
@@ -67,8 +67,9 @@ def load_private_key(path: str | Path, *, allow_world_readable: bool = False) ->
         raise AuthError(f"Kalshi private key file {p} cannot be read: {e.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise AuthError(f"Kalshi private key file {p} is not a regular file")
-    if st.st_mode & stat.S_IROTH and not allow_world_readable:
-        raise AuthError(f"Kalshi private key file {p} is world-readable; chmod 600 it")
+    if st.st_mode & (stat.S_IRGRP | stat.S_IROTH) and not allow_world_readable:
+        who = "world" if st.st_mode & stat.S_IROTH else "group"
+        raise AuthError(f"Kalshi private key file {p} is {who}-readable; chmod 600 it")
     try:
         data = p.read_bytes()
     except OSError as e:

@@ -313,7 +313,7 @@ class KalshiStream:
         if data[:25] in _DELTA_PREFIXES:  # hot path: skip the tagged union
             try:
                 f = _DELTA_DECODER.decode(data)
-            except (msgspec.ValidationError, msgspec.DecodeError):
+            except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
                 f = None
             if f is not None:
                 self._on_delta(f, now_ns)

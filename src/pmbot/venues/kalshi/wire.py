@@ -334,11 +334,11 @@ def decode_frame(data: bytes | str) -> Frame | UnknownFrame:
     """Decode one WS text frame; unknown `type`s come back as UnknownFrame, broken ones raise."""
     try:
         return _FRAME_DECODER.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as e:
         err = e
     try:
         env = _ENVELOPE_DECODER.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         raise ProtocolViolation(f"kalshi ws frame: {err}") from None
     if env.type in KNOWN_FRAME_TYPES:
         raise ProtocolViolation(f"kalshi ws {env.type} frame: {err}")
@@ -363,5 +363,5 @@ def decode(tp: type[T], data: bytes | str, *, what: str = "") -> T:
         return decoder_for(tp).decode(data)
     except msgspec.ValidationError as e:
         raise ProtocolViolation(f"kalshi {what or tp.__name__}: {e}") from None
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise ProtocolViolation(f"kalshi {what or tp.__name__}: malformed JSON: {e}") from None

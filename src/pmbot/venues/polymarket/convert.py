@@ -161,7 +161,7 @@ TICK_ROUNDING: Mapping[str, tuple[int, int, int]] = {
 def tick_units(tick: str) -> Price:
     """ "0.01" -> 100 (Price units); only the venue's tick sizes are accepted."""
     if tick not in TICK_ROUNDING:
-        raise ValueError(f"unknown tick size {tick!r}")
+        raise UnitError(f"unknown tick size {tick!r}")  # typed: a venue value, not a bug
     _, _, fp = tick.partition(".")
     return int(fp.ljust(4, "0"))
 

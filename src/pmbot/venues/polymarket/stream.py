@@ -8,7 +8,8 @@ the market stale (`BookStale`) and put it in `needs_resync` for the shell to re-
 REST (doc §4.1, §7.9). The shell also calls `mark_all_stale` on every reconnect.
 
 User channel: `order` events become `OrderUpdate`s; `trade` events become our `Fill`s
-(provisional until CONFIRMED) the first time a trade is seen, and `FillVoided` when it FAILS.
+(provisional until CONFIRMED) the first time a trade is seen, `FillConfirmed` when a
+provisional one is CONFIRMED, and `FillVoided` when it FAILS.
 A maker finds its own fills in `maker_orders` (by owner or maker address), possibly on the
 complementary token.
 """
@@ -213,12 +214,24 @@ class MarketStream:
 
 @dataclass(slots=True)
 class UserStream:
-    """Our orders and fills from the user channel. `owner` is our API key."""
+    """Our orders and fills from the user channel. `owner` is our API key.
+
+    Fill sizes: the venue's fills are exact micro-shares, `Fill.qty` is a `Qty` (1e-2). The
+    stream books each (market, side) with a carry: a fill's `qty` is the increase of
+    floor(cumulative exact size) on that side, so the booked total never drifts from the
+    exact one by a whole 0.01 share, however many fractional fills arrive; `dust` holds the
+    unbooked remainder (micro-shares, < 0.01 share per side) for the summary and for
+    reconciliation against the venue's token balances. A voided fill gives back exactly
+    what it booked.
+    """
 
     markets: list[MarketInfo]
     owner: str
     addresses: frozenset[str] = frozenset()  # funder/maker addresses, lower case
     seen: dict[tuple[str, str], str] = field(default_factory=dict)  # (trade, order) -> last status
+    fills: dict[tuple[str, str], tuple[ev.Fill, int]] = field(default_factory=dict)  # + exact e6
+    exact: dict[tuple[str, str], int] = field(default_factory=dict)  # (cid, side) -> micro-shares
+    booked: dict[tuple[str, str], int] = field(default_factory=dict)  # (cid, side) -> Qty
     _tokens: dict[str, tuple[MarketInfo, bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -228,6 +241,13 @@ class UserStream:
 
     def _ours(self, owner: str, addr: str) -> bool:
         return owner == self.owner or addr.lower() in self.addresses
+
+    def dust(self, ticker: str) -> dict[str, int]:
+        """Unbooked micro-shares per side of one market (exact minus booked)."""
+        return {
+            side: self.exact.get((ticker, side), 0) - self.booked.get((ticker, side), 0) * 10_000
+            for side in ("bid", "ask")
+        }
 
     def on_frame(self, frame: bytes | str, ts_ns: int) -> list[ev.Event]:
         out: list[ev.Event] = []
@@ -255,13 +275,9 @@ class UserStream:
             o.id, None, m.condition_id, side, price, status, orig, matched, rem, ts_ns
         )
 
-    def trade(self, t: w.PolyTradeEvent | w.PolyTrade, ts_ns: int) -> list[ev.Event]:
-        """Our fills in one trade status event: first sighting -> Fill, FAILED -> FillVoided."""
-        out: list[ev.Event] = []
-        status = t.status.upper().removeprefix("TRADE_STATUS_")
-        legs: list[
-            tuple[str, str, str, str, str, bool]
-        ] = []  # order id, token, side, price, size, taker
+    def legs(self, t: w.PolyTradeEvent | w.PolyTrade) -> list[tuple[str, str, str, str, str, bool]]:
+        """Our legs of a trade: (order id, token, side, price, size, is taker)."""
+        legs: list[tuple[str, str, str, str, str, bool]] = []
         if t.trader_side == "TAKER" and self._ours(t.owner, t.maker_address):
             legs.append((t.taker_order_id, t.asset_id, t.side, t.price, t.size, True))
         for mo in t.maker_orders:
@@ -277,7 +293,14 @@ class UserStream:
                         False,
                     )
                 )
-        for oid, token, side_s, price_s, size_s, taker in legs:
+        return legs
+
+    def trade(self, t: w.PolyTradeEvent | w.PolyTrade, ts_ns: int) -> list[ev.Event]:
+        """Our fills in one trade status event: first sighting -> Fill (provisional unless
+        CONFIRMED), CONFIRMED later -> FillConfirmed, FAILED -> FillVoided."""
+        out: list[ev.Event] = []
+        status = t.status.upper().removeprefix("TRADE_STATUS_")
+        for oid, token, side_s, price_s, size_s, taker in self.legs(t):
             hit = self._tokens.get(token)
             if hit is None:
                 continue
@@ -287,29 +310,88 @@ class UserStream:
             self.seen[key] = status
             if status == "FAILED":
                 if prev is not None and prev != "FAILED":
+                    self._unbook(key)
                     out.append(ev.FillVoided(t.id, oid, ts_ns))
                 continue
             if prev is not None:
-                continue  # MINED / CONFIRMED / RETRYING of a fill already reported
-            own_price = parse_px(price_s)
-            side, yes_price = order_side(is_yes, side_s, own_price)
-            qty_e6 = parse_micro(size_s)
-            fee = taker_fee(qty_e6, own_price, int(t.fee_rate_bps or 0)) if taker else 0
+                if status == "CONFIRMED" and prev != "CONFIRMED":
+                    out.append(ev.FillConfirmed(t.id, oid, ts_ns))
+                continue  # MINED / RETRYING of a fill already reported
+            f = self.fill(t, oid, token, side_s, price_s, size_s, taker, ts_ns, status, m, is_yes)
+            out.append(f)
+        return out
+
+    def rest_fills(self, t: w.PolyTradeEvent | w.PolyTrade, ts_ns: int) -> list[ev.Fill]:
+        """Our standing fills in a REST trade (reconciliation backfill), without events.
+
+        A fill the stream already booked comes back as booked; a new one is booked now
+        (carry included) and marked seen, so the WS copy does not book it twice and a
+        later FAILED still voids it. FAILED trades give nothing.
+        """
+        out: list[ev.Fill] = []
+        status = t.status.upper().removeprefix("TRADE_STATUS_")
+        for oid, token, side_s, price_s, size_s, taker in self.legs(t):
+            hit = self._tokens.get(token)
+            key = (t.id, oid)
+            if hit is None or status == "FAILED" or self.seen.get(key) == "FAILED":
+                continue
+            known = self.fills.get(key)
+            if known is not None:
+                out.append(known[0])
+                continue
+            m, is_yes = hit
+            self.seen[key] = status
             out.append(
-                ev.Fill(
-                    t.id,
-                    oid,
-                    m.condition_id,
-                    side,
-                    yes_price,
-                    qty_e6 // 10_000,
-                    fee,
-                    taker,
-                    ts_ns,
-                    provisional=status != "CONFIRMED",
-                )
+                self.fill(t, oid, token, side_s, price_s, size_s, taker, ts_ns, status, m, is_yes)
             )
         return out
+
+    def fill(
+        self,
+        t: w.PolyTradeEvent | w.PolyTrade,
+        oid: str,
+        token: str,
+        side_s: str,
+        price_s: str,
+        size_s: str,
+        taker: bool,
+        ts_ns: int,
+        status: str,
+        m: MarketInfo,
+        is_yes: bool,
+    ) -> ev.Fill:
+        own_price = parse_px(price_s)
+        side, yes_price = order_side(is_yes, side_s, own_price)
+        qty_e6 = parse_micro(size_s)
+        fee = taker_fee(qty_e6, own_price, int(t.fee_rate_bps or 0)) if taker else 0
+        k = (m.condition_id, side.value)
+        ex = self.exact.get(k, 0) + qty_e6
+        q = max(0, ex // 10_000 - self.booked.get(k, 0))
+        self.exact[k] = ex
+        self.booked[k] = self.booked.get(k, 0) + q
+        f = ev.Fill(
+            t.id,
+            oid,
+            m.condition_id,
+            side,
+            yes_price,
+            q,
+            fee,
+            taker,
+            ts_ns,
+            provisional=status != "CONFIRMED",
+        )
+        self.fills[(t.id, oid)] = (f, qty_e6)
+        return f
+
+    def _unbook(self, key: tuple[str, str]) -> None:
+        hit = self.fills.get(key)
+        if hit is None:
+            return
+        f, e6 = hit
+        k = (f.ticker, f.side.value)
+        self.exact[k] = self.exact.get(k, 0) - e6
+        self.booked[k] = self.booked.get(k, 0) - f.qty
 
     def confirmed(self, trade_id: str, order_id: str) -> bool:
         return self.seen.get((trade_id, order_id)) == "CONFIRMED"

@@ -300,7 +300,7 @@ encode = msgspec.json.Encoder().encode
 def _elements(frame: bytes | str) -> list[bytes | msgspec.Raw]:
     try:
         top = _raw_list.decode(frame)
-    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as e:
         raise ProtocolViolation(f"undecodable frame: {e}") from None
     return top if isinstance(top, list) else [frame]  # type: ignore[list-item]
 
@@ -310,7 +310,7 @@ def decode_market(frame: bytes | str) -> list[MarketMsg]:
     try:
         out = _market_dec.decode(frame)
         return out if isinstance(out, list) else [out]
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         pass
     msgs: list[MarketMsg] = []
     for el in _elements(frame):
@@ -321,7 +321,7 @@ def decode_market(frame: bytes | str) -> list[MarketMsg]:
             if dec is None:
                 continue  # an event type we do not know: skip it, not fatal
             msgs.append(dec.decode(el))
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as e:
             raise ProtocolViolation(f"bad market message: {e}") from None
     return msgs
 
@@ -331,7 +331,7 @@ def decode_user(frame: bytes | str) -> list[UserMsg]:
     try:
         out = _user_dec.decode(frame)
         return out if isinstance(out, list) else [out]
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         pass
     msgs: list[UserMsg] = []
     for el in _elements(frame):
@@ -344,7 +344,7 @@ def decode_user(frame: bytes | str) -> list[UserMsg]:
                 msgs.append(_order_dec.decode(el))
             elif et == "trade":
                 msgs.append(_trade_dec.decode(el))
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as e:
             raise ProtocolViolation(f"bad user message: {e}") from None
     return msgs
 
@@ -356,5 +356,5 @@ def decode(body: bytes | str, typ: Any) -> Any:
         dec = _decoders[typ] = msgspec.json.Decoder(typ)
     try:
         return dec.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as e:
         raise ProtocolViolation(f"cannot decode {getattr(typ, '__name__', typ)}: {e}") from None

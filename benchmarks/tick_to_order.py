@@ -1,0 +1,370 @@
+"""Tick to order: market-data event -> signed order request on the socket, and writes per change.
+
+The real bot (`BotApp`: feed, venue stream, TradingState, fair value, strategy, risk gate,
+OrderManager, ledger, signing, aiohttp) runs in this process against `pmbot sim` started as a
+separate process on loopback (so the simulator's work does not share our event loop). Both
+timestamps are taken in this process with `time.perf_counter_ns`:
+
+* arrival: the event reaches the app's sink (an index tick parsed from the feed's poll, or a
+  book delta/snapshot decoded from the WebSocket) - via the app's recorder hook;
+* written: aiohttp's `on_request_headers_sent` trace signal for the first signed write
+  request (POST/PUT/DELETE on /portfolio/...) of the quote sync that follows, i.e. after
+  planning, the ledger commit and RSA-PSS signing, when the request is handed to the socket.
+
+A sample is the time from the EARLIEST market-data event not yet seen by the strategy to the
+first write of the next sync that writes (so it includes queueing behind a sync in flight
+and the client-side token-bucket wait, if any). Samples are also split by whether a sync
+was in flight when the event arrived ("behind_sync": the quote loop awaits the venue's
+answers before it looks at new events) or not ("idle"). Syncs that write without a market-data event
+since the previous sync (a fill pause or min-rest expiring) are not samples; an event whose
+sync was refused (reconciliation running, rate-limit pause) stays pending for the next one.
+
+Writes per quote change: a quote change is a (market, side) the sync acted on; write calls
+are the signed write HTTP requests of that sync, write ops its order items (a batch counts
+once per order, which is what the venue's write budget charges). Baselines computed from the same syncs:
+cancel/replace (each changed side: cancel every resting order there + create each desired
+level, one call each) and batched cancel/replace (one batch cancel + batch creates per sync).
+
+Run it at speed 1 during NYSE hours (the default start is now): the venue stamps stream
+events (order updates) with wall time while the strategy decides on the simulator's time,
+so with a simulated clock ahead of or behind the wall clock `min_rest` misjudges order ages
+(behind: every order looks young and is never repriced).
+
+The strategy's debounce is set to 0 (`--debounce`) so the figure is the pipeline's, not a
+deliberate coalescing delay. Targets (issue 7): p99 <= 2 ms, <= 1.2 writes per quote change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, NamedTuple
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import aiohttp
+
+from _bench import Reporter, median_ns_per_op, parse_args
+from pmbot.core import events as ev
+
+WRITE_METHODS = {"POST", "PUT", "DELETE"}
+
+
+def _args() -> Any:
+    def extra(p: Any) -> None:
+        p.add_argument("--duration", type=float, default=60.0, help="seconds of quoting")
+        p.add_argument("--seed", type=int, default=3)
+        p.add_argument("--debounce", type=float, default=0.0, help="strategy.debounce_s")
+        p.add_argument(
+            "--start", help="simulated start, ISO UTC (default: now when the NYSE session is open)"
+        )
+        p.add_argument("--no-rate-limits", action="store_true", help="simulator without limits")
+        p.add_argument("--speed", type=float, default=1.0, help="simulator speed (more events)")
+        p.add_argument("--requote-tolerance", type=int, help="strategy.requote_tolerance_ticks")
+        p.add_argument("--min-rest", type=float, help="strategy.min_rest_s")
+
+    return parse_args(__doc__.splitlines()[0], extra)
+
+
+class _Snap(NamedTuple):
+    ticker: str
+    side: str
+    remaining: int
+
+
+class Probe:
+    """Plugs into BotApp's recorder slot: sees every event first; wraps the sync; traces writes."""
+
+    def __init__(self) -> None:
+        self.pending: tuple[int, str, bool] | None = None  # (arrival, kind, sync in flight)
+        self.cur: tuple[int, str, bool] | None = None
+        self.refused_ids: set[int] = set()  # arrival stamps of events that met a refused sync
+        self.after_refusal: list[int] = []
+        self.idle: list[int] = []  # samples whose event arrived with no sync in flight
+        self.busy: list[int] = []  # ... while the previous sync was still waiting on the venue
+        self.cur_done = True
+        self.in_sync = False
+        self.sync_writes = 0
+        self.samples: dict[str, list[int]] = {"index": [], "book": []}
+        self.to_sync: list[int] = []  # arrival -> sync entry (wake, fair value, strategy, risk)
+        self.in_sync_ns: list[int] = []  # sync entry -> first write (plan, ledger, signing, send)
+        self.sync_t0 = 0
+        self.write_kinds: Counter[str] = Counter()
+        self.changes = 0
+        self.writes = 0
+        self.base_cr = 0
+        self.base_cr_batched = 0
+        self.ops = 0  # write items (a batch counts per order: what the write budget charges)
+        self.amends = self.decreases = self.creates = self.cancels = 0
+        self.syncs_writing = 0
+        self.kept = self.frozen = self.plans = 0  # over every sync the OM planned
+        self.rtt: list[int] = []
+
+    # recorder slot
+    def on_event(self, e: object) -> None:
+        if self.pending is None:
+            if isinstance(e, ev.IndexTick):
+                self.pending = (time.perf_counter_ns(), "index", self.in_sync)
+            elif isinstance(e, ev.BookDelta | ev.BookSnapshot):
+                self.pending = (time.perf_counter_ns(), "book", self.in_sync)
+
+    async def attach(self, app: Any) -> None:
+        self.app = app
+        tc = aiohttp.TraceConfig()
+        tc.on_request_headers_sent.append(self._sent)
+        tc.on_request_start.append(self._start)
+        tc.on_request_end.append(self._end)
+        tc.freeze()
+        session = app.venue.http._session  # benchmark-only: add a trace to the live session
+        session._trace_configs.append(tc)
+        om = app.om
+        orig = om.sync
+
+        async def sync(desired: Any, *, tickers: Any = None) -> Any:
+            desired = list(desired)
+            self.cur, self.pending = self.pending, None
+            self.cur_done = self.cur is None
+            self.in_sync, self.sync_writes = True, 0
+            self.sync_t0 = time.perf_counter_ns()
+            # copies: the calls below mutate the orders (a cancel ack zeroes `remaining`)
+            live = {
+                o.client_order_id: _Snap(o.ticker, _sv(o.side), o.remaining)
+                for o in app.state.live_orders()
+            }
+            try:
+                p = await orig(desired, tickers=tickers)
+            finally:
+                self.in_sync = False
+            if p is None and self.cur is not None and not self.cur_done:
+                # refused (reconciling, rate-limit pause): the event still waits for an order
+                if self.pending is None or self.cur[0] < self.pending[0]:
+                    self.pending = self.cur
+                self.refused_ids.add(self.cur[0])
+                self.cur, self.cur_done = None, True
+            if p is not None:
+                self.kept += p.kept
+                self.frozen += len(p.frozen)
+                self.plans += 1
+            if p:
+                self._count(p, desired, live)
+            return p
+
+        om.sync = sync
+
+    async def aclose(self) -> None:
+        pass
+
+    def _count(self, p: Any, desired: list[Any], live: dict[str, Any]) -> None:
+        keys = {(a.ticker, _sv(a.side)) for a in p.amends}
+        keys |= {(c.ticker, _sv(c.side)) for c in p.creates}
+        for d in p.decreases:
+            o = live.get(d.client_order_id)
+            if o is not None:
+                keys.add((o.ticker, o.side))
+        for c in p.cancels:
+            o = live.get(c.client_order_id)
+            if o is not None:
+                keys.add((o.ticker, o.side))
+        if not keys:
+            return
+        cancels = creates = 0
+        for t, s in keys:
+            cancels += sum(
+                1 for o in live.values() if o.ticker == t and o.side == s and o.remaining > 0
+            )
+            creates += len({d.price for d in desired if d.ticker == t and _sv(d.side) == s})
+        self.syncs_writing += 1
+        self.ops += len(p.amends) + len(p.decreases) + len(p.creates) + len(p.cancels)
+        self.amends += len(p.amends)
+        self.decreases += len(p.decreases)
+        self.creates += len(p.creates)
+        self.cancels += len(p.cancels)
+        self.changes += len(keys)
+        self.writes += self.sync_writes
+        self.base_cr += cancels + creates
+        self.base_cr_batched += (1 if cancels else 0) + math.ceil(creates / 20)
+
+    @staticmethod
+    def _is_write(params: Any) -> bool:
+        return params.method in WRITE_METHODS and "/portfolio/" in params.url.path
+
+    async def _start(self, session: Any, ctx: Any, params: Any) -> None:
+        ctx.t0 = time.perf_counter_ns()
+
+    async def _end(self, session: Any, ctx: Any, params: Any) -> None:
+        if self._is_write(params):
+            self.rtt.append(time.perf_counter_ns() - ctx.t0)
+
+    async def _sent(self, session: Any, ctx: Any, params: Any) -> None:
+        now = time.perf_counter_ns()
+        if not self._is_write(params) or not self.in_sync:
+            return
+        self.sync_writes += 1
+        parts = params.url.path.split("/portfolio/", 1)[-1].split("/")
+        what = "/".join(p if len(p) < 30 else ":id" for p in parts)
+        self.write_kinds[f"{params.method} {what}"] += 1
+        if not self.cur_done and self.cur is not None:
+            self.samples[self.cur[1]].append(now - self.cur[0])
+            if self.cur[0] in self.refused_ids:
+                self.after_refusal.append(now - self.cur[0])
+            else:
+                (self.busy if self.cur[2] else self.idle).append(now - self.cur[0])
+            self.to_sync.append(self.sync_t0 - self.cur[0])
+            self.in_sync_ns.append(now - self.sync_t0)
+            self.cur_done = True
+
+
+def _sv(side: Any) -> str:
+    return str(getattr(side, "value", side))
+
+
+def _pct(xs: list[int], q: float) -> float:
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))] / 1e3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def main() -> int:
+    args = _args()
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.settings import Secrets, load_settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="pmbot-t2o-"))
+    if args.start is None:
+        from datetime import UTC, datetime
+
+        from pmbot.app import _sim_start_ns
+
+        start_ns = _sim_start_ns(None) or time.time_ns()
+        args.start = datetime.fromtimestamp(start_ns / 1e9, tz=UTC).isoformat()
+        if abs(start_ns - time.time_ns()) > 5e9 or args.speed != 1.0:
+            print(
+                "warning: simulated time differs from wall time; stream events are stamped"
+                " with wall time, so the strategy's min-rest rule misjudges order ages",
+                file=sys.stderr,
+            )
+    port = _free_port()
+    cmd = [sys.executable, "-m", "pmbot.cli", "sim", "--port", str(port), "--keys",
+           str(tmp / "keys"), "--seed", str(args.seed), "--start", args.start, "--speed", str(args.speed)]  # fmt: skip
+    if args.no_rate_limits:
+        cmd.append("--no-rate-limits")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        rest = ws = ""
+        assert proc.stdout is not None
+        for _ in range(20):
+            line = proc.stdout.readline()
+            if line.startswith("ready"):
+                kv = dict(x.split("=", 1) for x in line.split()[1:])
+                rest, ws = kv["rest"], kv["ws"]
+                break
+        if not rest:
+            print("simulator did not start", file=sys.stderr)
+            return 1
+        s = load_settings(
+            None,
+            environ={},
+            overrides={
+                "kalshi": {"env": "sim", "rest_url": rest, "ws_url": ws,
+                           "key_file_dir": str(tmp / "keys")},
+                "ledger": {"path": str(tmp / "ledger.sqlite3")},
+                "logging": {"file": str(tmp / "trading.log"), "console": False},
+                "bot": {"dashboard": False},
+                "strategy": {"debounce_s": args.debounce}
+                | ({} if args.requote_tolerance is None
+                   else {"requote_tolerance_ticks": args.requote_tolerance})
+                | ({} if args.min_rest is None else {"min_rest_s": args.min_rest}),
+            },
+        )  # fmt: skip
+        from pmbot.logs import setup_logging
+
+        setup_logging(str(tmp / "trading.log"), "WARNING", console=False)
+        probe = Probe()
+        app = BotApp(
+            s,
+            Secrets(os.environ),
+            RunOptions(duration_s=args.duration, dashboard=False, install_signal_handlers=False),
+            recorder=probe,
+        )
+        res = await app.run()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    rep = Reporter(args.json)
+    both = probe.samples["index"] + probe.samples["book"]
+    for name, xs in (("all", both), ("index_tick", probe.samples["index"]),
+                     ("book_delta", probe.samples["book"])):  # fmt: skip
+        if not xs:
+            continue
+        rep.figure(f"tick_to_order_{name}_p50", _pct(xs, 0.5), "us", "target_p99", 2000.0)
+        rep.figure(f"tick_to_order_{name}_p99", _pct(xs, 0.99), "us", "target_p99", 2000.0)
+    for name, xs in (
+        ("idle", probe.idle),
+        ("behind_sync", probe.busy),
+        ("after_refused_sync", probe.after_refusal),
+    ):
+        if xs:
+            rep.figure(f"tick_to_order_{name}_p50", _pct(xs, 0.5), "us")
+            rep.figure(f"tick_to_order_{name}_p99", _pct(xs, 0.99), "us")
+    if probe.to_sync:
+        rep.figure("event_to_sync_p50", _pct(probe.to_sync, 0.5), "us")
+        rep.figure("event_to_sync_p99", _pct(probe.to_sync, 0.99), "us")
+        rep.figure("sync_to_write_p50", _pct(probe.in_sync_ns, 0.5), "us")
+        rep.figure("sync_to_write_p99", _pct(probe.in_sync_ns, 0.99), "us")
+    signer = app.venue.http.signer if app.venue is not None else None
+    if signer is not None:
+        sign_us = median_ns_per_op(
+            lambda: signer.sign(1_700_000_000_000, "POST", "/trade-api/v2/portfolio/orders"), 1,
+            3, 0.1,
+        ) / 1e3  # fmt: skip
+        rep.figure("rsa_pss_sign", sign_us, "us")
+    if probe.rtt:
+        rep.figure("order_write_round_trip_p50", _pct(probe.rtt, 0.5), "us")
+    if probe.changes:
+        n = probe.changes
+        rep.figure("write_ops_per_quote_change", probe.ops / n, "ops", "cancel_replace",
+                   probe.base_cr / n)  # fmt: skip
+        rep.figure("write_calls_per_quote_change", probe.writes / n, "calls", "cancel_replace",
+                   probe.base_cr / n)  # fmt: skip
+        rep.figure("write_calls_per_quote_change", probe.writes / n, "calls",
+                   "cancel_replace_batched", probe.base_cr_batched / n)  # fmt: skip
+    if not args.json:
+        print(
+            f"samples: index={len(probe.samples['index'])} book={len(probe.samples['book'])} "
+            f"idle={len(probe.idle)} behind_sync={len(probe.busy)} "
+            f"after_refused_sync={len(probe.after_refusal)} "
+            f"syncs_writing={probe.syncs_writing} quote_changes={probe.changes} "
+            f"writes={probe.writes} fills={res.summary.get('fills')} "
+            f"mean_all={statistics.fmean(both) / 1e3 if both else float('nan'):.0f}us"
+        )
+        print(f"write calls by kind: {dict(probe.write_kinds)}")
+        print(
+            f"plan items: amends={probe.amends} decreases={probe.decreases} "
+            f"creates={probe.creates} cancels={probe.cancels}; over {probe.plans} planned syncs: "
+            f"kept={probe.kept} frozen_groups={probe.frozen}"
+        )
+        print(f"order manager writes: {res.summary.get('orders')}")
+        st = app.om.stats if app.om is not None else None
+        if st is not None:
+            print(f"rejects: {dict(st.rejects)} refused syncs: {dict(st.refused)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,274 @@
+"""`PolymarketPort`: the order manager's `VenuePort` on top of `PolymarketVenue`.
+
+What differs from Kalshi, and how the port absorbs it:
+* No amend, no decrease: `supports_amend = False`, so the planner sends cancel + create.
+* No client order ids: the venue's order id is the EIP-712 hash of the signed order, known
+  before the request leaves. The port remembers hash -> our client_order_id for every order
+  it signs, and puts it back on every `OrderUpdate` it lists (and `client_order_id()` lets
+  the app do the same for stream events); `on_signed` lets the app write the hash to the
+  ledger before the request leaves, so an order whose answer is lost (timeout, or the bot
+  killed mid-call) is still recognised by reconciliation, also after a restart.
+* No orders-history list: `/data/orders` lists only open orders. For history the port asks
+  `/data/order/{id}` for each order it sent in that market that is neither open nor known
+  to be over (bounded by the orders of this process).
+* Trades: `get_fills` walks REST trades through the same `UserStream` as the user channel
+  (one booking per fill, the size carry included); voids and confirmations it learns
+  first go to the app's sink at once.
+* No positions endpoint: the position of a market is its YES token balance minus its NO
+  token balance (an ask rests as a BUY of NO), truncated to `Qty`.
+* No order groups: the heartbeat kill switch (venue.run) is the exchange-side safety; the
+  order-group calls raise.
+Batches: <= 15 orders per create (doc §3.4), cancels in one call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from pmbot.core.events import Fill, OrderUpdate, PositionSnapshot
+from pmbot.core.money import Micros, Qty
+from pmbot.core.orders import OrderStatus
+from pmbot.core.requests import (
+    AmendOrder,
+    CancelAck,
+    CancelOrder,
+    CreateOrder,
+    DecreaseOrder,
+    OrderAck,
+    TimeInForce,
+)
+from pmbot.errors import NotFound, OrderRejected, ProtocolViolation, VenueError
+from pmbot.venues.polymarket import rest
+from pmbot.venues.polymarket import wire as w
+from pmbot.venues.polymarket.signing import BuiltOrder
+from pmbot.venues.polymarket.venue import PolymarketVenue, open_order_update
+
+__all__ = ["PolymarketPort", "map_reject"]
+
+# the venue's reject codes (rest.classify) -> the codes the order manager understands
+_CODES = {
+    "post_only_crosses": "post_only_cross",
+    "duplicated": "order_already_exists",
+    "closed_only": "market_closed",
+    "market_not_ready": "market_closed",
+}
+_TIF = {
+    TimeInForce.GTC: "GTC",
+    TimeInForce.IOC: "FAK",
+    TimeInForce.FOK: "FOK",
+}
+
+
+def map_reject(e: OrderRejected) -> OrderRejected:
+    """The same rejection under the order manager's code names."""
+    code = _CODES.get(e.code or "", e.code)
+    if code == e.code:
+        return e
+    return OrderRejected(e.message, status=e.status, code=code, details=e.details)
+
+
+class PolymarketPort:
+    """VenuePort for Polymarket CLOB V2 (production or the simulator)."""
+
+    supports_amend = False
+
+    def __init__(self, venue: PolymarketVenue) -> None:
+        self.venue = venue
+        self.http = venue.http
+        self._coid: dict[str, str] = {}  # order id (hash) -> our client_order_id
+        self._ticker: dict[str, str] = {}  # order id -> market (condition id)
+        self._over: set[str] = set()  # order ids known to rest no more
+        # called with (client_order_id, order id) after signing, before the request leaves:
+        # the app records the hash in the ledger (ledger first, as for client ids)
+        self.on_signed: Callable[[str, str], None] | None = None
+
+    @property
+    def max_batch_create(self) -> int:
+        return rest.MAX_BATCH
+
+    @property
+    def max_batch_cancel(self) -> int:
+        return 100
+
+    def _now(self) -> int:
+        return self.venue.clock.now_ns()
+
+    def client_order_id(self, order_id: str) -> str | None:
+        """Our client_order_id of a venue order id (None for orders this process never sent)."""
+        return self._coid.get(order_id)
+
+    def learn(self, order_id: str, client_order_id: str, ticker: str) -> None:
+        """Teach the port an order sent by an earlier run (from the ledger)."""
+        self._coid[order_id] = client_order_id
+        self._ticker[order_id] = ticker
+
+    # ---- create ----------------------------------------------------------------------
+    def _sign(self, r: CreateOrder) -> BuiltOrder:
+        exp = r.expiration_ts_s or 0
+        o: BuiltOrder = self.venue._order(r.ticker, r.side, r.price, r.qty, exp)
+        self.learn(o.order_id, r.client_order_id, r.ticker)
+        if self.on_signed is not None:
+            self.on_signed(r.client_order_id, o.order_id)
+        return o
+
+    def _type(self, r: CreateOrder) -> str:
+        if r.expiration_ts_s:
+            return "GTD"
+        return _TIF.get(r.time_in_force, "GTC")
+
+    def _ack(self, r: CreateOrder, o: BuiltOrder, resp: w.PolyOrderResponse) -> OrderAck:
+        oid = resp.orderID or o.order_id
+        st = (resp.status or "").lower()
+        filled: Qty | None = None
+        remaining: Qty | None = None
+        if st == "matched":  # traded in full on arrival (never for post-only)
+            filled, remaining = r.qty, 0
+            self._over.add(oid)
+        return OrderAck(oid, r.client_order_id, self._now(), filled, remaining)
+
+    async def create_order(self, req: CreateOrder) -> OrderAck:
+        try:
+            o = self._sign(req)
+            resp = await self.http.post_order(o, self._type(req), post_only=req.post_only)
+        except OrderRejected as e:
+            raise map_reject(e) from None
+        return self._ack(req, o, resp)
+
+    async def batch_create(self, reqs: Sequence[CreateOrder]) -> list[OrderAck | VenueError]:
+        out: list[OrderAck | VenueError] = []
+        signed: list[tuple[int, CreateOrder, BuiltOrder]] = []
+        for r in reqs:
+            try:
+                signed.append((len(out), r, self._sign(r)))
+                out.append(VenueError("batch create: not sent"))
+            except OrderRejected as e:
+                out.append(map_reject(e))
+        if signed:
+            res = await self.http.post_orders(
+                [(o, self._type(r), r.post_only) for _, r, o in signed]
+            )
+            for (i, r, o), item in zip(signed, res, strict=False):
+                out[i] = (
+                    map_reject(item) if isinstance(item, OrderRejected) else self._ack(r, o, item)
+                )
+        return out
+
+    # ---- cancel ----------------------------------------------------------------------
+    def _cancel_result(self, r: CancelOrder, resp: w.PolyCancelResponse) -> CancelAck | VenueError:
+        if r.order_id in (resp.canceled or []):
+            self._over.add(r.order_id)
+            return CancelAck(r.order_id, 0, self._now(), r.client_order_id)
+        why = (resp.not_canceled or {}).get(r.order_id, "no answer for this order")
+        return NotFound(why, code="not_found")  # matched, already canceled, or unknown
+
+    async def cancel(self, req: CancelOrder) -> CancelAck:
+        res = self._cancel_result(req, await self.http.cancel(req.order_id))
+        if isinstance(res, VenueError):
+            raise res
+        return res
+
+    async def batch_cancel(self, reqs: Sequence[CancelOrder]) -> list[CancelAck | VenueError]:
+        resp = await self.http.cancel_orders([r.order_id for r in reqs])
+        return [self._cancel_result(r, resp) for r in reqs]
+
+    async def amend(self, req: AmendOrder) -> OrderAck:
+        raise OrderRejected("Polymarket has no amend: cancel + create", code="unsupported")
+
+    async def decrease(self, req: DecreaseOrder) -> OrderAck:
+        raise OrderRejected("Polymarket has no decrease: cancel + create", code="unsupported")
+
+    # ---- queries ---------------------------------------------------------------------
+    def _update(self, o: w.PolyOpenOrder, now: int) -> OrderUpdate | None:
+        m = self.venue.markets.get(o.market)
+        if m is None:
+            return None
+        try:
+            u = open_order_update(o, m, now)
+        except ProtocolViolation:
+            return None
+        coid = self._coid.get(u.order_id)
+        return dataclasses.replace(u, client_order_id=coid) if coid else u
+
+    async def list_orders(
+        self,
+        *,
+        status: OrderStatus | None = None,
+        ticker: str | None = None,
+        event_ticker: str | None = None,
+        min_ts_ns: int | None = None,
+    ) -> list[OrderUpdate]:
+        now = self._now()
+        market = ticker or event_ticker
+        filters = {"market": market} if market else {}
+        opens = [u for o in await self.http.open_orders(**filters) if (u := self._update(o, now))]
+        if status is OrderStatus.RESTING:
+            return opens
+        out = list(opens)
+        open_ids = {u.order_id for u in opens}
+        for oid, t in list(self._ticker.items()):
+            if oid in self._over:
+                del self._ticker[oid]  # settled for good: never looked up again
+                continue
+            if oid in open_ids or (market and t != market):
+                continue
+            try:
+                u = self._update(await self.http.order(oid), now)
+            except NotFound:
+                self._over.add(oid)  # never arrived (or long gone): nothing to settle
+                continue
+            if u is None:
+                continue
+            if u.status.terminal:
+                self._over.add(oid)
+            out.append(u)
+        if status is not None:
+            out = [u for u in out if u.status is status]
+        return out
+
+    async def get_fills(
+        self, *, since_ns: int | None = None, ticker: str | None = None
+    ) -> list[Fill]:
+        feed = self.venue.user_feed
+        if feed is None:
+            return []
+        now = self._now()
+        out: list[Fill] = []
+        q = {} if since_ns is None else {"after": str(max(0, since_ns // 1_000_000_000))}
+        for cid in [ticker] if ticker else list(self.venue.markets):
+            for t in await self.http.trades(market=cid, **q):
+                # the stream learns what REST knows first: a new fill is booked (and returned
+                # for the backfill), a FAILED or CONFIRMED one is announced at once, so the
+                # positions compared right after already exclude a failed trade
+                told = [e for e in feed.stream.trade(t, now) if not isinstance(e, Fill)]
+                if told:
+                    self.venue.emit(told)
+                out += feed.stream.rest_fills(t, now)
+        out.sort(key=lambda f: f.ts_ns)
+        return out
+
+    async def get_positions(self) -> list[PositionSnapshot]:
+        now = self._now()
+        out = []
+        for cid, m in self.venue.markets.items():
+            yes = await self.http.balance("CONDITIONAL", m.yes_token)
+            no = await self.http.balance("CONDITIONAL", m.no_token)
+            net = yes - no  # micro-shares, YES terms
+            q = net // 10_000 if net >= 0 else -(-net // 10_000)
+            out.append(PositionSnapshot(cid, q, now))
+        return out
+
+    async def get_balance(self) -> Micros:
+        return await self.http.balance()
+
+    async def create_order_group(self, contracts_limit: Qty) -> str:
+        raise VenueError(
+            "Polymarket has no order groups: the heartbeat is the exchange-side kill switch",
+            code="unsupported",
+        )
+
+    async def trigger_order_group(self, group_id: str) -> None:
+        await self.create_order_group(0)
+
+    async def delete_order_group(self, group_id: str) -> None:
+        await self.create_order_group(0)

@@ -1,0 +1,72 @@
+"""TradingState: an order's filled size counts each fill once, whichever of the venue's
+order update and the fill arrives first; a voided fill gives it back."""
+
+from __future__ import annotations
+
+from pmbot.core import events as ev
+from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
+from pmbot.core.money import PriceGrid
+from pmbot.core.orders import LiveOrder, OrderStatus, Side
+from pmbot.core.state import TradingState
+
+T = "M"
+
+
+def state(filled: int = 0) -> TradingState:
+    st = TradingState()
+    st.add_market(
+        MarketSpec(
+            T, T, "S", StrikeType.GREATER, 0.5, None, PriceGrid.linear_cent(), FeeSchedule(), 0
+        )
+    )
+    st.register_order(
+        LiveOrder(
+            "c",
+            T,
+            Side.BID,
+            4800,
+            1000,
+            1000 - filled,
+            OrderStatus.RESTING,
+            order_id="o",
+            filled=filled,
+        )
+    )
+    return st
+
+
+def update(filled: int) -> ev.OrderUpdate:
+    return ev.OrderUpdate(
+        "o", None, T, Side.BID, 4800, OrderStatus.RESTING, 1000, filled, 1000 - filled, 1
+    )
+
+
+def fill(tid: str, qty: int) -> ev.Fill:
+    return ev.Fill(tid, "o", T, Side.BID, 4800, qty, 0, False, 2)
+
+
+def test_update_then_fill_counts_once() -> None:
+    st = state()
+    st.apply(update(900))
+    st.apply(fill("t1", 900))
+    o = st.orders["c"]
+    assert (o.filled, o.remaining, o.status) == (900, 100, OrderStatus.RESTING)
+    st.apply(fill("t2", 100))
+    assert (o.filled, o.remaining, o.status) == (1000, 0, OrderStatus.EXECUTED)
+
+
+def test_fill_then_update_and_void() -> None:
+    st = state()
+    st.apply(fill("t1", 600))
+    st.apply(update(600))
+    o = st.orders["c"]
+    assert (o.filled, o.remaining) == (600, 400)
+    st.apply(ev.FillVoided("t1", "o", 3))
+    assert o.filled == 0 and st.position(T) == 0
+
+
+def test_recovered_order_keeps_counting_from_its_stored_fill() -> None:
+    st = state(filled=500)  # registered from the ledger with 5 filled before the restart
+    st.apply(fill("t9", 300))
+    o = st.orders["c"]
+    assert (o.filled, o.remaining) == (800, 200)

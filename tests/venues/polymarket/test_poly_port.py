@@ -1,0 +1,106 @@
+"""PolymarketPort: the VenuePort contract the order manager relies on, on the simulator."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from eth_account import Account
+from poly_simdata import CID
+from test_poly_ws import Collector
+
+from pmbot.core.orders import OrderStatus, Side
+from pmbot.core.requests import AmendOrder, CancelOrder, CreateOrder
+from pmbot.errors import NotFound, OrderRejected
+from pmbot.sim.polymarket_house import House
+from pmbot.sim.polymarket_server import PolySim
+from pmbot.venues.polymarket.http import PolyHttp
+from pmbot.venues.polymarket.port import PolymarketPort
+from pmbot.venues.polymarket.signing import OrderSigner
+from pmbot.venues.polymarket.urls import Endpoints
+from pmbot.venues.polymarket.venue import PolymarketVenue
+
+
+async def test_port_contract(poly_sim: PolySim) -> None:
+    v = PolymarketVenue(
+        Endpoints.local(poly_sim.url),
+        OrderSigner(Account.create().key.hex()),
+        [CID],
+        Collector(),
+        rng=random.Random(1),
+        heartbeat=None,
+        reconcile_every=None,
+    )
+    (m,) = await v.connect()
+    port = PolymarketPort(v)
+    assert port.supports_amend is False and port.max_batch_create == 15
+    house = House(poly_sim)
+    await house.requote(CID, 5000)  # house bids 0.48, asks 0.52
+
+    a = await port.create_order(CreateOrder("c-bid", CID, Side.BID, 4900, 1000))
+    assert port.client_order_id(a.order_id) == "c-bid" and a.remaining is None
+    res = await port.batch_create(
+        [
+            CreateOrder("c-ask", CID, Side.ASK, 5100, 1000),
+            CreateOrder("c-offtick", CID, Side.BID, 4855, 1000),
+            CreateOrder("c-cross", CID, Side.BID, 5200, 1000),  # post-only into the 0.52 ask
+        ]
+    )
+    ask = res[0]
+    assert not isinstance(ask, Exception) and port.client_order_id(ask.order_id) == "c-ask"
+    assert isinstance(res[1], OrderRejected) and res[1].code == "invalid_tick"
+    assert isinstance(res[2], OrderRejected) and res[2].code == "post_only_cross"
+    with pytest.raises(OrderRejected):
+        await port.amend(AmendOrder(a.order_id, "c-bid", CID, Side.BID, 4800, 1000))
+
+    resting = {u.client_order_id: u for u in await port.list_orders(status=OrderStatus.RESTING)}
+    assert resting.keys() == {"c-bid", "c-ask"}
+    assert (resting["c-ask"].side, resting["c-ask"].price) == (Side.ASK, 5100)
+
+    # the house takes 4 of our ask: a fill, a NO position, history by id after a cancel
+    await house.order(m.yes_token, "BUY", 5100, 4_000_000, "FAK")
+    (fill,) = await port.get_fills()
+    assert (fill.side, fill.price, fill.qty, fill.order_id) == (Side.ASK, 5100, 400, ask.order_id)
+    assert {p.ticker: p.qty for p in await port.get_positions()} == {CID: -400}
+    assert await port.get_balance() == 1_000_000 * 1_000_000 - 4 * 490_000  # 4 NO at 0.49
+
+    ack = await port.cancel(CancelOrder(a.order_id, CID, "c-bid"))
+    assert ack.order_id == a.order_id
+    with pytest.raises(NotFound):
+        await port.cancel(CancelOrder(a.order_id, CID, "c-bid"))
+    out = await port.batch_cancel(
+        [CancelOrder(ask.order_id, CID, "c-ask"), CancelOrder("0xnope", CID, None)]
+    )
+    assert not isinstance(out[0], Exception) and isinstance(out[1], NotFound)
+    assert await port.list_orders(status=OrderStatus.RESTING) == []
+
+    # a port that never acked them (a restart) learns the ids and settles them by id
+    fresh = PolymarketPort(v)
+    fresh.learn(a.order_id, "c-bid", CID)
+    fresh.learn(ask.order_id, "c-ask", CID)
+    hist = {u.client_order_id: u for u in await fresh.list_orders(ticker=CID)}
+    assert hist["c-bid"].status is OrderStatus.CANCELED and hist["c-bid"].filled == 0
+    assert hist["c-ask"].status is OrderStatus.CANCELED and hist["c-ask"].filled == 400
+    await v.close_session()
+
+
+async def test_unknown_create_outcome_is_recognised_by_hash(poly_sim: PolySim) -> None:
+    """The answer to a create is lost (5xx after the venue took it): the order still lists
+    under our client_order_id, because the id is the hash we signed."""
+    v = PolymarketVenue(
+        Endpoints.local(poly_sim.url),
+        OrderSigner(Account.create().key.hex()),
+        [CID],
+        Collector(),
+        heartbeat=None,
+        reconcile_every=None,
+    )
+    await v.connect()
+    port = PolymarketPort(v)
+    o = port._sign(CreateOrder("c-lost", CID, Side.BID, 4000, 500))
+    other = PolyHttp(v.ep, v.http.signer, creds=v.http.creds)  # "the request that got through"
+    await other.post_order(o, "GTC", post_only=True)
+    (u,) = await port.list_orders(status=OrderStatus.RESTING)
+    assert u.client_order_id == "c-lost" and u.order_id == o.order_id
+    await other.aclose()
+    await v.close_session()
