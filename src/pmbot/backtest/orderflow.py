@@ -72,6 +72,7 @@ class OrderFlow:
     planner_cfg: PlannerConfig
     j: Journal
     _coid: int
+    _lq_memo: dict[tuple[Any, ...], LiveQuote]
     _tokens: float
     _tokens_t: int
 
@@ -105,16 +106,19 @@ class OrderFlow:
         tickers = self.ev_tickers[e]
         resting: dict[str, list[LiveQuote]] = {}
         live = [o for o in self.orders.values() if o.ticker in tickers]
+        memo, seen = self._lq_memo, {}  # unchanged orders share last decision's LiveQuote
         for o in live:
-            resting.setdefault(o.ticker, []).append(
-                LiveQuote(
-                    o.order_id or o.client_order_id,
-                    o.side.value,
-                    o.price,
-                    o.remaining,
-                    o.updated_ns,
-                )
-            )
+            k = (o.order_id or o.client_order_id, o.side.value, o.price, o.remaining, o.updated_ns)
+            lq = memo.get(k)
+            if lq is None:
+                lq = LiveQuote(*k)
+            seen[k] = lq
+            rs = resting.get(o.ticker)
+            if rs is None:
+                resting[o.ticker] = [lq]
+            else:
+                rs.append(lq)
+        self._lq_memo = seen
         view = QuoteView(
             ts_ns=t, event_ticker=self.ev_names[e], markets=self.ev_specs[e], fair=fair,
             books=self._books_view(e),

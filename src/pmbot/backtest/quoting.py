@@ -97,6 +97,11 @@ class StrategyQuoter:
     name: str
     make_engine: Callable[[], Any]
     engines: dict[str, Any] = field(default_factory=dict)
+    # the previous call's RestingOrders by their fields: most orders rest unchanged between
+    # decisions, and the frozen values can be shared instead of rebuilt
+    _resting_memo: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def quote(self, view: QuoteView) -> tuple[Sequence[Quote], int | None]:
         from pmbot.strategy.inputs import QuoteInputs, RestingOrder
@@ -104,13 +109,20 @@ class StrategyQuoter:
         eng = self.engines.get(view.event_ticker)
         if eng is None:
             eng = self.engines[view.event_ticker] = self.make_engine()
-        resting = {
-            t: tuple(
-                RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id)  # type: ignore[arg-type]
-                for o in v
-            )
-            for t, v in view.resting.items()
-        }
+        memo = self._resting_memo
+        seen: dict[tuple[Any, ...], Any] = {}
+        resting = {}
+        for t, v in view.resting.items():
+            rs = []
+            for o in v:
+                k = (o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id)
+                r = memo.get(k)
+                if r is None:
+                    r = RestingOrder(*k)
+                seen[k] = r
+                rs.append(r)
+            resting[t] = tuple(rs)
+        self._resting_memo = seen
         inp = QuoteInputs(
             ts_ns=view.ts_ns, event_ticker=view.event_ticker, markets=view.markets, fair=view.fair,
             books=view.books, positions=view.positions, resting=resting,

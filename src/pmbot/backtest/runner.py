@@ -40,7 +40,7 @@ from pmbot.backtest.journal import Journal
 from pmbot.backtest.latency import latency_from_config
 from pmbot.backtest.matching import NO_ASK, OurFill, Shadow
 from pmbot.backtest.orderflow import ACK, ARRIVE, WAKE, OrderFlow
-from pmbot.backtest.quoting import Quoter
+from pmbot.backtest.quoting import LiveQuote, Quoter
 from pmbot.backtest.tape import CLEAR, DELTA, INDEX, TRADE, Tape
 from pmbot.clock import ManualClock
 from pmbot.core.book import BinaryBook
@@ -142,6 +142,7 @@ class Runner(OrderFlow):
         self.heap: list[tuple[int, int, int, Any]] = []
         self._seq = 0
         self._coid = 0
+        self._lq_memo: dict[tuple[Any, ...], LiveQuote] = {}
         self.orders: dict[str, LiveOrder] = {}  # client_order_id -> our view
         self.eng_of: dict[str, str] = {}  # client_order_id -> engine order id
         self.coid_of: dict[str, str] = {}  # engine order id -> client_order_id

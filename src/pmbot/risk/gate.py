@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import is_
 
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty
@@ -99,6 +100,11 @@ class RiskGate:
         self._cells_key: tuple[object, ...] | None = None
         self._cells: list[tuple[int, ...]] = []
         self._lay: _Layout | None = None
+        self._pay_cells: list[tuple[int, ...]] | None = None
+        self._pay_key: tuple[object, ...] | None = None
+        self._pay: list[Micros] = []
+        self._flagged: Mapping[str, object] = {}
+        self._flagged_of: Mapping[str, tuple[RiskState, str]] | None = None
 
     def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
         lay = self._lay
@@ -127,8 +133,12 @@ class RiskGate:
         event_loss: Micros | None = None
         if cells is not None and inp.fair is not None:
             pos_v = positions_vector(inp.markets, inp.positions)
-            pay = payoff_micros(len(inp.fair.cell_probs), cells, pos_v)
-            loss = [inp.event_cost - v for v in pay]
+            key = (len(inp.fair.cell_probs), tuple(pos_v))
+            if cells is not self._pay_cells or key != self._pay_key:
+                self._pay = payoff_micros(key[0], cells, pos_v)  # changes only on fills
+                self._pay_cells, self._pay_key = cells, key
+            ec = inp.event_cost
+            loss = [ec - v for v in self._pay]
             event_loss = max(loss)
 
         ev_find = event_findings(inp, self.guards, lim, event_loss)
@@ -139,12 +149,12 @@ class RiskGate:
         ev_state = _worst(ev_find)
         m_states = dict.fromkeys(self._layout(inp.markets).tickers, _ACTIVE)
         found = market_findings(inp, self.guards, lim)
-        if found:
-            by_market: dict[str, list[Finding]] = {}
-            for f in found:
-                by_market.setdefault(f.scope, []).append(f)
-            for t, fs in by_market.items():
-                m_states[t] = _worst(fs)
+        by_market: dict[str, list[Finding]] = {}
+        for f in found:
+            by_market.setdefault(f.scope, []).append(f)
+        for t, fs in by_market.items():
+            m_states[t] = _worst(fs)
+        self._flagged, self._flagged_of = by_market, m_states  # the only non-ACTIVE markets
         transitions = self._record(now, inp.event_ticker, ev_state, m_states)
 
         quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
@@ -197,6 +207,8 @@ class RiskGate:
                     d = made[i] = DesiredQuote(t, side, price, qty)
                 fixed.append(d)
             quotes = self._trim(inp, proposed, ev_state, m_states, cells, loss, fixed)
+            if len(quotes) == len(proposed) and all(map(is_, quotes, proposed)):
+                return quotes  # nothing cut: the same live orders stay unmatched
             more = self._unmatched(live, quotes) - committed
             if not more:
                 return quotes
@@ -324,11 +336,12 @@ class RiskGate:
         bad = {t for t, b in hi_bid.items() if t in lo_ask and b >= lo_ask[t]}
         if bad:
             ok = [d for d in ok if d.ticker not in bad]
-        reducing = (
-            {t for t, (s, _) in m_states.items() if s is RiskState.REDUCING}
-            if ev_state is RiskState.ACTIVE
-            else set(specs)
-        )
+        if ev_state is RiskState.ACTIVE:
+            # only markets with findings can be REDUCING (see `apply`)
+            flagged = self._flagged if m_states is self._flagged_of else m_states
+            reducing = {t for t in flagged if m_states[t][0] is RiskState.REDUCING}
+        else:
+            reducing = set(specs)
         if reducing:
             red = reduce_only([d for d in ok if d.ticker in reducing], inp.positions, fixed)
             it = iter(red)

@@ -118,6 +118,8 @@ def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> lis
     book_ts, positions = inp.book_ts_ns, inp.positions
     stale, max_div, max_pos = g.book_stale_ns, g.max_divergence, limits.max_position
     halted, reducing = RiskState.HALTED, RiskState.REDUCING
+    # a missing ticker is flat and max_position > 0, so only held markets can be at the cap
+    at_cap = {t for t, q in positions.items() if abs(q) >= max_pos} if positions else None
     out: list[Finding] = []
     for m in inp.markets:
         t = m.ticker
@@ -142,6 +144,6 @@ def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> lis
             mid = book.mid()
             if mid is not None and abs(p - mid) > max_div:
                 out.append(Finding(t, reducing, "fair_divergence"))
-        if positions and abs(positions.get(t, 0)) >= max_pos:
+        if at_cap and t in at_cap:
             out.append(Finding(t, reducing, "position_limit"))
     return out

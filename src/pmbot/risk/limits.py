@@ -104,17 +104,25 @@ def cap_positions(
     orders (live, not ours to trim) use it up first.
     """
     room: dict[tuple[str, str], Qty] = {}
-    used = _side_totals(committed)
-    out = []
+    used = _side_totals(committed) if committed else {}
+    out: list[DesiredQuote] = []
+    append = out.append
     for d in quotes:
         k = (d.ticker, d.side)
-        if k not in room:
+        left = room.get(k)
+        if left is None:
             q = pos.get(d.ticker, 0)
             r = max_position - q if d.side == "bid" else max_position + q
-            room[k] = max(0, r - used.get(k, 0))
-        x = min(d.qty, room[k])
-        room[k] -= x
-        out.append(d if x == d.qty else replace(d, qty=x))
+            left = r - used.get(k, 0)
+            if left < 0:
+                left = 0
+        x = d.qty
+        if x <= left:
+            room[k] = left - x
+            append(d)
+        else:
+            room[k] = 0
+            append(replace(d, qty=left))
     return out
 
 
@@ -177,16 +185,19 @@ def trim_event_loss(
     bid_total = 0
     units: list[tuple[int, bool]] = []
     for d, w in zip(quotes, cells, strict=True):
-        u, in_w = fill_loss_units(d)
-        units.append((u, in_w))
-        v = u * d.qty
-        if in_w:
-            for o in w:
-                add[o] += v
-        else:
+        if d.side == "bid":  # `fill_loss_units`, inlined
+            u = d.price  # pays b; loses it where YES does not win
+            units.append((u, False))
+            v = u * d.qty
             bid_total += v
             for o in w:
                 add[o] -= v
+        else:
+            u = ONE - d.price  # sells at a; owes 1 - a where YES wins
+            units.append((u, True))
+            v = u * d.qty
+            for o in w:
+                add[o] += v
     tot = [loss[o] + add[o] + bid_total for o in range(n)]
     if max(tot) <= cap:
         return list(quotes)
@@ -207,7 +218,7 @@ def trim_event_loss(
 def opened_parts(quotes: Sequence[DesiredQuote], pos: Mapping[str, Qty]) -> list[Qty]:
     """Per quote, the size that opens exposure; same-side quotes share what can be closed."""
     closable: dict[tuple[str, str], Qty] = {}
-    out = []
+    out: list[Qty] = []
     append = out.append
     for d in quotes:
         k = (d.ticker, d.side)
@@ -246,18 +257,41 @@ class CostParts:
         pos: Mapping[str, Qty],
         committed: Sequence[DesiredQuote] = (),
     ) -> None:
-        if committed:
-            ops_all = opened_parts([*committed, *quotes], pos)
-            nc = len(committed)
-            self.committed_used: Micros = sum(
-                _unit_cost(d) * o for d, o in zip(committed, ops_all[:nc], strict=True)
-            )
-            self.ops = ops_all[nc:]
-        else:
-            self.committed_used = 0
-            self.ops = opened_parts(quotes, pos)
-        self.units = [d.price if d.side == "bid" else ONE - d.price for d in quotes]
-        self.total: Micros = sum(u * o for u, o in zip(self.units, self.ops, strict=True))
+        # `opened_parts([*committed, *quotes], pos)` and the unit costs, in one pass
+        closable: dict[tuple[str, str], Qty] = {}
+        get = closable.get
+        used: Micros = 0
+        ops: list[Qty] = []
+        units: list[int] = []
+        total: Micros = 0
+        nc = len(committed)
+        for i, d in enumerate([*committed, *quotes] if nc else quotes):
+            k = (d.ticker, d.side)
+            bid = d.side == "bid"
+            c = get(k)
+            if c is None:
+                q = pos.get(d.ticker, 0)
+                c = -q if bid else q
+                if c < 0:
+                    c = 0
+            x = d.qty
+            if c >= x:
+                closable[k] = c - x
+                op = 0
+            else:
+                closable[k] = 0
+                op = x - c
+            u = d.price if bid else ONE - d.price
+            if i < nc:
+                used += u * op
+            else:
+                ops.append(op)
+                units.append(u)
+                total += u * op
+        self.committed_used = used
+        self.ops = ops
+        self.units = units
+        self.total = total
 
 
 def trim_cost_parts(

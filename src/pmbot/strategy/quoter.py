@@ -120,6 +120,10 @@ class MarketMaker:
         self._pc_cells: list[tuple[int, ...]] | None = None
         self._pc: list[float] = []
         self._fees_of: tuple[MarketSpec, ...] | None = None
+        self._tilt_probs: tuple[float, ...] | None = None
+        self._tilt_cells: list[tuple[int, ...]] | None = None
+        self._tilt_key: tuple[object, ...] | None = None
+        self._tilt_val: tuple[list[float], int] = ([], 0)
         self._fees_list: list[FeeSchedule | None] = []
         self._last: Proposal | None = None
         self._last_ts = 0
@@ -184,6 +188,26 @@ class MarketMaker:
             self._fees_of = markets  # held: the same tuple object means the same specs
         return self._fees_list
 
+    def _tilt(
+        self,
+        probs: tuple[float, ...],
+        cells: list[tuple[int, ...]],
+        pos_v: list[Qty],
+        gamma: float,
+    ) -> tuple[list[float], int]:
+        """Tilted P(YES) per market and the minimum payoff of the position, for these inputs.
+
+        Both are pure functions of (cell probabilities, cells, positions, gamma); between
+        index ticks and fills the strategy is woken many times with the same ones.
+        """
+        key = (tuple(pos_v), gamma)
+        if probs is not self._tilt_probs or cells is not self._tilt_cells or key != self._tilt_key:
+            k = len(probs)
+            rho = tilted_probs(probs, payoff_dollars(k, cells, pos_v), cells, gamma)
+            self._tilt_val = (rho, min(payoff_micros(k, cells, pos_v)))
+            self._tilt_probs, self._tilt_cells, self._tilt_key = probs, cells, key
+        return self._tilt_val
+
     def _p_cells(self, probs: tuple[float, ...], cells: list[tuple[int, ...]]) -> list[float]:
         """Untilted P(YES) per market; the same cell probabilities give the same answer."""
         if probs is not self._pc_probs or cells is not self._pc_cells:
@@ -197,16 +221,14 @@ class MarketMaker:
             return Proposal((), None, {m.ticker: "no_fair_value" for m in inp.markets})
         prm, lim = self.params, self.limits
         cells = self._win_cells(inp)
-        k = len(fair.cell_probs)
         pos_v = positions_vector(inp.markets, inp.positions)
         close = prm.close_factor(inp.reference_ts_ns - inp.ts_ns)
         gamma = prm.risk_aversion * (1.0 + (prm.close_risk_multiplier - 1.0) * close)
         edge = prm.edge * (1.0 + (prm.close_edge_multiplier - 1.0) * close)
         p_cells = self._p_cells(fair.cell_probs, cells)
         if any(pos_v):
-            rho = tilted_probs(fair.cell_probs, payoff_dollars(k, cells, pos_v), cells, gamma)
-            pay = payoff_micros(k, cells, pos_v)
-            loss = inp.event_cost - min(pay)
+            rho, min_pay = self._tilt(fair.cell_probs, cells, pos_v, gamma)
+            loss = inp.event_cost - min_pay
         else:
             rho, loss = p_cells, inp.event_cost
         f_loss = min(1.0, max(0.0, 1.0 - loss / lim.max_event_loss))
@@ -244,15 +266,15 @@ class MarketMaker:
                 op = size_of[aq_abs] = _open_size(aq_abs, base, lot, max_pos, f_loss)
             bq = op if q >= 0 else base
             aq = op if q <= 0 else base
-            if pause and fills:
-                for side in ("bid", "ask"):
-                    until = fills.get((t, side), -pause) + pause
-                    if until > now:
-                        wake = until if wake is None else min(wake, until)
-                        if side == "bid":
-                            bq = 0
-                        else:
-                            aq = 0
+            if pause and fills:  # the post-fill pause, bid side then ask side
+                until = fills.get((t, "bid"), -pause) + pause
+                if until > now:
+                    wake = until if wake is None else min(wake, until)
+                    bq = 0
+                until = fills.get((t, "ask"), -pause) + pause
+                if until > now:
+                    wake = until if wake is None else min(wake, until)
+                    aq = 0
             pc = p_cells[j]
             skew_b = reservation_bid(rho[j], gamma, bq) - pc if bq else 0.0
             skew_a = reservation_ask(rho[j], gamma, aq) - pc if aq else 0.0
@@ -334,61 +356,49 @@ class MarketMaker:
         r_bid: float,
         r_ask: float,
     ) -> tuple[Price | None, Price | None, Qty, Qty]:
-        """Hysteresis and minimum resting time against our live orders in this market."""
+        """Hysteresis and minimum resting time against our live orders in this market.
+
+        A side keeps its single resting order (price, and size when within tolerance) if
+        that order is still safe (inside the reservation price and the opposite best) and
+        either young or within `price_tolerance_ticks` of the new price.
+        """
         rb = ra = None
         nb_ = na_ = 0
-        for r in rest:  # `_one` for both sides in one pass
+        for r in rest:  # the single resting order per side (None when none or several)
             if r.side == "bid":
                 nb_ += 1
                 rb = r
             elif r.side == "ask":
                 na_ += 1
                 ra = r
-        if nb_ == 1 and bid is not None:
-            nb, nbq = self._keep(now, m, fees, rb, bid, bq, r_bid, best_ask, "bid")
-        else:  # what `_keep` answers without a single resting order or a new price
-            nb, nbq = bid, bq
-        if na_ == 1 and ask is not None:
-            na, naq = self._keep(now, m, fees, ra, ask, aq, r_ask, best_bid, "ask")
-        else:
-            na, naq = ask, aq
-        if (
-            nb is not None
-            and na is not None
-            and (m.grid.tick(na) - m.grid.tick(nb) < self.params.min_spread_ticks)
-        ):
+        prm, g = self.params, m.grid
+        nb, nbq = bid, bq
+        if nb_ == 1 and bid is not None and rb is not None:
+            px = rb.price
+            if rb.remaining > 0 and g.valid_order_price(px):
+                fee = 0.0 if fees is None else maker_fee_per_contract(fees, bq, px)
+                if px + fee <= r_bid and (best_ask is None or px < best_ask):
+                    young = now - rb.placed_ts_ns < prm.min_rest_ns
+                    close = abs(g.tick(px) - g.tick(bid)) <= prm.price_tolerance_ticks
+                    if young or close:
+                        nb = px
+                        if young or abs(rb.remaining - bq) <= prm.size_tolerance * bq:
+                            nbq = rb.remaining
+        na, naq = ask, aq
+        if na_ == 1 and ask is not None and ra is not None:
+            px = ra.price
+            if ra.remaining > 0 and g.valid_order_price(px):
+                fee = 0.0 if fees is None else maker_fee_per_contract(fees, aq, px)
+                if px - fee >= r_ask and (best_bid is None or px > best_bid):
+                    young = now - ra.placed_ts_ns < prm.min_rest_ns
+                    close = abs(g.tick(px) - g.tick(ask)) <= prm.price_tolerance_ticks
+                    if young or close:
+                        na = px
+                        if young or abs(ra.remaining - aq) <= prm.size_tolerance * aq:
+                            naq = ra.remaining
+        if nb is not None and na is not None and (g.tick(na) - g.tick(nb) < prm.min_spread_ticks):
             return bid, ask, bq, aq
         return nb, na, nbq, naq
-
-    def _keep(
-        self,
-        now: int,
-        m: MarketSpec,
-        fees: FeeSchedule | None,
-        r: RestingOrder | None,
-        px: Price | None,
-        qty: Qty,
-        res: float,
-        opp: Price | None,
-        side: Side,
-    ) -> tuple[Price | None, Qty]:
-        if r is None or px is None or r.remaining <= 0 or not m.grid.valid_order_price(r.price):
-            return px, qty
-        prm = self.params
-        fee = 0.0 if fees is None else maker_fee_per_contract(fees, qty, r.price)
-        if side == "bid":
-            safe = r.price + fee <= res and (opp is None or r.price < opp)
-        else:
-            safe = r.price - fee >= res and (opp is None or r.price > opp)
-        if not safe:
-            return px, qty
-        young = now - r.placed_ts_ns < prm.min_rest_ns
-        close = abs(m.grid.tick(r.price) - m.grid.tick(px)) <= prm.price_tolerance_ticks
-        if not (young or close):
-            return px, qty
-        if young or abs(r.remaining - qty) <= prm.size_tolerance * qty:
-            return r.price, r.remaining
-        return r.price, qty
 
 
 def _open_size(aq: Qty, base: Qty, lot: Qty, max_position: Qty, f_loss: float) -> Qty:
