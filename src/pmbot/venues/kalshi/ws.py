@@ -78,8 +78,13 @@ class KalshiWs:
         out = self.stream.data_to_send()
         if ws is None or ws.closed:
             return
-        for b in out:
-            await ws.send_str(b.decode())
+        try:
+            for b in out:
+                await ws.send_str(b.decode())
+        except (ConnectionError, aiohttp.ClientConnectionError) as e:
+            # the socket is closing: the receive loop sees the disconnect, and the stream
+            # resends what is desired on the next connection
+            log.info("kalshi ws send on a closing connection dropped error=%r", e)
 
     # ---- lifecycle --------------------------------------------------------------------
     async def aclose(self) -> None:
