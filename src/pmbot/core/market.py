@@ -20,6 +20,7 @@ __all__ = [
     "MarketSpec",
     "StrikeType",
     "quadratic_fee",
+    "strike_wins",
 ]
 
 
@@ -101,18 +102,23 @@ class MarketSpec:
 
     def yes_wins(self, value: float) -> bool:
         """Whether YES pays at this reference value (Kalshi strike semantics)."""
-        st, lo, hi = self.strike_type, self.floor_strike, self.cap_strike
-        if st is StrikeType.BETWEEN:
-            assert lo is not None and hi is not None
-            return lo <= value <= hi
-        if st is StrikeType.GREATER:
-            assert lo is not None
-            return value > lo
-        if st is StrikeType.GREATER_OR_EQUAL:
-            assert lo is not None
-            return value >= lo
-        if st is StrikeType.LESS:
-            assert hi is not None
-            return value < hi
+        return strike_wins(self.strike_type, self.floor_strike, self.cap_strike, value)
+
+
+def strike_wins(st: StrikeType, lo: float | None, hi: float | None, value: float) -> bool:
+    """YES pays: between floor <= v <= cap; greater v > floor; greater_or_equal v >= floor;
+    less v < cap; less_or_equal v <= cap (any consistent number type: float or fixed-point int)."""
+    if st is StrikeType.BETWEEN:
+        assert lo is not None and hi is not None
+        return lo <= value <= hi
+    if st is StrikeType.GREATER:
+        assert lo is not None
+        return value > lo
+    if st is StrikeType.GREATER_OR_EQUAL:
+        assert lo is not None
+        return value >= lo
+    if st is StrikeType.LESS:
         assert hi is not None
-        return value <= hi
+        return value < hi
+    assert hi is not None
+    return value <= hi

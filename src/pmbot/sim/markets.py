@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
-from pmbot.core.market import FeeSchedule, FeeType, StrikeType
+from pmbot.core.market import FeeSchedule, FeeType, StrikeType, strike_wins
 from pmbot.sim.index import ET, SCALE, et_ns, is_trading_day
 
 __all__ = ["SERIES", "SimEvent", "SimMarket", "SimSeries", "build_day", "yes_wins"]
@@ -85,21 +85,7 @@ class SimEvent:
 
 
 def yes_wins(m: SimMarket, value: int) -> bool:
-    st, lo, hi = m.strike_type, m.floor_strike, m.cap_strike
-    if st is StrikeType.BETWEEN:
-        assert lo is not None and hi is not None
-        return lo <= value <= hi
-    if st is StrikeType.GREATER:
-        assert lo is not None
-        return value > lo
-    if st is StrikeType.GREATER_OR_EQUAL:
-        assert lo is not None
-        return value >= lo
-    if st is StrikeType.LESS:
-        assert hi is not None
-        return value < hi
-    assert hi is not None
-    return value <= hi
+    return strike_wins(m.strike_type, m.floor_strike, m.cap_strike, value)
 
 
 def strike_str(v: int) -> str:
