@@ -324,23 +324,30 @@ async def test_kill_9_restart_continues_from_ledger(venue, clock, tmp_path):
     ]
 
 
-async def test_reconcile_waits_for_in_flight_sends_and_holds_off_syncs(venue, clock, tmp_path):
+async def test_quoting_goes_on_during_reconcile_and_stale_lists_change_nothing(
+    venue, clock, tmp_path
+):
     bot = Bot(venue, clock, tmp_path / "b.db")
     await bot.om.start()
-    venue.hold["create"] = gate = asyncio.Event()
-    s1 = asyncio.create_task(bot.om.sync([q(A, Side.BID, 4800, 100)]))
-    await asyncio.sleep(0)
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4800, 100)])
+    venue.hold["list_orders"] = gate = asyncio.Event()
     rec = asyncio.create_task(bot.om.reconcile())
-    await asyncio.sleep(0)
-    assert not rec.done()  # waits for the create to be answered
-    assert await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4800, 100)]) is None
-    assert bot.om.stats.refused["reconciling"] == 1
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not rec.done()  # its resting list (A at 4800, B) is computed and held
+    # meanwhile: reprice A, pull B, add an ask on A; none of it may be undone or redone
+    p = await bot.om.sync([q(A, Side.BID, 4900, 100), q(A, Side.ASK, 5300, 100)])
+    assert p is not None and p.calls == 3
     gate.set()
-    await s1
+    del venue.hold["list_orders"]
     rep = await rec
+    assert rep.ok and not rep.fixes and not rep.cancel and not rep.backfill
+    assert venue.calls["cancel"] == 1  # only the sync's own
+    assert resting_view(venue) == [(A, "ask", 5300, 100), (A, "bid", 4900, 100)]
+    view = sorted((o.ticker, o.side.value, o.price, o.remaining) for o in bot.state.live_orders())
+    assert view == resting_view(venue)
+    rep = await bot.om.reconcile()  # a fresh look agrees
     assert rep.ok and not rep.fixes and not rep.cancel
-    (o,) = bot.state.live_orders()
-    assert o.status is OrderStatus.RESTING and len(venue.resting()) == 1
 
 
 async def test_cancel_all_waits_for_a_create_in_flight(venue, clock, tmp_path):
@@ -439,7 +446,17 @@ async def _random_walk(venue, clock, tmp_path, seed):
                     else RateLimited("429", status=429)
                 )
                 venue.fail.setdefault(k, []).append(err)
-        await bot.om.sync(desired_set())
+        if rng.random() < 0.2:  # a reconciliation whose lists go stale while we quote
+            venue.hold["list_orders"] = gate = asyncio.Event()
+            rec = asyncio.create_task(bot.om.reconcile())
+            for _ in range(rng.randint(1, 6)):
+                await asyncio.sleep(0)
+            await bot.om.sync(desired_set())
+            gate.set()
+            del venue.hold["list_orders"]
+            await rec
+        else:
+            await bot.om.sync(desired_set())
         for t in tickers:
             if rng.random() < 0.3:
                 venue.trade(

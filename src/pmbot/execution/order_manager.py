@@ -9,8 +9,9 @@ The async shell around the pure planner and reconciler. It owns no parsing and n
   market_closed on cancel/amend/decrease -> the order is dead (nothing trades after close);
   timeout / 5xx / 404 on cancel-amend-decrease -> UNKNOWN, settled by reconciliation.
 * Fills (stream or backfill) are deduplicated by (trade_id, order_id) in the ledger.
-* `reconcile()` at start, after reconnects and periodically; `sync` refuses to quote while
-  the last reconciliation was not clean.
+* `reconcile()` at start, after reconnects and periodically, while quoting goes on (orders
+  touched during its fetches are left out); `sync` refuses to quote while the last
+  reconciliation was not ok (positions differ).
 * `cancel_all()` cancels every resting order of the account in batches and verifies with
   the venue's resting list, retrying until it is empty or a loud timeout.
 """
@@ -75,7 +76,7 @@ class OrderManager(Settler):
         self._executing = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._reconciling = False
+        self._touched: set[str] | None = None
         self._reconcile_lock = asyncio.Lock()
 
     @property
@@ -166,9 +167,6 @@ class OrderManager(Settler):
             return None
         if self.clock.monotonic() < self._backoff_until:
             self.stats.refused["rate_limited"] += 1
-            return None
-        if self._reconciling:  # its view of the venue must not race our sends
-            self.stats.refused["reconciling"] += 1
             return None
         p = plan(
             desired,

@@ -41,6 +41,8 @@ class Settler(Sender):
             self.ledger.put_position(self.state.positions[f.ticker], f.ts_ns)
             o = self.state.order_by_id(f.order_id)
             if o is not None:
+                if self._touched is not None:
+                    self._touched.add(o.client_order_id)
                 self.ledger.update_order(o, "fill", f"trade_id={f.trade_id} qty={f.qty}")
         return True
 
@@ -64,6 +66,8 @@ class Settler(Sender):
             self._needs_reconcile = True  # foreign: reconciliation cancels or adopts it
             self._foreign_seen = True
             return
+        if self._touched is not None:
+            self._touched.add(o.client_order_id)
         self.ledger.update_order(o, "venue_update", u.status.value)
 
     def on_settlement(self, ticker: str, yes_won: bool, ts_ns: int) -> int:
@@ -81,22 +85,29 @@ class Settler(Sender):
 
     # ---- reconciliation -------------------------------------------------------------
     async def reconcile(self) -> ReconcileReport:
-        """Compare with the venue and settle; syncs are held off (refused) while it runs."""
+        """Compare with the venue and settle it.
+
+        Quoting goes on meanwhile: every order acted upon, filled or updated while the
+        venue's lists are being fetched is left out of the comparison (the lists may predate
+        it), exactly like orders with a call in flight.
+        """
         async with self._reconcile_lock:
-            self._reconciling = True
-            try:
-                await self._quiesce()
+            rep = await self._reconcile()
+            if rep.position_mismatches:  # a fill between our reads? look once more
                 rep = await self._reconcile()
-                if rep.position_mismatches:  # a fill between our reads? look once more
-                    rep = await self._reconcile()
-                return rep
-            finally:
-                self._reconciling = False
+            return rep
 
     async def _reconcile(self) -> ReconcileReport:
         self._last_reconcile = self.clock.monotonic()
         self._needs_reconcile = False
         self._foreign_seen = False
+        self._touched = set()
+        try:
+            return await self._reconcile_once()
+        finally:
+            self._touched = None
+
+    async def _reconcile_once(self) -> ReconcileReport:
         venue = self.venue
         positions = {p.ticker: p.qty for p in await venue.get_positions()}
         resting = await venue.list_orders(status=OrderStatus.RESTING)
@@ -119,6 +130,7 @@ class Settler(Sender):
             self.clock.now_ns(), resting, history, tickers, fills, positions, balance
         )
         local_pos = {t: p.qty for t, p in self.state.positions.items()}
+        skip = set(self._in_flight) | (self._touched or set())
         rep = reconcile(
             snap,
             live,
@@ -126,7 +138,7 @@ class Settler(Sender):
             known_order_ids=oids,
             fill_keys=self.ledger.fills_among([(f.trade_id, f.order_id) for f in fills]),
             positions=local_pos,
-            in_flight=self._in_flight,
+            in_flight=skip,
             config=self.config.reconcile,
         )
         await self._apply(rep)
