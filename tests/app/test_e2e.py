@@ -153,8 +153,13 @@ async def test_kill9_restart_then_sigterm(tmp_path: Path) -> None:
         orphans_at_death = {o.order_id for o in sim.exchange.engine.resting(user)}
         assert orphans_at_death  # the killed bot left quotes behind: the restart must own them
 
+        ids_at_death = _ledger(tmp_path)[2]
         bot = _bot(tmp_path, sim, keydir)
         fills_before = len(acct.fills)
+        # the restarted bot has recovered, reconciled and quotes again: it placed new orders
+        await _until(
+            lambda: len(_ledger(tmp_path)[2] - ids_at_death) >= 2, 120, "quotes after restart"
+        )
         # after the restart every resting order of ours is one the ledger knows (adopted from
         # the ledger or replaced), and the bot trades on
         await _until(lambda: len(acct.fills) >= fills_before + 1, 180, "fills after restart")

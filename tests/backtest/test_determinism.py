@@ -65,7 +65,9 @@ def test_recorder_round_trip(tmp_path: Path, tape: Tape) -> None:
             if k[i] == 0:
                 rec.record(ev.IndexTick(ts[i], q[i] / 10_000))
             elif k[i] == 3:
-                rec.record(ev.BookDelta(tape.markets[mk[i]].ticker, ts[i], bool(sd[i]), pr[i], q[i]))
+                rec.record(
+                    ev.BookDelta(tape.markets[mk[i]].ticker, ts[i], bool(sd[i]), pr[i], q[i])
+                )
             elif k[i] == 2:
                 rec.trade(ts[i], tape.markets[mk[i]].ticker, pr[i], q[i], bool(sd[i]))
     back = load_tape(d)
@@ -89,14 +91,19 @@ def test_config_errors_name_the_field() -> None:
     with pytest.raises(ConfigError) as e:
         parse_config({"data": {"kind": "recording"}})
     assert e.value.field == "data.path"
-    c = parse_config({"strategies": ["pmbot"], "sweep": {"edge": [1, 2], "size": [100], "workers": 1}})
+    c = parse_config(
+        {"strategies": ["pmbot"], "sweep": {"edge": [1, 2], "size": [100], "workers": 1}}
+    )
     assert c.sweep == {"edge": [1, 2], "size": [100]} and c.workers == 1
 
 
 def test_sweep_grid_and_rank() -> None:
     pts = grid({"b": [1, 2], "a": ["x"]})
     assert pts == [{"a": "x", "b": 1}, {"a": "x", "b": 2}]
-    rows = [{"params": {"i": i}, "summary": {"pnl": {"total": v}}} for i, v in enumerate([1.0, None, 3.0, 1.0])]
+    rows = [
+        {"params": {"i": i}, "summary": {"pnl": {"total": v}}}
+        for i, v in enumerate([1.0, None, 3.0, 1.0])
+    ]
     assert [r["params"]["i"] for r in rank(rows, "pnl.total")] == [2, 0, 3, 1]
 
 
@@ -106,3 +113,68 @@ def test_empirical_latency_is_half_rtt() -> None:
     e = Empirical([10.0, 20.0], random.Random(1))
     assert {e.sample_ns() for _ in range(50)} == {5_000_000, 10_000_000}
     assert latency_from_config(25, random.Random(0)).sample_ns() == 25_000_000
+
+
+def test_sweep_in_processes_equals_serial_runs(tmp_path: Path) -> None:
+    from pmbot.backtest.sweep import run_one, sweep
+
+    tape = synthetic_day(SynthConfig(seed=5, start_s=23_100, end_s=23_400))
+    path = str(tmp_path / "t.npz")
+    save_npz(tape, path)
+    cfg = RunConfig()
+    rows = sweep(path, "pmbot", {}, {"edge": [100, 300]}, {}, cfg, workers=2)
+    assert sorted(r["params"]["edge"] for r in rows) == [100, 300]
+    totals = [r["summary"]["pnl"]["total"] for r in rows]
+    assert totals == sorted(totals, reverse=True)
+    for r in rows:  # a worker process gives the same bytes as a run here
+        assert to_json(r["summary"]) == to_json(run_one(path, "pmbot", dict(r["params"]), {}, cfg))
+
+
+def test_sim_flow_day_is_seeded_and_replays() -> None:
+    from pmbot.backtest.sources import sim_day
+
+    a, b = sim_day(2, start_s=23_280, end_s=23_400), sim_day(2, start_s=23_280, end_s=23_400)
+    assert len(a) > 121 and np.array_equal(a.qty, b.qty) and np.array_equal(a.ts, b.ts)
+    assert _run(a, "baseline", RunConfig()) == _run(b, "baseline", RunConfig())
+
+
+def test_recorder_drops_our_own_book_changes(tmp_path: Path) -> None:
+    tape = synthetic_day(SynthConfig(seed=3, start_s=23_390, end_s=23_400))
+    m = tape.markets[0]
+    with Recorder(tmp_path / "r") as rec:
+        rec.market(m)
+        rec.snapshot(1, m.ticker, [(4000, 500)], [(5000, 300)], own_yes={4000: 200})
+        rec.record(ev.BookDelta(m.ticker, 2, True, 4100, 100, client_order_id="ours"))
+        rec.record(ev.BookDelta(m.ticker, 3, True, 4100, 700))
+    t = load_tape(tmp_path / "r")
+    assert [(int(a), int(b), int(c)) for a, b, c in zip(t.kind, t.price, t.qty, strict=True)] == [
+        (1, 0, 0), (3, 4000, 300), (3, 5000, 300), (3, 4100, 700)]  # fmt: skip
+
+
+def test_index_csv_replaces_the_tape_index(tmp_path: Path) -> None:
+    from pmbot.backtest.tape import INDEX, replace_index
+
+    tape = synthetic_day(SynthConfig(seed=3, start_s=23_390, end_s=23_400))
+    t0 = int(tape.ts[0]) // 1_000_000
+    csv = tmp_path / "spx.csv"
+    csv.write_text("ts_ms,level\n" + "".join(f"{t0 + 1000 * i},{6100 + i}.25\n" for i in range(11)))
+    t = replace_index(tape, str(csv))
+    idx = t.kind == INDEX
+    assert int(idx.sum()) == 11 and t.qty[idx][0] == 61_002_500
+    assert int((t.kind != INDEX).sum()) == int((tape.kind != INDEX).sum())
+    assert t.index_level_at(int(tape.ts[0]) + 3 * 1_000_000_000) == 6103.25
+
+
+def test_two_days_settle_each_and_give_a_daily_sharpe() -> None:
+    from datetime import date
+
+    from pmbot.backtest.tape import concat
+
+    days = [synthetic_day(SynthConfig(seed=s, day=d, start_s=23_100, end_s=23_400))
+            for s, d in ((1, date(2026, 6, 9)), (2, date(2026, 6, 10)))]  # fmt: skip
+    tape = concat(*days)
+    assert len(tape.markets) == 60 and len(tape) == sum(len(d) for d in days)
+    s = summarize(Runner(tape, strategy_quoter("pmbot"), RunConfig()).run(), "pmbot")
+    assert [x["event"] for x in s["settlements"]] == ["KXINX-26JUN09SYN", "KXINX-26JUN10SYN"]
+    assert sorted(s["daily"]["pnl"]) == ["2026-06-09", "2026-06-10"]
+    assert "sharpe_annualised" in s["daily"]

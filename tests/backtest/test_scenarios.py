@@ -66,12 +66,15 @@ def test_fill_after_exactly_the_queue_ahead_trades() -> None:
     assert r.j.settlements == [("EVT", 101.0, T0 + 3600 * S)]
 
 
-@pytest.mark.parametrize(("model", "ahead_after"), [("prorata", 250), ("front", 100), ("back", 400)])
+@pytest.mark.parametrize(
+    ("model", "ahead_after"), [("prorata", 300), ("front", 100), ("back", 400)]
+)
 def test_cancels_ahead_by_model(model: str, ahead_after: int) -> None:
     b = TapeBuilder([spec()])
     base(b)
     b.delta(T0 + 1 * S, TICKER, True, 4000, 300)  # behind us: ahead 500, us 200, behind 300
-    b.delta(T0 + 2 * S, TICKER, True, 4000, -400)  # cancels, no trade
+    # cancels, no trade: prorata takes 4.00 x 500/800 = 2.50 ahead, whole contracts: 2.00
+    b.delta(T0 + 2 * S, TICKER, True, 4000, -400)
     # a print of exactly the remaining queue ahead, then one of 100
     b.trade(T0 + 3 * S, TICKER, 4000, ahead_after, taker_buys_yes=False)
     b.delta(T0 + 3 * S, TICKER, True, 4000, -ahead_after)

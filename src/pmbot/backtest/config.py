@@ -3,7 +3,7 @@
 Unknown keys are rejected and every error names its field (`ConfigError`). Example:
 
     [data]
-    kind = "synthetic"        # synthetic | recording (dir or .npz)
+    kind = "synthetic"        # synthetic | sim (the simulator's flow) | recording (dir or .npz)
     seed = 1
     end_s = 23400             # seconds after the 09:30 open (synthetic)
     # path = "rec/2026-06-09" # kind = "recording"
@@ -14,8 +14,12 @@ Unknown keys are rejected and every error names its field (`ConfigError`). Examp
     md_latency_ms = 10
     cancel_model = "prorata"  # prorata | back | front
     requote_min_ms = 100
+    # rate_limit = [100, 100]  # write tokens/s and bucket size (Kalshi basic); calls wait
     vol = 0.16
-    shape = "normal"          # normal | t4 | t6 ...
+    vol = 0.16                # the index's vol: VIX = 100 vol, k = 1; or set vix and k
+    shape = "t6"              # normal | t4 | t6 ...
+    # settings = "bot.toml"   # build strategy, risk gate, guards and fair model from the
+    #                         # bot's own settings, as `pmbot run` does ([params]/[limits] ignored)
     seed = 0
 
     strategies = ["pmbot", "baseline"]   # top level
@@ -50,7 +54,8 @@ __all__ = ["BacktestConfig", "load_config", "parse_config"]
 _DATA = {"kind", "path", "seed", "start_s", "end_s", "index_csv", "n_buckets", "level", "vol",
          "churn_per_s", "noise_per_s", "refresh_s", "half_spread", "day"}  # fmt: skip
 _RUN = {"entry_latency_ms", "md_latency_ms", "rtt_file", "md_rtt_file", "cancel_model",
-        "requote_min_ms", "requote_on_book", "sample_s", "vol", "shape", "seed", "horizons_s"}  # fmt: skip
+        "requote_min_ms", "requote_on_book", "sample_s", "vol", "vix", "k", "shape",
+        "realised_blend", "seed", "horizons_s", "settings", "rate_limit"}  # fmt: skip
 _SWEEP_META = {"rank_by", "workers", "ray_address", "strategy"}
 _TOP = {"data", "run", "strategies", "params", "limits", "sweep", "report"}
 
@@ -69,6 +74,9 @@ class BacktestConfig:
     sweep_strategy: str = "pmbot"
     report: dict[str, str] = field(default_factory=dict)
     base_dir: str = "."
+    settings: str = (
+        ""  # a bot TOML: strategy/risk/guards/pricing exactly as `pmbot run` builds them
+    )
 
     def synth(self) -> SynthConfig:
         from datetime import date
@@ -96,8 +104,8 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
     data = dict(raw.get("data", {}))
     _check("data", data, _DATA)
     data.setdefault("kind", "synthetic")
-    if data["kind"] not in ("synthetic", "recording"):
-        raise ConfigError("data.kind", "must be synthetic or recording")
+    if data["kind"] not in ("synthetic", "sim", "recording"):
+        raise ConfigError("data.kind", "must be synthetic, sim or recording")
     if data["kind"] == "recording" and "path" not in data:
         raise ConfigError("data.path", "required when data.kind = recording")
     c.data = data
@@ -121,11 +129,16 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
             requote_min_ns=int(float(r.get("requote_min_ms", 100)) * 1e6),
             requote_on_book=bool(r.get("requote_on_book", True)),
             sample_ns=int(float(r.get("sample_s", 10)) * 1e9), vol=float(r.get("vol", 0.16)),
-            shape=str(r.get("shape", "normal")), seed=int(r.get("seed", 0)),
+            shape=str(r.get("shape", "t6")), seed=int(r.get("seed", 0)),
+            vix=None if "vix" not in r else float(r["vix"]), k=None if "k" not in r else float(r["k"]),
+            realised_blend=bool(r.get("realised_blend", True)),
+            rate_limit=None if "rate_limit" not in r else (float(r["rate_limit"][0]), float(r["rate_limit"][1])),
             horizons_s=tuple(int(x) for x in r.get("horizons_s", (1, 10, 60, 300))),
         )  # fmt: skip
     except (TypeError, ValueError) as e:
         raise ConfigError("run", str(e)) from e
+    if "settings" in r:
+        c.settings = str(Path(base_dir) / str(r["settings"]))
     strategies = raw.get("strategies", ["pmbot", "baseline"])
     if (
         not isinstance(strategies, list)

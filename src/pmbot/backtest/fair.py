@@ -1,22 +1,22 @@
-"""Fair values for a replay: the live pricer (`pricing.ladder`) on the variance clock.
+"""Fair values for a replay: the live bot's own model (`pricing.model.FairValueModel`).
 
-One `LadderPricer` per event; the log-return stdev to the reference time is
-`sigma_session * sqrt(variance units left)` on a `pricing.calendar.TradingCalendar` built
-from the simulator's NYSE session table (no network, no exchange_calendars import), with
-`sigma_session = vol / sqrt(252)`. A fair value is recomputed only when the index printed
-since the last one for that event.
+VIX x k on the variance clock, today's realised variance blended in, Student-t shape, one
+`LadderPricer` per event, exactly as `app_parts.fair_model` builds it for `pmbot run`. The
+calendar is the simulator's NYSE session table (no network, no exchange_calendars import;
+the same holidays for 2025-2027) unless one is handed in. With only `vol` given (a synthetic
+or simulated index of known volatility) VIX = 100 * vol and k = 1, as the app does on the
+embedded simulator. Every index print must reach `on_index` (the realised accumulator).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import timedelta
 
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
 from pmbot.pricing.calendar import TradingCalendar
-from pmbot.pricing.ladder import LadderPricer, Shape
+from pmbot.pricing.ladder import Shape
 from pmbot.sim.index import et_date, is_trading_day, session_bounds_ns
 
 __all__ = ["FairModel", "shape_from_name"]
@@ -46,22 +46,34 @@ def session_calendar(start_ns: int, end_ns: int) -> TradingCalendar:
 
 
 class FairModel:
-    def __init__(self, markets: Sequence[MarketSpec], vol: float = 0.16, shape: str = "normal",
-                 start_ns: int | None = None, end_ns: int | None = None) -> None:  # fmt: skip
+    def __init__(self, markets: Sequence[MarketSpec], vol: float = 0.16, shape: str = "t6",
+                 start_ns: int | None = None, end_ns: int | None = None, *, vix: float | None = None,
+                 k: float | None = None, realised_blend: bool = True,
+                 calendar: TradingCalendar | None = None) -> None:  # fmt: skip
+        from pmbot.pricing.model import FairValueModel
+
         by_event: dict[str, list[MarketSpec]] = {}
         for m in markets:
             by_event.setdefault(m.event_ticker, []).append(m)
-        sh = shape_from_name(shape)
-        self.pricers = {e: LadderPricer(e, specs, sh) for e, specs in by_event.items()}
+        self.specs = {e: tuple(v) for e, v in by_event.items()}
         self.ref_ns = {e: max(s.close_ts_ns for s in specs) for e, specs in by_event.items()}
         lo = min(self.ref_ns.values()) if start_ns is None else start_ns
         hi = max(self.ref_ns.values()) if end_ns is None else max(end_ns, max(self.ref_ns.values()))
-        self.calendar = session_calendar(lo, hi)
-        self.sigma_session = vol / math.sqrt(252.0)
+        self.vix = vix if vix is not None else vol * 100.0
+        self.model = FairValueModel(
+            calendar or session_calendar(lo, hi),
+            k=k if k is not None else (1.0 if vix is None else 0.70),
+            shape=shape_from_name(shape),
+            prior_strength=0.5 if realised_blend else None,
+        )
+
+    def on_index(self, ts_ns: int, level: float) -> None:
+        self.model.on_index(ts_ns, level)
 
     def stdev(self, event: str, ts_ns: int) -> float:
-        units = self.calendar.variance_time(ts_ns, self.ref_ns[event])
-        return self.sigma_session * math.sqrt(units)
+        return self.model.stdev(ts_ns, self.ref_ns[event], self.vix)
 
     def fair(self, event: str, ts_ns: int, level: float) -> EventFairValue:
-        return self.pricers[event].fair_value(ts_ns, level, self.stdev(event, ts_ns))
+        return self.model.fair_value(
+            event, self.specs[event], ts_ns, level, self.vix, self.ref_ns[event]
+        )

@@ -36,6 +36,7 @@ class Journal:
     amends: int = 0
     decreases: int = 0
     rejects: int = 0
+    rate_limited: int = 0  # write calls that had to wait for rate-limit tokens
     decisions: int = 0
     events_processed: int = 0
     quote_seconds: float = 0.0  # sum over samples of (seconds two-sided quoting), per market avg

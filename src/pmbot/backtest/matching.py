@@ -15,7 +15,8 @@ orders. The model (it decides every fill, so it is spelled out):
    printed there would have met our better price on the way).
 3. **Cancels ahead.** When the recorded size at a watched level drops by more than trades
    explain, the excess is removed from the crowd by `cancel_model`: "prorata" (default;
-   split between ahead and behind in proportion to their sizes, rounded toward behind),
+   split between ahead and behind in proportion to their sizes, rounded down to whole
+   contracts ahead when the cancel is whole),
    "back" (behind first: the queue only advances on trades, the pessimistic bound) or
    "front" (ahead first, the optimistic bound). Size we took from a print is then removed
    from behind us (the taker would have filled those orders had we not been there).
@@ -45,6 +46,7 @@ __all__ = ["CANCEL_MODELS", "OurFill", "Shadow"]
 US, CROWD, TAPE = "us", "crowd", "tape"
 CANCEL_MODELS = ("prorata", "back", "front")
 NO_ASK = ONE + 1
+LOT = 100  # one contract in Qty units
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +336,8 @@ class Shadow:
         cut_b = owed
         if self.cancel_model == "prorata":
             cut_a = rest * a_sz // (a_sz + b_sz) if a_sz + b_sz else 0
+            if rest % LOT == 0:  # whole-contract cancels stay whole: no 0.01-contract crowd
+                cut_a -= cut_a % LOT
             cut_b += rest - cut_a
             if cut_b > b_sz:  # rounding or owed pushed past the back: the rest is ahead
                 cut_a += cut_b - b_sz

@@ -54,12 +54,14 @@ def _mo(sign: np.ndarray, price: np.ndarray, qty: np.ndarray, mark: np.ndarray) 
 
 
 def _markouts(f: dict[str, np.ndarray], marks: np.ndarray, sel: np.ndarray, horizons: Sequence[int],
-              col: int) -> dict[str, float | None]:  # fmt: skip
+              col: int, payoff: np.ndarray | None = None) -> dict[str, float | None]:  # fmt: skip
     out: dict[str, float | None] = {}
     s, p, q = f["sign"][sel], f["price"][sel], f["qty"][sel]
     out["0s"] = _mo(s, p, q, f["fair" if col == 0 else "mid"][sel])
     for h, hs in enumerate(horizons):
         out[f"{hs}s"] = _mo(s, p, q, marks[sel, h, col]) if len(marks) else None
+    if payoff is not None:  # at settlement: the payoff of fills in markets that settled
+        out["settle"] = _mo(s, p, q, payoff[sel])
     return out
 
 
@@ -90,8 +92,10 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
     dd = max_drawdown(series)
     passive = f["taker"] == 0
     allf = np.ones(n_f, dtype=bool)
+    pay_of = {m: pay / ONE for m, _, _, pay in j.settled}
+    payoff = np.array([pay_of.get(int(m), math.nan) for m in f["mkt"]], dtype=np.float64)
     mo = {
-        "fair": _markouts(f, marks, allf, j.horizons_s, 0),
+        "fair": _markouts(f, marks, allf, j.horizons_s, 0, payoff),
         "mid": _markouts(f, marks, allf, j.horizons_s, 1),
         "passive_fair": _markouts(f, marks, passive, j.horizons_s, 0),
         "aggressive_fair": _markouts(f, marks, ~passive, j.horizons_s, 0),
@@ -135,8 +139,12 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
     filled_qty = float(f["qty"].sum())
     n_actions = j.placed + j.cancels + j.amends + j.decreases
     span_s = (j.samples[-1][0] - j.samples[0][0]) / 1e9 if len(j.samples) > 1 else 0.0
+    uptime = _uptime(j)
+    daily = _daily(j)
     return {
         "name": name,
+        "quoting": uptime,
+        "daily": daily,
         "pnl": pnl,
         "max_drawdown": _r(dd),
         "markouts_cents": mo,
@@ -165,7 +173,49 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
             "decreases": j.decreases,
             "rejects": j.rejects,
             "decisions": j.decisions,
-        },  # fmt: skip
+        },
         "settlements": [{"event": e, "value": v} for e, v, _ in j.settlements],
         "events": j.events_processed,
     }
+
+
+def _uptime(j: Journal, band: tuple[float, float] = (0.05, 0.95)) -> dict[str, Any]:
+    """Share of (sample, market) pairs with fair inside `band` where we quote both sides,
+    and where one of our quotes is at or inside the recorded best price."""
+    both = best = n = 0
+    for row in j.quotes:
+        for fair, pb, pa, ob, oa in row:
+            if not (band[0] < fair < band[1]):
+                continue
+            n += 1
+            if math.isfinite(ob) and math.isfinite(oa):
+                both += 1
+            if (math.isfinite(ob) and (not math.isfinite(pb) or ob >= pb)) or (
+                math.isfinite(oa) and (not math.isfinite(pa) or oa <= pa)
+            ):
+                best += 1
+    return {
+        "in_band_market_samples": n,
+        "two_sided_share": _r(both / n if n else 0.0, 4),
+        "at_or_inside_best_share": _r(best / n if n else 0.0, 4),
+    }
+
+
+def _daily(j: Journal) -> dict[str, Any]:
+    """PnL per ET trading date (marked to fair), and Sharpe when there are 2+ days."""
+    last: dict[str, int] = {}
+    for t, pf, *_ in j.samples:
+        last[datetime.fromtimestamp(t / 1e9, ET).date().isoformat()] = pf
+    days = sorted(last)
+    pnl, prev = {}, 0
+    for d in days:
+        pnl[d] = _r((last[d] - prev) * _USD)
+        prev = last[d]
+    out: dict[str, Any] = {"pnl": pnl}
+    v = np.array([x for x in pnl.values() if x is not None])
+    if len(v) >= 2 and v.std(ddof=1) > 0:
+        out["sharpe_annualised"] = _r(float(v.mean() / v.std(ddof=1) * math.sqrt(252)), 3)
+        out["max_drawdown_daily_sigmas"] = _r(
+            max_drawdown([s[1] * _USD for s in j.samples]) / float(v.std(ddof=1)), 3
+        )
+    return out

@@ -5,9 +5,8 @@ The runner hands a `QuoteView` (the same fields as `pmbot.strategy.inputs.QuoteI
 `strategy.engine.QuoteEngine` (strategy + risk gate), so a backtest runs the same code as
 `pmbot run`; `ScriptedQuoter` plays fixed quotes for hand-built scenarios.
 
-`plan` turns desired quotes plus our live orders into actions with the fewest calls: keep,
-decrease in place (keeps queue priority), cancel, place. It defers to
-`pmbot.execution.planner` when that module is present.
+The runner turns desired quotes into order actions with the live bot's own planner
+(`pmbot.execution.planner.plan`), never a copy of it.
 """
 
 from __future__ import annotations
@@ -22,14 +21,13 @@ from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty
 
 __all__ = [
-    "Action",
     "LiveQuote",
     "Quote",
     "QuoteView",
     "Quoter",
     "ScriptedQuoter",
     "StrategyQuoter",
-    "plan",
+    "settings_quoter",
     "strategy_quoter",
 ]
 
@@ -67,6 +65,10 @@ class QuoteView:
     reference_ts_ns: int
     event_cost: Micros = 0
     daily_pnl: Micros = 0
+    account_exposure: Micros = 0
+    last_fill_ns: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    quotable: frozenset[str] | None = None
+    inactive: frozenset[str] = frozenset()
 
 
 class Quoter(Protocol):
@@ -75,56 +77,6 @@ class Quoter(Protocol):
     def quote(self, view: QuoteView) -> tuple[Sequence[Quote], int | None]:
         """Desired quotes for the event and an optional wake-up time (ns)."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    kind: str  # "place" | "cancel" | "decrease"
-    ticker: str
-    side: str = ""
-    price: Price = 0
-    qty: Qty = 0  # place: size; decrease: new remaining
-    order_id: str = ""
-    post_only: bool = True
-
-
-def plan(desired: Sequence[Quote], live: Mapping[str, tuple[LiveQuote, ...]]) -> list[Action]:
-    """Fewest actions turning live orders into desired ones, per (ticker, side, price).
-
-    At a price we already rest at: keep, decrease in place, or add the missing size as a
-    second order (increasing an order would lose its priority). Elsewhere: cancel, place.
-    Cancels come first so a replacement never self-crosses.
-    """
-    want: dict[tuple[str, str, Price], Quote] = {}
-    for q in desired:
-        k = (q.ticker, q.side, q.price)
-        prev = want.get(k)
-        want[k] = (
-            q if prev is None else Quote(q.ticker, q.side, q.price, prev.qty + q.qty, q.post_only)
-        )
-    cancels: list[Action] = []
-    rest: list[Action] = []
-    for ticker in sorted(live):
-        have: dict[tuple[str, Price], list[LiveQuote]] = {}
-        for o in live[ticker]:
-            have.setdefault((o.side, o.price), []).append(o)
-        for (side, price), orders in sorted(have.items()):
-            q = want.pop((ticker, side, price), None)
-            target = q.qty if q is not None else 0
-            for o in orders:  # oldest first keeps the best queue place
-                if target <= 0:
-                    cancels.append(Action("cancel", ticker, side, price, 0, o.order_id))
-                elif o.remaining > target:
-                    rest.append(Action("decrease", ticker, side, price, target, o.order_id))
-                    target = 0
-                else:
-                    target -= o.remaining
-            if target > 0 and q is not None:
-                rest.append(Action("place", ticker, side, price, target, "", q.post_only))
-    for (ticker, side, price), q in sorted(want.items()):
-        if q.qty > 0:
-            rest.append(Action("place", ticker, side, price, q.qty, "", q.post_only))
-    return cancels + rest
 
 
 class ScriptedQuoter:
@@ -154,8 +106,9 @@ class StrategyQuoter:
             eng = self.engines[view.event_ticker] = self.make_engine()
         resting = {
             t: tuple(
-                RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id) for o in v
-            )  # type: ignore[arg-type]
+                RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id)  # type: ignore[arg-type]
+                for o in v
+            )
             for t, v in view.resting.items()
         }
         inp = QuoteInputs(
@@ -163,6 +116,8 @@ class StrategyQuoter:
             books=view.books, positions=view.positions, resting=resting,
             book_ts_ns=dict.fromkeys(view.books, view.ts_ns), index_ts_ns=view.index_ts_ns,
             reference_ts_ns=view.reference_ts_ns, event_cost=view.event_cost, daily_pnl=view.daily_pnl,
+            account_exposure=view.account_exposure, last_fill_ns=view.last_fill_ns,
+            quotable=view.quotable, inactive=view.inactive,
         )  # fmt: skip
         d = eng.step(inp)
         out = [Quote(q.ticker, q.side, q.price, q.qty, q.post_only) for q in d.quotes]
@@ -197,3 +152,22 @@ def strategy_quoter(kind: str, params: Mapping[str, Any] | None = None,
 
         raise ConfigError("backtest.strategies", f"unknown strategy {kind!r} (pmbot, baseline)")
     return StrategyQuoter(kind, make)
+
+
+def settings_quoter(kind: str, settings: Any) -> StrategyQuoter:
+    """The engine `pmbot run` builds from a bot config (`app_parts.build_engine`): the same
+    QuoteParams, RiskLimits, GuardParams and kill switch, with `strategy.kind` = `kind`."""
+    import os
+
+    from pmbot.app_parts import build_engine
+    from pmbot.settings import load_settings
+
+    if isinstance(settings, str):
+        s = load_settings(settings, os.environ, {"strategy": {"kind": kind}})
+    else:  # a Settings object: the same, with strategy.kind replaced
+        import msgspec
+
+        s = msgspec.structs.replace(
+            settings, strategy=msgspec.structs.replace(settings.strategy, kind=kind)
+        )
+    return StrategyQuoter(kind, lambda: build_engine(s)[0])

@@ -14,7 +14,16 @@ one compressed `.npz` (about 5-10x smaller) and `load_tape` reads either form.
 
 The live bot calls `Recorder.record(event)` with each typed domain event it already
 produces (`IndexTick`, `BookSnapshot`, `BookDelta`) plus `Recorder.trade(...)` for public
-trades (the core has no domain event for other people's trades), and `close()` at exit.
+trades (the core has no domain event for other people's trades yet; any event object with
+`ticker, ts_ns, price (YES), count, taker_buys_yes` is recorded as one), and `close()` at exit.
+Register each market first with `Recorder.market(spec)`; rows for unknown tickers are
+skipped. Kalshi's trade frame maps as `taker_buys_yes = taker_outcome_side == "yes"`.
+
+A backtest replays the market *without* us, so `exclude_own` (default) drops book deltas
+that carry a `client_order_id` (Kalshi tags the deltas our own orders cause). A snapshot
+still contains our resting size: pass `own_yes`/`own_no` (price -> size of our resting bids
+per leg, from the order manager) to `snapshot` to subtract it. Prints where we were the
+taker should not be recorded (a post-only bot has none).
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ RECORD_DTYPE = np.dtype(
         ("kind", "i1"),
         ("side", "i1"),
         ("pad", "V6"),
-    ]  # fmt: skip
+    ]
 )
 assert RECORD_DTYPE.itemsize == 32
 
@@ -81,7 +90,12 @@ class Recorder:
     """Append-only writer of one recording directory; buffer `flush_every` rows per write."""
 
     def __init__(
-        self, path: str | os.PathLike[str], source: str = "", flush_every: int = 4096
+        self,
+        path: str | os.PathLike[str],
+        source: str = "",
+        flush_every: int = 4096,
+        *,
+        exclude_own: bool = True,
     ) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
@@ -96,6 +110,8 @@ class Recorder:
         self._buf = np.zeros(flush_every, dtype=RECORD_DTYPE)
         self._n = 0
         self.rows = 0
+        self.exclude_own = exclude_own
+        self.skipped_own = 0
 
     # ---- registration -------------------------------------------------------------------
     def market(self, spec: MarketSpec) -> int:
@@ -113,14 +129,16 @@ class Recorder:
     def index(self, ts_ns: int, level: float) -> None:
         self._row(ts_ns, INDEX, -1, 0, 0, round(level * 10_000))
 
-    def snapshot(self, ts_ns: int, ticker: str, yes: Any, no: Any) -> None:
-        """Bid ladders replace the book; NO levels at NO-leg prices."""
+    def snapshot(self, ts_ns: int, ticker: str, yes: Any, no: Any,
+                 own_yes: Any = None, own_no: Any = None) -> None:  # fmt: skip
+        """Bid ladders replace the book; NO levels at NO-leg prices; minus our own size."""
         m = self._idx[ticker]
         self._row(ts_ns, CLEAR, m, 0, 0, 0)
-        for p, q in yes:
-            self._row(ts_ns, DELTA, m, 1, p, q)
-        for p, q in no:
-            self._row(ts_ns, DELTA, m, 0, p, q)
+        for leg, levels, own in ((1, yes, own_yes or {}), (0, no, own_no or {})):
+            for p, q in levels:
+                q -= own.get(p, 0)
+                if q > 0:
+                    self._row(ts_ns, DELTA, m, leg, p, q)
 
     def delta(self, ts_ns: int, ticker: str, is_yes: bool, price: int, delta: int) -> None:
         self._row(ts_ns, DELTA, self._idx[ticker], int(is_yes), price, delta)
@@ -136,10 +154,17 @@ class Recorder:
         if isinstance(e, ev.IndexTick):
             self.index(e.ts_ns, e.level)
         elif isinstance(e, ev.BookDelta):
-            if e.ticker in self._idx:
+            if self.exclude_own and e.client_order_id is not None:
+                self.skipped_own += 1  # our own order moved the book: a backtest adds its own
+            elif e.ticker in self._idx:
                 self.delta(e.ts_ns, e.ticker, e.is_yes, e.price, e.delta)
-        elif isinstance(e, ev.BookSnapshot) and e.ticker in self._idx:
-            self.snapshot(e.ts_ns, e.ticker, e.yes, e.no)
+        elif isinstance(e, ev.BookSnapshot):
+            if e.ticker in self._idx:
+                self.snapshot(e.ts_ns, e.ticker, e.yes, e.no)
+        elif hasattr(e, "taker_buys_yes"):  # a public-trade event (ticker, ts_ns, price, count)
+            t = getattr(e, "ticker", None)
+            if t in self._idx:
+                self.trade(e.ts_ns, t, e.price, e.count, bool(e.taker_buys_yes))  # type: ignore[attr-defined]
 
     def _row(self, ts: int, kind: int, mkt: int, side: int, price: int, qty: int) -> None:
         r = self._buf[self._n]

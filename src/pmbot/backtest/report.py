@@ -41,9 +41,12 @@ ROWS = (
     ("passive share", "passive_share"), ("orders per fill", "orders_per_fill"),
     ("markout 0s ¢", "markouts_cents.fair.0s"), ("markout 1s ¢", "markouts_cents.fair.1s"),
     ("markout 10s ¢", "markouts_cents.fair.10s"), ("markout 60s ¢", "markouts_cents.fair.60s"),
-    ("markout 5min ¢", "markouts_cents.fair.300s"),
+    ("markout 5min ¢", "markouts_cents.fair.300s"), ("markout at settlement ¢", "markouts_cents.fair.settle"),
     ("mean |inventory| (contracts)", "inventory.time_weighted_mean_abs_total"),
-    ("max |inventory|", "inventory.max_abs_total"), ("decisions", "actions.decisions"),
+    ("max |inventory|", "inventory.max_abs_total"),
+    ("two-sided uptime (in band)", "quoting.two_sided_share"),
+    ("at/inside best (in band)", "quoting.at_or_inside_best_share"),
+    ("daily Sharpe (2+ days)", "daily.sharpe_annualised"), ("decisions", "actions.decisions"),
 )  # fmt: skip
 
 
@@ -216,7 +219,7 @@ def html_report(
             styles = ("#000", "#888", "#888", COLORS[0], COLORS[1])
             ser = [(names[k], hrs, [x[k] for x in q], styles[k], k in (1, 2)) for k in range(5)]
             parts.append(_svg(ser, f"Quotes vs fair vs market: {best[0]} ({s['name']})", "P(YES)"))
-    hz = ["0s", "1s", "10s", "60s", "300s"]
+    hz = ["0s", "1s", "10s", "60s", "300s", "settle"]
     mo = [(s["name"], list(range(len(hz))), [(_get(s, f"markouts_cents.fair.{k}") if _get(s, f"markouts_cents.fair.{k}") is not None else math.nan) for k in hz],
            COLORS[i % len(COLORS)], False) for i, s in enumerate(sums)]  # fmt: skip
     parts.append(_svg(mo, "Markouts vs fair (¢ per contract)", "cents", xlabels=hz))

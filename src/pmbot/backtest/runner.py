@@ -9,11 +9,14 @@ exchange, acknowledgements, strategy wake-ups, markout marks, settlements) sit i
 and run strictly before a tape row only when earlier: at equal times the market moves first.
 
 Latency. Anything that should wake the strategy (an index print, a change of the best
-levels of one of its books, one of our fills) schedules a decision at `t + md_latency`,
-coalesced to at most one per `requote_min_ns` per event; the decision sees the state at
-that time. Each order action then reaches the exchange `entry_latency` later (FIFO: an
-action never overtakes an earlier one) and its acknowledgement comes back one more entry
-delay later. Until then the planner (`execution.planner`) treats the order as in flight.
+levels of one of its books, one of our fills, the strategy's own wake-up time) schedules a
+decision at that time, after every tape row of the same time, coalesced to at most one per
+`requote_min_ns` per event. A decision at t uses the state at t, which the live bot would
+have seen `md_latency` later: its actions leave at t + md_latency and reach the exchange
+`entry_latency` after that (FIFO: an action never overtakes an earlier one); the
+acknowledgement comes back one more entry delay later, and until then the planner
+(`execution.planner`) treats the order as in flight. (For a fill-triggered decision this is
+optimistic by one md_latency: the fill itself reaches the bot md_latency late.)
 Our fills update positions at once (the private fill feed is assumed no slower than the
 book feed).
 
@@ -36,21 +39,22 @@ from pmbot.backtest.fair import FairModel
 from pmbot.backtest.journal import Journal
 from pmbot.backtest.latency import latency_from_config
 from pmbot.backtest.matching import NO_ASK, OurFill, Shadow
-from pmbot.backtest.quoting import LiveQuote, Quoter, QuoteView
+from pmbot.backtest.orderflow import ACK, ARRIVE, WAKE, OrderFlow
+from pmbot.backtest.quoting import Quoter
 from pmbot.backtest.tape import CLEAR, DELTA, INDEX, TRADE, Tape
 from pmbot.clock import ManualClock
 from pmbot.core.book import BinaryBook
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.money import ONE
-from pmbot.core.orders import LiveOrder, OrderStatus, Side
+from pmbot.core.orders import LiveOrder, OrderStatus
 from pmbot.core.positions import Position
 from pmbot.errors import BookError
-from pmbot.execution.planner import PlannerConfig, plan
+from pmbot.execution.planner import PlannerConfig
 
 __all__ = ["RunConfig", "Runner", "run"]
 
 _S = 1_000_000_000
-WAKE, ARRIVE, ACK, MARK, SETTLE = 0, 1, 2, 3, 4
+MARK, SETTLE = 3, 4
 
 
 @dataclass(frozen=True)
@@ -62,14 +66,38 @@ class RunConfig:
     requote_on_book: bool = True
     sample_ns: int = 10 * _S
     horizons_s: tuple[int, ...] = (1, 10, 60, 300)
-    vol: float = 0.16
-    shape: str = "normal"
+    vol: float = 0.16  # the index's annualised vol: VIX = 100 * vol, k = 1 (unless vix is set)
+    vix: float | None = None
+    k: float | None = None
+    shape: str = "t6"
+    realised_blend: bool = True
+    # market selection as `pmbot run` does it (strategy.selection.select_markets, redone every
+    # 30 s): quote only markets within `select_band` points of the index, at most `select_max`
+    select_band: float | None = None
+    select_max: int = 12
+    # quote only inside [quote_start_ns, quote_stop_ns): before, no decisions; from the stop
+    # on, the desired set is empty (everything is cancelled), as a bot that starts late or
+    # shuts down early would do
+    quote_start_ns: int | None = None
+    quote_stop_ns: int | None = None
+    # the strategy sees the books with our own resting orders in them, as the live venue
+    # shows them (the queue model never does: recorded books are the market without us)
+    own_in_books: bool = True
+    # the venue's write rate limit: (tokens refilled per second, bucket capacity) in
+    # simulated time, and each write's cost; None: unlimited. Kalshi basic tier: (100, 100),
+    # a create costs 10 per order in a batch, a batched cancel 2 per order. Calls wait for
+    # their tokens (the live client paces itself) and batches fit the bucket, as
+    # `venues.kalshi.port` sizes them.
+    rate_limit: tuple[float, float] | None = None
+    write_costs: dict[str, int] = field(
+        default_factory=lambda: {"create": 10, "cancel": 2, "amend": 10, "decrease": 10}
+    )
     seed: int = 0
     amend_reprice: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Runner:
+class Runner(OrderFlow):
     def __init__(self, tape: Tape, quoter: Quoter, cfg: RunConfig | None = None,
                  fair: FairModel | None = None) -> None:  # fmt: skip
         self.tape, self.quoter = tape, quoter
@@ -84,7 +112,8 @@ class Runner:
         self.clock = ManualClock(int(tape.ts[0]) if len(tape) else 0)
         t0 = int(tape.ts[0]) if len(tape) else 0
         t1 = int(tape.ts[-1]) if len(tape) else 0
-        self.fairm = fair or FairModel(mk, cfg.vol, cfg.shape, t0, t1)
+        self.fairm = fair or FairModel(mk, cfg.vol, cfg.shape, t0, t1, vix=cfg.vix, k=cfg.k,
+                                       realised_blend=cfg.realised_blend)  # fmt: skip
         ev = tape.events()
         self.ev_names = sorted(ev)
         self.ev_mkts = [ev[e] for e in self.ev_names]
@@ -93,6 +122,9 @@ class Runner:
             for m in ms:
                 self.ev_of[m] = e
         self.ev_tickers = [frozenset(mk[m].ticker for m in ms) for ms in self.ev_mkts]
+        self.ev_specs = [tuple(mk[m] for m in ms) for ms in self.ev_mkts]
+        # the books mutate in place, so one mapping per event serves every decision
+        self.ev_books = [{mk[m].ticker: self.books[m] for m in ms} for ms in self.ev_mkts]
         self.ref = [self.fairm.ref_ns[e] for e in self.ev_names]
         self.active = [True] * len(mk)
         self.ev_open = [True] * len(self.ev_names)
@@ -101,6 +133,9 @@ class Runner:
         self.fair_now = [math.nan] * len(mk)
         self.wake_at: list[int | None] = [None] * len(self.ev_names)
         self.last_dec = [-(10**18)] * len(self.ev_names)
+        self.last_fill: dict[tuple[str, str], int] = {}
+        self.quotable: list[frozenset[str] | None] = [None] * len(self.ev_names)
+        self.last_select = [-(10**18)] * len(self.ev_names)
         self.level: float | None = None
         self.level_ts: int | None = None
         self.n_index = 0
@@ -112,9 +147,19 @@ class Runner:
         self.coid_of: dict[str, str] = {}  # engine order id -> client_order_id
         self.in_flight: set[str] = set()
         self.last_arrival = 0
-        self.planner_cfg = PlannerConfig(amend_reprice=cfg.amend_reprice)
+        if cfg.rate_limit is not None:
+            cap = cfg.rate_limit[1]
+            self.planner_cfg = PlannerConfig(
+                max(1, min(20, int(cap // cfg.write_costs["create"]))),
+                max(1, min(100, int(cap // cfg.write_costs["cancel"]))),
+                cfg.amend_reprice,
+            )
+        else:
+            self.planner_cfg = PlannerConfig(amend_reprice=cfg.amend_reprice)
         self.j = Journal(tuple(m.ticker for m in mk), tuple(self.ev_names), cfg.horizons_s)
         self.next_sample = t0
+        self._tokens = float(cfg.rate_limit[1]) if cfg.rate_limit else 0.0
+        self._tokens_t = t0
         self.cash = 0  # Micros: - what we paid + what we received, fees excluded
         self.fees = 0
         for e, r in enumerate(self.ref):  # settle only what the tape covers or records
@@ -129,7 +174,7 @@ class Runner:
     def _wake(self, e: int, t: int) -> None:
         if self.wake_at[e] is not None or not self.ev_open[e]:
             return
-        w = max(t + self.md.sample_ns(), self.last_dec[e] + self.cfg.requote_min_ns)
+        w = max(t, self.last_dec[e] + self.cfg.requote_min_ns)
         self.wake_at[e] = w
         self._push(w, WAKE, e)
 
@@ -190,8 +235,9 @@ class Runner:
                     if f:
                         self._fills(t, f)
             elif k == INDEX:
-                self.level = qty_l[i] / 10_000
+                self.level = lv = qty_l[i] / 10_000
                 self.level_ts = t
+                self.fairm.on_index(t, lv)
                 self.n_index += 1
                 if t >= self.next_sample:
                     self._sample(t)
@@ -253,133 +299,6 @@ class Runner:
         mid = self.books[m].mid()
         return math.nan if mid is None else mid
 
-    def _decide(self, e: int, t: int) -> None:
-        if not self.ev_open[e] or t >= self.ref[e]:
-            return
-        self.last_dec[e] = t
-        self.j.decisions += 1
-        mk = self.tape.markets
-        ms = self.ev_mkts[e]
-        fair = self._fair_of(e, t)
-        tickers = self.ev_tickers[e]
-        resting: dict[str, list[LiveQuote]] = {}
-        live = [o for o in self.orders.values() if o.ticker in tickers]
-        for o in live:
-            resting.setdefault(o.ticker, []).append(
-                LiveQuote(
-                    o.order_id or o.client_order_id,
-                    o.side.value,
-                    o.price,
-                    o.remaining,
-                    o.updated_ns,
-                )
-            )
-        view = QuoteView(
-            ts_ns=t, event_ticker=self.ev_names[e], markets=tuple(mk[m] for m in ms), fair=fair,
-            books={mk[m].ticker: self.books[m] for m in ms},
-            positions={mk[m].ticker: self.pos[m].qty for m in ms if self.pos[m].qty},
-            resting={k: tuple(v) for k, v in resting.items()}, index_ts_ns=self.level_ts,
-            reference_ts_ns=self.ref[e], event_cost=self._event_cost(ms), daily_pnl=self._pnl_fair(),
-        )  # fmt: skip
-        quotes, wake = self.quoter.quote(view)
-        if wake is not None and wake > t and self.wake_at[e] is None:
-            self.wake_at[e] = wake
-            self._push(wake, WAKE, e)
-        p = plan(quotes, live, self._new_coid, in_flight=self.in_flight, tickers=tickers,
-                 config=self.planner_cfg)  # fmt: skip
-        for c in p.cancels:
-            o = self.orders.get(c.client_order_id)
-            if o is not None and o.order_id is not None:
-                o.status = OrderStatus.CANCEL_PENDING
-                self._send(t, ("cancel", c.client_order_id))
-                self.j.cancels += 1
-        for a in p.amends:
-            self.in_flight.add(a.client_order_id)
-            self._send(t, ("amend", a.client_order_id, a.price, a.qty))
-            self.j.amends += 1
-        for d in p.decreases:
-            self.in_flight.add(d.client_order_id)
-            self._send(t, ("decrease", d.client_order_id, d.reduce_to))
-            self.j.decreases += 1
-        for c in p.creates:
-            self.orders[c.client_order_id] = LiveOrder(
-                c.client_order_id, c.ticker, c.side, c.price, c.qty, c.qty, OrderStatus.PENDING,
-                created_ns=t, updated_ns=t)  # fmt: skip
-            self._send(t, ("create", c.client_order_id, c.post_only))
-            self.j.placed += 1
-            self.j.placed_qty += c.qty
-
-    def _new_coid(self) -> str:
-        self._coid += 1
-        return f"bt{self._coid}"
-
-    def _send(self, t: int, action: tuple[Any, ...]) -> None:
-        arrive = max(t + self.entry.sample_ns(), self.last_arrival)
-        self.last_arrival = arrive
-        self._push(arrive, ARRIVE, action)
-
-    def _arrive(self, t: int, a: tuple[Any, ...]) -> None:
-        coid = a[1]
-        o = self.orders.get(coid)
-        if o is None:
-            return
-        m = self._mi(o.ticker)
-        sh = self.shadow
-        fills: list[OurFill] = []
-        if a[0] == "create":
-            if not self.active[m]:
-                eid = None
-            else:
-                eid, fills = sh.place(t, m, o.side is Side.BID, o.price, o.initial, post_only=a[2])
-            eo = sh.order(eid) if eid else None
-            if eid is None and not fills:
-                self.j.rejects += 1
-            if eid is not None:
-                self.eng_of[coid], self.coid_of[eid] = eid, coid
-                o.order_id = eid
-            elif fills:  # executed at once as taker
-                eid2 = fills[0].order_id
-                self.eng_of[coid], self.coid_of[eid2] = eid2, coid
-            _ = eo
-        elif a[0] == "cancel":
-            eid = self.eng_of.get(coid)
-            if eid:
-                sh.cancel(t, eid)
-        elif a[0] == "amend":
-            eid = self.eng_of.get(coid)
-            if eid:
-                _, fills = sh.amend(t, eid, a[2], a[3])
-        elif a[0] == "decrease":
-            eid = self.eng_of.get(coid)
-            if eid:
-                sh.decrease(t, eid, a[2])
-        if fills:
-            self._fills(t, fills)
-        self._push(t + self.entry.sample_ns(), ACK, coid)
-
-    def _ack(self, coid: str) -> None:
-        self.in_flight.discard(coid)
-        o = self.orders.get(coid)
-        if o is None:
-            return
-        eid = self.eng_of.get(coid)
-        eo = self.shadow.order(eid) if eid else None
-        if eo is None or eo.status != "resting" or eo.remaining <= 0:
-            o.status = (
-                OrderStatus.EXECUTED
-                if (eo is not None and eo.status == "executed")
-                else OrderStatus.CANCELED
-            )
-            o.remaining = 0
-            self.orders.pop(coid, None)
-            return
-        o.status, o.price, o.remaining = OrderStatus.RESTING, eo.price, eo.remaining
-        o.updated_ns = eo.updated_ns
-        o.order_id = eid
-
-    def _mi(self, ticker: str) -> int:
-        return self.shadow._mi[ticker]
-
     # ---- fills, marks, settlement -------------------------------------------------------------
     def _fills(self, t: int, fills: list[OurFill]) -> None:
         mk = self.tape.markets
@@ -400,6 +319,7 @@ class Runner:
                     self.orders.pop(coid, None)  # type: ignore[arg-type]
             fair = self._fair_mark(m, t)
             mid = self._mid_mark(m)
+            self.last_fill[(mk[m].ticker, "bid" if f.sign > 0 else "ask")] = t
             self.j.fills.append((t, m, f.sign, f.price, f.qty, fee, int(f.taker), fair, mid, wait))
             fi = len(self.j.marks)
             self.j.marks.append([(math.nan, math.nan)] * len(self.cfg.horizons_s))
@@ -431,13 +351,6 @@ class Runner:
             self.j.settled.append((m, q, before, ONE if won else 0))
             self.active[m] = False
             self.fair_now[m] = 1.0 if won else 0.0
-
-    def _event_cost(self, ms: list[int]) -> int:
-        c = 0
-        for m in ms:
-            p = self.pos[m]
-            c += p.cost if p.qty >= 0 else -p.qty * ONE + p.cost
-        return c
 
     def _pnl_fair(self) -> int:
         v = self.cash - self.fees

@@ -21,13 +21,13 @@ from datetime import date
 
 import numpy as np
 
-from pmbot.backtest.tape import DELTA, INDEX, TRADE, Tape
+from pmbot.backtest.tape import DELTA, INDEX, TRADE, Tape, rows_to_tape
 from pmbot.core.market import MarketSpec, StrikeType
 from pmbot.core.money import ONE, PriceGrid
 from pmbot.pricing.ladder import LadderPricer, kalshi_style_ladder
 from pmbot.sim.index import SCALE, SESSION_S, IndexPath, SyntheticIndex, session_bounds_ns
 
-__all__ = ["SynthConfig", "capture_sim", "sim_market_spec", "synthetic_day"]
+__all__ = ["SynthConfig", "capture_sim", "sim_day", "sim_market_spec", "synthetic_day"]
 
 _S = 1_000_000_000
 
@@ -70,8 +70,37 @@ def capture_sim(exchange: object, index: IndexPath, step: Callable[[int, float],
     for m in x.markets.values():  # type: ignore[attr-defined]
         if m.expiration_value is not None:
             settle[m.event_ticker] = m.expiration_value / SCALE
-    cols = list(zip(*rows, strict=True)) if rows else [[]] * 6
-    return Tape.from_columns(*cols, markets=specs, settlements=settle, source="sim")  # type: ignore[misc]
+    return rows_to_tape(rows, specs, settle, "sim")
+
+
+def sim_day(seed: int = 1, day: date = date(2026, 6, 9), start_s: int = 0, end_s: int = SESSION_S,
+            series: tuple[str, ...] = ("KXINX",), level: float = 6000.0, vol: float = 0.16) -> Tape:  # fmt: skip
+    """The simulator's own day: its index, markets (`build_day`) and background flow
+    (`sim.flow.Flow`), recorded from `start_s` to `end_s` after the open (slow: the flow
+    runs through the full exchange; a day of KXINX takes tens of seconds to generate)."""
+    import random
+
+    from pmbot.sim.exchange import Exchange
+    from pmbot.sim.flow import Flow, FlowConfig
+    from pmbot.sim.index import et_ns
+    from pmbot.sim.markets import build_day
+
+    idx = SyntheticIndex(seed, day, level, vol)
+    open_ns, _ = session_bounds_ns(day)
+    created = et_ns(day, 8, 0)
+    events, markets = build_day(day, idx.level_at(created), created, seed=seed)
+    keep = {e.event_ticker for e in events if e.series_ticker in series}
+    x = Exchange(seed=seed)
+    x.add_markets(
+        [e for e in events if e.event_ticker in keep],
+        [m for m in markets if m.event_ticker in keep],
+    )
+    flow = Flow(x, idx, FlowConfig(), random.Random(seed))
+    t0 = open_ns + start_s * _S
+    x.tick(t0 - _S, idx.level_at)
+    tape = capture_sim(x, idx, flow.step, t0, open_ns + end_s * _S)
+    tape.source = f"sim seed={seed}"
+    return tape
 
 
 @dataclass(frozen=True)
@@ -99,8 +128,9 @@ def synthetic_day(cfg: SynthConfig = SynthConfig()) -> Tape:
     secs = np.arange(cfg.start_s, cfg.end_s + 1)
     levels = [idx.level_at(open_ns + int(s) * _S) for s in secs]
     first = round(levels[0] / SCALE / cfg.width) * cfg.width - cfg.width * cfg.n_buckets / 2
-    specs = kalshi_style_ladder("KXINX-SYN", first, cfg.width, cfg.n_buckets, close_ns)
-    pricer = LadderPricer("KXINX-SYN", specs)
+    event = f"KXINX-{cfg.day:%y%b%d}SYN".upper()  # one event per day: days concatenate
+    specs = kalshi_style_ladder(event, first, cfg.width, cfg.n_buckets, close_ns)
+    pricer = LadderPricer(event, specs)
     sig_s = cfg.vol / math.sqrt(252 * SESSION_S)
     n_m, n_t = len(specs), len(secs)
     fair = np.empty((n_t, n_m))
@@ -112,10 +142,7 @@ def synthetic_day(cfg: SynthConfig = SynthConfig()) -> Tape:
         rows.append((open_ns + s * _S, INDEX, -1, 0, 0, levels[k]))
     for m in range(n_m):
         _market_flow(rows, rng, m, fair[:, m], secs, open_ns, cfg)
-    cols = list(zip(*rows, strict=True))
-    return Tape.from_columns(
-        *cols, markets=specs, settlements={}, source=f"synthetic seed={cfg.seed}"
-    )  # type: ignore[misc]
+    return rows_to_tape(rows, specs, {}, f"synthetic seed={cfg.seed}")
 
 
 def _market_flow(rows: list[tuple[int, int, int, int, int, int]], rng: np.random.Generator, m: int,
@@ -137,8 +164,8 @@ def _market_flow(rows: list[tuple[int, int, int, int, int, int]], rng: np.random
         o = offs[k]
         # crowd maker refresh: moves its touch levels when stale
         if k % cfg.refresh_s == 0 or bid < 0:
-            nb = max(lo, min(hi - 100, int(math.floor((p - cfg.half_spread) / 100)) * 100))
-            na = min(hi, max(nb + 100, int(math.ceil((p + cfg.half_spread) / 100)) * 100))
+            nb = max(lo, min(hi - 100, math.floor((p - cfg.half_spread) / 100) * 100))
+            na = min(hi, max(nb + 100, math.ceil((p + cfg.half_spread) / 100) * 100))
             if (nb, na) != (bid, ask):
                 ts = t0 + int(o[0])
                 for px in list(yes):

@@ -37,7 +37,9 @@ __all__ = [
     "TRADE",
     "Tape",
     "TapeBuilder",
+    "concat",
     "replace_index",
+    "rows_to_tape",
 ]
 
 INDEX, CLEAR, TRADE, DELTA = 0, 1, 2, 3
@@ -96,12 +98,12 @@ class Tape:
 
     @staticmethod
     def from_columns(
-        ts: Sequence[int] | I64,
-        kind: Sequence[int] | npt.NDArray[np.int8],
-        mkt: Sequence[int] | npt.NDArray[np.int32],
-        side: Sequence[int] | npt.NDArray[np.int8],
-        price: Sequence[int] | npt.NDArray[np.int32],
-        qty: Sequence[int] | I64,
+        ts: npt.ArrayLike,
+        kind: npt.ArrayLike,
+        mkt: npt.ArrayLike,
+        side: npt.ArrayLike,
+        price: npt.ArrayLike,
+        qty: npt.ArrayLike,
         markets: Sequence[MarketSpec],
         settlements: dict[str, float] | None = None,
         source: str = "",
@@ -172,12 +174,15 @@ class TapeBuilder:
         self.settlements[event_ticker] = value
 
     def build(self, source: str = "") -> Tape:
-        if self.rows:
-            cols = list(zip(*self.rows, strict=True))
-        else:
-            cols = [[], [], [], [], [], []]
-        return Tape.from_columns(*cols, markets=self.markets,  # type: ignore[misc]
-                                 settlements=self.settlements, source=source)  # fmt: skip
+        return rows_to_tape(self.rows, self.markets, self.settlements, source)
+
+
+def rows_to_tape(rows: Sequence[tuple[int, int, int, int, int, int]], markets: Sequence[MarketSpec],
+                 settlements: dict[str, float] | None = None, source: str = "") -> Tape:  # fmt: skip
+    """Rows of (ts, kind, mkt, side, price, qty) in arrival order -> a sorted tape."""
+    a = np.array(rows, dtype=np.int64).reshape(len(rows), 6)
+    return Tape.from_columns(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5], markets,
+                             settlements, source)  # fmt: skip
 
 
 def replace_index(tape: Tape, csv_path: str) -> Tape:
@@ -205,3 +210,27 @@ def replace_index(tape: Tape, csv_path: str) -> Tape:
         tape.settlements,
         tape.source + f" index={csv_path}",
     )
+
+
+def concat(*tapes: Tape) -> Tape:
+    """One tape from several (e.g. consecutive days): markets merged by ticker, rows re-sorted."""
+    markets: list[MarketSpec] = []
+    idx: dict[str, int] = {}
+    parts = []
+    settlements: dict[str, float] = {}
+    for t in tapes:
+        remap = np.empty(len(t.markets) + 1, dtype=np.int32)
+        remap[-1] = -1  # index rows keep mkt = -1
+        for i, m in enumerate(t.markets):
+            if m.ticker not in idx:
+                idx[m.ticker] = len(markets)
+                markets.append(m)
+            remap[i] = idx[m.ticker]
+        parts.append((t, remap[t.mkt]))
+        settlements.update(t.settlements)
+    return Tape.from_columns(
+        np.concatenate([t.ts for t, _ in parts]), np.concatenate([t.kind for t, _ in parts]),
+        np.concatenate([m for _, m in parts]), np.concatenate([t.side for t, _ in parts]),
+        np.concatenate([t.price for t, _ in parts]), np.concatenate([t.qty for t, _ in parts]),
+        markets, settlements, " + ".join(t.source for t in tapes),
+    )  # fmt: skip

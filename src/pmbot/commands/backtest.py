@@ -25,11 +25,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _tape(cfg: Any, progress: bool) -> Any:
     from pmbot.backtest.recorder import load_tape
-    from pmbot.backtest.sources import synthetic_day
+    from pmbot.backtest.sources import sim_day, synthetic_day
     from pmbot.backtest.tape import replace_index
 
     if cfg.data["kind"] == "recording":
         tape = load_tape(Path(cfg.base_dir) / cfg.data["path"])
+    elif cfg.data["kind"] == "sim":
+        sc = cfg.synth()
+        tape = sim_day(sc.seed, sc.day, sc.start_s, sc.end_s, level=sc.level, vol=sc.vol)
     else:
         tape = synthetic_day(cfg.synth())
     if cfg.data.get("index_csv"):
@@ -43,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
 
     from pmbot.backtest.config import load_config
     from pmbot.backtest.metrics import summarize
-    from pmbot.backtest.quoting import strategy_quoter
+    from pmbot.backtest.quoting import settings_quoter, strategy_quoter
     from pmbot.backtest.recorder import save_npz
     from pmbot.backtest.report import html_report, ranked_table, summary_table, to_json
     from pmbot.backtest.runner import Runner
@@ -83,6 +86,19 @@ def main(args: argparse.Namespace) -> int:
         else:
             out.print(ranked_table(rows, cfg.rank_by))
         return 0
+    run_cfg = cfg.run
+    if cfg.settings:  # the bot's own settings: pricing as `pmbot run` (app_parts.fair_model)
+        import dataclasses
+        import os
+
+        from pmbot.settings import load_settings
+
+        st = load_settings(cfg.settings, os.environ)
+        pr = st.pricing
+        run_cfg = dataclasses.replace(run_cfg, shape=pr.shape, k=pr.k, vix=pr.vix,
+                                      realised_blend=pr.realised_blend,
+                                      select_band=st.markets.band_points,
+                                      select_max=st.markets.max_markets)  # fmt: skip
     runs = []
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=err, disable=not show) as prog:  # fmt: skip
@@ -92,7 +108,9 @@ def main(args: argparse.Namespace) -> int:
             def tick(i: int, n: int, task: Any = task) -> None:
                 prog.update(task, completed=i)
 
-            j = Runner(tape, strategy_quoter(name, cfg.params, cfg.limits), cfg.run).run(tick)
+            q = (settings_quoter(name, cfg.settings) if cfg.settings
+                 else strategy_quoter(name, cfg.params, cfg.limits))  # fmt: skip
+            j = Runner(tape, q, run_cfg).run(tick)
             runs.append((summarize(j, name), j))
     sums = [s for s, _ in runs]
     if args.json:

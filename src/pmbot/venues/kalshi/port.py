@@ -54,24 +54,26 @@ class KalshiPort:
             r.ticker, r.side, r.price, r.qty, r.client_order_id, **_create_opts(r)
         )  # type: ignore[arg-type]
 
-    def _ack(
-        self,
-        order_id: str,
-        coid: str | None,
-        filled: str | None,
-        remaining: str | None,
-        avg_px: str | None,
-        avg_fee: str | None,
-        ts_ms: int | None,
-    ) -> OrderAck:
+    def _ack(self, r: object, coid: str | None) -> OrderAck:
+        """Any V2 write answer (create, batch item, amend, decrease) -> OrderAck."""
+        g = lambda name: getattr(r, name, None)  # noqa: E731 - the answers share field names
+        ts_ms = g("ts_ms")
         return OrderAck(
-            order_id=order_id,
-            client_order_id=coid or None,
+            order_id=g("order_id"),
+            client_order_id=g("client_order_id") or coid or None,
             ts_ns=ts_ms * 1_000_000 if ts_ms else self._now(),
-            filled=None if filled is None else convert._count(filled, "fill_count"),
-            remaining=None if remaining is None else convert._count(remaining, "remaining_count"),
-            avg_fill_price=None if avg_px is None else convert._price(avg_px, "average_fill_price"),
-            avg_fee=None if avg_fee is None else convert._money(avg_fee, "average_fee_paid"),
+            filled=None
+            if g("fill_count") is None
+            else convert._count(g("fill_count"), "fill_count"),
+            remaining=None
+            if g("remaining_count") is None
+            else convert._count(g("remaining_count"), "remaining_count"),
+            avg_fill_price=None
+            if g("average_fill_price") is None
+            else convert._price(g("average_fill_price"), "average_fill_price"),
+            avg_fee=None
+            if g("average_fee_paid") is None
+            else convert._money(g("average_fee_paid"), "average_fee_paid"),
         )
 
     async def create_order(self, req: CreateOrder) -> OrderAck:
@@ -83,15 +85,7 @@ class KalshiPort:
             client_order_id=req.client_order_id,
             **_create_opts(req),
         )
-        return self._ack(
-            r.order_id,
-            r.client_order_id or req.client_order_id,
-            r.fill_count,
-            r.remaining_count,
-            r.average_fill_price,
-            r.average_fee_paid,
-            r.ts_ms,
-        )
+        return self._ack(r, req.client_order_id)
 
     async def batch_create(self, reqs: Sequence[CreateOrder]) -> list[OrderAck | VenueError]:
         specs = [self._spec(r) for r in reqs]
@@ -106,17 +100,7 @@ class KalshiPort:
                     )
                 )
             else:
-                out.append(
-                    self._ack(
-                        item.order_id,
-                        item.client_order_id or spec.client_order_id,
-                        item.fill_count,
-                        item.remaining_count,
-                        item.average_fill_price,
-                        item.average_fee_paid,
-                        item.ts_ms,
-                    )
-                )
+                out.append(self._ack(item, spec.client_order_id))
         while len(out) < len(specs):  # a short answer: the rest's outcome is unknown
             out.append(VenueError("batch create: no answer for this order"))
         return out
@@ -160,27 +144,11 @@ class KalshiPort:
             count=req.count,
             client_order_id=req.client_order_id,
         )
-        return self._ack(
-            r.order_id,
-            r.client_order_id or req.client_order_id,
-            r.fill_count,
-            r.remaining_count,
-            r.average_fill_price,
-            r.average_fee_paid,
-            r.ts_ms,
-        )
+        return self._ack(r, req.client_order_id)
 
     async def decrease(self, req: DecreaseOrder) -> OrderAck:
         r = await self.http.decrease_order(req.order_id, reduce_to=req.reduce_to)
-        return self._ack(
-            r.order_id,
-            r.client_order_id or req.client_order_id,
-            None,
-            r.remaining_count,
-            None,
-            None,
-            r.ts_ms,
-        )
+        return self._ack(r, req.client_order_id)
 
     async def list_orders(
         self,
