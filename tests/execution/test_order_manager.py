@@ -526,3 +526,22 @@ async def test_prune_drops_old_terminal_orders_only(venue, clock, tmp_path):
     # the ledger still knows it: reconciliation stays clean
     rep = await bot.om.reconcile()
     assert rep.ok and rep.foreign == 0 and not rep.cancel
+
+
+async def test_restart_after_acks_lost_before_their_commit(venue, clock, tmp_path):
+    """Killed after the venue acknowledged but before the ack rows were committed: the
+    ledger still says PENDING without venue ids; the restart settles them by client id."""
+    path = tmp_path / "bot.db"
+    bot = Bot(venue, clock, path)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.ASK, 5200, 100)])
+    bot.ledger.db.execute("UPDATE orders SET status='pending', order_id=NULL")
+    del bot
+    clock.advance(1)
+    bot2 = Bot(venue, clock, path)
+    assert {o.status for o in bot2.state.live_orders()} == {OrderStatus.PENDING}
+    rep = await bot2.om.start()
+    assert rep.clean and len(rep.fixes) == 2 and not rep.cancel
+    assert {o.order_id for o in bot2.state.live_orders()} == {o.order_id for o in venue.resting()}
+    await bot2.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.ASK, 5200, 100)])
+    assert len(venue.resting()) == 2 and bot2.om.stats.write_calls == 0
