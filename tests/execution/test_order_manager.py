@@ -545,3 +545,42 @@ async def test_restart_after_acks_lost_before_their_commit(venue, clock, tmp_pat
     assert {o.order_id for o in bot2.state.live_orders()} == {o.order_id for o in venue.resting()}
     await bot2.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.ASK, 5200, 100)])
     assert len(venue.resting()) == 2 and bot2.om.stats.write_calls == 0
+
+
+async def test_periodic_task_settles_unknowns_so_sync_never_waits(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.5, reconcile_interval_s=30)
+    await bot.om.start()
+    per = asyncio.create_task(bot.om.run_periodic())
+    await asyncio.sleep(0)
+    venue.fail_after["create"] = [unavailable()]
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    (o,) = bot.state.live_orders()
+    assert o.status is OrderStatus.UNKNOWN
+    lists = venue.calls["list_orders"]
+    clock.advance(1)
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert venue.calls["list_orders"] == lists  # sync did not reconcile inline
+    for _ in range(3):
+        clock.advance(0.5)
+        for _ in range(20):
+            await asyncio.sleep(0)
+    assert o.status is OrderStatus.RESTING and venue.calls["list_orders"] > lists
+    per.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await per
+
+
+async def test_a_failing_reconcile_stops_quoting_without_raising(venue, clock, tmp_path):
+    from pmbot.errors import VenueUnavailable
+
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.5)
+    await bot.om.start()
+    venue.fail_after["create"] = [unavailable()]
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    venue.fail["list_orders"] = [VenueUnavailable("down")]
+    clock.advance(1)
+    assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is None  # reconcile failed: no quoting
+    assert not bot.om.reconciled
+    clock.advance(1)
+    assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is not None  # retried and recovered
+    assert len(venue.resting()) == 1 and bot.om.reconciled

@@ -101,6 +101,7 @@ class Sender:
     _start_ns: int
     _executing: int
     _idle: asyncio.Event
+    _periodic: bool  # run_periodic is running (it, not sync, does the wanted reconciles)
     _touched: set[str] | None  # orders changed while a reconciliation fetches (else None)
     _reconcile_lock: asyncio.Lock
 

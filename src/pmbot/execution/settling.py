@@ -233,21 +233,69 @@ class Settler(Sender):
         return len(old)
 
     async def run_periodic(self) -> None:
-        """Reconcile every `reconcile_interval_s` (run it in the app's TaskGroup)."""
-        while True:
-            await self.clock.sleep(self.config.reconcile_interval_s)
-            try:
-                await self.reconcile()
-            except AuthError:
-                raise
-            except VenueError as e:
-                self.reconciled = False
-                log.warning("periodic reconcile failed err=%s", e)
-            self.prune()
-            try:  # off the event loop: a checkpoint fsyncs the database file
-                await asyncio.to_thread(self.ledger.checkpoint)
-            except sqlite3.Error as e:
-                log.warning("ledger checkpoint failed err=%s", e)
+        """Reconcile every `reconcile_interval_s`, and within `reconcile_retry_s` when one is
+        wanted (unknown outcomes, foreign orders, an unclean or failed pass), so that `sync`
+        never has to wait for one inline; prune the state; checkpoint the ledger.
+        Run it in the app's TaskGroup."""
+        cfg = self.config
+        self._periodic = True
+        try:
+            next_full = self.clock.monotonic() + cfg.reconcile_interval_s
+            while True:
+                await self.clock.sleep(
+                    max(0.05, min(cfg.reconcile_retry_s, cfg.reconcile_interval_s))
+                )
+                now = self.clock.monotonic()
+                full = now >= next_full
+                if not full and not (self._needs_reconcile and self._reconcile_due()):
+                    continue
+                await self._reconcile_logged()
+                if full:
+                    next_full = now + cfg.reconcile_interval_s
+                    self.prune()
+                    try:  # off the event loop: a checkpoint fsyncs the database file
+                        await asyncio.to_thread(self.ledger.checkpoint)
+                    except sqlite3.Error as e:
+                        log.warning("ledger checkpoint failed err=%s", e)
+        finally:
+            self._periodic = False
+
+    def _reconcile_due(self) -> bool:
+        """Reconcile now? Give the stream a moment to settle an unknown outcome itself."""
+        now = self.clock.monotonic()
+        if (
+            now < self._reconcile_after
+            or now - self._last_reconcile < self.config.reconcile_retry_s
+        ):
+            return False
+        rep = self.last_report
+        if (
+            self.reconciled
+            and not self._foreign_seen
+            and (rep is None or rep.clean)
+            and not any(
+                o.status is OrderStatus.UNKNOWN
+                or (
+                    o.status is OrderStatus.CANCEL_PENDING
+                    and o.client_order_id not in self._in_flight
+                )
+                for o in self.state.orders.values()
+            )
+        ):
+            self._needs_reconcile = False  # the stream settled it (e.g. the fill arrived)
+            return False
+        return True
+
+    async def _reconcile_logged(self) -> None:
+        """Reconcile; a venue failure leaves us unreconciled (no quoting) and retrying."""
+        try:
+            await self.reconcile()
+        except AuthError:
+            raise
+        except VenueError as e:
+            self.reconciled = False
+            self._needs_reconcile = True
+            log.warning("reconcile failed err=%s", e)
 
     # ---- kill switch ----------------------------------------------------------------
     async def cancel_all(self, reason: str = "cancel_all", timeout_s: float | None = None) -> bool:
