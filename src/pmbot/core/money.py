@@ -49,7 +49,7 @@ COUNT_DP = 2
 MONEY_DP = 6
 ONE: Price = 10_000  # $1.0000 in Price units
 
-_POW10 = [10**i for i in range(19)]
+_POW10: list[int] = [10**i for i in range(19)]
 
 
 def parse_fixed(s: str, dp: int) -> int:
