@@ -294,6 +294,7 @@ class FakeVenue:
                         v.ts_ns,
                     )
                 out.append(v)
+        await self._wait("list_orders")  # the answer is computed: it goes stale while held
         return out
 
     async def get_fills(

@@ -324,23 +324,30 @@ async def test_kill_9_restart_continues_from_ledger(venue, clock, tmp_path):
     ]
 
 
-async def test_reconcile_waits_for_in_flight_sends_and_holds_off_syncs(venue, clock, tmp_path):
+async def test_quoting_goes_on_during_reconcile_and_stale_lists_change_nothing(
+    venue, clock, tmp_path
+):
     bot = Bot(venue, clock, tmp_path / "b.db")
     await bot.om.start()
-    venue.hold["create"] = gate = asyncio.Event()
-    s1 = asyncio.create_task(bot.om.sync([q(A, Side.BID, 4800, 100)]))
-    await asyncio.sleep(0)
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4800, 100)])
+    venue.hold["list_orders"] = gate = asyncio.Event()
     rec = asyncio.create_task(bot.om.reconcile())
-    await asyncio.sleep(0)
-    assert not rec.done()  # waits for the create to be answered
-    assert await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.BID, 4800, 100)]) is None
-    assert bot.om.stats.refused["reconciling"] == 1
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not rec.done()  # its resting list (A at 4800, B) is computed and held
+    # meanwhile: reprice A, pull B, add an ask on A; none of it may be undone or redone
+    p = await bot.om.sync([q(A, Side.BID, 4900, 100), q(A, Side.ASK, 5300, 100)])
+    assert p is not None and p.calls == 3
     gate.set()
-    await s1
+    del venue.hold["list_orders"]
     rep = await rec
+    assert rep.ok and not rep.fixes and not rep.cancel and not rep.backfill
+    assert venue.calls["cancel"] == 1  # only the sync's own
+    assert resting_view(venue) == [(A, "ask", 5300, 100), (A, "bid", 4900, 100)]
+    view = sorted((o.ticker, o.side.value, o.price, o.remaining) for o in bot.state.live_orders())
+    assert view == resting_view(venue)
+    rep = await bot.om.reconcile()  # a fresh look agrees
     assert rep.ok and not rep.fixes and not rep.cancel
-    (o,) = bot.state.live_orders()
-    assert o.status is OrderStatus.RESTING and len(venue.resting()) == 1
 
 
 async def test_cancel_all_waits_for_a_create_in_flight(venue, clock, tmp_path):
@@ -439,7 +446,17 @@ async def _random_walk(venue, clock, tmp_path, seed):
                     else RateLimited("429", status=429)
                 )
                 venue.fail.setdefault(k, []).append(err)
-        await bot.om.sync(desired_set())
+        if rng.random() < 0.2:  # a reconciliation whose lists go stale while we quote
+            venue.hold["list_orders"] = gate = asyncio.Event()
+            rec = asyncio.create_task(bot.om.reconcile())
+            for _ in range(rng.randint(1, 6)):
+                await asyncio.sleep(0)
+            await bot.om.sync(desired_set())
+            gate.set()
+            del venue.hold["list_orders"]
+            await rec
+        else:
+            await bot.om.sync(desired_set())
         for t in tickers:
             if rng.random() < 0.3:
                 venue.trade(
@@ -540,3 +557,61 @@ async def test_unreconciled_still_pulls_quotes_it_knows(venue, clock, tmp_path):
     bot2 = Bot(venue, clock, tmp_path / "b.db")  # restarted, not reconciled yet
     assert await bot2.om.sync([q(B, Side.BID, 4700, 100)]) is not None
     assert resting_view(venue) == [] and bot2.om.stats.refused["unreconciled"] == 1
+
+
+async def test_restart_after_acks_lost_before_their_commit(venue, clock, tmp_path):
+    """Killed after the venue acknowledged but before the ack rows were committed: the
+    ledger still says PENDING without venue ids; the restart settles them by client id."""
+    path = tmp_path / "bot.db"
+    bot = Bot(venue, clock, path)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.ASK, 5200, 100)])
+    bot.ledger.db.execute("UPDATE orders SET status='pending', order_id=NULL")
+    del bot
+    clock.advance(1)
+    bot2 = Bot(venue, clock, path)
+    assert {o.status for o in bot2.state.live_orders()} == {OrderStatus.PENDING}
+    rep = await bot2.om.start()
+    assert rep.clean and len(rep.fixes) == 2 and not rep.cancel
+    assert {o.order_id for o in bot2.state.live_orders()} == {o.order_id for o in venue.resting()}
+    await bot2.om.sync([q(A, Side.BID, 4800, 100), q(B, Side.ASK, 5200, 100)])
+    assert len(venue.resting()) == 2 and bot2.om.stats.write_calls == 0
+
+
+async def test_periodic_task_settles_unknowns_so_sync_never_waits(venue, clock, tmp_path):
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.5, reconcile_interval_s=30)
+    await bot.om.start()
+    per = asyncio.create_task(bot.om.run_periodic())
+    await asyncio.sleep(0)
+    venue.fail_after["create"] = [unavailable()]
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    (o,) = bot.state.live_orders()
+    assert o.status is OrderStatus.UNKNOWN
+    lists = venue.calls["list_orders"]
+    clock.advance(1)
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    assert venue.calls["list_orders"] == lists  # sync did not reconcile inline
+    for _ in range(3):
+        clock.advance(0.5)
+        for _ in range(20):
+            await asyncio.sleep(0)
+    assert o.status is OrderStatus.RESTING and venue.calls["list_orders"] > lists
+    per.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await per
+
+
+async def test_a_failing_reconcile_stops_quoting_without_raising(venue, clock, tmp_path):
+    from pmbot.errors import VenueUnavailable
+
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.5)
+    await bot.om.start()
+    venue.fail_after["create"] = [unavailable()]
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    venue.fail["list_orders"] = [VenueUnavailable("down")]
+    clock.advance(1)
+    assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is None  # reconcile failed: no quoting
+    assert not bot.om.reconciled
+    clock.advance(1)
+    assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is not None  # retried and recovered
+    assert len(venue.resting()) == 1 and bot.om.reconciled

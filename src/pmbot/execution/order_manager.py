@@ -9,8 +9,9 @@ The async shell around the pure planner and reconciler. It owns no parsing and n
   market_closed on cancel/amend/decrease -> the order is dead (nothing trades after close);
   timeout / 5xx / 404 on cancel-amend-decrease -> UNKNOWN, settled by reconciliation.
 * Fills (stream or backfill) are deduplicated by (trade_id, order_id) in the ledger.
-* `reconcile()` at start, after reconnects and periodically; `sync` refuses to quote while
-  the last reconciliation was not clean.
+* `reconcile()` at start, after reconnects and periodically, while quoting goes on (orders
+  touched during its fetches are left out); `sync` refuses to quote while the last
+  reconciliation was not ok (positions differ).
 * `cancel_all()` cancels every resting order of the account in batches and verifies with
   the venue's resting list, retrying until it is empty or a loud timeout.
 """
@@ -22,7 +23,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable
 
 from pmbot.clock import Clock
-from pmbot.core.orders import LiveOrder, OrderStatus
+from pmbot.core.orders import LiveOrder
 from pmbot.core.state import TradingState
 from pmbot.errors import VenueError
 from pmbot.execution.planner import Plan, QuoteLike, plan
@@ -75,7 +76,8 @@ class OrderManager(Settler):
         self._executing = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._reconciling = False
+        self._touched: set[str] | None = None
+        self._periodic = False
         self._reconcile_lock = asyncio.Lock()
 
     @property
@@ -102,32 +104,6 @@ class OrderManager(Settler):
         if not rep.ok:
             log.error("not reconciled after start; refusing to quote %s", rep.summary())
         return rep
-
-    def _reconcile_due(self) -> bool:
-        """Reconcile now? Give the stream a moment to settle an unknown outcome itself."""
-        now = self.clock.monotonic()
-        if (
-            now < self._reconcile_after
-            or now - self._last_reconcile < self.config.reconcile_retry_s
-        ):
-            return False
-        rep = self.last_report
-        if (
-            self.reconciled
-            and not self._foreign_seen
-            and (rep is None or rep.clean)
-            and not any(
-                o.status is OrderStatus.UNKNOWN
-                or (
-                    o.status is OrderStatus.CANCEL_PENDING
-                    and o.client_order_id not in self._in_flight
-                )
-                for o in self.state.orders.values()
-            )
-        ):
-            self._needs_reconcile = False  # the stream settled it (e.g. the fill arrived)
-            return False
-        return True
 
     async def shutdown(self, reason: str = "shutdown") -> bool:
         """Cancel everything and verify; delete the order group. Returns True when verified."""
@@ -159,13 +135,10 @@ class OrderManager(Settler):
         if self.halted:
             self.stats.refused["halted"] += 1
             return None
-        if self._needs_reconcile and self._reconcile_due():
-            await self.reconcile()
+        if not self._periodic and self._needs_reconcile and self._reconcile_due():
+            await self._reconcile_logged()  # no periodic task to do it for us
         backing_off = self.clock.monotonic() < self._backoff_until
         unreconciled = not self.reconciled
-        if self._reconciling:  # its view of the venue must not race our sends
-            self.stats.refused["reconciling"] += 1
-            return None
         p = plan(
             desired,
             self.state.live_orders(),

@@ -254,6 +254,8 @@ def reconcile(
     for v in venue.resting:
         if v.order_id in live_oids or (v.client_order_id and v.client_order_id in live_coids):
             continue
+        if v.client_order_id and v.client_order_id in in_flight:
+            continue  # acted upon since the list was taken: the list may predate it
         if v.order_id in known_order_ids or (
             v.client_order_id and v.client_order_id in known_client_ids
         ):

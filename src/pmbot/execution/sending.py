@@ -103,7 +103,8 @@ class Sender:
     _start_ns: int
     _executing: int
     _idle: asyncio.Event
-    _reconciling: bool
+    _periodic: bool  # run_periodic is running (it, not sync, does the wanted reconciles)
+    _touched: set[str] | None  # orders changed while a reconciliation fetches (else None)
     _reconcile_lock: asyncio.Lock
 
     def _planner_config(self) -> PlannerConfig:
@@ -171,6 +172,8 @@ class Sender:
             self._in_flight.add(d.client_order_id)
         for n in p.creates:
             self._in_flight.add(n.client_order_id)
+        if self._touched is not None:
+            self._touched.update(self._in_flight)
         calls = [self._cancel_batch(b) for b in p.cancel_batches]
         calls += [self._decrease(d) for d in p.decreases]
         calls += [self._amend(a) for a in p.amends]

@@ -41,6 +41,8 @@ class Settler(Sender):
             self.ledger.put_position(self.state.positions[f.ticker], f.ts_ns)
             o = self.state.order_by_id(f.order_id)
             if o is not None:
+                if self._touched is not None:
+                    self._touched.add(o.client_order_id)
                 self.ledger.update_order(o, "fill", f"trade_id={f.trade_id} qty={f.qty}")
         return True
 
@@ -78,6 +80,8 @@ class Settler(Sender):
             self._needs_reconcile = True  # foreign: reconciliation cancels or adopts it
             self._foreign_seen = True
             return
+        if self._touched is not None:
+            self._touched.add(o.client_order_id)
         self.ledger.update_order(o, "venue_update", u.status.value)
 
     def on_settlement(self, ticker: str, yes_won: bool, ts_ns: int) -> int:
@@ -95,22 +99,29 @@ class Settler(Sender):
 
     # ---- reconciliation -------------------------------------------------------------
     async def reconcile(self) -> ReconcileReport:
-        """Compare with the venue and settle; syncs are held off (refused) while it runs."""
+        """Compare with the venue and settle it.
+
+        Quoting goes on meanwhile: every order acted upon, filled or updated while the
+        venue's lists are being fetched is left out of the comparison (the lists may predate
+        it), exactly like orders with a call in flight.
+        """
         async with self._reconcile_lock:
-            self._reconciling = True
-            try:
-                await self._quiesce()
+            rep = await self._reconcile()
+            if rep.position_mismatches:  # a fill between our reads? look once more
                 rep = await self._reconcile()
-                if rep.position_mismatches:  # a fill between our reads? look once more
-                    rep = await self._reconcile()
-                return rep
-            finally:
-                self._reconciling = False
+            return rep
 
     async def _reconcile(self) -> ReconcileReport:
         self._last_reconcile = self.clock.monotonic()
         self._needs_reconcile = False
         self._foreign_seen = False
+        self._touched = set()
+        try:
+            return await self._reconcile_once()
+        finally:
+            self._touched = None
+
+    async def _reconcile_once(self) -> ReconcileReport:
         venue = self.venue
         positions = {p.ticker: p.qty for p in await venue.get_positions()}
         resting = await venue.list_orders(status=OrderStatus.RESTING)
@@ -133,6 +144,7 @@ class Settler(Sender):
             self.clock.now_ns(), resting, history, tickers, fills, positions, balance
         )
         local_pos = {t: p.qty for t, p in self.state.positions.items()}
+        skip = set(self._in_flight) | (self._touched or set())
         rep = reconcile(
             snap,
             live,
@@ -140,7 +152,7 @@ class Settler(Sender):
             known_order_ids=oids,
             fill_keys=self.ledger.fills_among([(f.trade_id, f.order_id) for f in fills]),
             positions=local_pos,
-            in_flight=self._in_flight,
+            in_flight=skip,
             config=self.config.reconcile,
         )
         await self._apply(rep)
@@ -235,21 +247,69 @@ class Settler(Sender):
         return len(old)
 
     async def run_periodic(self) -> None:
-        """Reconcile every `reconcile_interval_s` (run it in the app's TaskGroup)."""
-        while True:
-            await self.clock.sleep(self.config.reconcile_interval_s)
-            try:
-                await self.reconcile()
-            except AuthError:
-                raise
-            except VenueError as e:
-                self.reconciled = False
-                log.warning("periodic reconcile failed err=%s", e)
-            self.prune()
-            try:  # off the event loop: a checkpoint fsyncs the database file
-                await asyncio.to_thread(self.ledger.checkpoint)
-            except sqlite3.Error as e:
-                log.warning("ledger checkpoint failed err=%s", e)
+        """Reconcile every `reconcile_interval_s`, and within `reconcile_retry_s` when one is
+        wanted (unknown outcomes, foreign orders, an unclean or failed pass), so that `sync`
+        never has to wait for one inline; prune the state; checkpoint the ledger.
+        Run it in the app's TaskGroup."""
+        cfg = self.config
+        self._periodic = True
+        try:
+            next_full = self.clock.monotonic() + cfg.reconcile_interval_s
+            while True:
+                await self.clock.sleep(
+                    max(0.05, min(cfg.reconcile_retry_s, cfg.reconcile_interval_s))
+                )
+                now = self.clock.monotonic()
+                full = now >= next_full
+                if not full and not (self._needs_reconcile and self._reconcile_due()):
+                    continue
+                await self._reconcile_logged()
+                if full:
+                    next_full = now + cfg.reconcile_interval_s
+                    self.prune()
+                    try:  # off the event loop: a checkpoint fsyncs the database file
+                        await asyncio.to_thread(self.ledger.checkpoint)
+                    except sqlite3.Error as e:
+                        log.warning("ledger checkpoint failed err=%s", e)
+        finally:
+            self._periodic = False
+
+    def _reconcile_due(self) -> bool:
+        """Reconcile now? Give the stream a moment to settle an unknown outcome itself."""
+        now = self.clock.monotonic()
+        if (
+            now < self._reconcile_after
+            or now - self._last_reconcile < self.config.reconcile_retry_s
+        ):
+            return False
+        rep = self.last_report
+        if (
+            self.reconciled
+            and not self._foreign_seen
+            and (rep is None or rep.clean)
+            and not any(
+                o.status is OrderStatus.UNKNOWN
+                or (
+                    o.status is OrderStatus.CANCEL_PENDING
+                    and o.client_order_id not in self._in_flight
+                )
+                for o in self.state.orders.values()
+            )
+        ):
+            self._needs_reconcile = False  # the stream settled it (e.g. the fill arrived)
+            return False
+        return True
+
+    async def _reconcile_logged(self) -> None:
+        """Reconcile; a venue failure leaves us unreconciled (no quoting) and retrying."""
+        try:
+            await self.reconcile()
+        except AuthError:
+            raise
+        except VenueError as e:
+            self.reconciled = False
+            self._needs_reconcile = True
+            log.warning("reconcile failed err=%s", e)
 
     # ---- kill switch ----------------------------------------------------------------
     async def cancel_all(self, reason: str = "cancel_all", timeout_s: float | None = None) -> bool:
