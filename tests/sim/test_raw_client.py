@@ -106,7 +106,9 @@ async def test_raw_client_trades_and_settles(sim_factory: Any) -> None:
         )
         n = parse_count(fill["msg"]["count_fp"])
         sched = FeeSchedule()  # KXINX: quadratic x 1 -> makers pay nothing
-        assert parse_money(fill["msg"]["fee_cost"]) == quadratic_fee(n, price, sched, maker=True) == 0
+        assert (
+            parse_money(fill["msg"]["fee_cost"]) == quadratic_fee(n, price, sched, maker=True) == 0
+        )
         st, fills, _ = await c.get(f"/portfolio/fills?ticker={t}")
         assert st == 200 and fills["fills"][0]["order_id"] == created["order_id"]
         assert fills["fills"][0]["fee_cost"] == "0.000000"
