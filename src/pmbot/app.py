@@ -39,7 +39,7 @@ from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
 from pmbot.core.state import TradingState
-from pmbot.errors import AuthError, ConfigError, PmbotError, VenueError
+from pmbot.errors import AuthError, ConfigError, PmbotError, VenueError, VenueUnavailable
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.feeds.factory import build_feed
 from pmbot.logs import kv
@@ -454,7 +454,11 @@ class BotApp:
                     tg.create_task(feed.run(self.sink), name="feed")
                     tg.create_task(self._signals(), name="signals")
                     tg.create_task(self._timer(), name="timer")
-                    await asyncio.wait_for(self._index_seen.wait(), 30)
+                    try:
+                        async with asyncio.timeout(30):
+                            await self._index_seen.wait()
+                    except TimeoutError:
+                        raise VenueUnavailable("no index level from the feed within 30 s") from None
                     self.all_markets = await self._load_markets()
                     await venue.subscribe_private()
                     await self._select()
