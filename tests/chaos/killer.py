@@ -47,7 +47,7 @@ async def _wait_exit(p: subprocess.Popen[bytes], timeout: float) -> int:
 async def run_kills(tmp: Path, *, seed: int, kills: int, speed: float = 10.0) -> Run:
     rng = random.Random(seed)
     sim = KalshiSim(
-        SimConfig(seed=seed, speed=speed, start_ns=START, flow=FlowConfig(), tier="advanced")
+        SimConfig(seed=seed, speed=speed, start_ns=START, flow=FlowConfig(), tier="basic")
     )
     await sim.start()
     keydir = tmp / "keys"

@@ -48,7 +48,7 @@ class Scenario:
     run_s: float = 30.0  # simulated seconds after the first quote before SIGTERM
     seed: int = 1
     speed: float = 3.0  # 1 s of simulated time = 333 ms of wall time for the pull deadline
-    tier: str = "advanced"  # basic: see the report (batches larger than the bucket)
+    tier: str = "basic"  # the default tier of a new Kalshi account
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
