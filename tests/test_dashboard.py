@@ -49,3 +49,21 @@ def test_render_shows_what_matters() -> None:
         "kalshi.ws:up",
     ):
         assert s in out, s
+
+
+def test_no_index_label_for_venues_without_an_index() -> None:
+    v = DashboardView(
+        now_ns=1_795_000_000_000_000_000,
+        venue="polymarket-sim",
+        event_ticker="2 markets",
+        index_level=None,
+        index_age_s=None,
+        vol_label="voided 1 confirmed 9",
+        risk_state="ACTIVE",
+        risk_reason="",
+        index_label="",
+    )
+    c = Console(record=True, width=140)
+    c.print(render(v))
+    out = c.export_text()
+    assert "S&P" not in out and "voided 1 confirmed 9" in out and "vol voided" not in out

@@ -212,6 +212,7 @@ def dashboard_view(app: PolyBotApp) -> DashboardView:
         fills=app.acct.fills,
         volume=app.acct.volume,
         orders_live=len(live),
+        index_label="",
     )
 
 

@@ -49,6 +49,7 @@ class DashboardView:
     fills: int = 0
     volume: Qty = 0
     orders_live: int = 0
+    index_label: str = "S&P 500"  # "" when the venue's markets have no underlying index
 
 
 def _px(p: Price | None) -> str:
@@ -71,9 +72,9 @@ def render(v: DashboardView) -> Group:
     head = Text.assemble(
         (f"pmbot · {v.venue} · {v.event_ticker}  ", "bold"),
         (f"{ts}\n", "dim"),
-        ("S&P 500 ", "bold"),
-        (f"{lvl}{age}   ", "cyan"),
-        (f"vol {v.vol_label}   ", ""),
+        (f"{v.index_label} " if v.index_label else "", "bold"),
+        (f"{lvl}{age}   " if v.index_label else "", "cyan"),
+        (f"vol {v.vol_label}   " if v.index_label else f"{v.vol_label}   ", ""),
         ("risk ", "bold"),
         (v.risk_state, f"bold {color}"),
         (f" {v.risk_reason}" if v.risk_reason else "", color),
