@@ -12,12 +12,18 @@ timestamps are taken in this process with `time.perf_counter_ns`:
   planning, the ledger commit and RSA-PSS signing, when the request is handed to the socket.
 
 A sample is the time from the EARLIEST market-data event not yet seen by the strategy to the
-first write of the next sync that writes (so it includes queueing behind a sync in flight
-and the client-side token-bucket wait, if any). Samples are also split by whether a sync
-was in flight when the event arrived ("behind_sync": the quote loop awaits the venue's
-answers before it looks at new events) or not ("idle"). Syncs that write without a market-data event
-since the previous sync (a fill pause or min-rest expiring) are not samples; an event whose
-sync was refused (reconciliation running, rate-limit pause) stays pending for the next one.
+first write of the next decision that writes. The quote loop decides, plans and commits the
+plan to the ledger in one step, then sends it in a task of its own and goes on deciding (it
+does not wait for the venue's answers; later plans leave orders with a call in flight alone).
+Samples are split by whether an earlier decision's calls were still in flight when the event
+arrived ("behind_sync") or not ("idle"). Decisions that write without a market-data event
+since the previous one (a fill pause, min-rest expiring, an answer unfreezing a market, the
+write budget refilling) are not samples; an event whose plan was refused (reconciliation
+running, rate-limit pause) stays pending for the next one. Work the write budget cannot pay
+for at once is deferred, not queued (no call waits for the client-side token bucket); the
+count of deferred items is printed. Samples in the first `--warmup` seconds after the first
+decision (the start-up ladder, events that queued up during the start-up reconciliation)
+are reported apart as `warmup_tick_to_order_max`.
 
 Writes per quote change: a quote change is a (market, side) the sync acted on; write calls
 are the signed write HTTP requests of that sync, write ops its order items (a batch counts
@@ -37,6 +43,7 @@ deliberate coalescing delay. Targets (issue 7): p99 <= 2 ms, <= 1.2 writes per q
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import os
 import socket
@@ -71,6 +78,8 @@ def _args() -> Any:
         p.add_argument("--speed", type=float, default=1.0, help="simulator speed (more events)")
         p.add_argument("--requote-tolerance", type=int, help="strategy.requote_tolerance_ticks")
         p.add_argument("--min-rest", type=float, help="strategy.min_rest_s")
+        p.add_argument("--warmup", type=float, default=5.0,
+                       help="seconds after the first quote whose samples are reported apart")  # fmt: skip
 
     return parse_args(__doc__.splitlines()[0], extra)
 
@@ -81,23 +90,42 @@ class _Snap(NamedTuple):
     remaining: int
 
 
-class Probe:
-    """Plugs into BotApp's recorder slot: sees every event first; wraps the sync; traces writes."""
+class _Sync:
+    """One sync's sample: the market-data event it answers, and whether it has written yet."""
 
-    def __init__(self) -> None:
+    __slots__ = ("done", "event", "t0", "writes")
+
+    def __init__(self, event: tuple[int, str, bool] | None, t0: int) -> None:
+        self.event, self.t0, self.writes = event, t0, 0
+        self.done = event is None
+
+
+_CUR: contextvars.ContextVar[_Sync | None] = contextvars.ContextVar("t2o_sync", default=None)
+
+
+class Probe:
+    """Plugs into BotApp's recorder slot: sees every event first; wraps the order manager's
+    prepare (plan + ledger commit, in the decision's step) and send; traces writes.
+
+    Sends run concurrently (the quote loop does not wait for the venue's answers), so each
+    decision's sample travels in a ContextVar: aiohttp's trace callbacks run inside the task
+    of the request, which inherits the context of the send task the decision created.
+    """
+
+    def __init__(self, warmup_s: float) -> None:
+        self.warmup_s = warmup_s
+        self.t_quote = 0  # perf_counter_ns of the first sync (the quote loop started)
+        self.first_write = 0
         self.pending: tuple[int, str, bool] | None = None  # (arrival, kind, sync in flight)
-        self.cur: tuple[int, str, bool] | None = None
         self.refused_ids: set[int] = set()  # arrival stamps of events that met a refused sync
         self.after_refusal: list[int] = []
         self.idle: list[int] = []  # samples whose event arrived with no sync in flight
-        self.busy: list[int] = []  # ... while the previous sync was still waiting on the venue
-        self.cur_done = True
-        self.in_sync = False
-        self.sync_writes = 0
+        self.busy: list[int] = []  # ... while an earlier sync was still waiting on the venue
+        self.in_sync = 0  # syncs with calls in flight
         self.samples: dict[str, list[int]] = {"index": [], "book": []}
-        self.to_sync: list[int] = []  # arrival -> sync entry (wake, fair value, strategy, risk)
-        self.in_sync_ns: list[int] = []  # sync entry -> first write (plan, ledger, signing, send)
-        self.sync_t0 = 0
+        self.warm: list[int] = []  # samples during the warm-up (the start-up ladder)
+        self.to_sync: list[int] = []  # arrival -> plan (wake, fair value, strategy, risk)
+        self.in_sync_ns: list[int] = []  # plan -> first write (plan, ledger, task, signing, send)
         self.write_kinds: Counter[str] = Counter()
         self.changes = 0
         self.writes = 0
@@ -106,6 +134,8 @@ class Probe:
         self.ops = 0  # write items (a batch counts per order: what the write budget charges)
         self.amends = self.decreases = self.creates = self.cancels = 0
         self.syncs_writing = 0
+        self.deferred = 0  # items the write budget / batch cap left for a later pass
+        self.syncs_deferring = 0
         self.kept = self.frozen = self.plans = 0  # over every sync the OM planned
         self.rtt: list[int] = []
 
@@ -113,9 +143,9 @@ class Probe:
     def on_event(self, e: object) -> None:
         if self.pending is None:
             if isinstance(e, ev.IndexTick):
-                self.pending = (time.perf_counter_ns(), "index", self.in_sync)
+                self.pending = (time.perf_counter_ns(), "index", self.in_sync > 0)
             elif isinstance(e, ev.BookDelta | ev.BookSnapshot):
-                self.pending = (time.perf_counter_ns(), "book", self.in_sync)
+                self.pending = (time.perf_counter_ns(), "book", self.in_sync > 0)
 
     async def attach(self, app: Any) -> None:
         self.app = app
@@ -127,38 +157,44 @@ class Probe:
         session = app.venue.http._session  # benchmark-only: add a trace to the live session
         session._trace_configs.append(tc)
         om = app.om
-        orig = om.sync
+        prepare, send = om.prepare, om.send
 
-        async def sync(desired: Any, *, tickers: Any = None) -> Any:
+        def prepare_probe(desired: Any, *, tickers: Any = None) -> Any:
             desired = list(desired)
-            self.cur, self.pending = self.pending, None
-            self.cur_done = self.cur is None
-            self.in_sync, self.sync_writes = True, 0
-            self.sync_t0 = time.perf_counter_ns()
-            # copies: the calls below mutate the orders (a cancel ack zeroes `remaining`)
+            rec = _Sync(self.pending, time.perf_counter_ns())
+            self.pending = None
+            if not self.t_quote:
+                self.t_quote = rec.t0
+            _CUR.set(rec)  # copied into the context of the send task created next
+            # copies: the calls mutate the orders (a cancel ack zeroes `remaining`)
             live = {
                 o.client_order_id: _Snap(o.ticker, _sv(o.side), o.remaining)
                 for o in app.state.live_orders()
             }
-            try:
-                p = await orig(desired, tickers=tickers)
-            finally:
-                self.in_sync = False
-            if p is None and self.cur is not None and not self.cur_done:
+            p = prepare(desired, tickers=tickers)
+            if p is None and rec.event is not None:
                 # refused (reconciling, rate-limit pause): the event still waits for an order
-                if self.pending is None or self.cur[0] < self.pending[0]:
-                    self.pending = self.cur
-                self.refused_ids.add(self.cur[0])
-                self.cur, self.cur_done = None, True
+                if self.pending is None or rec.event[0] < self.pending[0]:
+                    self.pending = rec.event
+                self.refused_ids.add(rec.event[0])
             if p is not None:
                 self.kept += p.kept
                 self.frozen += len(p.frozen)
                 self.plans += 1
+                self.deferred += p.deferred
+                self.syncs_deferring += p.deferred > 0
             if p:
                 self._count(p, desired, live)
             return p
 
-        om.sync = sync
+        async def send_probe(p: Any) -> Any:
+            self.in_sync += 1
+            try:
+                return await send(p)
+            finally:
+                self.in_sync -= 1
+
+        om.prepare, om.send = prepare_probe, send_probe
 
     async def aclose(self) -> None:
         pass
@@ -189,7 +225,6 @@ class Probe:
         self.creates += len(p.creates)
         self.cancels += len(p.cancels)
         self.changes += len(keys)
-        self.writes += self.sync_writes
         self.base_cr += cancels + creates
         self.base_cr_batched += (1 if cancels else 0) + math.ceil(creates / 20)
 
@@ -206,21 +241,31 @@ class Probe:
 
     async def _sent(self, session: Any, ctx: Any, params: Any) -> None:
         now = time.perf_counter_ns()
-        if not self._is_write(params) or not self.in_sync:
+        rec = _CUR.get()
+        if not self._is_write(params) or rec is None:
             return
-        self.sync_writes += 1
+        rec.writes += 1
+        self.writes += 1
+        if not self.first_write:
+            self.first_write = now
         parts = params.url.path.split("/portfolio/", 1)[-1].split("/")
         what = "/".join(p if len(p) < 30 else ":id" for p in parts)
         self.write_kinds[f"{params.method} {what}"] += 1
-        if not self.cur_done and self.cur is not None:
-            self.samples[self.cur[1]].append(now - self.cur[0])
-            if self.cur[0] in self.refused_ids:
-                self.after_refusal.append(now - self.cur[0])
-            else:
-                (self.busy if self.cur[2] else self.idle).append(now - self.cur[0])
-            self.to_sync.append(self.sync_t0 - self.cur[0])
-            self.in_sync_ns.append(now - self.sync_t0)
-            self.cur_done = True
+        if rec.done or rec.event is None:
+            return
+        rec.done = True
+        arrival, kind, busy = rec.event
+        lat = now - arrival
+        if arrival < self.t_quote + self.warmup_s * 1e9:
+            self.warm.append(lat)  # the start-up ladder: reported apart
+            return
+        self.samples[kind].append(lat)
+        if arrival in self.refused_ids:
+            self.after_refusal.append(lat)
+        else:
+            (self.busy if busy else self.idle).append(lat)
+        self.to_sync.append(rec.t0 - arrival)
+        self.in_sync_ns.append(now - rec.t0)
 
 
 def _sv(side: Any) -> str:
@@ -295,7 +340,7 @@ async def main() -> int:
         from pmbot.logs import setup_logging
 
         setup_logging(str(tmp / "trading.log"), "WARNING", console=False)
-        probe = Probe()
+        probe = Probe(args.warmup)
         app = BotApp(
             s,
             Secrets(os.environ),
@@ -327,6 +372,14 @@ async def main() -> int:
         rep.figure("event_to_sync_p99", _pct(probe.to_sync, 0.99), "us")
         rep.figure("sync_to_write_p50", _pct(probe.in_sync_ns, 0.5), "us")
         rep.figure("sync_to_write_p99", _pct(probe.in_sync_ns, 0.99), "us")
+    ls = app.loop_stats
+    if ls.count:
+        rep.figure("decision_p50", ls.percentile_us(0.5) or 0.0, "us")
+        rep.figure("decision_p99", ls.percentile_us(0.99) or 0.0, "us")
+    if probe.warm:
+        rep.figure("warmup_tick_to_order_max", max(probe.warm) / 1e3, "us")
+    if probe.first_write and probe.t_quote:
+        rep.figure("first_quote_to_first_write", (probe.first_write - probe.t_quote) / 1e3, "us")
     signer = app.venue.http.signer if app.venue is not None else None
     if signer is not None:
         sign_us = median_ns_per_op(
@@ -357,8 +410,11 @@ async def main() -> int:
         print(
             f"plan items: amends={probe.amends} decreases={probe.decreases} "
             f"creates={probe.creates} cancels={probe.cancels}; over {probe.plans} planned syncs: "
-            f"kept={probe.kept} frozen_groups={probe.frozen}"
+            f"kept={probe.kept} frozen_groups={probe.frozen}; deferred items={probe.deferred} "
+            f"in {probe.syncs_deferring} syncs (write budget / batch cap: planned again later)"
         )
+        print(f"warm-up samples (first {args.warmup:g} s, not above): {len(probe.warm)}; "
+              f"decisions: {ls.count}")  # fmt: skip
         print(f"order manager writes: {res.summary.get('orders')}")
         st = app.om.stats if app.om is not None else None
         if st is not None:

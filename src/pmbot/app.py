@@ -27,6 +27,7 @@ from typing import Any
 
 from pmbot.app_parts import (
     Accounting,
+    LoopStats,
     build_engine,
     build_inputs,
     dashboard_view,
@@ -54,6 +55,8 @@ from pmbot.venues.kalshi.venue import KalshiVenue
 __all__ = ["BotApp", "RunOptions", "Stop"]
 
 log = logging.getLogger("pmbot.app")
+_CREATE_MAX_AGE_S = 0.25  # wall seconds
+_MAX_SYNCS_IN_FLIGHT = 4  # decisions whose calls may be in flight at once
 
 
 class Stop(Exception):
@@ -106,6 +109,8 @@ class BotApp:
         self.fair: EventFairValue | None = None
         self.decision: Any = None
         self._wake = asyncio.Event()
+        self._syncs: set[asyncio.Task[None]] = set()  # decisions whose calls are in flight
+        self.loop_stats = LoopStats()
         self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
@@ -294,22 +299,36 @@ class BotApp:
 
     # ---- loops ----------------------------------------------------------------------------
     async def _quote_loop(self) -> None:
+        """Decide on every wake-up; each decision's calls go out as their own task.
+
+        The loop never waits for the venue's answers: a decision made while earlier calls are
+        in flight plans around them (the planner freezes every (market, side) with a call in
+        flight, so nothing is doubled) and the finished call wakes the loop to re-plan what
+        was frozen. Work the write budget cannot pay for right now is deferred, not queued:
+        the loop wakes when the budget refills and plans it afresh from the state of then.
+        """
         assert self.om is not None
         om, state = self.om, self.state
         engine, gate = build_engine(self.s)
         self._gate = gate
         wake_at: int | None = None
         last_select = 0
+        stats = self.loop_stats
         while True:
             timeout = 0.5
             if wake_at is not None:
                 timeout = max(0.0, min(timeout, (wake_at - self.clock.now_ns()) / 1e9))
+            timeout /= max(self._speed(), 1.0)
+            budget_wait = om.budget_wait_s()
+            if budget_wait is not None:
+                timeout = min(timeout, budget_wait)
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the TaskGroup's
             # cancel when the event fires at the same moment, and the stop then never ends
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout / max(self._speed(), 1.0)):
+                async with asyncio.timeout(timeout):
                     await self._wake.wait()
             self._wake.clear()
+            t0 = time.perf_counter_ns()
             state.take_changes()
             now = self.clock.now_ns()
             if self._reconnect:
@@ -337,13 +356,28 @@ class BotApp:
                 self._stop_reason = f"kill switch: {d.risk.reason}"
                 raise Stop(self._stop_reason)
             wake_at = d.wake_at_ns
-            try:
-                await om.sync(d.quotes, tickers=[m.ticker for m in self.event_markets])
-            except AuthError:
-                raise
-            except VenueError as e:
-                log.warning("sync failed %s", kv(error=e))
+            # planned and committed in the same step as the decision (no await in between:
+            # the plan never goes out on a state older than the one it was made from)
+            p = om.prepare(d.quotes, tickers=[m.ticker for m in self.event_markets])
+            stats.decide(time.perf_counter_ns() - t0)
+            if p:
+                task = self._tg.create_task(self._send(p), name="send")
+                self._syncs.add(task)
+                task.add_done_callback(self._syncs.discard)
             self.acct.mark(self.state, self.fair)
+            while len(self._syncs) >= _MAX_SYNCS_IN_FLIGHT:  # a slow venue: let one finish
+                await asyncio.wait(self._syncs, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _send(self, p: Any) -> None:
+        """One decision's calls; their answers wake the loop to re-plan what they froze."""
+        assert self.om is not None
+        try:
+            await self.om.send(p)
+        except AuthError:
+            raise
+        except VenueError as e:
+            log.warning("sync failed %s", kv(error=e))
+        self._wake.set()
 
     def _speed(self) -> float:
         return float(getattr(self.clock, "speed", 1.0))
@@ -413,6 +447,9 @@ class BotApp:
                 self.sink,
                 clock=self.clock,
                 transport_clock=LiveClock(),
+                # a quote is only good while fresh: a create refused (429) or lost (5xx) is
+                # not sent again after this; the order manager and the strategy take over
+                http_opts={"create_max_age_s": _CREATE_MAX_AGE_S},
             )
             stack.push_async_callback(venue.aclose)
             await venue.start()
@@ -450,6 +487,7 @@ class BotApp:
                     stack.push_async_callback(obs.aclose)
             try:
                 async with asyncio.TaskGroup() as tg:
+                    self._tg = tg
                     tg.create_task(venue.run(), name="venue-ws")
                     tg.create_task(feed.run(self.sink), name="feed")
                     tg.create_task(self._signals(), name="signals")

@@ -7,6 +7,7 @@ here does I/O except `Accounting.summary`, which asks the venue for its own view
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Accounting",
+    "LoopStats",
     "build_engine",
     "build_inputs",
     "dashboard_view",
@@ -122,6 +124,24 @@ def fair_model(s: Settings, now_ns: int, sim: Any | None) -> FairValueModel:
         shape=_shape(s.pricing.shape),
         prior_strength=0.5 if s.pricing.realised_blend else None,
     )
+
+
+class LoopStats:
+    """How long the quote loop's decisions take (wake-up -> desired quotes), recent window."""
+
+    def __init__(self, window: int = 4096) -> None:
+        self.count = 0
+        self.recent: deque[int] = deque(maxlen=window)
+
+    def decide(self, ns: int) -> None:
+        self.count += 1
+        self.recent.append(ns)
+
+    def percentile_us(self, q: float) -> float | None:
+        if not self.recent:
+            return None
+        xs = sorted(self.recent)
+        return xs[min(len(xs) - 1, max(0, math.ceil(q * len(xs)) - 1))] / 1e3
 
 
 def sim_vix(sim: Any) -> float | None:

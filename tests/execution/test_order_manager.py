@@ -88,6 +88,27 @@ async def test_refuses_before_reconcile_then_quotes_with_batches(venue, clock, t
     assert await bot.om.sync(desired) is not None and bot.om.stats.write_calls == 2  # no-op
 
 
+async def test_write_budget_defers_instead_of_waiting(venue, clock, tmp_path):
+    """A pass sends only what the venue's write budget pays for now; the rest is deferred
+    and `budget_wait_s` says when to plan it (from the state of then), so no call waits."""
+    asked: list[float] = []
+    venue.write_op_cost, venue.write_cancel_cost = 10.0, 2.0
+    venue.tokens = 25.0
+    venue.write_budget = lambda: venue.tokens
+    venue.write_wait_s = lambda tokens: asked.append(tokens) or 0.125
+    bot = Bot(venue, clock, tmp_path / "b.db", max_new_ops_per_sync=-1)
+    await bot.om.start()
+    assert bot.om.budget_wait_s() is None
+    desired = [q(t, s, p, 500) for t in (A, B) for s, p in ((Side.BID, 4800), (Side.ASK, 5200))]
+    p = await bot.om.sync(desired)
+    assert len(p.creates) == 2 and p.deferred == 2 and len(venue.resting()) == 2
+    assert bot.om.budget_wait_s() == 0.125 and asked == [20.0]  # the next 2 items' tokens
+    venue.tokens = 100.0
+    p = await bot.om.sync(desired)
+    assert len(p.creates) == 2 and p.deferred == 0 and len(venue.resting()) == 4
+    assert bot.om.budget_wait_s() is None
+
+
 async def test_price_move_is_one_amend_and_size_cut_one_decrease(venue, clock, tmp_path):
     bot = Bot(venue, clock, tmp_path / "b.db")
     await bot.om.start()

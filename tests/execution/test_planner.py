@@ -110,6 +110,27 @@ def test_new_ops_cap_amends_first_cancels_uncapped():
     assert len(p.amends) == 4 and len(p.creates) == 1 and p.deferred == 2 and len(p.cancels) == 1
 
 
+def test_write_budget_pays_cancels_first_then_amends_then_creates():
+    live = [order(f"a{i}", 5000, 100, ticker=f"M{i}") for i in range(4)]
+    live += [order("x", 5000, 100, ticker="GONE"), order("y", 5000, 100, ticker="GONE2")]
+    desired = [q(5100, 100, ticker=f"M{i}") for i in range(4)] + [
+        q(5000, 100, ticker=f"N{i}") for i in range(3)
+    ]
+    # 2 cancels x 2 tokens = 4; 50 - 4 = 46 tokens left: four 10-token items fit, not five
+    cfg = PlannerConfig(budget=50, op_cost=10, cancel_cost=2)
+    p = plan(desired, live, ids(), config=cfg)
+    assert len(p.cancels) == 2 and len(p.amends) == 4 and not p.creates and p.deferred == 3
+    # an exhausted budget still pulls quotes (cancels go, the rate limiter may make them wait)
+    p = plan(desired, live, ids(), config=PlannerConfig(budget=-5))
+    assert len(p.cancels) == 2 and not p.amends and not p.creates and p.deferred == 7
+    # the tighter of the batch cap and the budget wins
+    p = plan(desired, live, ids(), config=PlannerConfig(budget=1000, max_new_ops=5))
+    assert len(p.amends) + len(p.creates) == 5 and p.deferred == 2
+    # no budget: nothing deferred
+    p = plan(desired, live, ids())
+    assert len(p.amends) == 4 and len(p.creates) == 3 and p.deferred == 0
+
+
 def test_no_amend_reprice_config():
     p = plan(
         [q(5100, 100)], [order("a", 5000, 100)], ids(), config=PlannerConfig(amend_reprice=False)

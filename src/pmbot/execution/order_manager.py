@@ -79,6 +79,7 @@ class OrderManager(Settler):
         self._touched: set[str] | None = None
         self._periodic = False
         self._reconcile_lock = asyncio.Lock()
+        self._deferred = 0
 
     @property
     def in_flight(self) -> frozenset[str]:
@@ -131,12 +132,26 @@ class OrderManager(Settler):
         self, desired: Iterable[QuoteLike], *, tickers: Collection[str] | None = None
     ) -> Plan | None:
         """Make the live orders the desired ones with the fewest calls; None when refused."""
+        if not self._periodic and self._needs_reconcile and self._reconcile_due():
+            await self._reconcile_logged()  # no periodic task to do it for us
+        p = self.prepare(desired, tickers=tickers)
+        if p:
+            await self.send(p)
+        return p
+
+    def prepare(
+        self, desired: Iterable[QuoteLike], *, tickers: Collection[str] | None = None
+    ) -> Plan | None:
+        """Plan and commit (no await): the calls are then `send(plan)`'s; None when refused.
+
+        For a caller that must not wait for the venue's answers: it sends the plan in a
+        task of its own and goes on deciding; later plans leave these orders alone (in
+        flight) until their answers arrive.
+        """
         self.stats.syncs += 1
         if self.halted:
             self.stats.refused["halted"] += 1
             return None
-        if not self._periodic and self._needs_reconcile and self._reconcile_due():
-            await self._reconcile_logged()  # no periodic task to do it for us
         backing_off = self.clock.monotonic() < self._backoff_until
         unreconciled = not self.reconciled
         p = plan(
@@ -147,21 +162,16 @@ class OrderManager(Settler):
             tickers=tickers,
             config=self._planner_config(),
         )
+        self._deferred = p.deferred
         if backing_off or unreconciled:
             # rate limited or not reconciled: hold new risk back, but pulling quotes (a halted
             # or stale market) must not wait; a cancel of an order already gone is harmless
             self.stats.refused["rate_limited" if backing_off else "unreconciled"] += 1
+            self._deferred = 0  # nothing to wake early for: the backoff / reconcile decides
             if not p.cancel_batches:
                 return None
             p = Plan(cancel_batches=p.cancel_batches)
         if p:
             self.stats.plans += 1
-            self._executing += 1
-            self._idle.clear()
-            try:
-                await self.execute(p)
-            finally:
-                self._executing -= 1
-                if not self._executing:
-                    self._idle.set()
+            self.commit(p)
         return p

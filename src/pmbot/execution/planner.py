@@ -73,6 +73,13 @@ class PlannerConfig:
     # capped. Amends go first (they fix stale prices), then creates. None: no cap.
     max_new_ops: int | None = None
     can_amend: bool = True  # False (Polymarket): no amend/decrease; any change is cancel + create
+    # the venue's write budget available right now, in the venue's tokens (None: unlimited),
+    # and what each item costs. Cancels and decreases always go (they reduce risk) and are
+    # paid first; amends, then creates, go only while the rest of the budget covers them, so
+    # no call of this pass has to wait for the rate limiter; the rest is deferred.
+    budget: float | None = None
+    op_cost: float = 10.0  # one create / amend / decrease item
+    cancel_cost: float = 2.0  # one cancel item
 
 
 class CreateAction(NamedTuple):
@@ -117,7 +124,7 @@ class Plan:
     decreases: list[DecreaseAction] = field(default_factory=list)
     kept: int = 0
     frozen: list[tuple[str, Side]] = field(default_factory=list)  # groups waiting on the venue
-    deferred: int = 0  # amends/creates left for the next pass by `max_new_ops`
+    deferred: int = 0  # amends/creates left for the next pass by `max_new_ops` or `budget`
 
     @property
     def creates(self) -> list[CreateAction]:
@@ -262,6 +269,11 @@ def plan(
         _plan_group(ticker, side, levels, orders, new_id, config, p, creates, cancels)
 
     cap = config.max_new_ops
+    if config.budget is not None:
+        spare = config.budget - config.cancel_cost * len(cancels)
+        spare -= config.op_cost * len(p.decreases)
+        fit = max(0, int(spare // config.op_cost)) if config.op_cost > 0 else len(creates)
+        cap = fit if cap is None else min(cap, fit)
     if cap is not None and len(p.amends) + len(creates) > cap:
         n0 = len(p.amends) + len(creates)
         p.amends = p.amends[: max(0, cap)]

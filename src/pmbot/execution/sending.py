@@ -106,16 +106,33 @@ class Sender:
     _periodic: bool  # run_periodic is running (it, not sync, does the wanted reconciles)
     _touched: set[str] | None  # orders changed while a reconciliation fetches (else None)
     _reconcile_lock: asyncio.Lock
+    _deferred: int  # amends/creates the last plan left for later (write budget, batch cap)
 
     def _planner_config(self) -> PlannerConfig:
         cap = self.config.max_new_ops_per_sync
+        v = self.venue
+        budget = getattr(v, "write_budget", None)  # optional capability (Kalshi's buckets)
         return PlannerConfig(
-            self.venue.max_batch_create,
-            self.venue.max_batch_cancel,
+            v.max_batch_create,
+            v.max_batch_cancel,
             self.config.amend_reprice,
-            max_new_ops=None if cap < 0 else (cap or self.venue.max_batch_create),
-            can_amend=getattr(self.venue, "supports_amend", True),
+            max_new_ops=None if cap < 0 else (cap or v.max_batch_create),
+            can_amend=getattr(v, "supports_amend", True),
+            budget=None if budget is None else budget(),
+            op_cost=getattr(v, "write_op_cost", 10.0),
+            cancel_cost=getattr(v, "write_cancel_cost", 2.0),
         )
+
+    def budget_wait_s(self) -> float | None:
+        """Wall seconds until the write budget covers the next batch of deferred work (None:
+        nothing deferred). The quote loop sleeps no longer than this."""
+        if not self._deferred:
+            return None
+        wait = getattr(self.venue, "write_wait_s", None)
+        if wait is None:
+            return 0.0
+        n = min(self._deferred, max(1, self.venue.max_batch_create))
+        return float(wait(getattr(self.venue, "write_op_cost", 10.0) * n))
 
     async def _quiesce(self) -> None:
         """Wait until no sync has calls in flight."""
@@ -124,6 +141,14 @@ class Sender:
 
     async def execute(self, p: Plan) -> None:
         """Ledger first (one commit for all intents), then every call concurrently."""
+        self.commit(p)
+        await self.send(p)
+
+    def commit(self, p: Plan) -> None:
+        """Write the plan's intents to the ledger (one commit) and mark its orders in flight.
+
+        No await: the plan and the state it was made from are never pulled apart.
+        """
         now = self.clock.now_ns()
         new = [
             LiveOrder(
@@ -174,14 +199,33 @@ class Sender:
             self._in_flight.add(n.client_order_id)
         if self._touched is not None:
             self._touched.update(self._in_flight)
-        calls = [self._cancel_batch(b) for b in p.cancel_batches]
-        calls += [self._decrease(d) for d in p.decreases]
-        calls += [self._amend(a) for a in p.amends]
-        calls += [self._create_batch(b) for b in p.create_batches]
+        prepay = getattr(self.venue, "prepay_writes", None)  # optional (Kalshi's buckets)
+        if prepay is not None:
+            v = self.venue
+            ops = len(p.amends) + len(p.decreases) + sum(len(b) for b in p.create_batches)
+            cancels = sum(len(b) for b in p.cancel_batches)
+            prepay(
+                getattr(v, "write_op_cost", 10.0) * ops
+                + getattr(v, "write_cancel_cost", 2.0) * cancels
+            )
+
+    async def send(self, p: Plan) -> None:
+        """Every call of a committed plan, concurrently; each order settled from its answer."""
+        self._executing += 1
+        self._idle.clear()
         try:
-            results = await asyncio.gather(*calls, return_exceptions=True)
+            calls = [self._cancel_batch(b) for b in p.cancel_batches]
+            calls += [self._decrease(d) for d in p.decreases]
+            calls += [self._amend(a) for a in p.amends]
+            calls += [self._create_batch(b) for b in p.create_batches]
+            try:
+                results = await asyncio.gather(*calls, return_exceptions=True)
+            finally:
+                self.flush_acks()
         finally:
-            self.flush_acks()
+            self._executing -= 1
+            if not self._executing:
+                self._idle.set()
         for r in results:
             if isinstance(r, BaseException):
                 raise r

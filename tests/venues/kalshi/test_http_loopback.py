@@ -266,3 +266,37 @@ async def test_refused_connection_retries_even_a_write(key: rsa.RSAPrivateKey) -
         with pytest.raises(VenueUnavailable):
             await http.batch_cancel(["a"])
     assert http.calls == 4
+
+
+async def test_prepaid_writes_spend_the_credit_not_the_bucket(
+    rig: tuple[Server, KalshiHttp],
+) -> None:
+    """The order manager pays for a plan at commit; its calls then take nothing more."""
+    _srv, http = rig
+    b = http.write_bucket
+    http.prepay_writes(20)
+    level = b.available(http.clock.monotonic())
+    assert http.write_credit == 20 and level <= 80.5
+    await http.create_order("T", Side.BID, 4700, 100)  # 10 tokens, from the credit
+    await http.create_order("T", Side.BID, 4600, 100)
+    assert http.write_credit == 0
+    assert b.available(http.clock.monotonic()) >= level  # only refilled since
+    await http.create_order("T", Side.BID, 4500, 100)  # no credit left: the bucket pays
+    assert b.available(http.clock.monotonic()) < level
+    # never more than the bucket holds: the rest is reserved by the calls themselves
+    http.prepay_writes(10_000)
+    assert http.write_credit <= 100 and b.available(http.clock.monotonic()) < 1
+
+
+async def test_create_never_resent_after_its_deadline(rig: tuple[Server, KalshiHttp]) -> None:
+    """A quote is only good while fresh: a create refused by 429s or lost to 5xx is not sent
+    again once `create_max_age_s` has passed; the caller gets the error and requotes."""
+    srv, http = rig
+    http.create_max_age_s = 0.0
+    srv.fail_429 = 3
+    with pytest.raises(RateLimited):
+        await http.create_order("T", Side.BID, 4700, 100, client_order_id="late-1")
+    assert srv.orders == {} and sum(1 for m, p, _ in srv.log if m == "POST") == 1
+    srv.fail_429 = 0
+    # refused before processing: the id was not burned
+    assert (await http.create_order("T", Side.BID, 4700, 100, client_order_id="late-1")).order_id

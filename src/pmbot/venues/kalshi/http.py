@@ -57,6 +57,7 @@ class KalshiHttp:
         backoff_cap_s: float = 2.0,
         timeout_s: float = 10.0,
         new_client_order_id: Callable[[], str] | None = None,
+        create_max_age_s: float | None = None,
     ) -> None:
         self.urls = urls
         self.signer = signer
@@ -68,6 +69,9 @@ class KalshiHttp:
         self.read_bucket = rest.TokenBucket(read_rate, read_capacity, now)
         self.write_bucket = rest.TokenBucket(write_rate, write_capacity, now)
         self.costs = costs or rest.CostTable()
+        # a create is not (re)sent later than this after it was first tried (None: no limit)
+        self.create_max_age_s = create_max_age_s
+        self.write_credit = 0.0  # write tokens already taken from the bucket (prepay_writes)
         self.max_retries = max_retries
         self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -116,6 +120,19 @@ class KalshiHttp:
         )
         return limits, costs
 
+    def prepay_writes(self, tokens: float) -> None:
+        """Take up to `tokens` write tokens now (no more than the bucket holds) as a credit
+        the next write requests spend instead of reserving their own.
+
+        The order manager commits a plan and sends it a moment later, from another task;
+        paying at commit keeps the budget it sees for the next plan true in between.
+        """
+        now = self.clock.monotonic()
+        take = max(0.0, min(tokens, self.write_bucket.available(now)))
+        if take:
+            self.write_bucket.reserve(take, now)
+            self.write_credit += take
+
     # ---- the one request path ---------------------------------------------------------
     def _delay(self, attempt: int) -> float:
         c = min(self.backoff_cap_s, self.backoff_base_s * (2**attempt))
@@ -126,7 +143,12 @@ class KalshiHttp:
             await self.start()
         assert self._session is not None
         bucket = self.write_bucket if req.write else self.read_bucket
-        wait = bucket.reserve(self.costs.cost(req), self.clock.monotonic())
+        cost = float(self.costs.cost(req))
+        if req.write and self.write_credit > 0:  # paid for when the plan was committed
+            paid = min(self.write_credit, cost)
+            self.write_credit -= paid
+            cost -= paid
+        wait = bucket.reserve(cost, self.clock.monotonic())
         if wait > 0:  # pad: the venue's bucket refills on its clock, not ours
             await self.clock.sleep(wait * 1.05 + 0.01)
         headers: dict[str, str] = {}
@@ -146,17 +168,24 @@ class KalshiHttp:
             return resp.status, await resp.read()
 
     async def call(
-        self, req: rest.Request, *, retry_429: bool | None = None, retry_unknown: bool | None = None
+        self,
+        req: rest.Request,
+        *,
+        retry_429: bool | None = None,
+        retry_unknown: bool | None = None,
+        deadline: float | None = None,
     ) -> Any:
         """Send, retry where safe, and decode; raises the typed venue error otherwise.
 
         `retry_429`: resend after a 429 (refused before processing). `retry_unknown`: resend
         after a network error or 5xx, where the first attempt may have taken effect.
+        `deadline` (our monotonic clock): no retry leaves after it; the last error is raised.
         """
         may_retry = req.idempotent if retry_429 is None else retry_429
         again = req.idempotent if retry_unknown is None else retry_unknown
         attempt = 0
         while True:
+            status_err: VenueError | None = None
             try:
                 status, body = await self._send_once(req)
             except (TimeoutError, aiohttp.ClientError, OSError) as e:
@@ -176,7 +205,7 @@ class KalshiHttp:
             else:
                 if 200 <= status < 300:
                     return rest.decode_response(req, body)
-                err = rest.error_from_body(status, body, request=req)
+                err = status_err = rest.error_from_body(status, body, request=req)
                 if status == 429:
                     (self.write_bucket if req.write else self.read_bucket).drain(
                         self.clock.monotonic()
@@ -208,7 +237,12 @@ class KalshiHttp:
                             req.template,
                         )
                     raise err
-            await self.clock.sleep(self._delay(attempt))
+            delay = self._delay(attempt)
+            if deadline is not None and self.clock.monotonic() + delay > deadline:
+                if status_err is not None:
+                    raise status_err
+                raise VenueUnavailable(f"{req.method} {req.template}: retries past the deadline")
+            await self.clock.sleep(delay)
             attempt += 1
 
     async def _all(
@@ -402,9 +436,12 @@ class KalshiHttp:
         spec = rest.OrderSpec(ticker, side, price, count, coid, **opts)
         req = rest.create_order(spec)
         resent = False
+        # a quote is only good while fresh: nothing of this create leaves after the deadline
+        age = self.create_max_age_s
+        deadline = None if age is None else self.clock.monotonic() + age
         while True:
             try:
-                r: w.CreateOrderResponse = await self.call(req, retry_429=True)
+                r: w.CreateOrderResponse = await self.call(req, retry_429=True, deadline=deadline)
                 log.info(
                     "kalshi order created ticker=%s side=%s price=%d count=%d order_id=%s client_order_id=%s "
                     "filled=%s remaining=%s",
@@ -427,8 +464,8 @@ class KalshiHttp:
                 found = await self._lookup_created(coid, ticker)
                 if found is not None:
                     return found
-                if resent:
-                    raise
+                if resent or (deadline is not None and self.clock.monotonic() > deadline):
+                    raise  # outcome unknown: reconciliation settles it, the strategy requotes
                 resent = True  # not there: resend the SAME id (a duplicate would be a 409)
             except OrderRejected as e:
                 if e.code == "order_already_exists" and resent:

@@ -48,6 +48,25 @@ class KalshiPort:
     def max_batch_cancel(self) -> int:
         return max(1, min(100, int(self.http.write_bucket.capacity // _CANCEL_COST)))
 
+    # the client-side write budget, so the order manager plans only what can go out at once
+    write_op_cost = float(_CREATE_COST)  # a create / amend / decrease item
+    write_cancel_cost = float(_CANCEL_COST)
+
+    def write_budget(self) -> float:
+        """Write tokens spendable now, less one item's worth of headroom (the venue's bucket
+        refills on its own clock and may be a hair behind ours)."""
+        b = self.http.write_bucket
+        return b.available(self.http.clock.monotonic()) - _CREATE_COST
+
+    def prepay_writes(self, tokens: float) -> None:
+        """Pay for a committed plan's calls now (they go out a moment later, from a task)."""
+        self.http.prepay_writes(tokens)
+
+    def write_wait_s(self, tokens: float) -> float:
+        """Seconds until `tokens` (plus the headroom) will be spendable."""
+        b = self.http.write_bucket
+        return b.wait_for(tokens + _CREATE_COST, self.http.clock.monotonic())
+
     def _now(self) -> int:
         return self.venue.clock.now_ns()
 

@@ -648,6 +648,15 @@ class TokenBucket:
         self.level -= min(cost, self.capacity)
         return 0.0 if self.level >= 0 else -self.level / self.rate
 
+    def available(self, now: float) -> float:
+        """Tokens that could be spent at `now` without waiting (a peek: takes nothing)."""
+        return min(self.capacity, self.level + max(0.0, now - self.t) * self.rate)
+
+    def wait_for(self, tokens: float, now: float) -> float:
+        """Seconds from `now` until `tokens` (at most a full bucket) are available."""
+        short = min(tokens, self.capacity) - self.available(now)
+        return max(0.0, short / self.rate)
+
     def drain(self, now: float) -> None:
         """Empty the bucket (after the venue said 429: our view was too generous)."""
         self.reserve(0, now)
