@@ -93,10 +93,14 @@ class _Snap(NamedTuple):
 class _Sync:
     """One sync's sample: the market-data event it answers, and whether it has written yet."""
 
-    __slots__ = ("done", "event", "t0", "writes")
+    __slots__ = ("desired", "done", "event", "live", "plan", "t0", "t_planned", "t_send", "writes")
 
     def __init__(self, event: tuple[int, str, bool] | None, t0: int) -> None:
         self.event, self.t0, self.writes = event, t0, 0
+        self.t_planned = self.t_send = 0
+        self.live: list[tuple[str, str, Any, int]] = []
+        self.plan: Any = None
+        self.desired: Any = ()
         self.done = event is None
 
 
@@ -138,6 +142,13 @@ class Probe:
         self.syncs_deferring = 0
         self.kept = self.frozen = self.plans = 0  # over every sync the OM planned
         self.rtt: list[int] = []
+        # plan -> first write, in parts: prepare (plan + ledger commit), the send task starting,
+        # the send (port, request build, token bucket, RSA-PSS signing, aiohttp)
+        self.parts: dict[str, list[int]] = {
+            "plan_commit": [],
+            "task_start": [],
+            "send_to_write": [],
+        }
 
     # recorder slot
     def on_event(self, e: object) -> None:
@@ -160,18 +171,13 @@ class Probe:
         prepare, send = om.prepare, om.send
 
         def prepare_probe(desired: Any, *, tickers: Any = None) -> Any:
-            desired = list(desired)
             rec = _Sync(self.pending, time.perf_counter_ns())
             self.pending = None
             if not self.t_quote:
                 self.t_quote = rec.t0
             _CUR.set(rec)  # copied into the context of the send task created next
-            # copies: the calls mutate the orders (a cancel ack zeroes `remaining`)
-            live = {
-                o.client_order_id: _Snap(o.ticker, _sv(o.side), o.remaining)
-                for o in app.state.live_orders()
-            }
             p = prepare(desired, tickers=tickers)
+            rec.t_planned = time.perf_counter_ns()
             if p is None and rec.event is not None:
                 # refused (reconciling, rate-limit pause): the event still waits for an order
                 if self.pending is None or rec.event[0] < self.pending[0]:
@@ -184,15 +190,30 @@ class Probe:
                 self.deferred += p.deferred
                 self.syncs_deferring += p.deferred > 0
             if p:
-                self._count(p, desired, live)
+                # the orders as they were before this plan (its creates are new; the commit
+                # changed statuses only), for the cancel/replace baselines counted after the
+                # send; the probe's own cost in the decision's step is this one list
+                new = {c.client_order_id for c in p.creates}
+                rec.live = [
+                    (o.client_order_id, o.ticker, o.side, o.remaining)
+                    for o in app.state.live_orders()
+                    if o.client_order_id not in new
+                ]
+                rec.plan, rec.desired = p, desired
             return p
 
         async def send_probe(p: Any) -> Any:
+            rec = _CUR.get()
+            if rec is not None:
+                rec.t_send = time.perf_counter_ns()
             self.in_sync += 1
             try:
                 return await send(p)
             finally:
                 self.in_sync -= 1
+                if rec is not None and rec.plan is p:
+                    live = {c: _Snap(t, _sv(sd), r) for c, t, sd, r in rec.live}
+                    self._count(p, list(rec.desired), live)
 
         om.prepare, om.send = prepare_probe, send_probe
 
@@ -266,6 +287,10 @@ class Probe:
             (self.busy if busy else self.idle).append(lat)
         self.to_sync.append(rec.t0 - arrival)
         self.in_sync_ns.append(now - rec.t0)
+        if rec.t_send:
+            self.parts["plan_commit"].append(rec.t_planned - rec.t0)
+            self.parts["task_start"].append(rec.t_send - rec.t_planned)
+            self.parts["send_to_write"].append(now - rec.t_send)
 
 
 def _sv(side: Any) -> str:
@@ -372,6 +397,10 @@ async def main() -> int:
         rep.figure("event_to_sync_p99", _pct(probe.to_sync, 0.99), "us")
         rep.figure("sync_to_write_p50", _pct(probe.in_sync_ns, 0.5), "us")
         rep.figure("sync_to_write_p99", _pct(probe.in_sync_ns, 0.99), "us")
+        for part, xs in probe.parts.items():
+            if xs:
+                rep.figure(f"{part}_p50", _pct(xs, 0.5), "us")
+                rep.figure(f"{part}_p99", _pct(xs, 0.99), "us")
     ls = app.loop_stats
     if ls.count:
         rep.figure("decision_p50", ls.percentile_us(0.5) or 0.0, "us")

@@ -56,6 +56,7 @@ __all__ = ["BotApp", "RunOptions", "Stop"]
 
 log = logging.getLogger("pmbot.app")
 _CREATE_MAX_AGE_S = 0.25  # wall seconds
+_FAIR_MAX_AGE_NS = 250_000_000  # market time
 _MAX_SYNCS_IN_FLIGHT = 4  # decisions whose calls may be in flight at once
 
 
@@ -344,10 +345,7 @@ class BotApp:
                 await self._select()
             if self.state.index_level is None or not self.event_markets:
                 continue
-            vix = self._vix()
-            self.fair = self._model.fair_value(
-                self.event_ticker, self.event_markets, now, self.state.index_level, vix
-            )
+            self.fair = self._fair_value(now)
             self.acct.sync(self.state, self.fair)
             inp = build_inputs(self, now)
             self.decision = d = engine.step(inp)
@@ -378,6 +376,34 @@ class BotApp:
         except VenueError as e:
             log.warning("sync failed %s", kv(error=e))
         self._wake.set()
+
+    def _fair_value(self, now: int) -> EventFairValue:
+        """The event's fair values, recomputed on every index or volatility change, on a new
+        market set, and at least every `_FAIR_MAX_AGE_NS` of market time; a wake-up for a
+        book, fill or answer alone reuses them (the pricer reads no book)."""
+        level = self.state.index_level
+        assert level is not None
+        key = (
+            self.event_ticker,
+            id(self.event_markets),
+            len(self.event_markets),
+            level,
+            self._vix(),
+        )
+        if (
+            self.fair is not None
+            and key == self._fair_key
+            and 0 <= now - self._fair_ns < _FAIR_MAX_AGE_NS
+        ):
+            return self.fair
+        self._fair_key, self._fair_ns = key, now
+        fair: EventFairValue = self._model.fair_value(
+            self.event_ticker, self.event_markets, now, level, key[4]
+        )
+        return fair
+
+    _fair_key: tuple[object, ...] = ()
+    _fair_ns = 0
 
     def _speed(self) -> float:
         return float(getattr(self.clock, "speed", 1.0))

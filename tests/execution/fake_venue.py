@@ -83,6 +83,7 @@ class FakeVenue:
         self.sticky: set[str] = set()  # order_ids whose cancels silently do nothing
         self.reject_create: dict[str, str] = {}  # client_order_id -> error code
         self.on_create: Callable[[CreateOrder], None] | None = None
+        self.on_amend: Callable[[AmendOrder], None] | None = None
         self._ids = itertools.count(1)
         self._prio = itertools.count(1)
         self._trades = itertools.count(1)
@@ -237,6 +238,8 @@ class FakeVenue:
 
     async def amend(self, req: AmendOrder) -> OrderAck:
         self.calls["amend"] += 1
+        if self.on_amend:
+            self.on_amend(req)
         self._hook("amend")
         o = self.orders.get(req.order_id)
         if o is None or o.status is not OrderStatus.RESTING:

@@ -109,6 +109,27 @@ async def test_write_budget_defers_instead_of_waiting(venue, clock, tmp_path):
     assert bot.om.budget_wait_s() is None
 
 
+async def test_only_new_orders_wait_for_the_disk(venue, clock, tmp_path):
+    """A create's id is committed before the venue sees it; a pass that only amends, cuts or
+    cancels writes nothing before its calls (its intents ride with the answers' commit)."""
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 500), q(B, Side.ASK, 5200, 500)])
+    (a,) = bot.state.live_orders(A)
+    seen: list[list[str]] = []
+    venue.on_amend = lambda req: seen.append(
+        [k for _, k, _ in bot.ledger.order_events(req.client_order_id)]
+    )
+    await bot.om.sync([q(A, Side.BID, 4900, 500)])  # amend A, cancel B
+    assert seen and "amend_sent" not in seen[0]  # nothing written before the call
+    kinds = [k for _, k, _ in bot.ledger.order_events(a.client_order_id)]
+    assert kinds[-2:] == ["amend_sent", "amend_ack"]  # both, in order, after the answers
+    (b,) = [o for o in venue.orders.values() if o.ticker == B]
+    assert venue.resting(B) == [] and "cancel_sent" in [
+        k for _, k, _ in bot.ledger.order_events(b.client_order_id)
+    ]
+
+
 async def test_price_move_is_one_amend_and_size_cut_one_decrease(venue, clock, tmp_path):
     bot = Bot(venue, clock, tmp_path / "b.db")
     await bot.om.start()

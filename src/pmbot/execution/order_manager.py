@@ -80,6 +80,7 @@ class OrderManager(Settler):
         self._periodic = False
         self._reconcile_lock = asyncio.Lock()
         self._deferred = 0
+        self._late = []
 
     @property
     def in_flight(self) -> frozenset[str]:
@@ -109,6 +110,7 @@ class OrderManager(Settler):
     async def shutdown(self, reason: str = "shutdown") -> bool:
         """Cancel everything and verify; delete the order group. Returns True when verified."""
         ok = await self.cancel_all(reason)
+        self.flush_acks()
         self.ledger.end_run(
             self.clock.now_ns(),
             {

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pmbot.clock import Clock
 from pmbot.core.money import Qty
@@ -75,6 +76,26 @@ class ExecStats:
         return sum(self.writes.values())
 
 
+async def _all_at_once(calls: list[Coroutine[Any, Any, None]]) -> list[BaseException | None]:
+    """Run the calls concurrently, the first one inline: it is signed and written in this
+    step, one task hop sooner than through `gather`. Results as `gather(...,
+    return_exceptions=True)`; cancelling this cancels them all."""
+    if not calls:
+        return []
+    rest = [asyncio.ensure_future(c) for c in calls[1:]]
+    first: BaseException | None = None
+    try:
+        await calls[0]
+    except asyncio.CancelledError:
+        for t in rest:
+            t.cancel()
+        raise
+    except Exception as e:
+        first = e
+    others = await asyncio.gather(*rest, return_exceptions=True)
+    return [first, *(r if isinstance(r, BaseException) else None for r in others)]
+
+
 class Sender:
     """The sending half of OrderManager (no constructor of its own)."""
 
@@ -106,6 +127,7 @@ class Sender:
     _periodic: bool  # run_periodic is running (it, not sync, does the wanted reconciles)
     _touched: set[str] | None  # orders changed while a reconciliation fetches (else None)
     _reconcile_lock: asyncio.Lock
+    _late: list[tuple[list[LiveOrder], list[tuple[int, str, str, str]]]]  # intents to flush
     _deferred: int  # amends/creates the last plan left for later (write budget, batch cap)
 
     def _planner_config(self) -> PlannerConfig:
@@ -164,29 +186,34 @@ class Sender:
             )
             for c in p.creates
         ]
-        with self.ledger.transaction():  # one commit for every intent of this pass
-            if new:
+        canceling = []
+        for c in p.cancels:
+            o = self.state.orders[c.client_order_id]
+            self._set(o, OrderStatus.CANCEL_PENDING, now)
+            canceling.append(o)
+        intents = [
+            (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.total}")
+            for a in p.amends
+        ]
+        intents += [
+            (now, d.client_order_id, "decrease_sent", f"reduce_to={d.reduce_to}")
+            for d in p.decreases
+        ]
+        if new:
+            with self.ledger.transaction():  # one commit for every intent of this pass
                 self.ledger.add_orders(
                     new,
                     post_only=[c.post_only for c in p.creates],
                     order_group_id=self.order_group_id,
                 )
-            canceling = []
-            for c in p.cancels:
-                o = self.state.orders[c.client_order_id]
-                self._set(o, OrderStatus.CANCEL_PENDING, now)
-                canceling.append(o)
-            if canceling:
                 self.ledger.update_orders(canceling, "cancel_sent")
-            intents = [
-                (now, a.client_order_id, "amend_sent", f"price={a.price} count={a.total}")
-                for a in p.amends
-            ]
-            intents += [
-                (now, d.client_order_id, "decrease_sent", f"reduce_to={d.reduce_to}")
-                for d in p.decreases
-            ]
-            self.ledger.add_events(intents)
+                self.ledger.add_events(intents)
+        else:
+            # no new order: nothing a restart could not learn from the venue (every order
+            # touched is already in the ledger, and reconciliation takes the venue's state
+            # of it), so the intents ride with the answers' commit instead of delaying the
+            # calls by one: the order manager's hot path has no disk write on it
+            self._late.append((canceling, intents))
         for o in new:  # only once the intents are committed
             self.state.register_order(o)
         for c in p.cancels:
@@ -219,7 +246,7 @@ class Sender:
             calls += [self._amend(a) for a in p.amends]
             calls += [self._create_batch(b) for b in p.create_batches]
             try:
-                results = await asyncio.gather(*calls, return_exceptions=True)
+                results = await _all_at_once(calls)
             finally:
                 self.flush_acks()
         finally:
@@ -233,12 +260,18 @@ class Sender:
     def flush_acks(self) -> None:
         """Write the acknowledged orders' new state in one commit.
 
-        Deferred to the end of the pass: losing them in a crash is harmless (the intents
-        are already committed and reconciliation takes the venue's view on restart).
+        Deferred to the end of the pass, with the intents of passes that created nothing:
+        losing them in a crash is harmless (every order is in the ledger before it is sent
+        and reconciliation takes the venue's view of it on restart).
         """
-        if self._acks:
+        if self._late or self._acks:
+            late, self._late = self._late, []
             rows, self._acks = self._acks, []
-            self.ledger.update_orders_each(rows)
+            with self.ledger.transaction():
+                for canceling, intents in late:
+                    self.ledger.update_orders(canceling, "cancel_sent")
+                    self.ledger.add_events(intents)
+                self.ledger.update_orders_each(rows)
 
     # ---- calls ----------------------------------------------------------------------
     async def _create_batch(self, batch: Sequence[CreateAction]) -> None:
