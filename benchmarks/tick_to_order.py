@@ -445,6 +445,12 @@ async def main() -> int:
         print(f"warm-up samples (first {args.warmup:g} s, not above): {len(probe.warm)}; "
               f"decisions: {ls.count}")  # fmt: skip
         print(f"order manager writes: {res.summary.get('orders')}")
+        pool = app.venue.http.presign if app.venue is not None else None
+        if pool is not None:
+            print(
+                f"presigned signatures: hits={pool.hits} misses={pool.misses} "
+                f"expired={pool.expired} signed={pool.signed} (worker thread) on={pool.enabled}"
+            )
         st = app.om.stats if app.om is not None else None
         if st is not None:
             print(f"rejects: {dict(st.rejects)} refused syncs: {dict(st.refused)}")

@@ -20,6 +20,7 @@ import gc
 import logging
 import signal
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ from pmbot.settings import Secrets, Settings
 from pmbot.store.ledger import Ledger
 from pmbot.strategy.selection import select_event, select_markets
 from pmbot.venues.kalshi.port import KalshiPort
+from pmbot.venues.kalshi.presign import PresignedHeaders
 from pmbot.venues.kalshi.signing import KalshiSigner
 from pmbot.venues.kalshi.urls import resolve_urls
 from pmbot.venues.kalshi.venue import KalshiVenue
@@ -377,6 +379,21 @@ class BotApp:
             log.warning("sync failed %s", kv(error=e))
         self._wake.set()
 
+    def _start_presign(
+        self, tg: asyncio.TaskGroup, port: Any, signer: KalshiSigner, executor: Executor
+    ) -> None:
+        """Ready-made signatures for creating and for amending/cancelling our resting orders
+        (venues/kalshi/presign.py), signed in a worker thread."""
+        assert self.venue is not None
+        pool = PresignedHeaders(signer)
+        self.venue.http.presign = pool
+        live = self.state.live_orders
+
+        def wanted() -> list[tuple[str, str]]:
+            return list(port.presign_paths(o.order_id for o in live() if o.order_id))
+
+        tg.create_task(pool.run(wanted, LiveClock(), executor), name="presign")
+
     def _fair_value(self, now: int) -> EventFairValue:
         """The event's fair values, recomputed on every index or volatility change, on a new
         market set, and at least every `_FAIR_MAX_AGE_NS` of market time; a wake-up for a
@@ -529,6 +546,10 @@ class BotApp:
                     rep = await self.om.start()
                     log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
                     gc.freeze()  # start-up objects never need collecting: shorter GC pauses
+                    if signer is not None and self.s.kalshi.presign:
+                        executor = ThreadPoolExecutor(1, thread_name_prefix="presign")
+                        stack.callback(executor.shutdown, wait=False, cancel_futures=True)
+                        self._start_presign(tg, port, signer, executor)
                     tg.create_task(self._quote_loop(), name="quote")
                     tg.create_task(self.om.run_periodic(), name="reconcile")
                     if self.opts.dashboard:

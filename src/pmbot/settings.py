@@ -56,6 +56,7 @@ class KalshiSettings(_S):
     ws_url: str | None = None
     legacy_hosts: bool = False  # use api.elections / demo-api hosts instead of external-api*
     key_file_dir: str | None = None  # a directory holding key_id + private_key.pem (sim --keys)
+    presign: bool = True  # keep ready-made signatures for the write paths (presign.py)
 
 
 class PolymarketSettings(_S):

@@ -33,6 +33,9 @@ class Server:
     def __init__(self, key: rsa.RSAPrivateKey) -> None:
         self.pub = key.public_key()
         self.fail_429 = 0
+        self.expire_ts_below = 0  # answer 401 header_timestamp_expired to older timestamps
+        self.seen_ts: list[int] = []
+        self.sigs: list[str] = []
         self.drop_after_create = 0
         self.orders: dict[str, dict[str, Any]] = {}
         self.log: list[tuple[str, str, bytes]] = []
@@ -65,6 +68,18 @@ class Server:
         body = await r.read()
         self.log.append((r.method, r.path_qs, body))
         self.verify(r)
+        self.seen_ts.append(int(r.headers["KALSHI-ACCESS-TIMESTAMP"]))
+        self.sigs.append(r.headers["KALSHI-ACCESS-SIGNATURE"])
+        if self.expire_ts_below and self.seen_ts[-1] < self.expire_ts_below:
+            return web.json_response(
+                {
+                    "error": {
+                        "code": "header_timestamp_expired",
+                        "message": "header timestamp expired",
+                    }
+                },
+                status=401,
+            )
         if self.fail_429:
             self.fail_429 -= 1
             return web.json_response({"error": "too many requests"}, status=429)
@@ -300,3 +315,41 @@ async def test_create_never_resent_after_its_deadline(rig: tuple[Server, KalshiH
     srv.fail_429 = 0
     # refused before processing: the id was not burned
     assert (await http.create_order("T", Side.BID, 4700, 100, client_order_id="late-1")).order_id
+
+
+async def test_presigned_write_is_used_once_and_verifies(rig: tuple[Server, KalshiHttp]) -> None:
+    """A ready-made signature (signed ahead, in another thread in the app) is what the
+    venue sees for a stocked path; it verifies, and it is never sent twice."""
+    from pmbot.venues.kalshi.presign import PresignedHeaders
+
+    srv, http = rig
+    assert http.signer is not None
+    pool = http.presign = PresignedHeaders(http.signer, max_age_ms=5_000, refresh_ms=1_000)
+    path = http.urls.signed_path("/portfolio/events/orders")
+    now_ms = http.wall.now_ns() // 1_000_000
+    pool.add(pool.sign_many(pool.due([("POST", path)], now_ms), now_ms - 100))
+    await http.create_order("T", Side.BID, 4700, 100)
+    await http.create_order("T", Side.BID, 4600, 100)  # the stock is empty: signed on the spot
+    assert (pool.hits, pool.misses) == (1, 1)
+    assert srv.seen_ts[-2] == now_ms - 100 and srv.seen_ts[-1] >= now_ms
+    assert len(set(srv.sigs)) == len(srv.sigs)  # every signature the venue saw is distinct
+
+
+async def test_timestamp_expired_turns_presigning_off_and_resends(
+    rig: tuple[Server, KalshiHttp],
+) -> None:
+    """If the venue's clock disagrees with ours by more than the stock's age, the venue says
+    header_timestamp_expired: the request goes again signed on the spot, the stock is off."""
+    from pmbot.venues.kalshi.presign import PresignedHeaders
+
+    srv, http = rig
+    assert http.signer is not None
+    pool = http.presign = PresignedHeaders(http.signer, max_age_ms=5_000, refresh_ms=1_000)
+    path = http.urls.signed_path("/portfolio/events/orders")
+    now_ms = http.wall.now_ns() // 1_000_000
+    pool.add(pool.sign_many(pool.due([("POST", path)], now_ms), now_ms - 3_000))
+    srv.expire_ts_below = now_ms - 1_000  # the venue is 2 s less tolerant than our stock
+    r = await http.create_order("T", Side.BID, 4700, 100, client_order_id="ts-1")
+    assert r.order_id and len(srv.orders) == 1
+    assert not pool.enabled and pool.take("POST", path, now_ms) is None
+    assert srv.seen_ts[-2] == now_ms - 3_000 and srv.seen_ts[-1] >= now_ms

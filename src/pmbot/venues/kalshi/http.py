@@ -27,6 +27,7 @@ from pmbot.core.orders import Side
 from pmbot.errors import OrderRejected, RateLimited, VenueError, VenueUnavailable
 from pmbot.venues.kalshi import rest
 from pmbot.venues.kalshi import wire as w
+from pmbot.venues.kalshi.presign import PresignedHeaders
 from pmbot.venues.kalshi.signing import KalshiSigner
 from pmbot.venues.kalshi.urls import KalshiUrls
 
@@ -71,6 +72,7 @@ class KalshiHttp:
         self.costs = costs or rest.CostTable()
         # a create is not (re)sent later than this after it was first tried (None: no limit)
         self.create_max_age_s = create_max_age_s
+        self.presign: PresignedHeaders | None = None  # ready-made write signatures (optional)
         self.write_credit = 0.0  # write tokens already taken from the bucket (prepay_writes)
         self.max_retries = max_retries
         self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
@@ -154,7 +156,11 @@ class KalshiHttp:
         headers: dict[str, str] = {}
         if req.signed and self.signer is not None:
             ts_ms = self.wall.now_ns() // 1_000_000
-            headers.update(self.signer.headers(ts_ms, req.method, self.urls.signed_path(req.path)))
+            path = self.urls.signed_path(req.path)
+            ready = None
+            if req.write and self.presign is not None:
+                ready = self.presign.take(req.method, path, ts_ms)
+            headers.update(ready or self.signer.headers(ts_ms, req.method, path))
         if req.body is not None:
             headers["Content-Type"] = "application/json"
         self.calls += 1
@@ -206,6 +212,16 @@ class KalshiHttp:
                 if 200 <= status < 300:
                     return rest.decode_response(req, body)
                 err = status_err = rest.error_from_body(status, body, request=req)
+                if (
+                    status == 401
+                    and err.code == "header_timestamp_expired"
+                    and self.presign is not None
+                    and self.presign.enabled
+                ):
+                    # our clock and the venue's disagree by more than the stock's age:
+                    # sign every request on the spot from now on, and send this one again
+                    self.presign.disable(f"venue said {err.code}")
+                    continue
                 if status == 429:
                     (self.write_bucket if req.write else self.read_bucket).drain(
                         self.clock.monotonic()

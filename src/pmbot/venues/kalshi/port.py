@@ -6,7 +6,7 @@ their answers back onto acks, item by item for batches (partial success is norma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pmbot.core.events import Fill, OrderUpdate, PositionSnapshot
 from pmbot.core.money import Micros, Qty
@@ -61,6 +61,15 @@ class KalshiPort:
     def prepay_writes(self, tokens: float) -> None:
         """Pay for a committed plan's calls now (they go out a moment later, from a task)."""
         self.http.prepay_writes(tokens)
+
+    def presign_paths(self, order_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """The signed (method, path) pairs worth a ready-made signature: creating, batch
+        cancelling, and amending or cancelling each of these resting orders."""
+        sp = self.http.urls.signed_path
+        out = [(m, sp(p)) for m, p in rest.WRITE_PATHS]
+        for oid in order_ids:
+            out += [(m, sp(p)) for m, p in rest.order_write_paths(oid)]
+        return out
 
     def write_wait_s(self, tokens: float) -> float:
         """Seconds until `tokens` (plus the headroom) will be spendable."""

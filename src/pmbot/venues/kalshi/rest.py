@@ -427,6 +427,20 @@ class OrderSpec:
 _ORDERS = "/portfolio/events/orders"
 
 
+# the write paths a quoting bot uses all the time (for ready-made signatures, presign.py)
+WRITE_PATHS: tuple[tuple[str, str], ...] = (
+    ("POST", _ORDERS),
+    ("POST", f"{_ORDERS}/batched"),
+    ("DELETE", f"{_ORDERS}/batched"),
+)
+
+
+def order_write_paths(order_id: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(method, resource path) of amending and of cancelling one resting order."""
+    base = f"{_ORDERS}/{_seg(order_id)}"
+    return ("POST", f"{base}/amend"), ("DELETE", base)
+
+
 def create_order(spec: OrderSpec) -> Request:
     return _write("POST", _ORDERS, _ORDERS, w.CreateOrderResponse, spec.body())
 
