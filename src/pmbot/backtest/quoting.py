@@ -19,6 +19,7 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty
+from pmbot.execution.planner import QuoteLike
 
 __all__ = [
     "LiveQuote",
@@ -74,8 +75,9 @@ class QuoteView:
 class Quoter(Protocol):
     name: str
 
-    def quote(self, view: QuoteView) -> tuple[Sequence[Quote], int | None]:
-        """Desired quotes for the event and an optional wake-up time (ns)."""
+    def quote(self, view: QuoteView) -> tuple[Sequence[QuoteLike], int | None]:
+        """Desired quotes for the event (`Quote`s or the strategy's own `DesiredQuote`s: the
+        planner reads the same fields) and an optional wake-up time (ns)."""
         ...
 
 
@@ -86,7 +88,7 @@ class ScriptedQuoter:
         self.fn = fn
         self.name = name
 
-    def quote(self, view: QuoteView) -> tuple[Sequence[Quote], int | None]:
+    def quote(self, view: QuoteView) -> tuple[Sequence[QuoteLike], int | None]:
         return self.fn(view), None
 
 
@@ -97,30 +99,34 @@ class StrategyQuoter:
     name: str
     make_engine: Callable[[], Any]
     engines: dict[str, Any] = field(default_factory=dict)
-    # the previous call's RestingOrders by their fields: most orders rest unchanged between
-    # decisions, and the frozen values can be shared instead of rebuilt
-    _resting_memo: dict[tuple[Any, ...], Any] = field(
+    # the previous call's RestingOrders by the LiveQuote they were made from: the runner
+    # shares unchanged LiveQuote objects between decisions, so the frozen values can be too
+    # (each entry holds its LiveQuote, so the id cannot be reused while it is here)
+    _resting_memo: dict[int, tuple[LiveQuote, Any]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
-    def quote(self, view: QuoteView) -> tuple[Sequence[Quote], int | None]:
+    def quote(self, view: QuoteView) -> tuple[Sequence[QuoteLike], int | None]:
         from pmbot.strategy.inputs import QuoteInputs, RestingOrder
 
         eng = self.engines.get(view.event_ticker)
         if eng is None:
             eng = self.engines[view.event_ticker] = self.make_engine()
         memo = self._resting_memo
-        seen: dict[tuple[Any, ...], Any] = {}
+        seen: dict[int, tuple[LiveQuote, Any]] = {}
         resting = {}
         for t, v in view.resting.items():
             rs = []
             for o in v:
-                k = (o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id)
-                r = memo.get(k)
-                if r is None:
-                    r = RestingOrder(*k)
-                seen[k] = r
-                rs.append(r)
+                i = id(o)
+                hit = memo.get(i)
+                if hit is None or hit[0] is not o:
+                    hit = (
+                        o,
+                        RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id),
+                    )
+                seen[i] = hit
+                rs.append(hit[1])
             resting[t] = tuple(rs)
         self._resting_memo = seen
         inp = QuoteInputs(
@@ -132,8 +138,7 @@ class StrategyQuoter:
             quotable=view.quotable, inactive=view.inactive,
         )  # fmt: skip
         d = eng.step(inp)
-        out = [Quote(q.ticker, q.side, q.price, q.qty, q.post_only) for q in d.quotes]
-        return out, d.wake_at_ns
+        return d.quotes, d.wake_at_ns  # DesiredQuotes: the planner reads them as it does live
 
 
 def strategy_quoter(kind: str, params: Mapping[str, Any] | None = None,
