@@ -124,6 +124,9 @@ class MarketMaker:
         self._tilt_cells: list[tuple[int, ...]] | None = None
         self._tilt_key: tuple[object, ...] | None = None
         self._tilt_val: tuple[list[float], int] = ([], 0)
+        self._pay_cells: list[tuple[int, ...]] | None = None
+        self._pay_key: tuple[int, tuple[Qty, ...]] | None = None
+        self._pay: tuple[list[float], int] = ([], 0)
         self._fees_list: list[FeeSchedule | None] = []
         self._last: Proposal | None = None
         self._last_ts = 0
@@ -203,8 +206,13 @@ class MarketMaker:
         key = (tuple(pos_v), gamma)
         if probs is not self._tilt_probs or cells is not self._tilt_cells or key != self._tilt_key:
             k = len(probs)
-            rho = tilted_probs(probs, payoff_dollars(k, cells, pos_v), cells, gamma)
-            self._tilt_val = (rho, min(payoff_micros(k, cells, pos_v)))
+            pkey = (k, key[0])
+            if cells is not self._pay_cells or pkey != self._pay_key:
+                # the payoff vectors depend on the positions only: they outlive index ticks
+                self._pay = (payoff_dollars(k, cells, pos_v), min(payoff_micros(k, cells, pos_v)))
+                self._pay_cells, self._pay_key = cells, pkey
+            pay, min_pay = self._pay
+            self._tilt_val = (tilted_probs(probs, pay, cells, gamma), min_pay)
             self._tilt_probs, self._tilt_cells, self._tilt_key = probs, cells, key
         return self._tilt_val
 
