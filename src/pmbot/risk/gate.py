@@ -105,6 +105,12 @@ class RiskGate:
         self._pay: list[Micros] = []
         self._flagged: Mapping[str, object] = {}
         self._flagged_of: Mapping[str, tuple[RiskState, str]] | None = None
+        self._loss_of: list[Micros] | None = None  # the payoff `_loss` was derived from
+        self._loss_ec: Micros = 0
+        self._loss: list[Micros] = []
+        self._loss_max: Micros = 0
+        # (event, tickers) when the last `_record` left every scope ACTIVE (None otherwise)
+        self._quiet: tuple[str, tuple[str, ...]] | None = None
 
     def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
         lay = self._lay
@@ -138,8 +144,11 @@ class RiskGate:
                 self._pay = payoff_micros(key[0], cells, pos_v)  # changes only on fills
                 self._pay_cells, self._pay_key = cells, key
             ec = inp.event_cost
-            loss = [ec - v for v in self._pay]
-            event_loss = max(loss)
+            if self._loss_of is not self._pay or ec != self._loss_ec:  # fills move either
+                self._loss = [ec - v for v in self._pay]
+                self._loss_max = max(self._loss)
+                self._loss_of, self._loss_ec = self._pay, ec
+            loss, event_loss = self._loss, self._loss_max
 
         ev_find = event_findings(inp, self.guards, lim, event_loss)
         if ks.tripped:
@@ -147,7 +156,8 @@ class RiskGate:
                 0, Finding(inp.event_ticker, RiskState.HALTED, f"kill_switch:{ks.reason}")
             )
         ev_state = _worst(ev_find)
-        m_states = dict.fromkeys(self._layout(inp.markets).tickers, _ACTIVE)
+        tickers = self._layout(inp.markets).tickers
+        m_states = dict.fromkeys(tickers, _ACTIVE)
         found = market_findings(inp, self.guards, lim)
         by_market: dict[str, list[Finding]] = {}
         for f in found:
@@ -155,19 +165,25 @@ class RiskGate:
         for t, fs in by_market.items():
             m_states[t] = _worst(fs)
         self._flagged, self._flagged_of = by_market, m_states  # the only non-ACTIVE markets
-        transitions = self._record(now, inp.event_ticker, ev_state, m_states)
+        quiet = not found and ev_state == _ACTIVE
+        if quiet and self._quiet == (inp.event_ticker, tickers):
+            transitions = []  # every scope was recorded ACTIVE last time and still is
+        else:
+            transitions = self._record(now, inp.event_ticker, ev_state, m_states)
+            self._quiet = (inp.event_ticker, tickers) if quiet else None
 
         quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
-        same = {id(q) for q in quotes}  # most survivors are the proposed objects themselves
-        kept: set[DesiredQuote] | None = None
         trimmed = 0
-        for d in proposed:
-            if id(d) in same:
-                continue
-            if kept is None:
-                kept = set(quotes)
-            if d not in kept:
-                trimmed += 1
+        if len(quotes) != len(proposed) or not all(map(is_, quotes, proposed)):
+            same = {id(q) for q in quotes}  # most survivors are the proposed objects themselves
+            kept: set[DesiredQuote] | None = None
+            for d in proposed:
+                if id(d) in same:
+                    continue
+                if kept is None:
+                    kept = set(quotes)
+                if d not in kept:
+                    trimmed += 1
         return GateDecision(
             quotes=tuple(quotes),
             state=ev_state[0],
