@@ -67,7 +67,7 @@ _ACTIVE: tuple[RiskState, str] = (RiskState.ACTIVE, "")
 class _Layout:
     """What the gate derives from an event's market list alone (kept while the list is)."""
 
-    __slots__ = ("ids", "index", "markets", "specs", "tickers")
+    __slots__ = ("ids", "index", "markets", "specs", "tickers", "valid")
 
     def __init__(self, markets: tuple[MarketSpec, ...]) -> None:
         self.markets = markets  # held so that the ids below stay these objects'
@@ -75,6 +75,11 @@ class _Layout:
         self.tickers = tuple(m.ticker for m in markets)
         self.specs = {m.ticker: m for m in markets}
         self.index = {m.ticker: i for i, m in enumerate(markets)}
+        # per market, its valid order prices (`PriceGrid.valid_order_price` as a set)
+        self.valid = {
+            m.ticker: frozenset(p for p in m.grid.prices if m.grid.valid_order_price(p))
+            for m in markets
+        }
 
 
 def _worst(findings: Sequence[Finding]) -> tuple[RiskState, str]:
@@ -308,7 +313,8 @@ class RiskGate:
         """Drop what may not rest at all; cut REDUCING scopes to reduce-only."""
         if ev_state is RiskState.HALTED:
             return []
-        specs = self._layout(inp.markets).specs
+        lay = self._layout(inp.markets)
+        specs, valid = lay.specs, lay.valid
         books = inp.books
         best: dict[str, tuple[int, int] | None] = {}  # bests of the markets asked about
         halted = RiskState.HALTED
@@ -316,12 +322,12 @@ class RiskGate:
         sel = inp.quotable
         for d in proposed:
             t = d.ticker
-            spec = specs.get(t)
-            if spec is None or d.qty <= 0 or not d.post_only:
+            prices = valid.get(t)  # None: not a market of the event
+            if prices is None or d.qty <= 0 or not d.post_only:
                 continue
             if sel is not None and t not in sel:
                 continue
-            if not spec.grid.valid_order_price(d.price):
+            if d.price not in prices:
                 continue
             ms = m_states.get(t)
             if ms is None or ms[0] is halted:

@@ -387,8 +387,7 @@ class MarketMaker:
                 fee = 0.0 if fees is None else maker_fee_per_contract(fees, bq, px)
                 if px + fee <= r_bid and (best_ask is None or px < best_ask):
                     young = now - rb.placed_ts_ns < prm.min_rest_ns
-                    close = abs(g.tick(px) - g.tick(bid)) <= prm.price_tolerance_ticks
-                    if young or close:
+                    if young or abs(g.tick(px) - g.tick(bid)) <= prm.price_tolerance_ticks:
                         nb = px
                         if young or abs(rb.remaining - bq) <= prm.size_tolerance * bq:
                             nbq = rb.remaining
@@ -399,8 +398,7 @@ class MarketMaker:
                 fee = 0.0 if fees is None else maker_fee_per_contract(fees, aq, px)
                 if px - fee >= r_ask and (best_bid is None or px > best_bid):
                     young = now - ra.placed_ts_ns < prm.min_rest_ns
-                    close = abs(g.tick(px) - g.tick(ask)) <= prm.price_tolerance_ticks
-                    if young or close:
+                    if young or abs(g.tick(px) - g.tick(ask)) <= prm.price_tolerance_ticks:
                         na = px
                         if young or abs(ra.remaining - aq) <= prm.size_tolerance * aq:
                             naq = ra.remaining
