@@ -111,10 +111,10 @@ class OrderFlow:
         live = [o for o in self.orders.values() if o.ticker in tickers]
         memo, seen = self._lq_memo, {}  # unchanged orders share last decision's LiveQuote
         for o in live:
-            k = (o.order_id or o.client_order_id, o.side.value, o.price, o.remaining, o.updated_ns)
+            k = (o.side.value, o.price, o.remaining, o.updated_ns, o.order_id or o.client_order_id)
             lq = memo.get(k)
             if lq is None:
-                lq = LiveQuote(*k)
+                lq = LiveQuote(*k)  # Side.value: "bid" or "ask"
             seen[k] = lq
             rs = resting.get(o.ticker)
             if rs is None:

@@ -20,6 +20,7 @@ from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty
 from pmbot.execution.planner import QuoteLike
+from pmbot.strategy.inputs import QuoteInputs, RestingOrder
 
 __all__ = [
     "LiveQuote",
@@ -42,15 +43,10 @@ class Quote:
     post_only: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class LiveQuote:
-    """One of our orders as the runner's order manager believes it (in flight counts)."""
-
-    order_id: str
-    side: str
-    price: Price
-    remaining: Qty
-    placed_ts_ns: int
+# One of our orders as the runner's order manager believes it (in flight counts): the
+# strategy's own `RestingOrder` (side, price, remaining, placed_ts_ns, order_id), so the
+# runner's view reaches the live strategy as it is, without a copy per decision.
+LiveQuote = RestingOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +57,7 @@ class QuoteView:
     fair: EventFairValue | None
     books: Mapping[str, BinaryBook | None]
     positions: Mapping[str, Qty]
-    resting: Mapping[str, tuple[LiveQuote, ...]]
+    resting: Mapping[str, tuple[RestingOrder, ...]]
     index_ts_ns: int | None
     reference_ts_ns: int
     event_cost: Micros = 0
@@ -99,39 +95,14 @@ class StrategyQuoter:
     name: str
     make_engine: Callable[[], Any]
     engines: dict[str, Any] = field(default_factory=dict)
-    # the previous call's RestingOrders by the LiveQuote they were made from: the runner
-    # shares unchanged LiveQuote objects between decisions, so the frozen values can be too
-    # (each entry holds its LiveQuote, so the id cannot be reused while it is here)
-    _resting_memo: dict[int, tuple[LiveQuote, Any]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
 
     def quote(self, view: QuoteView) -> tuple[Sequence[QuoteLike], int | None]:
-        from pmbot.strategy.inputs import QuoteInputs, RestingOrder
-
         eng = self.engines.get(view.event_ticker)
         if eng is None:
             eng = self.engines[view.event_ticker] = self.make_engine()
-        memo = self._resting_memo
-        seen: dict[int, tuple[LiveQuote, Any]] = {}
-        resting = {}
-        for t, v in view.resting.items():
-            rs = []
-            for o in v:
-                i = id(o)
-                hit = memo.get(i)
-                if hit is None or hit[0] is not o:
-                    hit = (
-                        o,
-                        RestingOrder(o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id),
-                    )
-                seen[i] = hit
-                rs.append(hit[1])
-            resting[t] = tuple(rs)
-        self._resting_memo = seen
         inp = QuoteInputs(
             ts_ns=view.ts_ns, event_ticker=view.event_ticker, markets=view.markets, fair=view.fair,
-            books=view.books, positions=view.positions, resting=resting,
+            books=view.books, positions=view.positions, resting=view.resting,
             book_ts_ns=dict.fromkeys(view.books, view.ts_ns), index_ts_ns=view.index_ts_ns,
             reference_ts_ns=view.reference_ts_ns, event_cost=view.event_cost, daily_pnl=view.daily_pnl,
             account_exposure=view.account_exposure, last_fill_ns=view.last_fill_ns,
