@@ -122,6 +122,7 @@ class Runner(OrderFlow):
             for m in ms:
                 self.ev_of[m] = e
         self.ev_tickers = [frozenset(mk[m].ticker for m in ms) for ms in self.ev_mkts]
+        self.ev_mt = [[(m, mk[m].ticker) for m in ms] for ms in self.ev_mkts]  # (mkt, ticker)
         self.ev_specs = [tuple(mk[m] for m in ms) for ms in self.ev_mkts]
         # the books mutate in place, so one mapping per event serves every decision
         self.ev_books = [{mk[m].ticker: self.books[m] for m in ms} for ms in self.ev_mkts]
@@ -292,9 +293,9 @@ class Runner(OrderFlow):
         if self.ev_fair_key[e] != self.n_index:
             f = self.fairm.fair(self.ev_names[e], t, self.level)
             self.ev_fair[e], self.ev_fair_key[e] = f, self.n_index
-            fv = f.fair
-            for m in self.ev_mkts[e]:
-                self.fair_now[m] = fv.get(self.tape.markets[m].ticker, math.nan)
+            fv, fair_now = f.fair, self.fair_now
+            for m, tk in self.ev_mt[e]:
+                fair_now[m] = fv.get(tk, math.nan)
         return self.ev_fair[e]
 
     def _fair_mark(self, m: int, t: int) -> float:
