@@ -75,6 +75,9 @@ class OrderFlow:
     _lq_memo: dict[tuple[Any, ...], LiveQuote]
     _tokens: float
     _tokens_t: int
+    pos_ver: int
+    _ev_pos: list[tuple[int, dict[str, int], int, frozenset[str]] | None]
+    _expo: tuple[int, int]
 
     def _push(self, t: int, kind: int, payload: Any) -> None:
         raise NotImplementedError
@@ -108,10 +111,10 @@ class OrderFlow:
         live = [o for o in self.orders.values() if o.ticker in tickers]
         memo, seen = self._lq_memo, {}  # unchanged orders share last decision's LiveQuote
         for o in live:
-            k = (o.order_id or o.client_order_id, o.side.value, o.price, o.remaining, o.updated_ns)
+            k = (o.side.value, o.price, o.remaining, o.updated_ns, o.order_id or o.client_order_id)
             lq = memo.get(k)
             if lq is None:
-                lq = LiveQuote(*k)
+                lq = LiveQuote(*k)  # Side.value: "bid" or "ask"
             seen[k] = lq
             rs = resting.get(o.ticker)
             if rs is None:
@@ -119,15 +122,21 @@ class OrderFlow:
             else:
                 rs.append(lq)
         self._lq_memo = seen
+        pe = self._ev_pos[e]
+        if pe is None or pe[0] != self.pos_ver:  # positions move only on fills and settlement
+            pe = self._ev_pos[e] = (
+                self.pos_ver,
+                {mk[m].ticker: self.pos[m].qty for m in ms if self.pos[m].qty},
+                self._event_cost(ms),
+                frozenset(mk[m].ticker for m in ms if not self.active[m]),
+            )
         view = QuoteView(
             ts_ns=t, event_ticker=self.ev_names[e], markets=self.ev_specs[e], fair=fair,
-            books=self._books_view(e),
-            positions={mk[m].ticker: self.pos[m].qty for m in ms if self.pos[m].qty},
+            books=self._books_view(e), positions=pe[1],
             resting={k: tuple(v) for k, v in resting.items()}, index_ts_ns=self.level_ts,
-            reference_ts_ns=self.ref[e], event_cost=self._event_cost(ms), daily_pnl=self._pnl_fair(),
+            reference_ts_ns=self.ref[e], event_cost=pe[2], daily_pnl=self._pnl_fair(),
             account_exposure=self._exposure(), last_fill_ns=self.last_fill,
-            quotable=self._select(e, t),
-            inactive=frozenset(mk[m].ticker for m in ms if not self.active[m]),
+            quotable=self._select(e, t), inactive=pe[3],
         )  # fmt: skip
         quotes, wake = ([], None) if stopped else self.quoter.quote(view)
         if wake is not None and wake > t and self.wake_at[e] is None:
@@ -280,7 +289,11 @@ class OrderFlow:
         return c
 
     def _exposure(self) -> int:
-        return sum(cash_cost(p.qty, p.cost) for p in self.pos if p.qty)
+        ver, v = self._expo
+        if ver != self.pos_ver:
+            v = sum(cash_cost(p.qty, p.cost) for p in self.pos if p.qty)
+            self._expo = (self.pos_ver, v)
+        return v
 
     def _select(self, e: int, t: int) -> frozenset[str] | None:
         band = self.cfg.select_band

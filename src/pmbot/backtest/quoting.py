@@ -19,6 +19,8 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty
+from pmbot.execution.planner import QuoteLike
+from pmbot.strategy.inputs import QuoteInputs, RestingOrder
 
 __all__ = [
     "LiveQuote",
@@ -41,15 +43,10 @@ class Quote:
     post_only: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class LiveQuote:
-    """One of our orders as the runner's order manager believes it (in flight counts)."""
-
-    order_id: str
-    side: str
-    price: Price
-    remaining: Qty
-    placed_ts_ns: int
+# One of our orders as the runner's order manager believes it (in flight counts): the
+# strategy's own `RestingOrder` (side, price, remaining, placed_ts_ns, order_id), so the
+# runner's view reaches the live strategy as it is, without a copy per decision.
+LiveQuote = RestingOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +57,7 @@ class QuoteView:
     fair: EventFairValue | None
     books: Mapping[str, BinaryBook | None]
     positions: Mapping[str, Qty]
-    resting: Mapping[str, tuple[LiveQuote, ...]]
+    resting: Mapping[str, tuple[RestingOrder, ...]]
     index_ts_ns: int | None
     reference_ts_ns: int
     event_cost: Micros = 0
@@ -74,8 +71,9 @@ class QuoteView:
 class Quoter(Protocol):
     name: str
 
-    def quote(self, view: QuoteView) -> tuple[Sequence[Quote], int | None]:
-        """Desired quotes for the event and an optional wake-up time (ns)."""
+    def quote(self, view: QuoteView) -> tuple[Sequence[QuoteLike], int | None]:
+        """Desired quotes for the event (`Quote`s or the strategy's own `DesiredQuote`s: the
+        planner reads the same fields) and an optional wake-up time (ns)."""
         ...
 
 
@@ -86,7 +84,7 @@ class ScriptedQuoter:
         self.fn = fn
         self.name = name
 
-    def quote(self, view: QuoteView) -> tuple[Sequence[Quote], int | None]:
+    def quote(self, view: QuoteView) -> tuple[Sequence[QuoteLike], int | None]:
         return self.fn(view), None
 
 
@@ -97,43 +95,21 @@ class StrategyQuoter:
     name: str
     make_engine: Callable[[], Any]
     engines: dict[str, Any] = field(default_factory=dict)
-    # the previous call's RestingOrders by their fields: most orders rest unchanged between
-    # decisions, and the frozen values can be shared instead of rebuilt
-    _resting_memo: dict[tuple[Any, ...], Any] = field(
-        default_factory=dict, repr=False, compare=False
-    )
 
-    def quote(self, view: QuoteView) -> tuple[Sequence[Quote], int | None]:
-        from pmbot.strategy.inputs import QuoteInputs, RestingOrder
-
+    def quote(self, view: QuoteView) -> tuple[Sequence[QuoteLike], int | None]:
         eng = self.engines.get(view.event_ticker)
         if eng is None:
             eng = self.engines[view.event_ticker] = self.make_engine()
-        memo = self._resting_memo
-        seen: dict[tuple[Any, ...], Any] = {}
-        resting = {}
-        for t, v in view.resting.items():
-            rs = []
-            for o in v:
-                k = (o.side, o.price, o.remaining, o.placed_ts_ns, o.order_id)
-                r = memo.get(k)
-                if r is None:
-                    r = RestingOrder(*k)
-                seen[k] = r
-                rs.append(r)
-            resting[t] = tuple(rs)
-        self._resting_memo = seen
         inp = QuoteInputs(
             ts_ns=view.ts_ns, event_ticker=view.event_ticker, markets=view.markets, fair=view.fair,
-            books=view.books, positions=view.positions, resting=resting,
+            books=view.books, positions=view.positions, resting=view.resting,
             book_ts_ns=dict.fromkeys(view.books, view.ts_ns), index_ts_ns=view.index_ts_ns,
             reference_ts_ns=view.reference_ts_ns, event_cost=view.event_cost, daily_pnl=view.daily_pnl,
             account_exposure=view.account_exposure, last_fill_ns=view.last_fill_ns,
             quotable=view.quotable, inactive=view.inactive,
         )  # fmt: skip
         d = eng.step(inp)
-        out = [Quote(q.ticker, q.side, q.price, q.qty, q.post_only) for q in d.quotes]
-        return out, d.wake_at_ns
+        return d.quotes, d.wake_at_ns  # DesiredQuotes: the planner reads them as it does live
 
 
 def strategy_quoter(kind: str, params: Mapping[str, Any] | None = None,

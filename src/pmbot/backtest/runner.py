@@ -122,6 +122,7 @@ class Runner(OrderFlow):
             for m in ms:
                 self.ev_of[m] = e
         self.ev_tickers = [frozenset(mk[m].ticker for m in ms) for ms in self.ev_mkts]
+        self.ev_mt = [[(m, mk[m].ticker) for m in ms] for ms in self.ev_mkts]  # (mkt, ticker)
         self.ev_specs = [tuple(mk[m] for m in ms) for ms in self.ev_mkts]
         # the books mutate in place, so one mapping per event serves every decision
         self.ev_books = [{mk[m].ticker: self.books[m] for m in ms} for ms in self.ev_mkts]
@@ -163,6 +164,15 @@ class Runner(OrderFlow):
         self._tokens_t = t0
         self.cash = 0  # Micros: - what we paid + what we received, fees excluded
         self.fees = 0
+        # bumped whenever a position (or a market's activity) changes: fills, settlement;
+        # what a decision derives from positions alone is kept until it moves
+        self.pos_ver = 0
+        self._held_ver = -1
+        self._held: list[tuple[int, int]] = []  # (market, qty) of the nonzero positions
+        self._ev_pos: list[tuple[int, dict[str, int], int, frozenset[str]] | None] = [None] * len(
+            self.ev_names
+        )
+        self._expo: tuple[int, int] = (-1, 0)
         for e, r in enumerate(self.ref):  # settle only what the tape covers or records
             if self.ev_names[e] in tape.settlements or t1 >= r:
                 self._push(r, SETTLE, e)
@@ -283,9 +293,9 @@ class Runner(OrderFlow):
         if self.ev_fair_key[e] != self.n_index:
             f = self.fairm.fair(self.ev_names[e], t, self.level)
             self.ev_fair[e], self.ev_fair_key[e] = f, self.n_index
-            fv = f.fair
-            for m in self.ev_mkts[e]:
-                self.fair_now[m] = fv.get(self.tape.markets[m].ticker, math.nan)
+            fv, fair_now = f.fair, self.fair_now
+            for m, tk in self.ev_mt[e]:
+                fair_now[m] = fv.get(tk, math.nan)
         return self.ev_fair[e]
 
     def _fair_mark(self, m: int, t: int) -> float:
@@ -307,6 +317,7 @@ class Runner(OrderFlow):
             m = f.mkt
             fee = mk[m].fees.fee(f.qty, f.price, maker=not f.taker)
             self.pos[m].apply_fill(f.sign, f.price, f.qty, fee)
+            self.pos_ver += 1
             self.cash -= f.sign * f.price * f.qty
             self.fees += fee
             coid = self.coid_of.get(f.order_id)
@@ -352,13 +363,17 @@ class Runner(OrderFlow):
             self.j.settled.append((m, q, before, ONE if won else 0))
             self.active[m] = False
             self.fair_now[m] = 1.0 if won else 0.0
+        self.pos_ver += 1
 
     def _pnl_fair(self) -> int:
+        if self._held_ver != self.pos_ver:
+            self._held = [(m, p.qty) for m, p in enumerate(self.pos) if p.qty]
+            self._held_ver = self.pos_ver
         v = self.cash - self.fees
-        for m, p in enumerate(self.pos):
-            if p.qty:
-                f = self.fair_now[m]
-                v += round(p.qty * f * ONE) if f == f else 0
+        fair_now = self.fair_now
+        for m, q in self._held:
+            f = fair_now[m]
+            v += round(q * f * ONE) if f == f else 0
         return v
 
     def _sample(self, t: int, final: bool = False) -> None:

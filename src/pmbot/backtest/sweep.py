@@ -1,9 +1,12 @@
 """Parameter sweeps: the same tape, a grid of strategy parameters, one result row each.
 
 Embarrassingly parallel: `concurrent.futures.ProcessPoolExecutor` on one machine by
-default, Ray tasks when a cluster address is given (`ray` is imported only then; the tape
-file must be readable by every worker, e.g. on a shared disk). No scheduler of our own.
-Rows come back ranked by one summary field (descending), ties by grid order.
+default, Ray tasks when a cluster address is given (`ray` is imported only then, from the
+optional extra `pip install 'pmbot[ray]'`; the tape file must be readable by every worker,
+e.g. on a shared disk). `--ray local` starts a private Ray instance on this machine for the
+sweep and stops it afterwards; `--ray auto` or `ray://head:10001` join a running cluster.
+No scheduler of our own. Rows come back ranked by one summary field (descending), ties by
+grid order; a row is the same bytes whichever way it was computed (tested).
 """
 
 from __future__ import annotations
@@ -60,13 +63,18 @@ def sweep(tape_path: str, strategy: str, base_params: dict[str, Any], axes: Mapp
     if ray_address:
         import ray  # optional dependency: pip install 'pmbot[ray]'
 
+        started = not ray.is_initialized()  # leave a connection the caller made alone
         ray.init(address=ray_address, ignore_reinit_error=True)
-        remote = ray.remote(run_one)
-        refs = [remote.remote(tape_path, strategy, p, limits, cfg) for p in params]
-        for i, ref in enumerate(refs):
-            results[i] = ray.get(ref)
-            if on_done:
-                on_done(i + 1, len(points))
+        try:
+            remote = ray.remote(run_one)
+            refs = [remote.remote(tape_path, strategy, p, limits, cfg) for p in params]
+            for i, ref in enumerate(refs):
+                results[i] = ray.get(ref)
+                if on_done:
+                    on_done(i + 1, len(points))
+        finally:
+            if started:
+                ray.shutdown()  # with "local", this stops the instance ray.init started
     else:
         n = workers or max(1, os.cpu_count() or 1)
         with ProcessPoolExecutor(max_workers=min(n, len(points))) as ex:

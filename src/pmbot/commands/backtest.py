@@ -18,7 +18,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", help="write the HTML report here (overrides [report] html)")
     p.add_argument("--sweep", action="store_true", help="run the [sweep] grid instead")
     p.add_argument("--workers", type=int, help="sweep processes (default: [sweep] workers or CPUs)")
-    p.add_argument("--ray", dest="ray_address", help="Ray cluster address for the sweep")
+    p.add_argument(
+        "--ray",
+        dest="ray_address",
+        help="run the sweep on Ray: local (a private instance), auto or ray://head:10001",
+    )
     p.add_argument("--save-tape", help="also write the input tape as .npz here")
     p.add_argument("--no-progress", action="store_true")
 

@@ -122,7 +122,10 @@ class Shape:
             acc *= x
             acc *= 0.5 / math.sqrt(k2)  # (w/2)*sum, with w = x*sqrt(u)/sqrt(K)
             acc += 0.5
-            np.clip(acc, 0.0, 1.0, out=acc)  # rounding in the far tails (|err| ~ 1e-16)
+            # clip rounding in the far tails (|err| ~ 1e-16); np.clip's wrapper costs more than
+            # the arithmetic at ladder sizes; max/min give the same values (NaN too: acc is
+            # x + 0.5, never -0.0, the one input where clip and max(., 0) differ)
+            np.minimum(np.maximum(acc, 0.0, out=acc), 1.0, out=acc)
             pdf = u * c
             for _ in range(m - 1):
                 pdf *= u
@@ -234,7 +237,7 @@ class LadderPricer:
             cdf, pdf = self.shape.cdf_pdf(self._x(level, s))
             c[1:-1] = cdf
             self._pdf[1:-1] = pdf * (1.0 / (level * s))
-        cells = np.diff(c)
+        cells = c[1:] - c[:-1]  # np.diff, without its wrapper
         fair = c[self._hi_idx] - c[self._lo_idx]
         delta = self._pdf[self._lo_idx] - self._pdf[self._hi_idx]
         return cells, fair, delta

@@ -20,9 +20,9 @@ from pmbot.core.market import MarketSpec
 from pmbot.pricing.calendar import TradingCalendar
 from pmbot.pricing.ladder import LadderPricer, Shape
 from pmbot.pricing.volatility import (
+    TRADING_DAYS,
     LiveRealisedVariance,
     blend_session_variance,
-    vix_session_sigma,
 )
 
 __all__ = ["RECOMMENDED_SHAPE", "FairValueModel"]
@@ -45,6 +45,7 @@ class FairValueModel:
     prior_strength: float | None = 0.5
     realised: LiveRealisedVariance = field(default_factory=LiveRealisedVariance)
     _pricers: dict[str, LadderPricer] = field(default_factory=dict)
+    _pricer_specs: dict[str, tuple[MarketSpec, ...]] = field(default_factory=dict)
     _session: int = -1
 
     def on_index(self, ts_ns: int, level: float) -> None:
@@ -57,7 +58,8 @@ class FairValueModel:
             self.realised.update(level, self.calendar.cumulative(ts_ns))
 
     def session_variance(self, ts_ns: int, vix: float) -> float:
-        implied = float(vix_session_sigma(vix, self.k)) ** 2
+        # `vix_session_sigma` on scalars, without its array round trip (the same IEEE ops)
+        implied = (self.k * vix / 100.0 / math.sqrt(TRADING_DAYS)) ** 2
         if self.prior_strength is None or not self.calendar.is_open(ts_ns):
             return implied
         return blend_session_variance(
@@ -75,12 +77,17 @@ class FairValueModel:
     def pricer(self, event_ticker: str, specs: Sequence[MarketSpec]) -> LadderPricer:
         """The event's pricer, built once (rebuild by calling `forget` when markets change)."""
         p = self._pricers.get(event_ticker)
+        if p is not None and self._pricer_specs.get(event_ticker) is specs:
+            return p  # the caller's same immutable tuple: the same tickers as last time
         if p is None or p.tickers != tuple(m.ticker for m in specs):
             p = self._pricers[event_ticker] = LadderPricer(event_ticker, specs, self.shape)
+        if isinstance(specs, tuple):
+            self._pricer_specs[event_ticker] = specs
         return p
 
     def forget(self, event_ticker: str) -> None:
         self._pricers.pop(event_ticker, None)
+        self._pricer_specs.pop(event_ticker, None)
 
     def fair_value(
         self,

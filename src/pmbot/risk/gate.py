@@ -67,7 +67,7 @@ _ACTIVE: tuple[RiskState, str] = (RiskState.ACTIVE, "")
 class _Layout:
     """What the gate derives from an event's market list alone (kept while the list is)."""
 
-    __slots__ = ("ids", "index", "markets", "specs", "tickers")
+    __slots__ = ("ids", "index", "markets", "specs", "tickers", "valid")
 
     def __init__(self, markets: tuple[MarketSpec, ...]) -> None:
         self.markets = markets  # held so that the ids below stay these objects'
@@ -75,6 +75,11 @@ class _Layout:
         self.tickers = tuple(m.ticker for m in markets)
         self.specs = {m.ticker: m for m in markets}
         self.index = {m.ticker: i for i, m in enumerate(markets)}
+        # per market, its valid order prices (`PriceGrid.valid_order_price` as a set)
+        self.valid = {
+            m.ticker: frozenset(p for p in m.grid.prices if m.grid.valid_order_price(p))
+            for m in markets
+        }
 
 
 def _worst(findings: Sequence[Finding]) -> tuple[RiskState, str]:
@@ -105,6 +110,12 @@ class RiskGate:
         self._pay: list[Micros] = []
         self._flagged: Mapping[str, object] = {}
         self._flagged_of: Mapping[str, tuple[RiskState, str]] | None = None
+        self._loss_of: list[Micros] | None = None  # the payoff `_loss` was derived from
+        self._loss_ec: Micros = 0
+        self._loss: list[Micros] = []
+        self._loss_max: Micros = 0
+        # (event, tickers) when the last `_record` left every scope ACTIVE (None otherwise)
+        self._quiet: tuple[str, tuple[str, ...]] | None = None
 
     def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
         lay = self._lay
@@ -138,8 +149,11 @@ class RiskGate:
                 self._pay = payoff_micros(key[0], cells, pos_v)  # changes only on fills
                 self._pay_cells, self._pay_key = cells, key
             ec = inp.event_cost
-            loss = [ec - v for v in self._pay]
-            event_loss = max(loss)
+            if self._loss_of is not self._pay or ec != self._loss_ec:  # fills move either
+                self._loss = [ec - v for v in self._pay]
+                self._loss_max = max(self._loss)
+                self._loss_of, self._loss_ec = self._pay, ec
+            loss, event_loss = self._loss, self._loss_max
 
         ev_find = event_findings(inp, self.guards, lim, event_loss)
         if ks.tripped:
@@ -147,7 +161,8 @@ class RiskGate:
                 0, Finding(inp.event_ticker, RiskState.HALTED, f"kill_switch:{ks.reason}")
             )
         ev_state = _worst(ev_find)
-        m_states = dict.fromkeys(self._layout(inp.markets).tickers, _ACTIVE)
+        tickers = self._layout(inp.markets).tickers
+        m_states = dict.fromkeys(tickers, _ACTIVE)
         found = market_findings(inp, self.guards, lim)
         by_market: dict[str, list[Finding]] = {}
         for f in found:
@@ -155,19 +170,25 @@ class RiskGate:
         for t, fs in by_market.items():
             m_states[t] = _worst(fs)
         self._flagged, self._flagged_of = by_market, m_states  # the only non-ACTIVE markets
-        transitions = self._record(now, inp.event_ticker, ev_state, m_states)
+        quiet = not found and ev_state == _ACTIVE
+        if quiet and self._quiet == (inp.event_ticker, tickers):
+            transitions = []  # every scope was recorded ACTIVE last time and still is
+        else:
+            transitions = self._record(now, inp.event_ticker, ev_state, m_states)
+            self._quiet = (inp.event_ticker, tickers) if quiet else None
 
         quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
-        same = {id(q) for q in quotes}  # most survivors are the proposed objects themselves
-        kept: set[DesiredQuote] | None = None
         trimmed = 0
-        for d in proposed:
-            if id(d) in same:
-                continue
-            if kept is None:
-                kept = set(quotes)
-            if d not in kept:
-                trimmed += 1
+        if len(quotes) != len(proposed) or not all(map(is_, quotes, proposed)):
+            same = {id(q) for q in quotes}  # most survivors are the proposed objects themselves
+            kept: set[DesiredQuote] | None = None
+            for d in proposed:
+                if id(d) in same:
+                    continue
+                if kept is None:
+                    kept = set(quotes)
+                if d not in kept:
+                    trimmed += 1
         return GateDecision(
             quotes=tuple(quotes),
             state=ev_state[0],
@@ -292,7 +313,8 @@ class RiskGate:
         """Drop what may not rest at all; cut REDUCING scopes to reduce-only."""
         if ev_state is RiskState.HALTED:
             return []
-        specs = self._layout(inp.markets).specs
+        lay = self._layout(inp.markets)
+        specs, valid = lay.specs, lay.valid
         books = inp.books
         best: dict[str, tuple[int, int] | None] = {}  # bests of the markets asked about
         halted = RiskState.HALTED
@@ -300,12 +322,12 @@ class RiskGate:
         sel = inp.quotable
         for d in proposed:
             t = d.ticker
-            spec = specs.get(t)
-            if spec is None or d.qty <= 0 or not d.post_only:
+            prices = valid.get(t)  # None: not a market of the event
+            if prices is None or d.qty <= 0 or not d.post_only:
                 continue
             if sel is not None and t not in sel:
                 continue
-            if not spec.grid.valid_order_price(d.price):
+            if d.price not in prices:
                 continue
             ms = m_states.get(t)
             if ms is None or ms[0] is halted:

@@ -124,6 +124,9 @@ class MarketMaker:
         self._tilt_cells: list[tuple[int, ...]] | None = None
         self._tilt_key: tuple[object, ...] | None = None
         self._tilt_val: tuple[list[float], int] = ([], 0)
+        self._pay_cells: list[tuple[int, ...]] | None = None
+        self._pay_key: tuple[int, tuple[Qty, ...]] | None = None
+        self._pay: tuple[list[float], int] = ([], 0)
         self._fees_list: list[FeeSchedule | None] = []
         self._last: Proposal | None = None
         self._last_ts = 0
@@ -203,8 +206,13 @@ class MarketMaker:
         key = (tuple(pos_v), gamma)
         if probs is not self._tilt_probs or cells is not self._tilt_cells or key != self._tilt_key:
             k = len(probs)
-            rho = tilted_probs(probs, payoff_dollars(k, cells, pos_v), cells, gamma)
-            self._tilt_val = (rho, min(payoff_micros(k, cells, pos_v)))
+            pkey = (k, key[0])
+            if cells is not self._pay_cells or pkey != self._pay_key:
+                # the payoff vectors depend on the positions only: they outlive index ticks
+                self._pay = (payoff_dollars(k, cells, pos_v), min(payoff_micros(k, cells, pos_v)))
+                self._pay_cells, self._pay_key = cells, pkey
+            pay, min_pay = self._pay
+            self._tilt_val = (tilted_probs(probs, pay, cells, gamma), min_pay)
             self._tilt_probs, self._tilt_cells, self._tilt_key = probs, cells, key
         return self._tilt_val
 
@@ -379,8 +387,7 @@ class MarketMaker:
                 fee = 0.0 if fees is None else maker_fee_per_contract(fees, bq, px)
                 if px + fee <= r_bid and (best_ask is None or px < best_ask):
                     young = now - rb.placed_ts_ns < prm.min_rest_ns
-                    close = abs(g.tick(px) - g.tick(bid)) <= prm.price_tolerance_ticks
-                    if young or close:
+                    if young or abs(g.tick(px) - g.tick(bid)) <= prm.price_tolerance_ticks:
                         nb = px
                         if young or abs(rb.remaining - bq) <= prm.size_tolerance * bq:
                             nbq = rb.remaining
@@ -391,8 +398,7 @@ class MarketMaker:
                 fee = 0.0 if fees is None else maker_fee_per_contract(fees, aq, px)
                 if px - fee >= r_ask and (best_bid is None or px > best_bid):
                     young = now - ra.placed_ts_ns < prm.min_rest_ns
-                    close = abs(g.tick(px) - g.tick(ask)) <= prm.price_tolerance_ticks
-                    if young or close:
+                    if young or abs(g.tick(px) - g.tick(ask)) <= prm.price_tolerance_ticks:
                         na = px
                         if young or abs(ra.remaining - aq) <= prm.size_tolerance * aq:
                             naq = ra.remaining
