@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import logging
 import signal
 import time
@@ -28,6 +27,7 @@ from typing import Any
 
 from pmbot.app_parts import (
     Accounting,
+    IdleGC,
     LoopStats,
     build_engine,
     build_inputs,
@@ -114,6 +114,7 @@ class BotApp:
         self._wake = asyncio.Event()
         self._syncs: set[asyncio.Task[None]] = set()  # decisions whose calls are in flight
         self.loop_stats = LoopStats()
+        self._gc = IdleGC()
         self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
@@ -318,6 +319,7 @@ class BotApp:
         last_select = 0
         stats = self.loop_stats
         while True:
+            self._gc.maybe(time.monotonic())  # the calls are out; nothing waits on us now
             timeout = 0.5
             if wake_at is not None:
                 timeout = max(0.0, min(timeout, (wake_at - self.clock.now_ns()) / 1e9))
@@ -364,6 +366,9 @@ class BotApp:
                 task = self._tg.create_task(self._send(p), name="send")
                 self._syncs.add(task)
                 task.add_done_callback(self._syncs.discard)
+                # yield once: the calls go out now, not after the next decision (a set wake
+                # event does not suspend, so back-to-back events would starve the send)
+                await asyncio.sleep(0)
             self.acct.mark(self.state, self.fair)
             while len(self._syncs) >= _MAX_SYNCS_IN_FLIGHT:  # a slow venue: let one finish
                 await asyncio.wait(self._syncs, return_when=asyncio.FIRST_COMPLETED)
@@ -545,7 +550,8 @@ class BotApp:
                     await self._select()
                     rep = await self.om.start()
                     log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
-                    gc.freeze()  # start-up objects never need collecting: shorter GC pauses
+                    self._gc.start(time.monotonic())  # collections between decisions only
+                    stack.callback(self._gc.stop)
                     if signer is not None and self.s.kalshi.presign:
                         executor = ThreadPoolExecutor(1, thread_name_prefix="presign")
                         stack.callback(executor.shutdown, wait=False, cancel_futures=True)

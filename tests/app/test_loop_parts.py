@@ -1,0 +1,47 @@
+"""The quote loop's helpers: garbage collection between decisions, decision timing."""
+
+from __future__ import annotations
+
+import gc
+
+from pmbot.app_parts import IdleGC, LoopStats
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_idle_gc_collects_only_when_asked_and_restores_the_collector():
+    was = gc.isenabled()
+    gc.enable()
+    g = IdleGC(threshold0=50, full_every_s=100.0)
+    try:
+        g.start(now_s=0.0)
+        assert not gc.isenabled()
+        for _ in range(200):  # young garbage cycles: nothing collects them by itself now
+            _Cycle()
+        assert gc.get_count()[0] >= 50 and g.collections == [0, 0, 0]
+        g.maybe(now_s=1.0)
+        assert g.collections == [1, 0, 0] and gc.get_count()[0] < 50
+        for i in range(2, 11):
+            for _ in range(60):
+                _Cycle()
+            g.maybe(now_s=float(i))
+        assert g.collections == [9, 1, 0]  # every 10th young collection includes gen 1
+        g.maybe(now_s=100.0)  # the full one, on its wall-time schedule
+        assert g.collections[2] == 1
+    finally:
+        g.stop()
+        assert gc.isenabled()
+        if not was:
+            gc.disable()
+        gc.unfreeze()
+
+
+def test_loop_stats_percentiles():
+    s = LoopStats(window=4)
+    assert s.percentile_us(0.5) is None
+    for ns in (1_000, 2_000, 3_000, 4_000, 100_000):  # the window keeps the last 4
+        s.decide(ns)
+    assert s.count == 5 and s.percentile_us(0.5) == 3.0 and s.percentile_us(0.99) == 100.0
