@@ -59,6 +59,7 @@ __all__ = ["BotApp", "RunOptions", "Stop"]
 log = logging.getLogger("pmbot.app")
 _CREATE_MAX_AGE_S = 0.25  # wall seconds
 _FAIR_MAX_AGE_NS = 250_000_000  # market time
+_DASHBOARD_PERIOD_S = 0.5
 _MAX_SYNCS_IN_FLIGHT = 4  # decisions whose calls may be in flight at once
 
 
@@ -444,11 +445,13 @@ class BotApp:
 
         from pmbot.dashboard import render
 
+        # drawn on the loop itself, twice a second: a frame costs ~7 ms of CPU, and rich's own
+        # refresh thread would take the GIL from the quote loop at random moments instead
         console = Console(stderr=False)
-        with Live(console=console, refresh_per_second=4, transient=False) as live:
+        with Live(console=console, auto_refresh=False, transient=False) as live:
             while True:
-                live.update(render(dashboard_view(self)))
-                await asyncio.sleep(0.25)
+                live.update(render(dashboard_view(self)), refresh=True)
+                await asyncio.sleep(_DASHBOARD_PERIOD_S)
 
     async def _timer(self) -> None:
         if self.opts.duration_s is None:
