@@ -114,6 +114,7 @@ class BotApp:
         self.decision: Any = None
         self._wake = asyncio.Event()
         self._syncs: set[asyncio.Task[None]] = set()  # decisions whose calls are in flight
+        self._replan = False
         self.loop_stats = LoopStats()
         self._gc = IdleGC()
         self._stop_reason = ""
@@ -362,6 +363,8 @@ class BotApp:
             # planned and committed in the same step as the decision (no await in between:
             # the plan never goes out on a state older than the one it was made from)
             p = om.prepare(d.quotes, tickers=[m.ticker for m in self.event_markets])
+            if p is not None and p.frozen:
+                self._replan = True  # a market waited on an answer: plan again when it comes
             stats.decide(time.perf_counter_ns() - t0)
             if p:
                 task = self._tg.create_task(self._send(p), name="send")
@@ -375,15 +378,22 @@ class BotApp:
                 await asyncio.wait(self._syncs, return_when=asyncio.FIRST_COMPLETED)
 
     async def _send(self, p: Any) -> None:
-        """One decision's calls; their answers wake the loop to re-plan what they froze."""
-        assert self.om is not None
+        """One decision's calls; their answers wake the loop if a later plan had to leave a
+        market alone while they were in flight."""
+        om = self.om
+        assert om is not None
+        failed = False
         try:
-            await self.om.send(p)
+            await om.send(p)
         except AuthError:
             raise
         except VenueError as e:
             log.warning("sync failed %s", kv(error=e))
-        self._wake.set()
+            failed = True
+        # else the answers changed nothing a decision has not seen
+        if self._replan or failed or om.stats.requote:
+            self._replan = om.stats.requote = False  # (a post-only create crossed: requote)
+            self._wake.set()
 
     def _start_presign(
         self, tg: asyncio.TaskGroup, port: Any, signer: KalshiSigner, executor: Executor

@@ -12,7 +12,8 @@ signing.
 
 Rules that keep it safe:
 * a signature is used once (PSS is randomised; each stocked one is distinct) and only
-  while younger than `max_age_ms` (default 1 s, far inside the venue's tolerance);
+  while younger than `max_age_ms` (default 2 s: 3 s inside the venue's tolerance for
+  the skew between our clock and the exchange's, which NTP keeps to milliseconds);
   older ones are dropped, never sent;
 * the stock is refreshed before it ages out (`refresh_ms` before the limit), so a hit is
   the normal case and a miss falls back to signing on the spot;
@@ -49,8 +50,8 @@ class PresignedHeaders:
         self,
         signer: KalshiSigner,
         *,
-        max_age_ms: int = 1_000,
-        refresh_ms: int = 400,
+        max_age_ms: int = 2_000,
+        refresh_ms: int = 600,
         per_path: int = 1,
         max_paths: int = 512,
     ) -> None:
