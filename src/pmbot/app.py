@@ -138,8 +138,12 @@ class BotApp:
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
+            o = self.state.order_by_id(e.order_id)
+            before = None if o is None else (o.status, o.remaining, o.price)
             # the stream stamps on transport (wall) time; order ages are judged on market time
             om.on_order_update(dataclasses.replace(e, ts_ns=self.clock.now_ns()))
+            if o is not None and before == (o.status, o.remaining, o.price):
+                return  # the echo of an answer we already have: no decision to make
         else:
             self.state.apply(e)
             if isinstance(e, ev.IndexTick):

@@ -82,7 +82,10 @@ class Settler(Sender):
             return
         if self._touched is not None:
             self._touched.add(o.client_order_id)
-        self.ledger.update_order(o, "venue_update", u.status.value)
+        # the venue's view of an order the ledger already holds: written with the next batch
+        # of answers (`flush_acks`), not on the stream's hot path; a crash before that loses
+        # nothing reconciliation does not learn again from the venue
+        self._acks.append((o, f"venue_update:{u.status.value}"))
 
     def on_settlement(self, ticker: str, yes_won: bool, ts_ns: int) -> int:
         """A market settled: close our position at $1/$0, record it; returns the PnL (Micros)."""
@@ -261,6 +264,8 @@ class Settler(Sender):
                 )
                 now = self.clock.monotonic()
                 full = now >= next_full
+                if not self._executing:
+                    self.flush_acks()  # stream updates that arrived while nothing was sent
                 if not full and not (self._needs_reconcile and self._reconcile_due()):
                     continue
                 await self._reconcile_logged()
