@@ -317,17 +317,23 @@ async def test_create_never_resent_after_its_deadline(rig: tuple[Server, KalshiH
     assert (await http.create_order("T", Side.BID, 4700, 100, client_order_id="late-1")).order_id
 
 
-async def test_presigned_write_is_used_once_and_verifies(rig: tuple[Server, KalshiHttp]) -> None:
-    """A ready-made signature (signed ahead, in another thread in the app) is what the
-    venue sees for a stocked path; it verifies, and it is never sent twice."""
+def _stock_create_signature(http: KalshiHttp, age_ms: int) -> tuple[Any, str, int]:
+    """Give `http` a signature stock holding one create signature `age_ms` old."""
     from pmbot.venues.kalshi.presign import PresignedHeaders
 
-    srv, http = rig
     assert http.signer is not None
     pool = http.presign = PresignedHeaders(http.signer, max_age_ms=5_000, refresh_ms=1_000)
     path = http.urls.signed_path("/portfolio/events/orders")
     now_ms = http.wall.now_ns() // 1_000_000
-    pool.add(pool.sign_many(pool.due([("POST", path)], now_ms), now_ms - 100))
+    pool.add(pool.sign_many(pool.due([("POST", path)], now_ms), now_ms - age_ms))
+    return pool, path, now_ms
+
+
+async def test_presigned_write_is_used_once_and_verifies(rig: tuple[Server, KalshiHttp]) -> None:
+    """A ready-made signature (signed ahead, in another thread in the app) is what the
+    venue sees for a stocked path; it verifies, and it is never sent twice."""
+    srv, http = rig
+    pool, _path, now_ms = _stock_create_signature(http, age_ms=100)
     await http.create_order("T", Side.BID, 4700, 100)
     await http.create_order("T", Side.BID, 4600, 100)  # the stock is empty: signed on the spot
     assert (pool.hits, pool.misses) == (1, 1)
@@ -340,14 +346,8 @@ async def test_timestamp_expired_turns_presigning_off_and_resends(
 ) -> None:
     """If the venue's clock disagrees with ours by more than the stock's age, the venue says
     header_timestamp_expired: the request goes again signed on the spot, the stock is off."""
-    from pmbot.venues.kalshi.presign import PresignedHeaders
-
     srv, http = rig
-    assert http.signer is not None
-    pool = http.presign = PresignedHeaders(http.signer, max_age_ms=5_000, refresh_ms=1_000)
-    path = http.urls.signed_path("/portfolio/events/orders")
-    now_ms = http.wall.now_ns() // 1_000_000
-    pool.add(pool.sign_many(pool.due([("POST", path)], now_ms), now_ms - 3_000))
+    pool, path, now_ms = _stock_create_signature(http, age_ms=3_000)
     srv.expire_ts_below = now_ms - 1_000  # the venue is 2 s less tolerant than our stock
     r = await http.create_order("T", Side.BID, 4700, 100, client_order_id="ts-1")
     assert r.order_id and len(srv.orders) == 1
