@@ -325,7 +325,8 @@ class BotApp:
         last_select = 0
         stats = self.loop_stats
         while True:
-            self._gc.maybe(time.monotonic())  # the calls are out; nothing waits on us now
+            # the calls are out: collect now, unless an event already waits for a decision
+            self._gc.maybe(time.monotonic(), busy=self._wake.is_set())
             timeout = 0.5
             if wake_at is not None:
                 timeout = max(0.0, min(timeout, (wake_at - self.clock.now_ns()) / 1e9))

@@ -158,7 +158,11 @@ class IdleGC:
         if self._was_enabled:
             gc.enable()
 
-    def maybe(self, now_s: float) -> None:
+    def maybe(self, now_s: float, busy: bool = False) -> None:
+        """Collect what is due. `busy`: an event already waits for a decision, so only a
+        backlog ten times the threshold (or a full collection a minute overdue) goes first."""
+        if busy and (gc.get_count()[0] < 10 * self.threshold0 and now_s < self._next_full + 60.0):
+            return
         if now_s >= self._next_full:
             self._next_full = now_s + self.full_every_s
             gc.collect(2)

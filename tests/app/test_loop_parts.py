@@ -22,6 +22,8 @@ def test_idle_gc_collects_only_when_asked_and_restores_the_collector():
         for _ in range(200):  # young garbage cycles: nothing collects them by itself now
             _Cycle()
         assert gc.get_count()[0] >= 50 and g.collections == [0, 0, 0]
+        g.maybe(now_s=1.0, busy=True)  # an event waits: 200 < 10 x 50, it goes first
+        assert g.collections == [0, 0, 0]
         g.maybe(now_s=1.0)
         assert g.collections == [1, 0, 0] and gc.get_count()[0] < 50
         for i in range(2, 11):
@@ -31,6 +33,10 @@ def test_idle_gc_collects_only_when_asked_and_restores_the_collector():
         assert g.collections == [9, 1, 0]  # every 10th young collection includes gen 1
         g.maybe(now_s=100.0)  # the full one, on its wall-time schedule
         assert g.collections[2] == 1
+        for _ in range(600):  # a backlog ten times the threshold goes even when busy
+            _Cycle()
+        g.maybe(now_s=101.0, busy=True)
+        assert sum(g.collections[:2]) == 11
     finally:
         g.stop()
         assert gc.isenabled()
