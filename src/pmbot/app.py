@@ -571,7 +571,9 @@ class BotApp:
                     self._gc.start(time.monotonic())  # collections between decisions only
                     stack.callback(self._gc.stop)
                     if signer is not None and self.s.kalshi.presign:
-                        executor = ThreadPoolExecutor(1, thread_name_prefix="presign")
+                        executor = ThreadPoolExecutor(
+                            1, thread_name_prefix="presign", initializer=_background_thread
+                        )
                         stack.callback(executor.shutdown, wait=False, cancel_futures=True)
                         self._start_presign(tg, port, signer, executor)
                     tg.create_task(self._quote_loop(), name="quote")
@@ -604,6 +606,16 @@ class BotApp:
         self.result.clean_shutdown = ok
         if not ok:
             log.critical("orders may still rest on the venue: check with `pmbot status`")
+
+
+def _background_thread() -> None:
+    """Lower this thread's CPU priority (Linux: per thread), so the scheduler prefers the
+    event loop's thread when both want a core; elsewhere, nothing."""
+    import os
+    import threading
+
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _sim_start_ns(start: str | None) -> int | None:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
+import sys
+import threading
+
+import pytest
 
 from pmbot.app_parts import IdleGC, LoopStats
 
@@ -51,3 +56,22 @@ def test_loop_stats_percentiles():
     for ns in (1_000, 2_000, 3_000, 4_000, 100_000):  # the window keeps the last 4
         s.decide(ns)
     assert s.count == 5 and s.percentile_us(0.5) == 3.0 and s.percentile_us(0.99) == 100.0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_presign_worker_runs_at_lower_priority():
+    from pmbot.app import _background_thread
+
+    seen: list[int] = []
+
+    def work() -> None:
+        base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        _background_thread()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) - base)
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    after = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen and seen[0] > 0 and after == before  # that thread only, not the loop's
