@@ -95,12 +95,11 @@ class _Snap(NamedTuple):
 class _Sync:
     """One sync's sample: the market-data event it answers, and whether it has written yet."""
 
-    __slots__ = ("desired", "done", "event", "live", "plan", "t0", "t_planned", "t_send", "writes")
+    __slots__ = ("desired", "done", "event", "plan", "t0", "t_planned", "t_send", "writes")
 
     def __init__(self, event: tuple[int, str, bool] | None, t0: int) -> None:
         self.event, self.t0, self.writes = event, t0, 0
         self.t_planned = self.t_send = 0
-        self.live: list[tuple[str, str, Any, int]] = []
         self.plan: Any = None
         self.desired: Any = ()
         self.done = event is None
@@ -192,15 +191,6 @@ class Probe:
                 self.deferred += p.deferred
                 self.syncs_deferring += p.deferred > 0
             if p:
-                # the orders as they were before this plan (its creates are new; the commit
-                # changed statuses only), for the cancel/replace baselines counted after the
-                # send; the probe's own cost in the decision's step is this one list
-                new = {c.client_order_id for c in p.creates}
-                rec.live = [
-                    (o.client_order_id, o.ticker, o.side, o.remaining)
-                    for o in app.state.live_orders()
-                    if o.client_order_id not in new
-                ]
                 rec.plan, rec.desired = p, desired
             return p
 
@@ -214,13 +204,25 @@ class Probe:
             finally:
                 self.in_sync -= 1
                 if rec is not None and rec.plan is p:
-                    live = {c: _Snap(t, _sv(sd), r) for c, t, sd, r in rec.live}
-                    self._count(p, list(rec.desired), live)
+                    self._count(p, list(rec.desired), self._before(p))
 
         om.prepare, om.send = prepare_probe, send_probe
 
     async def aclose(self) -> None:
         pass
+
+    def _before(self, p: Any) -> dict[str, _Snap]:
+        """Our live orders as they were before plan `p`, rebuilt after its answers (nothing
+        of the probe's runs between the decision and its calls): the ones live now minus
+        the plan's creates, plus the ones the plan cancelled (they rested until then)."""
+        new = {c.client_order_id for c in p.creates}
+        gone = {c.client_order_id for c in p.cancels}
+        out = {}
+        for o in self.app.state.orders.values():
+            cid = o.client_order_id
+            if cid in gone or (o.is_live and cid not in new):
+                out[cid] = _Snap(o.ticker, _sv(o.side), max(o.remaining, cid in gone))
+        return out
 
     def _count(self, p: Any, desired: list[Any], live: dict[str, Any]) -> None:
         keys = {(a.ticker, _sv(a.side)) for a in p.amends}
