@@ -7,9 +7,12 @@ timestamps are taken in this process with `time.perf_counter_ns`:
 
 * arrival: the event reaches the app's sink (an index tick parsed from the feed's poll, or a
   book delta/snapshot decoded from the WebSocket) - via the app's recorder hook;
-* written: aiohttp's `on_request_headers_sent` trace signal for the first signed write
-  request (POST/PUT/DELETE on /portfolio/...) of the quote sync that follows, i.e. after
-  planning, the ledger commit and RSA-PSS signing, when the request is handed to the socket.
+* written: the first `transport.write` of the first signed write request (POST/PUT/DELETE
+  on /portfolio/...) of the quote sync that follows, i.e. after planning, the ledger commit
+  and RSA-PSS signing, when the request's bytes are handed to the socket. (aiohttp's
+  `on_request_headers_sent` signal fires earlier: it buffers the headers and, on Python
+  3.11, writes them with the body from a task of its own, after the sender yields. The
+  probe wraps aiohttp's `StreamWriter._write/_writelines` for this, benchmark only.)
 
 A sample is the time from the EARLIEST market-data event not yet seen by the strategy to the
 first write of the next decision that writes. The quote loop decides, plans and commits the
@@ -106,6 +109,9 @@ class _Sync:
 
 
 _CUR: contextvars.ContextVar[_Sync | None] = contextvars.ContextVar("t2o_sync", default=None)
+# the request whose bytes the next transport write carries: set when aiohttp has built its
+# headers, seen by aiohttp's body-writer task (created right after, with a copy of the context)
+_REQ: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("t2o_req", default=None)
 
 
 class Probe:
@@ -168,6 +174,7 @@ class Probe:
         tc.freeze()
         session = app.venue.http._session  # benchmark-only: add a trace to the live session
         session._trace_configs.append(tc)
+        self._wrap_writer()
         om = app.om
         prepare, send = om.prepare, om.send
 
@@ -264,8 +271,32 @@ class Probe:
         if self._is_write(params):
             self.rtt.append(time.perf_counter_ns() - ctx.t0)
 
+    def _wrap_writer(self) -> None:
+        """Time the first transport write of each request (aiohttp's StreamWriter)."""
+        from aiohttp.http_writer import StreamWriter
+
+        def first(req: list[Any] | None) -> None:
+            if req is not None and not req[1]:
+                req[1] = True
+                self._written(time.perf_counter_ns(), req[0])
+
+        write, writelines = StreamWriter._write, StreamWriter._writelines
+
+        def _write(w: Any, chunk: Any) -> None:
+            write(w, chunk)
+            first(_REQ.get())
+
+        def _writelines(w: Any, chunks: Any) -> None:
+            writelines(w, chunks)
+            first(_REQ.get())
+
+        StreamWriter._write, StreamWriter._writelines = _write, _writelines  # type: ignore[method-assign]
+
     async def _sent(self, session: Any, ctx: Any, params: Any) -> None:
-        now = time.perf_counter_ns()
+        # headers built, not yet written: the next transport write in this context is ours
+        _REQ.set([params, False])
+
+    def _written(self, now: int, params: Any) -> None:
         rec = _CUR.get()
         if not self._is_write(params) or rec is None:
             return

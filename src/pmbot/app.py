@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pmbot.aio import EAGER, start_now
 from pmbot.app_parts import (
     Accounting,
     IdleGC,
@@ -61,6 +62,11 @@ _CREATE_MAX_AGE_S = 0.25  # wall seconds
 _FAIR_MAX_AGE_NS = 250_000_000  # market time
 _DASHBOARD_PERIOD_S = 0.5
 _MAX_SYNCS_IN_FLIGHT = 4  # decisions whose calls may be in flight at once
+# Loop turns a decision's calls need to reach the socket after its send task is made. 3.12+:
+# none (the task starts eagerly and every call is written in the decision's step). Before:
+# one runs the send (the first call inline) and starts the others, one runs those, and one
+# more runs the task from which aiohttp writes a request that has a body.
+_TURNS_TO_WRITE = 0 if EAGER else 3
 
 
 class Stop(Exception):
@@ -114,6 +120,7 @@ class BotApp:
         self.decision: Any = None
         self._wake = asyncio.Event()
         self._syncs: set[asyncio.Task[None]] = set()  # decisions whose calls are in flight
+        self._send_error: BaseException | None = None
         self._replan = False
         self.loop_stats = LoopStats()
         self._gc = IdleGC()
@@ -317,6 +324,16 @@ class BotApp:
         was frozen. Work the write budget cannot pay for right now is deferred, not queued:
         the loop wakes when the budget refills and plans it afresh from the state of then.
         """
+        try:
+            await self._decide()
+        finally:
+            # the sends run outside the TaskGroup (they start eagerly): they end with the loop
+            for t in list(self._syncs):
+                t.cancel()
+            if self._syncs:
+                await asyncio.wait(list(self._syncs))
+
+    async def _decide(self) -> None:
         assert self.om is not None
         om, state = self.om, self.state
         engine, gate = build_engine(self.s)
@@ -340,6 +357,8 @@ class BotApp:
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
             self._wake.clear()
+            if self._send_error is not None:
+                raise self._send_error
             t0 = time.perf_counter_ns()
             state.take_changes()
             now = self.clock.now_ns()
@@ -372,12 +391,14 @@ class BotApp:
                 self._replan = True  # a market waited on an answer: plan again when it comes
             stats.decide(time.perf_counter_ns() - t0)
             if p:
-                task = self._tg.create_task(self._send(p), name="send")
+                task = start_now(self._send(p), name="send")
                 self._syncs.add(task)
-                task.add_done_callback(self._syncs.discard)
-                # yield once: the calls go out now, not after the next decision (a set wake
-                # event does not suspend, so back-to-back events would starve the send)
-                await asyncio.sleep(0)
+                task.add_done_callback(self._send_done)
+                # before 3.12, yield until the calls are written: now, not after the next
+                # decision (a set wake event does not suspend: back-to-back events would
+                # starve them)
+                for _ in range(_TURNS_TO_WRITE):
+                    await asyncio.sleep(0)
             self.acct.mark(self.state, self.fair)
             while len(self._syncs) >= _MAX_SYNCS_IN_FLIGHT:  # a slow venue: let one finish
                 await asyncio.wait(self._syncs, return_when=asyncio.FIRST_COMPLETED)
@@ -398,6 +419,14 @@ class BotApp:
         # else the answers changed nothing a decision has not seen
         if self._replan or failed or om.stats.requote:
             self._replan = om.stats.requote = False  # (a post-only create crossed: requote)
+            self._wake.set()
+
+    def _send_done(self, task: asyncio.Task[None]) -> None:
+        """A send ended: an error it did not handle (auth, a bug) ends the run through the
+        quote loop, which raises it in the TaskGroup."""
+        self._syncs.discard(task)
+        if not task.cancelled() and (e := task.exception()) is not None:
+            self._send_error = self._send_error or e
             self._wake.set()
 
     def _start_presign(

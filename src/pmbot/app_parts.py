@@ -6,12 +6,13 @@ here does I/O except `Accounting.summary`, which asks the venue for its own view
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pmbot.core.events import Fill
 from pmbot.core.fairvalue import EventFairValue
@@ -197,10 +198,45 @@ def sim_vix(sim: Any) -> float | None:
     return None if cfg is None else float(cfg.index_vol) * 100
 
 
+class _EventView(NamedTuple):
+    """What the strategy's inputs take from the selection alone (remade when it changes)."""
+
+    selection: tuple[list[MarketSpec], list[MarketSpec], str]  # the app's own objects
+    markets: tuple[MarketSpec, ...]
+    tickers: frozenset[str]
+    quotable: frozenset[str]
+    reference_ts_ns: int
+
+
+def _event_view(app: BotApp) -> _EventView:
+    """The selection's part of the inputs, kept on the app while its selection lists are the
+    same objects (the selection assigns new lists, never edits them; the view holds the
+    old ones, so their identity cannot be reused)."""
+    v: _EventView | None = getattr(app, "inputs_view", None)
+    if (
+        v is not None
+        and v.selection[0] is app.event_markets
+        and v.selection[1] is app.quotable
+        and v.selection[2] == app.event_ticker
+    ):
+        return v
+    markets = tuple(app.event_markets)
+    v = _EventView(
+        (app.event_markets, app.quotable, app.event_ticker),
+        markets,
+        frozenset(m.ticker for m in markets),
+        frozenset(m.ticker for m in app.quotable),
+        max(m.close_ts_ns for m in markets),
+    )
+    with contextlib.suppress(AttributeError):  # a one-off view object: nothing to keep
+        app.inputs_view = v  # type: ignore[attr-defined]
+    return v
+
+
 def build_inputs(app: BotApp, now: int) -> QuoteInputs:
     st: TradingState = app.state
-    markets = tuple(app.event_markets)
-    tickers = {m.ticker for m in markets}
+    view = _event_view(app)
+    tickers = view.tickers
     resting: dict[str, list[RestingOrder]] = {}
     for o in st.live_orders():
         if o.ticker in tickers:
@@ -213,38 +249,42 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
                     o.order_id or "",
                 )
             )
-    positions = {t: st.positions[t].qty for t in tickers if t in st.positions}
-    event_cost = sum(
-        cash_cost(p.qty, p.cost - p.realized + p.fees)
-        for t, p in st.positions.items()
-        if t in tickers
-    )
+    positions: dict[str, int] = {}
+    event_cost = 0
+    for t in tickers:
+        p = st.positions.get(t)
+        if p is not None:
+            positions[t] = p.qty
+            event_cost += cash_cost(p.qty, p.cost - p.realized + p.fees)
     exposure = sum(cash_cost(p.qty, p.cost) for p in st.positions.values() if p.qty)
-    fresh = {t for t in tickers if st.book_fresh.get(t)}
-    inactive = frozenset(
-        t
-        for t, ms in st.market_status.items()
-        if t in tickers and ms.status not in ("active", "open", "activated")
-    )
+    fresh = st.book_fresh
+    books = st.books
+    statuses = st.market_status
     return QuoteInputs(
         ts_ns=now,
         event_ticker=app.event_ticker,
-        markets=markets,
+        markets=view.markets,
         fair=app.fair,
-        books={t: (st.books.get(t) if t in fresh else None) for t in tickers},
+        books={t: (books.get(t) if fresh.get(t) else None) for t in tickers},
         positions=positions,
         resting={t: tuple(v) for t, v in resting.items()},
-        book_ts_ns={t: now for t in fresh},  # the stream marks a book stale at once on any gap
-        resyncing=frozenset(t for t in tickers if t in st.books and not st.book_fresh.get(t)),
+        # the stream marks a book stale at once on any gap
+        book_ts_ns={t: now for t in tickers if fresh.get(t)},
+        resyncing=frozenset(t for t in tickers if t in books and not fresh.get(t)),
         index_ts_ns=st.index_ts_ns if st.index_level is not None else None,
         trading_active=st.trading_active and st.exchange_active,
-        reference_ts_ns=max(m.close_ts_ns for m in markets),
+        reference_ts_ns=view.reference_ts_ns,
         event_cost=event_cost,
         account_exposure=exposure,
         daily_pnl=app.acct.net_pnl(st, app.fair),
         last_fill_ns=app.acct.last_fill_ns,
-        quotable=frozenset(m.ticker for m in app.quotable),
-        inactive=inactive,
+        quotable=view.quotable,
+        inactive=frozenset(
+            t
+            for t in tickers
+            if (ms := statuses.get(t)) is not None
+            and ms.status not in ("active", "open", "activated")
+        ),
     )
 
 

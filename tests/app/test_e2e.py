@@ -24,6 +24,7 @@ import pytest
 
 from pmbot.app import BotApp, RunOptions
 from pmbot.core.money import fmt_count, parse_count, parse_money
+from pmbot.errors import AuthError
 from pmbot.settings import Secrets, load_settings
 from pmbot.sim.flow import FlowConfig
 from pmbot.sim.kalshi_auth import write_key
@@ -205,6 +206,31 @@ async def test_insufficient_balance_trips_the_kill_switch(tmp_path: Path) -> Non
         assert "kill switch" in res.summary["stop_reason"], res.summary["stop_reason"]
         assert "insufficient_balance" in res.summary["stop_reason"]
         assert res.clean_shutdown
+        assert sim.exchange.engine.resting(sim.key.user) == []
+    finally:
+        await sim.stop()
+
+
+async def test_auth_failure_of_a_send_stops_the_bot(tmp_path: Path) -> None:
+    """A 401 on an order write (the key revoked mid-run) ends the run as a fatal error with
+    the venue holding none of our orders: the sends run outside the TaskGroup (they start
+    eagerly), and the quote loop raises what a send could not handle."""
+    sim = KalshiSim(SimConfig(seed=3, speed=30.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    try:
+        app = BotApp(
+            _settings(tmp_path),
+            Secrets({}),  # type: ignore[arg-type]
+            RunOptions(duration_s=600, dashboard=False, install_signal_handlers=False),
+            sim=sim,
+        )
+        run = asyncio.create_task(app.run())
+        await _until(lambda: app.loop_stats.count > 0, 60, "the first decision")
+        sim.faults.http_401_writes = 1
+        with pytest.raises(BaseExceptionGroup) as ei:
+            await asyncio.wait_for(run, 60)
+        assert ei.group_contains(AuthError)
+        assert app._stop_reason.startswith("fatal:"), app._stop_reason
         assert sim.exchange.engine.resting(sim.key.user) == []
     finally:
         await sim.stop()

@@ -55,7 +55,10 @@ class TradingState:
         self.books: dict[str, BinaryBook] = {}
         self.book_fresh: dict[str, bool] = {}
         self.book_ts_ns: dict[str, int] = {}
-        self.orders: dict[str, LiveOrder] = {}  # by client_order_id
+        self.orders: dict[str, LiveOrder] = {}  # by client_order_id, every order of the run
+        # the ones not yet seen terminal (a superset of the live ones, pruned as it is read):
+        # a decision reads the live orders without walking every order the run ever sent
+        self._maybe_live: dict[str, LiveOrder] = {}
         self.order_ids: dict[str, str] = {}  # venue order_id -> client_order_id
         self.foreign_orders: dict[str, ev.OrderUpdate] = {}  # venue orders we never sent
         self.positions: dict[str, Position] = {}
@@ -89,6 +92,7 @@ class TradingState:
     def register_order(self, order: LiveOrder) -> None:
         """Track an order before it is sent (its client_order_id is already in the ledger)."""
         self.orders[order.client_order_id] = order
+        self._maybe_live[order.client_order_id] = order
         if order.order_id:
             self.order_ids[order.order_id] = order.client_order_id
         self._changes.orders.add(order.client_order_id)
@@ -117,9 +121,16 @@ class TradingState:
         return o
 
     def live_orders(self, ticker: str | None = None) -> list[LiveOrder]:
-        return [
-            o for o in self.orders.values() if o.is_live and (ticker is None or o.ticker == ticker)
-        ]
+        out = []
+        ended = []
+        for cid, o in self._maybe_live.items():
+            if not o.is_live:
+                ended.append(cid)  # terminal states are final: it never comes back
+            elif ticker is None or o.ticker == ticker:
+                out.append(o)
+        for cid in ended:
+            del self._maybe_live[cid]
+        return out
 
     def order_by_id(self, order_id: str) -> LiveOrder | None:
         coid = self.order_ids.get(order_id)

@@ -18,6 +18,7 @@ class Faults:
     # REST
     http_5xx: int = 0  # fail the next N requests with 503
     http_429: int = 0  # answer the next N authenticated requests with 429
+    http_401_writes: int = 0  # answer the next N signed write requests with 401 (key revoked)
     stale_after_cancel: int = (
         0  # next N cancels: GET order keeps saying resting for `stale_reads` reads
     )
@@ -51,6 +52,7 @@ class Faults:
         for f in (
             "http_5xx",
             "http_429",
+            "http_401_writes",
             "stale_after_cancel",
             "skip_seq",
             "dup_seq",

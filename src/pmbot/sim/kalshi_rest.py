@@ -14,7 +14,7 @@ from aiohttp import web
 from pmbot.core.money import fmt_count, fmt_price
 from pmbot.sim.exchange import ExchangeError, err
 from pmbot.sim.index import fmt_level
-from pmbot.sim.kalshi_auth import DEFAULT_COST, TOO_MANY, WRITE_DEFAULT_COSTS
+from pmbot.sim.kalshi_auth import AUTH_UNKNOWN, DEFAULT_COST, TOO_MANY, WRITE_DEFAULT_COSTS
 from pmbot.sim.kalshi_wire import (
     FILTER_TO_STATUS,
     dumps_rest,
@@ -130,6 +130,9 @@ def middleware(sim: KalshiSim) -> Any:
                 )
                 if path.endswith("/batched") and request.method in ("POST", "DELETE"):
                     cost = 0  # batches cost the sum of their items, charged by the handler
+                if write and f.take("http_401_writes"):
+                    sim.hub.journal.append((sim.now_ns(), "refused", "401"))
+                    return reply(AUTH_UNKNOWN, 401)
                 if f.take("http_429"):
                     sim.hub.journal.append((sim.now_ns(), "refused", "429"))
                     return reply(TOO_MANY, 429)
