@@ -1,5 +1,8 @@
 # Every target creates .venv and installs pmbot with its dev extras when needed.
-PY ?= python3
+# CPython 3.12 when the machine has one (on PATH, or pyenv's latest 3.12): tasks can start
+# eagerly, so a decision's order writes leave in its own step. Else python3 (3.11 works).
+PY ?= $(shell for p in python3.12 "$$(pyenv prefix "$$(pyenv latest 3.12 2>/dev/null)" 2>/dev/null)/bin/python3" python3; do \
+	"$$p" -c 'import sys, venv, ensurepip; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

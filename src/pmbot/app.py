@@ -62,6 +62,7 @@ _CREATE_MAX_AGE_S = 0.25  # wall seconds
 _FAIR_MAX_AGE_NS = 250_000_000  # market time
 _DASHBOARD_PERIOD_S = 0.5
 _MAX_SYNCS_IN_FLIGHT = 4  # decisions whose calls may be in flight at once
+_RESELECT_NS = 30_000_000_000  # market time between re-selections of the markets to quote
 # Loop turns a decision's calls need to reach the socket after its send task is made. 3.12+:
 # none (the task starts eagerly and every call is written in the decision's step). Before:
 # one runs the send (the first call inline) and starts the others, one runs those, and one
@@ -114,6 +115,7 @@ class BotApp:
         self.acct = Accounting()
         self.event_ticker = ""
         self.event_markets: list[MarketSpec] = []
+        self._close_ns = 0  # the selected event's close (market time)
         self.quotable: list[MarketSpec] = []
         self.all_markets: list[MarketSpec] = []
         self.fair: EventFairValue | None = None
@@ -299,6 +301,7 @@ class BotApp:
         }
         subs = {m.ticker for m in quotable} | held
         self.event_ticker, self.event_markets, self.quotable = ev_t, markets, quotable
+        self._close_ns = max(m.close_ts_ns for m in markets)
         await self.venue.subscribe_books(sorted(subs))
         log.info(
             "selected markets %s",
@@ -339,9 +342,14 @@ class BotApp:
         engine, gate = build_engine(self.s)
         self._gate = gate
         wake_at: int | None = None
-        last_select = 0
+        last_select = self.clock.now_ns()  # run() selected before the first decision
+        pull_ns = int(self.s.risk.pull_before_close_s * 1e9)
         stats = self.loop_stats
         while True:
+            if self.clock.now_ns() - last_select > _RESELECT_NS:
+                # the periodic re-selection runs between decisions, not in a tick's path
+                last_select = self.clock.now_ns()
+                await self._select()
             # the calls are out: collect now, unless an event already waits for a decision
             self._gc.maybe(time.monotonic(), busy=self._wake.is_set())
             timeout = 0.5
@@ -365,13 +373,8 @@ class BotApp:
             if self._reconnect:
                 self._reconnect = False
                 await om.on_reconnect()
-            if now - last_select > 30_000_000_000 or (
-                self.event_markets
-                and now
-                >= max(m.close_ts_ns for m in self.event_markets)
-                - int(self.s.risk.pull_before_close_s * 1e9)
-            ):
-                last_select = now
+            if self.event_markets and now >= self._close_ns - pull_ns:
+                last_select = now  # the event closes: pull its quotes, roll to the next
                 await self._select()
             if self.state.index_level is None or not self.event_markets:
                 continue

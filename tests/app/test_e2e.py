@@ -234,3 +234,48 @@ async def test_auth_failure_of_a_send_stops_the_bot(tmp_path: Path) -> None:
         assert sim.exchange.engine.resting(sim.key.user) == []
     finally:
         await sim.stop()
+
+
+async def test_pulls_the_closing_event_and_rolls_to_the_next(tmp_path: Path) -> None:
+    """Quoting the hourly KXINXU ladder from 11:58 ET: before the 12:00 event closes its quotes
+    are pulled (nothing of ours rests on it from `pull_before_close_s` on), then the bot
+    quotes the 13:00 event."""
+    start = int(datetime(2026, 11, 24, 11, 58, tzinfo=ZoneInfo("America/New_York")).timestamp())
+    sim = KalshiSim(SimConfig(seed=7, speed=20.0, start_ns=start * 10**9, flow=FlowConfig()))
+    await sim.start()
+    first, nxt = "KXINXU-26NOV24H1200", "KXINXU-26NOV24H1300"
+    pull_at = (start + 120 - 5) * 10**9  # 12:00 ET less pull_before_close_s = 5
+    try:
+        app = BotApp(
+            _settings(tmp_path, markets={"series": ["KXINXU"]}),
+            Secrets({}),  # type: ignore[arg-type]
+            RunOptions(duration_s=600, dashboard=False, install_signal_handlers=False),
+            sim=sim,
+        )
+        run = asyncio.create_task(app.run())
+        await _until(lambda: app.event_ticker == first and app.loop_stats.count > 0, 60, "quotes")
+        late: list[str] = []
+
+        def on_first_after_pull() -> bool:  # sampled while waiting for the roll
+            if sim.now_ns() >= pull_at:
+                late.extend(
+                    o.ticker
+                    for o in sim.exchange.engine.resting(sim.key.user)
+                    if o.ticker.startswith(first)
+                )
+            return app.event_ticker == nxt
+
+        await _until(on_first_after_pull, 60, "the roll to the next event")
+        await _until(
+            lambda: any(
+                o.ticker.startswith(nxt) for o in sim.exchange.engine.resting(sim.key.user)
+            ),
+            60,
+            "quotes on the next event",
+        )
+        app._on_signal(signal.SIGTERM)
+        await asyncio.wait_for(run, 60)
+        assert late == [], f"orders rested on {first} after its pull time: {sorted(set(late))}"
+        assert sim.exchange.engine.resting(sim.key.user) == []
+    finally:
+        await sim.stop()
