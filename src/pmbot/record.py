@@ -3,7 +3,10 @@
 `LiveRecorder` sits on the app's event sink and writes, through `backtest.recorder.Recorder`
 (the format `pmbot backtest` replays with `data.kind = "recording"`):
 * index ticks, book snapshots and deltas of every market the bot has loaded (a market is
-  registered, with its full MarketSpec, the first time one of its events arrives);
+  registered, with its full MarketSpec, the first time one of its events arrives), as the
+  market WITHOUT us: a replay adds its own orders, so deltas our orders caused (the venue
+  tags them with our client_order_id) are left out and a snapshot is recorded minus the
+  size of our orders resting in it;
 * public trades from the venue's `trade` channel (subscribed for all markets; trades of
   markets the bot never loaded are skipped);
 * our own fills, which the tape has no row kind for, to `fills.jsonl` in the same
@@ -21,6 +24,8 @@ from typing import IO, Any
 
 from pmbot.backtest.recorder import Recorder
 from pmbot.core import events as ev
+from pmbot.core.money import ONE
+from pmbot.core.orders import OrderStatus, Side
 
 __all__ = ["LiveRecorder"]
 
@@ -38,6 +43,8 @@ class LiveRecorder:
         self._markets: dict[str, Any] = {}
         self._clock: Any = None
         self.trades = 0
+        self.skipped_own = 0  # book deltas our own orders caused
+        self._state: Any = None
         self.fills = 0
 
     async def attach(self, app: Any) -> None:
@@ -45,6 +52,7 @@ class LiveRecorder:
         from pmbot.venues.kalshi.wire import TradeFrame
 
         self._markets = app.state.markets
+        self._state = app.state
         self._clock = app.clock
         self._all = app
         self.rec = Recorder(self.path, source=self.source)
@@ -87,9 +95,12 @@ class LiveRecorder:
             rec.record(e)
         elif isinstance(e, ev.BookSnapshot):
             if self._known(e.ticker):
-                rec.snapshot(self._now(e.ts_ns), e.ticker, e.yes, e.no)
+                own_yes, own_no = self._own_sizes(e.ticker)
+                rec.snapshot(self._now(e.ts_ns), e.ticker, e.yes, e.no, own_yes, own_no)
         elif isinstance(e, ev.BookDelta):
-            if self._known(e.ticker):
+            if e.client_order_id is not None:
+                self.skipped_own += 1  # our order moved the book: a replay adds its own
+            elif self._known(e.ticker):
                 rec.delta(self._now(e.ts_ns), e.ticker, e.is_yes, e.price, e.delta)
         elif isinstance(e, ev.Fill) and self._fills is not None:
             self.fills += 1
@@ -110,6 +121,21 @@ class LiveRecorder:
                 )
                 + "\n"
             )
+
+    def _own_sizes(self, ticker: str) -> tuple[dict[int, int], dict[int, int]]:
+        """Our size resting at each level of the book (YES bids; NO bids at NO-leg prices):
+        the orders the venue has confirmed (a pending create is not in its snapshot yet)."""
+        yes: dict[int, int] = {}
+        no: dict[int, int] = {}
+        if self._state is None:
+            return yes, no
+        for o in self._state.live_orders(ticker):
+            if o.order_id and o.status in (OrderStatus.RESTING, OrderStatus.CANCEL_PENDING):
+                if o.side is Side.BID:
+                    yes[o.price] = yes.get(o.price, 0) + o.remaining
+                else:  # selling YES rests as a NO bid at 1 - price
+                    no[ONE - o.price] = no.get(ONE - o.price, 0) + o.remaining
+        return yes, no
 
     def _now(self, ts_ns: int) -> int:
         """Market time of a book event: the venue stamps stream frames with the transport's
@@ -145,4 +171,10 @@ class LiveRecorder:
         if self._fills is not None:
             self._fills.close()
             self._fills = None
-        log.info("recording closed path=%s trades=%d fills=%d", self.path, self.trades, self.fills)
+        log.info(
+            "recording closed path=%s trades=%d fills=%d own_deltas_left_out=%d",
+            self.path,
+            self.trades,
+            self.fills,
+            self.skipped_own,
+        )

@@ -9,6 +9,9 @@ from pmbot.clock import ManualClock
 T0 = 1_796_049_000 * 10**9  # 2026-11-30 09:30 ET, a Monday
 
 
+_SETTLE_TURNS = 5
+
+
 class ParkingClock(ManualClock):
     """`await idle(n)` returns once n tasks wait on `sleep` (the feed has nothing to do)."""
 
@@ -36,6 +39,10 @@ class ParkingClock(ManualClock):
         c = self._c()
         async with c:
             await asyncio.wait_for(c.wait_for(lambda: self.parked >= n), timeout)
+        # what the parked tasks handed on (a queued event) reaches its consumer a few loop
+        # turns later; how many depends on the Python version's asyncio (3.12 differs)
+        for _ in range(_SETTLE_TURNS):
+            await asyncio.sleep(0)
 
     async def step(self, seconds: float, n: int) -> None:
         """Advance once everything is parked, then let the woken tasks run until parked again."""

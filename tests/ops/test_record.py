@@ -60,3 +60,61 @@ async def test_record_run_and_read_back(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["backtest", str(cfg), "--json", "--no-progress"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["events"] == len(tape)
+
+
+async def test_the_recording_is_the_market_without_us(tmp_path: Path) -> None:
+    """Our orders' size is left out of the tape (a replay adds its own): deltas our orders
+    caused (tagged with our client_order_id) are skipped, snapshots lose our confirmed
+    resting size (YES bids; asks as NO bids at 1 - price), a pending create is not taken
+    out of a snapshot that cannot show it yet."""
+    from types import SimpleNamespace
+
+    from pmbot.clock import ManualClock
+    from pmbot.core import events as ev
+    from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
+    from pmbot.core.money import PriceGrid
+    from pmbot.core.orders import LiveOrder, OrderStatus, Side
+    from pmbot.core.state import TradingState
+
+    t = "KXINX-26NOV24H1600-B6800"
+    st = TradingState()
+    st.add_market(
+        MarketSpec(
+            t,
+            "KXINX-26NOV24H1600",
+            "KXINX",
+            StrikeType.BETWEEN,
+            6800.0,
+            6824.99,
+            PriceGrid.linear_cent(),
+            FeeSchedule(),
+            0,
+        )
+    )
+    for cid, side, price, qty, status, oid in (
+        ("b", Side.BID, 4500, 300, OrderStatus.RESTING, "o-b"),  # YES bid 0.45 x 3
+        ("a", Side.ASK, 4800, 200, OrderStatus.RESTING, "o-a"),  # NO bid 0.52 x 2
+        ("p", Side.BID, 4400, 500, OrderStatus.PENDING, None),  # not on the venue yet
+    ):
+        st.register_order(LiveOrder(cid, t, side, price, qty, qty, status, order_id=oid))
+    app = SimpleNamespace(state=st, clock=ManualClock(START), venue=None, all_markets=[])
+    rec = LiveRecorder(tmp_path / "rec")
+    await rec.attach(app)
+    rec.on_event(ev.BookSnapshot(t, START, ((4400, 1000), (4500, 700)), ((5200, 200), (5100, 900))))
+    rec.on_event(ev.BookDelta(t, START, True, 4500, -300, client_order_id="b"))  # ours
+    rec.on_event(ev.BookDelta(t, START, True, 4400, 500, client_order_id="p"))  # ours
+    rec.on_event(ev.BookDelta(t, START, False, 5100, -400))  # the crowd's
+    await rec.aclose()
+    tape = load_tape(tmp_path / "rec")
+    rows = [
+        (int(k), bool(s), int(p), int(q))
+        for k, s, p, q in zip(tape.kind, tape.side, tape.price, tape.qty, strict=True)
+    ]
+    assert rows == [
+        (CLEAR, False, 0, 0),
+        (DELTA, True, 4400, 1000),  # the pending create is not in the venue's snapshot
+        (DELTA, True, 4500, 400),  # 700 less our 300
+        (DELTA, False, 5100, 900),  # the NO level 0.52 was all ours: no row
+        (DELTA, False, 5100, -400),
+    ]
+    assert rec.skipped_own == 2
