@@ -57,6 +57,16 @@ def _settings(tmp: Path, **over: dict[str, object]) -> object:
     return load_settings(None, environ={}, overrides=layers)
 
 
+def _app(tmp: Path, sim: KalshiSim, duration_s: float, **over: dict[str, object]) -> BotApp:
+    """The bot on the in-process simulator (its generated key), no dashboard or signals."""
+    return BotApp(
+        _settings(tmp, **over),  # type: ignore[arg-type]
+        Secrets({}),  # type: ignore[arg-type]
+        RunOptions(duration_s=duration_s, dashboard=False, install_signal_handlers=False),
+        sim=sim,
+    )
+
+
 def _venue_positions(sim: KalshiSim) -> dict[str, str]:
     acct = sim.exchange.ledger.accounts[sim.key.user]
     return {t: fmt_count(p.qty) for t, p in sorted(acct.positions.items()) if p.qty}
@@ -66,12 +76,7 @@ async def test_run_summary_equals_simulator_account(tmp_path: Path) -> None:
     sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
     await sim.start()
     try:
-        app = BotApp(
-            _settings(tmp_path),
-            Secrets({}),  # type: ignore[arg-type]
-            RunOptions(duration_s=240, dashboard=False, install_signal_handlers=False),
-            sim=sim,
-        )
+        app = _app(tmp_path, sim, 240)
         res = await app.run()
         s = res.summary
         acct = sim.exchange.ledger.accounts[sim.key.user]
@@ -196,12 +201,7 @@ async def test_insufficient_balance_trips_the_kill_switch(tmp_path: Path) -> Non
     )
     await sim.start()
     try:
-        app = BotApp(
-            _settings(tmp_path),
-            Secrets({}),  # type: ignore[arg-type]
-            RunOptions(duration_s=600, dashboard=False, install_signal_handlers=False),
-            sim=sim,
-        )
+        app = _app(tmp_path, sim, 600)
         res = await app.run()
         assert "kill switch" in res.summary["stop_reason"], res.summary["stop_reason"]
         assert "insufficient_balance" in res.summary["stop_reason"]
@@ -218,12 +218,7 @@ async def test_auth_failure_of_a_send_stops_the_bot(tmp_path: Path) -> None:
     sim = KalshiSim(SimConfig(seed=3, speed=30.0, start_ns=START, flow=FlowConfig()))
     await sim.start()
     try:
-        app = BotApp(
-            _settings(tmp_path),
-            Secrets({}),  # type: ignore[arg-type]
-            RunOptions(duration_s=600, dashboard=False, install_signal_handlers=False),
-            sim=sim,
-        )
+        app = _app(tmp_path, sim, 600)
         run = asyncio.create_task(app.run())
         await _until(lambda: app.loop_stats.count > 0, 60, "the first decision")
         sim.faults.http_401_writes = 1
@@ -246,12 +241,7 @@ async def test_pulls_the_closing_event_and_rolls_to_the_next(tmp_path: Path) -> 
     first, nxt = "KXINXU-26NOV24H1200", "KXINXU-26NOV24H1300"
     pull_at = (start + 120 - 5) * 10**9  # 12:00 ET less pull_before_close_s = 5
     try:
-        app = BotApp(
-            _settings(tmp_path, markets={"series": ["KXINXU"]}),
-            Secrets({}),  # type: ignore[arg-type]
-            RunOptions(duration_s=600, dashboard=False, install_signal_handlers=False),
-            sim=sim,
-        )
+        app = _app(tmp_path, sim, 600, markets={"series": ["KXINXU"]})
         run = asyncio.create_task(app.run())
         await _until(lambda: app.event_ticker == first and app.loop_stats.count > 0, 60, "quotes")
         late: list[str] = []
