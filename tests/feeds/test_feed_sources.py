@@ -12,9 +12,10 @@ import pytest
 from aiohttp import web
 from feed_clock import T0, ParkingClock
 
+from pmbot.backoff import Backoff
 from pmbot.clock import ManualClock
 from pmbot.core.events import FeedStale, IndexTick, VolTick
-from pmbot.feeds.base import Backoff, FeedEvent
+from pmbot.feeds.base import FeedEvent
 from pmbot.feeds.replay import ReplayFeed, read_levels
 from pmbot.feeds.sim import SimIndexFeed, parse_sim_index
 from pmbot.feeds.synthetic import SyntheticFeed, SyntheticPath

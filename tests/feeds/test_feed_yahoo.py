@@ -24,8 +24,9 @@ from aiohttp import web
 from feed_clock import T0, ParkingClock
 from requests.adapters import HTTPAdapter
 
+from pmbot.backoff import Backoff
 from pmbot.core.events import FeedStale, IndexTick, VolTick
-from pmbot.feeds.base import Backoff, FeedEvent
+from pmbot.feeds.base import FeedEvent
 from pmbot.feeds.yahoo import YahooFeed
 
 yf = pytest.importorskip("yfinance")

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from pmbot.clock import Clock
 from pmbot.core.events import FeedStale, IndexTick, VolTick
 
-__all__ = ["Backoff", "FeedEvent", "IndexFeed", "Sink"]
+__all__ = ["FeedEvent", "IndexFeed", "Sink"]
 
 FeedEvent = IndexTick | VolTick | FeedStale
 Sink = Callable[[FeedEvent], None]
@@ -103,14 +103,6 @@ class IndexFeed(ABC):
                 sink(FeedStale(now, self.name, True, reason))
             wait = (deadline - now) / 1e9 if now < deadline else self.stale_after
             await self.clock.sleep(wait)
-
-
-class Backoff:
-    """Exponential retry delays: initial, ×factor per failure, capped; reset on success."""
-
-    def __init__(self, initial: float = 1.0, maximum: float = 60.0, factor: float = 2.0) -> None:
-        self.initial, self.maximum, self.factor = initial, maximum, factor
-        self.failures = 0
 
     def next_delay(self) -> float:
         d = min(self.maximum, self.initial * self.factor**self.failures)

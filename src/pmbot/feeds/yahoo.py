@@ -29,9 +29,10 @@ from typing import Any
 
 import aiohttp
 
+from pmbot.backoff import Backoff
 from pmbot.clock import Clock
 from pmbot.core.events import IndexTick, VolTick
-from pmbot.feeds.base import Backoff, IndexFeed
+from pmbot.feeds.base import IndexFeed
 
 __all__ = ["YAHOO_STREAM_URL", "YahooFeed"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import PriceGrid
 from pmbot.core.state import TradingState
-from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, TRADE, Backoff, KalshiStream
+from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, TRADE, KalshiStream
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "kalshi"
 T = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
@@ -358,14 +357,6 @@ def test_private_channels_become_events() -> None:
         and f.client_order_id == "c1"
     )
     assert r.state.position(T) == 100
-
-
-def test_backoff_is_capped_and_jittered() -> None:
-    b = Backoff(0.5, 8.0, random.Random(1))
-    ds = [b.next_delay() for _ in range(10)]
-    assert all(0.25 <= d <= 8.0 for d in ds) and ds[-1] >= 4.0
-    b.reset()
-    assert b.next_delay() <= 0.5
 
 
 @settings(max_examples=60, deadline=None)

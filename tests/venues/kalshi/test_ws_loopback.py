@@ -15,12 +15,13 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pmbot.backoff import Backoff
 from pmbot.clock import LiveClock
 from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import PriceGrid
 from pmbot.core.state import TradingState
 from pmbot.venues.kalshi.signing import KalshiSigner
-from pmbot.venues.kalshi.stream import BOOK, Backoff, KalshiStream
+from pmbot.venues.kalshi.stream import BOOK, KalshiStream
 from pmbot.venues.kalshi.urls import KalshiUrls
 from pmbot.venues.kalshi.ws import KalshiWs
 

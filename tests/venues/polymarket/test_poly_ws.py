@@ -11,6 +11,7 @@ from collections.abc import Callable
 from eth_account import Account
 from poly_simdata import CID, NO, YES
 
+from pmbot.backoff import Backoff
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
 from pmbot.sim.polymarket_server import PolySim
@@ -177,7 +178,12 @@ async def test_user_feed_catches_up_missed_fills_by_rest(poly_sim: PolySim) -> N
     m = await maker.market_info(CID)
     got = Collector()
     feed = UserFeed(
-        Endpoints.local(poly_sim.url).ws, [m], maker.creds, got, http=maker, backoff=(0.3, 0.3)
+        Endpoints.local(poly_sim.url).ws,
+        [m],
+        maker.creds,
+        got,
+        http=maker,
+        backoff=Backoff(0.3, 0.3),
     )
     task = asyncio.create_task(feed.run())
     await got.until(lambda: feed.ws.connects == 1)

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from pmbot.backoff import Backoff
 from pmbot.clock import Clock, LiveClock
 from pmbot.core.money import Price, Qty
 from pmbot.core.orders import Side
@@ -75,7 +76,7 @@ class KalshiHttp:
         self.presign: PresignedHeaders | None = None  # ready-made write signatures (optional)
         self.write_credit = 0.0  # write tokens already taken from the bucket (prepay_writes)
         self.max_retries = max_retries
-        self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
+        self.backoff = Backoff(backoff_base_s, backoff_cap_s, self.rng)  # jittered
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._new_coid = new_client_order_id or (lambda: str(uuid.uuid4()))
         self._used_coids: set[str] = set()
@@ -136,10 +137,6 @@ class KalshiHttp:
             self.write_credit += take
 
     # ---- the one request path ---------------------------------------------------------
-    def _delay(self, attempt: int) -> float:
-        c = min(self.backoff_cap_s, self.backoff_base_s * (2**attempt))
-        return c * (0.5 + 0.5 * self.rng.random())
-
     async def _send_once(self, req: rest.Request) -> tuple[int, bytes]:
         if self._session is None:
             await self.start()
@@ -253,7 +250,7 @@ class KalshiHttp:
                             req.template,
                         )
                     raise err
-            delay = self._delay(attempt)
+            delay = self.backoff.delay(attempt)
             if deadline is not None and self.clock.monotonic() + delay > deadline:
                 if status_err is not None:
                     raise status_err
@@ -510,7 +507,7 @@ class KalshiHttp:
                     remaining_count=o.remaining_count_fp,
                     client_order_id=coid,
                 )
-            await self.clock.sleep(self._delay(attempt))
+            await self.clock.sleep(self.backoff.delay(attempt))
         return None
 
     async def cancel_order(self, order_id: str) -> w.CancelOrderResponse:

@@ -20,7 +20,6 @@ skipping the BookDelta allocation; otherwise each delta goes to `sink` as a Book
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 
@@ -41,7 +40,6 @@ __all__ = [
     "TICKER",
     "TRADE",
     "USER_ORDERS",
-    "Backoff",
     "KalshiStream",
     "StreamStats",
 ]
@@ -59,25 +57,6 @@ ALL_MARKETS = None  # desired ticker set meaning "no market filter"
 _NO_FILTER = frozenset({LIFECYCLE})
 _TERMINAL_CODES = frozenset({10, 25})
 _enc = msgspec.json.Encoder()
-
-
-class Backoff:
-    """Capped exponential backoff with jitter: delay n in [cap_n/2, cap_n], cap_n = min(cap, base*2^n)."""
-
-    def __init__(
-        self, base_s: float = 0.5, cap_s: float = 30.0, rng: random.Random | None = None
-    ) -> None:
-        self.base_s, self.cap_s = base_s, cap_s
-        self.rng = rng or random.Random(0)
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        c = min(self.cap_s, self.base_s * (2 ** min(self.attempt, 30)))
-        self.attempt += 1
-        return c * (0.5 + 0.5 * self.rng.random())
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 @dataclass(slots=True)

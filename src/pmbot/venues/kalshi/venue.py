@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
+from pmbot.backoff import Backoff
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
@@ -31,7 +32,6 @@ from pmbot.venues.kalshi.stream import (
     LIFECYCLE,
     POSITIONS,
     USER_ORDERS,
-    Backoff,
     KalshiStream,
 )
 from pmbot.venues.kalshi.urls import KalshiUrls, resolve_urls

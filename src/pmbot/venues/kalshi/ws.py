@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Iterable
 
 import aiohttp
 
+from pmbot.backoff import Backoff
 from pmbot.clock import Clock, LiveClock
 from pmbot.errors import AuthError
 from pmbot.venues.kalshi import rest
 from pmbot.venues.kalshi.signing import KalshiSigner
-from pmbot.venues.kalshi.stream import Backoff, KalshiStream
+from pmbot.venues.kalshi.stream import KalshiStream
 from pmbot.venues.kalshi.urls import KalshiUrls
 
 __all__ = ["KalshiWs"]
@@ -48,7 +50,7 @@ class KalshiWs:
         self.clock: Clock = clock or LiveClock()
         # signatures carry the exchange's wall time, whatever clock the bot trades on
         self.wall: Clock = wall_clock or LiveClock()
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(0.5, 30.0, random.Random(0))
         self.tick_s = tick_s
         self.connect_timeout_s = connect_timeout_s
         self.connects = 0
@@ -125,7 +127,7 @@ class KalshiWs:
 
     async def _sleep_backoff(self) -> None:
         d = self.backoff.next_delay()
-        log.info("kalshi ws reconnect in %.2fs attempt=%d", d, self.backoff.attempt)
+        log.info("kalshi ws reconnect in %.2fs attempt=%d", d, self.backoff.failures)
         sleeper = asyncio.ensure_future(self.clock.sleep(d))
         closer = asyncio.ensure_future(self._closed.wait())
         try:

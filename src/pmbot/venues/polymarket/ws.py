@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from pmbot.backoff import Backoff
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
@@ -48,13 +49,13 @@ class PolyWs:
         on_down: Callable[[str], Awaitable[None]] | None = None,
         ping_interval: float = 10.0,
         stale_after: float = 30.0,
-        backoff: tuple[float, float] = (0.05, 5.0),
+        backoff: Backoff | None = None,
     ) -> None:
         self.url, self.subscribe, self.on_frame = url, subscribe, on_frame
         self.on_up, self.on_down = on_up, on_down
         self.clock = clock or LiveClock()
         self.ping_interval, self.stale_after = ping_interval, stale_after
-        self.backoff = backoff
+        self.backoff = backoff or Backoff(0.05, 5.0)
         self.connects = 0
         self.pongs = 0
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -76,7 +77,6 @@ class PolyWs:
             await self._ws.close()
 
     async def run(self) -> None:
-        delay = self.backoff[0]
         async with aiohttp.ClientSession() as session:
             while not self._stop.is_set():
                 reason = "closed"
@@ -88,7 +88,7 @@ class PolyWs:
                         self._last_rx = self.clock.monotonic()
                         if self.on_up is not None:
                             await self.on_up()
-                        delay = self.backoff[0]
+                        self.backoff.reset()
                         reason = await self._pump(ws)
                 except (TimeoutError, aiohttp.ClientError, OSError) as e:
                     reason = f"{type(e).__name__}: {e}"
@@ -96,11 +96,11 @@ class PolyWs:
                     self._ws = None
                 if self._stop.is_set():
                     break
+                delay = self.backoff.next_delay()
                 log.info("ws down url=%s reason=%s; reconnecting in %.2fs", self.url, reason, delay)
                 if self.on_down is not None:
                     await self.on_down(reason)
                 await self.clock.sleep(delay)
-                delay = min(self.backoff[1], delay * 2)
 
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         pinger = asyncio.create_task(self._pinger(ws))
