@@ -63,11 +63,13 @@ _FAIR_MAX_AGE_NS = 250_000_000  # market time
 _DASHBOARD_PERIOD_S = 0.5
 _MAX_SYNCS_IN_FLIGHT = 4  # decisions whose calls may be in flight at once
 _RESELECT_NS = 30_000_000_000  # market time between re-selections of the markets to quote
-# Loop turns a decision's calls need to reach the socket after its send task is made. 3.12+:
-# none (the task starts eagerly and every call is written in the decision's step). Before:
-# one runs the send (the first call inline) and starts the others, one runs those, and one
-# more runs the task from which aiohttp writes a request that has a body.
-_TURNS_TO_WRITE = 0 if EAGER else 3
+# Loop turns the quote loop yields after starting a decision's send. 3.12+: the send starts
+# eagerly and every call is written in the decision's step; one turn still lets the other
+# tasks run before the next decision (a send ended at once may have set the wake event,
+# which would not suspend). Before 3.12: one turn runs the send (the first call inline) and
+# starts the others, one runs those, one more runs the task from which aiohttp writes a
+# request that has a body.
+_TURNS_AFTER_SEND = 1 if EAGER else 3
 
 
 class Stop(Exception):
@@ -397,10 +399,9 @@ class BotApp:
                 task = start_now(self._send(p), name="send")
                 self._syncs.add(task)
                 task.add_done_callback(self._send_done)
-                # before 3.12, yield until the calls are written: now, not after the next
-                # decision (a set wake event does not suspend: back-to-back events would
-                # starve them)
-                for _ in range(_TURNS_TO_WRITE):
+                # the calls are written now, not after the next decision (a set wake event
+                # does not suspend: back-to-back events would starve them)
+                for _ in range(_TURNS_AFTER_SEND):
                     await asyncio.sleep(0)
             self.acct.mark(self.state, self.fair)
             while len(self._syncs) >= _MAX_SYNCS_IN_FLIGHT:  # a slow venue: let one finish
