@@ -23,6 +23,7 @@ from pmbot.risk.limits import (
     CostParts,
     RiskLimits,
     cap_positions,
+    gross_fill_cost,
     harm_by_cell,
     reduce_only,
     trim_cost_parts,
@@ -248,7 +249,10 @@ class RiskGate:
         lim, pos = self.limits, inp.positions
         quotes = self._admit(inp, proposed, ev_state, m_states, fixed)
         quotes = cap_positions(quotes, pos, lim.max_position, fixed)
-        if loss is not None and quotes:
+        # the trims below only shrink quotes: when even full fills of everything cannot reach
+        # a limit (`gross_fill_cost`), its trim would return the quotes as they are
+        gross = gross_fill_cost(quotes) + (gross_fill_cost(fixed) if fixed else 0)
+        if loss is not None and quotes and max(loss) + gross > lim.max_event_loss:
             assert cells is not None
             idx = self._layout(inp.markets).index
             if fixed:
@@ -256,11 +260,17 @@ class RiskGate:
                 loss = [a + b for a, b in zip(loss, extra, strict=True)]
             qc = [cells[idx[d.ticker]] for d in quotes]
             quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
-        parts = CostParts(quotes, pos, fixed)
-        quotes, changed = trim_cost_parts(quotes, parts, inp.event_cost, lim.max_event_cost)
-        if changed:
+        if (
+            inp.event_cost + gross > lim.max_event_cost
+            or inp.account_exposure + gross > lim.max_account_exposure
+        ):
             parts = CostParts(quotes, pos, fixed)
-        quotes, _ = trim_cost_parts(quotes, parts, inp.account_exposure, lim.max_account_exposure)
+            quotes, changed = trim_cost_parts(quotes, parts, inp.event_cost, lim.max_event_cost)
+            if changed:
+                parts = CostParts(quotes, pos, fixed)
+            quotes, _ = trim_cost_parts(
+                quotes, parts, inp.account_exposure, lim.max_account_exposure
+            )
         return trim_to_lot(quotes, lim.lot)
 
     def _live(self, inp: QuoteInputs) -> list[tuple[str, Side, Price, Qty]]:
