@@ -63,6 +63,7 @@ class GateDecision:
 
 
 _ACTIVE: tuple[RiskState, str] = (RiskState.ACTIVE, "")
+_UNSEEN: tuple[int, int] = (0, 0)  # a sentinel: the book of that market not yet looked at
 
 
 class _Layout:
@@ -320,15 +321,23 @@ class RiskGate:
         m_states: Mapping[str, tuple[RiskState, str]],
         fixed: Sequence[DesiredQuote],
     ) -> list[DesiredQuote]:
-        """Drop what may not rest at all; cut REDUCING scopes to reduce-only."""
+        """Drop what may not rest at all; cut REDUCING scopes to reduce-only.
+
+        `m_states` holds every market of the layout (as `apply` builds it).
+        """
         if ev_state is RiskState.HALTED:
             return []
         lay = self._layout(inp.markets)
         specs, valid = lay.specs, lay.valid
         books = inp.books
+        # only markets with findings can be HALTED or REDUCING (see `apply`)
+        flagged = self._flagged if m_states is self._flagged_of else m_states
+        halted = {t for t in flagged if m_states[t][0] is RiskState.HALTED}
         best: dict[str, tuple[int, int] | None] = {}  # bests of the markets asked about
-        halted = RiskState.HALTED
         ok: list[DesiredQuote] = []
+        # a market's own bid must stay below its own ask: its highest bid and lowest ask
+        hi_bid: dict[str, int] = {}
+        lo_ask: dict[str, int] = {}
         sel = inp.quotable
         for d in proposed:
             t = d.ticker
@@ -337,14 +346,11 @@ class RiskGate:
                 continue
             if sel is not None and t not in sel:
                 continue
-            if d.price not in prices:
+            px = d.price
+            if px not in prices or t in halted:
                 continue
-            ms = m_states.get(t)
-            if ms is None or ms[0] is halted:
-                continue
-            if t in best:
-                bt = best[t]
-            else:
+            bt = best.get(t, _UNSEEN)
+            if bt is _UNSEEN:
                 b = books.get(t)
                 if b is None:
                     bt = None
@@ -354,23 +360,22 @@ class RiskGate:
                 best[t] = bt
             if bt is None:
                 continue
-            if (d.side == "bid" and d.price >= bt[1]) or (d.side == "ask" and d.price <= bt[0]):
-                continue
-            ok.append(d)
-        # a market's own bid must stay below its own ask: drop both sides when they meet
-        hi_bid: dict[str, int] = {}
-        lo_ask: dict[str, int] = {}
-        for d in ok:
-            if d.side == "bid":
-                hi_bid[d.ticker] = max(hi_bid.get(d.ticker, -1), d.price)
+            side = d.side
+            if side == "bid":
+                if px >= bt[1]:
+                    continue
+                if px > hi_bid.get(t, -1):
+                    hi_bid[t] = px
             else:
-                lo_ask[d.ticker] = min(lo_ask.get(d.ticker, 1 << 30), d.price)
+                if side == "ask" and px <= bt[0]:
+                    continue
+                if px < lo_ask.get(t, 1 << 30):
+                    lo_ask[t] = px
+            ok.append(d)
         bad = {t for t, b in hi_bid.items() if t in lo_ask and b >= lo_ask[t]}
         if bad:
             ok = [d for d in ok if d.ticker not in bad]
         if ev_state is RiskState.ACTIVE:
-            # only markets with findings can be REDUCING (see `apply`)
-            flagged = self._flagged if m_states is self._flagged_of else m_states
             reducing = {t for t in flagged if m_states[t][0] is RiskState.REDUCING}
         else:
             reducing = set(specs)
