@@ -121,8 +121,11 @@ class RiskGate:
 
     def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
         lay = self._lay
-        if lay is None or (markets is not lay.markets and tuple(map(id, markets)) != lay.ids):
-            lay = self._lay = _Layout(markets)
+        if lay is None or markets is not lay.markets:
+            if lay is None or tuple(map(id, markets)) != lay.ids:
+                lay = self._lay = _Layout(markets)
+            else:  # a new tuple of the same specs (the live shell builds one per decision)
+                lay.markets = markets  # holds them as well: the next call is the `is` check
         return lay
 
     def _win_cells(self, inp: QuoteInputs) -> list[tuple[int, ...]] | None:
@@ -157,13 +160,14 @@ class RiskGate:
                 self._loss_of, self._loss_ec = self._pay, ec
             loss, event_loss = self._loss, self._loss_max
 
-        ev_find = event_findings(inp, self.guards, lim, event_loss)
+        lay = self._layout(inp.markets)
+        ev_find = event_findings(inp, self.guards, lim, event_loss, lay.index)
         if ks.tripped:
             ev_find.insert(
                 0, Finding(inp.event_ticker, RiskState.HALTED, f"kill_switch:{ks.reason}")
             )
         ev_state = _worst(ev_find)
-        tickers = self._layout(inp.markets).tickers
+        tickers = lay.tickers
         m_states = dict.fromkeys(tickers, _ACTIVE)
         found = market_findings(inp, self.guards, lim)
         by_market: dict[str, list[Finding]] = {}
