@@ -120,6 +120,9 @@ class MarketMaker:
         self._market_ids: tuple[int, ...] = ()
         self._tickers: tuple[str, ...] = ()
         self._fees_list: list[FeeSchedule | None] = []
+        # per market, the last bid / ask quote made: handed out again while it is unchanged
+        self._made_bid: list[DesiredQuote | None] = []
+        self._made_ask: list[DesiredQuote | None] = []
         self._pc_probs: tuple[float, ...] | None = None
         self._pc: tuple[list[float], float] = ([], 0.0)
         self._tilt_probs: tuple[float, ...] | None = None
@@ -185,6 +188,8 @@ class MarketMaker:
         if ids != self._market_ids:
             self._tickers = tuple(m.ticker for m in markets)
             self._fees_list = [m.fees if m.fees.maker_share() else None for m in markets]
+            self._made_bid = [None] * len(markets)
+            self._made_ask = [None] * len(markets)
             self._market_ids = ids
         self._markets = markets  # held, so that the ids above stay these objects'
 
@@ -261,6 +266,7 @@ class MarketMaker:
         base, lot, max_pos = prm.size, prm.lot, lim.max_position
         size_of: dict[int, Qty] = {}  # |position| -> opening-side size (f_loss is fixed here)
         fee_list = self._fees_list
+        made_bid, made_ask = self._made_bid, self._made_ask
         for j, m in enumerate(inp.markets):
             t = m.ticker
             if sel is not None and t not in sel:
@@ -313,10 +319,17 @@ class MarketMaker:
                 bid, ask, bq, aq = self._stick(
                     now, rest, best_bid, best_ask, m, fees, bid, ask, bq, aq, r_bid, r_ask
                 )
+            # DesiredQuote is frozen: an unchanged quote is the object made last time
             if bid is not None:
-                out.append(DesiredQuote(t, "bid", bid, bq))
+                d = made_bid[j]
+                if d is None or d.price != bid or d.qty != bq:
+                    d = made_bid[j] = DesiredQuote(t, "bid", bid, bq)
+                out.append(d)
             if ask is not None:
-                out.append(DesiredQuote(t, "ask", ask, aq))
+                d = made_ask[j]
+                if d is None or d.price != ask or d.qty != aq:
+                    d = made_ask[j] = DesiredQuote(t, "ask", ask, aq)
+                out.append(d)
             if bid is None and ask is None:
                 notes[t] = "no_valid_price"
         return Proposal(tuple(out), wake, notes)
