@@ -31,7 +31,7 @@ from pmbot.risk.limits import (
     trim_to_lot,
 )
 from pmbot.strategy.inputs import DesiredQuote, QuoteInputs, Side
-from pmbot.strategy.inventory import payoff_micros, positions_vector, win_cells
+from pmbot.strategy.inventory import payoff_micros, positions_of, win_cells
 
 __all__ = ["GateDecision", "RiskGate", "RiskTransition"]
 
@@ -148,7 +148,7 @@ class RiskGate:
         loss: list[Micros] | None = None
         event_loss: Micros | None = None
         if cells is not None and inp.fair is not None:
-            pos_v = positions_vector(inp.markets, inp.positions)
+            pos_v = positions_of(self._layout(inp.markets).tickers, inp.positions)
             key = (len(inp.fair.cell_probs), tuple(pos_v))
             if cells is not self._pay_cells or key != self._pay_key:
                 self._pay = payoff_micros(key[0], cells, pos_v)  # changes only on fills
@@ -169,7 +169,7 @@ class RiskGate:
         ev_state = _worst(ev_find)
         tickers = lay.tickers
         m_states = dict.fromkeys(tickers, _ACTIVE)
-        found = market_findings(inp, self.guards, lim)
+        found = market_findings(inp, self.guards, lim, tickers)
         by_market: dict[str, list[Finding]] = {}
         for f in found:
             by_market.setdefault(f.scope, []).append(f)

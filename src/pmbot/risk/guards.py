@@ -15,7 +15,7 @@ model divergence; only quotes that shrink the position stay), position at its ca
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -118,8 +118,13 @@ def event_findings(
     return out
 
 
-def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> list[Finding]:
-    """Per-market guards, in market order."""
+def market_findings(
+    inp: QuoteInputs, g: GuardParams, limits: RiskLimits, tickers: Sequence[str] | None = None
+) -> list[Finding]:
+    """Per-market guards, in market order.
+
+    `tickers`: those of `inp.markets` when the caller already holds them (None: read here).
+    """
     fair = inp.fair
     fv = None if fair is None else fair.fair
     inactive, books, resyncing = inp.inactive, inp.books, inp.resyncing
@@ -131,8 +136,9 @@ def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> lis
     # a missing ticker is flat and max_position > 0, so only held markets can be at the cap
     at_cap = {t for t, q in positions.items() if abs(q) >= max_pos} if positions else None
     out: list[Finding] = []
-    for m in inp.markets:
-        t = m.ticker
+    if tickers is None:
+        tickers = [m.ticker for m in inp.markets]
+    for t in tickers:
         if inactive and t in inactive:
             out.append(Finding(t, halted, "market_inactive"))
         book = books.get(t)

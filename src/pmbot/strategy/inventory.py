@@ -30,6 +30,7 @@ __all__ = [
     "certainty_equivalent",
     "payoff_dollars",
     "payoff_micros",
+    "positions_of",
     "positions_vector",
     "price_of",
     "reservation_ask",
@@ -158,7 +159,13 @@ def reservation_ask(rho: float, gamma: float, qty: Qty) -> float:
 
 def positions_vector(markets: Sequence[MarketSpec], positions: Mapping[str, Qty]) -> list[Qty]:
     """Positions aligned with `markets` (missing tickers are flat)."""
-    return [positions.get(m.ticker, 0) for m in markets]
+    return positions_of([m.ticker for m in markets], positions)
+
+
+def positions_of(tickers: Sequence[str], positions: Mapping[str, Qty]) -> list[Qty]:
+    """Positions aligned with `tickers` (missing tickers are flat)."""
+    get = positions.get
+    return [get(t, 0) for t in tickers]
 
 
 def price_of(p: float) -> Price:

@@ -33,7 +33,7 @@ from pmbot.strategy.inventory import (
     cells_prob,
     payoff_dollars,
     payoff_micros,
-    positions_vector,
+    positions_of,
     reservation_ask,
     reservation_bid,
     tilt_weights,
@@ -240,7 +240,9 @@ class MarketMaker:
         prm, lim = self.params, self.limits
         self._layout(inp.markets)
         cells = self._win_cells(inp)
-        pos_v = positions_vector(inp.markets, inp.positions)
+        # the market list's specs are read only where quoted (`_layout` holds the tickers)
+        markets, tickers = inp.markets, self._tickers
+        pos_v = positions_of(tickers, inp.positions)
         close = prm.close_factor(inp.reference_ts_ns - inp.ts_ns)
         gamma = prm.risk_aversion * (1.0 + (prm.close_risk_multiplier - 1.0) * close)
         edge = prm.edge * (1.0 + (prm.close_edge_multiplier - 1.0) * close)
@@ -267,8 +269,7 @@ class MarketMaker:
         size_of: dict[int, Qty] = {}  # |position| -> opening-side size (f_loss is fixed here)
         fee_list = self._fees_list
         made_bid, made_ask = self._made_bid, self._made_ask
-        for j, m in enumerate(inp.markets):
-            t = m.ticker
+        for j, t in enumerate(tickers):
             if sel is not None and t not in sel:
                 notes[t] = "not_selected"
                 continue
@@ -304,6 +305,7 @@ class MarketMaker:
             r_bid = (p + skew_b) * ONE
             r_ask = (p + skew_a) * ONE
             fees = fee_list[j]
+            m = markets[j]
             g = m.grid
             bid = snap_bid(g, fees, bq, r_bid - half) if bq else None
             ask = snap_ask(g, fees, aq, r_ask + half) if aq else None
