@@ -142,7 +142,8 @@ class MarketMaker:
         last, prm = self._last, self.params
         if last is None or inp.fair is None or inp.ts_ns - self._last_ts >= prm.debounce_ns:
             return None
-        if inp.ts_ns < self._last_ts or dict(inp.positions) != self._last_pos:
+        pos = inp.positions  # compared as a dict (no copy when it is one)
+        if inp.ts_ns < self._last_ts or (pos if type(pos) is dict else dict(pos)) != self._last_pos:
             return None
         fair = inp.fair.fair
         if fair.keys() != self._last_fair.keys():
@@ -170,6 +171,9 @@ class MarketMaker:
         if held is not None:
             return held
         prop = self._quote(inp)
+        if self.params.debounce_ns <= 0:  # nothing is ever held: no need to remember
+            self._last = None
+            return prop
         self._last = prop
         self._last_ts = inp.ts_ns
         self._last_fair = dict(inp.fair.fair) if inp.fair is not None else {}
