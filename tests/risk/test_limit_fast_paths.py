@@ -2,7 +2,9 @@
 
 `opened_parts` was rewritten without min/max calls, `trim_cost` now goes through
 `CostParts` (computed once for both capital caps); the references are the previous
-implementations, kept verbatim, compared on random quote sets.
+implementations, kept verbatim, compared on random quote sets. The gate skips the capital
+and loss trims when `gross_fill_cost` shows that no fill can reach their caps: at such a
+cap both trims return the quotes themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pmbot.core.money import ONE
 from pmbot.risk.limits import (
     CostParts,
     cap_positions,
+    gross_fill_cost,
+    harm_by_cell,
     opened_parts,
     trim_cost,
     trim_cost_parts,
@@ -171,3 +175,28 @@ def test_trim_event_loss_matches_the_reference(quotes, data, cap):
     assert trim_event_loss(quotes, cells, loss, cap) == ref_trim_event_loss(
         quotes, cells, loss, cap
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    quotes=st.lists(quote, max_size=10),
+    committed=st.lists(quote, max_size=5),
+    pos=positions,
+    used=st.integers(-(10**7), 10**8),
+    data=st.data(),
+)
+def test_gross_fill_cost_bounds_the_capital_and_loss_trims(quotes, committed, pos, used, data):
+    gross = gross_fill_cost(quotes) + gross_fill_cost(committed)
+    got, changed = trim_cost_parts(quotes, CostParts(quotes, pos, committed), used, used + gross)
+    assert not changed
+    assert all(a is b for a, b in zip(got, quotes, strict=True))
+    n = 4
+    cell = st.lists(st.integers(0, n - 1), max_size=n, unique=True).map(tuple)
+    qc = [data.draw(cell) for _ in quotes]
+    cc = [data.draw(cell) for _ in committed]
+    loss = data.draw(st.lists(st.integers(-(10**7), 10**8), min_size=n, max_size=n))
+    extra = harm_by_cell(committed, cc, n)
+    with_committed = [a + b for a, b in zip(loss, extra, strict=True)]
+    got = trim_event_loss(quotes, qc, with_committed, max(loss) + gross)
+    assert all(a is b for a, b in zip(got, quotes, strict=True))
+    assert len(got) == len(quotes)

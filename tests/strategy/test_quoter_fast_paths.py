@@ -3,6 +3,7 @@
 `snap_bid`/`snap_ask` now index the grid with one bisect and skip the fee evaluation when
 makers pay nothing; `tilted_probs` sums cells without a generator; `maker_share` returns
 shared constants. The references below are the previous implementations, kept verbatim.
+The quoter's memory across calls is checked against a fresh quoter on the same snapshots.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from hypothesis import strategies as st
 from pmbot.core.market import FeeSchedule, FeeType
 from pmbot.core.money import ONE, PriceGrid, PriceRange
 from pmbot.strategy.inventory import tilted_probs
-from pmbot.strategy.quoter import maker_fee_per_contract, snap_ask, snap_bid
+from pmbot.strategy.params import QuoteParams
+from pmbot.strategy.quoter import MarketMaker, maker_fee_per_contract, snap_ask, snap_bid
+from pmbot.strategy.synthetic import books_around, fresh_inputs, ladder_fair, ladder_markets
 
 GRIDS = [
     PriceGrid.linear_cent(),
@@ -111,3 +114,39 @@ def test_maker_share_values_are_unchanged():
     assert FeeSchedule(FeeType.QUADRATIC_WITH_MAKER_FEES).maker_share() == Fraction(1, 4)
     assert FeeSchedule(FeeType.QUADRATIC_WITH_COMBO_MAKER_FEES).maker_share() == Fraction(1, 2)
     assert FeeSchedule(FeeType.FLAT).maker_share() == 0
+
+
+def test_a_long_lived_quoter_proposes_what_a_fresh_one_does():
+    """The quoter's memory (market layout, weights, quotes handed out again) never shows.
+
+    One MarketMaker is stepped through index moves, position changes, a new tuple of the
+    same markets (as the live shell builds per decision), another market list and back; each
+    proposal must equal that of a fresh MarketMaker given the same snapshot.
+    """
+
+    params = QuoteParams(debounce_ns=0)
+    a = ladder_markets(12, 6000.0, 25.0)
+    b = ladder_markets(9, 6010.0, 20.0, event="OTHER")
+    mm = MarketMaker(params)
+    s = 1_000_000_000
+    for k, (ms, level, shift) in enumerate(
+        [
+            (a, 6000.0, 0),
+            (a, 6000.0, 0),
+            (a, 6003.0, 0),
+            (tuple(a), 6003.0, 1),
+            (a, 6003.0, 1),
+            (b, 6010.0, 0),
+            (a, 5990.0, 2),
+            (tuple(a), 5990.0, 2),
+        ]
+    ):
+        fv = ladder_fair(ms, level, 40.0, 100 * s + k)
+        books = books_around(ms, ladder_fair(ms, 6000.0, 40.0), 200)
+        pos = {m.ticker: ((i + shift) % 5 - 2) * 300 for i, m in enumerate(ms)}
+        inp = fresh_inputs(ms, fv, books, 100 * s + k * 10**8, positions=pos)
+        got = mm.propose(inp)
+        want = MarketMaker(params).propose(inp)
+        assert got.quotes == want.quotes
+        assert got.notes == want.notes and got.wake_at_ns == want.wake_at_ns
+        assert all(d.ticker in {m.ticker for m in ms} for d in got.quotes)

@@ -23,6 +23,7 @@ from pmbot.risk.limits import (
     CostParts,
     RiskLimits,
     cap_positions,
+    gross_fill_cost,
     harm_by_cell,
     reduce_only,
     trim_cost_parts,
@@ -30,7 +31,7 @@ from pmbot.risk.limits import (
     trim_to_lot,
 )
 from pmbot.strategy.inputs import DesiredQuote, QuoteInputs, Side
-from pmbot.strategy.inventory import payoff_micros, positions_vector, win_cells
+from pmbot.strategy.inventory import payoff_micros, positions_of, win_cells
 
 __all__ = ["GateDecision", "RiskGate", "RiskTransition"]
 
@@ -62,6 +63,7 @@ class GateDecision:
 
 
 _ACTIVE: tuple[RiskState, str] = (RiskState.ACTIVE, "")
+_UNSEEN: tuple[int, int] = (0, 0)  # a sentinel: the book of that market not yet looked at
 
 
 class _Layout:
@@ -119,8 +121,11 @@ class RiskGate:
 
     def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
         lay = self._lay
-        if lay is None or (markets is not lay.markets and tuple(map(id, markets)) != lay.ids):
-            lay = self._lay = _Layout(markets)
+        if lay is None or markets is not lay.markets:
+            if lay is None or tuple(map(id, markets)) != lay.ids:
+                lay = self._lay = _Layout(markets)
+            else:  # a new tuple of the same specs (the live shell builds one per decision)
+                lay.markets = markets  # holds them as well: the next call is the `is` check
         return lay
 
     def _win_cells(self, inp: QuoteInputs) -> list[tuple[int, ...]] | None:
@@ -143,7 +148,7 @@ class RiskGate:
         loss: list[Micros] | None = None
         event_loss: Micros | None = None
         if cells is not None and inp.fair is not None:
-            pos_v = positions_vector(inp.markets, inp.positions)
+            pos_v = positions_of(self._layout(inp.markets).tickers, inp.positions)
             key = (len(inp.fair.cell_probs), tuple(pos_v))
             if cells is not self._pay_cells or key != self._pay_key:
                 self._pay = payoff_micros(key[0], cells, pos_v)  # changes only on fills
@@ -155,15 +160,16 @@ class RiskGate:
                 self._loss_of, self._loss_ec = self._pay, ec
             loss, event_loss = self._loss, self._loss_max
 
-        ev_find = event_findings(inp, self.guards, lim, event_loss)
+        lay = self._layout(inp.markets)
+        ev_find = event_findings(inp, self.guards, lim, event_loss, lay.index)
         if ks.tripped:
             ev_find.insert(
                 0, Finding(inp.event_ticker, RiskState.HALTED, f"kill_switch:{ks.reason}")
             )
         ev_state = _worst(ev_find)
-        tickers = self._layout(inp.markets).tickers
+        tickers = lay.tickers
         m_states = dict.fromkeys(tickers, _ACTIVE)
-        found = market_findings(inp, self.guards, lim)
+        found = market_findings(inp, self.guards, lim, tickers)
         by_market: dict[str, list[Finding]] = {}
         for f in found:
             by_market.setdefault(f.scope, []).append(f)
@@ -248,7 +254,10 @@ class RiskGate:
         lim, pos = self.limits, inp.positions
         quotes = self._admit(inp, proposed, ev_state, m_states, fixed)
         quotes = cap_positions(quotes, pos, lim.max_position, fixed)
-        if loss is not None and quotes:
+        # the trims below only shrink quotes: when even full fills of everything cannot reach
+        # a limit (`gross_fill_cost`), its trim would return the quotes as they are
+        gross = gross_fill_cost(quotes) + (gross_fill_cost(fixed) if fixed else 0)
+        if loss is not None and quotes and max(loss) + gross > lim.max_event_loss:
             assert cells is not None
             idx = self._layout(inp.markets).index
             if fixed:
@@ -256,11 +265,17 @@ class RiskGate:
                 loss = [a + b for a, b in zip(loss, extra, strict=True)]
             qc = [cells[idx[d.ticker]] for d in quotes]
             quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
-        parts = CostParts(quotes, pos, fixed)
-        quotes, changed = trim_cost_parts(quotes, parts, inp.event_cost, lim.max_event_cost)
-        if changed:
+        if (
+            inp.event_cost + gross > lim.max_event_cost
+            or inp.account_exposure + gross > lim.max_account_exposure
+        ):
             parts = CostParts(quotes, pos, fixed)
-        quotes, _ = trim_cost_parts(quotes, parts, inp.account_exposure, lim.max_account_exposure)
+            quotes, changed = trim_cost_parts(quotes, parts, inp.event_cost, lim.max_event_cost)
+            if changed:
+                parts = CostParts(quotes, pos, fixed)
+            quotes, _ = trim_cost_parts(
+                quotes, parts, inp.account_exposure, lim.max_account_exposure
+            )
         return trim_to_lot(quotes, lim.lot)
 
     def _live(self, inp: QuoteInputs) -> list[tuple[str, Side, Price, Qty]]:
@@ -310,15 +325,23 @@ class RiskGate:
         m_states: Mapping[str, tuple[RiskState, str]],
         fixed: Sequence[DesiredQuote],
     ) -> list[DesiredQuote]:
-        """Drop what may not rest at all; cut REDUCING scopes to reduce-only."""
+        """Drop what may not rest at all; cut REDUCING scopes to reduce-only.
+
+        `m_states` holds every market of the layout (as `apply` builds it).
+        """
         if ev_state is RiskState.HALTED:
             return []
         lay = self._layout(inp.markets)
         specs, valid = lay.specs, lay.valid
         books = inp.books
+        # only markets with findings can be HALTED or REDUCING (see `apply`)
+        flagged = self._flagged if m_states is self._flagged_of else m_states
+        halted = {t for t in flagged if m_states[t][0] is RiskState.HALTED}
         best: dict[str, tuple[int, int] | None] = {}  # bests of the markets asked about
-        halted = RiskState.HALTED
         ok: list[DesiredQuote] = []
+        # a market's own bid must stay below its own ask: its highest bid and lowest ask
+        hi_bid: dict[str, int] = {}
+        lo_ask: dict[str, int] = {}
         sel = inp.quotable
         for d in proposed:
             t = d.ticker
@@ -327,14 +350,11 @@ class RiskGate:
                 continue
             if sel is not None and t not in sel:
                 continue
-            if d.price not in prices:
+            px = d.price
+            if px not in prices or t in halted:
                 continue
-            ms = m_states.get(t)
-            if ms is None or ms[0] is halted:
-                continue
-            if t in best:
-                bt = best[t]
-            else:
+            bt = best.get(t, _UNSEEN)
+            if bt is _UNSEEN:
                 b = books.get(t)
                 if b is None:
                     bt = None
@@ -344,23 +364,22 @@ class RiskGate:
                 best[t] = bt
             if bt is None:
                 continue
-            if (d.side == "bid" and d.price >= bt[1]) or (d.side == "ask" and d.price <= bt[0]):
-                continue
-            ok.append(d)
-        # a market's own bid must stay below its own ask: drop both sides when they meet
-        hi_bid: dict[str, int] = {}
-        lo_ask: dict[str, int] = {}
-        for d in ok:
-            if d.side == "bid":
-                hi_bid[d.ticker] = max(hi_bid.get(d.ticker, -1), d.price)
+            side = d.side
+            if side == "bid":
+                if px >= bt[1]:
+                    continue
+                if px > hi_bid.get(t, -1):
+                    hi_bid[t] = px
             else:
-                lo_ask[d.ticker] = min(lo_ask.get(d.ticker, 1 << 30), d.price)
+                if side == "ask" and px <= bt[0]:
+                    continue
+                if px < lo_ask.get(t, 1 << 30):
+                    lo_ask[t] = px
+            ok.append(d)
         bad = {t for t, b in hi_bid.items() if t in lo_ask and b >= lo_ask[t]}
         if bad:
             ok = [d for d in ok if d.ticker not in bad]
         if ev_state is RiskState.ACTIVE:
-            # only markets with findings can be REDUCING (see `apply`)
-            flagged = self._flagged if m_states is self._flagged_of else m_states
             reducing = {t for t in flagged if m_states[t][0] is RiskState.REDUCING}
         else:
             reducing = set(specs)

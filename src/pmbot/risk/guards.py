@@ -15,6 +15,7 @@ model divergence; only quotes that shrink the position stay), position at its ca
 
 from __future__ import annotations
 
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -72,8 +73,13 @@ def event_findings(
     g: GuardParams,
     limits: RiskLimits,
     event_loss: Micros | None,
+    listed: Container[str] | None = None,
 ) -> list[Finding]:
-    """Event-wide guards; `event_loss` is the current worst-case loss (None if unknown)."""
+    """Event-wide guards; `event_loss` is the current worst-case loss (None if unknown).
+
+    `listed`: the tickers of `inp.markets` when the caller already holds them as a set or
+    a dict (None: collected here).
+    """
     ev, now = inp.event_ticker, inp.ts_ns
     out: list[Finding] = []
 
@@ -89,9 +95,12 @@ def event_findings(
     if inp.fair is None:
         add(RiskState.HALTED, "no_fair_value")
     if inp.positions:
-        listed = {m.ticker for m in inp.markets}
-        if any(q and t not in listed for t, q in inp.positions.items()):
-            add(RiskState.HALTED, "position_in_unlisted_market")
+        if listed is None:
+            listed = {m.ticker for m in inp.markets}
+        for t, q in inp.positions.items():
+            if q and t not in listed:
+                add(RiskState.HALTED, "position_in_unlisted_market")
+                break
     left = inp.reference_ts_ns - now
     if g.pull_before_reference_ns is not None and left <= g.pull_before_reference_ns:
         add(RiskState.HALTED, "near_reference")
@@ -109,20 +118,27 @@ def event_findings(
     return out
 
 
-def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> list[Finding]:
-    """Per-market guards, in market order."""
-    now = inp.ts_ns
+def market_findings(
+    inp: QuoteInputs, g: GuardParams, limits: RiskLimits, tickers: Sequence[str] | None = None
+) -> list[Finding]:
+    """Per-market guards, in market order.
+
+    `tickers`: those of `inp.markets` when the caller already holds them (None: read here).
+    """
     fair = inp.fair
     fv = None if fair is None else fair.fair
     inactive, books, resyncing = inp.inactive, inp.books, inp.resyncing
     book_ts, positions = inp.book_ts_ns, inp.positions
     stale, max_div, max_pos = g.book_stale_ns, g.max_divergence, limits.max_position
+    # `now - book_ts > stale`, in integer ns, is `book_ts < oldest`
+    oldest = None if stale is None else inp.ts_ns - stale
     halted, reducing = RiskState.HALTED, RiskState.REDUCING
     # a missing ticker is flat and max_position > 0, so only held markets can be at the cap
     at_cap = {t for t, q in positions.items() if abs(q) >= max_pos} if positions else None
     out: list[Finding] = []
-    for m in inp.markets:
-        t = m.ticker
+    if tickers is None:
+        tickers = [m.ticker for m in inp.markets]
+    for t in tickers:
         if inactive and t in inactive:
             out.append(Finding(t, halted, "market_inactive"))
         book = books.get(t)
@@ -131,19 +147,20 @@ def market_findings(inp: QuoteInputs, g: GuardParams, limits: RiskLimits) -> lis
         else:
             if resyncing and t in resyncing:
                 out.append(Finding(t, halted, "book_resyncing"))
-            if stale is not None:
+            if oldest is not None:
                 bts = book_ts.get(t)
-                if bts is None or now - bts > stale:
+                if bts is None or bts < oldest:
                     out.append(Finding(t, halted, "book_stale"))
             if book.crossed():
                 out.append(Finding(t, halted, "book_crossed"))
-        p = None if fv is None else fv.get(t)
-        if fv is not None and p is None:
-            out.append(Finding(t, halted, "no_fair_value"))
-        if p is not None and book is not None and max_div is not None:
-            mid = book.mid()
-            if mid is not None and abs(p - mid) > max_div:
-                out.append(Finding(t, reducing, "fair_divergence"))
+        if fv is not None:
+            p = fv.get(t)
+            if p is None:
+                out.append(Finding(t, halted, "no_fair_value"))
+            elif book is not None and max_div is not None:
+                mid = book.mid()
+                if mid is not None and abs(p - mid) > max_div:
+                    out.append(Finding(t, reducing, "fair_divergence"))
         if at_cap and t in at_cap:
             out.append(Finding(t, reducing, "position_limit"))
     return out

@@ -29,6 +29,7 @@ __all__ = [
     "added_cost",
     "cap_positions",
     "fill_loss_units",
+    "gross_fill_cost",
     "harm_by_cell",
     "opened",
     "opened_parts",
@@ -82,6 +83,25 @@ def fill_loss_units(quote: DesiredQuote) -> tuple[int, bool]:
     if quote.side == "bid":
         return quote.price, False  # pays b; loses it where YES does not win
     return ONE - quote.price, True  # sells at a; owes 1 - a where YES wins
+
+
+def gross_fill_cost(quotes: Sequence[DesiredQuote]) -> Micros:
+    """`sum(unit * qty)`: a bound on what full fills of `quotes` can add to any limit.
+
+    A fill of (p, x) adds at most `unit * x` (unit p for a bid, 1 - p for an ask) to the
+    capital (`added_cost`: only its opening part counts) and to the loss of any one cell
+    (`fill_loss_units`: a bid loses p where YES does not win, an ask 1 - p where it does).
+    So when `used + gross_fill_cost(quotes) <= cap`, the capital and loss trims of these
+    quotes (or of smaller ones) change nothing. Negative units or sizes count as 0.
+    """
+    total = 0
+    for d in quotes:
+        x = d.qty
+        if x > 0:
+            u = d.price if d.side == "bid" else ONE - d.price
+            if u > 0:
+                total += u * x
+    return total
 
 
 def _side_totals(quotes: Sequence[DesiredQuote]) -> dict[tuple[str, str], Qty]:

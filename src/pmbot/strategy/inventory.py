@@ -26,13 +26,16 @@ from pmbot.core.money import ONE, Micros, Price, Qty
 
 __all__ = [
     "cash_cost",
+    "cells_prob",
     "certainty_equivalent",
     "payoff_dollars",
     "payoff_micros",
+    "positions_of",
     "positions_vector",
     "price_of",
     "reservation_ask",
     "reservation_bid",
+    "tilt_weights",
     "tilted_probs",
     "win_cells",
     "worst_case_loss",
@@ -106,6 +109,25 @@ def certainty_equivalent(probs: Sequence[float], payoff: Sequence[float], gamma:
     return lo - math.log(s) / gamma
 
 
+def tilt_weights(
+    probs: Sequence[float], payoff: Sequence[float], gamma: float
+) -> tuple[list[float], float]:
+    """`w_o = pi_o exp(-g (Q_o - min Q))` and their sum (pi itself at gamma 0 or no payoff)."""
+    if gamma > 0.0 and payoff:
+        lo = min(payoff)
+        w = [p * math.exp(-gamma * (q - lo)) for p, q in zip(probs, payoff, strict=True)]
+    else:
+        w = list(probs)
+    return w, sum(w)
+
+
+def cells_prob(w: Sequence[float], s: float, cells: Sequence[int]) -> float:
+    """`rho_j` of one market from `tilt_weights`: its cells' share of the total weight."""
+    if s <= 0.0:
+        return 0.0
+    return sum(map(w.__getitem__, cells)) / s  # in cell order, without a generator
+
+
 def tilted_probs(
     probs: Sequence[float],
     payoff: Sequence[float],
@@ -113,16 +135,8 @@ def tilted_probs(
     gamma: float,
 ) -> list[float]:
     """`rho_j`: each market's P(YES) under the inventory-tilted measure (pi at zero inventory)."""
-    if gamma > 0.0 and payoff:
-        lo = min(payoff)
-        w = [p * math.exp(-gamma * (q - lo)) for p, q in zip(probs, payoff, strict=True)]
-    else:
-        w = list(probs)
-    s = sum(w)
-    if s <= 0.0:
-        return [0.0] * len(wins)
-    get = w.__getitem__  # sum over the same cells in the same order, without a generator
-    return [sum(map(get, cells)) / s for cells in wins]
+    w, s = tilt_weights(probs, payoff, gamma)
+    return [cells_prob(w, s, cells) for cells in wins]
 
 
 def reservation_bid(rho: float, gamma: float, qty: Qty) -> float:
@@ -145,7 +159,13 @@ def reservation_ask(rho: float, gamma: float, qty: Qty) -> float:
 
 def positions_vector(markets: Sequence[MarketSpec], positions: Mapping[str, Qty]) -> list[Qty]:
     """Positions aligned with `markets` (missing tickers are flat)."""
-    return [positions.get(m.ticker, 0) for m in markets]
+    return positions_of([m.ticker for m in markets], positions)
+
+
+def positions_of(tickers: Sequence[str], positions: Mapping[str, Qty]) -> list[Qty]:
+    """Positions aligned with `tickers` (missing tickers are flat)."""
+    get = positions.get
+    return [get(t, 0) for t in tickers]
 
 
 def price_of(p: float) -> Price:

@@ -30,12 +30,13 @@ from pmbot.core.money import ONE, Price, PriceGrid, Qty
 from pmbot.risk.limits import RiskLimits
 from pmbot.strategy.inputs import DesiredQuote, Proposal, QuoteInputs, RestingOrder, Side
 from pmbot.strategy.inventory import (
+    cells_prob,
     payoff_dollars,
     payoff_micros,
-    positions_vector,
+    positions_of,
     reservation_ask,
     reservation_bid,
-    tilted_probs,
+    tilt_weights,
     win_cells,
 )
 from pmbot.strategy.params import QuoteParams
@@ -114,20 +115,23 @@ class MarketMaker:
         self.limits = limits if limits is not None else RiskLimits()
         self._cells_key: tuple[object, ...] | None = None
         self._cells: list[tuple[int, ...]] = []
-        self._tickers_of: tuple[MarketSpec, ...] | None = None
+        # what depends on the market list alone (`_layout`): kept while it holds the same specs
+        self._markets: tuple[MarketSpec, ...] | None = None
+        self._market_ids: tuple[int, ...] = ()
         self._tickers: tuple[str, ...] = ()
+        self._fees_list: list[FeeSchedule | None] = []
+        # per market, the last bid / ask quote made: handed out again while it is unchanged
+        self._made_bid: list[DesiredQuote | None] = []
+        self._made_ask: list[DesiredQuote | None] = []
         self._pc_probs: tuple[float, ...] | None = None
-        self._pc_cells: list[tuple[int, ...]] | None = None
-        self._pc: list[float] = []
-        self._fees_of: tuple[MarketSpec, ...] | None = None
+        self._pc: tuple[list[float], float] = ([], 0.0)
         self._tilt_probs: tuple[float, ...] | None = None
         self._tilt_cells: list[tuple[int, ...]] | None = None
         self._tilt_key: tuple[object, ...] | None = None
-        self._tilt_val: tuple[list[float], int] = ([], 0)
+        self._tilt_val: tuple[list[float], float, int] = ([], 0.0, 0)
         self._pay_cells: list[tuple[int, ...]] | None = None
         self._pay_key: tuple[int, tuple[Qty, ...]] | None = None
         self._pay: tuple[list[float], int] = ([], 0)
-        self._fees_list: list[FeeSchedule | None] = []
         self._last: Proposal | None = None
         self._last_ts = 0
         self._last_fair: dict[str, float] = {}
@@ -138,7 +142,8 @@ class MarketMaker:
         last, prm = self._last, self.params
         if last is None or inp.fair is None or inp.ts_ns - self._last_ts >= prm.debounce_ns:
             return None
-        if inp.ts_ns < self._last_ts or dict(inp.positions) != self._last_pos:
+        pos = inp.positions  # compared as a dict (no copy when it is one)
+        if inp.ts_ns < self._last_ts or (pos if type(pos) is dict else dict(pos)) != self._last_pos:
             return None
         fair = inp.fair.fair
         if fair.keys() != self._last_fair.keys():
@@ -166,30 +171,39 @@ class MarketMaker:
         if held is not None:
             return held
         prop = self._quote(inp)
+        if self.params.debounce_ns <= 0:  # nothing is ever held: no need to remember
+            self._last = None
+            return prop
         self._last = prop
         self._last_ts = inp.ts_ns
         self._last_fair = dict(inp.fair.fair) if inp.fair is not None else {}
         self._last_pos = dict(inp.positions)
         return prop
 
+    def _layout(self, markets: tuple[MarketSpec, ...]) -> None:
+        """Tickers and, per market, its fee schedule or None where makers pay nothing.
+
+        Redone only when the market list holds other specs: the live shell builds a new
+        tuple per decision, of the same (frozen) MarketSpec objects.
+        """
+        if markets is self._markets:
+            return
+        ids = tuple(map(id, markets))
+        if ids != self._market_ids:
+            self._tickers = tuple(m.ticker for m in markets)
+            self._fees_list = [m.fees if m.fees.maker_share() else None for m in markets]
+            self._made_bid = [None] * len(markets)
+            self._made_ask = [None] * len(markets)
+            self._market_ids = ids
+        self._markets = markets  # held, so that the ids above stay these objects'
+
     def _win_cells(self, inp: QuoteInputs) -> list[tuple[int, ...]]:
         assert inp.fair is not None
-        markets = inp.markets
-        if markets is not self._tickers_of:  # the shell usually passes the same tuple
-            self._tickers = tuple(m.ticker for m in markets)
-            self._tickers_of = markets
         key = (inp.fair.edges, self._tickers)
         if key != self._cells_key:
-            self._cells = win_cells(markets, inp.fair)
+            self._cells = win_cells(inp.markets, inp.fair)
             self._cells_key = key
         return self._cells
-
-    def _fees(self, markets: tuple[MarketSpec, ...]) -> list[FeeSchedule | None]:
-        """Per market, its fee schedule, or None where makers pay nothing (the fast path)."""
-        if markets is not self._fees_of:
-            self._fees_list = [m.fees if m.fees.maker_share() else None for m in markets]
-            self._fees_of = markets  # held: the same tuple object means the same specs
-        return self._fees_list
 
     def _tilt(
         self,
@@ -197,8 +211,8 @@ class MarketMaker:
         cells: list[tuple[int, ...]],
         pos_v: list[Qty],
         gamma: float,
-    ) -> tuple[list[float], int]:
-        """Tilted P(YES) per market and the minimum payoff of the position, for these inputs.
+    ) -> tuple[list[float], float, int]:
+        """`tilt_weights` of the position and its minimum payoff, for these inputs.
 
         Both are pure functions of (cell probabilities, cells, positions, gamma); between
         index ticks and fills the strategy is woken many times with the same ones.
@@ -212,15 +226,15 @@ class MarketMaker:
                 self._pay = (payoff_dollars(k, cells, pos_v), min(payoff_micros(k, cells, pos_v)))
                 self._pay_cells, self._pay_key = cells, pkey
             pay, min_pay = self._pay
-            self._tilt_val = (tilted_probs(probs, pay, cells, gamma), min_pay)
+            self._tilt_val = (*tilt_weights(probs, pay, gamma), min_pay)
             self._tilt_probs, self._tilt_cells, self._tilt_key = probs, cells, key
         return self._tilt_val
 
-    def _p_cells(self, probs: tuple[float, ...], cells: list[tuple[int, ...]]) -> list[float]:
-        """Untilted P(YES) per market; the same cell probabilities give the same answer."""
-        if probs is not self._pc_probs or cells is not self._pc_cells:
-            self._pc = tilted_probs(probs, (), cells, 0.0)
-            self._pc_probs, self._pc_cells = probs, cells
+    def _p_weights(self, probs: tuple[float, ...]) -> tuple[list[float], float]:
+        """Untilted `tilt_weights`; the same cell probabilities give the same answer."""
+        if probs is not self._pc_probs:
+            self._pc = tilt_weights(probs, (), 0.0)
+            self._pc_probs = probs
         return self._pc
 
     def _quote(self, inp: QuoteInputs) -> Proposal:
@@ -228,17 +242,21 @@ class MarketMaker:
         if fair is None:
             return Proposal((), None, {m.ticker: "no_fair_value" for m in inp.markets})
         prm, lim = self.params, self.limits
+        self._layout(inp.markets)
         cells = self._win_cells(inp)
-        pos_v = positions_vector(inp.markets, inp.positions)
+        # the market list's specs are read only where quoted (`_layout` holds the tickers)
+        markets, tickers = inp.markets, self._tickers
+        pos_v = positions_of(tickers, inp.positions)
         close = prm.close_factor(inp.reference_ts_ns - inp.ts_ns)
         gamma = prm.risk_aversion * (1.0 + (prm.close_risk_multiplier - 1.0) * close)
         edge = prm.edge * (1.0 + (prm.close_edge_multiplier - 1.0) * close)
-        p_cells = self._p_cells(fair.cell_probs, cells)
+        # P(YES) per market, untilted and tilted by the position: only quoted markets need them
+        pc_w, pc_s = self._p_weights(fair.cell_probs)
         if any(pos_v):
-            rho, min_pay = self._tilt(fair.cell_probs, cells, pos_v, gamma)
+            rho_w, rho_s, min_pay = self._tilt(fair.cell_probs, cells, pos_v, gamma)
             loss = inp.event_cost - min_pay
         else:
-            rho, loss = p_cells, inp.event_cost
+            rho_w, rho_s, loss = pc_w, pc_s, inp.event_cost
         f_loss = min(1.0, max(0.0, 1.0 - loss / lim.max_event_loss))
         half = edge + prm.adverse_selection
         pause, fills = prm.fill_pause_ns, inp.last_fill_ns
@@ -253,9 +271,9 @@ class MarketMaker:
         books, resting = inp.books, inp.resting
         base, lot, max_pos = prm.size, prm.lot, lim.max_position
         size_of: dict[int, Qty] = {}  # |position| -> opening-side size (f_loss is fixed here)
-        fee_list = self._fees(inp.markets)
-        for j, m in enumerate(inp.markets):
-            t = m.ticker
+        fee_list = self._fees_list
+        made_bid, made_ask = self._made_bid, self._made_ask
+        for j, t in enumerate(tickers):
             if sel is not None and t not in sel:
                 notes[t] = "not_selected"
                 continue
@@ -283,12 +301,15 @@ class MarketMaker:
                 if until > now:
                     wake = until if wake is None else min(wake, until)
                     aq = 0
-            pc = p_cells[j]
-            skew_b = reservation_bid(rho[j], gamma, bq) - pc if bq else 0.0
-            skew_a = reservation_ask(rho[j], gamma, aq) - pc if aq else 0.0
+            cj = cells[j]
+            pc = cells_prob(pc_w, pc_s, cj)
+            rho = pc if rho_w is pc_w else cells_prob(rho_w, rho_s, cj)
+            skew_b = reservation_bid(rho, gamma, bq) - pc if bq else 0.0
+            skew_a = reservation_ask(rho, gamma, aq) - pc if aq else 0.0
             r_bid = (p + skew_b) * ONE
             r_ask = (p + skew_a) * ONE
             fees = fee_list[j]
+            m = markets[j]
             g = m.grid
             bid = snap_bid(g, fees, bq, r_bid - half) if bq else None
             ask = snap_ask(g, fees, aq, r_ask + half) if aq else None
@@ -304,10 +325,17 @@ class MarketMaker:
                 bid, ask, bq, aq = self._stick(
                     now, rest, best_bid, best_ask, m, fees, bid, ask, bq, aq, r_bid, r_ask
                 )
+            # DesiredQuote is frozen: an unchanged quote is the object made last time
             if bid is not None:
-                out.append(DesiredQuote(t, "bid", bid, bq))
+                d = made_bid[j]
+                if d is None or d.price != bid or d.qty != bq:
+                    d = made_bid[j] = DesiredQuote(t, "bid", bid, bq)
+                out.append(d)
             if ask is not None:
-                out.append(DesiredQuote(t, "ask", ask, aq))
+                d = made_ask[j]
+                if d is None or d.price != ask or d.qty != aq:
+                    d = made_ask[j] = DesiredQuote(t, "ask", ask, aq)
+                out.append(d)
             if bid is None and ask is None:
                 notes[t] = "no_valid_price"
         return Proposal(tuple(out), wake, notes)
