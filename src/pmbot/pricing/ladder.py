@@ -18,9 +18,11 @@ density of z and `x_k = (ln(k/S) + s**2/2)/s`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +33,7 @@ from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import PriceGrid
 
 __all__ = [
+    "EvenT",
     "LadderPricer",
     "Shape",
     "kalshi_style_ladder",
@@ -41,6 +44,52 @@ FloatArray = npt.NDArray[np.float64]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _S_MIN = 1e-12  # below this log-return stdev the distribution is a point mass at S
+
+
+class EvenT(NamedTuple):
+    """Constants of `Shape.cdf_pdf`'s closed form for a t with even ν = 2m (see there).
+
+    `a_mid` holds a_{m-2}, ..., a_1 (Horner order) and `a_last` a_{m-1}; `half_w` is
+    0.5/sqrt(K) with K = ν·scale² and `c` the density constant over the scale.
+    """
+
+    m: int
+    k2: float
+    a_mid: tuple[float, ...]
+    a_last: float
+    half_w: float
+    c: float
+
+    def cdf_pdf_floats(self, xs: list[float]) -> tuple[list[float], list[float]]:
+        """(CDFs, densities) at each x of a list: `Shape.cdf_pdf`'s operations in the same
+        order, so the same IEEE results, without numpy's per-call cost (a ladder prices ~30
+        edges per tick, where dispatch and temporaries dominate, above all with cold caches).
+        """
+        m, k2, a_mid, a_last, half_w, c = self
+        sqrt = math.sqrt
+        cdfs: list[float] = []
+        pdfs: list[float] = []
+        for x in xs:
+            u = 1.0 / (x * x + k2) * k2
+            sq = sqrt(u)
+            if m > 1:
+                acc = u * a_last
+                for coef in a_mid:
+                    acc = (acc + coef) * u
+                acc += 1.0
+            else:
+                acc = 1.0
+            acc = acc * sq * x * half_w + 0.5
+            if acc < 0.0:  # the vector form's clip; NaN passes, as there
+                acc = 0.0
+            elif acc > 1.0:
+                acc = 1.0
+            cdfs.append(acc)
+            pdf = u * c
+            for _ in range(m - 1):
+                pdf *= u
+            pdfs.append(pdf * sq)
+        return cdfs, pdfs
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,49 +137,59 @@ class Shape:
         """Density of z at x (vectorised)."""
         return self.cdf_pdf(x)[1]
 
+    def even_t(self) -> EvenT | None:
+        """The closed-form constants when z is a scaled t with even integer ν <= 30, else None."""
+        nu = self.nu
+        if self.kind == "normal" or not (nu == int(nu) and int(nu) % 2 == 0 and nu <= 30):
+            return None
+        m = int(nu) // 2
+        a = [1.0]
+        for j in range(1, m):
+            a.append(a[-1] * (2 * j - 1) / (2 * j))
+        k2 = nu * self.scale * self.scale
+        return EvenT(m, k2, tuple(reversed(a[1:-1])), a[-1], 0.5 / math.sqrt(k2), self._pdf_const())
+
     def cdf_pdf(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(CDF, density) of z at x, sharing the work; closed forms for even integer ν.
 
         For even ν with w = t/sqrt(ν+t²) and u = 1-w² = ν/(ν+t²):
         F(t) = 1/2 + (w/2)·Σ_{j<ν/2} a_j u^j with a_0 = 1, a_j = a_{j-1}(2j-1)/(2j), and
         f(t) = c·u^((ν+1)/2); this avoids scipy's incomplete beta on the hot path.
+        `EvenT.cdf_pdf_floats` is the same arithmetic on Python floats (bit-identical).
         """
         if self.kind == "normal":
             cdf = np.asarray(special.ndtr(x), dtype=np.float64)
             return cdf, np.asarray(np.exp(-0.5 * x * x) * _INV_SQRT_2PI, dtype=np.float64)
         nu = self.nu
-        c = self._pdf_const()
-        if nu == int(nu) and int(nu) % 2 == 0 and nu <= 30:
+        et = self.even_t()
+        if et is not None:
             # with t = x/scale and K = nu*scale^2: u = nu/(nu+t^2) = K/(K+x^2), w = x/sqrt(K+x^2)
-            m = int(nu) // 2
-            k2 = nu * self.scale * self.scale
+            m, k2 = et.m, et.k2
             u = x * x
             u += k2
             np.reciprocal(u, out=u)
             u *= k2  # u = K/(K+x^2)
             sq = np.sqrt(u)  # sqrt(u) = sqrt(K)/sqrt(K+x^2)
-            a = [1.0]
-            for j in range(1, m):
-                a.append(a[-1] * (2 * j - 1) / (2 * j))
-            acc = u * a[-1] if m > 1 else np.ones_like(u)
-            for coef in reversed(a[1:-1]):
+            acc = u * et.a_last if m > 1 else np.ones_like(u)
+            for coef in et.a_mid:
                 acc += coef
                 acc *= u
             if m > 1:
                 acc += 1.0
             acc *= sq
             acc *= x
-            acc *= 0.5 / math.sqrt(k2)  # (w/2)*sum, with w = x*sqrt(u)/sqrt(K)
+            acc *= et.half_w  # (w/2)*sum, with w = x*sqrt(u)/sqrt(K)
             acc += 0.5
             # clip rounding in the far tails (|err| ~ 1e-16); np.clip's wrapper costs more than
             # the arithmetic at ladder sizes; max/min give the same values (NaN too: acc is
             # x + 0.5, never -0.0, the one input where clip and max(., 0) differ)
             np.minimum(np.maximum(acc, 0.0, out=acc), 1.0, out=acc)
-            pdf = u * c
+            pdf = u * et.c
             for _ in range(m - 1):
                 pdf *= u
             pdf *= sq
             return acc, pdf
+        c = self._pdf_const()
         t = x / self.scale
         cdf = np.asarray(special.stdtr(nu, t), dtype=np.float64)
         pdf = c * (1.0 + t * t / nu) ** (-(nu + 1) / 2)
@@ -175,6 +234,11 @@ def market_interval(spec: MarketSpec, tick: float | None = 0.01) -> tuple[float,
     return -math.inf, up(need(hi, "cap_strike"), False)  # LESS_OR_EQUAL
 
 
+def _check_inputs(level: float, s: float) -> None:
+    if not (level > 0.0 and level < math.inf and s >= 0.0 and s < math.inf):
+        raise ValueError(f"bad index level {level} or stdev {s}")
+
+
 class LadderPricer:
     """Prices one event's markets from (S, s); build once per event, reprice per tick.
 
@@ -211,6 +275,12 @@ class LadderPricer:
         self._cdf[0], self._cdf[-1] = 0.0, 1.0
         self._pdf = np.zeros(n + 2, dtype=np.float64)
         self._edges_tuple = tuple(finite)
+        # for the float path of `fair_value` (closed-form shapes)
+        self._even_t = self.shape.even_t()
+        self._log_edges_list: list[float] = self._log_edges.tolist()
+        self._markets = tuple(
+            zip(self.tickers, self._lo_idx.tolist(), self._hi_idx.tolist(), strict=True)
+        )
 
     def _x(self, level: float, s: float) -> FloatArray:
         x = self._log_edges + (0.5 * s * s - math.log(level))
@@ -227,8 +297,7 @@ class LadderPricer:
 
     def price(self, level: float, s: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(cell_probs, fair, delta): cells over the edges, P(YES) and dP/dS per market."""
-        if not (level > 0.0 and level < math.inf and s >= 0.0 and s < math.inf):
-            raise ValueError(f"bad index level {level} or stdev {s}")
+        _check_inputs(level, s)
         c = self._cdf
         if s < _S_MIN:
             c[1:-1] = self.cdf(level, s)
@@ -244,18 +313,41 @@ class LadderPricer:
 
     def fair_value(self, ts_ns: int, level: float, s: float) -> EventFairValue:
         """The strategy's view of the event; `s` is the log-return stdev to the reference time."""
-        cells, fair, delta = self.price(level, s)
+        if self._even_t is not None and s >= _S_MIN:
+            cells, fair, delta = self._price_floats(self._even_t, level, s)
+        else:
+            cells_a, fair_a, delta_a = self.price(level, s)
+            cells = tuple(cells_a.tolist())
+            fair = dict(zip(self.tickers, fair_a.tolist(), strict=True))
+            delta = dict(zip(self.tickers, delta_a.tolist(), strict=True))
         sigma_pts = level * math.sqrt(math.expm1(s * s)) if s > 0 else 0.0
         return EventFairValue(
             event_ticker=self.event_ticker,
             ts_ns=ts_ns,
             index_level=level,
             edges=self._edges_tuple,
-            cell_probs=tuple(cells.tolist()),
-            fair=dict(zip(self.tickers, fair.tolist(), strict=True)),
-            delta=dict(zip(self.tickers, delta.tolist(), strict=True)),
+            cell_probs=cells,
+            fair=fair,
+            delta=delta,
             sigma=sigma_pts,
         )
+
+    def _price_floats(
+        self, et: EvenT, level: float, s: float
+    ) -> tuple[tuple[float, ...], dict[str, float], dict[str, float]]:
+        """`price` on Python floats for a closed-form shape: the same operations on the same
+        values, straight into the contract's tuple and dicts (no arrays, no tolist/zip)."""
+        _check_inputs(level, s)
+        shift = 0.5 * s * s - math.log(level)
+        inv_s = 1.0 / s
+        cdfs, pdfs = et.cdf_pdf_floats([(le + shift) * inv_s for le in self._log_edges_list])
+        dscale = 1.0 / (level * s)
+        c = [0.0, *cdfs, 1.0]
+        f = [0.0, *[p * dscale for p in pdfs], 0.0]
+        cells = tuple([hi - lo for lo, hi in itertools.pairwise(c)])
+        fair = {t: c[hi] - c[lo] for t, lo, hi in self._markets}
+        delta = {t: f[lo] - f[hi] for t, lo, hi in self._markets}
+        return cells, fair, delta
 
 
 def kalshi_style_ladder(
