@@ -196,25 +196,10 @@ def test_partition_agrees_with_strategy_payoff_cells() -> None:
 
 @pytest.mark.parametrize(
     "shape",
-    [Shape.student_t(nu) for nu in (2.0 + 1e-9, 4.0, 6.0, 8.0, 30.0)]
-    + [Shape("t", 2.0, 1.0), Shape.student_t(6.0, match="median")],
+    [Shape.normal(), Shape("t", 2.0, 1.0), Shape.student_t(3.0), Shape.student_t(6, "median")]
+    + [Shape.student_t(nu) for nu in (4.0, 6.0, 8.0, 30.0)],
 )
-def test_float_closed_form_is_bit_identical_to_the_vector_form(shape: Shape) -> None:
-    et = shape.even_t()
-    if shape.nu != int(shape.nu):
-        assert et is None
-        return
-    assert et is not None
-    rng = np.random.default_rng(5)
-    x = np.concatenate([rng.normal(0, 3, 2000), [0.0, -0.0, 1e-300, -1e300, 1e300, 40.0, -40.0]])
-    with np.errstate(over="ignore"):  # x*x of ±1e300 is inf on both sides
-        cdf, pdf = shape.cdf_pdf(x)
-    cdf_f, pdf_f = et.cdf_pdf_floats(x.tolist())
-    assert cdf_f == cdf.tolist() and pdf_f == pdf.tolist()
-
-
-@pytest.mark.parametrize("shape", [Shape.normal(), Shape.student_t(4), Shape.student_t(6)])
-@pytest.mark.parametrize("s", [0.0, 1e-13, 1e-6, 0.004, 0.3])
+@pytest.mark.parametrize("s", [0.0, 1e-13, 1e-12, 1e-6, 0.004, 0.3, 5.0])
 def test_fair_value_is_exactly_price(shape: Shape, s: float) -> None:
     """`fair_value` (floats for closed-form shapes) gives `price`'s numbers, bit for bit."""
     specs = [
@@ -223,7 +208,7 @@ def test_fair_value_is_exactly_price(shape: Shape, s: float) -> None:
         spec("below6800", StrikeType.LESS, None, 6800.0),
     ]
     lp = LadderPricer(E, specs, shape)
-    for level in (6321.7, 6500.0, 6842.13, 7400.0):
+    for level in (1.0, 6321.7, 6500.0, 6842.13, 7400.0, 1e9):
         fv = lp.fair_value(7, level, s)
         cells, fair, delta = lp.price(level, s)
         assert fv.cell_probs == tuple(cells.tolist())

@@ -18,7 +18,6 @@ density of z and `x_k = (ln(k/S) + s**2/2)/s`.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,47 +48,17 @@ _S_MIN = 1e-12  # below this log-return stdev the distribution is a point mass a
 class EvenT(NamedTuple):
     """Constants of `Shape.cdf_pdf`'s closed form for a t with even ν = 2m (see there).
 
-    `a_mid` holds a_{m-2}, ..., a_1 (Horner order) and `a_last` a_{m-1}; `half_w` is
-    0.5/sqrt(K) with K = ν·scale² and `c` the density constant over the scale.
+    Horner order: the sum is `a_top`, then `acc = acc*u + coef` for each of `a_rest` =
+    (a_{m-2}, ..., a_0); `half_w` is 0.5/sqrt(K) with K = ν·scale² and `c` the density
+    constant over the scale.
     """
 
     m: int
     k2: float
-    a_mid: tuple[float, ...]
-    a_last: float
+    a_top: float
+    a_rest: tuple[float, ...]
     half_w: float
     c: float
-
-    def cdf_pdf_floats(self, xs: list[float]) -> tuple[list[float], list[float]]:
-        """(CDFs, densities) at each x of a list: `Shape.cdf_pdf`'s operations in the same
-        order, so the same IEEE results, without numpy's per-call cost (a ladder prices ~30
-        edges per tick, where dispatch and temporaries dominate, above all with cold caches).
-        """
-        m, k2, a_mid, a_last, half_w, c = self
-        sqrt = math.sqrt
-        cdfs: list[float] = []
-        pdfs: list[float] = []
-        for x in xs:
-            u = 1.0 / (x * x + k2) * k2
-            sq = sqrt(u)
-            if m > 1:
-                acc = u * a_last
-                for coef in a_mid:
-                    acc = (acc + coef) * u
-                acc += 1.0
-            else:
-                acc = 1.0
-            acc = acc * sq * x * half_w + 0.5
-            if acc < 0.0:  # the vector form's clip; NaN passes, as there
-                acc = 0.0
-            elif acc > 1.0:
-                acc = 1.0
-            cdfs.append(acc)
-            pdf = u * c
-            for _ in range(m - 1):
-                pdf *= u
-            pdfs.append(pdf * sq)
-        return cdfs, pdfs
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +116,7 @@ class Shape:
         for j in range(1, m):
             a.append(a[-1] * (2 * j - 1) / (2 * j))
         k2 = nu * self.scale * self.scale
-        return EvenT(m, k2, tuple(reversed(a[1:-1])), a[-1], 0.5 / math.sqrt(k2), self._pdf_const())
+        return EvenT(m, k2, a[-1], tuple(reversed(a[:-1])), 0.5 / math.sqrt(k2), self._pdf_const())
 
     def cdf_pdf(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(CDF, density) of z at x, sharing the work; closed forms for even integer ν.
@@ -155,7 +124,7 @@ class Shape:
         For even ν with w = t/sqrt(ν+t²) and u = 1-w² = ν/(ν+t²):
         F(t) = 1/2 + (w/2)·Σ_{j<ν/2} a_j u^j with a_0 = 1, a_j = a_{j-1}(2j-1)/(2j), and
         f(t) = c·u^((ν+1)/2); this avoids scipy's incomplete beta on the hot path.
-        `EvenT.cdf_pdf_floats` is the same arithmetic on Python floats (bit-identical).
+        `LadderPricer.fair_value` repeats this arithmetic on floats (bit-identical).
         """
         if self.kind == "normal":
             cdf = np.asarray(special.ndtr(x), dtype=np.float64)
@@ -170,12 +139,12 @@ class Shape:
             np.reciprocal(u, out=u)
             u *= k2  # u = K/(K+x^2)
             sq = np.sqrt(u)  # sqrt(u) = sqrt(K)/sqrt(K+x^2)
-            acc = u * et.a_last if m > 1 else np.ones_like(u)
-            for coef in et.a_mid:
+            acc = u * et.a_top if m > 1 else np.ones_like(u)
+            for coef in et.a_rest[:-1]:
                 acc += coef
                 acc *= u
             if m > 1:
-                acc += 1.0
+                acc += 1.0  # a_0
             acc *= sq
             acc *= x
             acc *= et.half_w  # (w/2)*sum, with w = x*sqrt(u)/sqrt(K)
@@ -335,19 +304,53 @@ class LadderPricer:
     def _price_floats(
         self, et: EvenT, level: float, s: float
     ) -> tuple[tuple[float, ...], dict[str, float], dict[str, float]]:
-        """`price` on Python floats for a closed-form shape: the same operations on the same
-        values, straight into the contract's tuple and dicts (no arrays, no tolist/zip)."""
+        """`price` on Python floats for a closed-form shape, one pass over the edges.
+
+        The same IEEE operations in the same order as `_x`, `Shape.cdf_pdf` and `price`
+        (+, -, *, / and sqrt are correctly rounded in both), so the same values; written
+        straight into the contract's tuple and dicts. At ladder sizes numpy's per-call
+        dispatch, temporaries and tolist/zip cost more than the arithmetic, most of all with
+        cold caches, where each ufunc call drags its code and data back in.
+        """
         _check_inputs(level, s)
+        m, k2, a_top, a_rest, half_w, c = et
         shift = 0.5 * s * s - math.log(level)
         inv_s = 1.0 / s
-        cdfs, pdfs = et.cdf_pdf_floats([(le + shift) * inv_s for le in self._log_edges_list])
         dscale = 1.0 / (level * s)
-        c = [0.0, *cdfs, 1.0]
-        f = [0.0, *[p * dscale for p in pdfs], 0.0]
-        cells = tuple([hi - lo for lo, hi in itertools.pairwise(c)])
-        fair = {t: c[hi] - c[lo] for t, lo, hi in self._markets}
-        delta = {t: f[lo] - f[hi] for t, lo, hi in self._markets}
-        return cells, fair, delta
+        powers = range(m - 1)
+        sqrt = math.sqrt
+        cdf = [0.0]  # padded as in `price`: [0, F(e_0), ..., F(e_n-1), 1]
+        pdf = [0.0]  # [0, f(e_0)/(S*s), ..., 0]
+        cells: list[float] = []
+        prev = 0.0
+        for le in self._log_edges_list:
+            x = (le + shift) * inv_s
+            u = 1.0 / (x * x + k2) * k2
+            sq = sqrt(u)
+            acc = a_top
+            for coef in a_rest:
+                acc = acc * u + coef
+            acc = acc * sq * x * half_w + 0.5
+            if acc < 0.0:  # the vector form's clip; NaN passes, as there
+                acc = 0.0
+            elif acc > 1.0:
+                acc = 1.0
+            cdf.append(acc)
+            cells.append(acc - prev)
+            prev = acc
+            p = u * c
+            for _ in powers:
+                p *= u
+            pdf.append(p * sq * dscale)
+        cdf.append(1.0)
+        pdf.append(0.0)
+        cells.append(1.0 - prev)
+        fair: dict[str, float] = {}
+        delta: dict[str, float] = {}
+        for t, lo, hi in self._markets:
+            fair[t] = cdf[hi] - cdf[lo]
+            delta[t] = pdf[lo] - pdf[hi]
+        return tuple(cells), fair, delta
 
 
 def kalshi_style_ladder(
