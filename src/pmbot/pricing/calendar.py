@@ -116,6 +116,7 @@ class TradingCalendar:
             self.v_open[i] = v
             v += self.weights[i]
             self.v_close[i] = v
+        self._last_ref = (-1, 0.0)  # (ref_ns, cumulative(ref_ns)) of the last variance_time
 
     @classmethod
     def nyse(cls, start: str, end: str, **kw: object) -> TradingCalendar:
@@ -162,7 +163,11 @@ class TradingCalendar:
         """Regular-session variance units from t to the reference time (0 if ref <= t)."""
         if ref_ns <= t_ns:
             return 0.0
-        return max(0.0, self.cumulative(ref_ns) - self.cumulative(t_ns))
+        ref, v_ref = self._last_ref
+        if ref != ref_ns:  # the reference is an event's close: the same on every tick
+            v_ref = self.cumulative(ref_ns)
+            self._last_ref = (ref_ns, v_ref)
+        return max(0.0, v_ref - self.cumulative(t_ns))
 
     def session_elapsed(self, t_ns: int) -> float:
         """Share of the current session's variance already realised (0 outside a session)."""
