@@ -313,11 +313,10 @@ class LadderPricer:
         cold caches, where each ufunc call drags its code and data back in.
         """
         _check_inputs(level, s)
-        m, k2, a_top, a_rest, half_w, c = et
+        _, k2, a_top, a_rest, half_w, c = et
         shift = 0.5 * s * s - math.log(level)
         inv_s = 1.0 / s
         dscale = 1.0 / (level * s)
-        powers = range(m - 1)
         sqrt = math.sqrt
         cdf = [0.0]  # padded as in `price`: [0, F(e_0), ..., F(e_n-1), 1]
         pdf = [0.0]  # [0, f(e_0)/(S*s), ..., 0]
@@ -328,8 +327,10 @@ class LadderPricer:
             u = 1.0 / (x * x + k2) * k2
             sq = sqrt(u)
             acc = a_top
-            for coef in a_rest:
+            p = u * c
+            for coef in a_rest:  # m-1 Horner steps, and the density's m-1 powers of u
                 acc = acc * u + coef
+                p *= u
             acc = acc * sq * x * half_w + 0.5
             if acc < 0.0:  # the vector form's clip; NaN passes, as there
                 acc = 0.0
@@ -338,9 +339,6 @@ class LadderPricer:
             cdf.append(acc)
             cells.append(acc - prev)
             prev = acc
-            p = u * c
-            for _ in powers:
-                p *= u
             pdf.append(p * sq * dscale)
         cdf.append(1.0)
         pdf.append(0.0)
