@@ -18,6 +18,7 @@ density of z and `x_k = (ln(k/S) + s**2/2)/s`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,15 +109,7 @@ class Shape:
 
     def even_t(self) -> EvenT | None:
         """The closed-form constants when z is a scaled t with even integer ν <= 30, else None."""
-        nu = self.nu
-        if self.kind == "normal" or not (nu == int(nu) and int(nu) % 2 == 0 and nu <= 30):
-            return None
-        m = int(nu) // 2
-        a = [1.0]
-        for j in range(1, m):
-            a.append(a[-1] * (2 * j - 1) / (2 * j))
-        k2 = nu * self.scale * self.scale
-        return EvenT(m, k2, a[-1], tuple(reversed(a[:-1])), 0.5 / math.sqrt(k2), self._pdf_const())
+        return _even_t(self.kind, self.nu, self.scale)
 
     def cdf_pdf(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(CDF, density) of z at x, sharing the work; closed forms for even integer ν.
@@ -168,6 +161,20 @@ class Shape:
         nu = self.nu
         c = math.exp(math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2)) / math.sqrt(nu * math.pi)
         return c / self.scale
+
+
+@functools.cache
+def _even_t(kind: str, nu: float, scale: float) -> EvenT | None:
+    # cached: `Shape.cdf_pdf` asks on every call
+    if kind == "normal" or not (nu == int(nu) and int(nu) % 2 == 0 and nu <= 30):
+        return None
+    m = int(nu) // 2
+    a = [1.0]
+    for j in range(1, m):
+        a.append(a[-1] * (2 * j - 1) / (2 * j))
+    k2 = nu * scale * scale
+    c = Shape(kind, nu, scale)._pdf_const()
+    return EvenT(m, k2, a[-1], tuple(reversed(a[:-1])), 0.5 / math.sqrt(k2), c)
 
 
 def market_interval(spec: MarketSpec, tick: float | None = 0.01) -> tuple[float, float]:
