@@ -166,8 +166,8 @@ class Shape:
 @functools.cache
 def _even_t(kind: str, nu: float, scale: float) -> EvenT | None:
     # cached: `Shape.cdf_pdf` asks on every call
-    if kind == "normal" or not (nu == int(nu) and int(nu) % 2 == 0 and nu <= 30):
-        return None
+    if kind == "normal" or not (nu <= 30 and nu == int(nu) and int(nu) % 2 == 0):
+        return None  # (nu <= 30 first: int() of inf or NaN would raise)
     m = int(nu) // 2
     a = [1.0]
     for j in range(1, m):
