@@ -1,23 +1,40 @@
 """Reprice a full 30-market KXINX-like ladder per index tick: µs per ladder.
 
 Baseline (same run): the per-bucket approach, one scipy.stats cdf/pdf call per market edge.
-Figures: ladder probabilities+deltas (normal, t4, t6), the full EventFairValue (t6, the
-recommended shape), each with its
-baseline.
+Figures: ladder probabilities+deltas (normal, t4, t6: `LadderPricer.price`, numpy), the full
+EventFairValue (t6, the recommended shape), each with its baseline; then the live call,
+`FairValueModel.fair_value` on a 31-market ladder (a list of specs, as the app passes),
+warm and cold. Cold: before each timed call the caches are flushed with other work (a
+loop over 200k Python objects, a pass over a 16 MB array, json.dumps of a 20k-key dict),
+as the live event loop parses frames between index ticks; median of single calls. Its
+baseline is the same call on the numpy path (`price` then tolist, which normal shapes and
+s ~ 0 still take; the t6 fair value took it before the float path).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import statistics
 import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from scipy import stats
 
 from _bench import Reporter, median_ns_per_op, parse_args
+from pmbot.backtest.fair import session_calendar
+from pmbot.core.fairvalue import EventFairValue
 from pmbot.pricing.ladder import LadderPricer, Shape, kalshi_style_ladder, market_interval
+from pmbot.pricing.model import FairValueModel
+from pmbot.sim.index import session_bounds_ns
 
 EVENT = "KXINX-26NOV24H1600"
 
@@ -40,6 +57,66 @@ def scipy_per_bucket(
             d -= sign * float(dist.pdf(x)) / (level * s)  # type: ignore[attr-defined]
         out.append((p, d))
     return out
+
+
+def numpy_fair_value(lp: LadderPricer, ts_ns: int, level: float, s: float) -> EventFairValue:
+    """`fair_value` through the vector path: `price`, then tolist and zip into the contract."""
+    cells, fair, delta = lp.price(level, s)
+    return EventFairValue(
+        lp.event_ticker,
+        ts_ns,
+        level,
+        tuple(lp.edges.tolist()),
+        tuple(cells.tolist()),
+        dict(zip(lp.tickers, fair.tolist(), strict=True)),
+        dict(zip(lp.tickers, delta.tolist(), strict=True)),
+        level * math.sqrt(math.expm1(s * s)),
+    )
+
+
+def cold_median_us(calls: list[Callable[[float], object]], n: int) -> list[float]:
+    """Median µs of single calls `f(level)` after flushing the caches; the calls alternate."""
+    objs = [(i, str(i), float(i)) for i in range(200_000)]
+    big = np.ones(2_000_000)
+    blob = {f"k{i}": [i, i * 0.5, "x" * (i % 17)] for i in range(20_000)}
+    out: list[list[int]] = [[] for _ in calls]
+    level = 6850.0
+    for i in range(n):
+        for j, f in enumerate(calls):
+            sum(t[0] for t in objs)
+            big *= 1.0000001
+            json.dumps(blob)
+            level += 0.25 if i % 2 else -0.2
+            t0 = time.perf_counter_ns()
+            f(level)
+            out[j].append(time.perf_counter_ns() - t0)
+    return [statistics.median(v) / 1e3 for v in out]
+
+
+def model_figures(rep: Reporter, repeat: int) -> None:
+    """The live call: 31 markets, a list of specs, mid-session on the variance clock."""
+    o, c = session_bounds_ns(date(2026, 11, 24))
+    specs = kalshi_style_ladder("KXINX-26NOV24H1600", 6500.0, 25.0, 29, close_ts_ns=c)
+    model = FairValueModel(session_calendar(o, c))
+    ts = o + 3 * 3600 * 10**9
+    for i in range(60):
+        model.on_index(ts + i * 10**9, 6850.0 + (i % 3) * 0.5)
+    ts += 60 * 10**9
+    lp = model.pricer(EVENT, specs)
+    s = model.stdev(ts, c, 16.0)
+
+    def live(level: float) -> object:
+        return model.fair_value(EVENT, specs, ts, level, 16.0)
+
+    def vector(level: float) -> object:  # the same call on the numpy path
+        return numpy_fair_value(lp, ts, level, model.stdev(ts, c, 16.0))
+
+    assert live(6850.0) == vector(6850.0)  # the float path gives the same values
+    assert lp.fair_value(ts, 6850.0, s) == numpy_fair_value(lp, ts, 6850.0, s)
+    warm = [median_ns_per_op(partial(f, 6850.0), 1, repeat=repeat) / 1e3 for f in (live, vector)]
+    rep.figure("model31_t6_fair_value", warm[0], "us/ladder", "numpy path", warm[1])
+    cold = cold_median_us([live, vector], 40 * repeat)
+    rep.figure("model31_t6_fair_value_cold", cold[0], "us/ladder", "numpy path", cold[1])
 
 
 def main() -> None:
@@ -91,6 +168,7 @@ def main() -> None:
                 f"scipy.stats per bucket ({name})",
                 base,
             )
+    model_figures(rep, args.repeat)
 
 
 if __name__ == "__main__":

@@ -78,3 +78,15 @@ def test_flat_curve_is_wall_clock() -> None:
     assert c.cum(0.25) == pytest.approx(0.25)
     with pytest.raises(ValueError):
         IntradayCurve((-1.0, 2.0))
+
+
+def test_variance_time_is_a_difference_of_cumulatives_whatever_the_last_reference(
+    cal: TradingCalendar,
+) -> None:
+    refs = [ts("2026-11-24 16:00"), ts("2026-11-24 11:00"), ts("2026-11-25 16:00")]
+    t = ts("2026-11-24 09:45")
+    for ref in [*refs, *refs[::-1], refs[0], refs[0]]:
+        want = max(0.0, cal.cumulative(ref) - cal.cumulative(t))
+        assert cal.variance_time(t, ref) == want
+    with pytest.raises(ValueError):
+        cal.variance_time(t, ts("2027-06-01 16:00"))  # past the calendar: still an error

@@ -192,3 +192,29 @@ def test_partition_agrees_with_strategy_payoff_cells() -> None:
     fv = LadderPricer(E, specs, Shape.student_t(6)).fair_value(0, 6690.0, 0.006)
     for m, cells in zip(specs, win_cells(specs, fv), strict=True):
         assert sum(fv.cell_probs[i] for i in cells) == pytest.approx(fv.fair[m.ticker], abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [Shape.normal(), Shape("t", 2.0, 1.0), Shape.student_t(3.0), Shape.student_t(6, "median")]
+    + [Shape.student_t(nu) for nu in (4.0, 6.0, 8.0, 30.0)],
+)
+@pytest.mark.parametrize("s", [0.0, 1e-13, 1e-12, 1e-6, 0.004, 0.3, 5.0])
+def test_fair_value_is_exactly_price(shape: Shape, s: float) -> None:
+    """`fair_value` (floats for closed-form shapes) gives `price`'s numbers, bit for bit."""
+    specs = [
+        *kalshi_style_ladder(E, 6500, 25, 29),
+        spec("above6850", StrikeType.GREATER, 6849.9999, None),
+        spec("below6800", StrikeType.LESS, None, 6800.0),
+    ]
+    lp = LadderPricer(E, specs, shape)
+    for level in (1.0, 6321.7, 6500.0, 6842.13, 7400.0, 1e9):
+        fv = lp.fair_value(7, level, s)
+        cells, fair, delta = lp.price(level, s)
+        assert fv.cell_probs == tuple(cells.tolist())
+        assert list(fv.fair.items()) == list(zip(lp.tickers, fair.tolist(), strict=True))
+        assert list(fv.delta.items()) == list(zip(lp.tickers, delta.tolist(), strict=True))
+    with pytest.raises(ValueError):
+        lp.fair_value(7, float("inf"), 0.01)
+    with pytest.raises(ValueError):
+        lp.fair_value(7, 6800.0, float("nan"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -64,3 +65,23 @@ def test_realised_variance_pulls_the_width(cal: TradingCalendar) -> None:
     # a new session resets today's realised variance
     wild.on_index(ts("2026-12-01 09:31"), 6800.0)
     assert wild.realised.rv_session == 0.0
+
+
+def test_a_changed_market_list_is_seen_without_forget(cal: TradingCalendar) -> None:
+    """The per-event cache keys on the specs' contents, not on the (mutable) list."""
+    m = FairValueModel(cal, k=0.7, prior_strength=None)
+    close = ts("2026-11-30 16:00")
+    now = ts("2026-11-30 10:00")
+    specs = kalshi_style_ladder(E, 6700, 25, 10, close_ts_ns=close)
+    first = m.fair_value(E, specs, now, 6812.0, 20.0)
+    p = m.pricer(E, specs)
+    assert m.fair_value(E, list(specs), now, 6812.0, 20.0) == first  # equal specs: same
+    assert m.pricer(E, tuple(specs)) is p
+    # same tickers, a later close: the same pricer, the new default reference time
+    specs[:] = [dataclasses.replace(s, close_ts_ns=close + 3600 * 10**9) for s in specs]
+    wider = m.fair_value(E, specs, now, 6812.0, 20.0)
+    assert m.pricer(E, specs) is p and wider.sigma > first.sigma
+    # a market more: a new pricer
+    more = kalshi_style_ladder(E, 6700, 25, 11, close_ts_ns=close)
+    assert len(m.fair_value(E, more, now, 6812.0, 20.0).fair) == len(more)
+    assert m.pricer(E, more) is not p

@@ -19,15 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 __all__ = [
     "DEFAULT_SLOT_SHARES",
     "IntradayCurve",
     "TradingCalendar",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 _NS = 1_000_000_000
 _DAY_NS = 86_400 * _NS
@@ -58,14 +55,16 @@ class IntradayCurve:
         a = np.asarray(self.shares, dtype=np.float64)
         if a.ndim != 1 or len(a) == 0 or (a < 0).any() or a.sum() <= 0:
             raise ValueError("slot shares must be non-negative with a positive sum")
-        object.__setattr__(self, "_knots", np.concatenate([[0.0], np.cumsum(a / a.sum())]))
+        knots = np.concatenate([[0.0], np.cumsum(a / a.sum())])
+        # Python floats: `cum` runs per index tick, where numpy scalars cost more than the math
+        object.__setattr__(self, "_knots", tuple(knots.tolist()))
 
     @staticmethod
     def flat() -> IntradayCurve:
         return IntradayCurve((1.0,))
 
     def cum(self, u: float) -> float:
-        knots: FloatArray = self._knots  # type: ignore[attr-defined]
+        knots: tuple[float, ...] = self._knots  # type: ignore[attr-defined]
         if u <= 0.0:
             return 0.0
         if u >= 1.0:
@@ -73,7 +72,7 @@ class IntradayCurve:
         n = len(knots) - 1
         x = u * n
         i = int(x)
-        return float(knots[i] + (knots[i + 1] - knots[i]) * (x - i))
+        return knots[i] + (knots[i + 1] - knots[i]) * (x - i)
 
 
 class TradingCalendar:
@@ -117,6 +116,7 @@ class TradingCalendar:
             self.v_open[i] = v
             v += self.weights[i]
             self.v_close[i] = v
+        self._last_ref = (-1, 0.0)  # (ref_ns, cumulative(ref_ns)) of the last variance_time
 
     @classmethod
     def nyse(cls, start: str, end: str, **kw: object) -> TradingCalendar:
@@ -163,7 +163,11 @@ class TradingCalendar:
         """Regular-session variance units from t to the reference time (0 if ref <= t)."""
         if ref_ns <= t_ns:
             return 0.0
-        return max(0.0, self.cumulative(ref_ns) - self.cumulative(t_ns))
+        ref, v_ref = self._last_ref
+        if ref != ref_ns:  # the reference is an event's close: the same on every tick
+            v_ref = self.cumulative(ref_ns)
+            self._last_ref = (ref_ns, v_ref)
+        return max(0.0, v_ref - self.cumulative(t_ns))
 
     def session_elapsed(self, t_ns: int) -> float:
         """Share of the current session's variance already realised (0 outside a session)."""

@@ -18,9 +18,11 @@ density of z and `x_k = (ln(k/S) + s**2/2)/s`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +33,7 @@ from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import PriceGrid
 
 __all__ = [
+    "EvenT",
     "LadderPricer",
     "Shape",
     "kalshi_style_ladder",
@@ -41,6 +44,22 @@ FloatArray = npt.NDArray[np.float64]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _S_MIN = 1e-12  # below this log-return stdev the distribution is a point mass at S
+
+
+class EvenT(NamedTuple):
+    """Constants of `Shape.cdf_pdf`'s closed form for a t with even ν = 2m (see there).
+
+    Horner order: the sum is `a_top`, then `acc = acc*u + coef` for each of `a_rest` =
+    (a_{m-2}, ..., a_0); `half_w` is 0.5/sqrt(K) with K = ν·scale² and `c` the density
+    constant over the scale.
+    """
+
+    m: int
+    k2: float
+    a_top: float
+    a_rest: tuple[float, ...]
+    half_w: float
+    c: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,49 +107,51 @@ class Shape:
         """Density of z at x (vectorised)."""
         return self.cdf_pdf(x)[1]
 
+    def even_t(self) -> EvenT | None:
+        """The closed-form constants when z is a scaled t with even integer ν <= 30, else None."""
+        return _even_t(self.kind, self.nu, self.scale)
+
     def cdf_pdf(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(CDF, density) of z at x, sharing the work; closed forms for even integer ν.
 
         For even ν with w = t/sqrt(ν+t²) and u = 1-w² = ν/(ν+t²):
         F(t) = 1/2 + (w/2)·Σ_{j<ν/2} a_j u^j with a_0 = 1, a_j = a_{j-1}(2j-1)/(2j), and
         f(t) = c·u^((ν+1)/2); this avoids scipy's incomplete beta on the hot path.
+        `LadderPricer.fair_value` repeats this arithmetic on floats (bit-identical).
         """
         if self.kind == "normal":
             cdf = np.asarray(special.ndtr(x), dtype=np.float64)
             return cdf, np.asarray(np.exp(-0.5 * x * x) * _INV_SQRT_2PI, dtype=np.float64)
         nu = self.nu
-        c = self._pdf_const()
-        if nu == int(nu) and int(nu) % 2 == 0 and nu <= 30:
+        et = self.even_t()
+        if et is not None:
             # with t = x/scale and K = nu*scale^2: u = nu/(nu+t^2) = K/(K+x^2), w = x/sqrt(K+x^2)
-            m = int(nu) // 2
-            k2 = nu * self.scale * self.scale
+            m, k2 = et.m, et.k2
             u = x * x
             u += k2
             np.reciprocal(u, out=u)
             u *= k2  # u = K/(K+x^2)
             sq = np.sqrt(u)  # sqrt(u) = sqrt(K)/sqrt(K+x^2)
-            a = [1.0]
-            for j in range(1, m):
-                a.append(a[-1] * (2 * j - 1) / (2 * j))
-            acc = u * a[-1] if m > 1 else np.ones_like(u)
-            for coef in reversed(a[1:-1]):
+            acc = u * et.a_top if m > 1 else np.ones_like(u)
+            for coef in et.a_rest[:-1]:
                 acc += coef
                 acc *= u
             if m > 1:
-                acc += 1.0
+                acc += 1.0  # a_0
             acc *= sq
             acc *= x
-            acc *= 0.5 / math.sqrt(k2)  # (w/2)*sum, with w = x*sqrt(u)/sqrt(K)
+            acc *= et.half_w  # (w/2)*sum, with w = x*sqrt(u)/sqrt(K)
             acc += 0.5
             # clip rounding in the far tails (|err| ~ 1e-16); np.clip's wrapper costs more than
             # the arithmetic at ladder sizes; max/min give the same values (NaN too: acc is
             # x + 0.5, never -0.0, the one input where clip and max(., 0) differ)
             np.minimum(np.maximum(acc, 0.0, out=acc), 1.0, out=acc)
-            pdf = u * c
+            pdf = u * et.c
             for _ in range(m - 1):
                 pdf *= u
             pdf *= sq
             return acc, pdf
+        c = self._pdf_const()
         t = x / self.scale
         cdf = np.asarray(special.stdtr(nu, t), dtype=np.float64)
         pdf = c * (1.0 + t * t / nu) ** (-(nu + 1) / 2)
@@ -140,6 +161,20 @@ class Shape:
         nu = self.nu
         c = math.exp(math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2)) / math.sqrt(nu * math.pi)
         return c / self.scale
+
+
+@functools.cache
+def _even_t(kind: str, nu: float, scale: float) -> EvenT | None:
+    # cached: `Shape.cdf_pdf` asks on every call
+    if kind == "normal" or not (nu <= 30 and nu == int(nu) and int(nu) % 2 == 0):
+        return None  # (nu <= 30 first: int() of inf or NaN would raise)
+    m = int(nu) // 2
+    a = [1.0]
+    for j in range(1, m):
+        a.append(a[-1] * (2 * j - 1) / (2 * j))
+    k2 = nu * scale * scale
+    c = Shape(kind, nu, scale)._pdf_const()
+    return EvenT(m, k2, a[-1], tuple(reversed(a[:-1])), 0.5 / math.sqrt(k2), c)
 
 
 def market_interval(spec: MarketSpec, tick: float | None = 0.01) -> tuple[float, float]:
@@ -173,6 +208,11 @@ def market_interval(spec: MarketSpec, tick: float | None = 0.01) -> tuple[float,
     if st is StrikeType.LESS:
         return -math.inf, up(need(hi, "cap_strike"), True)
     return -math.inf, up(need(hi, "cap_strike"), False)  # LESS_OR_EQUAL
+
+
+def _check_inputs(level: float, s: float) -> None:
+    if not (level > 0.0 and level < math.inf and s >= 0.0 and s < math.inf):
+        raise ValueError(f"bad index level {level} or stdev {s}")
 
 
 class LadderPricer:
@@ -211,6 +251,12 @@ class LadderPricer:
         self._cdf[0], self._cdf[-1] = 0.0, 1.0
         self._pdf = np.zeros(n + 2, dtype=np.float64)
         self._edges_tuple = tuple(finite)
+        # for the float path of `fair_value` (closed-form shapes)
+        self._even_t = self.shape.even_t()
+        self._log_edges_list: list[float] = self._log_edges.tolist()
+        self._markets = tuple(
+            zip(self.tickers, self._lo_idx.tolist(), self._hi_idx.tolist(), strict=True)
+        )
 
     def _x(self, level: float, s: float) -> FloatArray:
         x = self._log_edges + (0.5 * s * s - math.log(level))
@@ -227,8 +273,7 @@ class LadderPricer:
 
     def price(self, level: float, s: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(cell_probs, fair, delta): cells over the edges, P(YES) and dP/dS per market."""
-        if not (level > 0.0 and level < math.inf and s >= 0.0 and s < math.inf):
-            raise ValueError(f"bad index level {level} or stdev {s}")
+        _check_inputs(level, s)
         c = self._cdf
         if s < _S_MIN:
             c[1:-1] = self.cdf(level, s)
@@ -244,18 +289,73 @@ class LadderPricer:
 
     def fair_value(self, ts_ns: int, level: float, s: float) -> EventFairValue:
         """The strategy's view of the event; `s` is the log-return stdev to the reference time."""
-        cells, fair, delta = self.price(level, s)
+        if self._even_t is not None and s >= _S_MIN:
+            cells, fair, delta = self._price_floats(self._even_t, level, s)
+        else:
+            cells_a, fair_a, delta_a = self.price(level, s)
+            cells = tuple(cells_a.tolist())
+            fair = dict(zip(self.tickers, fair_a.tolist(), strict=True))
+            delta = dict(zip(self.tickers, delta_a.tolist(), strict=True))
         sigma_pts = level * math.sqrt(math.expm1(s * s)) if s > 0 else 0.0
         return EventFairValue(
             event_ticker=self.event_ticker,
             ts_ns=ts_ns,
             index_level=level,
             edges=self._edges_tuple,
-            cell_probs=tuple(cells.tolist()),
-            fair=dict(zip(self.tickers, fair.tolist(), strict=True)),
-            delta=dict(zip(self.tickers, delta.tolist(), strict=True)),
+            cell_probs=cells,
+            fair=fair,
+            delta=delta,
             sigma=sigma_pts,
         )
+
+    def _price_floats(
+        self, et: EvenT, level: float, s: float
+    ) -> tuple[tuple[float, ...], dict[str, float], dict[str, float]]:
+        """`price` on Python floats for a closed-form shape, one pass over the edges.
+
+        The same IEEE operations in the same order as `_x`, `Shape.cdf_pdf` and `price`
+        (+, -, *, / and sqrt are correctly rounded in both), so the same values; written
+        straight into the contract's tuple and dicts. At ladder sizes numpy's per-call
+        dispatch, temporaries and tolist/zip cost more than the arithmetic, most of all with
+        cold caches, where each ufunc call drags its code and data back in.
+        """
+        _check_inputs(level, s)
+        _, k2, a_top, a_rest, half_w, c = et
+        shift = 0.5 * s * s - math.log(level)
+        inv_s = 1.0 / s
+        dscale = 1.0 / (level * s)
+        sqrt = math.sqrt
+        cdf = [0.0]  # padded as in `price`: [0, F(e_0), ..., F(e_n-1), 1]
+        pdf = [0.0]  # [0, f(e_0)/(S*s), ..., 0]
+        cells: list[float] = []
+        prev = 0.0
+        for le in self._log_edges_list:
+            x = (le + shift) * inv_s
+            u = 1.0 / (x * x + k2) * k2
+            sq = sqrt(u)
+            acc = a_top
+            p = u * c
+            for coef in a_rest:  # m-1 Horner steps, and the density's m-1 powers of u
+                acc = acc * u + coef
+                p *= u
+            acc = acc * sq * x * half_w + 0.5
+            if acc < 0.0:  # the vector form's clip; NaN passes, as there
+                acc = 0.0
+            elif acc > 1.0:
+                acc = 1.0
+            cdf.append(acc)
+            cells.append(acc - prev)
+            prev = acc
+            pdf.append(p * sq * dscale)
+        cdf.append(1.0)
+        pdf.append(0.0)
+        cells.append(1.0 - prev)
+        fair: dict[str, float] = {}
+        delta: dict[str, float] = {}
+        for t, lo, hi in self._markets:
+            fair[t] = cdf[hi] - cdf[lo]
+            delta[t] = pdf[lo] - pdf[hi]
+        return tuple(cells), fair, delta
 
 
 def kalshi_style_ladder(

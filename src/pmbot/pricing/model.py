@@ -45,7 +45,8 @@ class FairValueModel:
     prior_strength: float | None = 0.5
     realised: LiveRealisedVariance = field(default_factory=LiveRealisedVariance)
     _pricers: dict[str, LadderPricer] = field(default_factory=dict)
-    _pricer_specs: dict[str, tuple[MarketSpec, ...]] = field(default_factory=dict)
+    # per event: the specs last priced (as a tuple) and their default reference time
+    _pricer_specs: dict[str, tuple[tuple[MarketSpec, ...], int]] = field(default_factory=dict)
     _session: int = -1
 
     def on_index(self, ts_ns: int, level: float) -> None:
@@ -76,14 +77,21 @@ class FairValueModel:
 
     def pricer(self, event_ticker: str, specs: Sequence[MarketSpec]) -> LadderPricer:
         """The event's pricer, built once (rebuild by calling `forget` when markets change)."""
+        return self._event(event_ticker, specs)[0]
+
+    def _event(self, event_ticker: str, specs: Sequence[MarketSpec]) -> tuple[LadderPricer, int]:
+        """(pricer, latest close of the specs). Specs equal to the last ones (the same
+        immutable objects, usually: one C-level tuple compare) skip the per-market checks."""
+        key = tuple(specs)
         p = self._pricers.get(event_ticker)
-        if p is not None and self._pricer_specs.get(event_ticker) is specs:
-            return p  # the caller's same immutable tuple: the same tickers as last time
-        if p is None or p.tickers != tuple(m.ticker for m in specs):
-            p = self._pricers[event_ticker] = LadderPricer(event_ticker, specs, self.shape)
-        if isinstance(specs, tuple):
-            self._pricer_specs[event_ticker] = specs
-        return p
+        last = self._pricer_specs.get(event_ticker)
+        if p is not None and last is not None and last[0] == key:
+            return p, last[1]
+        if p is None or p.tickers != tuple(m.ticker for m in key):
+            p = self._pricers[event_ticker] = LadderPricer(event_ticker, key, self.shape)
+        ref = max(m.close_ts_ns for m in key)
+        self._pricer_specs[event_ticker] = (key, ref)
+        return p, ref
 
     def forget(self, event_ticker: str) -> None:
         self._pricers.pop(event_ticker, None)
@@ -99,7 +107,6 @@ class FairValueModel:
         ref_ns: int | None = None,
     ) -> EventFairValue:
         """Price the event at `ts_ns`; the reference time defaults to the markets' close."""
-        ref = ref_ns if ref_ns is not None else max(m.close_ts_ns for m in specs)
-        return self.pricer(event_ticker, specs).fair_value(
-            ts_ns, level, self.stdev(ts_ns, ref, vix)
-        )
+        pricer, close = self._event(event_ticker, specs)
+        ref = ref_ns if ref_ns is not None else close
+        return pricer.fair_value(ts_ns, level, self.stdev(ts_ns, ref, vix))
