@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _bench import Reporter, median_ns_per_op, parse_args
 from pmbot.core.orders import LiveOrder, OrderStatus, Side
-from pmbot.core.requests import DesiredQuote
 from pmbot.execution.planner import Plan, PlannerConfig, plan
+from pmbot.strategy.inputs import DesiredQuote
 
 N_MARKETS = 30
 CFG = PlannerConfig(max_batch_create=20, max_batch_cancel=20)

@@ -275,20 +275,24 @@ class Probe:
         """Time the first transport write of each request (aiohttp's StreamWriter)."""
         from aiohttp.http_writer import StreamWriter
 
-        def first(req: list[Any] | None) -> None:
+        def first(req: list[Any] | None, now: int) -> None:
             if req is not None and not req[1]:
                 req[1] = True
-                self._written(time.perf_counter_ns(), req[0])
+                self._written(now, req[0])
 
         write, writelines = StreamWriter._write, StreamWriter._writelines
 
+        # the time the bytes are handed to the kernel (taken before the call: on loopback the
+        # send syscall also runs the receiver's side and may let the simulator take the CPU)
         def _write(w: Any, chunk: Any) -> None:
+            now = time.perf_counter_ns()
             write(w, chunk)
-            first(_REQ.get())
+            first(_REQ.get(), now)
 
         def _writelines(w: Any, chunks: Any) -> None:
+            now = time.perf_counter_ns()
             writelines(w, chunks)
-            first(_REQ.get())
+            first(_REQ.get(), now)
 
         StreamWriter._write, StreamWriter._writelines = _write, _writelines  # type: ignore[method-assign]
 

@@ -58,10 +58,10 @@ async def bot_ledger(sim: Any, venue: Any, tmp_path: Any) -> Any:
     Returns (ledger_path, order_manager, taker_venue); the ledger agrees with the venue.
     """
     from pmbot.core.orders import Side
-    from pmbot.core.requests import DesiredQuote
     from pmbot.core.state import TradingState
     from pmbot.execution.order_manager import OrderManager
     from pmbot.store.ledger import Ledger
+    from pmbot.strategy.inputs import DesiredQuote
     from pmbot.venues.kalshi.port import KalshiPort
     from pmbot.venues.kalshi.signing import KalshiSigner
     from pmbot.venues.kalshi.urls import resolve_urls

@@ -12,12 +12,12 @@ from fake_venue import FakeVenue, unavailable
 
 from pmbot.clock import ManualClock
 from pmbot.core.orders import OrderStatus, Side
-from pmbot.core.requests import DesiredQuote
 from pmbot.core.state import TradingState
 from pmbot.errors import RateLimited
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.execution.reconcile import ReconcileConfig
 from pmbot.store.ledger import Ledger
+from pmbot.strategy.inputs import DesiredQuote
 
 A, B = "KXINX-A", "KXINX-B"
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmbot.core.orders import LiveOrder, OrderStatus, Side
-from pmbot.core.requests import DesiredQuote
 from pmbot.execution.planner import Plan, PlannerConfig, plan
+from pmbot.strategy.inputs import DesiredQuote
 
 T = "KXINX-26NOV24H1600-B5800"
 

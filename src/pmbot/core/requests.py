@@ -20,7 +20,6 @@ __all__ = [
     "CancelOrder",
     "CreateOrder",
     "DecreaseOrder",
-    "DesiredQuote",
     "OrderAck",
     "TimeInForce",
 ]
@@ -32,21 +31,6 @@ class TimeInForce:
     GTC = "good_till_canceled"
     IOC = "immediate_or_cancel"
     FOK = "fill_or_kill"
-
-
-@dataclass(frozen=True, slots=True)
-class DesiredQuote:
-    """One order the strategy wants resting; the planner diffs these against live orders.
-
-    Field-compatible with the strategy's own `DesiredQuote` (side may be a `Side` or the
-    strings "bid"/"ask"): the planner only reads these five attributes.
-    """
-
-    ticker: str
-    side: Side
-    price: Price
-    qty: Qty
-    post_only: bool = True
 
 
 @dataclass(frozen=True, slots=True)

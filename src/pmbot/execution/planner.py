@@ -49,7 +49,8 @@ _TERMINAL = frozenset(s for s in OrderStatus if s.terminal)  # OrderStatus.termi
 
 
 class QuoteLike(Protocol):
-    """What the planner reads from a desired quote (core.requests.DesiredQuote or the strategy's)."""
+    """What the planner reads from a desired quote (`strategy.inputs.DesiredQuote`; its side
+    may be a `Side` or the strings "bid"/"ask")."""
 
     @property
     def ticker(self) -> str: ...
