@@ -6,7 +6,9 @@ separate process on loopback (so the simulator's work does not share our event l
 timestamps are taken in this process with `time.perf_counter_ns`:
 
 * arrival: the event reaches the app's sink (an index tick parsed from the feed's poll, or a
-  book delta/snapshot decoded from the WebSocket) - via the app's recorder hook;
+  book delta/snapshot decoded from the WebSocket; not a delta our own order caused, which
+  the venue tags with our client_order_id and which wakes no decision) - via the app's
+  recorder hook;
 * written: the first `transport.write` of the first signed write request (POST/PUT/DELETE
   on /portfolio/...) of the quote sync that follows, i.e. after planning, the ledger commit
   and RSA-PSS signing, when the request's bytes are handed to the socket. (aiohttp's
@@ -162,7 +164,9 @@ class Probe:
         if self.pending is None:
             if isinstance(e, ev.IndexTick):
                 self.pending = (time.perf_counter_ns(), "index", self.in_sync > 0)
-            elif isinstance(e, ev.BookDelta | ev.BookSnapshot):
+            elif isinstance(e, ev.BookSnapshot) or (
+                isinstance(e, ev.BookDelta) and e.client_order_id is None  # not our own echo
+            ):
                 self.pending = (time.perf_counter_ns(), "book", self.in_sync > 0)
 
     async def attach(self, app: Any) -> None:

@@ -157,6 +157,8 @@ class BotApp:
                 return  # the echo of an answer we already have: no decision to make
         else:
             self.state.apply(e)
+            if isinstance(e, ev.BookDelta) and e.client_order_id is not None:
+                return  # our own order moved the book: the strategy already knows it
             if isinstance(e, ev.IndexTick):
                 self._index_seen.set()
                 if self._model is not None:

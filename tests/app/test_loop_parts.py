@@ -75,3 +75,26 @@ def test_presign_worker_runs_at_lower_priority():
     t.join()
     after = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert seen and seen[0] > 0 and after == before  # that thread only, not the loop's
+
+
+def test_the_sink_wakes_no_decision_for_our_own_book_echo(tmp_path):
+    """A book delta our own order caused (tagged with our client_order_id) is applied but
+    wakes no decision; the crowd's deltas and index ticks do."""
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.core import events as ev
+    from pmbot.settings import Secrets, load_settings
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": False}},
+    )
+    app = BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    t = "KXINX-26NOV24H1600-B6800"
+    app.sink(ev.BookDelta(t, 1, True, 4500, 300, client_order_id="ours"))
+    assert not app._wake.is_set()
+    app.sink(ev.BookDelta(t, 2, True, 4500, 300))
+    assert app._wake.is_set()
+    app._wake.clear()
+    app.sink(ev.IndexTick(3, 6800.0, "sim"))
+    assert app._wake.is_set()
