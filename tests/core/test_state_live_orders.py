@@ -1,5 +1,5 @@
 """TradingState.live_orders: every order that could rest, by any path to a terminal state,
-without walking the whole run's history."""
+without walking the ended ones still kept."""
 
 from __future__ import annotations
 

@@ -55,9 +55,10 @@ class TradingState:
         self.books: dict[str, BinaryBook] = {}
         self.book_fresh: dict[str, bool] = {}
         self.book_ts_ns: dict[str, int] = {}
-        self.orders: dict[str, LiveOrder] = {}  # by client_order_id, every order of the run
+        # by client_order_id: the live ones and the ended ones until OrderManager.prune drops them
+        self.orders: dict[str, LiveOrder] = {}
         # the ones not yet seen terminal (a superset of the live ones, pruned as it is read):
-        # a decision reads the live orders without walking every order the run ever sent
+        # a decision reads the live orders without walking the ended ones still kept
         self._maybe_live: dict[str, LiveOrder] = {}
         self.order_ids: dict[str, str] = {}  # venue order_id -> client_order_id
         self.foreign_orders: dict[str, ev.OrderUpdate] = {}  # venue orders we never sent
