@@ -83,6 +83,11 @@ def _args() -> Any:
         p.add_argument("--speed", type=float, default=1.0, help="simulator speed (more events)")
         p.add_argument("--requote-tolerance", type=int, help="strategy.requote_tolerance_ticks")
         p.add_argument("--min-rest", type=float, help="strategy.min_rest_s")
+        p.add_argument(
+            "--no-order-lane",
+            action="store_true",
+            help="send order writes through aiohttp (kalshi.order_lane = false)",
+        )
         p.add_argument("--no-presign", action="store_true",
                        help="sign every write on the spot (kalshi.presign = false)")  # fmt: skip
         p.add_argument("--warmup", type=float, default=5.0,
@@ -171,14 +176,26 @@ class Probe:
 
     async def attach(self, app: Any) -> None:
         self.app = app
-        tc = aiohttp.TraceConfig()
-        tc.on_request_headers_sent.append(self._sent)
-        tc.on_request_start.append(self._start)
-        tc.on_request_end.append(self._end)
-        tc.freeze()
-        session = app.venue.http._session  # benchmark-only: add a trace to the live session
-        session._trace_configs.append(tc)
-        self._wrap_writer()
+        http = app.venue.http
+        if http.lane is None:  # --no-order-lane: writes go through aiohttp
+            tc = aiohttp.TraceConfig()
+            tc.on_request_headers_sent.append(self._sent)
+            tc.freeze()
+            session = http._session  # benchmark-only: add a trace to the live session
+            session._trace_configs.append(tc)
+            self._wrap_writer()
+        else:
+            self._wrap_lane(http.lane)
+        send_once = http._send_once
+
+        async def send_once_probe(req: Any) -> Any:  # a write's round trip
+            t0 = time.perf_counter_ns()
+            out = await send_once(req)
+            if req.write:
+                self.rtt.append(time.perf_counter_ns() - t0)
+            return out
+
+        http._send_once = send_once_probe
         om = app.om
         prepare, send = om.prepare, om.send
 
@@ -264,16 +281,17 @@ class Probe:
         self.base_cr += cancels + creates
         self.base_cr_batched += (1 if cancels else 0) + math.ceil(creates / 20)
 
-    @staticmethod
-    def _is_write(params: Any) -> bool:
-        return params.method in WRITE_METHODS and "/portfolio/" in params.url.path
+    def _wrap_lane(self, lane: Any) -> None:
+        """Time each order-lane request's one transport write (taken before the call)."""
+        put = lane._put
 
-    async def _start(self, session: Any, ctx: Any, params: Any) -> None:
-        ctx.t0 = time.perf_counter_ns()
+        def _put(conn: Any, data: bytes) -> None:
+            now = time.perf_counter_ns()
+            put(conn, data)
+            method, target = data[: data.index(b" HTTP/1.1")].decode().split(" ", 1)
+            self._written(now, method, target)
 
-    async def _end(self, session: Any, ctx: Any, params: Any) -> None:
-        if self._is_write(params):
-            self.rtt.append(time.perf_counter_ns() - ctx.t0)
+        lane._put = _put
 
     def _wrap_writer(self) -> None:
         """Time the first transport write of each request (aiohttp's StreamWriter)."""
@@ -282,7 +300,7 @@ class Probe:
         def first(req: list[Any] | None, now: int) -> None:
             if req is not None and not req[1]:
                 req[1] = True
-                self._written(now, req[0])
+                self._written(now, req[0].method, req[0].url.path)
 
         write, writelines = StreamWriter._write, StreamWriter._writelines
 
@@ -304,17 +322,17 @@ class Probe:
         # headers built, not yet written: the next transport write in this context is ours
         _REQ.set([params, False])
 
-    def _written(self, now: int, params: Any) -> None:
+    def _written(self, now: int, method: str, path: str) -> None:
         rec = _CUR.get()
-        if not self._is_write(params) or rec is None:
+        if method not in WRITE_METHODS or "/portfolio/" not in path or rec is None:
             return
         rec.writes += 1
         self.writes += 1
         if not self.first_write:
             self.first_write = now
-        parts = params.url.path.split("/portfolio/", 1)[-1].split("/")
+        parts = path.split("?", 1)[0].split("/portfolio/", 1)[-1].split("/")
         what = "/".join(p if len(p) < 30 else ":id" for p in parts)
-        self.write_kinds[f"{params.method} {what}"] += 1
+        self.write_kinds[f"{method} {what}"] += 1
         if rec.done or rec.event is None:
             return
         rec.done = True
@@ -389,7 +407,8 @@ async def main() -> int:
             environ={},
             overrides={
                 "kalshi": {"env": "sim", "rest_url": rest, "ws_url": ws,
-                           "key_file_dir": str(tmp / "keys"), "presign": not args.no_presign},
+                           "key_file_dir": str(tmp / "keys"), "presign": not args.no_presign,
+                           "order_lane": not args.no_order_lane},
                 "ledger": {"path": str(tmp / "ledger.sqlite3")},
                 "logging": {"file": str(tmp / "trading.log"), "console": False},
                 "bot": {"dashboard": False},

@@ -550,7 +550,10 @@ class BotApp:
                 transport_clock=LiveClock(),
                 # a quote is only good while fresh: a create refused (429) or lost (5xx) is
                 # not sent again after this; the order manager and the strategy take over
-                http_opts={"create_max_age_s": _CREATE_MAX_AGE_S},
+                http_opts={
+                    "create_max_age_s": _CREATE_MAX_AGE_S,
+                    "order_lane": self.s.kalshi.order_lane,
+                },
             )
             stack.push_async_callback(venue.aclose)
             await venue.start()

@@ -349,14 +349,15 @@ class Accounting:
 
     def mtm(self, st: TradingState, fair: EventFairValue | None) -> Micros:
         """Realised plus open positions marked at fair value (before fees)."""
-        marks = dict(self.fair_at_end)
-        if fair is not None:
-            marks.update(fair.fair)
+        now = fair.fair if fair is not None else {}
+        last = self.fair_at_end  # every fair value seen this run (no copy: it only grows)
         total = 0
         for t, p in st.positions.items():
             total += p.realized
             if p.qty:
-                f = marks.get(t)
+                f = now.get(t)
+                if f is None:
+                    f = last.get(t)
                 total += p.mark(round(f * ONE)) if f is not None else 0
         return total
 

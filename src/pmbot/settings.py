@@ -57,6 +57,7 @@ class KalshiSettings(_S):
     legacy_hosts: bool = False  # use api.elections / demo-api hosts instead of external-api*
     key_file_dir: str | None = None  # a directory holding key_id + private_key.pem (sim --keys)
     presign: bool = True  # keep ready-made signatures for the write paths (presign.py)
+    order_lane: bool = True  # order writes on lean keep-alive connections (venues/lane.py)
 
 
 class PolymarketSettings(_S):

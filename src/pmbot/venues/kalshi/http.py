@@ -31,6 +31,7 @@ from pmbot.venues.kalshi import wire as w
 from pmbot.venues.kalshi.presign import PresignedHeaders
 from pmbot.venues.kalshi.signing import KalshiSigner
 from pmbot.venues.kalshi.urls import KalshiUrls
+from pmbot.venues.lane import LaneConnectError, OrderLane
 
 __all__ = ["KalshiHttp"]
 
@@ -60,6 +61,7 @@ class KalshiHttp:
         timeout_s: float = 10.0,
         new_client_order_id: Callable[[], str] | None = None,
         create_max_age_s: float | None = None,
+        order_lane: bool = True,
     ) -> None:
         self.urls = urls
         self.signer = signer
@@ -81,6 +83,10 @@ class KalshiHttp:
         self._new_coid = new_client_order_id or (lambda: str(uuid.uuid4()))
         self._used_coids: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
+        # signed writes go out on the order lane (one socket write each); reads on aiohttp
+        self.lane: OrderLane | None = None
+        self._use_lane = order_lane
+        self._timeout_s = timeout_s
         self.calls = 0
         self.retries_429 = 0
 
@@ -96,11 +102,23 @@ class KalshiHttp:
         if self._session is None:
             conn = aiohttp.TCPConnector(limit=32, keepalive_timeout=60)
             self._session = aiohttp.ClientSession(connector=conn, timeout=self.timeout)
+        if self._use_lane and self.lane is None:
+            self.lane = OrderLane(self.urls.rest, timeout_s=self._timeout_s)
+
+    async def warm_writes(self, conns: int = 2) -> None:
+        """Open the order lane's connections now, not on the first order."""
+        if self.lane is None:
+            await self.start()
+        if self.lane is not None:
+            await self.lane.warm(conns)
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self.lane is not None:
+            await self.lane.aclose()
+            self.lane = None
 
     async def configure_limits(self) -> tuple[w.AccountLimits, w.EndpointCosts]:
         """Size the buckets from the account's tier and the venue's endpoint costs."""
@@ -161,6 +179,11 @@ class KalshiHttp:
         if req.body is not None:
             headers["Content-Type"] = "application/json"
         self.calls += 1
+        if req.write and self.lane is not None:
+            headers["Accept"] = "application/json"
+            return await self.lane.request(
+                req.method, self.urls.rest_prefix + req.path, headers, req.body
+            )
         async with self._session.request(
             req.method,
             self.urls.rest_url(req.path),
@@ -193,7 +216,7 @@ class KalshiHttp:
                 status, body = await self._send_once(req)
             except (TimeoutError, aiohttp.ClientError, OSError) as e:
                 # a refused connection sent nothing: even a write may go again
-                unsent = isinstance(e, aiohttp.ClientConnectorError)
+                unsent = isinstance(e, (aiohttp.ClientConnectorError, LaneConnectError))
                 if not (again or unsent) or attempt >= self.max_retries:
                     raise VenueUnavailable(
                         f"{req.method} {req.template}: network error: {type(e).__name__}: {e}"

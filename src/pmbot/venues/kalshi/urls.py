@@ -8,7 +8,7 @@ elsewhere still verifies (unlike the official SDK, which always signs `/trade-ap
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from pmbot.errors import ConfigError
@@ -30,6 +30,8 @@ class KalshiUrls:
     rest: str
     ws: str
     name: str = "custom"
+    # path of the REST base ('/trade-api/v2'): signed paths start with it (set from `rest`)
+    rest_prefix: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         r, w = urlsplit(self.rest), urlsplit(self.ws)
@@ -37,11 +39,7 @@ class KalshiUrls:
             raise ConfigError("kalshi.rest_url", f"not an http(s) URL: {self.rest!r}")
         if w.scheme not in ("ws", "wss") or not w.netloc:
             raise ConfigError("kalshi.ws_url", f"not a ws(s) URL: {self.ws!r}")
-
-    @property
-    def rest_prefix(self) -> str:
-        """Path of the REST base ('/trade-api/v2'): signed paths start with it."""
-        return urlsplit(self.rest).path.rstrip("/")
+        object.__setattr__(self, "rest_prefix", r.path.rstrip("/"))
 
     @property
     def ws_path(self) -> str:

@@ -155,6 +155,7 @@ class KalshiVenue:
                     await self.http.configure_limits()
                 except VenueError as e:
                     log.warning("kalshi limits unavailable, using defaults error=%s", e)
+            await self.http.warm_writes()  # the first order pays no TCP/TLS handshake
         await self.exchange_status()
 
     async def run(self) -> None:
