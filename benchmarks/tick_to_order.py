@@ -131,6 +131,7 @@ class Probe:
     """
 
     def __init__(self, warmup_s: float) -> None:
+        self.lane: Any = None  # the order lane, when writes use it
         self.warmup_s = warmup_s
         self.t_quote = 0  # perf_counter_ns of the first sync (the quote loop started)
         self.first_write = 0
@@ -177,6 +178,7 @@ class Probe:
     async def attach(self, app: Any) -> None:
         self.app = app
         http = app.venue.http
+        self.lane = http.lane  # kept for its counts (the client drops it when it closes)
         if http.lane is None:  # --no-order-lane: writes go through aiohttp
             tc = aiohttp.TraceConfig()
             tc.on_request_headers_sent.append(self._sent)
@@ -511,6 +513,9 @@ async def main() -> int:
                 f"presigned signatures: hits={pool.hits} misses={pool.misses} "
                 f"expired={pool.expired} signed={pool.signed} (worker thread) on={pool.enabled}"
             )
+        lane = probe.lane
+        if lane is not None:
+            print(f"order lane: requests={lane.requests} connections opened={lane.connects}")
         st = app.om.stats if app.om is not None else None
         if st is not None:
             print(f"rejects: {dict(st.rejects)} refused syncs: {dict(st.refused)}")

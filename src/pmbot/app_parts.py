@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from pmbot.core.book import BinaryBook
 from pmbot.core.events import Fill
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec, StrikeType
@@ -233,6 +234,9 @@ def _event_view(app: BotApp) -> _EventView:
     return v
 
 
+_TRADING = frozenset(("active", "open", "activated"))  # market statuses that trade
+
+
 def build_inputs(app: BotApp, now: int) -> QuoteInputs:
     st: TradingState = app.state
     view = _event_view(app)
@@ -249,28 +253,40 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
                     o.order_id or "",
                 )
             )
+    # one pass over the event's markets: books, their freshness, status and our positions
     positions: dict[str, int] = {}
     event_cost = 0
+    fresh, books, statuses, held = st.book_fresh, st.books, st.market_status, st.positions
+    shown: dict[str, BinaryBook | None] = {}
+    book_ts: dict[str, int] = {}
+    resyncing: list[str] = []
+    inactive: list[str] = []
     for t in tickers:
-        p = st.positions.get(t)
+        if fresh.get(t):
+            shown[t] = books.get(t)
+            book_ts[t] = now  # the stream marks a book stale at once on any gap
+        else:
+            shown[t] = None
+            if t in books:
+                resyncing.append(t)
+        ms = statuses.get(t)
+        if ms is not None and ms.status not in _TRADING:
+            inactive.append(t)
+        p = held.get(t)
         if p is not None:
             positions[t] = p.qty
             event_cost += cash_cost(p.qty, p.cost - p.realized + p.fees)
-    exposure = sum(cash_cost(p.qty, p.cost) for p in st.positions.values() if p.qty)
-    fresh = st.book_fresh
-    books = st.books
-    statuses = st.market_status
+    exposure = sum(cash_cost(p.qty, p.cost) for p in held.values() if p.qty)
     return QuoteInputs(
         ts_ns=now,
         event_ticker=app.event_ticker,
         markets=view.markets,
         fair=app.fair,
-        books={t: (books.get(t) if fresh.get(t) else None) for t in tickers},
+        books=shown,
         positions=positions,
         resting={t: tuple(v) for t, v in resting.items()},
-        # the stream marks a book stale at once on any gap
-        book_ts_ns={t: now for t in tickers if fresh.get(t)},
-        resyncing=frozenset(t for t in tickers if t in books and not fresh.get(t)),
+        book_ts_ns=book_ts,
+        resyncing=frozenset(resyncing),
         index_ts_ns=st.index_ts_ns if st.index_level is not None else None,
         trading_active=st.trading_active and st.exchange_active,
         reference_ts_ns=view.reference_ts_ns,
@@ -279,12 +295,7 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
         daily_pnl=app.acct.net_pnl(st, app.fair),
         last_fill_ns=app.acct.last_fill_ns,
         quotable=view.quotable,
-        inactive=frozenset(
-            t
-            for t in tickers
-            if (ms := statuses.get(t)) is not None
-            and ms.status not in ("active", "open", "activated")
-        ),
+        inactive=frozenset(inactive),
     )
 
 
