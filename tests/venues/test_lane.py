@@ -215,3 +215,44 @@ async def test_header_and_target_injection_refused(serve: Any) -> None:
 def test_bad_base_url() -> None:
     with pytest.raises(ValueError):
         OrderLane("ftp://example.com")
+
+
+async def _turns_until(pred: Callable[[], bool], turns: int = 200) -> None:
+    """Let the loop run (no sleeping) until `pred` holds: loopback connects take a few turns."""
+    for _ in range(turns):
+        if pred():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
+
+
+async def test_keep_warm_holds_as_many_connections_as_the_largest_burst(serve: Any) -> None:
+    now = [0.0]
+    srv, lane = await serve(lambda req: OK, idle_s=30.0, monotonic=lambda: now[0])
+    await asyncio.gather(*(lane.request("POST", "/p", {}, b"{}") for _ in range(3)))
+    assert lane.peak == 3 and len(lane._idle) == 3
+    now[0] += 31.0  # all three went stale
+    keeper = asyncio.ensure_future(lane.keep_warm(2, period_s=3600.0))
+    try:
+        await _turns_until(lambda: lane.connects == 6)
+        assert len(lane._idle) == 3 and lane._open == 3
+        assert all(now[0] - c.used_at < 30.0 for c in lane._idle)
+        # the next burst finds its connections open: no handshake on the hot path
+        await asyncio.gather(*(lane.request("POST", "/p", {}, b"{}") for _ in range(3)))
+        assert lane.connects == 6 and srv.conns == 6
+    finally:
+        keeper.cancel()
+        await asyncio.wait([keeper])
+
+
+async def test_prune_drops_broken_and_stale_idle_connections(serve: Any) -> None:
+    now = [0.0]
+    _, lane = await serve(lambda req: OK, idle_s=30.0, monotonic=lambda: now[0])
+    await lane.warm(3)
+    assert lane._open == 3
+    lane._idle[0].close()
+    lane.prune()
+    assert len(lane._idle) == 2 and lane._open == 2
+    now[0] += 30.0
+    lane.prune()
+    assert lane._idle == [] and lane._open == 0

@@ -18,9 +18,9 @@ Semantics the callers rely on (the same as aiohttp's, so `KalshiHttp.call` treat
 * a connection is reused only after a complete response that allows keep-alive; one that
   timed out, broke or was cancelled mid-request is closed, never reused.
 
-Connections are opened ahead of need (`warm`), so the first order does not pay the TCP and
-TLS handshakes, and dropped after `idle_s` unused (before a server's keep-alive timeout can
-close one under a request).
+Connections are opened ahead of need (`warm`, and `keep_warm` in the background: as many as
+the largest burst so far), so an order does not pay the TCP and TLS handshakes, and dropped
+after `idle_s` unused (before a server's keep-alive timeout can close one under a request).
 """
 
 from __future__ import annotations
@@ -138,6 +138,8 @@ class OrderLane:
         self._slots = asyncio.Semaphore(max_conns)
         self.connects = 0
         self.requests = 0
+        self._busy = 0  # requests on the wire now
+        self.peak = 0  # the most requests ever on the wire at once (what a burst needs)
         self._closed = False
 
     async def _connect(self) -> _Conn:
@@ -165,6 +167,27 @@ class OrderLane:
             conn.close()
             self._open -= 1
         return None
+
+    def prune(self) -> None:
+        """Close the idle connections that broke or went unused for `idle_s`."""
+        now = self._now()
+        keep = [c for c in self._idle if not c.closed and now - c.used_at < self.idle_s]
+        for c in self._idle:
+            if c not in keep:
+                c.close()
+                self._open -= 1
+        self._idle = keep
+
+    async def keep_warm(self, at_least: int = 2, period_s: float | None = None) -> None:
+        """Run until cancelled: every `period_s` (default idle_s / 3) drop stale idle
+        connections and open fresh ones, so that as many are ready as the largest burst so
+        far needed (at least `at_least`): a burst of writes finds open connections, not
+        TCP/TLS handshakes."""
+        period = self.idle_s / 3 if period_s is None else period_s
+        while not self._closed:
+            self.prune()
+            await self.warm(max(at_least, self.peak))
+            await asyncio.sleep(period)
 
     async def warm(self, n: int) -> None:
         """Open connections until `n` are idle (errors are left to the first request)."""
@@ -217,6 +240,8 @@ class OrderLane:
             )
             conn.waiter = waiter
             keep = False
+            self._busy += 1
+            self.peak = max(self.peak, self._busy)
             try:
                 self.requests += 1
                 self._put(conn, data)
@@ -224,6 +249,7 @@ class OrderLane:
                     status, payload, keep = await waiter
                 return status, payload
             finally:
+                self._busy -= 1
                 if keep and not conn.closed and not self._closed:
                     conn.used_at = self._now()
                     self._idle.append(conn)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import uuid
@@ -86,6 +87,7 @@ class KalshiHttp:
         # signed writes go out on the order lane (one socket write each); reads on aiohttp
         self.lane: OrderLane | None = None
         self._use_lane = order_lane
+        self._keeper: asyncio.Future[None] | None = None
         self._timeout_s = timeout_s
         self.calls = 0
         self.retries_429 = 0
@@ -106,16 +108,23 @@ class KalshiHttp:
             self.lane = OrderLane(self.urls.rest, timeout_s=self._timeout_s)
 
     async def warm_writes(self, conns: int = 2) -> None:
-        """Open the order lane's connections now, not on the first order."""
+        """Open the order lane's connections now, not on the first order, and keep as many
+        open as the largest burst of writes needed (a background task, until aclose)."""
         if self.lane is None:
             await self.start()
         if self.lane is not None:
             await self.lane.warm(conns)
+            if self._keeper is None:
+                self._keeper = asyncio.ensure_future(self.lane.keep_warm(conns))
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.wait([self._keeper])  # (our own cancellation still propagates)
+            self._keeper = None
         if self.lane is not None:
             await self.lane.aclose()
             self.lane = None
