@@ -158,6 +158,14 @@ class OrderLane:
         self.connects += 1
         return conn
 
+    async def _new_conn(self) -> _Conn:
+        self._open += 1  # counted while it opens: `max_conns` holds for concurrent opens too
+        try:
+            return await self._connect()
+        except BaseException:
+            self._open -= 1
+            raise
+
     def _take_idle(self) -> _Conn | None:
         now = self._now()
         while self._idle:
@@ -193,11 +201,9 @@ class OrderLane:
         """Open connections until `n` are idle (errors are left to the first request)."""
         n = min(n, self.max_conns)
         while len(self._idle) < n and self._open < self.max_conns and not self._closed:
-            self._open += 1
             try:
-                conn = await self._connect()
+                conn = await self._new_conn()
             except LaneConnectError:
-                self._open -= 1
                 return
             self._idle.append(conn)
 
@@ -227,14 +233,7 @@ class OrderLane:
             raise ValueError(f"order lane: bad request target {target!r}")
         data = self.request_bytes(method, target, headers, body)
         async with self._slots:
-            conn = self._take_idle()
-            if conn is None:
-                self._open += 1
-                try:
-                    conn = await self._connect()
-                except BaseException:
-                    self._open -= 1
-                    raise
+            conn = self._take_idle() or await self._new_conn()
             waiter: asyncio.Future[tuple[int, bytes, bool]] = (
                 asyncio.get_running_loop().create_future()
             )
