@@ -405,6 +405,28 @@ async def test_cancel_all_waits_for_a_create_in_flight(venue, clock, tmp_path):
     assert await ca is True and venue.resting() == [] and bot.state.live_orders() == []
 
 
+async def test_a_create_cut_off_by_a_stop_is_left_to_reconciliation(venue, clock, tmp_path):
+    """A stop cancels a sync whose create never answered: the order leaves the in-flight set
+    as UNKNOWN, so the stop's reconciliation settles it (before, it stayed in flight and
+    the ledger kept a live order after a clean shutdown)."""
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    venue.hold["create"] = asyncio.Event()  # the venue never answers
+    s1 = asyncio.create_task(bot.om.sync([q(A, Side.BID, 4800, 100)]))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert venue.calls["create"] == 1
+    s1.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await s1
+    (o,) = bot.state.orders.values()
+    assert o.status is OrderStatus.UNKNOWN and not bot.om.in_flight
+    del venue.hold["create"]
+    clock.advance(3.0)  # past the grace: an unacknowledged create absent everywhere never arrived
+    assert await bot.om.cancel_all("sigterm") is True
+    assert bot.state.live_orders() == [] and bot.ledger.live_orders() == []
+
+
 async def test_settlement_closes_position_and_is_recovered(venue, clock, tmp_path):
     bot = Bot(venue, clock, tmp_path / "b.db")
     await bot.om.start()

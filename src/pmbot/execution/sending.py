@@ -19,7 +19,14 @@ from pmbot.core.money import Qty
 from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
 from pmbot.core.requests import AmendOrder, CancelOrder, CreateOrder, DecreaseOrder, OrderAck
 from pmbot.core.state import TradingState
-from pmbot.errors import AuthError, NotFound, OrderRejected, RateLimited, VenueError
+from pmbot.errors import (
+    AuthError,
+    NotFound,
+    OrderRejected,
+    RateLimited,
+    VenueError,
+    VenueUnavailable,
+)
 from pmbot.execution.planner import (
     AmendAction,
     CancelAction,
@@ -303,6 +310,9 @@ class Sender:
                 results = await self.venue.batch_create(reqs)
         except AuthError:
             raise
+        except asyncio.CancelledError:  # a stop with the call out: outcome unknown
+            self._cut_off(batch, "create")
+            raise
         except Exception as e:  # the whole call failed: every item shares the fate
             results = [e] * len(reqs)
         with self.ledger.transaction():  # one commit for the whole batch's outcome
@@ -341,6 +351,9 @@ class Sender:
                 self.stats.writes["batch_cancel"] += 1
                 results = await self.venue.batch_cancel(reqs)
         except AuthError:
+            raise
+        except asyncio.CancelledError:  # a stop with the call out: outcome unknown
+            self._cut_off(batch, "cancel")
             raise
         except Exception as e:
             results = [e] * len(reqs)
@@ -409,6 +422,18 @@ class Sender:
             self._acks.append((o, "decrease_ack"))
         else:
             self._failed(o, r, "decrease", terminal_if_refused=False)
+
+    def _cut_off(self, batch: Sequence[CreateAction | CancelAction], what: str) -> None:
+        """The call was cancelled before its answer (the run is stopping): each order's
+        outcome is unknown. Out of flight, reconciliation settles them from the venue's
+        lists and fills; left in flight, it would skip them for the rest of the run."""
+        err = VenueUnavailable(f"{what} cancelled before the venue answered")
+        with self.ledger.transaction():
+            for c in batch:
+                self._in_flight.discard(c.client_order_id)
+                o = self.state.orders.get(c.client_order_id)
+                if o is not None and not o.status.terminal:
+                    self._failed(o, err, what, terminal_if_refused=False)
 
     def _failed(
         self, o: LiveOrder, e: BaseException, what: str, *, terminal_if_refused: bool
