@@ -6,9 +6,10 @@ separate process on loopback (so the simulator's work does not share our event l
 timestamps are taken in this process with `time.perf_counter_ns`:
 
 * arrival: the event reaches the app's sink (an index tick parsed from the feed's poll, or a
-  book delta/snapshot decoded from the WebSocket; not a delta our own order caused, which
-  the venue tags with our client_order_id and which wakes no decision) - via the app's
-  recorder hook;
+  book delta/snapshot decoded from the WebSocket) - via the app's recorder hook - and the
+  sink wakes the quote loop for it: not a delta our own order caused (the venue tags it
+  with our client_order_id) nor one that leaves the book's best bid and ask as they were,
+  which the sink applies without a decision;
 * written: the first `transport.write` of the first signed write request (POST/PUT/DELETE
   on /portfolio/...) of the quote sync that follows, i.e. after planning, the ledger commit
   and RSA-PSS signing, when the request's bytes are handed to the socket. (aiohttp's
@@ -167,16 +168,35 @@ class Probe:
 
     # recorder slot
     def on_event(self, e: object) -> None:
+        self.arrived = None
         if self.pending is None:
             if isinstance(e, ev.IndexTick):
-                self.pending = (time.perf_counter_ns(), "index", self.in_sync > 0)
-            elif isinstance(e, ev.BookSnapshot) or (
-                isinstance(e, ev.BookDelta) and e.client_order_id is None  # not our own echo
-            ):
-                self.pending = (time.perf_counter_ns(), "book", self.in_sync > 0)
+                self.arrived = (time.perf_counter_ns(), "index", self.in_sync > 0)
+            elif isinstance(e, (ev.BookSnapshot, ev.BookDelta)):
+                self.arrived = (time.perf_counter_ns(), "book", self.in_sync > 0)
+
+    arrived: tuple[int, str, bool] | None = None
+
+    def _wrap_wake(self, app: Any) -> None:
+        """An event is a sample's start only if the sink wakes the quote loop for it (not our
+        own order's echo, not a change below a book's best prices): the sink sets the wake
+        event right after the recorder slot has seen the same event."""
+        wake = app._wake
+        set_ = wake.set
+        sink_code = type(app).sink.__code__
+
+        def set_probe() -> None:
+            if self.arrived is not None and sys._getframe(1).f_code is sink_code:
+                if self.pending is None:
+                    self.pending = self.arrived
+                self.arrived = None
+            set_()
+
+        wake.set = set_probe  # benchmark-only: an instance attribute over the method
 
     async def attach(self, app: Any) -> None:
         self.app = app
+        self._wrap_wake(app)
         http = app.venue.http
         self.lane = http.lane  # kept for its counts (the client drops it when it closes)
         if http.lane is None:  # --no-order-lane: writes go through aiohttp

@@ -155,10 +155,20 @@ class BotApp:
             om.on_order_update(dataclasses.replace(e, ts_ns=self.clock.now_ns()))
             if o is not None and before == (o.status, o.remaining, o.price):
                 return  # the echo of an answer we already have: no decision to make
+        elif isinstance(e, ev.BookDelta):
+            st = self.state
+            book, fresh = st.books.get(e.ticker), st.book_fresh
+            top = None if book is None else (book.best_ticks(), fresh.get(e.ticker))
+            st.apply(e)
+            if e.client_order_id is not None:
+                return  # our own order moved the book: the strategy already knows it
+            if book is not None and (book.best_ticks(), fresh.get(e.ticker)) == top:
+                # below the best prices: the strategy and the risk gate read a Kalshi book
+                # only through its best bid and ask (and whether it is current), so this
+                # decision would be the last one again (the backtester wakes the same way)
+                return
         else:
             self.state.apply(e)
-            if isinstance(e, ev.BookDelta) and e.client_order_id is not None:
-                return  # our own order moved the book: the strategy already knows it
             if isinstance(e, ev.IndexTick):
                 self._index_seen.set()
                 if self._model is not None:

@@ -98,3 +98,42 @@ def test_the_sink_wakes_no_decision_for_our_own_book_echo(tmp_path):
     app._wake.clear()
     app.sink(ev.IndexTick(3, 6800.0, "sim"))
     assert app._wake.is_set()
+
+
+def test_the_sink_wakes_no_decision_for_a_change_below_the_best_prices(tmp_path):
+    """The strategy and the gate read a Kalshi book only through its best bid and ask and
+    whether it is current: a crowd delta behind the best levels is applied but wakes no
+    decision; one that moves a best price, empties a best level or breaks the book does."""
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.core import events as ev
+    from pmbot.settings import Secrets, load_settings
+    from pmbot.strategy.synthetic import ladder_markets
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": False}},
+    )
+    app = BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    m = ladder_markets(3)[1]
+    t = m.ticker
+    app.state.add_market(m)
+    app.sink(ev.BookSnapshot(t, 1, ((4500, 300), (4400, 100)), ((5000, 200),)))
+    assert app._wake.is_set()
+    book = app.state.books[t]
+    steps = [
+        (ev.BookDelta(t, 2, True, 4300, 500), False),  # a new level behind the best bid
+        (ev.BookDelta(t, 3, True, 4500, 700), False),  # more size at the best bid
+        (ev.BookDelta(t, 4, False, 4900, 100), False),  # behind the best NO bid (YES ask)
+        (ev.BookDelta(t, 5, True, 4600, 100), True),  # a better bid
+        (ev.BookDelta(t, 6, True, 4600, -100), True),  # ... gone again
+        (ev.BookDelta(t, 7, False, 5000, -200), True),  # the best ask emptied
+        (ev.BookDelta(t, 8, True, 4400, -100), False),  # behind the best bid
+        (ev.BookDelta(t, 9, True, 4300, -900), True),  # would go negative: stale, cleared
+    ]
+    for e, wakes in steps:
+        app._wake.clear()
+        app.sink(e)
+        assert app._wake.is_set() is wakes, e
+    assert not app.state.book_fresh[t] and book.yes_bid_price() is None
+    assert app.state.take_changes().stale == {t}

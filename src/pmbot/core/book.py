@@ -146,6 +146,11 @@ class BinaryBook:
         b = self._by
         return None if b < 0 else (ONE - self.grid.prices[b], self._yes[b])
 
+    def best_ticks(self) -> tuple[int, int]:
+        """(best YES-bid tick, best NO-bid tick), -1 for an empty side: equal pairs mean
+        equal best bid and ask prices."""
+        return self._by, self._bn
+
     def yes_bid_price(self) -> Price | None:
         return None if self._by < 0 else self.grid.prices[self._by]
 
