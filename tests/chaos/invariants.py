@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pmbot.store.ledger import logged_orders
+
 from .report import TOTALS
 
 __all__ = ["Probe", "Run", "StaleWindow", "check", "ledger_view"]
@@ -37,6 +39,10 @@ class StaleWindow:
 
 def ledger_view(path: Path) -> tuple[list[tuple[str, str]], dict[str, int], set[str]]:
     """(fills as (trade_id, order_id), positions, every order id and client order id known)."""
+    # new orders are durable in the intent log first; their rows follow with the next
+    # statement of the bot's ledger (after the request left): both are the ledger. The log
+    # is read first: a row that leaves it afterwards is in the table read next
+    logged = {str(r[0]) for r in logged_orders(path)}
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
         fills = [(r[0], r[1]) for r in db.execute("SELECT trade_id, order_id FROM fills")]
@@ -46,6 +52,7 @@ def ledger_view(path: Path) -> tuple[list[tuple[str, str]], dict[str, int], set[
             ids.update(x for x in (oid, coid) if x)
     finally:
         db.close()
+    ids.update(logged)
     return fills, pos, ids
 
 

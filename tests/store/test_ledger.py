@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from pmbot.core.events import Fill
 from pmbot.core.orders import LiveOrder, OrderStatus, Side
 from pmbot.core.state import TradingState
@@ -167,3 +169,125 @@ async def test_checkpoint_from_a_worker_thread(tmp_path: Path):
         led.add_fill(fill("t1", "o1"))  # the hot connection keeps working
     with Ledger(tmp_path / "l.db") as led:
         assert len(led.live_orders()) == 200 and led.fill_count() == 1
+
+
+LOG_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from pmbot.core.orders import LiveOrder, OrderStatus, Side
+    from pmbot.store.ledger import Ledger
+    led = Ledger(sys.argv[1], run_id="r").open()
+    led.add_orders([LiveOrder("old", "M", Side.BID, 5000, 100, 100, OrderStatus.PENDING,
+                              created_ns=1, updated_ns=1)])
+    for i in range(3):  # logged only: no statement ran after them
+        o = LiveOrder(f"c{i}", "M", Side.ASK, 5100 + i, 200, 200, OrderStatus.PENDING,
+                      created_ns=10 + i, updated_ns=10 + i)
+        led.log_orders([o], post_only=False, order_group_id="g1")
+    with open(led.intent_log_path, "ab") as f:
+        f.write(b"o1\\tc9\\t\\tM\\tbid\\t50")  # a torn write: its request never left
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_orders_only_in_the_intent_log_survive_kill_9(tmp_path: Path):
+    """log_orders is the hot path's write-before-send: after a kill -9 with the rows still
+    only in the log, opening the ledger inserts them (PENDING, with their create_sent
+    event) and empties the log; a torn last line is dropped."""
+    path = tmp_path / "crash.db"
+    r = subprocess.run(
+        [sys.executable, "-c", LOG_CHILD, str(path)],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+    )
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    assert os.path.getsize(str(path) + "-intents") > 0
+    with Ledger(path) as led:
+        assert os.path.getsize(led.intent_log_path) == 0
+        s = TradingState()
+        rec = led.recover(s)
+        assert rec.live_orders == 4
+        got = {o.client_order_id: o for o in s.live_orders()}
+        assert sorted(got) == ["c0", "c1", "c2", "old"]
+        c1 = got["c1"]
+        assert (c1.ticker, c1.side, c1.price, c1.initial, c1.remaining, c1.status) == (
+            "M",
+            Side.ASK,
+            5101,
+            200,
+            200,
+            OrderStatus.PENDING,
+        )
+        assert (c1.created_ns, c1.order_id) == (11, None)
+        assert led.order_events("c1") == [(11, "create_sent", "")]
+        row = led.db.execute(
+            "SELECT post_only, order_group_id, run_id FROM orders WHERE client_order_id='c1'"
+        ).fetchone()
+        assert row == (0, "g1", "r")
+    with Ledger(path) as led:  # opening again inserts nothing twice
+        assert len(led.live_orders()) == 4 and len(led.order_events("c0")) == 1
+
+
+def test_logged_orders_reach_sqlite_before_any_statement_and_the_log_empties(tmp_path: Path):
+    path = tmp_path / "l.db"
+    with Ledger(path, run_id="r") as led:
+        log = Path(led.intent_log_path)
+        a, b = pending("a"), pending("b", 5100)
+        led.log_orders([a, b])
+        assert log.stat().st_size > 0 and led._db is not None
+        # nothing in SQLite yet (read past the ledger's own connection)
+        assert led._db.execute("SELECT COUNT(*) FROM orders").fetchone() == (0,)
+        a.status, a.order_id = OrderStatus.RESTING, "oa"
+        led.update_order(a, "create_ack")  # a statement on a logged order: inserted first
+        assert led.get_order("a").status is OrderStatus.RESTING
+        assert led.get_order("b").status is OrderStatus.PENDING
+        assert [k for _, k, _ in led.order_events("a")] == ["create_sent", "create_ack"]
+        assert log.stat().st_size == 0
+        c = pending("c")
+        led.log_orders([c])
+        assert [o.client_order_id for o in led.live_orders()] == ["a", "b", "c"]
+        assert log.stat().st_size == 0
+        led.log_orders([pending("d")])
+    # a clean close inserts what is left and leaves the log empty
+    assert log.stat().st_size == 0
+    with Ledger(path) as led:
+        assert led.get_order("d") is not None
+
+
+def test_a_rolled_back_transaction_keeps_logged_orders_pending(tmp_path: Path):
+    with Ledger(tmp_path / "l.db") as led:
+        led.log_orders([pending("a")])
+        try:
+            with led.transaction() as db:
+                db.execute("SELECT 1")
+                raise RuntimeError("boom")
+        except RuntimeError:
+            pass
+        assert Path(led.intent_log_path).stat().st_size > 0  # still only in the log
+        with led.transaction():  # inside a transaction, logged rows are visible at once
+            led.log_orders([pending("b")])
+            assert led.get_order("b") is not None
+        assert {o.client_order_id for o in led.live_orders()} == {"a", "b"}
+        assert Path(led.intent_log_path).stat().st_size == 0
+
+
+def test_the_intent_log_refuses_a_field_it_could_not_read_back(tmp_path: Path):
+    with Ledger(tmp_path / "l.db") as led:
+        bad = LiveOrder("x\ty", T, Side.BID, 5000, 1, 1, OrderStatus.PENDING)
+        with pytest.raises(ValueError, match="tab or line break"):
+            led.log_orders([bad])
+        assert led.live_orders() == []
+
+
+def test_a_second_opener_leaves_the_running_bots_intent_log_alone(tmp_path: Path):
+    """`pmbot status` beside a running bot: the second connection neither inserts nor
+    empties the bot's logged lines (it could cut a line the bot is writing)."""
+    path = tmp_path / "l.db"
+    with Ledger(path) as bot:
+        bot.log_orders([pending("a")])
+        size = Path(bot.intent_log_path).stat().st_size
+        with Ledger(path) as other:
+            assert other.live_orders() == []
+            with pytest.raises(RuntimeError, match="intent log"):
+                other.log_orders([pending("b")])
+        assert Path(bot.intent_log_path).stat().st_size == size
+        assert [o.client_order_id for o in bot.live_orders()] == ["a"]

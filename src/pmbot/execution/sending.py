@@ -213,19 +213,15 @@ class Sender:
             for d in p.decreases
         ]
         if new:
-            with self.ledger.transaction():  # one commit for every intent of this pass
-                self.ledger.add_orders(
-                    new,
-                    post_only=[c.post_only for c in p.creates],
-                    order_group_id=self.order_group_id,
-                )
-                self.ledger.update_orders(canceling, "cancel_sent")
-                self.ledger.add_events(intents)
-        else:
-            # no new order: nothing a restart could not learn from the venue (every order
-            # touched is already in the ledger, and reconciliation takes the venue's state
-            # of it), so the intents ride with the answers' commit instead of delaying the
-            # calls by one: the order manager's hot path has no disk write on it
+            # durable before the requests leave, by one append to the ledger's intent log
+            # (their rows reach SQLite with the next ledger statement, off this path)
+            self.ledger.log_orders(
+                new, post_only=[c.post_only for c in p.creates], order_group_id=self.order_group_id
+            )
+        # the rest is nothing a restart could not learn from the venue (every order touched
+        # is already in the ledger, and reconciliation takes the venue's state of it), so
+        # these intents ride with the answers' commit: the hot path has no SQLite commit
+        if canceling or intents:
             self._late.append((canceling, intents))
         for o in new:  # only once the intents are committed
             self.state.register_order(o)
