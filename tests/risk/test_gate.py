@@ -154,6 +154,33 @@ def test_market_guards_halt_only_that_market(mutate, reason):
     ]
 
 
+def test_several_findings_keep_the_worst_state_and_its_reasons_in_order():
+    """Two HALTED findings on one market join their reasons in guard order; a REDUCING one
+    beside a HALTED one is dropped. A market staying in the same non-ACTIVE state makes no
+    new transition; a change of its reasons does."""
+    k, j = MS[2].ticker, MS[3].ticker
+    e = engine(limits=replace(BIG, max_position=500))
+    e.step(inputs(T0))
+    both = {"books": {**BOOKS, k: None, j: None}, "inactive": frozenset({k})}
+    d = e.step(inputs(T0 + S, positions={j: 500}, **both))
+    assert d.risk.market_states[k] == (RiskState.HALTED, "market_inactive,no_book")
+    assert d.risk.market_states[j] == (RiskState.HALTED, "no_book")
+    assert {(t.scope, t.reason) for t in d.risk.transitions} == {
+        (k, "market_inactive,no_book"),
+        (j, "no_book"),
+    }
+    again = e.step(inputs(T0 + 2 * S, positions={j: 500}, **both))
+    assert again.risk.transitions == ()
+    assert again.risk.market_states == d.risk.market_states
+    fewer = e.step(inputs(T0 + 3 * S, positions={j: 500}, books={**BOOKS, k: None, j: None}))
+    assert [(t.scope, t.old, t.new, t.reason) for t in fewer.risk.transitions] == [
+        (k, RiskState.HALTED, RiskState.HALTED, "no_book")
+    ]
+    back = e.step(inputs(T0 + 4 * S, positions={j: 500}))
+    assert back.risk.market_states[j] == (RiskState.REDUCING, "position_limit")
+    assert back.risk.market_states[k] == (RiskState.ACTIVE, "")
+
+
 def test_crossed_book_halts_the_market():
     from pmbot.strategy.synthetic import two_sided_book
 

@@ -17,7 +17,14 @@ from operator import is_
 
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import Micros, Price, Qty
-from pmbot.risk.guards import Finding, GuardParams, RiskState, event_findings, market_findings
+from pmbot.risk.guards import (
+    Finding,
+    GuardParams,
+    RiskState,
+    event_findings,
+    market_states,
+    worst_of,
+)
 from pmbot.risk.kill_switch import KillSwitch
 from pmbot.risk.limits import (
     CostParts,
@@ -85,10 +92,7 @@ class _Layout:
 
 
 def _worst(findings: Sequence[Finding]) -> tuple[RiskState, str]:
-    if not findings:
-        return RiskState.ACTIVE, ""
-    s = max(f.state for f in findings)
-    return s, ",".join(f.reason for f in findings if f.state == s)
+    return worst_of([(f.state, f.reason) for f in findings])
 
 
 class RiskGate:
@@ -116,8 +120,9 @@ class RiskGate:
         self._loss_ec: Micros = 0
         self._loss: list[Micros] = []
         self._loss_max: Micros = 0
-        # (event, tickers) when the last `_record` left every scope ACTIVE (None otherwise)
-        self._quiet: tuple[str, tuple[str, ...]] | None = None
+        # (event, its state) and every market's state as the last `_record` left them
+        self._quiet: tuple[str, tuple[RiskState, str]] | None = None
+        self._quiet_states: Mapping[str, tuple[RiskState, str]] = {}
 
     def _layout(self, markets: tuple[MarketSpec, ...]) -> _Layout:
         lay = self._lay
@@ -169,19 +174,15 @@ class RiskGate:
         ev_state = _worst(ev_find)
         tickers = lay.tickers
         m_states = dict.fromkeys(tickers, _ACTIVE)
-        found = market_findings(inp, self.guards, lim, tickers)
-        by_market: dict[str, list[Finding]] = {}
-        for f in found:
-            by_market.setdefault(f.scope, []).append(f)
-        for t, fs in by_market.items():
-            m_states[t] = _worst(fs)
-        self._flagged, self._flagged_of = by_market, m_states  # the only non-ACTIVE markets
-        quiet = not found and ev_state == _ACTIVE
-        if quiet and self._quiet == (inp.event_ticker, tickers):
-            transitions = []  # every scope was recorded ACTIVE last time and still is
+        flagged = market_states(inp, self.guards, lim, tickers)
+        m_states.update(flagged)
+        self._flagged, self._flagged_of = flagged, m_states  # the only non-ACTIVE markets
+        key = (inp.event_ticker, ev_state)
+        if key == self._quiet and m_states == self._quiet_states:
+            transitions = []  # every scope is in the state recorded last time
         else:
             transitions = self._record(now, inp.event_ticker, ev_state, m_states)
-            self._quiet = (inp.event_ticker, tickers) if quiet else None
+            self._quiet, self._quiet_states = key, m_states
 
         quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
         trimmed = 0

@@ -24,7 +24,14 @@ from pmbot.errors import ConfigError
 from pmbot.risk.limits import RiskLimits
 from pmbot.strategy.inputs import QuoteInputs
 
-__all__ = ["Finding", "GuardParams", "RiskState", "event_findings", "market_findings"]
+__all__ = [
+    "Finding",
+    "GuardParams",
+    "RiskState",
+    "event_findings",
+    "market_states",
+    "worst_of",
+]
 
 
 class RiskState(IntEnum):
@@ -118,12 +125,24 @@ def event_findings(
     return out
 
 
-def market_findings(
+_NO_BOOK = (RiskState.HALTED, "no_book")
+_INACTIVE = (RiskState.HALTED, "market_inactive")
+_RESYNCING = (RiskState.HALTED, "book_resyncing")
+_STALE = (RiskState.HALTED, "book_stale")
+_CROSSED = (RiskState.HALTED, "book_crossed")
+_NO_FAIR = (RiskState.HALTED, "no_fair_value")
+_DIVERGED = (RiskState.REDUCING, "fair_divergence")
+_AT_CAP = (RiskState.REDUCING, "position_limit")
+
+
+def market_states(
     inp: QuoteInputs, g: GuardParams, limits: RiskLimits, tickers: Sequence[str] | None = None
-) -> list[Finding]:
-    """Per-market guards, in market order.
+) -> dict[str, tuple[RiskState, str]]:
+    """Per-market guards: {ticker: (worst state, its reasons joined by ",")} for the markets
+    with at least one finding, in market order (the others are ACTIVE).
 
     `tickers`: those of `inp.markets` when the caller already holds them (None: read here).
+    A market with one finding gets the same tuple object every time (cheap to compare).
     """
     fair = inp.fair
     fv = None if fair is None else fair.fair
@@ -132,35 +151,45 @@ def market_findings(
     stale, max_div, max_pos = g.book_stale_ns, g.max_divergence, limits.max_position
     # `now - book_ts > stale`, in integer ns, is `book_ts < oldest`
     oldest = None if stale is None else inp.ts_ns - stale
-    halted, reducing = RiskState.HALTED, RiskState.REDUCING
     # a missing ticker is flat and max_position > 0, so only held markets can be at the cap
     at_cap = {t for t, q in positions.items() if abs(q) >= max_pos} if positions else None
-    out: list[Finding] = []
+    out: dict[str, tuple[RiskState, str]] = {}
     if tickers is None:
         tickers = [m.ticker for m in inp.markets]
     for t in tickers:
+        fs: list[tuple[RiskState, str]] = []
         if inactive and t in inactive:
-            out.append(Finding(t, halted, "market_inactive"))
+            fs.append(_INACTIVE)
         book = books.get(t)
         if book is None:
-            out.append(Finding(t, halted, "no_book"))
+            fs.append(_NO_BOOK)
         else:
             if resyncing and t in resyncing:
-                out.append(Finding(t, halted, "book_resyncing"))
+                fs.append(_RESYNCING)
             if oldest is not None:
                 bts = book_ts.get(t)
                 if bts is None or bts < oldest:
-                    out.append(Finding(t, halted, "book_stale"))
+                    fs.append(_STALE)
             if book.crossed():
-                out.append(Finding(t, halted, "book_crossed"))
+                fs.append(_CROSSED)
         if fv is not None:
             p = fv.get(t)
             if p is None:
-                out.append(Finding(t, halted, "no_fair_value"))
+                fs.append(_NO_FAIR)
             elif book is not None and max_div is not None:
                 mid = book.mid()
                 if mid is not None and abs(p - mid) > max_div:
-                    out.append(Finding(t, reducing, "fair_divergence"))
+                    fs.append(_DIVERGED)
         if at_cap and t in at_cap:
-            out.append(Finding(t, reducing, "position_limit"))
+            fs.append(_AT_CAP)
+        if fs:
+            out[t] = fs[0] if len(fs) == 1 else worst_of(fs)
     return out
+
+
+def worst_of(fs: Sequence[tuple[RiskState, str]]) -> tuple[RiskState, str]:
+    """The worst state of these (state, reason) findings and its reasons, in order."""
+    if not fs:
+        return RiskState.ACTIVE, ""
+    s = max(f[0] for f in fs)
+    return s, ",".join(r for st, r in fs if st == s)
