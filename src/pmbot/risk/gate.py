@@ -177,12 +177,12 @@ class RiskGate:
         flagged = market_states(inp, self.guards, lim, tickers)
         m_states.update(flagged)
         self._flagged, self._flagged_of = flagged, m_states  # the only non-ACTIVE markets
-        key = (inp.event_ticker, ev_state)
-        if key == self._quiet and m_states == self._quiet_states:
+        recorded = (inp.event_ticker, ev_state)
+        if recorded == self._quiet and m_states == self._quiet_states:
             transitions = []  # every scope is in the state recorded last time
         else:
             transitions = self._record(now, inp.event_ticker, ev_state, m_states)
-            self._quiet, self._quiet_states = key, m_states
+            self._quiet, self._quiet_states = recorded, m_states
 
         quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
         trimmed = 0
