@@ -85,6 +85,12 @@ def _args() -> Any:
         p.add_argument("--requote-tolerance", type=int, help="strategy.requote_tolerance_ticks")
         p.add_argument("--min-rest", type=float, help="strategy.min_rest_s")
         p.add_argument(
+            "--burst-wait-ms",
+            type=float,
+            default=0.25,
+            help="bot.burst_wait_ms (a large value: read every burst whole before deciding)",
+        )
+        p.add_argument(
             "--no-order-lane",
             action="store_true",
             help="send order writes through aiohttp (kalshi.order_lane = false)",
@@ -433,7 +439,7 @@ async def main() -> int:
                            "order_lane": not args.no_order_lane},
                 "ledger": {"path": str(tmp / "ledger.sqlite3")},
                 "logging": {"file": str(tmp / "trading.log"), "console": False},
-                "bot": {"dashboard": False},
+                "bot": {"dashboard": False, "burst_wait_ms": args.burst_wait_ms},
                 "strategy": {"debounce_s": args.debounce}
                 | ({} if args.requote_tolerance is None
                    else {"requote_tolerance_ticks": args.requote_tolerance})

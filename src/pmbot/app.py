@@ -128,6 +128,7 @@ class BotApp:
         self._replan = False
         self.loop_stats = LoopStats()
         self._gc = IdleGC()
+        self._burst_wait_ns = round(settings.bot.burst_wait_ms * 1e6)
         self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
@@ -177,9 +178,22 @@ class BotApp:
                 self._reconnect = True
             elif isinstance(e, ev.MarketStatus) and e.result in ("yes", "no"):
                 self._settle(e)
+        if not self._waiting_ns:
+            self._waiting_ns = time.perf_counter_ns()
         self._wake.set()
 
     _model: Any = None
+    _waiting_ns = 0  # when the sink woke the quote loop for an event not yet decided on
+
+    def _decision_overdue(self) -> bool:
+        """Asked by the WebSocket reader after each frame: True (once per wait) when an
+        event has waited `bot.burst_wait_ms` for its decision while the reader went on
+        through a burst of frames; the reader then gives the quote loop a turn."""
+        w = self._waiting_ns
+        if w and time.perf_counter_ns() - w >= self._burst_wait_ns:
+            self._waiting_ns = 0  # the next wake-up starts a new wait
+            return True
+        return False
 
     def _on_risk(self, code: str, detail: str) -> None:
         """The venue refused us for a money reason (e.g. insufficient balance): halt, ask a human."""
@@ -379,6 +393,7 @@ class BotApp:
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
             self._wake.clear()
+            self._waiting_ns = 0
             if self._send_error is not None:
                 raise self._send_error
             t0 = time.perf_counter_ns()
@@ -564,6 +579,7 @@ class BotApp:
                     "create_max_age_s": _CREATE_MAX_AGE_S,
                     "order_lane": self.s.kalshi.order_lane,
                 },
+                yield_to=self._decision_overdue,
             )
             stack.push_async_callback(venue.aclose)
             await venue.start()

@@ -162,6 +162,9 @@ class BotSettings(_S):
     reconcile_interval_s: Pos = 30.0
     adopt_unknown_orders: bool = False
     shutdown_timeout_s: Pos = 15.0
+    # the longest an event waits for a decision while the rest of a burst of WebSocket
+    # frames is read (the reader then gives the quote loop a turn first); 0: at once
+    burst_wait_ms: NonNeg = 0.25
 
 
 class Settings(_S):

@@ -137,3 +137,33 @@ def test_the_sink_wakes_no_decision_for_a_change_below_the_best_prices(tmp_path)
         assert app._wake.is_set() is wakes, e
     assert not app.state.book_fresh[t] and book.yes_bid_price() is None
     assert app.state.take_changes().stale == {t}
+
+
+def test_a_waiting_decision_asks_the_websocket_reader_for_a_turn_once_per_wait(tmp_path):
+    """`bot.burst_wait_ms`: once an event has waited that long for its decision, the reader
+    is told (once) to give the quote loop a turn; the decision starting ends the wait."""
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.core import events as ev
+    from pmbot.settings import Secrets, load_settings
+
+    def app_with(wait_ms):
+        s = load_settings(
+            None,
+            environ={},
+            overrides={
+                "ledger": {"path": str(tmp_path / "l.sqlite3")},
+                "bot": {"dashboard": False, "burst_wait_ms": wait_ms},
+            },
+        )
+        return BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+
+    app = app_with(0)
+    assert not app._decision_overdue()  # nothing waits
+    app.sink(ev.IndexTick(1, 6800.0, "sim"))
+    assert app._decision_overdue()
+    assert not app._decision_overdue()  # once per wait
+    app.sink(ev.IndexTick(2, 6801.0, "sim"))
+    assert app._decision_overdue()
+    patient = app_with(60_000)  # a minute: never reached here
+    patient.sink(ev.IndexTick(1, 6800.0, "sim"))
+    assert not patient._decision_overdue()

@@ -89,7 +89,9 @@ async def rig() -> AsyncIterator[Callable[..., Any]]:
     made: list[tuple[KalshiWs, asyncio.Task[None]]] = []
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
-    def make(**kw: Any) -> tuple[WsServer, KalshiWs, TradingState]:
+    def make(
+        yield_to: Callable[[], bool] | None = None, **kw: Any
+    ) -> tuple[WsServer, KalshiWs, TradingState]:
         state = TradingState()
         state.add_market(
             MarketSpec(
@@ -115,6 +117,7 @@ async def rig() -> AsyncIterator[Callable[..., Any]]:
             clock=LiveClock(),
             backoff=Backoff(0.05, 0.2, random.Random(3)),
             tick_s=0.02,
+            yield_to=yield_to,
         )
         stream.want(BOOK, [T])
         made.append((client, asyncio.create_task(client.run())))
@@ -174,3 +177,59 @@ async def test_silence_forces_reconnect(rig: Any) -> None:
     assert 0.3 <= time.monotonic() - t0 < 2.0
     assert client.stream.stats.reconnects_requested == 1
     assert T in state.take_changes().stale
+
+
+async def test_the_reader_gives_the_loop_a_turn_inside_a_burst_when_asked(rig: Any) -> None:
+    """A burst of frames already in the socket buffer is read in one go unless `yield_to`
+    says a decision has waited long enough: then the loop runs it before the next frame."""
+    n = 20
+    asked: list[int] = []
+    applied: list[int] = []
+    seen_by_decision: list[int] = []
+    decide = asyncio.Event()
+
+    def yield_to() -> bool:
+        asked.append(len(applied))
+        return len(applied) == 1  # the burst's first delta has waited long enough
+
+    srv, _client, state = rig(yield_to=yield_to)
+    await until(lambda: state.book_fresh.get(T, False), "snapshot")
+    apply = state.apply
+
+    def counting_apply(e: Any) -> None:
+        apply(e)
+        if type(e).__name__ == "BookDelta":
+            applied.append(1)
+            decide.set()
+
+    _client.stream.sink = counting_apply
+
+    async def decision() -> None:
+        await decide.wait()
+        seen_by_decision.append(len(applied))
+
+    waiter = asyncio.create_task(decision())
+    asked.clear()
+    frames = [
+        json.dumps(
+            {
+                "type": "orderbook_delta",
+                "sid": srv.sid,
+                "seq": 2 + i,
+                "msg": {
+                    "market_ticker": T,
+                    "price_dollars": "0.4700",
+                    "delta_fp": "1.00",
+                    "side": "yes",
+                },
+            }
+        )
+        for i in range(n)
+    ]
+    sock = srv.socks[0]
+    await asyncio.gather(*(sock.send_str(f) for f in frames))
+    await until(lambda: len(applied) == n, "the whole burst")
+    await waiter
+    assert seen_by_decision == [1]  # it ran between the first and the second frame
+    assert len(asked) == n  # asked once per frame
+    assert state.books[T].best_yes_bid() == (4700, 300 + 100 * n)

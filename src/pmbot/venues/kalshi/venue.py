@@ -67,6 +67,7 @@ class KalshiVenue:
         backoff_cap_s: float = 30.0,
         configure_limits: bool = True,
         http_opts: Mapping[str, Any] | None = None,
+        yield_to: Callable[[], bool] | None = None,
     ) -> None:
         self.urls = urls
         self.clock: Clock = clock or LiveClock()
@@ -100,6 +101,7 @@ class KalshiVenue:
             clock=transport,
             wall_clock=wall_clock,
             backoff=Backoff(backoff_base_s, backoff_cap_s, self.rng),
+            yield_to=yield_to,
         )
 
     @classmethod

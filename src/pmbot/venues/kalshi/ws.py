@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import aiohttp
 
@@ -43,7 +43,11 @@ class KalshiWs:
         backoff: Backoff | None = None,
         tick_s: float = 0.25,
         connect_timeout_s: float = 10.0,
+        yield_to: Callable[[], bool] | None = None,
     ) -> None:
+        """`yield_to`: asked after each frame; True gives the event loop a turn before the
+        next one (the app's quote loop has waited long enough on a burst of frames: by
+        default a burst already in the socket buffer is read in one go)."""
         self.urls = urls
         self.signer = signer
         self.stream = stream
@@ -53,6 +57,7 @@ class KalshiWs:
         self.backoff = backoff or Backoff(0.5, 30.0, random.Random(0))
         self.tick_s = tick_s
         self.connect_timeout_s = connect_timeout_s
+        self.yield_to = yield_to
         self.connects = 0
         self.connected = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -201,7 +206,7 @@ class KalshiWs:
             return b""
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
-        stream, clock = self.stream, self.clock
+        stream, clock, yield_to = self.stream, self.clock, self.yield_to
         half_silence = stream.silence_timeout_ns // 2
         while not self._closing:
             try:
@@ -222,6 +227,8 @@ class KalshiWs:
                     stream.receive(msg.data, now)
                 else:  # CLOSE, CLOSING, CLOSED, ERROR
                     return f"socket {t.name.lower()}"
+                if yield_to is not None and yield_to():
+                    await asyncio.sleep(0)
             stream.tick(now)
             if stream.reconnect_reason:
                 return stream.reconnect_reason
