@@ -108,15 +108,20 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_kill_9_mid_transaction(tmp_path: Path):
-    path = tmp_path / "crash.db"
+def killed_child(code: str, path: Path) -> None:
+    """Run `code` on the ledger at `path` in a child process that ends by SIGKILL."""
     r = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path)],
+        [sys.executable, "-c", code, str(path)],
         capture_output=True,
         timeout=60,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
     )
     assert r.returncode == -signal.SIGKILL, r.stderr
+
+
+def test_kill_9_mid_transaction(tmp_path: Path):
+    path = tmp_path / "crash.db"
+    killed_child(CHILD, path)
     with Ledger(path) as led:
         s = TradingState()
         rec = led.recover(s)
@@ -193,13 +198,7 @@ def test_orders_only_in_the_intent_log_survive_kill_9(tmp_path: Path):
     only in the log, opening the ledger inserts them (PENDING, with their create_sent
     event) and empties the log; a torn last line is dropped."""
     path = tmp_path / "crash.db"
-    r = subprocess.run(
-        [sys.executable, "-c", LOG_CHILD, str(path)],
-        capture_output=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
-    )
-    assert r.returncode == -signal.SIGKILL, r.stderr
+    killed_child(LOG_CHILD, path)
     assert os.path.getsize(str(path) + "-intents") > 0
     with Ledger(path) as led:
         assert os.path.getsize(led.intent_log_path) == 0
