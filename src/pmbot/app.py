@@ -17,10 +17,8 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import signal
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,12 +35,13 @@ from pmbot.app_parts import (
     market_label,
     sim_vix,
 )
+from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop
 from pmbot.clock import Clock, LiveClock, ScaledClock
 from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
 from pmbot.core.state import TradingState
-from pmbot.errors import AuthError, ConfigError, PmbotError, VenueError, VenueUnavailable
+from pmbot.errors import AuthError, ConfigError, VenueError, VenueUnavailable
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.feeds.factory import build_feed
 from pmbot.logs import kv
@@ -55,7 +54,7 @@ from pmbot.venues.kalshi.signing import KalshiSigner
 from pmbot.venues.kalshi.urls import resolve_urls
 from pmbot.venues.kalshi.venue import KalshiVenue
 
-__all__ = ["BotApp", "RunOptions", "Stop"]
+__all__ = ["BotApp", "RunOptions", "RunResult", "Stop"]
 
 log = logging.getLogger("pmbot.app")
 _CREATE_MAX_AGE_S = 0.25  # wall seconds
@@ -72,27 +71,10 @@ _RESELECT_NS = 30_000_000_000  # market time between re-selections of the market
 _TURNS_AFTER_SEND = 1 if EAGER else 3
 
 
-class Stop(Exception):
-    """Raised inside the TaskGroup to end the run cleanly (duration, signal, kill switch)."""
-
-
-@dataclass(slots=True)
-class RunOptions:
-    duration_s: float | None = None  # simulated seconds when running on the embedded sim
-    summary_json: str | None = None
-    record: str | None = None
-    dashboard: bool = True
-    install_signal_handlers: bool = True
-
-
-@dataclass(slots=True)
-class RunResult:
-    summary: dict[str, Any] = field(default_factory=dict)
-    clean_shutdown: bool = False
-
-
-class BotApp:
+class BotApp(RunShell):
     """One bot run. Constructors do no I/O; `run()` does everything and returns the summary."""
+
+    om: OrderManager | None
 
     def __init__(
         self,
@@ -104,15 +86,15 @@ class BotApp:
         metrics: Any | None = None,
         recorder: Any | None = None,
     ) -> None:
+        self._init_shell(options)
+        self._check_hint = "check with `pmbot status`"
         self.s = settings
         self.secrets = secrets
-        self.opts = options or RunOptions()
         self.sim = sim  # an already started KalshiSim (tests), else built when kalshi.env == sim
         self._own_sim = False
         self.state = TradingState()
         self.clock: Clock = LiveClock()
         self.venue: KalshiVenue | None = None
-        self.om: OrderManager | None = None
         self.ledger: Ledger | None = None
         self.acct = Accounting()
         self.event_ticker = ""
@@ -129,11 +111,8 @@ class BotApp:
         self.loop_stats = LoopStats()
         self._gc = IdleGC()
         self._burst_wait_ns = round(settings.bot.burst_wait_ms * 1e6)
-        self._stop_reason = ""
         self._reconnect = False
         self._index_seen = asyncio.Event()
-        self._stop_evt = asyncio.Event()
-        self.result = RunResult()
         # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
         self.metrics = metrics
         self.recorder = recorder
@@ -503,9 +482,6 @@ class BotApp:
     _fair_key: tuple[object, ...] = ()
     _fair_ns = 0
 
-    def _speed(self) -> float:
-        return float(getattr(self.clock, "speed", 1.0))
-
     def _vix(self) -> float:
         v = self.state.vols.get("VIX")
         if v is not None:
@@ -527,39 +503,6 @@ class BotApp:
             while True:
                 live.update(render(dashboard_view(self)), refresh=True)
                 await asyncio.sleep(_DASHBOARD_PERIOD_S)
-
-    async def _timer(self) -> None:
-        if self.opts.duration_s is None:
-            return
-        end = self.clock.now_ns() + int(self.opts.duration_s * 1e9)
-        while self.clock.now_ns() < end:
-            await asyncio.sleep(
-                min(0.1, max(0.0, (end - self.clock.now_ns()) / 1e9 / max(self._speed(), 1.0)))
-            )
-        self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
-        raise Stop(self._stop_reason)
-
-    def _on_signal(self, sig: int) -> None:
-        if self._stop_evt.is_set():
-            log.warning(
-                "%s again: already shutting down (cancel-all in progress)", signal.Signals(sig).name
-            )
-            return
-        self._stop_reason = signal.Signals(sig).name
-        self._stop_evt.set()
-
-    def _install_signals(self, stack: contextlib.ExitStack | contextlib.AsyncExitStack) -> None:
-        """From the first moment to the last: a signal asks for a clean stop, never kills."""
-        if not self.opts.install_signal_handlers:
-            return
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._on_signal, sig)
-            stack.callback(loop.remove_signal_handler, sig)
-
-    async def _signals(self) -> None:
-        await self._stop_evt.wait()
-        raise Stop(self._stop_reason)
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
@@ -595,7 +538,7 @@ class BotApp:
             port: Any = KalshiPort(venue)
             if self.metrics is not None:
                 port = self.metrics.wrap_port(port)
-            self.om = OrderManager(
+            om = self.om = OrderManager(
                 port,
                 self.state,
                 self.ledger,
@@ -615,61 +558,41 @@ class BotApp:
                 if obs is not None:
                     await obs.attach(self)
                     stack.push_async_callback(obs.aclose)
-            try:
-                async with asyncio.TaskGroup() as tg:
-                    self._tg = tg
-                    tg.create_task(venue.run(), name="venue-ws")
-                    tg.create_task(feed.run(self.sink), name="feed")
-                    tg.create_task(self._signals(), name="signals")
-                    tg.create_task(self._timer(), name="timer")
-                    try:
-                        async with asyncio.timeout(30):
-                            await self._index_seen.wait()
-                    except TimeoutError:
-                        raise VenueUnavailable("no index level from the feed within 30 s") from None
-                    self.all_markets = await self._load_markets()
-                    await venue.subscribe_private()
-                    await self._select()
-                    rep = await self.om.start()
-                    log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
-                    self._gc.start(time.monotonic())  # collections between decisions only
-                    stack.callback(self._gc.stop)
-                    if signer is not None and self.s.kalshi.presign:
-                        executor = ThreadPoolExecutor(
-                            1, thread_name_prefix="presign", initializer=_background_thread
-                        )
-                        stack.callback(executor.shutdown, wait=False, cancel_futures=True)
-                        self._start_presign(tg, port, signer, executor)
-                    tg.create_task(self._quote_loop(), name="quote")
-                    tg.create_task(self.om.run_periodic(), name="reconcile")
-                    if self.opts.dashboard:
-                        tg.create_task(self._dashboard_loop(), name="dashboard")
-            except* Stop as eg:
-                log.info("stopping: %s", eg.exceptions[0])
-            except* (PmbotError, OSError) as eg:
-                log.error("fatal: %s", eg.exceptions[0])
-                self._stop_reason = f"fatal: {eg.exceptions[0]}"
-                await self._shutdown()
-                raise
-            await self._shutdown()
+
+            async def start(tg: asyncio.TaskGroup) -> None:
+                self._tg = tg
+                tg.create_task(venue.run(), name="venue-ws")
+                tg.create_task(feed.run(self.sink), name="feed")
+                try:
+                    async with asyncio.timeout(30):
+                        await self._index_seen.wait()
+                except TimeoutError:
+                    raise VenueUnavailable("no index level from the feed within 30 s") from None
+                self.all_markets = await self._load_markets()
+                await venue.subscribe_private()
+                await self._select()
+                rep = await om.start()
+                log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
+                self._gc.start(time.monotonic())  # collections between decisions only
+                stack.callback(self._gc.stop)
+                if signer is not None and self.s.kalshi.presign:
+                    executor = ThreadPoolExecutor(
+                        1, thread_name_prefix="presign", initializer=_background_thread
+                    )
+                    stack.callback(executor.shutdown, wait=False, cancel_futures=True)
+                    self._start_presign(tg, port, signer, executor)
+                tg.create_task(self._quote_loop(), name="quote")
+                tg.create_task(om.run_periodic(), name="reconcile")
+                if self.opts.dashboard:
+                    tg.create_task(self._dashboard_loop(), name="dashboard")
+
+            await self._supervise(start)
             self.result.summary = await self.acct.summary(self, time.monotonic() - t0)
         if self.opts.summary_json:
             import json
 
             Path(self.opts.summary_json).write_text(json.dumps(self.result.summary, indent=2))
         return self.result
-
-    async def _shutdown(self) -> None:
-        if self.om is None:
-            return
-        try:
-            ok = await self.om.shutdown(self._stop_reason or "shutdown")
-        except VenueError as e:
-            log.critical("SHUTDOWN CANCEL-ALL FAILED: %s", e)
-            ok = False
-        self.result.clean_shutdown = ok
-        if not ok:
-            log.critical("orders may still rest on the venue: check with `pmbot status`")
 
 
 def _background_thread() -> None:

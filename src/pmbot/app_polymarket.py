@@ -23,14 +23,12 @@ import dataclasses
 import json
 import logging
 import os
-import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pmbot.app import RunOptions, RunResult, Stop
 from pmbot.app_parts import Accounting, build_engine, build_inputs, guard_params
 from pmbot.app_polymarket_parts import (
     dashboard_loop,
@@ -40,6 +38,7 @@ from pmbot.app_polymarket_parts import (
     summary,
     wallet,
 )
+from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
@@ -47,7 +46,7 @@ from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import ONE, PriceGrid, PriceRange
 from pmbot.core.state import TradingState
-from pmbot.errors import AuthError, ConfigError, PmbotError, VenueError
+from pmbot.errors import AuthError, ConfigError, VenueError
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.execution.reconcile import ReconcileConfig
 from pmbot.logs import kv
@@ -82,8 +81,11 @@ class _EventView:
     fair: EventFairValue | None
 
 
-class PolyBotApp:
+class PolyBotApp(RunShell):
     """One bot run on Polymarket. Constructors do no I/O; `run()` does everything."""
+
+    om: OrderManager | None
+    _check_hint = "check the open orders on Polymarket"
 
     def __init__(
         self,
@@ -93,10 +95,10 @@ class PolyBotApp:
         *,
         sim_kw: dict[str, Any] | None = None,
     ) -> None:
+        self._init_shell(options)
         self.s = settings
         self.ps = settings.polymarket
         self.secrets = secrets
-        self.opts = options or RunOptions()
         self.sim_kw = sim_kw or {}
         self.sim: Any = None  # the embedded PolySim
         self.house: Any = None
@@ -104,7 +106,6 @@ class PolyBotApp:
         self.clock: Clock = LiveClock()
         self.venue: PolymarketVenue | None = None
         self.port: PolymarketPort | None = None
-        self.om: OrderManager | None = None
         self.ledger: Ledger | None = None
         self.acct = Accounting()
         self.markets: list[MarketSpec] = []
@@ -113,13 +114,10 @@ class PolyBotApp:
         self.engines: dict[str, QuoteEngine] = {}
         self.kill_switch = KillSwitch()
         self.decisions: dict[str, Any] = {}
-        self.result = RunResult()
         self.voided: list[ev.FillVoided] = []
         self.confirmed = 0
         self.quote_passes = 0
         self._wake = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._stop_reason = ""
         self.ledger_path = ""
 
     # ---- the Accounting / dashboard view of the whole run --------------------------------
@@ -296,35 +294,6 @@ class PolyBotApp:
             except VenueError as e:
                 log.warning("sync failed %s", kv(error=e))
 
-    def request_stop(self, reason: str) -> None:
-        """Ask the run to stop as --duration would (tests, embedding)."""
-        self._stop_reason = reason
-        self._stop.set()
-
-    async def _timer(self) -> None:
-        """Ends the run: --duration, a signal, or request_stop()."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.opts.duration_s):
-                await self._stop.wait()
-        if not self._stop.is_set():
-            self._stop_reason = f"duration {self.opts.duration_s:g}s reached"
-        raise Stop(self._stop_reason)
-
-    def _on_signal(self, sig: int) -> None:
-        if self._stop.is_set():
-            log.warning("%s again: already stopping (cancel-all in progress)", sig)
-            return
-        self.request_stop(signal.Signals(sig).name)
-
-    def _install_signals(self, stack: contextlib.AsyncExitStack) -> None:
-        """From the first moment to the last: a signal asks for a clean stop, never kills."""
-        if not self.opts.install_signal_handlers:
-            return
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._on_signal, sig)
-            stack.callback(loop.remove_signal_handler, sig)
-
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         if self.ps.fair_value == "external" and self.ps.external_probability is None:
@@ -379,44 +348,26 @@ class PolyBotApp:
                 ),
                 on_risk=self._on_risk,
             )
-            try:
-                async with asyncio.TaskGroup() as tg:
-                    tg.create_task(venue.run(), name="venue")
-                    tg.create_task(self._timer(), name="timer")
-                    if self.house is not None:
-                        for coro in house_tasks(self):
-                            tg.create_task(coro, name="house")
-                    rep = await self.om.start()
-                    log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
-                    tg.create_task(self._quote_loop(), name="quote")
-                    tg.create_task(self.om.run_periodic(), name="reconcile")
-                    if self.opts.dashboard:
-                        tg.create_task(dashboard_loop(self), name="dashboard")
-            except* Stop as eg:
-                log.info("stopping: %s", eg.exceptions[0])
-            except* (PmbotError, OSError) as eg:
-                log.error("fatal: %s", eg.exceptions[0])
-                self._stop_reason = f"fatal: {eg.exceptions[0]}"
-                await self._shutdown()
-                raise
-            await self._shutdown()
+            om = self.om
+
+            async def start(tg: asyncio.TaskGroup) -> None:
+                tg.create_task(venue.run(), name="venue")
+                if self.house is not None:
+                    for coro in house_tasks(self):
+                        tg.create_task(coro, name="house")
+                rep = await om.start()
+                log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
+                tg.create_task(self._quote_loop(), name="quote")
+                tg.create_task(om.run_periodic(), name="reconcile")
+                if self.opts.dashboard:
+                    tg.create_task(dashboard_loop(self), name="dashboard")
+
+            await self._supervise(start)
             self.result.summary = await summary(self, time.monotonic() - t0)
             await venue.aclose()
         if self.opts.summary_json:
             Path(self.opts.summary_json).write_text(json.dumps(self.result.summary, indent=2))
         return self.result
-
-    async def _shutdown(self) -> None:
-        if self.om is None:
-            return
-        try:
-            ok = await self.om.shutdown(self._stop_reason or "shutdown")
-        except VenueError as e:
-            log.critical("SHUTDOWN CANCEL-ALL FAILED: %s", e)
-            ok = False
-        self.result.clean_shutdown = ok
-        if not ok:
-            log.critical("orders may still rest on Polymarket: check the venue")
 
 
 def run_polymarket(settings: Settings, args: Any) -> int:
