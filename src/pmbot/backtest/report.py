@@ -54,7 +54,8 @@ def _fmt(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}"
+        d = 4 if abs(v) < 100 else 2
+        return f"{round(v, d) + 0.0:,.{d}f}"  # + 0.0: no "-0.0000" for a value that rounds to 0
     return str(v)
 
 
