@@ -86,7 +86,7 @@ class BotApp(RunShell):
         metrics: Any | None = None,
         recorder: Any | None = None,
     ) -> None:
-        self._init_shell(options)
+        self._init_shell(options, settings.bot.burst_wait_ms)
         self._check_hint = "check with `pmbot status`"
         self.s = settings
         self.secrets = secrets
@@ -110,7 +110,6 @@ class BotApp(RunShell):
         self._replan = False
         self.loop_stats = LoopStats()
         self._gc = IdleGC()
-        self._burst_wait_ns = round(settings.bot.burst_wait_ms * 1e6)
         self._reconnect = False
         self._index_seen = asyncio.Event()
         # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
@@ -162,17 +161,6 @@ class BotApp(RunShell):
         self._wake.set()
 
     _model: Any = None
-    _waiting_ns = 0  # when the sink woke the quote loop for an event not yet decided on
-
-    def _decision_overdue(self) -> bool:
-        """Asked by the WebSocket reader after each frame: True (once per wait) when an
-        event has waited `bot.burst_wait_ms` for its decision while the reader went on
-        through a burst of frames; the reader then gives the quote loop a turn."""
-        w = self._waiting_ns
-        if w and time.perf_counter_ns() - w >= self._burst_wait_ns:
-            self._waiting_ns = 0  # the next wake-up starts a new wait
-            return True
-        return False
 
     def _on_risk(self, code: str, detail: str) -> None:
         """The venue refused us for a money reason (e.g. insufficient balance): halt, ask a human."""

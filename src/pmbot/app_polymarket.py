@@ -95,7 +95,7 @@ class PolyBotApp(RunShell):
         *,
         sim_kw: dict[str, Any] | None = None,
     ) -> None:
-        self._init_shell(options)
+        self._init_shell(options, settings.bot.burst_wait_ms)
         self.s = settings
         self.ps = settings.polymarket
         self.secrets = secrets
@@ -175,6 +175,8 @@ class PolyBotApp(RunShell):
                 om.on_order_update(e)
             else:
                 self.state.apply(e)
+        if not self._waiting_ns:
+            self._waiting_ns = time.perf_counter_ns()
         self._wake.set()
 
     def _on_signed(self, client_order_id: str, order_id: str) -> None:
@@ -268,6 +270,7 @@ class PolyBotApp(RunShell):
                 async with asyncio.timeout(0.5):
                     await self._wake.wait()
             self._wake.clear()
+            self._waiting_ns = 0
             self.state.take_changes()
             now = self.clock.now_ns()
             desired: list[DesiredQuote] = []
@@ -314,6 +317,7 @@ class PolyBotApp(RunShell):
                 creds=creds,
                 heartbeat=self.ps.heartbeat_s,
                 reconcile_every=self.ps.book_reconcile_s,
+                yield_to=self._decision_overdue,
             )
             stack.push_async_callback(venue.close_session)
             venue.condition_ids = await market_ids(self.ps, venue.http, self.sim)

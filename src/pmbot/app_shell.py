@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,13 +60,27 @@ class RunShell:
     _stop_reason: str
     # where to look when the cancel-all could not be verified
     _check_hint = "check the venue"
+    _waiting_ns = 0  # when the sink woke the quote loop for an event not yet decided on
+    _burst_wait_ns = 250_000
 
-    def _init_shell(self, options: RunOptions | None) -> None:
+    def _init_shell(self, options: RunOptions | None, burst_wait_ms: float = 0.25) -> None:
         self.opts = options or RunOptions()
         self.result = RunResult()
         self.om = None
         self._stop_evt = asyncio.Event()
         self._stop_reason = ""
+        self._burst_wait_ns = round(burst_wait_ms * 1e6)
+
+    def _decision_overdue(self) -> bool:
+        """Asked by the WebSocket readers after each frame: True (once per wait) when an
+        event has waited `bot.burst_wait_ms` for its decision while the reader went on
+        through a burst of frames; the reader then gives the quote loop a turn. The sink
+        sets `_waiting_ns` when it wakes the loop; the loop clears it when it wakes."""
+        w = self._waiting_ns
+        if w and time.perf_counter_ns() - w >= self._burst_wait_ns:
+            self._waiting_ns = 0  # the next wake-up starts a new wait
+            return True
+        return False
 
     def request_stop(self, reason: str) -> None:
         """Ask the run to stop as --duration would (tests, embedding)."""

@@ -167,3 +167,24 @@ def test_a_waiting_decision_asks_the_websocket_reader_for_a_turn_once_per_wait(t
     patient = app_with(60_000)  # a minute: never reached here
     patient.sink(ev.IndexTick(1, 6800.0, "sim"))
     assert not patient._decision_overdue()
+
+
+def test_the_polymarket_app_asks_for_a_turn_the_same_way(tmp_path):
+    from pmbot.app_polymarket import PolyBotApp, RunOptions
+    from pmbot.core import events as ev
+    from pmbot.settings import Secrets, load_settings
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={
+            "ledger": {"path": str(tmp_path / "l.sqlite3")},
+            "bot": {"dashboard": False, "burst_wait_ms": 0},
+        },
+    )
+    app = PolyBotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    assert not app._decision_overdue()
+    app.sink([ev.IndexTick(1, 0.5, "x")])
+    assert app._wake.is_set()
+    assert app._decision_overdue()
+    assert not app._decision_overdue()  # once per wait

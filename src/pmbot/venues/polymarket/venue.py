@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
@@ -69,8 +69,11 @@ class PolymarketVenue:
         creds: ApiCreds | None = None,
         heartbeat: float | None = 5.0,
         reconcile_every: float | None = 5.0,
+        yield_to: Callable[[], bool] | None = None,
     ) -> None:
+        """`yield_to`: see `ws.PolyWs` (both channels' readers ask it after each frame)."""
         self.ep, self.emit = endpoints, emit
+        self.yield_to = yield_to
         self.clock = clock or LiveClock()
         self.http = PolyHttp(endpoints, signer, creds=creds, clock=self.clock, rng=rng)
         self.condition_ids = list(condition_ids)
@@ -89,7 +92,9 @@ class PolymarketVenue:
         ms = list(self.markets.values())
         creds = self.http.creds
         assert creds is not None
-        self.market_feed = MarketFeed(self.ep.ws, ms, self._on_market, self.http, clock=self.clock)
+        self.market_feed = MarketFeed(
+            self.ep.ws, ms, self._on_market, self.http, clock=self.clock, yield_to=self.yield_to
+        )
         self.user_feed = UserFeed(
             self.ep.ws,
             ms,
@@ -98,6 +103,7 @@ class PolymarketVenue:
             clock=self.clock,
             addresses=frozenset({self.http.signer.funder}),
             http=self.http,
+            yield_to=self.yield_to,
         )
         return ms
 

@@ -50,8 +50,12 @@ class PolyWs:
         ping_interval: float = 10.0,
         stale_after: float = 30.0,
         backoff: Backoff | None = None,
+        yield_to: Callable[[], bool] | None = None,
     ) -> None:
+        """`yield_to`: asked after each frame; True gives the event loop a turn before the
+        next one (frames already buffered are otherwise read in one go, without yielding)."""
         self.url, self.subscribe, self.on_frame = url, subscribe, on_frame
+        self.yield_to = yield_to
         self.on_up, self.on_down = on_up, on_down
         self.clock = clock or LiveClock()
         self.ping_interval, self.stale_after = ping_interval, stale_after
@@ -104,6 +108,7 @@ class PolyWs:
 
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         pinger = asyncio.create_task(self._pinger(ws))
+        yield_to = self.yield_to
         try:
             async for msg in ws:
                 self._last_rx = self.clock.monotonic()
@@ -112,6 +117,8 @@ class PolyWs:
                         self.pongs += 1
                         continue
                     await self.on_frame(msg.data)
+                    if yield_to is not None and yield_to():
+                        await asyncio.sleep(0)
                 elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
                     break
             return "closed by peer"
