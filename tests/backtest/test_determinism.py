@@ -178,3 +178,18 @@ def test_two_days_settle_each_and_give_a_daily_sharpe() -> None:
     assert [x["event"] for x in s["settlements"]] == ["KXINX-26JUN09SYN", "KXINX-26JUN10SYN"]
     assert sorted(s["daily"]["pnl"]) == ["2026-06-09", "2026-06-10"]
     assert "sharpe_annualised" in s["daily"]
+
+
+def test_a_sweep_refuses_a_config_that_runs_from_the_bots_settings(tmp_path: Path, capsys) -> None:
+    """The grid varies [params] keys, which a run from `[run] settings` ignores: its ranked
+    rows would describe another bot than the one `pmbot backtest` reports on."""
+    from pmbot.cli import main
+
+    (tmp_path / "bot.toml").write_text("")
+    cfg = tmp_path / "bt.toml"
+    cfg.write_text(
+        'strategies = ["pmbot"]\n[data]\nkind = "synthetic"\nend_s = 60\n'
+        '[run]\nsettings = "bot.toml"\n[sweep]\nedge = [50, 100]\n'
+    )
+    assert main(["backtest", str(cfg), "--sweep", "--no-progress"]) == 2
+    assert "remove `settings` to sweep" in capsys.readouterr().err

@@ -109,3 +109,120 @@ def test_post_only_cross_is_rejected() -> None:
     b.index(T0 + 3600 * S, 101.0)
     r = run(b, bidder(5000, 100))  # at the recorded ask: would cross
     assert r.j.fills == [] and r.j.rejects >= 1
+
+
+# ---- cases from the session-6 review ------------------------------------------------------
+MS = 1_000_000
+
+
+def _our_resting(r: Runner) -> list[tuple[str, int, int]]:
+    return [(o.order_id, o.price, o.remaining) for o in r.shadow.engine.live.get("us", {}).values()]
+
+
+def test_more_size_at_the_same_price_goes_behind_the_crowd_not_in_front() -> None:
+    from pmbot.backtest.matching import Shadow
+    from pmbot.core.book import BinaryBook
+
+    sp = spec()
+    book = BinaryBook(sp.grid, sp.ticker)
+    book.apply_delta(True, 4000, 1000)  # 10.00 displayed at 0.40
+    sh = Shadow([sp], [book])
+    oid, _ = sh.place(0, 0, True, 4000, 100)
+    assert sh.queue_ahead(oid) == 1000
+    ok, fills = sh.amend(1, oid, 4000, 200)  # top up 1.00 -> 2.00 at the same price
+    assert ok and fills == []
+    assert sh.queue_ahead(oid) == 1000  # the back of the level, behind the same 10.00
+    assert sh._crowd_at(0, True, 4000) == 1000  # the crowd is still the displayed size
+    f = sh.on_trade(2, 0, False, 4000, 1000)  # a 10.00 print takes the crowd ahead, not us
+    assert f == [] and sh.queue_ahead(oid) == 0
+
+
+def test_an_identical_snapshot_keeps_our_place_in_the_queue() -> None:
+    def scenario(resend: bool) -> Runner:
+        b = TapeBuilder([spec()])
+        base(b)  # we join behind 5.00 at 0.40
+        if resend:  # the same book sent again (a reconnect's snapshot)
+            b.snapshot(T0 + 1 * S, TICKER, yes=[(4000, 500)], no=[(5000, 300)])
+        b.trade(T0 + 2 * S, TICKER, 4000, 100, taker_buys_yes=False)
+        b.delta(T0 + 2 * S, TICKER, True, 4000, -100)
+        return run(b, bidder(4000, 200))
+
+    for resend in (False, True):
+        r = scenario(resend)
+        assert r.j.fills == []  # 1.00 printed, 5.00 were ahead of us
+        ((oid, _, _),) = _our_resting(r)
+        assert r.shadow.queue_ahead(oid) == 400
+
+
+def test_a_snapshot_with_less_size_goes_through_the_cancel_model() -> None:
+    b = TapeBuilder([spec()])
+    base(b)  # behind 5.00 at 0.40
+    b.delta(T0 + 1 * S, TICKER, True, 4000, 300)  # 3.00 more join behind us
+    b.snapshot(T0 + 2 * S, TICKER, yes=[(4000, 400)], no=[(5000, 300)])  # 8.00 -> 4.00
+    b.index(T0 + 3 * S, 100.5)
+    r = run(b, bidder(4000, 200), cancel_model="back")
+    ((oid, _, _),) = _our_resting(r)
+    assert r.shadow.queue_ahead(oid) == 400  # "back": the 3.00 behind went first, then 1.00 ahead
+    r = run(b, bidder(4000, 200), cancel_model="front")
+    ((oid, _, _),) = _our_resting(r)
+    assert r.shadow.queue_ahead(oid) == 100  # "front": 4.00 of the 5.00 ahead went
+
+
+def test_a_fill_before_an_amend_is_acknowledged_leaves_no_untracked_order() -> None:
+    def const(v: QuoteView) -> list[Quote]:
+        return [Quote(TICKER, "bid", 4200, 200)]  # 2.00 at 0.42, above the recorded 0.40
+
+    b = TapeBuilder([spec()])
+    base(b)
+    b.trade(T0 + 1 * S, TICKER, 4000, 100, taker_buys_yes=False)  # fills 1.00 of ours
+    # the decision tops up to 2.00: the amend arrives at +10 ms, its ack at +20 ms
+    b.trade(T0 + 1 * S + 15 * MS, TICKER, 4000, 100, taker_buys_yes=False)
+    b.index(T0 + 2 * S, 100.5)
+    r = run(b, ScriptedQuoter(const))
+    engine = _our_resting(r)
+    ours = {(o.order_id, o.price, o.remaining) for o in r.orders.values()}
+    assert engine == [(e, p, q) for e, p, q in engine if (e, p, q) in ours]  # every one tracked
+    assert sum(q for _, _, q in engine) == 200  # and no more than the strategy wants
+
+
+def test_fill_ratio_counts_size_quoted_by_amends() -> None:
+    from pmbot.backtest.metrics import summarize
+
+    def alternate(v: QuoteView) -> list[Quote]:  # re-price after every fill
+        n = v.positions.get(TICKER, 0) // 100
+        return [Quote(TICKER, "bid", 4200 if n % 2 == 0 else 4300, 200)]
+
+    b = TapeBuilder([spec()])
+    base(b)
+    for k in range(1, 6):
+        b.trade(T0 + k * S, TICKER, 4000, 100, taker_buys_yes=False)
+        b.delta(T0 + k * S, TICKER, True, 4000, -100)
+    r = run(b, ScriptedQuoter(alternate))
+    s = summarize(r.j)
+    assert r.j.amends == 5 and r.j.placed_qty == 200 + 5 * 200  # each re-price quotes 2.00 anew
+    assert s["fill_ratio"] == round(500 / 1200, 4)
+
+
+def test_a_recording_resumed_after_a_torn_write_reads_back_whole(tmp_path) -> None:
+    from pmbot.backtest.recorder import Recorder, load_tape
+
+    d = tmp_path / "rec"
+    r = Recorder(d, "test")
+    r.market(spec())
+    r.index(T0, 100.5)
+    r.delta(T0 + 1, TICKER, True, 4000, 500)
+    r.close()
+    with open(d / "events.bin", "ab") as f:
+        f.write(b"\x01" * 13)  # a crash in the middle of a record
+    with open(d / "meta.jsonl", "a") as f:
+        f.write('{"settle": "EV')  # and of a meta line
+    r = Recorder(d, "test")  # the bot restarted with --record on the same directory
+    r.market(spec())
+    r.index(T0 + 2 * S, 101.0)
+    r.trade(T0 + 3 * S, TICKER, 4000, 100, True)
+    r.settle("EVT", 101.0)
+    r.close()
+    t = load_tape(d)
+    assert t.ts.tolist() == [T0, T0 + 1, T0 + 2 * S, T0 + 3 * S]
+    assert t.qty.tolist() == [1_005_000, 500, 1_010_000, 100]
+    assert t.settlements == {"EVT": 101.0}

@@ -222,7 +222,8 @@ class Shadow:
         return d
 
     def amend(self, ts: int, order_id: str, price: Price, qty: Qty) -> tuple[bool, list[OurFill]]:
-        """New price and resting size; only a pure size decrease keeps queue priority."""
+        """New price and resting size; only a pure size decrease keeps queue priority (more
+        size at the same price, or a new price, puts the order at the back of its level)."""
         o = self.engine.orders.get(order_id)
         if o is None or o.status != "resting":
             return False, []
@@ -234,6 +235,13 @@ class Shadow:
         if opp is not None and (price >= opp if o.is_bid else price <= opp) and o.post_only:
             self.rejected += 1
             return False, []
+        if price == o.price:
+            # more size at the same price: the order goes to the back of its level (the engine
+            # re-queues it), the crowd stays as it is, ahead and behind
+            self.engine.amend(order_id, price, o.filled + qty, ts)
+            fills = self._collect(ts)
+            self.engine.drain()
+            return True, fills
         lvmap = self.bid_lv[m] if o.is_bid else self.ask_lv[m]
         old = o.price
         c = lvmap.get(old, 0) - 1

@@ -153,6 +153,10 @@ class OrderFlow:
                     self._send(t, ("cancel", cx.client_order_id), ok)
                     self.j.cancels += 1
         for a in p.amends:
+            oa = self.orders.get(a.client_order_id)
+            # quoted size: all of it at a new price, the increase at the same price
+            if oa is not None:
+                self.j.placed_qty += a.qty if a.price != oa.price else max(0, a.qty - oa.remaining)
             self.in_flight.add(a.client_order_id)
             ok = self._budget(t, self.cfg.write_costs["amend"])
             self._send(t, ("amend", a.client_order_id, a.price, a.qty), ok)

@@ -99,6 +99,7 @@ class Recorder:
     ) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
+        _repair_tails(self.path)  # resuming after a crash: appends must start on a boundary
         self._bin = open(self.path / "events.bin", "ab")  # noqa: SIM115 - closed in close()
         self._meta = open(self.path / "meta.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self._idx: dict[str, int] = {}
@@ -201,6 +202,22 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _repair_tails(path: Path) -> None:
+    """Cut what a crash left half-written: a partial record at the end of `events.bin`
+    (else every record appended after it would be read shifted) and a last `meta.jsonl`
+    line without its newline (else the next line would be glued to it)."""
+    b = path / "events.bin"
+    if b.exists():
+        size = b.stat().st_size
+        if size % RECORD_DTYPE.itemsize:
+            os.truncate(b, size - size % RECORD_DTYPE.itemsize)
+    m = path / "meta.jsonl"
+    if m.exists():
+        data = m.read_bytes()
+        if data and not data.endswith(b"\n"):
+            os.truncate(m, data.rfind(b"\n") + 1)
 
 
 def _read_meta(path: Path) -> list[dict[str, Any]]:

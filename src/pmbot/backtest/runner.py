@@ -204,8 +204,16 @@ class Runner(OrderFlow):
         heap, on_book = self.heap, self.cfg.requote_on_book
         n = len(ts_l)
         step = max(1, n // 200)
+        # markets whose book a snapshot replaced at `snap_t`: the shadow resyncs its levels
+        # once every row of that time is in (the snapshot's own levels follow its CLEAR as
+        # DELTA rows), so an unchanged level keeps our queue place, a smaller one goes through
+        # the cancel model and a larger one queues behind us
+        snap: list[int] = []
+        snap_t = -1
         for i in range(n):
             t = ts_l[i]
+            if snap and t != snap_t:
+                self._resync(snap_t, snap)
             while heap and heap[0][0] < t:
                 self._internal(heapq.heappop(heap))
             k = kind_l[i]
@@ -225,7 +233,7 @@ class Runner(OrderFlow):
                 else:
                     yp = ONE - p
                     hit = yp in ask_lv[m] or (d > 0 and yp <= bid_max[m])
-                if hit:
+                if hit and not (snap and m in snap):
                     f = shadow.on_delta(t, m, is_yes == 1, p, d)
                     if f:
                         self._fills(t, f)
@@ -258,9 +266,15 @@ class Runner(OrderFlow):
             elif k == CLEAR:
                 m = mkt_l[i]
                 books[m].clear()
-                shadow.on_clear(t, m)
+                if snap_t != t:
+                    snap.clear()
+                    snap_t = t
+                if m not in snap:
+                    snap.append(m)
             if progress is not None and i % step == 0:
                 progress(i, n)
+        if snap:
+            self._resync(snap_t, snap)
         while heap:
             self._internal(heapq.heappop(heap))
         self.j.events_processed = n
@@ -269,6 +283,12 @@ class Runner(OrderFlow):
         if progress is not None:
             progress(n, n)
         return self.j
+
+    def _resync(self, t: int, markets: list[int]) -> None:
+        """The snapshots of time t are complete: our queues meet the new displayed sizes."""
+        for m in markets:
+            self.shadow.on_clear(t, m)
+        markets.clear()
 
     # ---- internal events --------------------------------------------------------------------
     def _internal(self, item: tuple[int, int, int, Any]) -> None:
@@ -325,9 +345,13 @@ class Runner(OrderFlow):
             wait = 0
             if o is not None:
                 o.filled += f.qty
-                o.remaining = max(0, o.remaining - f.qty)
+                # the engine's order is the truth: an amend that reached the exchange but is
+                # not acknowledged yet may have changed its size (our view learns it at the ack)
+                eo = self.shadow.order(f.order_id)
+                done = eo is None or eo.status != "resting" or eo.remaining <= 0
+                o.remaining = 0 if done else eo.remaining  # type: ignore[union-attr]
                 wait = t - o.created_ns
-                if o.remaining == 0 and o.status is OrderStatus.RESTING:
+                if done and o.status is OrderStatus.RESTING:
                     self.orders.pop(coid, None)  # type: ignore[arg-type]
             fair = self._fair_mark(m, t)
             mid = self._mid_mark(m)

@@ -72,6 +72,10 @@ def main(args: argparse.Namespace) -> int:
         if not cfg.sweep:
             err.print("[red]config has no [sweep] grid[/red]")
             return 2
+        if cfg.settings:  # the grid varies [params]; a settings run ignores them
+            err.print("[red][run] settings: a sweep varies [params] and [limits] keys, which a "
+                      "run from the bot's settings ignores; remove `settings` to sweep[/red]")  # fmt: skip
+            return 2
         with tempfile.TemporaryDirectory() as d:
             path = str(Path(d) / "tape.npz")
             save_npz(tape, path)
