@@ -194,6 +194,30 @@ async def test_heartbeat_kill_switch(make_sim) -> None:
     await c.aclose()
 
 
+async def test_a_lost_heartbeat_reply_does_not_end_the_chain(make_sim) -> None:
+    """The venue moved the chain on but its reply never reached us: the 400 names the id it
+    expects, and the next heartbeat uses it (sending "" again would be refused until the
+    switch fires, cancelling every order)."""
+    import time
+
+    from pmbot.clock import ManualClock
+
+    clock = ManualClock(time.time_ns())
+    sim = await make_sim(heartbeat_timeout=15, clock=clock)
+    c = await _client(sim)
+    m = await c.market_info(CID)
+    stale = await c.heartbeat()
+    await c.heartbeat()  # the venue answered, but say the answer was lost:
+    c.heartbeat_id = stale
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=3000, size=500))
+    for _ in range(4):  # 40 s of heartbeats every 10 s: the chain holds
+        clock.advance(10)
+        assert await c.heartbeat()
+        await asyncio.sleep(0)  # the simulator's housekeeping
+    assert len(await c.open_orders()) == 1
+    await c.aclose()
+
+
 async def test_auth_window_tamper_legacy_and_order_types(poly_sim: PolySim) -> None:
     import json
 

@@ -319,8 +319,10 @@ class PolyHttp:
         except OrderRejected as e:
             if e.code != "invalid_heartbeat":
                 raise
-            self.heartbeat_id = ""  # expired or out of step: start a new chain
-            r = await self._get(Req.heartbeat(""), w.PolyHeartbeat)
+            # out of step (a reply we never got moved the chain on): the 400 names the id
+            # the venue expects, and a chain that has expired expects "" (a new one)
+            self.heartbeat_id = e.details or ""
+            r = await self._get(Req.heartbeat(self.heartbeat_id), w.PolyHeartbeat)
         self.heartbeat_id = r.heartbeat_id
         return self.heartbeat_id
 

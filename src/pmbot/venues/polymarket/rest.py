@@ -171,6 +171,13 @@ def _text(body: bytes) -> str:
         return body[:200].decode(errors="replace")
 
 
+def _expected_heartbeat(body: bytes) -> str | None:
+    try:
+        return w.decode(body, w.PolyErrorBody).heartbeat_id
+    except ProtocolViolation:
+        return None
+
+
 def check(status: int, headers: Mapping[str, str], body: bytes) -> bytes:
     """Return the body of a 200; raise the matching VenueError for anything else."""
     if status == 200:
@@ -192,7 +199,10 @@ def check(status: int, headers: Mapping[str, str], body: bytes) -> bytes:
             text, status=status, code=classify(text) if status == 503 else "server_error"
         )
     if status == 400:
-        raise OrderRejected(text, status=status, code=classify(text))
+        code = classify(text)
+        # the heartbeat's 400 names the id the venue expects next (doc §3.9): keep it
+        details = _expected_heartbeat(body) if code == "invalid_heartbeat" else None
+        raise OrderRejected(text, status=status, code=code, details=details)
     raise VenueError(text, status=status, code="unexpected_status")
 
 
