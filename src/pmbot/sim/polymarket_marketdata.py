@@ -47,6 +47,7 @@ class MarketDataRoutes:
     markets: dict[str, SimMarket]
     last_trade: dict[str, str]
     page_size: int
+    faults: Any  # polymarket_server.Faults
 
     def now_ms(self) -> int:  # provided by PolySim
         raise NotImplementedError
@@ -141,7 +142,12 @@ class MarketDataRoutes:
         )
 
     async def _book(self, request: web.Request) -> web.Response:
-        return _json(self._book_of(self._token(request)))
+        body = self._book_of(self._token(request))
+        gate = self.faults.hold_book
+        if gate is not None:  # the reply, made now, is held in flight until the test says
+            self.faults.books_held += 1
+            await gate.wait()
+        return _json(body)
 
     async def _books(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"[]")

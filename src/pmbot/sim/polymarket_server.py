@@ -48,6 +48,8 @@ class Faults:
     too_early_until: float = 0.0  # 425 until this monotonic time (engine restart)
     post_only_until: float = 0.0  # then post-only mode until this time
     cancel_only: bool = False
+    hold_book: asyncio.Event | None = None  # GET /book replies wait for this once made
+    books_held: int = 0  # how many replies have been held so far
 
 
 class PolySim(MarketDataRoutes):

@@ -257,3 +257,31 @@ async def test_trade_lifecycle_steps_with_the_simulator_clock(make_sim) -> None:
 async def _settle_one(sim: PolySim) -> None:
     while not (sim.hub.user_subs and all(s.owner for s in sim.hub.user_subs)):
         await asyncio.sleep(0)
+
+
+async def test_a_rest_book_older_than_the_stream_does_not_replace_it(poly_sim: PolySim) -> None:
+    """The freeze check fetches /book; frames that move the book while the reply is in
+    flight make the reply older than the book we hold: it must not overwrite it."""
+    c = await _client(poly_sim)
+    m = await c.market_info(CID)
+    got = Collector()
+    feed = MarketFeed(Endpoints.local(poly_sim.url).ws, [m], got, c, stale_after=5)
+    task = asyncio.create_task(feed.run())
+    book = lambda: feed.stream.books[CID]  # noqa: E731
+    await got.until(lambda: feed.stream.fresh[CID])
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4000, size=1000))
+    await got.until(lambda: book().best_yes_bid() == (4000, 1000))
+    poly_sim.faults.hold_book = gate = asyncio.Event()
+    check = asyncio.create_task(feed.reconcile())
+    while not poly_sim.faults.books_held:  # the reply is made and held
+        await asyncio.sleep(0)
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=4100, size=700))
+    await got.until(lambda: book().best_yes_bid() == (4100, 700))  # the stream has it
+    gate.set()
+    assert await check == 0  # the older reply was not applied
+    assert book().best_yes_bid() == (4100, 700) and feed.stream.fresh[CID]
+    poly_sim.faults.hold_book = None
+    assert await feed.reconcile() == 0  # and the next check agrees with the venue
+    await feed.ws.stop()
+    await task
+    await c.aclose()

@@ -62,6 +62,9 @@ class MarketStream:
         self._sz: dict[str, int] = {}  # size string -> Qty
         self.tick_changes: list[tuple[str, str]] = []  # (token, new tick) for the shell to drain
         self._lvl: dict[tuple[str, str, str], tuple[bool, int, int, bool]] = {}  # per book grid
+        # price_change frames applied per market: a REST book fetched while this moved is
+        # older than the book it would replace (`MarketFeed.reconcile`)
+        self.applied = dict.fromkeys(self.markets, 0)
 
     def px(self, s: str) -> int:
         p = self._px.get(s)
@@ -132,6 +135,7 @@ class MarketStream:
         if not self.fresh[cid]:
             self.needs_resync.add(cid)
             return
+        self.applied[cid] += 1
         check: tuple[str | None, str | None] | None = None
         lvl, sz = self._lvl, self._sz
         try:

@@ -226,11 +226,17 @@ class MarketFeed:
         if self.http is None:
             return 0
         n = 0
+        applied = self.stream.applied
         for cid, m in self.stream.markets.items():
+            before = applied[cid]
             try:
                 b = await self.http.book(m.yes_token)
             except VenueError as e:
                 log.warning("reconcile of %s failed: %s", cid, e)
+                continue
+            if applied[cid] != before and self.stream.fresh[cid]:
+                # frames moved the book while the request was out: the reply may be older
+                # than what we hold, and the stream is evidently alive; check next time
                 continue
             yes, no = token_levels(True, b.bids, b.asks)
             ref = BinaryBook(self.stream.books[cid].grid, cid)
