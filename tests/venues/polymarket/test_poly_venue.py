@@ -6,7 +6,7 @@ import asyncio
 import random
 
 from eth_account import Account
-from poly_simdata import CID
+from poly_simdata import CID, NO, YES
 from test_poly_ws import Collector
 
 from pmbot.core import events as ev
@@ -21,6 +21,27 @@ from pmbot.venues.polymarket.venue import PolymarketVenue, share_amount
 def test_share_amount_both_encodings() -> None:
     assert share_amount("100.0000") == share_amount("100000000") == 100_000_000
     assert share_amount("25") == 25_000_000
+
+
+def test_an_open_order_reads_both_sizes_in_the_encoding_of_its_original_size() -> None:
+    """Base units: 10 shares with half a share matched. "500000" alone would read as
+    500,000 shares (remaining 0: an order resting on the venue that we would stop tracking)."""
+    import msgspec
+
+    from pmbot.venues.polymarket import wire as w
+    from pmbot.venues.polymarket.convert import MarketInfo
+    from pmbot.venues.polymarket.venue import open_order_update
+
+    m = MarketInfo(CID, YES, NO)
+    fields = {"id": "0xo", "status": "LIVE", "owner": "k", "maker_address": "0xm", "market": CID,
+              "asset_id": YES, "side": "BUY", "price": "0.4", "outcome": "Yes",
+              "order_type": "GTC", "expiration": "0", "associate_trades": [], "created_at": 1}  # fmt: skip
+    for orig, matched in (("10000000", "500000"), ("10.000000", "0.500000")):
+        o = msgspec.convert({**fields, "original_size": orig, "size_matched": matched},
+                            w.PolyOpenOrder)  # fmt: skip
+        u = open_order_update(o, m, 1)
+        assert (u.initial, u.filled, u.remaining) == (1000, 50, 950), (orig, matched)
+        assert u.status is OrderStatus.RESTING
 
 
 async def test_venue_quotes_fills_and_clean_shutdown(poly_sim: PolySim) -> None:

@@ -37,18 +37,27 @@ __all__ = ["PolymarketVenue", "open_order_update", "share_amount"]
 log = logging.getLogger("pmbot.venues.polymarket")
 
 
-def share_amount(s: str) -> int:
+def _base_units(s: str) -> bool:
+    return "." not in s and len(s.lstrip("-")) >= 7
+
+
+def share_amount(s: str, base_units: bool | None = None) -> int:
     """Micro-shares from an open-order size: share decimals ("100.0000") as captured, or 6-dp
-    base units ("100000000") as the OpenAPI examples show (doc §3.6: parse both). An integer
-    string of 7+ digits is read as base units (no real order is a million shares)."""
-    if "." not in s and len(s) >= 7:
-        return int(s)
-    return parse_micro(s)
+    base units ("100000000") as the OpenAPI examples show (doc §3.6: parse both). Alone, an
+    integer string of 7+ digits is read as base units (no real order is a million shares);
+    `base_units` gives the encoding when a sibling field already told it."""
+    if base_units is None:
+        base_units = _base_units(s)
+    return int(s) if base_units and "." not in s else parse_micro(s)
 
 
 def open_order_update(o: w.PolyOpenOrder, m: MarketInfo, ts_ns: int) -> ev.OrderUpdate:
     side, price = order_side(m.leg(o.asset_id), o.side, parse_px(o.price))
-    orig, done = share_amount(o.original_size) // 10_000, share_amount(o.size_matched) // 10_000
+    # one encoding per record, told by the original size (at least the 5-share minimum, so
+    # 7+ digits in base units); a matched size under one share has fewer digits than that
+    units = _base_units(o.original_size)
+    orig = share_amount(o.original_size, units) // 10_000
+    done = share_amount(o.size_matched, units) // 10_000
     st = order_status(o.status)
     rem = 0 if st.terminal else max(0, orig - done)
     return ev.OrderUpdate(o.id, None, m.condition_id, side, price, st, orig, done, rem, ts_ns)
