@@ -49,9 +49,9 @@ def test_book_never_rests_crossed_and_pairs_conserve_cash(ops) -> None:
             res = eng.place(o)
         except MatchError:
             continue
-        for f in res.fills:
-            acc.fill(o, f.size, f.price_for(o))
-            acc.fill(f.maker, f.size, f.price_for(f.maker))
+        for f in res.fills:  # mined at once here
+            acc.settle(acc.fill(o, f.size, f.price_for(o)))
+            acc.settle(acc.fill(f.maker, f.size, f.price_for(f.maker)))
             assert f.price_for(o) + f.price_for(f.maker) == ONE or o.is_yes == f.maker.is_yes
         book = eng.books[CID]
         bb, ba = book.best(True), book.best(False)
@@ -76,3 +76,27 @@ def test_mirror_and_price_improvement() -> None:
     res = eng.place(EngineOrder("b", "k2", "t", CID, YES, True, "BUY", 6500, 4))
     (f,) = res.fills
     assert f.price_for(res.order) == 6000 and f.price_for(f.maker) == 4000 and f.size == 4
+
+
+def test_a_fill_moves_balances_when_mined_and_its_debits_count_at_once() -> None:
+    """Balances (what /balance-allowance reports) lag a match until the trade is mined; the
+    fill's debits already hold back new orders, its credits do not free anything yet."""
+    acc = Accounts(start_cash=100 * 10**6)
+    buyer, seller = "0x" + "b" * 40, "0x" + "5" * 40
+    acc.fund(seller, token=YES, shares=10 * 10**6)
+    buy = EngineOrder("b", "kb", buyer, CID, YES, True, "BUY", 4000, 10 * 10**6)
+    sell = EngineOrder("s", "ks", seller, CID, YES, True, "SELL", 4000, 10 * 10**6)
+    tb, ts = acc.fill(buy, 10 * 10**6, 4000), acc.fill(sell, 10 * 10**6, 4000)
+    assert acc.cash_of(buyer) == 100 * 10**6 and acc.shares_of(buyer, YES) == 0
+    assert acc.shares_of(seller, YES) == 10 * 10**6
+    assert acc.available(buyer, YES, True, []) == 96 * 10**6  # $4 paid, pending
+    assert acc.available(buyer, YES, False, []) == 0  # bought shares: not sellable yet
+    assert acc.available(seller, YES, False, []) == 0  # sold shares: gone at once
+    acc.settle(tb)
+    acc.settle(ts)
+    assert acc.cash_of(buyer) == 96 * 10**6 and acc.shares_of(buyer, YES) == 10 * 10**6
+    assert acc.shares_of(seller, YES) == 0 and acc.cash_of(seller) == 104 * 10**6
+    assert acc.available(buyer, YES, False, []) == 10 * 10**6
+    failed = acc.fill(buy, 10**6, 5000)
+    acc.drop(failed)  # a FAILED trade: nothing moved, nothing held
+    assert acc.cash_of(buyer) == acc.available(buyer, YES, True, []) == 96 * 10**6

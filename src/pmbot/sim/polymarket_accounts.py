@@ -1,8 +1,11 @@
 """Simulated Polymarket balances: pUSD and outcome tokens per funder, reservation, fees.
 
-Pure. Amounts are micro-units (1e-6 pUSD, 1e-6 shares). A fill moves funds at match time
-(MATCHED); a FAILED trade reverses exactly what its match moved, so the ledger can be
-checked to return to where it was.
+Pure. Amounts are micro-units (1e-6 pUSD, 1e-6 shares). A fill moves funds when its trade
+is mined (MINED), as the chain does: the balances the API reports (`cash_of`, `shares_of`)
+lag a match until then. Between MATCHED and MINED the fill is pending: its debits already
+count against what the address may still order (`available`), its credits do not (doc §7:
+tokens bought cannot be sold before settlement). A FAILED trade drops its pending fills, so
+nothing moved and the ledger can be checked to be where it was.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Accounts:
     start_shares: int = 0
     cash: dict[str, int] = field(default_factory=dict)
     shares: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    pending: dict[str, list[Transfer]] = field(default_factory=lambda: defaultdict(list))
 
     def _touch(self, addr: str) -> str:
         a = addr.lower()
@@ -68,22 +72,24 @@ class Accounts:
     def available(self, addr: str, token: str, is_buy: bool, live: list[EngineOrder]) -> int:
         """Free pUSD (buy) or free shares of `token` (sell) after open orders' reservations."""
         a = addr.lower()
+        owed = self.pending.get(a, ())
         if is_buy:
             held = sum(
                 notional(o.remaining, o.price)
                 for o in live
                 if o.maker_address.lower() == a and o.side == "BUY"
             )
-            return self.cash_of(a) - held
+            return self.cash_of(a) + sum(min(0, t.cash) for t in owed) - held
         held = sum(
             o.remaining
             for o in live
             if o.maker_address.lower() == a and o.side == "SELL" and o.token_id == token
         )
-        return self.shares_of(a, token) - held
+        given = sum(min(0, t.shares) for t in owed if t.token == token)
+        return self.shares_of(a, token) + given - held
 
     def fill(self, o: EngineOrder, shares: int, price: Price, fee: int = 0) -> Transfer:
-        """Move one side of a fill; returns what moved so it can be reversed."""
+        """One side of a fill, pending until its trade is mined (`settle`) or fails (`drop`)."""
         a = self._touch(o.maker_address)
         cost = notional(shares, price)
         t = (
@@ -91,8 +97,21 @@ class Accounts:
             if o.side == "BUY"
             else Transfer(a, o.token_id, cost - fee, -shares)
         )
-        self.apply(t)
+        self.pending[a].append(t)
         return t
+
+    def settle(self, t: Transfer) -> None:
+        """The trade was mined: the pending fill moves the balances."""
+        self.drop(t)
+        self.apply(t)
+
+    def drop(self, t: Transfer) -> None:
+        """The fill is no longer pending (mined, or its trade FAILED: nothing moved)."""
+        owed = self.pending[t.address]
+        for i, x in enumerate(owed):
+            if x is t:
+                del owed[i]
+                return
 
     def apply(self, t: Transfer, sign: int = 1) -> None:
         self.cash[t.address] += sign * t.cash

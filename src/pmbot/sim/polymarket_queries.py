@@ -61,6 +61,16 @@ class QueryRoutes:
         rec, _ = await self.sim.l2(request)
         q, s = request.query, self.sim
         addr = rec.address
+        st = q.get("signature_type", "0")
+        if st in ("1", "2", "3"):
+            # a proxy, Safe or deposit wallet: the funds are the wallet's, which the key owns
+            # (the one its orders of that type named; else its only wallet)
+            owned = [w for w, o in s.wallet_owners.items() if o == addr.lower()]
+            funder = s.funders.get((rec.api_key, int(st)))
+            if funder is not None:
+                addr = funder
+            elif len(owned) == 1:
+                addr = owned[0]
         if q.get("asset_type", "COLLATERAL").upper() == "COLLATERAL":
             bal = s.accounts.cash_of(addr)
         else:

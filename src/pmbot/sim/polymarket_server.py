@@ -81,6 +81,9 @@ class PolySim(MarketDataRoutes):
             heartbeat_timeout,
         )
         self.wallet_owners = {k.lower(): v.lower() for k, v in (wallet_owners or {}).items()}
+        # (api key, signature type) -> the funder its accepted orders named: whose balance
+        # GET /balance-allowance reports for that signature type
+        self.funders: dict[tuple[str, int], str] = {}
         self.order_rate, self.cancel_rate = order_rate, cancel_rate
         self.auto_tick = auto_tick
         self.base_tick: dict[str, str] = {}

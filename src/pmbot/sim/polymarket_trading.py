@@ -165,6 +165,7 @@ class Trading(QueryRoutes):
         m = s.markets[book.cid]
         order_hash, recovered = recover_order(msgspec.to_builtins(w), s.chain_id, m.neg_risk)
         self._check_signer(rec, w.maker, w.signer, w.signatureType, recovered)
+        self.sim.funders[(rec.api_key, int(w.signatureType))] = w.maker.lower()
         side = w.side
         if side not in ("BUY", "SELL"):
             raise _Reject("invalid side")
@@ -339,9 +340,9 @@ class Trading(QueryRoutes):
         for status, delay in zip(steps, (s.mined_delay, s.confirmed_delay), strict=True):
             await s.clock.sleep(delay)
             t.status, t.last_ms = status, s.now_ms()
-            if status == "FAILED":
+            if status in ("MINED", "FAILED"):  # the chain moves the funds, or nothing moves
                 for tr in t.transfers:
-                    s.accounts.apply(tr, -1)
+                    (s.accounts.settle if status == "MINED" else s.accounts.drop)(tr)
             await self._trade_event(t)
 
     # ---- cancels -----------------------------------------------------------------------------

@@ -137,6 +137,11 @@ async def test_proxy_and_deposit_wallet_signature_types(make_sim) -> None:
         m = await c.market_info(CID)
         r = await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=3000, size=1000))
         assert r.status == "live", st
+        # the balance reported for this signature type is the funder's, not the key's
+        sim.accounts.fund(funder, cash=7)
+        assert (
+            await c.balance() == sim.accounts.cash_of(funder) != sim.accounts.cash_of(owner.address)
+        )
         await c.cancel_all()
         await c.aclose()
     stranger = await _client(

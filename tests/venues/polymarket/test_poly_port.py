@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -21,7 +22,13 @@ from pmbot.venues.polymarket.urls import Endpoints
 from pmbot.venues.polymarket.venue import PolymarketVenue
 
 
-async def test_port_contract(poly_sim: PolySim) -> None:
+async def test_port_contract(make_sim) -> None:
+    import time
+
+    from pmbot.clock import ManualClock
+
+    clock = ManualClock(time.time_ns())  # the simulator's: trades are mined when it says
+    poly_sim = await make_sim(clock=clock)
     v = PolymarketVenue(
         Endpoints.local(poly_sim.url),
         OrderSigner(Account.create().key.hex()),
@@ -61,6 +68,12 @@ async def test_port_contract(poly_sim: PolySim) -> None:
     await house.order(m.yes_token, "BUY", 5100, 4_000_000, "FAK")
     (fill,) = await port.get_fills()
     assert (fill.side, fill.price, fill.qty, fill.order_id) == (Side.ASK, 5100, 400, ask.order_id)
+    # matched, not mined: the token balances have not moved, the position counts the fill
+    assert {p.ticker: p.qty for p in await port.get_positions()} == {CID: -400}
+    assert await port.get_balance() == 1_000_000 * 1_000_000
+    clock.advance(1)  # mined (the stream is not running: the port asks REST for the status)
+    while any(t.status == "MATCHED" for t in poly_sim.trades.values()):
+        await asyncio.sleep(0)
     assert {p.ticker: p.qty for p in await port.get_positions()} == {CID: -400}
     assert await port.get_balance() == 1_000_000 * 1_000_000 - 4 * 490_000  # 4 NO at 0.49
 
@@ -73,6 +86,16 @@ async def test_port_contract(poly_sim: PolySim) -> None:
     )
     assert not isinstance(out[0], Exception) and isinstance(out[1], NotFound)
     assert await port.list_orders(status=OrderStatus.RESTING) == []
+
+    # a GTC order that is not post-only takes the house's 100 at 0.52 on arrival and rests
+    # the other 50: "matched", but it still rests and must stay tracked
+    part = await port.create_order(
+        CreateOrder("c-take", CID, Side.BID, 5200, 15_000, post_only=False)
+    )
+    assert part.remaining is None and part.filled is None
+    resting = {u.client_order_id: u for u in await port.list_orders(status=OrderStatus.RESTING)}
+    assert resting["c-take"].remaining == 5_000
+    await port.cancel(CancelOrder(part.order_id, CID, "c-take"))
 
     # a port that never acked them (a restart) learns the ids and settles them by id
     fresh = PolymarketPort(v)

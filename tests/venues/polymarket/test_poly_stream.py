@@ -69,9 +69,14 @@ def test_user_trade_lifecycle_fill_then_void() -> None:
         isinstance(fill, ev.Fill) and fill.provisional and fill.is_taker and fill.side is Side.BID
     )
     assert fill.qty == 10_000 and fill.price == 5000
+    assert us.unsettled() == {m.condition_id: 100 * 10**6}  # matched, not mined: +100 YES
     assert us.on_frame(json.dumps({**t, "status": "MINED"}), 2) == []
     (void,) = us.on_frame((FIX / "ws_user_trade_full_failed.json").read_bytes(), 3)
     assert isinstance(void, ev.FillVoided) and void.trade_id == t["id"]
+    assert us.unsettled() == {}
+    # FAILED is final: a late CONFIRMED (or MINED) frame of the same trade changes nothing
+    assert us.on_frame(json.dumps({**t, "status": "CONFIRMED"}), 4) == []
+    assert not us.confirmed(t["id"], t["taker_order_id"])
     maker = UserStream([m], owner=t["maker_orders"][0]["owner"])
     (mf,) = maker.on_frame(json.dumps(t), 4)
     assert not mf.is_taker and mf.side is Side.ASK and not mf.provisional and mf.fee == 0

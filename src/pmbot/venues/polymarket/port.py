@@ -122,9 +122,13 @@ class PolymarketPort:
         st = (resp.status or "").lower()
         filled: Qty | None = None
         remaining: Qty | None = None
-        if st == "matched":  # traded in full on arrival (never for post-only)
+        if st == "matched" and self._type(r) in ("FAK", "FOK"):
+            # traded on arrival and nothing rests (the fills tell how much traded)
             filled, remaining = r.qty, 0
             self._over.add(oid)
+        # "matched" for a GTC/GTD order (never a post-only one): traded on arrival, perhaps
+        # in part, the rest resting; left unknown here, the user channel and the
+        # reconciliation tell what rests (taking it as done would leave a remainder untracked)
         return OrderAck(oid, r.client_order_id, self._now(), filled, remaining)
 
     async def create_order(self, req: CreateOrder) -> OrderAck:
@@ -248,12 +252,24 @@ class PolymarketPort:
         return out
 
     async def get_positions(self) -> list[PositionSnapshot]:
+        """Token balances, plus our fills matched but not mined yet (the balances move only
+        when a trade is mined): the position once every trade we know of settles."""
         now = self._now()
         out = []
+        feed = self.venue.user_feed
+        if feed is not None:  # the trades still pending: their status now, not the stream's
+            for trade_id in dict.fromkeys(k[0] for k in feed.stream.unsettled_keys()):
+                for t in await self.http.trades(id=trade_id):
+                    told = [e for e in feed.stream.trade(t, now) if not isinstance(e, Fill)]
+                    if told:
+                        self.venue.emit(told)
+        # (a trade mined between that look-up and the balance reads below counts twice;
+        # the next reconciliation, a few seconds on, sees it once)
+        pending = {} if feed is None else feed.stream.unsettled()
         for cid, m in self.venue.markets.items():
             yes = await self.http.balance("CONDITIONAL", m.yes_token)
             no = await self.http.balance("CONDITIONAL", m.no_token)
-            net = yes - no  # micro-shares, YES terms
+            net = yes - no + pending.get(cid, 0)  # micro-shares, YES terms
             q = net // 10_000 if net >= 0 else -(-net // 10_000)
             out.append(PositionSnapshot(cid, q, now))
         return out

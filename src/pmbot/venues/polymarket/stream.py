@@ -311,6 +311,8 @@ class UserStream:
             m, is_yes = hit
             key = (t.id, oid)
             prev = self.seen.get(key)
+            if prev == "FAILED":
+                continue  # terminal: a late MINED/CONFIRMED frame changes nothing
             self.seen[key] = status
             if status == "FAILED":
                 if prev is not None and prev != "FAILED":
@@ -396,6 +398,20 @@ class UserStream:
         k = (f.ticker, f.side.value)
         self.exact[k] = self.exact.get(k, 0) - e6
         self.booked[k] = self.booked.get(k, 0) - f.qty
+
+    def unsettled(self) -> dict[str, int]:
+        """Per market, the micro-shares (YES terms: YES minus NO tokens) of our fills not
+        mined yet (MATCHED or RETRYING): the token balances the venue reports move only when
+        a trade is mined (doc §7), so a position compared with them must add these."""
+        out: dict[str, int] = {}
+        for key in self.unsettled_keys():
+            f, e6 = self.fills[key]
+            out[f.ticker] = out.get(f.ticker, 0) + f.side.sign * e6
+        return out
+
+    def unsettled_keys(self) -> list[tuple[str, str]]:
+        """(trade id, order id) of our fills not mined yet."""
+        return [k for k in self.fills if self.seen.get(k) in ("MATCHED", "RETRYING")]
 
     def confirmed(self, trade_id: str, order_id: str) -> bool:
         return self.seen.get((trade_id, order_id)) == "CONFIRMED"
