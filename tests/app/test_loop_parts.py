@@ -188,3 +188,24 @@ def test_the_polymarket_app_asks_for_a_turn_the_same_way(tmp_path):
     assert app._wake.is_set()
     assert app._decision_overdue()
     assert not app._decision_overdue()  # once per wait
+
+
+def test_a_websocket_reconnect_asks_the_order_manager_to_catch_up(tmp_path):
+    """Fills and order changes sent while the socket was down, and the exchange's own
+    cancels, are fetched at once after a reconnect (not at the next periodic reconcile)."""
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.settings import Secrets, load_settings
+    from pmbot.venues.kalshi.stream import KalshiStream
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": False}},
+    )
+    app = BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    stream = KalshiStream(app.sink)
+    stream.connected(1)
+    assert not app._reconnect  # the first connect: start() reconciles anyway
+    stream.disconnected(2, "socket closed")
+    stream.connected(3)
+    assert app._reconnect

@@ -221,6 +221,23 @@ async def test_fills_deduplicated_and_backfilled_after_reconnect(venue, clock, t
     assert (ask.filled, ask.remaining) == (300, 200)
 
 
+async def test_a_lost_fill_stays_in_the_backfill_window_after_a_newer_one(venue, clock, tmp_path):
+    """The window starts at the last reconciliation whose positions agreed, not at the
+    newest fill: a fill lost, then a newer one a minute later, is still fetched."""
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
+    venue.trade(A, Side.ASK, 4800, 300)
+    bot.deliver(venue, drop=True)  # lost
+    clock.advance(61)
+    venue.trade(A, Side.ASK, 4800, 200)
+    bot.deliver(venue)  # the newer one arrives
+    rep = await bot.om.reconcile()
+    assert rep.ok and len(rep.backfill) == 1
+    assert bot.state.position(A) == venue.positions[A] == 500
+    assert bot.ledger.fill_count() == 2
+
+
 async def test_cancel_404_after_fill_resolved_via_list_and_fills(venue, clock, tmp_path):
     bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.0)
     await bot.om.start()

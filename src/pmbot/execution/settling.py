@@ -25,6 +25,7 @@ from pmbot.execution.sending import Sender
 __all__ = ["Settler"]
 
 log = logging.getLogger("pmbot.execution")
+_FILLS_COMPLETE = "fills_complete_ns"  # ledger meta: see Settler._fills_complete_ns
 
 
 class Settler(Sender):
@@ -124,8 +125,19 @@ class Settler(Sender):
         finally:
             self._touched = None
 
+    def _fills_complete_ns(self) -> int:
+        """Every fill before this is in the ledger: the time of the last reconciliation whose
+        positions agreed with the venue's (else, as before one, the newest fill or the start).
+        Not the newest fill: a fill lost before a newer one must stay in the backfill window."""
+        v = self.ledger.get_meta(_FILLS_COMPLETE)
+        if v is not None:
+            return int(v)
+        last = self.ledger.last_fill_ts_ns()
+        return last if last is not None else self._start_ns
+
     async def _reconcile_once(self) -> ReconcileReport:
         venue = self.venue
+        listed_ns = self.clock.now_ns()  # the lists below are at least this recent
         positions = {p.ticker: p.qty for p in await venue.get_positions()}
         resting = await venue.list_orders(status=OrderStatus.RESTING)
         live = self.state.live_orders()
@@ -134,10 +146,7 @@ class Settler(Sender):
         tickers = sorted({o.ticker for o in missing})
         for t in tickers:
             history += await venue.list_orders(ticker=t)
-        last = self.ledger.last_fill_ts_ns()
-        since = (last if last is not None else self._start_ns) - int(
-            self.config.fill_lookback_s * 1e9
-        )
+        since = self._fills_complete_ns() - int(self.config.fill_lookback_s * 1e9)
         fills = await venue.get_fills(since_ns=since)
         balance = await venue.get_balance()
         coids, oids = self.ledger.known_among(
@@ -161,6 +170,8 @@ class Settler(Sender):
         await self._apply(rep)
         self.last_report = rep
         self.reconciled = rep.ok
+        if rep.ok:  # positions agree: no fill from before the lists is missing
+            self.ledger.set_meta(_FILLS_COMPLETE, str(listed_ns))
         if not rep.clean:
             self._needs_reconcile = True
             log.warning(

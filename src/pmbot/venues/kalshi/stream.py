@@ -130,6 +130,7 @@ class KalshiStream:
         # ticker -> (YES price-string -> tick, NO price-string -> tick, book): direct mode only
         self._ticks: dict[str, tuple[dict[str, int], dict[str, int], BinaryBook]] = {}
         self._counts = self._conv._counts
+        self._up_reason = "connected"  # then "reconnected" on every later connect
         self._reset_connection()
 
     # ---- connection lifecycle ---------------------------------------------------------
@@ -150,7 +151,10 @@ class KalshiStream:
         self.connected_ = True
         self.reconnect_reason = None
         self._last_rx_ns = now_ns
-        self.sink(ev.ConnectionState(now_ns, self.venue, "ws", True))
+        # "reconnected" tells the order manager to rebuild what the outage hid (fills,
+        # order changes, the exchange's own cancels: protocol §4.1)
+        self.sink(ev.ConnectionState(now_ns, self.venue, "ws", True, self._up_reason))
+        self._up_reason = "reconnected"
         for channel, tickers in self.desired.items():
             if tickers is None or tickers:
                 self._subscribe(channel, tickers, now_ns)
