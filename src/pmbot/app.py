@@ -111,6 +111,7 @@ class BotApp(RunShell):
         self.loop_stats = LoopStats()
         self._gc = IdleGC()
         self._reconnect = False
+        self._left: set[str] = set()  # markets of events left behind (see `_scope`)
         self._index_seen = asyncio.Event()
         # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
         self.metrics = metrics
@@ -267,8 +268,11 @@ class BotApp(RunShell):
             self.all_markets = await self._load_markets()
             ev_t = select_event(self.all_markets, now, pull_ns)
         if ev_t != self.event_ticker and self.event_markets and self.om is not None:
-            # leaving an event: pull its quotes before anything else
-            await self.om.sync([], tickers=[m.ticker for m in self.event_markets])
+            # leaving an event: pull its quotes before anything else; an order of it still
+            # in flight or of unknown outcome is pulled by a later decision (`_scope`)
+            left = [m.ticker for m in self.event_markets]
+            self._left.update(left)
+            await self.om.sync([], tickers=left)
         if ev_t is None:
             if self.event_ticker:
                 log.info(
@@ -385,7 +389,7 @@ class BotApp(RunShell):
             wake_at = d.wake_at_ns
             # planned and committed in the same step as the decision (no await in between:
             # the plan never goes out on a state older than the one it was made from)
-            p = om.prepare(d.quotes, tickers=[m.ticker for m in self.event_markets])
+            p = om.prepare(d.quotes, tickers=self._scope())
             if p is not None and p.frozen:
                 self._replan = True  # a market waited on an answer: plan again when it comes
             stats.decide(time.perf_counter_ns() - t0)
@@ -400,6 +404,18 @@ class BotApp(RunShell):
             self.acct.mark(self.state, self.fair)
             while len(self._syncs) >= _MAX_SYNCS_IN_FLIGHT:  # a slow venue: let one finish
                 await asyncio.wait(self._syncs, return_when=asyncio.FIRST_COMPLETED)
+
+    def _scope(self) -> list[str]:
+        """The markets a decision plans for: the event's, and any market of an event left
+        behind where we still have a live order (it was in flight, or its outcome unknown,
+        when that event's quotes were pulled): nothing is desired there, so it is cancelled."""
+        scope = [m.ticker for m in self.event_markets]
+        if self._left:
+            stray = {o.ticker for o in self.state.live_orders() if o.ticker in self._left}
+            if stray:
+                return scope + sorted(stray - set(scope))
+            self._left.clear()
+        return scope
 
     async def _send(self, p: Any) -> None:
         """One decision's calls; their answers wake the loop if a later plan had to leave a

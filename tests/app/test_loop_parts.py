@@ -209,3 +209,39 @@ def test_a_websocket_reconnect_asks_the_order_manager_to_catch_up(tmp_path):
     stream.disconnected(2, "socket closed")
     stream.connected(3)
     assert app._reconnect
+
+
+def test_an_order_left_behind_by_an_event_roll_stays_in_the_decisions_scope(tmp_path):
+    """Pulling a left event's quotes cannot cancel an order still in flight or of unknown
+    outcome; every later decision plans for its market too (nothing is desired there, so it
+    is cancelled once it can be), until no live order of ours is left on it."""
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.core.orders import LiveOrder, OrderStatus, Side
+    from pmbot.execution.planner import plan
+    from pmbot.settings import Secrets, load_settings
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": False}},
+    )
+    app = BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    new = _spec("KXINXU-NEW-T1")
+    app.event_markets = [new]
+    app._left = {"KXINXU-OLD-T1", "KXINXU-OLD-T2"}
+    stray = LiveOrder("c1", "KXINXU-OLD-T1", Side.BID, 4800, 500, 500, OrderStatus.UNKNOWN)
+    app.state.register_order(stray)
+    assert app._scope() == ["KXINXU-NEW-T1", "KXINXU-OLD-T1"]
+    app.state.set_order_status("c1", OrderStatus.RESTING, 1, order_id="o1")  # reconciled
+    p = plan([], app.state.live_orders(), lambda: "x", tickers=app._scope())
+    assert [c.client_order_id for b in p.cancel_batches for c in b] == ["c1"]
+    app.state.set_order_status("c1", OrderStatus.CANCELED, 2)
+    assert app._scope() == ["KXINXU-NEW-T1"] and not app._left
+
+
+def _spec(ticker: str):
+    from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
+    from pmbot.core.money import PriceGrid
+
+    return MarketSpec(ticker, ticker.rsplit("-", 1)[0], "KXINXU", StrikeType.GREATER_OR_EQUAL,
+                      7000.0, None, PriceGrid.linear_cent(), FeeSchedule(), 0)  # fmt: skip
