@@ -238,6 +238,49 @@ async def test_a_lost_fill_stays_in_the_backfill_window_after_a_newer_one(venue,
     assert bot.ledger.fill_count() == 2
 
 
+async def test_a_fill_racing_a_size_up_amend_leaves_one_order_of_the_right_size(
+    venue, clock, tmp_path
+):
+    """Amend 5 -> 10 contracts; a taker takes 5 and its fill reaches us before the amend's
+    answer (made before the fill). The order still rests 5: it must stay live here, not
+    look executed (the planner would quote a second order beside it)."""
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 500)], tickers=[A])
+    amend = venue.amend
+
+    async def amend_then_fill(req):
+        ack = await amend(req)
+        venue.trade(A, Side.ASK, 4800, 500)
+        bot.deliver(venue)  # the stream's fill beats the HTTP answer
+        return ack
+
+    venue.amend = amend_then_fill
+    await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
+    (o,) = bot.state.orders.values()
+    assert o.status is OrderStatus.RESTING and (o.filled, o.remaining) == (500, 500)
+    assert resting_view(venue) == [(A, "bid", 4800, 500)]
+    venue.amend = amend
+    await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])  # back up to 10: one order
+    assert resting_view(venue) == [(A, "bid", 4800, 1000)]
+    assert bot.state.position(A) == venue.positions[A] == 500
+
+
+async def test_a_refused_size_up_amend_keeps_the_old_total(venue, clock, tmp_path):
+    from pmbot.errors import OrderRejected
+
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 500)], tickers=[A])
+    venue.fail["amend"] = [OrderRejected("no", status=400, code="invalid_order")]
+    await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
+    (o,) = bot.state.orders.values()
+    assert (o.initial, o.remaining, o.status) == (500, 500, OrderStatus.RESTING)
+    venue.trade(A, Side.ASK, 4800, 500)
+    bot.deliver(venue)
+    assert o.status is OrderStatus.EXECUTED and o.remaining == 0
+
+
 async def test_cancel_404_after_fill_resolved_via_list_and_fills(venue, clock, tmp_path):
     bot = Bot(venue, clock, tmp_path / "b.db", reconcile_retry_s=0.0)
     await bot.om.start()

@@ -370,6 +370,11 @@ class Sender:
         o = self.state.orders[a.client_order_id]
         req = AmendOrder(a.order_id, a.client_order_id, a.ticker, a.side, a.price, a.total)
         self.stats.writes["amend"] += 1
+        # while it is in flight the venue may already rest the larger total: a fill arriving
+        # meanwhile must not make the order look executed (it would vanish from the planner's
+        # view and be quoted twice); a refusal puts the old total back
+        old_initial = o.initial
+        o.initial = max(o.initial, a.total)
         try:
             r: OrderAck | BaseException = await self.venue.amend(req)
         except AuthError:
@@ -381,18 +386,27 @@ class Sender:
         if isinstance(r, OrderAck):
             # `filled` stays the sum of fills we applied; `initial` becomes the venue's total
             o.price = a.price
-            vfilled = max(o.filled, o.initial - o.remaining) if r.filled is None else r.filled
-            o.remaining = max(0, a.total - vfilled) if r.remaining is None else r.remaining
+            if r.filled is not None and r.remaining is not None:
+                # an answer made before fills we have applied since: what rests is its
+                # total less every fill known (fills it reports may still be on their way)
+                vfilled = max(r.filled, o.filled)
+                o.remaining = max(0, r.filled + r.remaining - vfilled)
+            else:
+                vfilled = max(o.filled, old_initial - o.remaining) if r.filled is None else r.filled
+                o.remaining = max(0, a.total - vfilled) if r.remaining is None else r.remaining
             o.initial = vfilled + o.remaining
             self._set(
                 o, OrderStatus.RESTING if o.remaining else OrderStatus.EXECUTED, self.clock.now_ns()
             )
             self._acks.append((o, "amend_ack"))
         else:
-            if not isinstance(r, RateLimited | OrderRejected):
-                # it may have applied: assume the larger total, so fills arriving meanwhile
-                # cannot make it look executed while it still rests (reconcile settles it)
-                o.initial = max(o.initial, a.total)
+            if isinstance(r, RateLimited | OrderRejected):
+                o.initial = old_initial  # refused: the old total stands
+                o.remaining = min(o.remaining, max(0, o.initial - o.filled))
+                if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
+                    self._set(o, OrderStatus.EXECUTED, self.clock.now_ns())
+            # else it may have applied: the larger total stays assumed, so fills arriving
+            # meanwhile cannot make it look executed while it still rests (reconcile settles it)
             self._failed(o, r, "amend", terminal_if_refused=False)
 
     async def _decrease(self, d: DecreaseAction) -> None:
