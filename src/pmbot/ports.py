@@ -87,6 +87,11 @@ class VenuePort(Protocol):
 
     async def get_positions(self) -> list[PositionSnapshot]: ...
 
+    async def get_settlements(self, tickers: Sequence[str]) -> dict[str, bool]:
+        """Which of `tickers` the venue has settled for us: ticker -> the YES side won.
+        (A settled market's position leaves the positions list.)"""
+        ...
+
     async def get_balance(self) -> Micros: ...
 
     async def create_order_group(self, contracts_limit: Qty) -> str:

@@ -74,6 +74,7 @@ class FakeVenue:
         self.fills: list[Fill] = []
         self.stream: list[Fill] = []  # fills for the test to deliver (or drop)
         self.positions: Counter[str] = Counter()
+        self.settled: dict[str, bool] = {}
         self.balance: Micros = 1_000_000_000
         self.external: dict[str, tuple[Price | None, Price | None]] = {}  # others' best bid/ask
         self.calls: Counter[str] = Counter()
@@ -316,6 +317,15 @@ class FakeVenue:
 
     async def get_balance(self) -> Micros:
         return self.balance
+
+    async def get_settlements(self, tickers: Sequence[str]) -> dict[str, bool]:
+        self.calls["get_settlements"] += 1
+        return {t: self.settled[t] for t in tickers if t in self.settled}
+
+    def settle(self, ticker: str, yes_won: bool) -> None:
+        """The market settles: its position leaves the positions list (as on Kalshi)."""
+        self.settled[ticker] = yes_won
+        self.positions.pop(ticker, None)
 
     async def create_order_group(self, contracts_limit: Qty) -> str:
         gid = f"G{next(self._ids)}"

@@ -499,6 +499,30 @@ async def test_settlement_closes_position_and_is_recovered(venue, clock, tmp_pat
     assert p.qty == 0 and p.realized == (10_000 - 4000) * 300 and bot2.recovery.settlements == 1
 
 
+async def test_a_market_settled_while_the_bot_was_down_is_settled_at_restart(
+    venue, clock, tmp_path
+):
+    """The venue's positions list only unsettled markets: a position that settled while we
+    were down is found in its settlements, booked, and quoting goes on (it refused forever)."""
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 500)], tickers=[A])
+    venue.trade(A, Side.ASK, 4800, 500)
+    bot.deliver(venue)
+    bot.om.flush_acks()
+    bot.ledger.close()
+    venue.settle(A, yes_won=True)
+    clock.advance(3600)
+    bot2 = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    assert bot2.state.position(A) == 500
+    rep = await bot2.om.start()
+    assert rep.ok and bot2.state.position(A) == 0
+    assert bot2.state.positions[A].realized == (10_000 - 4800) * 500
+    assert await bot2.om.sync([q(B, Side.BID, 5000, 500)], tickers=[B]) is not None
+    bot3 = Bot(venue, clock, tmp_path / "b.db")  # and the ledger has it
+    assert bot3.state.position(A) == 0 and bot3.recovery.settlements == 1
+
+
 async def test_cancel_rejected_after_close_is_not_retried_forever(venue, clock, tmp_path):
     from pmbot.errors import OrderRejected
 

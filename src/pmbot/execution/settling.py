@@ -125,6 +125,20 @@ class Settler(Sender):
         finally:
             self._touched = None
 
+    async def _settled_meanwhile(self, venue_positions: dict[str, int]) -> None:
+        """A position we hold that the venue no longer lists may have settled while we did
+        not hear of it (the bot was down, or the stream missed it): ask, and settle it here
+        as `on_settlement` does (else every later comparison would refuse to quote)."""
+        gone = sorted(
+            t for t, p in self.state.positions.items() if p.qty and not venue_positions.get(t)
+        )
+        if not gone:
+            return
+        now = self.clock.now_ns()
+        for t, yes_won in (await self.venue.get_settlements(gone)).items():
+            pnl = self.on_settlement(t, yes_won, now)
+            log.info("settled while away ticker=%s yes_won=%s pnl=%s", t, yes_won, pnl / 1e6)
+
     def _fills_complete_ns(self) -> int:
         """Every fill before this is in the ledger: the time of the last reconciliation whose
         positions agreed with the venue's (else, as before one, the newest fill or the start).
@@ -139,6 +153,7 @@ class Settler(Sender):
         venue = self.venue
         listed_ns = self.clock.now_ns()  # the lists below are at least this recent
         positions = {p.ticker: p.qty for p in await venue.get_positions()}
+        await self._settled_meanwhile(positions)
         resting = await venue.list_orders(status=OrderStatus.RESTING)
         live = self.state.live_orders()
         missing = orders_to_resolve(live, resting, self._in_flight)
@@ -156,6 +171,10 @@ class Settler(Sender):
             self.clock.now_ns(), resting, history, tickers, fills, positions, balance
         )
         local_pos = {t: p.qty for t, p in self.state.positions.items()}
+        for t, m in self.state.market_status.items():
+            # determined and closed here at $1/$0; the venue lists it until it settles
+            if m.result in ("yes", "no") and not local_pos.get(t):
+                positions.pop(t, None)
         skip = set(self._in_flight) | (self._touched or set())
         rep = reconcile(
             snap,

@@ -322,6 +322,12 @@ async def test_every_endpoint_decodes_against_the_simulator(rig: Any) -> None:
     trades = await h.trades(ticker=t)
     assert trades and trades[0].ticker == t
     assert isinstance(await h.settlements(), list)
+    from pmbot.venues.kalshi.port import KalshiPort
+
+    port = KalshiPort(r.venue)
+    assert await port.get_settlements([t]) == {}
+    r.sim.exchange.ledger.settle(t, True, r.sim.clock.now_ns())  # we hold 1 YES from the IOC
+    assert await port.get_settlements([t, "KXINX-NOPE"]) == {t: True}
     gid = await h.create_order_group(1000)
     assert any(g.order_group_id == gid for g in await h.order_groups())
     await h.set_order_group_limit(gid, 2000)

@@ -214,6 +214,15 @@ class KalshiPort:
     async def get_balance(self) -> Micros:
         return await self.venue.balance()
 
+    async def get_settlements(self, tickers: Sequence[str]) -> dict[str, bool]:
+        """/portfolio/settlements per ticker (positions list only unsettled markets)."""
+        out: dict[str, bool] = {}
+        for t in tickers:
+            for s in await self.http.settlements(ticker=t):
+                if s.ticker == t and s.market_result in ("yes", "no"):
+                    out[t] = s.market_result == "yes"
+        return out
+
     async def create_order_group(self, contracts_limit: Qty) -> str:
         return await self.http.create_order_group(contracts_limit)
 

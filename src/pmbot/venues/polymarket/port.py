@@ -277,6 +277,11 @@ class PolymarketPort:
     async def get_balance(self) -> Micros:
         return await self.http.balance()
 
+    async def get_settlements(self, tickers: Sequence[str]) -> dict[str, bool]:
+        """Nothing leaves the position list here: a resolved market's tokens stay in the
+        balances until redeemed (the market channel's `market_resolved` tells the result)."""
+        return {}
+
     async def create_order_group(self, contracts_limit: Qty) -> str:
         raise VenueError(
             "Polymarket has no order groups: the heartbeat is the exchange-side kill switch",
