@@ -19,6 +19,7 @@ from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, TRADE, KalshiStrea
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "kalshi"
 T = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
+U = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-JIM"
 S = 1_000_000_000
 
 
@@ -483,3 +484,44 @@ def test_server_restarting_seq_with_a_snapshot_is_accepted() -> None:
     r.feed(snap(7, 1, T, [["0.4700", "2.00"]], []))
     r.feed(delta(7, 2, T, "yes", "0.4700", "1.00"))
     assert r.state.book_fresh[T] and r.state.books[T].depth(True) == [(4700, 300)]
+
+
+def test_a_second_gap_during_a_resync_asks_again_for_the_books_already_refreshed() -> None:
+    r = Rig(T, U)
+    _connect(r, T, U)
+    r.feed(subscribed(1, 7))
+    r.feed(snap(7, 1, T, [["0.4700", "3.00"]], []))
+    r.feed(snap(7, 2, U, [["0.4700", "3.00"]], []))
+    r.feed(delta(7, 4, T, "yes", "0.4700", "1.00"))  # 3 lost
+    (first,) = r.sent()
+    assert first["params"]["market_tickers"] == sorted([T, U])
+    r.feed(snap(7, 5, T, [["0.4700", "3.00"]], []))  # T answered, U still awaited
+    assert r.state.book_fresh[T] and not r.state.book_fresh[U]
+    r.feed(delta(7, 7, T, "yes", "0.4700", "1.00"))  # 6 lost: T stale again
+    (again,) = r.sent()
+    assert again["params"] == {"sids": [7], "action": "get_snapshot", "market_tickers": [T]}
+    r.feed(snap(7, 8, U, [["0.4700", "3.00"]], []))
+    r.feed(snap(7, 9, T, [["0.4800", "1.00"]], []))
+    assert r.state.book_fresh[T] and r.state.book_fresh[U]
+
+
+@pytest.mark.parametrize("code", [17, 18, 27])
+def test_a_transient_subscribe_refusal_of_a_wanted_channel_reconnects(code: int) -> None:
+    """Else the channel (fills!) stays silent for the whole connection."""
+    r = Rig(T)
+    r.s.want(FILL, None)
+    r.s.connected(r.now)
+    (cmd,) = r.sent()
+    r.feed({"type": "error", "id": cmd["id"], "msg": {"code": code, "msg": "Command timeout"}})
+    assert r.s.reconnect_reason == f"subscribe {FILL} refused code {code}"
+
+
+def test_a_lost_fill_subscription_asks_for_a_catch_up() -> None:
+    r = Rig(T)
+    r.s.want(FILL, None)
+    r.s.connected(r.now)
+    (cmd,) = r.sent()
+    r.feed(subscribed(cmd["id"], 3, FILL))
+    r.feed({"type": "error", "sid": 3, "msg": {"code": 25, "msg": "Subscription buffer overflow"}})
+    ups = [e for e in r.events if isinstance(e, ev.ConnectionState) and e.up]
+    assert ups[-1].reason == f"resubscribed {FILL}"  # the app reconciles on "re..."

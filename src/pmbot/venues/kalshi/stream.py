@@ -56,6 +56,7 @@ LIFECYCLE = "market_lifecycle_v2"
 ALL_MARKETS = None  # desired ticker set meaning "no market filter"
 _NO_FILTER = frozenset({LIFECYCLE})
 _TERMINAL_CODES = frozenset({10, 25})
+_RETRY_CODES = frozenset({17, 18, 27})  # internal error, command timeout, too many requests
 _enc = msgspec.json.Encoder()
 
 
@@ -557,6 +558,12 @@ class KalshiStream:
             self._resubscribe(self._subs[cmd.sid], now_ns, f"get_snapshot refused code {code}")
         elif code == 16 and f.msg.market_ticker and cmd.cmd in ("subscribe", "add", "get_snapshot"):
             self._drop_unknown_market(cmd, f.msg.market_ticker, now_ns)
+        elif cmd.cmd in ("subscribe", "add") and code in _RETRY_CODES:
+            # a transient refusal (internal error, timeout, command rate) of something still
+            # wanted: without it the channel (fills!) would stay silent for the whole
+            # connection; a new connection subscribes everything again and catches up
+            if cmd.channel in self.desired and self.reconnect_reason is None:
+                self.reconnect_reason = f"{cmd.cmd} {cmd.channel} refused code {code}"
 
     def _drop_unknown_market(self, cmd: _Cmd, ticker: str, now_ns: int) -> None:
         """One unknown market fails the whole command: stop wanting it, retry the rest."""
@@ -609,8 +616,18 @@ class KalshiStream:
             self._mark_stale(t, now_ns, reason)
         rs = self._resync.get(sub.sid)
         if rs is not None and rs.stage == 1:
+            # a get_snapshot is already on its way for the books still awaiting one; those
+            # it has refreshed since are stale again and need one more
+            again = sub.tickers - rs.tickers
             rs.tickers |= sub.tickers
-            return  # a get_snapshot is already on its way
+            if again:
+                rs.deadline_ns = now_ns + self.resync_timeout_ns  # the new request's time
+                self._send(
+                    "update_subscription",
+                    {"sids": [sub.sid], "action": "get_snapshot", "market_tickers": sorted(again)},
+                    _Cmd("get_snapshot", BOOK, tuple(sorted(again)), sub.sid),
+                )
+            return
         self.stats.resyncs += 1
         self._resync[sub.sid] = _Resync(1, now_ns + self.resync_timeout_ns, set(sub.tickers))
         self._send(
@@ -638,6 +655,11 @@ class KalshiStream:
         log.warning(
             "kalshi ws resubscribe channel=%s old_sid=%d reason=%s", sub.channel, sub.sid, reason
         )
+        if sub.channel in (FILL, USER_ORDERS):
+            # what the lost subscription dropped is fetched at once, as after a reconnect
+            self.sink(
+                ev.ConnectionState(now_ns, self.venue, "ws", True, f"resubscribed {sub.channel}")
+            )
         if desired is None or desired:
             if sub.channel == BOOK:
                 self._resync[-sub.sid] = _Resync(
