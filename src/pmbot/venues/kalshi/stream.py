@@ -558,12 +558,16 @@ class KalshiStream:
             self._resubscribe(self._subs[cmd.sid], now_ns, f"get_snapshot refused code {code}")
         elif code == 16 and f.msg.market_ticker and cmd.cmd in ("subscribe", "add", "get_snapshot"):
             self._drop_unknown_market(cmd, f.msg.market_ticker, now_ns)
-        elif cmd.cmd in ("subscribe", "add") and code in _RETRY_CODES:
+        elif (
+            cmd.cmd in ("subscribe", "add")
+            and code in _RETRY_CODES
+            and cmd.channel in self.desired
+            and self.reconnect_reason is None
+        ):
             # a transient refusal (internal error, timeout, command rate) of something still
             # wanted: without it the channel (fills!) would stay silent for the whole
             # connection; a new connection subscribes everything again and catches up
-            if cmd.channel in self.desired and self.reconnect_reason is None:
-                self.reconnect_reason = f"{cmd.cmd} {cmd.channel} refused code {code}"
+            self.reconnect_reason = f"{cmd.cmd} {cmd.channel} refused code {code}"
 
     def _drop_unknown_market(self, cmd: _Cmd, ticker: str, now_ns: int) -> None:
         """One unknown market fails the whole command: stop wanting it, retry the rest."""
