@@ -6,7 +6,8 @@ they start and how they decide; they stop the same way:
 * a stop is asked for by SIGINT/SIGTERM (from the first moment to the last: a signal never
   kills), `--duration` (market time: simulated seconds on an embedded simulator), the kill
   switch or `request_stop()`; it surfaces as `Stop` inside the run's TaskGroup;
-* any fatal error (`PmbotError`, `OSError`) still runs the shutdown before it propagates;
+* any other error (ours, the network's, or a bug such as a ValueError) still runs the
+  shutdown before it propagates;
 * the shutdown is the order manager's cancel-all, verified against the venue's open orders;
   `RunResult.clean_shutdown` says whether it was.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pmbot.clock import Clock
-from pmbot.errors import PmbotError, VenueError
+from pmbot.errors import VenueError
 
 __all__ = ["RunOptions", "RunResult", "RunShell", "Stop"]
 
@@ -133,8 +134,8 @@ class RunShell:
                 await start(tg)
         except* Stop as eg:
             log.info("stopping: %s", eg.exceptions[0])
-        except* (PmbotError, OSError) as eg:
-            log.error("fatal: %s", eg.exceptions[0])
+        except* Exception as eg:  # ours, the network's, or a bug: nothing may stay resting
+            log.error("fatal: %r", eg.exceptions[0])
             self._stop_reason = f"fatal: {eg.exceptions[0]}"
             await self._shutdown()
             raise

@@ -231,6 +231,30 @@ async def test_auth_failure_of_a_send_stops_the_bot(tmp_path: Path) -> None:
         await sim.stop()
 
 
+async def test_a_bug_in_the_decision_still_cancels_everything(tmp_path: Path) -> None:
+    """Not a PmbotError: a plain ValueError from the pricing code once orders rest ends the
+    run as fatal, after the verified cancel-all."""
+    sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    try:
+        app = _app(tmp_path, sim, 600)
+        fair = app._fair_value
+
+        def buggy(now: int):  # type: ignore[no-untyped-def]
+            if sim.exchange.engine.resting(sim.key.user):
+                raise ValueError("a bug")
+            return fair(now)
+
+        app._fair_value = buggy  # type: ignore[method-assign]
+        with pytest.raises(BaseExceptionGroup) as ei:
+            await asyncio.wait_for(app.run(), 60)
+        assert ei.group_contains(ValueError)
+        assert app._stop_reason.startswith("fatal:") and app.result.clean_shutdown
+        assert sim.exchange.engine.resting(sim.key.user) == []
+    finally:
+        await sim.stop()
+
+
 async def test_pulls_the_closing_event_and_rolls_to_the_next(tmp_path: Path) -> None:
     """Quoting the hourly KXINXU ladder from 11:58 ET: before the 12:00 event closes its quotes
     are pulled (nothing of ours rests on it from `pull_before_close_s` on), then the bot
