@@ -231,6 +231,24 @@ async def test_auth_failure_of_a_send_stops_the_bot(tmp_path: Path) -> None:
         await sim.stop()
 
 
+async def test_a_tripped_order_group_stops_the_bot(tmp_path: Path) -> None:
+    """Fills over the group's limit within 15 s: the exchange cancels the group's orders and
+    refuses new ones; the bot halts on the first refusal instead of quoting into them."""
+    sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    try:
+        app = _app(tmp_path, sim, 600, risk={"order_group_contracts": 1.0})
+        res = await asyncio.wait_for(app.run(), 60)
+        assert "order_group" in res.summary["stop_reason"], res.summary["stop_reason"]
+        assert (
+            app.om is not None
+            and sum(n for k, n in app.om.stats.rejects.items() if "order_group" in k) <= 2
+        )  # halted at the first refusals (one decision's batch), not 77 of them
+        assert res.clean_shutdown and sim.exchange.engine.resting(sim.key.user) == []
+    finally:
+        await sim.stop()
+
+
 async def test_a_bug_in_the_decision_still_cancels_everything(tmp_path: Path) -> None:
     """Not a PmbotError: a plain ValueError from the pricing code once orders rest ends the
     run as fatal, after the verified cancel-all."""

@@ -465,6 +465,10 @@ class Sender:
                 self.stats.requote = True
             elif code == INSUFFICIENT_BALANCE and self.on_risk is not None:
                 self.on_risk(INSUFFICIENT_BALANCE, ctx)
+            elif "order_group" in code and self.on_risk is not None:
+                # the exchange tripped our order group (fills over its limit in 15 s): it
+                # refuses every new order until a reset; that is the kill switch speaking
+                self.on_risk(code, ctx)
             log.info("%s rejected code=%s %s", what, code, ctx)
             if terminal_if_refused:
                 nxt = OrderStatus.REJECTED
