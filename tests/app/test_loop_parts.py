@@ -245,3 +245,17 @@ def _spec(ticker: str):
 
     return MarketSpec(ticker, ticker.rsplit("-", 1)[0], "KXINXU", StrikeType.GREATER_OR_EQUAL,
                       7000.0, None, PriceGrid.linear_cent(), FeeSchedule(), 0)  # fmt: skip
+
+
+def test_the_live_calendar_prices_a_month_into_a_run(tmp_path):
+    """The bot's calendar is built once at start: it must outlast a long run (it ended 20
+    days on, and pricing raised from then)."""
+    from pmbot.app_parts import fair_model
+    from pmbot.settings import load_settings
+
+    s = load_settings(None, environ={}, overrides={"ledger": {"path": str(tmp_path / "l")}})
+    start = 1_795_000_000 * 10**9  # 2026-11-18
+    m = fair_model(s, start, None)
+    later = start + 40 * 86_400 * 10**9
+    assert m.calendar.closes[-1] > later
+    assert m.stdev(later, m.calendar.next_close(later), 16.0) > 0

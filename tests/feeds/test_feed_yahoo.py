@@ -286,6 +286,34 @@ async def test_stream_ticks_decoded_by_yfinance(clock: ParkingClock, yahoo: Loop
         await stop(task)
 
 
+async def test_a_stream_of_vix_only_does_not_stop_the_index_polls(
+    clock: ParkingClock, yahoo: LoopbackYahoo
+) -> None:
+    """The stream counts as live for the index only while it carries the index."""
+    stream_ms = 1_796_050_800_000
+    yahoo.ws_frames = [frame("^VIX", 17.31, stream_ms + i) for i in range(3)]
+    got = asyncio.Event()
+    events: list[FeedEvent] = []
+
+    def sink(e: FeedEvent) -> None:
+        events.append(e)
+        if isinstance(e, VolTick):
+            got.set()
+
+    feed = make(clock, yahoo, stream_url=f"http://127.0.0.1:{yahoo.port}/ws")
+    task = asyncio.create_task(feed.run(sink))
+    try:
+        await asyncio.wait_for(got.wait(), 10)
+        assert feed._last_stream_msg is None  # no index frame yet: the poll loop goes on
+        await clock.idle(3)
+        polled = yahoo.hits.get("^GSPC", 0)
+        await clock.step(1.0, 3)
+        assert yahoo.hits.get("^GSPC", 0) > polled  # polled over HTTP
+        assert any(isinstance(e, IndexTick) for e in events)
+    finally:
+        await stop(task)
+
+
 async def test_stream_down_falls_back_to_polling(clock: ParkingClock, yahoo: LoopbackYahoo) -> None:
     feed = make(
         clock, yahoo, stream_url=f"http://127.0.0.1:{yahoo.port}/no-such-ws", vol_symbols={}

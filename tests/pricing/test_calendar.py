@@ -54,9 +54,12 @@ def test_half_day_and_holiday(cal: TradingCalendar) -> None:
 def test_weekend_counts_one_overnight(cal: TradingCalendar) -> None:
     fri_close, mon_close = ts("2026-11-20 16:00"), ts("2026-11-23 16:00")
     assert cal.variance_time(fri_close, mon_close) == pytest.approx(1.0 + cal.overnight)
-    # a Saturday instant sits inside the overnight, between the two values
+    # the cash index does not move until Monday's open: from a Saturday instant (or Monday
+    # 08:00) all of the overnight variance is still to come, as a step at the open
     sat = cal.variance_time(ts("2026-11-21 12:00"), mon_close)
-    assert 1.0 < sat < 1.0 + cal.overnight
+    assert sat == pytest.approx(1.0 + cal.overnight)
+    assert cal.variance_time(ts("2026-11-23 08:00"), mon_close) == pytest.approx(sat)
+    assert cal.variance_time(ts("2026-11-23 08:00"), ts("2026-11-23 10:00")) > cal.overnight
     with_weekend = TradingCalendar(cal.opens, cal.closes, closed_day=0.05)
     assert with_weekend.variance_time(fri_close, mon_close) == pytest.approx(
         1.0 + cal.overnight + 0.1

@@ -77,11 +77,42 @@ def test_a_changed_market_list_is_seen_without_forget(cal: TradingCalendar) -> N
     p = m.pricer(E, specs)
     assert m.fair_value(E, list(specs), now, 6812.0, 20.0) == first  # equal specs: same
     assert m.pricer(E, tuple(specs)) is p
-    # same tickers, a later close: the same pricer, the new default reference time
-    specs[:] = [dataclasses.replace(s, close_ts_ns=close + 3600 * 10**9) for s in specs]
+    # same tickers, a later close (the next morning): the same pricer, the new reference time
+    specs[:] = [dataclasses.replace(s, close_ts_ns=close + 18 * 3600 * 10**9) for s in specs]
     wider = m.fair_value(E, specs, now, 6812.0, 20.0)
     assert m.pricer(E, specs) is p and wider.sigma > first.sigma
     # a market more: a new pricer
     more = kalshi_style_ladder(E, 6700, 25, 11, close_ts_ns=close)
     assert len(m.fair_value(E, more, now, 6812.0, 20.0).fair) == len(more)
     assert m.pricer(E, more) is not p
+    # the same tickers, every strike 100 points up (metadata_updated): priced on the new edges
+    moved = [
+        dataclasses.replace(
+            s,
+            floor_strike=None if s.floor_strike is None else s.floor_strike + 100,
+            cap_strike=None if s.cap_strike is None else s.cap_strike + 100,
+        )
+        for s in more
+    ]
+    again = m.fair_value(E, moved, now, 6812.0, 20.0)
+    fresh = FairValueModel(cal, k=0.7, prior_strength=None).fair_value(E, moved, now, 6812.0, 20.0)
+    assert again.edges == fresh.edges and again.fair == fresh.fair
+
+
+def test_yesterdays_realised_variance_is_not_blended_into_todays_open(
+    cal: TradingCalendar,
+) -> None:
+    """From the open until today's first print the accumulator still holds Friday's: the
+    implied level alone is used (it doubled the variance at 09:30:00)."""
+    m = FairValueModel(cal, k=0.7, prior_strength=0.5)
+    t = ts("2026-11-27 09:30")  # the Friday half day
+    level = 6800.0
+    for i in range(600):  # a wild morning: 0.3 % moves every 30 s
+        level *= 1.003 if i % 2 else 0.997
+        m.on_index(t + i * 30 * 10**9, level)
+    friday = m.session_variance(t + 300 * 30 * 10**9, 20.0)
+    implied = m.session_variance(ts("2026-11-30 09:29:59"), 20.0)  # closed: implied
+    assert friday > 1.5 * implied
+    assert m.session_variance(ts("2026-11-30 09:30"), 20.0) == implied  # Monday, no print yet
+    m.on_index(ts("2026-11-30 09:30:01"), level)
+    assert m.session_variance(ts("2026-11-30 09:31"), 20.0) == pytest.approx(implied, rel=0.05)

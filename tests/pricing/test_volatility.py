@@ -22,6 +22,14 @@ def test_vix_session_sigma() -> None:
     assert float(vix_session_sigma(16.0, 0.7)) == pytest.approx(0.7 * 0.16 / math.sqrt(252))
 
 
+def test_rolling_k_skips_a_missing_return_instead_of_spreading_it() -> None:
+    r = np.array([0.02, np.nan, 0.02, 0.02, 0.02, 0.02])
+    s = np.full(6, 0.01)
+    k = rolling_k(r, s, window=2, min_obs=1)
+    assert k[2] == pytest.approx(2.0)  # its window holds the NaN: the one finite return counts
+    assert k[4] == pytest.approx(2.0) and k[5] == pytest.approx(2.0)  # windows past it: clean
+
+
 def test_fit_k_recovers_the_ratio() -> None:
     rng = np.random.default_rng(1)
     implied = np.full(20_000, 0.01)

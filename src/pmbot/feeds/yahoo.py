@@ -219,7 +219,8 @@ class YahooFeed(IndexFeed):
                     if got is None:
                         continue
                     self.stream_backoff.reset()
-                    self._last_stream_msg = self.clock.monotonic()
+                    if got[0] == self.index_symbol:  # VIX frames do not stand in for the index
+                        self._last_stream_msg = self.clock.monotonic()
                     ev = self._to_event(*got)
                     if ev is not None:
                         q.put_nowait(ev)

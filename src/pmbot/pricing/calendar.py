@@ -144,7 +144,8 @@ class TradingCalendar:
         return self.closes[i]
 
     def cumulative(self, t_ns: int) -> float:
-        """Variance units since the first session's open (monotone, continuous)."""
+        """Variance units since the first session's open (monotone; flat overnight, the
+        overnight share added as a step at the next open)."""
         i = self.session_index(t_ns)
         if i < 0:
             raise ValueError("t is before the calendar's first session")
@@ -155,9 +156,10 @@ class TradingCalendar:
             if t_ns > c:
                 raise ValueError("t is past the calendar's last session")
             return self.v_close[i]
-        # overnight: spread linearly between this close and the next open
-        nxt = self.opens[i + 1]
-        return self.v_close[i] + (self.v_open[i + 1] - self.v_close[i]) * (t_ns - c) / (nxt - c)
+        # overnight: the cash index does not move between the close and the next open (the
+        # level priced is still the close), so the overnight variance arrives as a step at
+        # the open: from any overnight time, all of it is still to come
+        return self.v_close[i]
 
     def variance_time(self, t_ns: int, ref_ns: int) -> float:
         """Regular-session variance units from t to the reference time (0 if ref <= t)."""

@@ -61,8 +61,12 @@ class FairValueModel:
     def session_variance(self, ts_ns: int, vix: float) -> float:
         # `vix_session_sigma` on scalars, without its array round trip (the same IEEE ops)
         implied = (self.k * vix / 100.0 / math.sqrt(TRADING_DAYS)) ** 2
-        if self.prior_strength is None or not self.calendar.is_open(ts_ns):
-            return implied
+        if (
+            self.prior_strength is None
+            or not self.calendar.is_open(ts_ns)
+            or self._session != self.calendar.session_index(ts_ns)
+        ):
+            return implied  # (nor before today's first print: the accumulator is yesterday's)
         return blend_session_variance(
             implied,
             self.realised.rv_session,
@@ -87,7 +91,9 @@ class FairValueModel:
         last = self._pricer_specs.get(event_ticker)
         if p is not None and last is not None and last[0] == key:
             return p, last[1]
-        if p is None or p.tickers != tuple(m.ticker for m in key):
+        # the edges depend on the strikes: rebuilt when a market is added or a strike changes
+        # under the same ticker (Kalshi's metadata_updated), kept when only a close moved
+        if p is None or last is None or _strikes(last[0]) != _strikes(key):
             p = self._pricers[event_ticker] = LadderPricer(event_ticker, key, self.shape)
         ref = max(m.close_ts_ns for m in key)
         self._pricer_specs[event_ticker] = (key, ref)
@@ -110,3 +116,7 @@ class FairValueModel:
         pricer, close = self._event(event_ticker, specs)
         ref = ref_ns if ref_ns is not None else close
         return pricer.fair_value(ts_ns, level, self.stdev(ts_ns, ref, vix))
+
+
+def _strikes(specs: Sequence[MarketSpec]) -> list[tuple[str, object, float | None, float | None]]:
+    return [(m.ticker, m.strike_type, m.floor_strike, m.cap_strike) for m in specs]

@@ -57,10 +57,12 @@ def rolling_k(
     """
     z2 = (np.asarray(returns, dtype=np.float64) / np.asarray(implied_sigma, dtype=np.float64)) ** 2
     n = len(z2)
-    cs = np.concatenate([[0.0], np.cumsum(z2)])
+    ok = np.isfinite(z2)  # a missing return or sigma is skipped, not spread over the rest
+    cs = np.concatenate([[0.0], np.cumsum(np.where(ok, z2, 0.0))])
+    cn = np.concatenate([[0], np.cumsum(ok)])
     i = np.arange(n)
     a = np.maximum(0, i - window)
-    cnt = i - a
+    cnt = cn[i] - cn[a]
     with np.errstate(invalid="ignore", divide="ignore"):
         k = np.sqrt((cs[i] - cs[a]) / cnt)
     k[cnt < min_obs] = np.nan
