@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from pmbot.core.book import BinaryBook
 from pmbot.core.events import Fill
@@ -294,7 +295,7 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
         reference_ts_ns=view.reference_ts_ns,
         event_cost=event_cost,
         account_exposure=exposure,
-        daily_pnl=app.acct.net_pnl(st, app.fair),
+        daily_pnl=app.acct.daily_pnl(st, app.fair, now, getattr(app, "ledger", None)),
         last_fill_ns=app.acct.last_fill_ns,
         quotable=view.quotable,
         inactive=frozenset(inactive),
@@ -316,6 +317,10 @@ def market_label(m: MarketSpec) -> str:
     return f"<{'=' if m.strike_type is StrikeType.LESS_OR_EQUAL else ''} {m.cap_strike:,.2f}"
 
 
+_ET = ZoneInfo("America/New_York")
+_DAY_START = "day_start_pnl"  # ledger meta: "YYYY-MM-DD:<net P&L micros>"
+
+
 @dataclass
 class Accounting:
     """PnL split: spread capture (edge vs fair at each fill), inventory (the rest), fees."""
@@ -329,6 +334,7 @@ class Accounting:
 
     _seen: int = 0
     _capture: dict[tuple[str, str], Micros] = field(default_factory=dict)  # per fill
+    _day: tuple[str, Micros, int] = ("", 0, -1)  # (ET date, net P&L as it began, its end ns)
 
     def sync(self, st: TradingState, fair: EventFairValue | None) -> None:
         """Account for fills TradingState gained since the last call (stream or REST backfill)."""
@@ -376,6 +382,31 @@ class Accounting:
 
     def net_pnl(self, st: TradingState, fair: EventFairValue | None) -> Micros:
         return self.mtm(st, fair) - st.fees_paid()
+
+    def daily_pnl(
+        self, st: TradingState, fair: EventFairValue | None, now_ns: int, ledger: Any = None
+    ) -> Micros:
+        """P&L since the trading day (ET date) began: the net P&L less what it was when the
+        bot first saw this day. The ledger's positions hold every earlier day too; the day's
+        start is kept in the ledger's meta, so a restart within the day does not reset it."""
+        net = self.net_pnl(st, fair)
+        day, base, end = self._day
+        if now_ns >= end or now_ns < end - 86_400 * S:
+            d = datetime.fromtimestamp(now_ns / S, tz=_ET).date()
+            day = d.isoformat()
+            end = (
+                int(datetime.combine(d + timedelta(days=1), datetime.min.time(), _ET).timestamp())
+                * S
+            )
+            stored = None if ledger is None else ledger.get_meta(_DAY_START)
+            if stored is not None and stored.split(":")[0] == day:
+                base = int(stored.split(":")[1])
+            else:
+                base = net
+                if ledger is not None:
+                    ledger.set_meta(_DAY_START, f"{day}:{base}")
+            self._day = (day, base, end)
+        return net - base
 
     def split(self, st: TradingState, fair: EventFairValue | None) -> dict[str, Micros]:
         mtm = self.mtm(st, fair)

@@ -79,6 +79,7 @@ class _EventView:
     event_markets: list[MarketSpec]
     quotable: list[MarketSpec]
     fair: EventFairValue | None
+    ledger: Ledger | None = None  # where the trading day's starting P&L is kept
 
 
 class PolyBotApp(RunShell):
@@ -278,7 +279,9 @@ class PolyBotApp(RunShell):
                 fair = self._fair(spec, now)
                 if fair is not None:
                     self.fairs[spec.ticker] = fair
-                view = _EventView(self.state, self.acct, spec.ticker, [spec], [spec], fair)
+                view = _EventView(
+                    self.state, self.acct, spec.ticker, [spec], [spec], fair, self.ledger
+                )
                 d = self.engines[spec.ticker].step(build_inputs(view, now))  # type: ignore[arg-type]
                 self.decisions[spec.ticker] = d
                 if d.risk.cancel_all:

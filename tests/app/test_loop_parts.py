@@ -259,3 +259,31 @@ def test_the_live_calendar_prices_a_month_into_a_run(tmp_path):
     later = start + 40 * 86_400 * 10**9
     assert m.calendar.closes[-1] > later
     assert m.stdev(later, m.calendar.next_close(later), 16.0) > 0
+
+
+def test_the_daily_loss_counts_today_only_and_survives_a_restart(tmp_path):
+    """The ledger's positions carry every earlier day's P&L: the kill switch's daily P&L is
+    measured from the day's start (kept in the ledger, so a restart within the day keeps it)."""
+    from pmbot.app_parts import Accounting
+    from pmbot.core import events as ev
+    from pmbot.core.orders import Side
+    from pmbot.core.state import TradingState
+    from pmbot.store.ledger import Ledger
+
+    day1 = 1_795_000_000 * 10**9  # 2026-11-18, 07:06 ET
+    day2 = day1 + 86_400 * 10**9
+    st = TradingState()
+    # yesterday: bought 10 at 0.60, sold at 0.20: -$4 realised
+    st.apply(ev.Fill("t1", "o1", "M", Side.BID, 6000, 1000, 0, False, day1 - 86_400 * 10**9))
+    st.apply(ev.Fill("t2", "o2", "M", Side.ASK, 2000, 1000, 0, False, day1 - 86_400 * 10**9))
+    led = Ledger(str(tmp_path / "l.sqlite3")).open()
+    acct = Accounting()
+    assert acct.net_pnl(st, None) == -4_000_000
+    assert acct.daily_pnl(st, None, day1, led) == 0  # not today's
+    st.apply(ev.Fill("t3", "o3", "M", Side.BID, 5000, 500, 0, False, day1 + 1))
+    st.apply(ev.Fill("t4", "o4", "M", Side.ASK, 3000, 500, 0, False, day1 + 2))
+    assert acct.daily_pnl(st, None, day1 + 3, led) == -1_000_000  # today's -$1
+    again = Accounting()  # a restart the same day
+    assert again.daily_pnl(st, None, day1 + 4, led) == -1_000_000
+    assert again.daily_pnl(st, None, day2, led) == 0  # a new day
+    led.close()
