@@ -332,3 +332,48 @@ def test_risk_aversion_and_edge_ramp_up_toward_the_reference_time():
     assert near["ask"].price - near["bid"].price > far["ask"].price - far["bid"].price
     # stronger skew: the long position pushes the mid of the quotes down further
     assert near["bid"].price + near["ask"].price < far["bid"].price + far["ask"].price
+
+
+# ---- session-6 review cases -------------------------------------------------------------
+def test_the_debounce_releases_a_quote_the_new_fair_value_has_reached():
+    """The bypass (2c) can exceed the edge (1c): a held bid the fair value fell through is
+    not sent again for the rest of the window."""
+    ms, fv = event3(0.50)
+    mm = MarketMaker(QuoteParams(risk_aversion=0.0, edge=100, debounce_bypass=0.02))
+    first = mm.propose(fresh_inputs(ms, fv, wide_books(ms), T0))
+    bid = quotes_of(first, ms[1].ticker)["bid"].price
+    _, lower = event3((bid - 50) / ONE)  # 0.5c under the held bid: a move under the bypass
+    p = mm.propose(fresh_inputs(ms, lower, wide_books(ms), T0 + 100_000_000))
+    assert p.wake_at_ns is None  # decided anew, not held
+    assert quotes_of(p, ms[1].ticker)["bid"].price < bid
+
+
+def test_youth_does_not_hold_back_the_unwind():
+    """Long 80 of 100: the ask wanted is lower than a young resting ask; it moves at once."""
+    ms, fv = event3(0.50)
+    params = QuoteParams(risk_aversion=0.004, edge=100, min_rest_ns=5 * S)
+    pos = {ms[1].ticker: 8000}
+    want = quotes_of(run(params, ms, fv, positions=pos), ms[1].ticker)["ask"]
+    young = RestingOrder("ask", want.price + 400, want.qty, T0 - S // 5, "a1")
+    got = run(params, ms, fv, positions=pos, resting={ms[1].ticker: (young,)})
+    assert quotes_of(got, ms[1].ticker)["ask"].price == want.price
+    # a young ask on the side that adds risk still rests (flat: no unwind)
+    flat = quotes_of(run(params, ms, fv), ms[1].ticker)["ask"]
+    young = RestingOrder("ask", flat.price + 100, flat.qty, T0 - S // 5, "a1")
+    held = run(params, ms, fv, resting={ms[1].ticker: (young,)})
+    assert quotes_of(held, ms[1].ticker)["ask"].price == flat.price + 100
+
+
+def test_the_baseline_drops_a_side_off_the_grid_instead_of_clamping_it():
+    from pmbot.strategy.baseline import BaselineStrategy
+
+    ms, fv = event3(0.98)  # tails at 1 % each: inside the no-quote band
+    prop = BaselineStrategy(QuoteParams(edge=100)).propose(fresh_inputs(ms, fv, wide_books(ms), T0))
+    assert {d.ticker for d in prop.quotes} == set()  # 98 % is in the band too
+    ms, fv = event3(0.90)
+    prop = BaselineStrategy(QuoteParams(edge=100, no_quote_band=0.0)).propose(
+        fresh_inputs(ms, fv, wide_books(ms), T0)
+    )
+    for d in prop.quotes:  # never a bid above fair or an ask below it
+        p = fv.fair[d.ticker] * ONE
+        assert (d.price < p) if d.side == "bid" else (d.price > p)

@@ -44,6 +44,9 @@ def ref_snap_bid(grid, fees, qty, target):
         px = grid.prices[i]
         if px <= 0:
             return None
+        if px >= ONE:  # quotes lie strictly inside (0, 1)
+            i -= 1
+            continue
         if px + maker_fee_per_contract(fees, qty, px) <= target:
             return px
         i -= 1
@@ -60,6 +63,9 @@ def ref_snap_ask(grid, fees, qty, target):
         px = grid.prices[i]
         if px >= ONE:
             return None
+        if px <= 0:  # quotes lie strictly inside (0, 1)
+            i += 1
+            continue
         if px - maker_fee_per_contract(fees, qty, px) >= target:
             return px
         i += 1

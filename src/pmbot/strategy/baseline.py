@@ -38,9 +38,14 @@ class BaselineStrategy:
                 continue
             g = m.grid
             lo, hi = g.min_order_price(), g.max_order_price()
+            if min(p, 1.0 - p) < self.params.no_quote_band:
+                continue  # too near 0 or 1 to quote, as MarketMaker
             bid = g.floor(math.floor(p * ONE - edge))
             ask = g.ceil(math.ceil(p * ONE + edge))
-            bid, ask = max(bid, lo), min(ask, hi)
+            # a side whose price falls off the grid is dropped, not clamped onto it (a bid
+            # clamped up to the lowest price would sit above the fair value)
+            if bid < lo or ask > hi:
+                continue
             if bid < ask:
                 out.append(DesiredQuote(m.ticker, "bid", bid, size))
                 out.append(DesiredQuote(m.ticker, "ask", ask, size))

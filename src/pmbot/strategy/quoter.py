@@ -58,6 +58,7 @@ def snap_bid(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float)
     """Highest valid grid price b with b + maker fee <= target (Price units), or None."""
     if target <= 0:
         return None
+    target = min(target, ONE - 1)  # never a bid at $1
     prices = grid.prices
     i = max(bisect_right(prices, math.floor(target)) - 1, 0)  # tick of grid.floor(...)
     if fees is None or qty <= 0:  # no maker fee: the first grid price <= target
@@ -83,6 +84,7 @@ def snap_ask(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float)
     """Lowest valid grid price a with a - maker fee >= target (Price units), or None."""
     if target >= ONE:
         return None
+    target = max(target, 1)  # never an ask at $0
     prices = grid.prices
     n = len(prices)
     i = min(bisect_right(prices, math.ceil(target) - 1), n - 1)  # tick of grid.ceil(...)
@@ -158,6 +160,11 @@ class MarketMaker:
                 return None
             opp = b.yes_ask_price() if d.side == "bid" else b.yes_bid_price()
             if opp is not None and (d.price >= opp if d.side == "bid" else d.price <= opp):
+                return None
+            # a quote the new fair value has reached or passed (the bypass may exceed the
+            # edge): no edge left at all, so decide anew rather than hold it
+            fv = fair.get(d.ticker)
+            if fv is not None and (d.price >= fv * ONE if d.side == "bid" else d.price <= fv * ONE):
                 return None
         wake = self._last_ts + prm.debounce_ns
         if last.wake_at_ns is not None and inp.ts_ns < last.wake_at_ns < wake:
@@ -323,7 +330,7 @@ class MarketMaker:
             rest = resting.get(t)
             if rest:
                 bid, ask, bq, aq = self._stick(
-                    now, rest, best_bid, best_ask, m, fees, bid, ask, bq, aq, r_bid, r_ask
+                    now, rest, best_bid, best_ask, m, fees, bid, ask, bq, aq, r_bid, r_ask, q
                 )
             # DesiredQuote is frozen: an unchanged quote is the object made last time
             if bid is not None:
@@ -391,12 +398,15 @@ class MarketMaker:
         aq: Qty,
         r_bid: float,
         r_ask: float,
+        q: Qty = 0,
     ) -> tuple[Price | None, Price | None, Qty, Qty]:
         """Hysteresis and minimum resting time against our live orders in this market.
 
         A side keeps its single resting order (price, and size when within tolerance) if
         that order is still safe (inside the reservation price and the opposite best) and
-        either young or within `price_tolerance_ticks` of the new price.
+        either young or within `price_tolerance_ticks` of the new price. On the side that
+        reduces the position (asks when long, bids when short) youth keeps an order only if
+        it is at least as aggressive as the new price: the unwind is never held back.
         """
         rb = ra = None
         nb_ = na_ = 0
@@ -414,7 +424,7 @@ class MarketMaker:
             if rb.remaining > 0 and g.valid_order_price(px):
                 fee = 0.0 if fees is None else maker_fee_per_contract(fees, bq, px)
                 if px + fee <= r_bid and (best_ask is None or px < best_ask):
-                    young = now - rb.placed_ts_ns < prm.min_rest_ns
+                    young = now - rb.placed_ts_ns < prm.min_rest_ns and (q >= 0 or px >= bid)
                     if young or abs(g.tick(px) - g.tick(bid)) <= prm.price_tolerance_ticks:
                         nb = px
                         if young or abs(rb.remaining - bq) <= prm.size_tolerance * bq:
@@ -425,7 +435,7 @@ class MarketMaker:
             if ra.remaining > 0 and g.valid_order_price(px):
                 fee = 0.0 if fees is None else maker_fee_per_contract(fees, aq, px)
                 if px - fee >= r_ask and (best_bid is None or px > best_bid):
-                    young = now - ra.placed_ts_ns < prm.min_rest_ns
+                    young = now - ra.placed_ts_ns < prm.min_rest_ns and (q <= 0 or px <= ask)
                     if young or abs(g.tick(px) - g.tick(ask)) <= prm.price_tolerance_ticks:
                         na = px
                         if young or abs(ra.remaining - aq) <= prm.size_tolerance * aq:
