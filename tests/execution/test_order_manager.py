@@ -763,3 +763,21 @@ async def test_a_failing_reconcile_stops_quoting_without_raising(venue, clock, t
     clock.advance(1)
     assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is not None  # retried and recovered
     assert len(venue.resting()) == 1 and bot.om.reconciled
+
+
+async def test_a_restart_between_determined_and_settled_still_quotes(venue, clock, tmp_path):
+    """Closed here at the determination (ledger row written); the venue lists the position
+    until it settles, minutes later: a restart in between must not refuse to quote."""
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4000, 300)])
+    venue.trade(A, Side.ASK, 4000, 300)
+    bot.deliver(venue)
+    bot.om.on_settlement(A, True, clock.now_ns())  # determined: closed here
+    bot.om.flush_acks()
+    bot.ledger.close()
+    assert venue.positions[A] == 300  # not settled on the venue yet
+    bot2 = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    rep = await bot2.om.start()
+    assert rep.ok and bot2.state.position(A) == 0
+    assert await bot2.om.sync([q(B, Side.BID, 5000, 500)], tickers=[B]) is not None

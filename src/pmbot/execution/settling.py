@@ -171,9 +171,15 @@ class Settler(Sender):
             self.clock.now_ns(), resting, history, tickers, fills, positions, balance
         )
         local_pos = {t: p.qty for t, p in self.state.positions.items()}
-        for t, m in self.state.market_status.items():
-            # determined and closed here at $1/$0; the venue lists it until it settles
-            if m.result in ("yes", "no") and not local_pos.get(t):
+        # determined and closed here at $1/$0 (this run saw it, or the ledger has it from an
+        # earlier one); the venue lists it until it settles there
+        done = {t for t, m in self.state.market_status.items() if m.result in ("yes", "no")}
+        if positions.keys() - local_pos.keys() or any(
+            positions[t] and not local_pos.get(t) for t in positions
+        ):
+            done |= {s[0] for s in self.ledger.settlements()}
+        for t in done:
+            if not local_pos.get(t):
                 positions.pop(t, None)
         skip = set(self._in_flight) | (self._touched or set())
         rep = reconcile(
