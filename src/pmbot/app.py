@@ -112,6 +112,7 @@ class BotApp(RunShell):
         self._gc = IdleGC()
         self._reconnect = False
         self._left: set[str] = set()  # markets of events left behind (see `_scope`)
+        self._book_subs: set[str] = set()  # the markets whose books we subscribe
         self._index_seen = asyncio.Event()
         # optional observers (ops): metrics.BotMetrics, record.LiveRecorder
         self.metrics = metrics
@@ -301,6 +302,10 @@ class BotApp(RunShell):
         subs = {m.ticker for m in quotable} | held
         self.event_ticker, self.event_markets, self.quotable = ev_t, markets, quotable
         self._close_ns = max(m.close_ts_ns for m in markets)
+        drop = self._book_subs - subs
+        if drop:  # markets out of the band and left events: their books are not read
+            await self.venue.unsubscribe_books(sorted(drop))
+        self._book_subs = subs
         await self.venue.subscribe_books(sorted(subs))
         log.info(
             "selected markets %s",

@@ -305,6 +305,9 @@ async def test_pulls_the_closing_event_and_rolls_to_the_next(tmp_path: Path) -> 
             60,
             "quotes on the next event",
         )
+        assert app.venue is not None  # the left event's books are no longer subscribed
+        booked = app.venue.ws.stream.desired["orderbook_delta"] or set()
+        assert booked and not any(t.startswith(first) for t in booked), sorted(booked)
         app._on_signal(signal.SIGTERM)
         await asyncio.wait_for(run, 60)
         assert late == [], f"orders rested on {first} after its pull time: {sorted(set(late))}"
