@@ -142,20 +142,10 @@ def test_the_sink_wakes_no_decision_for_a_change_below_the_best_prices(tmp_path)
 def test_a_waiting_decision_asks_the_websocket_reader_for_a_turn_once_per_wait(tmp_path):
     """`bot.burst_wait_ms`: once an event has waited that long for its decision, the reader
     is told (once) to give the quote loop a turn; the decision starting ends the wait."""
-    from pmbot.app import BotApp, RunOptions
     from pmbot.core import events as ev
-    from pmbot.settings import Secrets, load_settings
 
     def app_with(wait_ms):
-        s = load_settings(
-            None,
-            environ={},
-            overrides={
-                "ledger": {"path": str(tmp_path / "l.sqlite3")},
-                "bot": {"dashboard": False, "burst_wait_ms": wait_ms},
-            },
-        )
-        return BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+        return _quiet_app(tmp_path / str(wait_ms), burst_wait_ms=wait_ms)
 
     app = app_with(0)
     assert not app._decision_overdue()  # nothing waits
@@ -170,19 +160,10 @@ def test_a_waiting_decision_asks_the_websocket_reader_for_a_turn_once_per_wait(t
 
 
 def test_the_polymarket_app_asks_for_a_turn_the_same_way(tmp_path):
-    from pmbot.app_polymarket import PolyBotApp, RunOptions
+    from pmbot.app_polymarket import PolyBotApp
     from pmbot.core import events as ev
-    from pmbot.settings import Secrets, load_settings
 
-    s = load_settings(
-        None,
-        environ={},
-        overrides={
-            "ledger": {"path": str(tmp_path / "l.sqlite3")},
-            "bot": {"dashboard": False, "burst_wait_ms": 0},
-        },
-    )
-    app = PolyBotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    app = _quiet_app(tmp_path, PolyBotApp, burst_wait_ms=0)
     assert not app._decision_overdue()
     app.sink([ev.IndexTick(1, 0.5, "x")])
     assert app._wake.is_set()
@@ -193,16 +174,9 @@ def test_the_polymarket_app_asks_for_a_turn_the_same_way(tmp_path):
 def test_a_websocket_reconnect_asks_the_order_manager_to_catch_up(tmp_path):
     """Fills and order changes sent while the socket was down, and the exchange's own
     cancels, are fetched at once after a reconnect (not at the next periodic reconcile)."""
-    from pmbot.app import BotApp, RunOptions
-    from pmbot.settings import Secrets, load_settings
     from pmbot.venues.kalshi.stream import KalshiStream
 
-    s = load_settings(
-        None,
-        environ={},
-        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": False}},
-    )
-    app = BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    app = _quiet_app(tmp_path)
     stream = KalshiStream(app.sink)
     stream.connected(1)
     assert not app._reconnect  # the first connect: start() reconciles anyway
@@ -215,17 +189,10 @@ def test_an_order_left_behind_by_an_event_roll_stays_in_the_decisions_scope(tmp_
     """Pulling a left event's quotes cannot cancel an order still in flight or of unknown
     outcome; every later decision plans for its market too (nothing is desired there, so it
     is cancelled once it can be), until no live order of ours is left on it."""
-    from pmbot.app import BotApp, RunOptions
     from pmbot.core.orders import LiveOrder, OrderStatus, Side
     from pmbot.execution.planner import plan
-    from pmbot.settings import Secrets, load_settings
 
-    s = load_settings(
-        None,
-        environ={},
-        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": False}},
-    )
-    app = BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    app = _quiet_app(tmp_path)
     new = _spec("KXINXU-NEW-T1")
     app.event_markets = [new]
     app._left = {"KXINXU-OLD-T1", "KXINXU-OLD-T2"}
@@ -287,3 +254,21 @@ def test_the_daily_loss_counts_today_only_and_survives_a_restart(tmp_path):
     assert again.daily_pnl(st, None, day1 + 4, led) == -1_000_000
     assert again.daily_pnl(st, None, day2, led) == 0  # a new day
     led.close()
+
+
+def _quiet_app(tmp_path, cls=None, **bot):
+    """A bot app built from defaults (no dashboard, no signal handlers, a ledger in tmp)."""
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.settings import Secrets, load_settings
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={
+            "ledger": {"path": str(tmp_path / "l.sqlite3")},
+            "bot": {"dashboard": False, **bot},
+        },
+    )
+    return (cls or BotApp)(
+        s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False)
+    )

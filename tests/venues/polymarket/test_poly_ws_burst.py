@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from pmbot.venues.polymarket.ws import PolyWs
 
@@ -28,11 +29,9 @@ async def _burst(n: int, hook_after: int | None) -> tuple[list[int], int]:
 
     app = web.Application()
     app.router.add_get("/ws/market", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    port = server.port
 
     got: list[int] = []
     asked = 0
@@ -64,7 +63,7 @@ async def _burst(n: int, hook_after: int | None) -> tuple[list[int], int]:
     finally:
         await ws.stop()
         await asyncio.wait_for(reader, 5)
-        await runner.cleanup()
+        await server.close()
     assert got == list(range(n))
     return seen_by_decision, asked
 
