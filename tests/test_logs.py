@@ -43,3 +43,15 @@ def test_format_context_and_redaction(tmp_path: Path) -> None:
     assert "MIIEow" not in text
     assert "hmac-secret-value" not in text
     assert "a952" in text  # a short prefix stays so operators can tell keys apart
+
+
+def test_kv_quotes_values_that_would_not_split_back() -> None:
+    import shlex
+
+    line = kv(error="Cannot connect to host x:443", summary="fixes=0 cancel=1", q='a "b"', n=3)
+    assert (
+        line == 'error="Cannot connect to host x:443" summary="fixes=0 cancel=1" q="a \\"b\\"" n=3'
+    )
+    pairs = dict(p.split("=", 1) for p in shlex.split(line))
+    assert pairs == {"error": "Cannot connect to host x:443", "summary": "fixes=0 cancel=1",
+                     "q": 'a "b"', "n": "3"}  # fmt: skip

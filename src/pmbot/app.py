@@ -35,11 +35,12 @@ from pmbot.app_parts import (
     market_label,
     sim_vix,
 )
-from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop
+from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop, require_live_for_remote
 from pmbot.clock import Clock, LiveClock, ScaledClock
 from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
+from pmbot.core.money import fmt_count, fmt_money, fmt_price
 from pmbot.core.state import TradingState
 from pmbot.errors import AuthError, ConfigError, VenueError, VenueUnavailable
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
@@ -126,7 +127,13 @@ class BotApp(RunShell):
         om = self.om
         if isinstance(e, ev.Fill):
             if om is not None:
-                om.on_fill(e)
+                if om.on_fill(e):
+                    log.info(
+                        "fill %s",
+                        kv(ticker=e.ticker, side=e.side.value, price=fmt_price(e.price),
+                           count=fmt_count(e.qty), fee=fmt_money(e.fee), taker=e.is_taker,
+                           trade_id=e.trade_id),
+                    )  # fmt: skip
             else:
                 self.state.apply(e)
         elif isinstance(e, ev.OrderUpdate) and om is not None:
@@ -213,6 +220,9 @@ class BotApp(RunShell):
                 KalshiSigner.from_pem(self.sim.key_id, self.sim.private_key_pem),
             )
         if ks.env == "sim" and ks.rest_url:
+            require_live_for_remote(
+                {"kalshi.rest_url": ks.rest_url, "kalshi.ws_url": ks.ws_url}, self.s.bot.live
+            )
             await self._sync_sim_clock(ks.rest_url)
         if ks.env in ("demo", "prod") and not self.s.bot.live:
             raise ConfigError(

@@ -38,7 +38,7 @@ from pmbot.app_polymarket_parts import (
     summary,
     wallet,
 )
-from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop
+from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop, require_live_for_remote
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
@@ -209,6 +209,11 @@ class PolyBotApp(RunShell):
                 "bot.live",
                 "polymarket.env=prod trades real orders: set bot.live = true "
                 "(or PMBOT__BOT__LIVE=true) to confirm",
+            )
+        if ps.env == "sim":
+            require_live_for_remote(
+                {"polymarket.clob_url": ps.clob_url, "polymarket.ws_url": ps.ws_url},
+                self.s.bot.live,
             )
         ep = Endpoints.local(ps.clob_url or "") if ps.env == "sim" else Endpoints()
         return Endpoints(

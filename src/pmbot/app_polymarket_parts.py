@@ -133,6 +133,17 @@ async def market_ids(ps: PolymarketSettings, http: PolyHttp, sim: Any) -> list[s
 def wallet(sec: Secrets, env: str) -> tuple[OrderSigner, ApiCreds | None]:
     """The order signer (and API creds if given) from the environment; on the simulator a
     fresh paper-trading key when none is set (the simulator funds every new wallet)."""
+    try:
+        return _wallet(sec, env)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, OSError) as e:  # a bad key, type or secret: no key material
+        raise ConfigError(
+            "credentials", f"Polymarket credentials refused: {type(e).__name__}"
+        ) from None
+
+
+def _wallet(sec: Secrets, env: str) -> tuple[OrderSigner, ApiCreds | None]:
     key = sec.poly_private_key()
     if key is None:
         if env != "sim":
@@ -148,6 +159,10 @@ def wallet(sec: Secrets, env: str) -> tuple[OrderSigner, ApiCreds | None]:
     signer = OrderSigner(key, signature_type=SignatureType(st), funder=sec.get("PMBOT_POLY_FUNDER"))
     parts = [sec.get(f"PMBOT_POLY_API_{n}") for n in ("KEY", "SECRET", "PASSPHRASE")]
     creds = ApiCreds(*parts) if all(parts) else None  # type: ignore[arg-type]
+    if creds is not None:
+        import base64
+
+        base64.urlsafe_b64decode(creds.secret)  # the HMAC key: refused now, not at first use
     return signer, creds
 
 

@@ -22,13 +22,29 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from pmbot.clock import Clock
-from pmbot.errors import VenueError
+from pmbot.errors import ConfigError, VenueError
 
-__all__ = ["RunOptions", "RunResult", "RunShell", "Stop"]
+__all__ = ["RunOptions", "RunResult", "RunShell", "Stop", "require_live_for_remote"]
 
 log = logging.getLogger("pmbot.app")
+
+
+def require_live_for_remote(urls: dict[str, str | None], live: bool) -> None:
+    """A simulator URL that is not on this machine may be a real exchange: trading there needs
+    the same `bot.live` confirmation as env demo/prod (a custom URL used to skip it)."""
+    for field_name, url in urls.items():
+        if not url or live:
+            continue
+        host = (urlsplit(url).hostname or "").lower()
+        if host != "localhost" and not host.startswith("127.") and host != "::1":
+            raise ConfigError(
+                "bot.live",
+                f"{field_name}={url} is not on this machine: it may be a real exchange; set "
+                "bot.live = true (or --live) to confirm",
+            )
 
 
 class Stop(Exception):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
-from pmbot.errors import ConfigError
+from pmbot.errors import ConfigError, PmbotError
 
 __all__ = ["COMMANDS", "main"]
 
@@ -68,6 +69,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except (PmbotError, OSError, sqlite3.DatabaseError) as e:
+        # a refused key, an unreachable venue, an unreadable path or ledger: one line
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    except BaseExceptionGroup as eg:  # from a run's TaskGroup (its orders already cancelled)
+        leaves = _leaves(eg)
+        if not all(isinstance(x, _USER_ERRORS) for x in leaves):
+            raise
+        for e in leaves:
+            print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+_USER_ERRORS = (PmbotError, OSError, sqlite3.DatabaseError)
+
+
+def _leaves(e: BaseException) -> list[BaseException]:
+    if isinstance(e, BaseExceptionGroup):
+        return [x for sub in e.exceptions for x in _leaves(sub)]
+    return [e]
 
 
 if __name__ == "__main__":

@@ -25,8 +25,16 @@ _HEADERS = re.compile(
 
 
 def kv(**ctx: object) -> str:
-    """Render context as `key=value` pairs, skipping None."""
-    return " ".join(f"{k}={v}" for k, v in ctx.items() if v is not None)
+    """Render context as `key=value` pairs, skipping None; a value with a space, `=` or `"`
+    (or an empty one) is double-quoted, so a line splits back into its pairs."""
+    return " ".join(f"{k}={_val(v)}" for k, v in ctx.items() if v is not None)
+
+
+def _val(v: object) -> str:
+    s = str(v)
+    if s and not any(c in s for c in ' ="'):
+        return s
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class RedactionFilter(logging.Filter):

@@ -7,10 +7,12 @@ from the environment or key files only, and their repr is redacted.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -228,11 +230,13 @@ def load_settings(
             raise ConfigError("config", f"file not found: {p}") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError("config", f"{p}: invalid TOML: {e}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError("config", f"{p}: cannot read a TOML text file: {e}") from None
     data = _merge(data, _env_layer(os.environ if environ is None else environ))
     if overrides:
         data = _merge(data, overrides)
     try:
-        return msgspec.convert(data, Settings, strict=False)
+        return _checked(msgspec.convert(data, Settings, strict=False))
     except msgspec.ValidationError as e:
         msg = str(e)
         m = _PATH.search(msg)
@@ -243,6 +247,25 @@ def load_settings(
             field = f"{field}.{name}" if field else name
             reason = "unknown setting"
         raise ConfigError(field or "config", reason) from None
+
+
+def _checked(s: Settings) -> Settings:
+    """What the types cannot say: every number finite (an infinite loss limit turns the kill
+    switch off; an infinite speed or NaN crashes later), the simulated start a valid time."""
+    for section in s.__struct_fields__:
+        sub = getattr(s, section)
+        for f in getattr(sub, "__struct_fields__", ()):
+            v = getattr(sub, f)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"{section}.{f}", "must be a finite number")
+    if s.sim.start:
+        try:
+            datetime.fromisoformat(s.sim.start.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(
+                "sim.start", "must be an ISO time, e.g. 2026-11-24T14:30:00Z"
+            ) from None
+    return s
 
 
 def show(settings: Settings) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 from typing import Any
 
@@ -29,9 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--live", action="store_true", help="confirm trading on a real venue (demo/prod)"
     )
-    p.add_argument("--duration", type=float, help="stop after this many (simulated) seconds")
+    p.add_argument("--duration", type=_positive, help="stop after this many (simulated) seconds")
     p.add_argument(
-        "--speed", type=float, help="embedded simulator: simulated seconds per real second"
+        "--speed", type=_positive, help="embedded simulator: simulated seconds per real second"
     )
     p.add_argument("--seed", type=int, help="embedded simulator seed")
     p.add_argument("--strategy", choices=["pmbot", "baseline"], help="strategy (default pmbot)")
@@ -153,3 +154,11 @@ def _compare(settings: Any, args: argparse.Namespace) -> int:
             json.dumps(comparison_dict(results), indent=2, default=str), encoding="utf-8"
         )
     return 0
+
+
+def _positive(text: str) -> float:
+    """A finite number > 0 (argparse turns the ValueError into a usage error, exit 2)."""
+    v = float(text)
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number > 0")
+    return v

@@ -1,0 +1,54 @@
+"""A user's mistakes end in one line naming what is wrong, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pmbot.app_shell import require_live_for_remote
+from pmbot.cli import main
+from pmbot.errors import ConfigError
+from pmbot.settings import load_settings
+
+
+@pytest.mark.parametrize(
+    "env,field",
+    [
+        ({"PMBOT__RISK__MAX_DAILY_LOSS": "inf"}, "risk.max_daily_loss"),
+        ({"PMBOT__SIM__SPEED": "nan"}, "sim.speed"),
+        ({"PMBOT__SIM__START": "garbage"}, "sim.start"),
+    ],
+)
+def test_values_the_types_let_through_are_refused(env: dict[str, str], field: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, environ=env)
+    assert e.value.field == field
+
+
+def test_a_config_that_is_not_a_text_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(tmp_path, environ={})
+    (tmp_path / "b.toml").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError):
+        load_settings(tmp_path / "b.toml", environ={})
+
+
+def test_a_simulator_url_off_this_machine_needs_the_live_confirmation() -> None:
+    require_live_for_remote({"kalshi.rest_url": "http://127.0.0.1:8000/trade-api/v2"}, False)
+    require_live_for_remote({"kalshi.rest_url": "http://localhost:1/x", "w": None}, False)
+    with pytest.raises(ConfigError) as e:
+        require_live_for_remote({"kalshi.rest_url": "https://api.elections.kalshi.com/x"}, False)
+    assert e.value.field == "bot.live"
+    require_live_for_remote({"kalshi.rest_url": "https://api.elections.kalshi.com/x"}, True)
+
+
+def test_bad_flags_and_a_garbage_ledger_are_one_line(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--speed", "inf"])
+    assert e.value.code == 2
+    bad = tmp_path / "g.sqlite3"
+    bad.write_text("not a database")
+    assert main(["status", "--ledger", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "not a database" in err
