@@ -55,3 +55,22 @@ def test_kv_quotes_values_that_would_not_split_back() -> None:
     pairs = dict(p.split("=", 1) for p in shlex.split(line))
     assert pairs == {"error": "Cannot connect to host x:443", "summary": "fixes=0 cancel=1",
                      "q": 'a "b"', "n": "3"}  # fmt: skip
+
+
+def test_the_run_registers_the_environments_secrets_with_the_filter(tmp_path) -> None:
+    import logging
+
+    from pmbot.logs import setup_logging
+    from pmbot.settings import Secrets
+
+    secret = "s3cr3t-passphrase-value"
+    env = {"PMBOT_POLY_API_PASSPHRASE": secret, "PMBOT_POLY_API_KEY": "not-secret-id"}
+    assert Secrets(env).values() == [secret]
+    path = tmp_path / "t.log"
+    setup_logging(path, "INFO", console=False, secrets=Secrets(env).values())
+    logging.getLogger("pmbot.test").info("request body had %s in it", secret)
+    for h in logging.getLogger("pmbot").handlers:
+        h.flush()
+    text = path.read_text()
+    setup_logging(None, "INFO", console=False)  # detach the file handler again
+    assert "request body had" in text and secret not in text

@@ -331,3 +331,9 @@ class Secrets:
     def get(self, name: str) -> str | None:
         """Any other PMBOT_* secret by its full variable name."""
         return self._get(name)
+
+    def values(self) -> list[str]:
+        """The secret strings set in the environment, for the log redaction filter (a key
+        file's content is never read here)."""
+        names = ("PMBOT_POLY_PRIVATE_KEY", "PMBOT_POLY_API_SECRET", "PMBOT_POLY_API_PASSPHRASE")
+        return [v for n in names if (v := self._env.get(n))]

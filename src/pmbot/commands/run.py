@@ -90,6 +90,7 @@ def main(args: argparse.Namespace) -> int:
         settings.logging.file,
         settings.logging.level,
         console=settings.logging.console and not dashboard,
+        secrets=Secrets(os.environ).values(),
     )
     if settings.bot.venue == "polymarket":
         from pmbot.app_polymarket import run_polymarket
