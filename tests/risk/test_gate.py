@@ -336,3 +336,19 @@ def test_a_trimmed_kept_order_becomes_committed_and_the_gate_settles():
     # is no longer reproduced and its 8 may fill first: nothing more may be added
     d = RiskGate(lim).apply(inputs(T0, resting=live), kept)
     assert d.quotes == ()
+
+
+def test_a_market_never_seen_with_a_book_is_logged_at_info_one_that_loses_it_at_warning(caplog):
+    import logging
+
+    k, j = MS[1].ticker, MS[2].ticker
+    e = engine()
+    with caplog.at_level(logging.INFO, logger="pmbot.risk"):
+        e.step(inputs(T0, books={**BOOKS, k: None}))  # k: not subscribed from the start
+        e.step(inputs(T0 + S, books={**BOOKS, k: None, j: None}))  # j: lost its book
+    levels = {
+        r.getMessage().split("scope=")[1].split()[0]: r.levelno
+        for r in caplog.records
+        if "to=HALTED" in r.getMessage()
+    }
+    assert levels == {k: logging.INFO, j: logging.WARNING}

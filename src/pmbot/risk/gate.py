@@ -108,6 +108,7 @@ class RiskGate:
         self.guards = guards if guards is not None else GuardParams()
         self.kill_switch = kill_switch if kill_switch is not None else KillSwitch()
         self._states: dict[str, tuple[RiskState, str]] = {}
+        self._seen_scopes: set[str] = set()  # scopes some decision has recorded
         self._cells_key: tuple[object, ...] | None = None
         self._cells: list[tuple[int, ...]] = []
         self._lay: _Layout | None = None
@@ -400,12 +401,16 @@ class RiskGate:
         out = []
         states = self._states
         for scope, new in ((event, ev_state), *m_states.items()):
+            seen = scope in self._seen_scopes
             old = states.get(scope, _ACTIVE)
             if new != old:
                 tr = RiskTransition(ts_ns, scope, old[0], new[0], new[1], old[1])
                 out.append(tr)
                 self._states[scope] = new
-                lvl = logging.WARNING if new[0] > old[0] else logging.INFO
+                # a market first seen without a book (never selected, so never subscribed)
+                # is no incident: INFO, not the WARNING of a market that lost its book
+                worse = new[0] > old[0] and (seen or new[1] != "no_book")
+                lvl = logging.WARNING if worse else logging.INFO
                 log.log(
                     lvl,
                     "risk transition scope=%s from=%s to=%s reason=%s ts_ns=%d",
@@ -415,6 +420,7 @@ class RiskGate:
                     new[1] or old[1],
                     ts_ns,
                 )
+            self._seen_scopes.add(scope)
         return out
 
     def state_of(self, scope: str) -> tuple[RiskState, str]:
