@@ -91,7 +91,11 @@ class OrderManager(Settler):
         """Reconcile before the first quote (retrying a few passes); create the order group."""
         self._start_ns = self.clock.now_ns()
         self.ledger.start_run(
-            self.run_id, self._start_ns, type(self.venue).__name__, {"config": repr(self.config)}
+            self.run_id,
+            self._start_ns,
+            # the venue's name ("kalshi", "polymarket") where the port has one
+            str(getattr(getattr(self.venue, "venue", None), "name", type(self.venue).__name__)),
+            {"config": repr(self.config)},
         )
         if self.config.order_group_limit is not None and self.order_group_id is None:
             self.order_group_id = await self.venue.create_order_group(self.config.order_group_limit)
