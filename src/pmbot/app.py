@@ -542,6 +542,8 @@ class BotApp(RunShell):
                     "order_lane": self.s.kalshi.order_lane,
                 },
                 yield_to=self._decision_overdue,
+                # no frame and no ping this long: reconnect, every book stale until resynced
+                silence_timeout_s=self.s.risk.book_stale_s,
             )
             stack.push_async_callback(venue.aclose)
             await venue.start()

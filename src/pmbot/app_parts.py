@@ -267,7 +267,9 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
     for t in tickers:
         if fresh.get(t):
             shown[t] = books.get(t)
-            book_ts[t] = now  # the stream marks a book stale at once on any gap
+            # the stream marks a book stale at once on a gap, a disconnect or `book_stale_s`
+            # of silence (venue setting), so a fresh book is current now
+            book_ts[t] = now
         else:
             shown[t] = None
             if t in books:

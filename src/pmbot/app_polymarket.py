@@ -326,6 +326,8 @@ class PolyBotApp(RunShell):
                 heartbeat=self.ps.heartbeat_s,
                 reconcile_every=self.ps.book_reconcile_s,
                 yield_to=self._decision_overdue,
+                # no frame and no PONG this long: reconnect, every book stale until resynced
+                silence_s=self.s.risk.book_stale_s,
             )
             stack.push_async_callback(venue.close_session)
             venue.condition_ids = await market_ids(self.ps, venue.http, self.sim)

@@ -135,7 +135,9 @@ class RiskSettings(_S):
     max_daily_loss: Pos = 100.0  # dollars: kill switch (halt + cancel all)
     max_divergence: Annotated[float, Meta(gt=0, le=1)] = 0.15  # |fair - mid| before pulling
     index_stale_s: Pos = 10.0  # no index tick for this long: halt
-    book_stale_s: Pos = 30.0  # book not known current for this long: pull that market
+    # the venue stream silent (no frame, no pong) this long: reconnect; its books are stale
+    # (those markets pulled) until their new snapshots
+    book_stale_s: Pos = 30.0
     reduce_before_close_s: NonNeg = 300.0  # reduce-only this long before the reference time
     pull_before_close_s: NonNeg = 5.0  # pull everything this long before it
     order_group_contracts: Pos = 500.0  # exchange-side kill switch: contracts filled per 15 s

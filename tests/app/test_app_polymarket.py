@@ -42,6 +42,7 @@ def settings(tmp_path: Path):
                 "book_reconcile_s": 1.0,
             },
             "strategy": {"min_rest_s": 0.0, "fill_pause_s": 0.0, "debounce_s": 0.0},
+            "risk": {"book_stale_s": 20.0},
             "ledger": {"path": str(tmp_path / "pm.sqlite3")},
             "logging": {"file": None},
         },
@@ -169,6 +170,8 @@ async def test_insufficient_balance_trips_the_kill_switch_and_stops_clean(tmp_pa
     await until(lambda: app.om is not None and len(app.state.live_orders()) == 4)
     sim, me = app.sim, app.venue.http.creds.api_key
     addr = app.venue.http.signer.funder.lower()
+    # risk.book_stale_s is both channels' silence limit (a silent socket: books stale)
+    assert app.venue.market_feed.ws.stale_after == app.venue.user_feed.ws.stale_after == 20.0
     sim.accounts.cash[addr] = 0  # the wallet is drained behind the bot's back
     await app.house.requote(next(iter(sim.markets)), 6000)  # the bot must requote: refused
     result = await asyncio.wait_for(run, 10)

@@ -237,8 +237,10 @@ async def test_a_tripped_order_group_stops_the_bot(tmp_path: Path) -> None:
     sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
     await sim.start()
     try:
-        app = _app(tmp_path, sim, 600, risk={"order_group_contracts": 1.0})
+        app = _app(tmp_path, sim, 600, risk={"order_group_contracts": 1.0, "book_stale_s": 12.0})
         res = await asyncio.wait_for(app.run(), 60)
+        # risk.book_stale_s is the stream's silence limit (a silent socket: books stale)
+        assert app.venue is not None and app.venue.stream.silence_timeout_ns == 12 * 10**9
         assert "order_group" in res.summary["stop_reason"], res.summary["stop_reason"]
         assert (
             app.om is not None

@@ -285,3 +285,19 @@ async def test_a_rest_book_older_than_the_stream_does_not_replace_it(poly_sim: P
     await feed.ws.stop()
     await task
     await c.aclose()
+
+
+async def test_a_short_silence_limit_pings_often_enough_to_stay_up(poly_sim: PolySim) -> None:
+    """`stale_after` below the 10 s PING period: a quiet but live channel keeps its socket
+    (PINGs go out at least twice per `stale_after`, and their PONGs count as liveness)."""
+    c = await _client(poly_sim)
+    m = await c.market_info(CID)
+    got = Collector()
+    feed = MarketFeed(Endpoints.local(poly_sim.url).ws, [m], got, c, stale_after=0.4)
+    assert feed.ws.ping_interval <= 0.2
+    task = asyncio.create_task(feed.run())
+    await got.until(lambda: feed.ws.pongs >= 4)
+    assert feed.ws.connects == 1  # never judged silent
+    await feed.ws.stop()
+    await task
+    await c.aclose()

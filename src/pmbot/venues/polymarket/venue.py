@@ -79,10 +79,13 @@ class PolymarketVenue:
         heartbeat: float | None = 5.0,
         reconcile_every: float | None = 5.0,
         yield_to: Callable[[], bool] | None = None,
+        silence_s: float = 30.0,
     ) -> None:
-        """`yield_to`: see `ws.PolyWs` (both channels' readers ask it after each frame)."""
+        """`yield_to`: see `ws.PolyWs` (both channels' readers ask it after each frame).
+        `silence_s`: a channel that hears nothing (no frame, no PONG) this long reconnects;
+        the market channel's books are stale (not quoted) until the new snapshots."""
         self.ep, self.emit = endpoints, emit
-        self.yield_to = yield_to
+        self.yield_to, self.silence_s = yield_to, silence_s
         self.clock = clock or LiveClock()
         self.http = PolyHttp(endpoints, signer, creds=creds, clock=self.clock, rng=rng)
         self.condition_ids = list(condition_ids)
@@ -102,7 +105,13 @@ class PolymarketVenue:
         creds = self.http.creds
         assert creds is not None
         self.market_feed = MarketFeed(
-            self.ep.ws, ms, self._on_market, self.http, clock=self.clock, yield_to=self.yield_to
+            self.ep.ws,
+            ms,
+            self._on_market,
+            self.http,
+            clock=self.clock,
+            yield_to=self.yield_to,
+            stale_after=self.silence_s,
         )
         self.user_feed = UserFeed(
             self.ep.ws,
@@ -113,6 +122,7 @@ class PolymarketVenue:
             addresses=frozenset({self.http.signer.funder}),
             http=self.http,
             yield_to=self.yield_to,
+            stale_after=self.silence_s,
         )
         return ms
 

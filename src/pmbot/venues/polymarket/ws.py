@@ -58,7 +58,10 @@ class PolyWs:
         self.yield_to = yield_to
         self.on_up, self.on_down = on_up, on_down
         self.clock = clock or LiveClock()
-        self.ping_interval, self.stale_after = ping_interval, stale_after
+        # silence is judged when a PING is due: ping at least twice per `stale_after`, else a
+        # quiet channel would reconnect before its PONG could arrive
+        self.ping_interval = min(ping_interval, stale_after / 2)
+        self.stale_after = stale_after
         self.backoff = backoff or Backoff(0.05, 5.0)
         self.connects = 0
         self.pongs = 0
