@@ -52,3 +52,21 @@ def test_bad_flags_and_a_garbage_ledger_are_one_line(tmp_path: Path, capsys) -> 
     assert main(["status", "--ledger", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "not a database" in err
+
+
+@pytest.mark.slow
+def test_an_explicit_ledger_on_the_embedded_simulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """`--ledger PATH` on the embedded simulator writes PATH (it used to be ignored for a
+    `sim-*` file beside it); a second run on the same PATH is refused in one line, since the
+    new exchange would know none of the first run's orders."""
+    monkeypatch.chdir(tmp_path)
+    led = tmp_path / "mine.sqlite3"
+    argv = ["run", "--no-dashboard", "--duration", "3", "--speed", "30", "--ledger", str(led)]
+    assert main(argv) == 0
+    assert led.stat().st_size > 0 and not list(tmp_path.glob("**/sim-*.sqlite3"))
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "ledger.path" in err and str(led) in err

@@ -35,7 +35,14 @@ from pmbot.app_parts import (
     market_label,
     sim_vix,
 )
-from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop, require_live_for_remote
+from pmbot.app_shell import (
+    RunOptions,
+    RunResult,
+    RunShell,
+    Stop,
+    embedded_sim_ledger,
+    require_live_for_remote,
+)
 from pmbot.clock import Clock, LiveClock, ScaledClock
 from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
@@ -46,7 +53,7 @@ from pmbot.errors import AuthError, ConfigError, VenueError, VenueUnavailable
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.feeds.factory import build_feed
 from pmbot.logs import kv
-from pmbot.settings import Secrets, Settings
+from pmbot.settings import LedgerSettings, Secrets, Settings
 from pmbot.store.ledger import Ledger
 from pmbot.strategy.selection import select_event, select_markets
 from pmbot.venues.kalshi.port import KalshiPort
@@ -260,11 +267,7 @@ class BotApp(RunShell):
 
     def _ledger_path(self) -> str:
         if self._own_sim:
-            # a fresh embedded exchange knows none of an earlier run's orders: fresh ledger
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            return str(
-                Path(self.s.ledger.path).with_name(f"sim-{stamp}-{id(self) % 10000}.sqlite3")
-            )
+            return embedded_sim_ledger(self.s.ledger.path, LedgerSettings().path, "")
         return self.s.ledger.path
 
     async def _select(self) -> None:

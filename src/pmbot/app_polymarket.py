@@ -25,7 +25,6 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,14 @@ from pmbot.app_polymarket_parts import (
     summary,
     wallet,
 )
-from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop, require_live_for_remote
+from pmbot.app_shell import (
+    RunOptions,
+    RunResult,
+    RunShell,
+    Stop,
+    embedded_sim_ledger,
+    require_live_for_remote,
+)
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
@@ -52,7 +58,7 @@ from pmbot.execution.reconcile import ReconcileConfig
 from pmbot.logs import kv
 from pmbot.pricing.binary import binary_fair, binary_spec, fair_probability
 from pmbot.risk.kill_switch import KillSwitch
-from pmbot.settings import Secrets, Settings
+from pmbot.settings import LedgerSettings, Secrets, Settings
 from pmbot.store.ledger import Ledger
 from pmbot.strategy.engine import QuoteEngine
 from pmbot.strategy.inputs import DesiredQuote
@@ -242,9 +248,8 @@ class PolyBotApp(RunShell):
 
     def _ledger_path(self) -> str:
         p = Path(self.s.ledger.path)
-        if self.sim is not None:  # a fresh embedded exchange knows no earlier orders
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            return str(p.with_name(f"sim-poly-{stamp}-{id(self) % 10000}.sqlite3"))
+        if self.sim is not None:
+            return embedded_sim_ledger(self.s.ledger.path, LedgerSettings().path, "poly-")
         return str(p.with_name(f"{p.stem}-polymarket{p.suffix}"))
 
     # ---- quoting --------------------------------------------------------------------------
