@@ -172,6 +172,13 @@ class BotApp(RunShell):
                 self._reconnect = True
             elif isinstance(e, ev.MarketStatus) and e.result in ("yes", "no"):
                 self._settle(e)
+            elif (
+                isinstance(e, ev.OrderGroupUpdate)
+                and om is not None
+                and om.venue_tripped_group(e.group_id, e.event_type)
+            ):
+                # fills over the group's limit: the exchange cancelled the group's orders
+                self._on_risk("order_group_updates: triggered", f"order_group_id={e.group_id}")
         if not self._waiting_ns:
             self._waiting_ns = time.perf_counter_ns()
         self._wake.set()

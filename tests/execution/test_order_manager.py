@@ -356,7 +356,13 @@ async def test_cancel_all_verified_and_loud_timeout(venue, clock, tmp_path, capl
         [q(t, s, p, 100) for t in (A, B) for s, p in ((Side.BID, 4800), (Side.ASK, 5200))]
     )
     venue.add_foreign(B, Side.BID, 4000, 100)
+    group = bot.om.order_group_id
+    assert group is not None and bot.om.venue_tripped_group(group, "triggered")
+    assert not bot.om.venue_tripped_group("og_other", "triggered")
+    assert not bot.om.venue_tripped_group(group, "limit_updated")
     assert await bot.om.cancel_all("test") is True
+    # our own cancel-all triggers the group: its echo on order_group_updates is no trip
+    assert not bot.om.venue_tripped_group(group, "triggered")
     assert venue.resting() == [] and bot.state.live_orders() == []
     assert await bot.om.sync([q(A, Side.BID, 4800, 100)]) is None  # halted
     # a venue that never lets go of one order: retry until the timeout, then say so loudly

@@ -26,6 +26,7 @@ __all__ = [
     "FillVoided",
     "IndexTick",
     "MarketStatus",
+    "OrderGroupUpdate",
     "OrderUpdate",
     "PositionSnapshot",
     "VolTick",
@@ -169,6 +170,16 @@ class ExchangeStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderGroupUpdate:
+    """The venue changed an order group (Kalshi): created, triggered (it cancelled every order
+    of the group and refuses new ones until a reset), reset, deleted, limit_updated."""
+
+    ts_ns: int
+    group_id: str
+    event_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionState:
     ts_ns: int
     venue: str
@@ -192,4 +203,5 @@ Event = (
     | MarketStatus
     | ExchangeStatus
     | ConnectionState
+    | OrderGroupUpdate
 )

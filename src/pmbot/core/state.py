@@ -193,6 +193,8 @@ class TradingState:
             c.health = True
         elif isinstance(e, ev.PositionSnapshot):
             pass  # venue positions are compared by reconciliation, never applied blindly
+        elif isinstance(e, ev.OrderGroupUpdate):
+            pass  # the order manager's business (a trip is the kill switch), not the books'
 
     def _mark_stale(self, ticker: str, reason: str) -> None:
         if ticker in self.books:

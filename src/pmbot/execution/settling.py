@@ -409,6 +409,16 @@ class Settler(Sender):
             log.warning("listing resting orders failed err=%s", e)
             return None
 
+    def venue_tripped_group(self, group_id: str, event_type: str) -> bool:
+        """True when the venue says it triggered our current order group and we did not ask
+        for it (our own cancel-all triggers it too): fills over the group's limit within its
+        window; every order of the group is cancelled and new ones are refused."""
+        return (
+            event_type == "triggered"
+            and group_id == self.order_group_id
+            and not self._group_triggered
+        )
+
     async def resume(self) -> None:
         """Allow quoting again after a cancel_all: a triggered order group rejects every new
         order until reset, so replace it with a fresh one."""

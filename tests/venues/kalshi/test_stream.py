@@ -15,7 +15,7 @@ from pmbot.core.book import BinaryBook
 from pmbot.core.market import FeeSchedule, MarketSpec, StrikeType
 from pmbot.core.money import PriceGrid
 from pmbot.core.state import TradingState
-from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, TRADE, KalshiStream
+from pmbot.venues.kalshi.stream import BOOK, FILL, LIFECYCLE, ORDER_GROUPS, TRADE, KalshiStream
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "kalshi"
 T = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
@@ -525,3 +525,35 @@ def test_a_lost_fill_subscription_asks_for_a_catch_up() -> None:
     r.feed({"type": "error", "sid": 3, "msg": {"code": 25, "msg": "Subscription buffer overflow"}})
     ups = [e for e in r.events if isinstance(e, ev.ConnectionState) and e.up]
     assert ups[-1].reason == f"resubscribed {FILL}"  # the app reconciles on "re..."
+
+
+def test_order_group_updates_become_events_in_seq_order() -> None:
+    """The account-wide channel (§4.4, with seq): every change is an event; a duplicate is
+    dropped; a gap resubscribes (a hidden trip still shows as the next order's refusal)."""
+    r = Rig(T)
+    r.s.want(ORDER_GROUPS, None)
+    r.s.connected(r.now)
+    (cmd,) = r.sent()
+    assert cmd["params"] == {"channels": [ORDER_GROUPS]}  # no market filter
+
+    def group(seq: int, et: str) -> dict[str, Any]:
+        return {
+            "type": "order_group_updates",
+            "sid": 21,
+            "seq": seq,
+            "msg": {"event_type": et, "order_group_id": "og_1", "ts_ms": 1781159370164},
+        }
+
+    r.feed(subscribed(cmd["id"], 21, ORDER_GROUPS))
+    r.feed(group(1, "created"))
+    r.feed(group(2, "triggered"))
+    r.feed(group(2, "triggered"))  # duplicate
+    got = [e for e in r.events if isinstance(e, ev.OrderGroupUpdate)]
+    assert got == [
+        ev.OrderGroupUpdate(r.now, "og_1", "created"),
+        ev.OrderGroupUpdate(r.now, "og_1", "triggered"),
+    ]
+    r.feed(group(5, "reset"))  # 3 and 4 lost
+    sent = r.sent()
+    assert [c["cmd"] for c in sent] == ["unsubscribe", "subscribe"], sent
+    assert r.events[-1] == ev.OrderGroupUpdate(r.now, "og_1", "reset")

@@ -331,6 +331,10 @@ _LIFECYCLE_STATUS = {
 }
 
 
+def order_group_update(msg: w.OrderGroupMsg, ts_ns: int) -> ev.OrderGroupUpdate:
+    return ev.OrderGroupUpdate(ts_ns, msg.order_group_id, msg.event_type)
+
+
 def market_status(msg: w.LifecycleMsg, ts_ns: int) -> ev.MarketStatus | None:
     """Lifecycle frame -> MarketStatus, or None for metadata-only events."""
     et = msg.event_type

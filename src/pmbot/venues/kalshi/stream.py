@@ -36,6 +36,7 @@ __all__ = [
     "BOOK",
     "FILL",
     "LIFECYCLE",
+    "ORDER_GROUPS",
     "POSITIONS",
     "TICKER",
     "TRADE",
@@ -53,8 +54,9 @@ FILL = "fill"
 POSITIONS = "market_positions"
 USER_ORDERS = "user_orders"
 LIFECYCLE = "market_lifecycle_v2"
+ORDER_GROUPS = "order_group_updates"  # account-wide, with seq
 ALL_MARKETS = None  # desired ticker set meaning "no market filter"
-_NO_FILTER = frozenset({LIFECYCLE})
+_NO_FILTER = frozenset({LIFECYCLE, ORDER_GROUPS})
 _TERMINAL_CODES = frozenset({10, 25})
 _RETRY_CODES = frozenset({17, 18, 27})  # internal error, command timeout, too many requests
 _enc = msgspec.json.Encoder()
@@ -435,6 +437,12 @@ class KalshiStream:
             self._emit(lambda: convert.position_snapshot(frame.msg, now_ns))
         elif isinstance(frame, w.MarketLifecycleFrame):
             self._emit(lambda: convert.market_status(frame.msg, now_ns))
+        elif isinstance(frame, w.OrderGroupFrame):
+            sub = self._subs.get(frame.sid)
+            # a gap resubscribes the channel; a trip it hid still shows as the group's
+            # refusal of the next order
+            if sub is None or frame.seq is None or self._seq_ok(sub, frame.seq, now_ns):
+                self._emit(lambda: convert.order_group_update(frame.msg, now_ns))
         elif isinstance(frame, w.Ok):
             self._on_ok(frame, now_ns)
         elif isinstance(frame, w.Unsubscribed):
@@ -444,11 +452,7 @@ class KalshiStream:
             self._on_error(frame, now_ns)
         elif isinstance(
             frame,
-            w.UnknownFrame
-            | w.OrderGroupFrame
-            | w.TickerFrame
-            | w.TradeFrame
-            | w.EventLifecycleFrame,
+            w.UnknownFrame | w.TickerFrame | w.TradeFrame | w.EventLifecycleFrame,
         ):
             if self.on_market_data is not None and isinstance(frame, w.TickerFrame | w.TradeFrame):
                 self.on_market_data(frame)

@@ -30,6 +30,7 @@ from pmbot.venues.kalshi.stream import (
     BOOK,
     FILL,
     LIFECYCLE,
+    ORDER_GROUPS,
     POSITIONS,
     USER_ORDERS,
     KalshiStream,
@@ -219,11 +220,13 @@ class KalshiVenue:
         await self.ws.unwant(BOOK, None if tickers is None else list(tickers))
 
     async def subscribe_private(self, tickers: Iterable[str] | None = None) -> None:
-        """Fills, order updates, positions (optionally for some markets) and market lifecycle."""
+        """Fills, order updates, positions (optionally for some markets), market lifecycle
+        and order-group changes."""
         t = None if tickers is None else list(tickers)
         for ch in (FILL, USER_ORDERS, POSITIONS):
             await self.ws.want(ch, t)
         await self.ws.want(LIFECYCLE)
+        await self.ws.want(ORDER_GROUPS)
 
     # ---- orders ----------------------------------------------------------------------------
     async def place(
