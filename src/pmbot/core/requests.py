@@ -96,7 +96,8 @@ class OrderAck:
     ts_ns: int
     filled: Qty | None = None
     remaining: Qty | None = None
-    avg_fill_price: Price | None = None
+    # per contract in Micros (1e-6 $): a mean of several prices is finer than the price grid
+    avg_fill_price: Micros | None = None
     avg_fee: Micros | None = None
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from pmbot.core.money import ONE, fmt_count, fmt_money, fmt_price, parse_count, parse_price
+from pmbot.core.money import ONE, fmt_count, fmt_money, parse_count, parse_price
 from pmbot.errors import UnitError
 from pmbot.sim.engine import Order
 from pmbot.sim.exchange import ExchangeError, err
@@ -129,11 +129,11 @@ def created_json(o: Order, ts_ns: int, *, with_error: bool = False) -> dict[str,
         "ts_ms": ts_ns // 1_000_000,
     }
     if o.filled:
-        per = (
-            (o.taker_fill_cost + o.maker_fill_cost) * 100 // o.filled
-        )  # leg price in 1e-6 $ per contract
-        leg = per // 100  # Price units
-        d["average_fill_price"] = fmt_price(leg if o.is_bid else ONE - leg)
+        # leg price in 1e-6 $ per contract; FixedPointDollars up to 6 dp (protocol §5.1):
+        # 4 when the mean is on the 1e-4 grid (as recorded: "0.5200"), else 6 ("0.526667")
+        per = (o.taker_fill_cost + o.maker_fill_cost) * 100 // o.filled
+        avg = per if o.is_bid else ONE * 100 - per
+        d["average_fill_price"] = fmt_money(avg, 4 if avg % 100 == 0 else 6)
         d["average_fee_paid"] = fmt_money((o.taker_fees + o.maker_fees) * 100 // o.filled, 4)
     if with_error:
         d["error"] = None

@@ -363,3 +363,22 @@ async def test_5xx_on_create_and_cancel_settled_without_duplicates(rig: Any) -> 
     r.sim.faults.http_5xx = 2  # cancels are retried: a repeat is harmless
     assert await r.venue.cancel(o.order_id) == 100
     assert await r.venue.orders(status="resting", ticker=t) == []
+
+
+async def test_an_ioc_across_two_prices_acks_its_6_dp_average(rig: Any) -> None:
+    """1 @ 0.52 and 2 @ 0.53: the answer's average_fill_price is "0.526666" (FixedPointDollars
+    answers carry up to 6 dp); the port used to refuse it, leaving a filled order UNKNOWN."""
+    from pmbot.core.requests import CreateOrder, TimeInForce
+    from pmbot.venues.kalshi.port import KalshiPort
+
+    r = await rig()
+    await r.start()
+    t = active(r.sim)
+    mm(r.sim, t, "ask", 5200, 100)
+    mm(r.sim, t, "ask", 5300, 200)
+    await r.sim.step(1)
+    ack = await KalshiPort(r.venue).create_order(
+        CreateOrder("c-avg", t, Side.BID, 5300, 300, post_only=False, time_in_force=TimeInForce.IOC)
+    )
+    assert ack.filled == 300 and ack.remaining == 0
+    assert ack.avg_fill_price == 526_666  # micros per contract, not refused

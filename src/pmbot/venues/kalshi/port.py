@@ -100,7 +100,8 @@ class KalshiPort:
             else convert._count(g("remaining_count"), "remaining_count"),
             avg_fill_price=None
             if g("average_fill_price") is None
-            else convert._price(g("average_fill_price"), "average_fill_price"),
+            # FixedPointDollars: answers carry up to 6 dp (1.58 / 3 = "0.526667")
+            else convert._money(g("average_fill_price"), "average_fill_price"),
             avg_fee=None
             if g("average_fee_paid") is None
             else convert._money(g("average_fee_paid"), "average_fee_paid"),
