@@ -70,6 +70,10 @@ def test_user_trade_lifecycle_fill_then_void() -> None:
     )
     assert fill.qty == 10_000 and fill.price == 5000
     assert us.unsettled() == {m.condition_id: 100 * 10**6}  # matched, not mined: +100 YES
+    # REST's pre-broadcast status is not mined either (it used to count as on chain)
+    rest_only = UserStream([m], owner=t["owner"])
+    rest_only.on_frame(json.dumps({**t, "status": "TRADE_STATUS_MATCHED_NOT_BROADCASTED"}), 1)
+    assert rest_only.unsettled() == {m.condition_id: 100 * 10**6}
     assert us.on_frame(json.dumps({**t, "status": "MINED"}), 2) == []
     (void,) = us.on_frame((FIX / "ws_user_trade_full_failed.json").read_bytes(), 3)
     assert isinstance(void, ev.FillVoided) and void.trade_id == t["id"]

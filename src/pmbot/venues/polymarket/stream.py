@@ -410,11 +410,16 @@ class UserStream:
         return out
 
     def unsettled_keys(self) -> list[tuple[str, str]]:
-        """(trade id, order id) of our fills not mined yet."""
-        return [k for k in self.fills if self.seen.get(k) in ("MATCHED", "RETRYING")]
+        """(trade id, order id) of our fills not mined yet: every status before MINED (MATCHED,
+        RETRYING, REST's MATCHED_NOT_BROADCASTED, any the venue adds), since token balances
+        move only when the trade is mined."""
+        return [k for k in self.fills if self.seen.get(k) not in _ON_CHAIN]
 
     def confirmed(self, trade_id: str, order_id: str) -> bool:
         return self.seen.get((trade_id, order_id)) == "CONFIRMED"
+
+
+_ON_CHAIN = frozenset(("MINED", "CONFIRMED", "FAILED"))  # in the balances, or never will be
 
 
 def _maker_side(t: w.PolyTradeEvent | w.PolyTrade, mo: w.PolyMakerOrder) -> str:
