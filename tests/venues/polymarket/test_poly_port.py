@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 
 import pytest
@@ -126,4 +127,40 @@ async def test_unknown_create_outcome_is_recognised_by_hash(poly_sim: PolySim) -
     (u,) = await port.list_orders(status=OrderStatus.RESTING)
     assert u.client_order_id == "c-lost" and u.order_id == o.order_id
     await other.aclose()
+    await v.close_session()
+
+
+async def test_ioc_is_a_market_order_and_gtd_ends_when_asked(poly_sim: PolySim) -> None:
+    """IOC -> FAK signed with market-order amounts (a BUY names the pUSD to spend, at most
+    2 dp); GTD signed 60 s past the wanted end (the venue's security threshold, §3.4)."""
+    import time
+
+    v = PolymarketVenue(
+        Endpoints.local(poly_sim.url),
+        OrderSigner(Account.create().key.hex()),
+        [CID],
+        Collector(),
+        rng=random.Random(1),
+        heartbeat=None,
+        reconcile_every=None,
+    )
+    await v.connect()
+    port = PolymarketPort(v)
+    await House(poly_sim).requote(CID, 5000)  # asks at 0.52
+    ioc = CreateOrder(
+        "c-ioc", CID, Side.BID, 5300, 1001, post_only=False, time_in_force="immediate_or_cancel"
+    )
+    o = port._sign(ioc)
+    assert o.wire["makerAmount"] == "5300000"  # 10.01 x 0.53 = 5.3053 pUSD, cut to 5.30
+    await port.create_order(ioc)  # refused with limit amounts ("max accuracy of 2 decimals")
+    (fill,) = await port.get_fills()
+    assert fill.side is Side.BID and fill.price == 5200 and fill.qty > 0
+    with pytest.raises(OrderRejected) as e:  # typed, before a request
+        await port.create_order(dataclasses.replace(ioc, client_order_id="c-po", post_only=True))
+    assert e.value.code == "invalid_order"
+    end = int(time.time()) + 30  # a 30 s order was refused ("invalid expiration")
+    a = await port.create_order(
+        CreateOrder("c-gtd", CID, Side.BID, 4000, 1000, expiration_ts_s=end)
+    )
+    assert poly_sim.engine.orders[a.order_id].expiration == end + 60
     await v.close_session()

@@ -53,6 +53,7 @@ _CODES = {
     "closed_only": "market_closed",
     "market_not_ready": "market_closed",
 }
+_GTD_THRESHOLD_S = 60
 _TIF = {
     TimeInForce.GTC: "GTC",
     TimeInForce.IOC: "FAK",
@@ -105,8 +106,11 @@ class PolymarketPort:
 
     # ---- create ----------------------------------------------------------------------
     def _sign(self, r: CreateOrder) -> BuiltOrder:
-        exp = r.expiration_ts_s or 0
-        o: BuiltOrder = self.venue._order(r.ticker, r.side, r.price, r.qty, exp)
+        # `expiration_ts_s` is when the order ends; the venue ends a GTD order 60 s before its
+        # signed expiration (a security threshold, protocol §3.4)
+        exp = r.expiration_ts_s + _GTD_THRESHOLD_S if r.expiration_ts_s else 0
+        market = self._type(r) in ("FAK", "FOK")
+        o: BuiltOrder = self.venue._order(r.ticker, r.side, r.price, r.qty, exp, market)
         self.learn(o.order_id, r.client_order_id, r.ticker)
         if self.on_signed is not None:
             self.on_signed(r.client_order_id, o.order_id)

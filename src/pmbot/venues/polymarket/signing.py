@@ -26,6 +26,7 @@ from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
 from pmbot.core.money import Price, Qty
+from pmbot.errors import OrderRejected
 from pmbot.venues.polymarket.convert import (  # re-exported: amounts are part of signing
     TICK_ROUNDING,
     limit_amounts,
@@ -414,6 +415,31 @@ class OrderSigner:
             expiration=expiration,
         )
 
+    def market(
+        self,
+        *,
+        token_id: str,
+        side: int,
+        amount_e6: int,
+        price: Price,
+        tick: str,
+        salt: int,
+        timestamp_ms: int,
+        neg_risk: bool = False,
+    ) -> BuiltOrder:
+        """A FOK/FAK order: BUY spends `amount_e6` pUSD, SELL sells `amount_e6` shares (1e-6),
+        at `price` or better (amounts at the precision the venue accepts for market orders)."""
+        maker, taker = market_amounts(side, amount_e6, price, tick)
+        return self.sign(
+            token_id=token_id,
+            side=side,
+            maker_amount=maker,
+            taker_amount=taker,
+            salt=salt,
+            timestamp_ms=timestamp_ms,
+            neg_risk=neg_risk,
+        )
+
 
 def order_body(
     order: BuiltOrder,
@@ -425,7 +451,8 @@ def order_body(
 ) -> dict[str, Any]:
     """The POST /order envelope (key order as the SDK sends it)."""
     if post_only and order_type in ("FOK", "FAK"):
-        raise ValueError("post-only is valid only with GTC/GTD")
+        # refused here as the venue would (before a request, and typed for the port)
+        raise OrderRejected("post-only is valid only with GTC/GTD", code="invalid_order")
     return {
         "order": order.wire,
         "owner": owner,

@@ -152,14 +152,20 @@ class PolymarketVenue:
         await self.http.aclose()
 
     # ---- orders ------------------------------------------------------------------------------
-    def _order(self, ticker: str, side: Side, price: Price, qty: Qty, expiration: int = 0):  # type: ignore[no-untyped-def]
+    def _order(  # type: ignore[no-untyped-def]
+        self,
+        ticker: str,
+        side: Side,
+        price: Price,
+        qty: Qty,
+        expiration: int = 0,
+        market: bool = False,
+    ):
+        """A YES-leg order as the BUY of the YES token (bid) or of the NO token (ask)."""
         m = self.markets[ticker]
-        if side is Side.BID:
-            return self.http.limit_order(
-                m, token_id=m.yes_token, side="BUY", price=price, size=qty, expiration=expiration
-            )
+        token, p = (m.yes_token, price) if side is Side.BID else (m.no_token, ONE - price)
         return self.http.limit_order(
-            m, token_id=m.no_token, side="BUY", price=ONE - price, size=qty, expiration=expiration
+            m, token_id=token, side="BUY", price=p, size=qty, expiration=expiration, market=market
         )
 
     async def place(
