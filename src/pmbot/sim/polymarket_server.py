@@ -256,6 +256,14 @@ class PolySim(MarketDataRoutes):
         self.buckets[(signer, bucket)] = (level - cost, now)
         return 0.0
 
+    def debit(self, signer: str, bucket: str, cost: int) -> None:
+        """Debit after the fact (cancel-all / cancel-market-orders: the number cancelled);
+        the level may go negative (protocol §3.10)."""
+        rate, burst = self.order_rate if bucket == "order" else self.cancel_rate
+        now = self.clock.monotonic()
+        level, at = self.buckets.get((signer, bucket), (burst, now))
+        self.buckets[(signer, bucket)] = (min(burst, level + (now - at) * rate) - cost, now)
+
     # ---- app -----------------------------------------------------------------------------------
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors])

@@ -377,15 +377,22 @@ class Trading(QueryRoutes):
             await s.maybe_retick(cid)
         return {"canceled": canceled, "not_canceled": not_canceled}
 
-    async def _cancel(self, request: web.Request, pick: Any) -> web.Response:
+    async def _cancel(
+        self, request: web.Request, pick: Any, *, after: bool = False
+    ) -> web.Response:
+        """`after`: cancel-all / cancel-market-orders cost 1 up front and the number cancelled
+        after the fact (the bucket may go negative); the others cost one per id, up front."""
         rec, body = await self.sim.l2(request)
         try:
             data = json.loads(body) if body else None
         except ValueError:
             raise _Reject("Invalid payload") from None
         ids = pick(rec, data)
-        self._gate(rec.address, "cancel", max(1, len(ids)), cancel=True)
-        return _json(await self.cancel_ids(rec.api_key, ids))
+        self._gate(rec.address, "cancel", 1 if after else max(1, len(ids)), cancel=True)
+        out = await self.cancel_ids(rec.api_key, ids)
+        if after:
+            self.sim.debit(rec.address.lower(), "cancel", len(out["canceled"]))
+        return _json(out)
 
     async def cancel_one(self, request: web.Request) -> web.Response:
         return await self._run(
@@ -402,7 +409,9 @@ class Trading(QueryRoutes):
 
     async def cancel_all(self, request: web.Request) -> web.Response:
         return await self._run(
-            self._cancel(request, lambda r, _: [o.id for o in self.sim.engine.live(r.api_key)])
+            self._cancel(
+                request, lambda r, _: [o.id for o in self.sim.engine.live(r.api_key)], after=True
+            )
         )
 
     async def cancel_market(self, request: web.Request) -> web.Response:
@@ -415,4 +424,4 @@ class Trading(QueryRoutes):
                 and (not d.get("asset_id") or o.token_id == d["asset_id"])
             ]
 
-        return await self._run(self._cancel(request, pick))
+        return await self._run(self._cancel(request, pick, after=True))

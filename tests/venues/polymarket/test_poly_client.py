@@ -335,3 +335,25 @@ async def test_unknown_outcome_settled_by_order_hash(poly_sim: PolySim) -> None:
     await c.cancel_all()
     assert (await c.order(sent.order_id)).status == "CANCELED"
     await c.aclose()
+
+
+async def test_cancel_all_costs_what_it_cancelled_after_the_fact(make_sim) -> None:
+    """§3.10: cancel-all costs 1 + the number cancelled, debited after the fact. More live
+    orders than the cancel burst used to be refused (429) forever; our bucket now follows the
+    venue's into the negative, so the next cancel waits on our side instead of a 429."""
+    sim = await make_sim(order_rate=(1000, 1000), cancel_rate=(1, 10))
+    c = await _client(sim, order_rate=(1000, 1000), cancel_rate=(1, 10), max_wait=0.5)
+    m = await c.market_info(CID)
+    orders = [
+        (c.limit_order(m, token_id=YES, side="BUY", price=100 * (1 + i), size=500), "GTC", False)
+        for i in range(15)
+    ]
+    await c.post_orders(orders)
+    r = await c.cancel_all()
+    assert len(r.canceled or ()) == 15 and sim.engine.live() == []
+    assert c.buckets["cancel"].level < -5  # 10 - 1 - 15, plus a little refill
+    await c.post_order(c.limit_order(m, token_id=YES, side="BUY", price=3000, size=500))
+    with pytest.raises(RateLimited) as e:
+        await c.cancel_market(market=CID)
+    assert e.value.code == "client_bucket"  # paced by us, not refused by the venue
+    await c.aclose()

@@ -55,6 +55,11 @@ class TokenBucket:
             return 0.0
         return (cost - self.level) / self.rate
 
+    def debit(self, cost: float, now: float) -> None:
+        """Take `cost` after the fact, as the venue does for cancel-all (may go negative)."""
+        self.level = min(self.burst, self.level + (now - self.at) * self.rate) - cost
+        self.at = now
+
 
 class PolyHttp:
     def __init__(
@@ -291,10 +296,17 @@ class PolyHttp:
         return w.PolyCancelResponse(canceled=canceled, not_canceled=refused)
 
     async def cancel_all(self) -> w.PolyCancelResponse:
-        return await self._get(Req.cancel_all(), w.PolyCancelResponse)  # type: ignore[no-any-return]
+        return self._debit_cancelled(await self._get(Req.cancel_all(), w.PolyCancelResponse))
 
     async def cancel_market(self, market: str = "", asset_id: str = "") -> w.PolyCancelResponse:
-        return await self._get(Req.cancel_market(market, asset_id), w.PolyCancelResponse)  # type: ignore[no-any-return]
+        r = await self._get(Req.cancel_market(market, asset_id), w.PolyCancelResponse)
+        return self._debit_cancelled(r)
+
+    def _debit_cancelled(self, r: w.PolyCancelResponse) -> w.PolyCancelResponse:
+        """Cancel-all / cancel-market-orders cost 1 up front plus the number cancelled after
+        the fact (§3.10): our bucket follows the venue's, so later cancels are paced, not 429."""
+        self.buckets["cancel"].debit(len(r.canceled or ()), self.clock.monotonic())
+        return r
 
     async def open_orders(self, **filters: str) -> list[w.PolyOpenOrder]:
         out: list[w.PolyOpenOrder] = []
