@@ -268,3 +268,19 @@ async def test_batch_must_fit_the_write_bucket(sim_factory: Any) -> None:
         assert st == 201 and len(b["orders"]) == 5
     finally:
         await c.close()
+
+
+async def test_status_filters_map_as_recorded(sim_factory: Any) -> None:
+    """Recorded on demo: `status=closed` lists determined markets and `status=settled` only
+    finalized ones (filter values are not status values)."""
+    sim, c, t = await setup(sim_factory)
+    try:
+        m = sim.exchange.markets[t]
+        m.status, m.result = "determined", "no"  # real markets hold this for minutes
+        _, closed, _ = await c.get("/markets?status=closed&limit=1000")
+        _, settled, _ = await c.get("/markets?status=settled&limit=1000")
+        assert t in [x["ticker"] for x in closed["markets"]]
+        assert t not in [x["ticker"] for x in settled["markets"]]
+        assert {x["status"] for x in settled["markets"]} <= {"finalized"}
+    finally:
+        await c.close()

@@ -42,8 +42,9 @@ FILTER_TO_STATUS = {
     "unopened": {"initialized"},
     "open": {"active"},
     "paused": {"inactive"},
-    "closed": {"closed"},
-    "settled": {"finalized", "determined"},
+    # recorded: `status=closed` lists determined markets, `status=settled` only finalized ones
+    "closed": {"closed", "determined", "disputed", "amended"},
+    "settled": {"finalized"},
 }
 
 
