@@ -103,6 +103,18 @@ def shape_diff(got: Any, rec: Any, path: str = "$") -> list[str]:
     return out
 
 
+def key_order_diff(got: Any, rec: Any, path: str = "$") -> list[str]:
+    """Keys both have, in a different order (json.loads keeps the bytes' order)."""
+    if not (isinstance(got, dict) and isinstance(rec, dict)):
+        return []
+    common = [k for k in rec if k in got]
+    mine = [k for k in got if k in rec]
+    out = [] if mine == common else [f"{path}: key order {mine} != recorded {common}"]
+    for k in common:
+        out += key_order_diff(got[k], rec[k], f"{path}.{k}")
+    return out
+
+
 def load(name: str) -> tuple[dict[str, Any], Any]:
     meta = json.loads((FIX / f"{name}.meta.json").read_text())
     body_file = FIX / f"{name}.json"
@@ -149,6 +161,8 @@ class Replayer:
             return body
         if expect_status is None and rec is not None:
             self.problems += [f"{name}: {d}" for d in shape_diff(body, rec)]
+            if want >= 400:  # error bodies keep the venue's key order (not alphabetical)
+                self.problems += [f"{name}: {d}" for d in key_order_diff(body, rec)]
         if isinstance(body, dict) and isinstance(rec, dict):
             if "order_id" in rec and "order_id" in body:
                 self.ids[rec["order_id"]] = body["order_id"]

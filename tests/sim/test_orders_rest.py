@@ -284,3 +284,14 @@ async def test_status_filters_map_as_recorded(sim_factory: Any) -> None:
         assert {x["status"] for x in settled["markets"]} <= {"finalized"}
     finally:
         await c.close()
+
+
+async def test_every_documented_usage_tier_serves(sim_factory: Any) -> None:
+    """§6 lists Paragon (2,000/2,000) between Premier and Prime; it was missing (HTTP 500)."""
+    _, c, _ = await setup(sim_factory, tier="paragon", rate_limits=True)
+    try:
+        st, body, _ = await c.get("/account/limits")
+        assert st == 200 and body["usage_tier"] == "paragon", body
+        assert body["write"]["refill_rate"] == 2000
+    finally:
+        await c.close()

@@ -18,6 +18,7 @@ from pmbot.sim.kalshi_auth import AUTH_UNKNOWN, DEFAULT_COST, TOO_MANY, WRITE_DE
 from pmbot.sim.kalshi_wire import (
     FILTER_TO_STATUS,
     dumps_rest,
+    dumps_ws,
     event_json,
     market_json,
     rfc3339,
@@ -43,7 +44,10 @@ WRITE_PREFIXES = (
 
 
 def reply(obj: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=dumps_rest(obj), content_type="application/json")
+    """Success bodies with sorted keys, error bodies in the order they were built (both as
+    recorded: `{"error":{"code","message","details"}}` is not alphabetical)."""
+    body = dumps_rest(obj) if status < 400 else dumps_ws(obj)
+    return web.Response(status=status, body=body, content_type="application/json")
 
 
 def bare_limit(op: str, field: str = "Limit") -> ExchangeError:
