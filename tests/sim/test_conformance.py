@@ -39,6 +39,10 @@ OPTIONAL = {
     "expiration_time",
     "order_group_id",
     "client_order_id",
+    # recorded in June; removed from the API on 2026-07-09 (protocol §0), so not sent now
+    "response_price_units",
+    "fractional_trading_enabled",
+    "resting_orders_count",
 }
 FORMATS = [
     ("rfc3339", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")),

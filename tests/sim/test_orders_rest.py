@@ -295,3 +295,46 @@ async def test_every_documented_usage_tier_serves(sim_factory: Any) -> None:
         assert body["write"]["refill_rate"] == 2000
     finally:
         await c.close()
+
+
+async def test_an_amend_answers_fill_fields_only_for_its_own_fills(sim_factory: Any) -> None:
+    """§3.7: an amend's answer has average_fill_price / average_fee_paid only if it crossed,
+    averaged over the fills it made (not the order's earlier ones)."""
+    sim, c, t = await setup(sim_factory)
+    try:
+        st, a, _ = await c.request("POST", "/portfolio/events/orders", order(t, "bid", "0.50", "5"))
+        assert st == 201
+        mm(sim, t, "ask", 5000, 200)  # takes 2 of ours at 0.50
+        sim.exchange.drain()
+        path = f"/portfolio/events/orders/{a['order_id']}/amend"
+        st, body, _ = await c.request(
+            "POST", path, {"ticker": t, "side": "bid", "price": "0.4500", "count": "5.00"}
+        )
+        assert st == 200 and body["fill_count"] == "2.00"
+        assert "average_fill_price" not in body and "average_fee_paid" not in body
+        mm(sim, t, "ask", 4700, 100)
+        st, body, _ = await c.request(
+            "POST", path, {"ticker": t, "side": "bid", "price": "0.4800", "count": "5.00"}
+        )
+        assert st == 200 and body["fill_count"] == "3.00"
+        assert body["average_fill_price"] == "0.4700"  # this amend's fill, not 0.49 overall
+    finally:
+        await c.close()
+
+
+async def test_fields_removed_in_july_are_not_sent(sim_factory: Any) -> None:
+    """Protocol §0, 2026-07-09: Market.response_price_units, fractional_trading_enabled and
+    MarketPosition.resting_orders_count were removed (June recordings still have them)."""
+    sim, c, t = await setup(sim_factory)
+    try:
+        await c.request("POST", "/portfolio/events/orders", order(t, "bid", "0.50", "5"))
+        mm(sim, t, "ask", 5000, 100)
+        sim.exchange.drain()
+        _, m, _ = await c.get(f"/markets/{t}")
+        assert not {"response_price_units", "fractional_trading_enabled"} & m["market"].keys()
+        _, ps, _ = await c.get("/portfolio/positions")
+        assert ps["market_positions"] and all(
+            "resting_orders_count" not in p for p in ps["market_positions"]
+        )
+    finally:
+        await c.close()

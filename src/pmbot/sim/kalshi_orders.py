@@ -120,7 +120,20 @@ def _need(body: dict[str, Any], *keys: str) -> None:
             )
 
 
-def created_json(o: Order, ts_ns: int, *, with_error: bool = False) -> dict[str, Any]:
+def _fill_totals(o: Order) -> tuple[int, int, int]:
+    """(filled, leg cost, fees) of the order so far."""
+    return o.filled, o.taker_fill_cost + o.maker_fill_cost, o.taker_fees + o.maker_fees
+
+
+def created_json(
+    o: Order,
+    ts_ns: int,
+    *,
+    with_error: bool = False,
+    before: tuple[int, int, int] = (0, 0, 0),
+) -> dict[str, Any]:
+    """A V2 write's answer; the average fill fields cover the fills since `before` (an
+    amend's own fills: none when it did not cross, protocol §3.7)."""
     d: dict[str, Any] = {
         "client_order_id": o.client_order_id,
         "fill_count": fmt_count(o.filled),
@@ -128,13 +141,14 @@ def created_json(o: Order, ts_ns: int, *, with_error: bool = False) -> dict[str,
         "remaining_count": fmt_count(o.remaining),
         "ts_ms": ts_ns // 1_000_000,
     }
-    if o.filled:
+    n, cost, fees = (a - b for a, b in zip(_fill_totals(o), before, strict=True))
+    if n:
         # leg price in 1e-6 $ per contract; FixedPointDollars up to 6 dp (protocol §5.1):
         # 4 when the mean is on the 1e-4 grid (as recorded: "0.5200"), else 6 ("0.526667")
-        per = (o.taker_fill_cost + o.maker_fill_cost) * 100 // o.filled
+        per = cost * 100 // n
         avg = per if o.is_bid else ONE * 100 - per
         d["average_fill_price"] = fmt_money(avg, 4 if avg % 100 == 0 else 6)
-        d["average_fee_paid"] = fmt_money((o.taker_fees + o.maker_fees) * 100 // o.filled, 4)
+        d["average_fee_paid"] = fmt_money(fees * 100 // n, 4)
     if with_error:
         d["error"] = None
     return d
@@ -196,6 +210,8 @@ def add_order_routes(sim: KalshiSim, app: web.Application) -> None:
             V2_INT,
         )
         _need(b, "ticker", "side", "price", "count")
+        mine = x.engine.orders.get(request.match_info["order_id"])
+        before = _fill_totals(mine) if mine is not None else (0, 0, 0)
         o, _ = x.amend(
             user(request),
             request.match_info["order_id"],
@@ -207,7 +223,7 @@ def add_order_routes(sim: KalshiSim, app: web.Application) -> None:
             updated_client_order_id=b.get("updated_client_order_id"),
         )
         sim.hub.dispatch(x.drain(), sim.now_ns())
-        return reply(created_json(o, sim.now_ns()))
+        return reply(created_json(o, sim.now_ns(), before=before))
 
     async def decrease(request: web.Request) -> web.Response:
         b = check_types(

@@ -57,9 +57,6 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
             ps = [p for p in ps if p.ticker == q["ticker"]]
         if q.get("event_ticker"):
             ps = [p for p in ps if p.event_ticker in q["event_ticker"].split(",")]
-        resting: dict[str, int] = {}
-        for o in x.engine.resting(u):
-            resting[o.ticker] = resting.get(o.ticker, 0) + 1
         chunk, cur = page(ps, q, "GetPositions", 100, 1000)
         evs: dict[str, list[Any]] = {}
         for p in chunk:
@@ -79,7 +76,7 @@ def add_portfolio_routes(sim: KalshiSim, app: web.Application) -> None:
             {
                 "cursor": cur,
                 "event_positions": ev_json,
-                "market_positions": [position_json(p, resting.get(p.ticker, 0)) for p in chunk],
+                "market_positions": [position_json(p) for p in chunk],
             }
         )
 

@@ -97,7 +97,6 @@ def market_json(m: SimMarket, book: Book | None) -> dict[str, Any]:
         "expected_expiration_time": rfc3339(m.close_ns + 120_000_000_000, frac=False),
         "expiration_time": rfc3339(m.close_ns + 7 * 86_400_000_000_000, frac=False),
         "expiration_value": "" if m.expiration_value is None else fmt_level(m.expiration_value),
-        "fractional_trading_enabled": True,
         "last_price_dollars": fmt_price(m.last_price),
         "latest_expiration_time": rfc3339(m.close_ns + 7 * 86_400_000_000_000, frac=False),
         "liquidity_dollars": "0.0000",
@@ -114,7 +113,6 @@ def market_json(m: SimMarket, book: Book | None) -> dict[str, Any]:
         "previous_yes_bid_dollars": "0.0000",
         "price_level_structure": "linear_cent",
         "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
-        "response_price_units": "usd_cent",
         "result": m.result,
         "rules_primary": m.rules_primary,
         "rules_secondary": "The underlying is the S&P 500 index value published by the Source Agency (Kalshi) "
@@ -242,14 +240,13 @@ def fill_json(r: FillRecord) -> dict[str, Any]:
     }
 
 
-def position_json(p: Position, resting: int) -> dict[str, Any]:
+def position_json(p: Position) -> dict[str, Any]:
     return {
         "fees_paid_dollars": fmt_money(p.fees),
         "last_updated_ts": rfc3339(p.updated_ns),
         "market_exposure_dollars": fmt_money(p.cost),
         "position_fp": fmt_count(p.qty),
         "realized_pnl_dollars": fmt_money(p.realized),
-        "resting_orders_count": resting,
         "ticker": p.ticker,
         "total_traded_dollars": fmt_money(p.traded),
     }
