@@ -95,6 +95,7 @@ class PolySim(MarketDataRoutes):
         self.keys: dict[str, KeyRecord] = {}  # api key -> record
         self.trades: dict[str, Trade] = {}
         self.last_trade: dict[str, str] = {}
+        self.bbo_sent: dict[str, tuple[str, str, str, str]] = {}  # market -> bests sent
         self.faults = Faults()
         self.heartbeats: dict[str, tuple[str, float]] = {}  # api key -> (expected id, deadline)
         self.buckets: dict[tuple[str, str], tuple[float, float]] = {}

@@ -20,7 +20,16 @@ from pmbot.sim.polymarket_accounts import notional, taker_fee
 from pmbot.sim.polymarket_auth import KeyRecord, recover_order
 from pmbot.sim.polymarket_engine import EngineOrder, MatchError, Place
 from pmbot.sim.polymarket_queries import QueryRoutes
-from pmbot.sim.polymarket_views import Trade, dec6, order_json, price_change, px, trade_json
+from pmbot.sim.polymarket_views import (
+    Trade,
+    best_bid_ask,
+    book_json,
+    dec6,
+    order_json,
+    price_change,
+    px,
+    trade_json,
+)
 from pmbot.venues.polymarket.signing import TICK_ROUNDING
 from pmbot.venues.polymarket.wire import PolyOrderRequest
 
@@ -309,6 +318,12 @@ class Trading(QueryRoutes):
             )
         if res.changes:
             market_msgs.insert(0, price_change(book, res.changes, now, o.id))
+            market_msgs += best_bid_ask(book, now, s.bbo_sent)
+        if trades:  # a trade that changed the book is followed by both tokens' books (§4.1)
+            market_msgs += [
+                book_json(book, y, now, m, s.last_trade.get(tok, ""), ws=True)
+                for y, tok in ((True, book.yes_token), (False, book.no_token))
+            ]
         await s.hub.market(market_msgs)
         await s.maybe_retick(o.market)
         await s.hub.user(o.owner, o.market, [order_json(o, m, event="PLACEMENT", ts_ms=now)])
@@ -371,7 +386,12 @@ class Trading(QueryRoutes):
         now = s.now_ms()
         for cid, pairs in by_market.items():
             book, m = s.engine.books[cid], s.markets[cid]
-            await s.hub.market([price_change(book, [c for _, c in pairs], now, pairs[-1][0].id)])
+            await s.hub.market(
+                [
+                    price_change(book, [c for _, c in pairs], now, pairs[-1][0].id),
+                    *best_bid_ask(book, now, s.bbo_sent),
+                ]
+            )
             for o, _ in pairs:
                 await s.hub.user(o.owner, cid, [order_json(o, m, event="CANCELLATION", ts_ms=now)])
             await s.maybe_retick(cid)

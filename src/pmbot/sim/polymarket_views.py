@@ -115,6 +115,31 @@ def _best(book: Book, is_yes: bool) -> tuple[str, str]:
     return (px(bids[-1][0]) if bids else "0", px(asks[-1][0]) if asks else "1")
 
 
+def best_bid_ask(
+    book: Book, ts_ms: int, sent: dict[str, tuple[str, str, str, str]]
+) -> list[dict[str, Any]]:
+    """`best_bid_ask` for both tokens (custom-feature subscribers) when the bests moved since
+    the last ones `sent` for this market; none otherwise."""
+    yb, ya = _best(book, True)
+    nb, na = _best(book, False)
+    now = (yb, ya, nb, na)
+    if sent.get(book.cid) == now:
+        return []
+    sent[book.cid] = now
+    return [
+        {
+            "event_type": "best_bid_ask",
+            "market": book.cid,
+            "asset_id": token,
+            "best_bid": b,
+            "best_ask": a,
+            "spread": px(int(Decimal(a) * ONE) - int(Decimal(b) * ONE)),
+            "timestamp": str(ts_ms),
+        }
+        for token, b, a in ((book.yes_token, yb, ya), (book.no_token, nb, na))
+    ]
+
+
 def price_change(
     book: Book, changes: list[LevelChange], ts_ms: int, order_hash: str
 ) -> dict[str, Any]:

@@ -81,6 +81,10 @@ async def test_rest_and_ws_shapes_cover_the_recordings(poly_sim: PolySim) -> Non
     assert not _missing(pc, by["price_change"]["price_changes"][0])
     assert not _missing(_keys("ws_market_last_trade_msg.json"), by["last_trade_price"])
     assert not _missing(_keys("ws_market_tick_size_msg.json"), by["tick_size_change"])
+    # custom-feature subscribers get best_bid_ask; a trade is followed by the books (§4.1)
+    assert not _missing(_keys("ws_market_best_bid_ask_msg.json"), by["best_bid_ask"])
+    kinds = [f.get("event_type") for f in frames]
+    assert "book" in kinds[kinds.index("last_trade_price") :]
     assert not _missing(_keys("ws_user_order_placement.json") | {"event_type"}, by["order"])
     assert not _missing(_keys("ws_user_trade.json") | {"event_type"}, by["trade"])
     mo = _keys("ws_user_trade.json", lambda d: d["maker_orders"][0])
