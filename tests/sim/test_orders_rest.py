@@ -338,3 +338,26 @@ async def test_fields_removed_in_july_are_not_sent(sim_factory: Any) -> None:
         )
     finally:
         await c.close()
+
+
+async def test_selling_held_yes_needs_no_cash(sim_factory: Any) -> None:
+    """Positions net (§3.8): an ask for YES we hold closes it and needs no collateral; only
+    the part beyond what we hold (and have not already offered) opens NO exposure."""
+    sim, c, t = await setup(sim_factory, balance="10.0000")
+    try:
+        mm(sim, t, "ask", 5000, 2000)
+        st, b, _ = await c.request(
+            "POST", "/portfolio/events/orders", order(t, "bid", "0.5000", "19.00", IOC)
+        )
+        assert st == 201 and b["fill_count"] == "19.00"  # +19 YES, about $0.17 left
+        st, b, _ = await c.request(
+            "POST", "/portfolio/events/orders", order(t, "ask", "0.6000", "19.00")
+        )
+        assert st == 201, b  # it used to want (1 - 0.60) x 19 = $7.60
+        # the 19 are offered already: one more is a short that needs $0.40 we do not have
+        st, b, _ = await c.request(
+            "POST", "/portfolio/events/orders", order(t, "ask", "0.6000", "1.00")
+        )
+        assert st == 400 and b["error"]["code"] == "insufficient_balance"
+    finally:
+        await c.close()

@@ -225,9 +225,22 @@ class Exchange:
             count = min(count, cap)
         if post_only and self.engine.would_cross(ticker, side, price):
             raise err(400, "invalid_order", "invalid order", "post only cross", service=False)
-        cost = (price if side == "bid" else ONE - price) * count
-        if not reduce_only and user not in self.unlimited and cost > self.ledger.available(user):
-            raise err(400, "insufficient_balance", "insufficient balance")
+        if not reduce_only and user not in self.unlimited:
+            # positions net (§3.8): selling YES we hold (or buying back NO) needs no cash for
+            # the held part not already offered by our other resting orders on that side
+            pos = self.ledger.accounts[user].positions.get(ticker)
+            q = pos.qty if pos else 0
+            held = max(0, q) if side == "ask" else max(0, -q)
+            if held:
+                offered = sum(
+                    o.remaining
+                    for o in self.engine.resting(user)
+                    if o.ticker == ticker and o.side == side
+                )
+                held = max(0, held - offered)
+            cost = (price if side == "bid" else ONE - price) * max(0, count - held)
+            if cost > self.ledger.available(user):
+                raise err(400, "insufficient_balance", "insufficient balance")
         if client_order_id:
             used.add(client_order_id)
         o = Order(
