@@ -406,3 +406,43 @@ async def test_close_determine_settle_lifecycle(sim_factory: Any) -> None:
     finally:
         await ws.close()
         await c.close()
+
+
+async def test_a_new_event_is_announced_on_the_lifecycle_channel(sim_factory: Any) -> None:
+    """§4.4: `event_lifecycle` (event_ticker, exchange_index, title, subtitle,
+    collateral_return_type, series_ticker) comes on market_lifecycle_v2, before its markets'
+    `created`. Tomorrow's events are listed at 16:00 ET."""
+    sim, c, ws, _ = await setup(sim_factory)
+    try:
+        await ws.send_str(
+            json.dumps(
+                {"id": 1, "cmd": "subscribe", "params": {"channels": ["market_lifecycle_v2"]}}
+            )
+        )
+        await frames(ws, 1)
+        known = set(sim.exchange.events)
+        await sim.step(6 * 3600 + 1)  # 10:00 -> 16:00 ET and a second
+        new = set(sim.exchange.events) - known
+        assert new
+        got: list[dict[str, Any]] = []
+        while True:
+            try:
+                m = await ws.receive(timeout=0.05)
+            except TimeoutError:
+                break
+            got.append(json.loads(m.data))
+        evs = [f for f in got if f["type"] == "event_lifecycle"]
+        assert {f["msg"]["event_ticker"] for f in evs} == new
+        assert set(evs[0]["msg"]) == {
+            "event_ticker", "exchange_index", "title", "subtitle", "collateral_return_type",
+            "series_ticker",
+        }  # fmt: skip
+        first = evs[0]["msg"]["event_ticker"]
+        created = next(
+            i for i, f in enumerate(got)
+            if f["type"] == "market_lifecycle_v2" and f["msg"]["market_ticker"].startswith(first)
+        )  # fmt: skip
+        assert got.index(evs[0]) < created
+    finally:
+        await ws.close()
+        await c.close()

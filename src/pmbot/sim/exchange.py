@@ -106,6 +106,7 @@ class Exchange:
     def add_markets(self, events: list[SimEvent], markets: list[SimMarket]) -> None:
         for ev in events:
             self.events[ev.event_ticker] = ev
+            self.outbox.append(("event", ev))
         for m in markets:
             self.markets[m.ticker] = m
             self.unsettled[m.ticker] = m

@@ -9,7 +9,7 @@ from pmbot.sim.accounts import FillRecord, Position
 from pmbot.sim.engine import BookChange, Fill, Order
 from pmbot.sim.index import fmt_level
 from pmbot.sim.kalshi_wire import USER_ID, rfc3339
-from pmbot.sim.markets import SimMarket
+from pmbot.sim.markets import SimEvent, SimMarket
 
 if TYPE_CHECKING:
     from pmbot.sim.kalshi_server import KalshiSim
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "delta_msg",
+    "event_lifecycle_msg",
     "fill_msg",
     "lifecycle_msg",
     "position_msg",
@@ -173,6 +174,18 @@ def user_order_msg(o: Order) -> dict[str, Any]:
         d["expiration_ts_ms"] = o.expiration_ts * 1000
     d["subaccount_number"] = 0
     return d
+
+
+def event_lifecycle_msg(ev: SimEvent) -> dict[str, Any]:
+    """A new event, on the lifecycle channel (protocol §4.4)."""
+    return {
+        "event_ticker": ev.event_ticker,
+        "exchange_index": 0,
+        "title": ev.title,
+        "subtitle": ev.sub_title,
+        "collateral_return_type": ev.collateral_return_type,
+        "series_ticker": ev.series_ticker,
+    }
 
 
 def lifecycle_msg(ev: str, m: SimMarket) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pmbot.core.money import fmt_count
 from pmbot.sim.engine import BookChange, Fill, Order
 from pmbot.sim.kalshi_frames import (
     delta_msg,
+    event_lifecycle_msg,
     fill_msg,
     lifecycle_msg,
     position_msg,
@@ -210,6 +211,10 @@ class Hub:
                 for conn, s in self.subs("order_group_updates", ""):
                     if conn.user == g.user:
                         self._data(conn, s, "order_group_updates", gmsg, ts_ns)
+            elif kind == "event":  # a new event: `event_lifecycle` on the lifecycle channel
+                emsg = event_lifecycle_msg(p)
+                for conn, s in self.subs("market_lifecycle_v2", p.event_ticker):
+                    self._plain(conn, {"type": "event_lifecycle", "sid": s.sid, "msg": emsg}, ts_ns)
             elif kind == "lifecycle":
                 ev, m = p
                 for conn, s in self.subs("market_lifecycle_v2", m.ticker):
