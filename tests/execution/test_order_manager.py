@@ -787,3 +787,29 @@ async def test_a_restart_between_determined_and_settled_still_quotes(venue, cloc
     rep = await bot2.om.start()
     assert rep.ok and bot2.state.position(A) == 0
     assert await bot2.om.sync([q(B, Side.BID, 5000, 500)], tickers=[B]) is not None
+
+
+async def test_an_ack_commit_that_fails_is_written_by_the_next_flush(venue, clock, tmp_path):
+    """Another process holds the database's write lock past the busy timeout: the queued new
+    order states stay queued (they were dropped, so the ledger said resting for good)."""
+    import dataclasses
+    import sqlite3
+
+    path = tmp_path / "b.db"
+    bot = Bot(venue, clock, path)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 500)])
+    (o,) = bot.state.live_orders()
+    v = venue.orders[o.order_id]
+    v.status, v.remaining = OrderStatus.CANCELED, 0  # the venue cancels it; the stream says so
+    bot.om.on_order_update(dataclasses.replace(v.view(clock.now_ns())))
+    bot.ledger.db.execute("PRAGMA busy_timeout=0")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the write lock, held
+    with pytest.raises(sqlite3.OperationalError):
+        bot.om.flush_acks()
+    other.execute("ROLLBACK")
+    other.close()
+    bot.om.flush_acks()
+    assert bot.ledger.get_order(o.client_order_id).status is OrderStatus.CANCELED
+    assert bot.ledger.live_orders() == []

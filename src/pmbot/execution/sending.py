@@ -274,13 +274,14 @@ class Sender:
         and reconciliation takes the venue's view of it on restart).
         """
         if self._late or self._acks:
-            late, self._late = self._late, []
-            rows, self._acks = self._acks, []
+            # taken off the queue only once committed: a failed commit (a locked database,
+            # a full disk) keeps them for the next flush instead of losing the new states
             with self.ledger.transaction():
-                for canceling, intents in late:
+                for canceling, intents in self._late:
                     self.ledger.update_orders(canceling, "cancel_sent")
                     self.ledger.add_events(intents)
-                self.ledger.update_orders_each(rows)
+                self.ledger.update_orders_each(self._acks)
+            self._late, self._acks = [], []
 
     # ---- calls ----------------------------------------------------------------------
     async def _create_batch(self, batch: Sequence[CreateAction]) -> None:
