@@ -559,7 +559,7 @@ class BotApp(RunShell):
             await venue.start()
             lpath = self._ledger_path()
             Path(lpath).parent.mkdir(parents=True, exist_ok=True)
-            self.ledger = Ledger(lpath).open()
+            self.ledger = Ledger(lpath).open(exclusive=True)
             stack.callback(self.ledger.close)
             rec = self.ledger.recover(self.state)
             log.info(

@@ -341,7 +341,7 @@ class PolyBotApp(RunShell):
             self.port = PolymarketPort(venue)
             lpath = self.ledger_path = self._ledger_path()
             Path(lpath).parent.mkdir(parents=True, exist_ok=True)
-            self.ledger = Ledger(lpath).open()
+            self.ledger = Ledger(lpath).open(exclusive=True)
             stack.callback(self.ledger.close)
             self.ledger.start_run(f"poly-{os.getpid()}-{t0:.0f}", self.clock.now_ns(), "polymarket")
             rec = self.ledger.recover(self.state)

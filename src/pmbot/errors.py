@@ -13,6 +13,7 @@ Retry by class, never by message text:
     │   ├── NotFound             404 on a resource (order, market)
     │   ├── VenueUnavailable     5xx, network errors, timeouts, trading paused
     │   └── ProtocolViolation    a frame or body we cannot decode; a sequence gap
+    ├── LedgerInUse              another process holds the ledger a bot run wants
     └── RiskHalt                 the risk layer stopped trading (carries the reason)
 
 An outcome not confirmed by the venue is UNKNOWN until reconciliation settles it.
@@ -24,6 +25,7 @@ __all__ = [
     "AuthError",
     "BookError",
     "ConfigError",
+    "LedgerInUse",
     "NotFound",
     "OrderRejected",
     "PmbotError",
@@ -119,3 +121,8 @@ class RiskHalt(PmbotError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"risk halt: {reason}")
         self.reason = reason
+
+
+class LedgerInUse(PmbotError):
+    """Another process (a running bot, or `pmbot status` at that moment) holds the ledger's
+    intent log: a second bot on it would take the first one's orders for its own."""

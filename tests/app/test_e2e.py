@@ -320,3 +320,31 @@ async def test_pulls_the_closing_event_and_rolls_to_the_next(tmp_path: Path) -> 
         assert sim.exchange.engine.resting(sim.key.user) == []
     finally:
         await sim.stop()
+
+
+async def test_a_second_bot_on_a_ledger_in_use_stops_before_touching_orders(
+    tmp_path: Path,
+) -> None:
+    """One bot per ledger: a second one used to recover the first one's orders as its own,
+    fail on its first create, and cancel every order of the account on its way out."""
+    from pmbot.errors import LedgerInUse
+    from pmbot.store.ledger import Ledger
+
+    sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    try:
+        t = next(t for t, m in sim.exchange.markets.items() if m.status == "active")
+        first = sim.exchange.create(
+            sim.key.user, ticker=t, side="bid", price=100, count=100,
+            tif="good_till_canceled", stp="maker", ts_ns=sim.now_ns(),
+        )  # fmt: skip
+        with Ledger(str(tmp_path / "ledger.sqlite3")).open(exclusive=True):  # the first bot
+            app = _app(tmp_path, sim, 60)
+            with pytest.raises((LedgerInUse, ExceptionGroup)) as e:
+                await asyncio.wait_for(app.run(), 30)
+        errs = e.value.exceptions if isinstance(e.value, ExceptionGroup) else (e.value,)
+        assert any(isinstance(x, LedgerInUse) for x in errs), errs
+        assert app.om is None  # stopped before reconciling, quoting or any cancel-all
+        assert [o.order_id for o in sim.exchange.engine.resting(sim.key.user)] == [first.order_id]
+    finally:
+        await sim.stop()

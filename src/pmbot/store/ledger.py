@@ -40,6 +40,7 @@ from pmbot.core.money import ONE, Micros, Price
 from pmbot.core.orders import LiveOrder, OrderStatus, Side
 from pmbot.core.positions import Position
 from pmbot.core.state import TradingState
+from pmbot.errors import LedgerInUse
 from pmbot.store.schema import SCHEMA, SCHEMA_VERSION
 
 __all__ = ["Ledger", "Recovery", "logged_orders"]
@@ -119,7 +120,12 @@ class Ledger:
         return self.path + "-intents"
 
     # ---- lifecycle ------------------------------------------------------------------
-    def open(self) -> Ledger:
+    def open(self, *, exclusive: bool = False) -> Ledger:
+        """Open (creating the schema if needed) and replay the intent log of a crashed run.
+
+        `exclusive`: for a bot run, which writes orders: raise `LedgerInUse` when another
+        process holds the intent log, instead of opening read-mostly beside it.
+        """
         db = sqlite3.connect(self.path, isolation_level=None, cached_statements=64)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self.synchronous}")
@@ -140,9 +146,15 @@ class Ledger:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
+            if exclusive:
+                self.close()
+                raise LedgerInUse(
+                    f"ledger {self.path} is in use by another process (a bot on it, or a "
+                    "`pmbot status` / `reconcile` this moment): one bot per ledger"
+                ) from None
             # a running bot holds the log (e.g. `pmbot status` beside it): leave its lines to
             # it, this connection reads SQLite as it is and may not log orders
-            os.close(fd)
             return self
         self._log_fd = fd
         self._recover_intents()
