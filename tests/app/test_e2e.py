@@ -241,16 +241,39 @@ async def test_a_tripped_order_group_stops_the_bot(tmp_path: Path) -> None:
         res = await asyncio.wait_for(app.run(), 60)
         # risk.book_stale_s is the stream's silence limit (a silent socket: books stale)
         assert app.venue is not None and app.venue.stream.silence_timeout_ns == 12 * 10**9
-        # the order_group_updates channel says "triggered": halted at once, not by the group's
-        # refusal of the next order (at most the creates already on their way are refused;
-        # it used to be 77 refusals)
+        # halted by the order_group_updates frame or, when a create already on its way is
+        # refused first, by that refusal (it used to take 77 refusals)
         reason = res.summary["stop_reason"]
-        assert reason.endswith("venue: order_group_updates: triggered"), reason
+        assert reason.endswith(("order_group_updates: triggered", "order_group_triggered")), reason
         assert (
             app.om is not None
             and sum(n for k, n in app.om.stats.rejects.items() if "order_group" in k) <= 2
         )
         assert res.clean_shutdown and sim.exchange.engine.resting(sim.key.user) == []
+    finally:
+        await sim.stop()
+
+
+async def test_an_order_group_the_exchange_triggers_halts_the_bot_at_once(
+    tmp_path: Path,
+) -> None:
+    """The group tripped while the bot sends nothing: only the order_group_updates channel
+    tells, before the cancellations it causes (so before any refused create)."""
+    sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    try:
+        app = _app(tmp_path, sim, 600, risk={"order_group_contracts": 1_000_000.0})
+        run = asyncio.create_task(app.run())
+        await _until(
+            lambda: bool(app.om and app.om.order_group_id and app.state.live_orders()), 30, "quotes"
+        )
+        assert app.om is not None and app.om.order_group_id is not None
+        x = sim.exchange
+        x.group_trigger(x.groups[app.om.order_group_id], sim.now_ns())
+        sim.hub.dispatch(x.drain(), sim.now_ns())
+        res = await asyncio.wait_for(run, 30)
+        assert res.summary["stop_reason"].endswith("venue: order_group_updates: triggered")
+        assert res.clean_shutdown and x.engine.resting(sim.key.user) == []
     finally:
         await sim.stop()
 

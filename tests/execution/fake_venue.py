@@ -346,6 +346,11 @@ class FakeVenue:
         await self.trigger_order_group(group_id)
         self.groups.pop(group_id, None)
 
+    async def reuse_order_group(self, group_id: str, contracts_limit: Qty) -> None:
+        if group_id not in self.groups:
+            raise NotFound("not found", status=404)
+        self.groups[group_id] = False
+
 
 def unavailable() -> VenueUnavailable:
     return VenueUnavailable("timeout", status=None)

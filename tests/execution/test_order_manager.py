@@ -813,3 +813,25 @@ async def test_an_ack_commit_that_fails_is_written_by_the_next_flush(venue, cloc
     bot.om.flush_acks()
     assert bot.ledger.get_order(o.client_order_id).status is OrderStatus.CANCELED
     assert bot.ledger.live_orders() == []
+
+
+async def test_a_restart_after_kill_9_takes_over_the_dead_runs_order_group(venue, clock, tmp_path):
+    """The adopted orders stay under the group this run watches; no group is left behind
+    (a new group per restart split the limit and was never deleted)."""
+    path = tmp_path / "b.db"
+    bot = Bot(venue, clock, path, order_group_limit=10_000)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100), q(A, Side.ASK, 5200, 100)])
+    g1 = bot.om.order_group_id
+    del bot  # kill -9
+    bot2 = Bot(venue, clock, path, order_group_limit=10_000)
+    assert (await bot2.om.start()).ok
+    assert bot2.om.order_group_id == g1 and list(venue.groups) == [g1]
+    assert {o.group for o in venue.resting()} == {g1} and len(venue.resting()) == 2
+    assert await bot2.om.shutdown("test")
+    assert venue.groups == {} and bot2.ledger.get_meta("order_group_id") == ""
+    bot3 = Bot(venue, clock, path, order_group_limit=10_000)  # after a clean stop: a new one
+    await bot3.om.start()
+    assert bot3.om.order_group_id not in (None, g1) and list(venue.groups) == [
+        bot3.om.order_group_id
+    ]

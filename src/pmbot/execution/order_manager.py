@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterable
 from pmbot.clock import Clock
 from pmbot.core.orders import LiveOrder
 from pmbot.core.state import TradingState
-from pmbot.errors import VenueError
+from pmbot.errors import NotFound, VenueError
 from pmbot.execution.planner import Plan, QuoteLike, plan
 from pmbot.execution.reconcile import ReconcileReport
 from pmbot.execution.sending import ExecStats, OrderManagerConfig, log
@@ -97,6 +97,20 @@ class OrderManager(Settler):
             str(getattr(getattr(self.venue, "venue", None), "name", type(self.venue).__name__)),
             {"config": repr(self.config)},
         )
+        prev = self.ledger.get_meta("order_group_id")
+        limit = self.config.order_group_limit
+        if prev and limit is not None and self.order_group_id is None:
+            # a run that died (kill -9) left its group, with the orders this run adopts in
+            # it: take it over, so they stay under the one group this run watches (a new
+            # group would split the limit, and the old one would never be deleted)
+            try:
+                await self.venue.reuse_order_group(prev, limit)
+                self.order_group_id = prev
+                log.info("order group of an earlier run reused order_group_id=%s", prev)
+            except NotFound:
+                pass  # deleted by a clean shutdown (or by the venue): a new one below
+            except VenueError as e:
+                log.warning("order group of an earlier run not reused id=%s err=%s", prev, e)
         if self.config.order_group_limit is not None and self.order_group_id is None:
             self.order_group_id = await self.venue.create_order_group(self.config.order_group_limit)
             self.ledger.set_meta("order_group_id", self.order_group_id)
@@ -127,6 +141,7 @@ class OrderManager(Settler):
         if self.order_group_id is not None:
             try:
                 await self.venue.delete_order_group(self.order_group_id)
+                self.ledger.set_meta("order_group_id", "")
             except VenueError as e:
                 log.warning(
                     "order group delete failed order_group_id=%s err=%s", self.order_group_id, e

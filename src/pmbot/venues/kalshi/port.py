@@ -233,6 +233,10 @@ class KalshiPort:
     async def delete_order_group(self, group_id: str) -> None:
         await self.http.delete_order_group(group_id)
 
+    async def reuse_order_group(self, group_id: str, contracts_limit: Qty) -> None:
+        await self.http.reset_order_group(group_id)  # 404 (NotFound) once deleted
+        await self.http.set_order_group_limit(group_id, contracts_limit)
+
 
 def _create_opts(r: CreateOrder) -> dict[str, object]:
     opts: dict[str, object] = {"post_only": r.post_only, "time_in_force": r.time_in_force}

@@ -297,3 +297,6 @@ class PolymarketPort:
 
     async def delete_order_group(self, group_id: str) -> None:
         await self.create_order_group(0)
+
+    async def reuse_order_group(self, group_id: str, contracts_limit: Qty) -> None:
+        await self.create_order_group(0)
