@@ -427,6 +427,7 @@ class BotApp(RunShell):
                 for _ in range(_TURNS_AFTER_SEND):
                     await asyncio.sleep(0)
             self.acct.mark(self.state, self.fair)
+            self.acct.save_marks(self.state, self.ledger, now)
             while len(self._syncs) >= _MAX_SYNCS_IN_FLIGHT:  # a slow venue: let one finish
                 await asyncio.wait(self._syncs, return_when=asyncio.FIRST_COMPLETED)
 
@@ -562,6 +563,7 @@ class BotApp(RunShell):
             self.ledger = Ledger(lpath).open(exclusive=True)
             stack.callback(self.ledger.close)
             rec = self.ledger.recover(self.state)
+            self.acct.load_marks(self.ledger)
             log.info(
                 "ledger %s",
                 kv(path=self.ledger.path if hasattr(self.ledger, "path") else "", recovered=rec),

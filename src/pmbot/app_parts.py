@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -321,6 +322,8 @@ def market_label(m: MarketSpec) -> str:
 
 _ET = ZoneInfo("America/New_York")
 _DAY_START = "day_start_pnl"  # ledger meta: "YYYY-MM-DD:<net P&L micros>"
+_MARKS = "position_marks"  # ledger meta: JSON {ticker: last fair value} of open positions
+_MARKS_EVERY_NS = 5 * S
 
 
 @dataclass
@@ -335,6 +338,7 @@ class Accounting:
     balance_start: Micros | None = None
 
     _seen: int = 0
+    _marks: tuple[int, str] = (0, "")  # (when saved, what) — see save_marks
     _capture: dict[tuple[str, str], Micros] = field(default_factory=dict)  # per fill
     _day: tuple[str, Micros, int] = ("", 0, -1)  # (ET date, net P&L as it began, its end ns)
 
@@ -367,6 +371,36 @@ class Accounting:
     def mark(self, st: TradingState, fair: EventFairValue | None) -> None:
         if fair is not None:
             self.fair_at_end.update(fair.fair)
+
+    def save_marks(self, st: TradingState, ledger: Any, now_ns: int) -> None:
+        """Keep the last fair value of every open position in the ledger (at most every 5 s,
+        and only when it changed), so a restart marks positions of an event it no longer
+        prices (rolled away, awaiting settlement) as before, not at cost: the day's P&L, and
+        the daily loss limit reading it, must not jump across a restart."""
+        at, saved = self._marks
+        if ledger is None or now_ns - at < _MARKS_EVERY_NS:
+            return
+        last = self.fair_at_end
+        marks = {t: last[t] for t, p in st.positions.items() if p.qty and t in last}
+        raw = json.dumps(marks, sort_keys=True)
+        if raw != saved:
+            ledger.set_meta(_MARKS, raw)
+        self._marks = (now_ns, raw)
+
+    def load_marks(self, ledger: Any) -> int:
+        """Seed the marks of open positions from the ledger (after `recover`); returns how
+        many. Values that are not probabilities are ignored."""
+        raw = ledger.get_meta(_MARKS)
+        try:
+            marks = json.loads(raw) if raw else {}
+        except ValueError:
+            return 0
+        n = 0
+        for t, v in marks.items() if isinstance(marks, dict) else ():
+            if isinstance(v, float | int) and 0.0 <= v <= 1.0 and t not in self.fair_at_end:
+                self.fair_at_end[t] = float(v)
+                n += 1
+        return n
 
     def mtm(self, st: TradingState, fair: EventFairValue | None) -> Micros:
         """Realised plus open positions marked at fair value (before fees)."""

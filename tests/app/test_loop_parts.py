@@ -256,6 +256,44 @@ def test_the_daily_loss_counts_today_only_and_survives_a_restart(tmp_path):
     led.close()
 
 
+def test_a_restart_marks_positions_of_an_event_left_behind_as_before(tmp_path):
+    """Rolled to tomorrow's event, today's position waits for settlement and is marked at its
+    last fair value. A restart used to mark it at cost: a $30 loss read as $0 to the daily
+    loss limit. The marks of open positions are kept in the ledger."""
+    from pmbot.app_parts import Accounting
+    from pmbot.core import events as ev
+    from pmbot.core.fairvalue import EventFairValue
+    from pmbot.core.orders import Side
+    from pmbot.core.state import TradingState
+    from pmbot.store.ledger import Ledger
+
+    S = 10**9
+    t0 = 1_795_532_400 * S  # 2026-11-24 10:00 ET
+    old, new = "KXINX-26NOV24H1600-B7912", "KXINX-26NOV25H1600-B7912"
+
+    def fv(ticker: str, p: float) -> EventFairValue:
+        return EventFairValue(ticker.rsplit("-", 1)[0], t0, 6900.0, (), (), {ticker: p})
+
+    path = str(tmp_path / "l.sqlite3")
+    led = Ledger(path).open()
+    st, acct = TradingState(), Accounting()
+    assert acct.daily_pnl(st, fv(old, 0.5), t0, led) == 0
+    f = ev.Fill("t1", "o1", old, Side.BID, 5000, 10_000, 0, False, t0 + S, client_order_id="c1")
+    st.apply(f)
+    led.add_fill(f, st.positions[old])
+    acct.mark(st, fv(old, 0.2))  # 100 bought at 0.50, now 0.20: -$30
+    acct.save_marks(st, led, t0 + 10 * S)
+    rolled = acct.daily_pnl(st, fv(new, 0.3), t0 + 11 * S, led)
+    assert rolled == -30_000_000
+    led.close()  # kill -9 (the ledger is durable either way)
+    led2 = Ledger(path).open()
+    st2, again = TradingState(), Accounting()
+    led2.recover(st2)
+    assert again.load_marks(led2) == 1
+    assert again.daily_pnl(st2, fv(new, 0.3), t0 + 11 * S, led2) == rolled
+    led2.close()
+
+
 def _quiet_app(tmp_path, cls=None, **bot):
     """A bot app built from defaults (no dashboard, no signal handlers, a ledger in tmp)."""
     from pmbot.app import BotApp, RunOptions
