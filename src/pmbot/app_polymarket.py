@@ -345,6 +345,8 @@ class PolyBotApp(RunShell):
             stack.callback(self.ledger.close)
             self.ledger.start_run(f"poly-{os.getpid()}-{t0:.0f}", self.clock.now_ns(), "polymarket")
             rec = self.ledger.recover(self.state)
+            if venue.user_feed is not None:  # what became of fills an earlier run booked
+                venue.user_feed.stream.adopt_pending(self.ledger.provisional_fills())
             for o in self.ledger.live_orders():
                 if o.order_id:
                     self.port.learn(o.order_id, o.client_order_id, o.ticker)

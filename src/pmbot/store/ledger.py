@@ -575,6 +575,31 @@ class Ledger:
             )
         ]
 
+    def provisional_fills(self) -> list[Fill]:
+        """Fills still provisional (a Polymarket trade not CONFIRMED or FAILED when last
+        heard of), oldest first: a restart asks the venue what became of them."""
+        return [
+            Fill(
+                r[0],
+                r[1],
+                r[3],
+                Side(r[4]),
+                r[5],
+                r[6],
+                r[7],
+                bool(r[8]),
+                r[9],
+                client_order_id=r[2],
+                provisional=True,
+            )
+            for r in self.db.execute(
+                "SELECT f.trade_id, f.order_id, f.client_order_id, f.ticker, f.side, f.price,"
+                " f.qty, f.fee, f.is_taker, f.ts_ns FROM fills f JOIN fill_status s"
+                " ON s.trade_id=f.trade_id AND s.order_id=f.order_id"
+                " WHERE s.status='provisional' ORDER BY f.ts_ns, f.rowid"
+            )
+        ]
+
     def fill_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM fills" + _NOT_VOIDED).fetchone()[0])
 

@@ -164,3 +164,58 @@ async def test_ioc_is_a_market_order_and_gtd_ends_when_asked(poly_sim: PolySim) 
     )
     assert poly_sim.engine.orders[a.order_id].expiration == end + 60
     await v.close_session()
+
+
+async def test_a_fill_whose_trade_failed_while_we_were_down_is_voided(make_sim, tmp_path) -> None:
+    """The dead run booked a provisional fill; its trade FAILED while no bot ran. The new run
+    takes the ledger's provisional fills over, so the position check asks their status and
+    the phantom fill is voided (it used to stay: a mismatch that refused quoting for good)."""
+    import time
+
+    from pmbot.clock import ManualClock
+    from pmbot.core import events as ev
+    from pmbot.core.state import TradingState
+    from pmbot.store.ledger import Ledger
+
+    clock = ManualClock(time.time_ns())
+    sim = await make_sim(clock=clock)
+    sim.faults.fail_trades = 1
+    key = Account.create().key.hex()
+
+    async def venue(got: Collector) -> PolymarketVenue:
+        v = PolymarketVenue(
+            Endpoints.local(sim.url), OrderSigner(key), [CID], got,
+            rng=random.Random(1), heartbeat=None, reconcile_every=None,
+        )  # fmt: skip
+        await v.connect()
+        return v
+
+    v1 = await venue(Collector())
+    port = PolymarketPort(v1)
+    await House(sim).requote(CID, 5000)
+    ask = await port.create_order(CreateOrder("c-ask", CID, Side.ASK, 5100, 1000))
+    (m,) = v1.markets.values()
+    await House(sim).order(m.yes_token, "BUY", 5100, 4_000_000, "FAK")
+    (fill,) = await port.get_fills()
+    assert fill.order_id == ask.order_id
+    led = Ledger(str(tmp_path / "l.sqlite3")).open()
+    state = TradingState()
+    pf = dataclasses.replace(fill, provisional=True, client_order_id="c-ask")
+    state.apply(pf)
+    led.add_fill(pf, state.positions[CID])  # booked as provisional, then the process died
+    await v1.close_session()
+    for _ in range(100):  # while no bot runs: RETRYING, then FAILED
+        if all(t.status == "FAILED" for t in sim.trades.values()):
+            break
+        clock.advance(5)
+        await asyncio.sleep(0)
+    assert all(t.status == "FAILED" for t in sim.trades.values())
+    got = Collector()
+    v2 = await venue(got)
+    assert v2.user_feed is not None
+    assert v2.user_feed.stream.adopt_pending(led.provisional_fills()) == 1
+    assert {p.ticker: p.qty for p in await PolymarketPort(v2).get_positions()} == {CID: 0}
+    voided = got.of(ev.FillVoided)
+    assert [(e.trade_id, e.order_id) for e in voided] == [(fill.trade_id, fill.order_id)]
+    led.close()
+    await v2.close_session()

@@ -16,7 +16,7 @@ complementary token.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pmbot.core import events as ev
@@ -389,6 +389,25 @@ class UserStream:
         )
         self.fills[(t.id, oid)] = (f, qty_e6)
         return f
+
+    def adopt_pending(self, fills: Iterable[ev.Fill]) -> int:
+        """Take over provisional fills an earlier run booked (from its ledger): they count
+        as not mined until the venue says otherwise, so the position check asks for their
+        status (`unsettled_keys`) and a trade that FAILED while we were down is voided,
+        not kept as a phantom position. Returns how many were new here."""
+        n = 0
+        for f in fills:
+            key = (f.trade_id, f.order_id)
+            if key in self.fills:
+                continue
+            e6 = f.qty * 10_000  # the ledger keeps 1e-2 shares: no sub-cent carry
+            k = (f.ticker, f.side.value)
+            self.exact[k] = self.exact.get(k, 0) + e6
+            self.booked[k] = self.booked.get(k, 0) + f.qty
+            self.fills[key] = (f, e6)
+            self.seen[key] = "MATCHED"
+            n += 1
+        return n
 
     def _unbook(self, key: tuple[str, str]) -> None:
         hit = self.fills.get(key)
