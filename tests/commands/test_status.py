@@ -28,3 +28,12 @@ def test_status_from_ledger(tmp_path: Path, capsys):
     assert main(["status", "--ledger", str(path)]) == 0
     assert "still running or killed" in capsys.readouterr().out
     assert main(["status", "--ledger", str(tmp_path / "none.db")]) == 1
+
+
+def test_status_leaves_an_empty_file_alone(tmp_path: Path, capsys):
+    """A read-only command: an empty file is refused, not turned into a ledger."""
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    assert main(["status", "--ledger", str(empty)]) == 1
+    assert "not a ledger" in capsys.readouterr().out
+    assert empty.stat().st_size == 0 and not Path(str(empty) + "-intents").exists()

@@ -77,8 +77,10 @@ def status(path: str) -> dict[str, object]:
 
 def main(args: argparse.Namespace) -> int:
     path = args.ledger or load_settings(args.config, os.environ).ledger.path
-    if not Path(path).exists():
-        print(f"no ledger at {path}")
+    p = Path(path)
+    if not p.exists() or (p.is_file() and p.stat().st_size == 0):
+        # an empty file is no ledger either: opening it would write a schema into it
+        print(f"no ledger at {path}" if not p.exists() else f"empty file, not a ledger: {path}")
         return 1
     s = status(path)
     if args.json:
