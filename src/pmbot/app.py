@@ -35,14 +35,7 @@ from pmbot.app_parts import (
     market_label,
     sim_vix,
 )
-from pmbot.app_shell import (
-    RunOptions,
-    RunResult,
-    RunShell,
-    Stop,
-    embedded_sim_ledger,
-    require_live_for_remote,
-)
+from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop, require_live_for_remote
 from pmbot.clock import Clock, LiveClock, ScaledClock
 from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
@@ -54,7 +47,7 @@ from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.feeds.factory import build_feed
 from pmbot.logs import kv
 from pmbot.settings import LedgerSettings, Secrets, Settings
-from pmbot.store.ledger import Ledger
+from pmbot.store.ledger import Ledger, embedded_sim_ledger
 from pmbot.strategy.selection import select_event, select_markets
 from pmbot.venues.kalshi.port import KalshiPort
 from pmbot.venues.kalshi.presign import PresignedHeaders

@@ -37,14 +37,7 @@ from pmbot.app_polymarket_parts import (
     summary,
     wallet,
 )
-from pmbot.app_shell import (
-    RunOptions,
-    RunResult,
-    RunShell,
-    Stop,
-    embedded_sim_ledger,
-    require_live_for_remote,
-)
+from pmbot.app_shell import RunOptions, RunResult, RunShell, Stop, require_live_for_remote
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
@@ -59,7 +52,7 @@ from pmbot.logs import kv
 from pmbot.pricing.binary import binary_fair, binary_spec, fair_probability
 from pmbot.risk.kill_switch import KillSwitch
 from pmbot.settings import LedgerSettings, Secrets, Settings
-from pmbot.store.ledger import Ledger
+from pmbot.store.ledger import Ledger, embedded_sim_ledger
 from pmbot.strategy.engine import QuoteEngine
 from pmbot.strategy.inputs import DesiredQuote
 from pmbot.venues.polymarket.convert import MarketInfo, grid_for

@@ -21,22 +21,13 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from pmbot.clock import Clock
 from pmbot.errors import ConfigError, VenueError
 
-__all__ = [
-    "RunOptions",
-    "RunResult",
-    "RunShell",
-    "Stop",
-    "embedded_sim_ledger",
-    "require_live_for_remote",
-]
+__all__ = ["RunOptions", "RunResult", "RunShell", "Stop", "require_live_for_remote"]
 
 log = logging.getLogger("pmbot.app")
 
@@ -54,26 +45,6 @@ def require_live_for_remote(urls: dict[str, str | None], live: bool) -> None:
                 f"{field_name}={url} is not on this machine: it may be a real exchange; set "
                 "bot.live = true (or --live) to confirm",
             )
-
-
-def embedded_sim_ledger(path: str, default: str, tag: str) -> str:
-    """The ledger of a run on a fresh embedded simulator, which knows no earlier orders.
-
-    The configured path when the user chose one (not `default`): it must be new or empty, since
-    an earlier run's orders and positions would never reconcile with the new exchange. Else a
-    new file beside the default, named after the venue and the start time.
-    """
-    p = Path(path)
-    if path != default:
-        if p.exists() and p.stat().st_size > 0:
-            raise ConfigError(
-                "ledger.path",
-                f"{path} holds an earlier run; the embedded simulator starts a new exchange "
-                "that knows none of its orders: give a new path",
-            )
-        return path
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    return str(p.with_name(f"sim-{tag}{stamp}.sqlite3"))
 
 
 class Stop(Exception):

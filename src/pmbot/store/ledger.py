@@ -33,6 +33,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pmbot.core.events import Fill
@@ -40,10 +41,10 @@ from pmbot.core.money import ONE, Micros, Price
 from pmbot.core.orders import LiveOrder, OrderStatus, Side
 from pmbot.core.positions import Position
 from pmbot.core.state import TradingState
-from pmbot.errors import LedgerInUse
+from pmbot.errors import ConfigError, LedgerInUse
 from pmbot.store.schema import SCHEMA, SCHEMA_VERSION
 
-__all__ = ["Ledger", "Recovery", "logged_orders"]
+__all__ = ["Ledger", "Recovery", "embedded_sim_ledger", "logged_orders"]
 
 _TERMINAL = tuple(s.value for s in OrderStatus if s.terminal)
 
@@ -743,3 +744,23 @@ def _order(r: tuple[object, ...]) -> LiveOrder:
         created_ns=int(r[9]),  # type: ignore[call-overload]
         updated_ns=int(r[10]),  # type: ignore[call-overload]
     )
+
+
+def embedded_sim_ledger(path: str, default: str, tag: str) -> str:
+    """The ledger of a run on a fresh embedded simulator, which knows no earlier orders.
+
+    The configured path when the user chose one (not `default`): it must be new or empty, since
+    an earlier run's orders and positions would never reconcile with the new exchange. Else a
+    new file beside the default, named after the venue and the start time.
+    """
+    p = Path(path)
+    if path != default:
+        if p.exists() and p.stat().st_size > 0:
+            raise ConfigError(
+                "ledger.path",
+                f"{path} holds an earlier run; the embedded simulator starts a new exchange "
+                "that knows none of its orders: give a new path",
+            )
+        return path
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return str(p.with_name(f"sim-{tag}{stamp}.sqlite3"))

@@ -23,6 +23,21 @@ from pmbot.venues.polymarket.urls import Endpoints
 from pmbot.venues.polymarket.venue import PolymarketVenue
 
 
+async def _venue(url: str, key: str, got: Collector) -> PolymarketVenue:
+    """A connected venue on the simulator, without heartbeat or book reconcile tasks."""
+    v = PolymarketVenue(
+        Endpoints.local(url),
+        OrderSigner(key),
+        [CID],
+        got,
+        rng=random.Random(1),
+        heartbeat=None,
+        reconcile_every=None,
+    )
+    await v.connect()
+    return v
+
+
 async def test_port_contract(make_sim) -> None:
     import time
 
@@ -135,16 +150,7 @@ async def test_ioc_is_a_market_order_and_gtd_ends_when_asked(poly_sim: PolySim) 
     2 dp); GTD signed 60 s past the wanted end (the venue's security threshold, §3.4)."""
     import time
 
-    v = PolymarketVenue(
-        Endpoints.local(poly_sim.url),
-        OrderSigner(Account.create().key.hex()),
-        [CID],
-        Collector(),
-        rng=random.Random(1),
-        heartbeat=None,
-        reconcile_every=None,
-    )
-    await v.connect()
+    v = await _venue(poly_sim.url, Account.create().key.hex(), Collector())
     port = PolymarketPort(v)
     await House(poly_sim).requote(CID, 5000)  # asks at 0.52
     ioc = CreateOrder(
@@ -182,15 +188,7 @@ async def test_a_fill_whose_trade_failed_while_we_were_down_is_voided(make_sim, 
     sim.faults.fail_trades = 1
     key = Account.create().key.hex()
 
-    async def venue(got: Collector) -> PolymarketVenue:
-        v = PolymarketVenue(
-            Endpoints.local(sim.url), OrderSigner(key), [CID], got,
-            rng=random.Random(1), heartbeat=None, reconcile_every=None,
-        )  # fmt: skip
-        await v.connect()
-        return v
-
-    v1 = await venue(Collector())
+    v1 = await _venue(sim.url, key, Collector())
     port = PolymarketPort(v1)
     await House(sim).requote(CID, 5000)
     ask = await port.create_order(CreateOrder("c-ask", CID, Side.ASK, 5100, 1000))
@@ -211,7 +209,7 @@ async def test_a_fill_whose_trade_failed_while_we_were_down_is_voided(make_sim, 
         await asyncio.sleep(0)
     assert all(t.status == "FAILED" for t in sim.trades.values())
     got = Collector()
-    v2 = await venue(got)
+    v2 = await _venue(sim.url, key, got)
     assert v2.user_feed is not None
     assert v2.user_feed.stream.adopt_pending(led.provisional_fills()) == 1
     assert {p.ticker: p.qty for p in await PolymarketPort(v2).get_positions()} == {CID: 0}

@@ -219,24 +219,10 @@ class PolyHttp:
         expiration: int = 0,
         market: bool = False,
     ) -> BuiltOrder:
-        """Sign a limit order locally (tick from the market's cached value). `market`: for
-        FOK/FAK, whose amounts differ (a BUY names the pUSD to spend: `price` x `size`, cut
-        to 2 dp, so it may buy a hair less than `size`)."""
+        """Sign an order locally (tick from the market's cached value); `market`: FOK/FAK
+        amounts (`OrderSigner.limit`)."""
         tick = self._ticks.get(token_id, m.tick)
         try:
-            if market:
-                s = 0 if side == "BUY" else 1
-                return self.signer.market(
-                    token_id=token_id,
-                    side=s,
-                    # Price (1e-4 $) x Qty (1e-2 shares) is 1e-6 pUSD; shares: 1e-2 -> 1e-6
-                    amount_e6=price * size if s == 0 else size * 10_000,
-                    price=price,
-                    tick=tick,
-                    salt=self.rng.getrandbits(53),
-                    timestamp_ms=self.clock.now_ns() // 1_000_000,
-                    neg_risk=m.neg_risk,
-                )
             return self.signer.limit(
                 token_id=token_id,
                 side=0 if side == "BUY" else 1,
@@ -247,6 +233,7 @@ class PolyHttp:
                 timestamp_ms=self.clock.now_ns() // 1_000_000,
                 neg_risk=m.neg_risk,
                 expiration=expiration,
+                market=market,
             )
         except ValueError as e:  # refused before it costs a request
             raise OrderRejected(

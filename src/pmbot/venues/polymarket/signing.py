@@ -402,8 +402,17 @@ class OrderSigner:
         timestamp_ms: int,
         neg_risk: bool = False,
         expiration: int = 0,
+        market: bool = False,
     ) -> BuiltOrder:
-        maker, taker = limit_amounts(side, price, size, tick)
+        """`size` shares at `price` or better. `market`: a FOK/FAK order, whose amounts are
+        those the venue accepts for market orders: a BUY names the pUSD to spend (`price` x
+        `size`, cut to 2 dp, so it may buy a hair less than `size`), a SELL the shares."""
+        if market:
+            # Price (1e-4 $) x Qty (1e-2 shares) is 1e-6 pUSD; shares: 1e-2 -> 1e-6
+            amount_e6 = price * size if side == 0 else size * 10_000
+            maker, taker = market_amounts(side, amount_e6, price, tick)
+        else:
+            maker, taker = limit_amounts(side, price, size, tick)
         return self.sign(
             token_id=token_id,
             side=side,
@@ -413,31 +422,6 @@ class OrderSigner:
             timestamp_ms=timestamp_ms,
             neg_risk=neg_risk,
             expiration=expiration,
-        )
-
-    def market(
-        self,
-        *,
-        token_id: str,
-        side: int,
-        amount_e6: int,
-        price: Price,
-        tick: str,
-        salt: int,
-        timestamp_ms: int,
-        neg_risk: bool = False,
-    ) -> BuiltOrder:
-        """A FOK/FAK order: BUY spends `amount_e6` pUSD, SELL sells `amount_e6` shares (1e-6),
-        at `price` or better (amounts at the precision the venue accepts for market orders)."""
-        maker, taker = market_amounts(side, amount_e6, price, tick)
-        return self.sign(
-            token_id=token_id,
-            side=side,
-            maker_amount=maker,
-            taker_amount=taker,
-            salt=salt,
-            timestamp_ms=timestamp_ms,
-            neg_risk=neg_risk,
         )
 
 
