@@ -8,6 +8,7 @@ rest_url, ws_url, key_id, private_key_pem, private_key_path, faults, exchange an
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,10 +16,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings
 
 from pmbot.clock import ManualClock
 from pmbot.sim.kalshi_auth import write_key
 from pmbot.sim.kalshi_server import KalshiSim, SimConfig
+
+# Property tests are deterministic by default (the same examples every run: a red CI is a
+# real regression, never the luck of the draw). PMBOT_HYPOTHESIS=explore draws new examples.
+settings.register_profile("pmbot", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("PMBOT_HYPOTHESIS", "pmbot"))
 
 SIM_START_NS = (
     int(datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()) * 10**9

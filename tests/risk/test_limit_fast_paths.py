@@ -136,6 +136,7 @@ def ref_trim_event_loss(quotes, cells, loss, cap):
             for o in w:
                 add[o] -= v
     tot = [loss[o] + add[o] + bid_total for o in range(n)]
+    cap = max(cap, max(loss))  # over the cap: never above the worst case of now
     if max(tot) <= cap:
         return list(quotes)
     harm = [add[o] + bid_total for o in range(n)]

@@ -156,3 +156,17 @@ def test_gate_never_lets_event_loss_exceed_its_cap():
         for mask in product((0, 1), repeat=len(d.quotes))
     )
     assert worst <= lim.max_event_loss
+
+
+def test_over_the_cap_a_reduction_that_lowers_the_worst_case_is_allowed():
+    """Held: 10 YES of J (its win cell already over the cap) and 100 YES of K; the worst cell
+    is "neither wins". Selling J's 10 at 0.15 costs in J's cell but lowers the worst case; the
+    trim used to cut it to nothing (no harm allowed in any cell over the cap)."""
+    m = 10**6
+    loss = [int(7.6 * m), int(-82.4 * m), int(17.6 * m)]  # J wins, K wins, neither
+    ask = DesiredQuote("J", "ask", 1500, 1000)
+    (out,) = trim_event_loss([ask], [(0,)], loss, 5 * m)
+    assert out.qty == 1000
+    x = out.qty
+    after = max(loss[0] + (10_000 - 1500) * x, loss[1] - 1500 * x, loss[2] - 1500 * x)
+    assert after < max(loss)

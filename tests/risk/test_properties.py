@@ -216,7 +216,9 @@ def check(inp: QuoteInputs, params, limits, decision):
         (inp.account_exposure, limits.max_account_exposure),
     ):
         assert used + base_add + add <= max(cap, used + base_add)
-    # worst-case loss at settlement, adversarial fills, scanned over index values
+    # worst-case loss at settlement, adversarial fills, scanned over index values: within the
+    # cap, or (a position over it: reduce-only) never above the worst case before the fills
+    cases = []
     for v in interior_points(inp.fair.edges):
         pay = 0
         for m in inp.markets:
@@ -228,8 +230,10 @@ def check(inp: QuoteInputs, params, limits, decision):
             w = specs[t].yes_wins(v)
             harms.append(x * price if (side == "bid" and not w) else 0)
             harms[-1] += x * (ONE - price) if (side == "ask" and w) else 0
-        loss = inp.event_cost - pay + sum(harms[:n_fixed])
-        assert loss + sum(harms[n_fixed:]) <= max(limits.max_event_loss, loss)
+        cases.append((inp.event_cost - pay + sum(harms[:n_fixed]), sum(harms[n_fixed:])))
+    worst = max((loss for loss, _ in cases), default=0)
+    for loss, more in cases:
+        assert loss + more <= max(limits.max_event_loss, worst)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

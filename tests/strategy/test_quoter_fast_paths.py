@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pmbot.core.market import FeeSchedule, FeeType
@@ -91,6 +91,7 @@ def ref_tilted_probs(probs, payoff, wins, gamma):
     qty=st.integers(-100, 5000),
     target=st.floats(-200.0, ONE + 200.0, allow_nan=False),
 )
+@example(g=0, f=2, qty=1, target=0.0)  # the fee eats a 1-tick ask: net 0 meets a target of 0
 def test_snap_matches_the_reference(g, f, qty, target):
     grid, fees = GRIDS[g], SCHEDULES[f]
     if fees is not None and not fees.maker_share():

@@ -194,10 +194,16 @@ def trim_event_loss(
     loss: Sequence[Micros],
     cap: Micros,
 ) -> list[DesiredQuote]:
-    """Shrink quotes so that `loss_o + harmful fills_o <= max(cap, loss_o)` in every cell.
+    """Shrink quotes so that `loss_o + harmful fills_o <= max(cap, max(loss))` in every cell:
+    within the cap, or, once the worst case is over it, never above the worst case of now.
+
+    Over the cap the gate admits only reducing quotes; they move loss between cells (selling
+    held YES costs in its win cell, saves elsewhere) and may not raise the worst case, but a
+    cell over the cap that is not the worst one may take some (it used to allow none, which
+    blocked reductions that lower the worst case).
 
     `cells[i]` are the cells where quote i's market pays YES; `loss[o] = cost - Q_o`. A quote
-    harmful in an over-budget cell o is scaled by `(cap - loss_o) / C_o` (C_o: the harmful
+    harmful in an over-budget cell o is scaled by `(bound - loss_o) / C_o` (C_o: the harmful
     total there), floored, taking the tightest such cell; the sum then fits exactly.
     """
     n = len(loss)
@@ -219,10 +225,11 @@ def trim_event_loss(
             for o in w:
                 add[o] += v
     tot = [loss[o] + add[o] + bid_total for o in range(n)]
-    if max(tot) <= cap:
+    bound = max(cap, max(loss)) if n else cap
+    if max(tot, default=0) <= bound:
         return list(quotes)
     harm = [add[o] + bid_total for o in range(n)]
-    tight = [o for o in range(n) if tot[o] > cap and harm[o] > 0]
+    tight = [o for o in range(n) if tot[o] > bound and harm[o] > 0]
     out = []
     for d, w, (u, in_w) in zip(quotes, cells, units, strict=True):
         x = d.qty
@@ -230,7 +237,7 @@ def trim_event_loss(
             ws = set(w)
             for o in tight:
                 if (o in ws) == in_w:
-                    x = min(x, d.qty * max(0, cap - loss[o]) // harm[o])
+                    x = min(x, d.qty * max(0, bound - loss[o]) // harm[o])
         out.append(d if x == d.qty else replace(d, qty=x))
     return out
 

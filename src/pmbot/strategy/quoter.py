@@ -84,16 +84,16 @@ def snap_ask(grid: PriceGrid, fees: FeeSchedule | None, qty: Qty, target: float)
     """Lowest valid grid price a with a - maker fee >= target (Price units), or None."""
     if target >= ONE:
         return None
-    target = max(target, 1)  # never an ask at $0
+    start = max(target, 1)  # never an ask at $0: the search starts above it
     prices = grid.prices
     n = len(prices)
-    i = min(bisect_right(prices, math.ceil(target) - 1), n - 1)  # tick of grid.ceil(...)
+    i = min(bisect_right(prices, math.ceil(start) - 1), n - 1)  # tick of grid.ceil(...)
     if fees is None or qty <= 0:
         while i < n:
             px = prices[i]
             if px >= ONE:
                 return None
-            if px >= target:
+            if px >= start:
                 return px
             i += 1
         return None
