@@ -64,6 +64,7 @@ def build_states(n_markets: int = N_MARKETS, selected: int | None = None) -> lis
             positions=positions,
             resting=resting,
             event_cost=40 * 10**6,
+            event_capital=40 * 10**6,
             quotable=quotable,
         )
         states.append(inp)

@@ -259,7 +259,7 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
             )
     # one pass over the event's markets: books, their freshness, status and our positions
     positions: dict[str, int] = {}
-    event_cost = 0
+    event_cost = event_capital = 0
     fresh, books, statuses, held = st.book_fresh, st.books, st.market_status, st.positions
     shown: dict[str, BinaryBook | None] = {}
     book_ts: dict[str, int] = {}
@@ -282,6 +282,7 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
         if p is not None:
             positions[t] = p.qty
             event_cost += cash_cost(p.qty, p.cost - p.realized + p.fees)
+            event_capital += cash_cost(p.qty, p.cost)
     exposure = sum(cash_cost(p.qty, p.cost) for p in held.values() if p.qty)
     return QuoteInputs(
         ts_ns=now,
@@ -297,6 +298,7 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
         trading_active=st.trading_active and st.exchange_active,
         reference_ts_ns=view.reference_ts_ns,
         event_cost=event_cost,
+        event_capital=event_capital,
         account_exposure=exposure,
         daily_pnl=app.acct.daily_pnl(st, app.fair, now, getattr(app, "ledger", None)),
         last_fill_ns=app.acct.last_fill_ns,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from pmbot.core.money import ONE
+from pmbot.core.positions import Position
 from pmbot.risk.gate import RiskGate
 from pmbot.risk.guards import RiskState
 from pmbot.risk.limits import RiskLimits
@@ -47,6 +48,7 @@ def test_adversarial_fills_never_break_the_limits():
     )
     qty = {m.ticker: 0 for m in ms}
     cash = {m.ticker: 0 for m in ms}  # net YES-terms cash paid
+    held = {m.ticker: Position(m.ticker) for m in ms}  # open positions at their cost
     fills = 0
     states = set()
     peak = 0
@@ -61,6 +63,7 @@ def test_adversarial_fills_never_break_the_limits():
             10**12 + step * S,
             positions=dict(qty),
             event_cost=cost,
+            event_capital=sum(cash_cost(p.qty, p.cost) for p in held.values()),
         )
         d = eng.step(inp)
         states.add(d.risk.state)
@@ -68,7 +71,7 @@ def test_adversarial_fills_never_break_the_limits():
         loss = worst_case_loss(payoff_micros(len(fv.cell_probs), cells, list(qty.values())), cost)
         assert loss <= limits.max_event_loss
         peak = max(peak, loss)
-        assert cost <= limits.max_event_cost
+        assert sum(cash_cost(p.qty, p.cost) for p in held.values()) <= limits.max_event_cost
         assert all(abs(q) <= limits.max_position for q in qty.values())
         if not d.quotes:
             continue
@@ -80,6 +83,7 @@ def test_adversarial_fills_never_break_the_limits():
         t = pick.ticker
         qty[t] += sign * pick.qty
         cash[t] += sign * pick.qty * pick.price
+        held[t].apply_fill(sign, pick.price, pick.qty, 0)
         fills += 1
     assert fills > 100
     assert peak > 0.8 * limits.max_event_loss  # the greedy adversary did push on the limit

@@ -108,7 +108,14 @@ def test_event_loss_and_cost_and_exposure_limits_reduce():
     assert d.risk.state is RiskState.REDUCING
     assert "event_loss_limit" in d.risk.reason.split(",")
     assert d.risk.event_loss == 60 * 10**6
-    d = e.step(inputs(T0 + S, event_cost=80 * 10**6, positions={MS[2].ticker: 10_000}))
+    d = e.step(
+        inputs(
+            T0 + S,
+            event_cost=80 * 10**6,
+            event_capital=80 * 10**6,
+            positions={MS[2].ticker: 10_000},
+        )
+    )
     assert "event_cost_limit" in d.risk.reason.split(",")
     d = e.step(inputs(T0 + 2 * S, account_exposure=130 * 10**6))
     assert d.risk.reason == "account_exposure_limit"
@@ -352,3 +359,18 @@ def test_a_market_never_seen_with_a_book_is_logged_at_info_one_that_loses_it_at_
         if "to=HALTED" in r.getMessage()
     }
     assert levels == {k: logging.INFO, j: logging.WARNING}
+
+
+def test_realised_gains_make_no_room_under_the_event_capital_limit():
+    """$6.40 in open positions after +$50 realised: the net cash in the event is -$43.60, yet
+    the capital held is over a $5 max_event_cost (the limit read the net cash)."""
+    e = engine(RiskLimits(max_event_cost=5 * 10**6))
+    d = e.step(
+        inputs(
+            T0,
+            event_cost=-43_600_000,
+            event_capital=6_400_000,
+            positions={MS[2].ticker: 4000},
+        )
+    )
+    assert "event_cost_limit" in d.risk.reason.split(",")

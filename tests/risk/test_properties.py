@@ -117,6 +117,7 @@ def scenario(draw):
         trading_active=not draw(rare),
         reference_ts_ns=now + draw(st.sampled_from([3600 * S] * 6 + [200 * S, 3 * S])),
         event_cost=limits.max_event_cost * draw(share) // 100,
+        event_capital=limits.max_event_cost * draw(share) // 100,
         account_exposure=limits.max_account_exposure * draw(share) // 100,
         daily_pnl=-limits.max_daily_loss * draw(share) // 100,
         quotable=None
@@ -212,7 +213,7 @@ def check(inp: QuoteInputs, params, limits, decision):
         adds.append((x - c) * (price if side == "bid" else ONE - price))
     base_add, add = sum(adds[:n_fixed]), sum(adds[n_fixed:])
     for used, cap in (
-        (inp.event_cost, limits.max_event_cost),
+        (inp.event_capital, limits.max_event_cost),
         (inp.account_exposure, limits.max_account_exposure),
     ):
         assert used + base_add + add <= max(cap, used + base_add)

@@ -128,15 +128,17 @@ class OrderFlow:
                 self.pos_ver,
                 {mk[m].ticker: self.pos[m].qty for m in ms if self.pos[m].qty},
                 self._event_cost(ms),
+                sum(cash_cost(self.pos[m].qty, self.pos[m].cost) for m in ms),
                 frozenset(mk[m].ticker for m in ms if not self.active[m]),
             )
         view = QuoteView(
             ts_ns=t, event_ticker=self.ev_names[e], markets=self.ev_specs[e], fair=fair,
             books=self._books_view(e), positions=pe[1],
             resting={k: tuple(v) for k, v in resting.items()}, index_ts_ns=self.level_ts,
-            reference_ts_ns=self.ref[e], event_cost=pe[2], daily_pnl=self._pnl_fair(),
+            reference_ts_ns=self.ref[e], event_cost=pe[2], event_capital=pe[3],
+            daily_pnl=self._pnl_fair(),
             account_exposure=self._exposure(), last_fill_ns=self.last_fill,
-            quotable=self._select(e, t), inactive=pe[3],
+            quotable=self._select(e, t), inactive=pe[4],
         )  # fmt: skip
         quotes, wake = ([], None) if stopped else self.quoter.quote(view)
         if wake is not None and wake > t and self.wake_at[e] is None:

@@ -61,6 +61,7 @@ class QuoteView:
     index_ts_ns: int | None
     reference_ts_ns: int
     event_cost: Micros = 0
+    event_capital: Micros = 0
     daily_pnl: Micros = 0
     account_exposure: Micros = 0
     last_fill_ns: Mapping[tuple[str, str], int] = field(default_factory=dict)
@@ -104,7 +105,8 @@ class StrategyQuoter:
             ts_ns=view.ts_ns, event_ticker=view.event_ticker, markets=view.markets, fair=view.fair,
             books=view.books, positions=view.positions, resting=view.resting,
             book_ts_ns=dict.fromkeys(view.books, view.ts_ns), index_ts_ns=view.index_ts_ns,
-            reference_ts_ns=view.reference_ts_ns, event_cost=view.event_cost, daily_pnl=view.daily_pnl,
+            reference_ts_ns=view.reference_ts_ns, event_cost=view.event_cost, event_capital=view.event_capital,
+            daily_pnl=view.daily_pnl,
             account_exposure=view.account_exposure, last_fill_ns=view.last_fill_ns,
             quotable=view.quotable, inactive=view.inactive,
         )  # fmt: skip

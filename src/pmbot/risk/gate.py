@@ -268,11 +268,11 @@ class RiskGate:
             qc = [cells[idx[d.ticker]] for d in quotes]
             quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
         if (
-            inp.event_cost + gross > lim.max_event_cost
+            inp.event_capital + gross > lim.max_event_cost
             or inp.account_exposure + gross > lim.max_account_exposure
         ):
             parts = CostParts(quotes, pos, fixed)
-            quotes, changed = trim_cost_parts(quotes, parts, inp.event_cost, lim.max_event_cost)
+            quotes, changed = trim_cost_parts(quotes, parts, inp.event_capital, lim.max_event_cost)
             if changed:
                 parts = CostParts(quotes, pos, fixed)
             quotes, _ = trim_cost_parts(

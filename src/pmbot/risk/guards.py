@@ -118,7 +118,7 @@ def event_findings(
         add(RiskState.REDUCING, "daily_loss_near_limit")
     if event_loss is not None and event_loss >= limits.max_event_loss:
         add(RiskState.REDUCING, "event_loss_limit")
-    if inp.event_cost >= limits.max_event_cost:
+    if inp.event_capital >= limits.max_event_cost:
         add(RiskState.REDUCING, "event_cost_limit")
     if inp.account_exposure >= limits.max_account_exposure:
         add(RiskState.REDUCING, "account_exposure_limit")

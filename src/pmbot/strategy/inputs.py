@@ -59,6 +59,8 @@ class QuoteInputs:
     * `event_cost`: net cash put into the event (buys minus sells, fees included), a NO
       position counted at what its NO cost: the sum over the event's markets of
       `inventory.cash_cost(pos.qty, pos.cost - pos.realized + pos.fees)`.
+    * `event_capital`: capital in the event's open positions, what `max_event_cost` bounds:
+      the sum of `cash_cost(pos.qty, pos.cost)` (realised gains do not make room for more).
     * `account_exposure`: capital in open positions across the account, e.g. the sum of
       `cash_cost(pos.qty, pos.cost)` over every market with a position.
     * `daily_pnl`: realised plus marked P&L since the start of the trading day (loss < 0).
@@ -84,6 +86,7 @@ class QuoteInputs:
     trading_active: bool = True
     reference_ts_ns: int = 0
     event_cost: Micros = 0
+    event_capital: Micros = 0
     account_exposure: Micros = 0
     daily_pnl: Micros = 0
     last_fill_ns: Mapping[tuple[str, str], int] = field(default_factory=dict)
