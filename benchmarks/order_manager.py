@@ -27,13 +27,13 @@ from pmbot.core.requests import (
     CancelOrder,
     CreateOrder,
     DecreaseOrder,
-    DesiredQuote,
     OrderAck,
 )
 from pmbot.core.state import TradingState
 from pmbot.errors import VenueError
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.store.ledger import Ledger
+from pmbot.strategy.inputs import DesiredQuote
 
 
 class InstantVenue:
