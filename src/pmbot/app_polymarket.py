@@ -240,9 +240,14 @@ class PolyBotApp(RunShell):
             self.engines[m.condition_id] = build_engine(self.s, self.kill_switch, guards=guards)[0]
 
     def _ledger_path(self) -> str:
-        p = Path(self.s.ledger.path)
+        """The configured path when the user chose one (`--ledger`, `ledger.path`); the
+        default path gets a `-polymarket` suffix, so it never mixes with a Kalshi ledger."""
+        path, default = self.s.ledger.path, LedgerSettings().path
         if self.sim is not None:
-            return embedded_sim_ledger(self.s.ledger.path, LedgerSettings().path, "poly-")
+            return embedded_sim_ledger(path, default, "poly-")
+        if path != default:
+            return path
+        p = Path(path)
         return str(p.with_name(f"{p.stem}-polymarket{p.suffix}"))
 
     # ---- quoting --------------------------------------------------------------------------

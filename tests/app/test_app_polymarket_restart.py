@@ -86,6 +86,7 @@ async def test_heartbeat_cancels_after_a_crash_and_restart_reconciles(tmp_path: 
         again.request_stop("test done")
         result = await asyncio.wait_for(run2, 10)  # a stop is prompt (no lost cancellation)
         assert result.clean_shutdown and sim.engine.live(me) == []
+        assert again.ledger_path == str(ledger)  # `--ledger` as given (it gained a suffix)
         with Ledger(again.ledger_path) as led:
             assert led.live_orders() == []
             for oid in first:  # the dead run's orders, settled by their hashes
