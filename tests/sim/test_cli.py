@@ -49,6 +49,12 @@ async def test_cli_contract(tmp_path: Path) -> None:
         assert b"PRIVATE KEY" in (keys / "private_key.pem").read_bytes()
         async with aiohttp.ClientSession() as s, s.get(rest + "/exchange/status") as r:
             assert r.status == 200 and (await r.json())["exchange_active"] is True
+        # at any hour: the default start is in an NYSE session (else the bot finds nothing open)
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(rest + "/markets", params={"series_ticker": "KXINX", "status": "open"}) as r,
+        ):
+            assert (await r.json())["markets"], "no open KXINX market at the default start"
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=20) == 0
     finally:

@@ -26,7 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     p.add_argument("--keys", metavar="DIR", help="write key_id and private_key.pem here")
-    p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
+    p.add_argument(
+        "--start",
+        help="simulated start time, ISO 8601 (default: now in an NYSE session, else the "
+        "next session's open + 5 min)",
+    )
     p.add_argument("--balance", default="10000.0000", help="member balance in dollars")
     p.add_argument(
         "--tier", default="basic", help="rate-limit tier (basic, advanced, ..., prestige)"
@@ -61,8 +65,12 @@ async def _run(args: argparse.Namespace) -> int:
             start_ns = int(datetime.fromisoformat(args.start).timestamp() * 1e9)
         except ValueError as e:
             raise ConfigError("start", str(e)) from None
-    if args.speed != 1.0 and start_ns is None:
-        start_ns = int(datetime.now().timestamp() * 1e9)
+    if start_ns is None:
+        # as the embedded simulator: now in an NYSE session, else the next one's open (+5 min),
+        # so a bot pointed at it finds open markets to quote at any hour
+        from pmbot.app import _sim_start_ns
+
+        start_ns = _sim_start_ns(None) or int(datetime.now().timestamp() * 1e9)
     faults = None
     if args.faults:
         import json
