@@ -117,8 +117,15 @@ def test_urls() -> None:
         c.name == "custom"
         and c.rest_url("/markets") == "http://127.0.0.1:8123/trade-api/v2/markets"
     )
+    # a REST URL in Kalshi's layout implies its WebSocket URL (`--rest-url` alone)
+    assert resolve_urls(rest_url="http://127.0.0.1:8765/trade-api/v2/").ws == (
+        "ws://127.0.0.1:8765/trade-api/ws/v2"
+    )
+    assert resolve_urls(rest_url="https://h.example/trade-api/v2").ws == (
+        "wss://h.example/trade-api/ws/v2"
+    )
     with pytest.raises(ConfigError, match=r"kalshi\.ws_url"):
-        resolve_urls(rest_url="http://x/trade-api/v2")
+        resolve_urls(rest_url="http://x/other/api")
     with pytest.raises(ConfigError, match=r"kalshi\.env"):
         resolve_urls("staging")
     with pytest.raises(ConfigError):

@@ -82,6 +82,17 @@ ENVIRONMENTS: dict[str, KalshiUrls] = {
 DEFAULT_ENV = "demo"
 
 
+def _ws_beside(rest_url: str) -> str | None:
+    base = rest_url.rstrip("/")
+    if not base.endswith("/trade-api/v2") or "://" not in base:
+        return None
+    scheme, rest = base.split("://", 1)
+    ws_scheme = {"http": "ws", "https": "wss"}.get(scheme.lower())
+    if ws_scheme is None:
+        return None
+    return f"{ws_scheme}://{rest.removesuffix('/trade-api/v2')}/trade-api/ws/v2"
+
+
 def resolve_urls(
     env: str | None = None,
     rest_url: str | None = None,
@@ -92,7 +103,11 @@ def resolve_urls(
     """Pick an environment (prod/demo, optionally the older host family) or a custom pair.
 
     A custom pair (both URLs) always wins; `env="sim"` requires one (the simulator's URLs).
+    A REST URL ending in `/trade-api/v2` alone implies its WebSocket URL (same host,
+    `ws[s]://…/trade-api/ws/v2`), as Kalshi and the simulator lay them out.
     """
+    if rest_url and not ws_url:
+        ws_url = _ws_beside(rest_url)
     if rest_url or ws_url:
         if not (rest_url and ws_url):
             missing = "kalshi.ws_url" if rest_url else "kalshi.rest_url"
