@@ -12,6 +12,7 @@ GET http://HOST:PORT/metrics. Port 0 picks a free port (`url` tells which).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 __all__ = ["BotMetrics", "MeteredPort"]
+
+log = logging.getLogger("pmbot.metrics")
 
 _LATENCY_BUCKETS = (
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
@@ -69,6 +72,7 @@ class BotMetrics:
         sock = site._server.sockets[0]  # type: ignore[union-attr]
         self.port = sock.getsockname()[1]
         self.url = f"http://{self.host}:{self.port}/metrics"
+        log.info("metrics url=%s", self.url)  # with port 0, the only place it is told
 
     async def aclose(self) -> None:
         if self._runner is not None:

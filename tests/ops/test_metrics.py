@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import aiohttp
@@ -28,7 +29,8 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return out
 
 
-async def test_metrics_endpoint_scraped_during_run(tmp_path: Path) -> None:
+async def test_metrics_endpoint_scraped_during_run(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="pmbot.metrics")
     sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
     await sim.start()
     metrics = BotMetrics("127.0.0.1", 0)
@@ -43,6 +45,8 @@ async def test_metrics_endpoint_scraped_during_run(tmp_path: Path) -> None:
         task = asyncio.create_task(app.run())
         await until(lambda: app.acct.fills > 0 or task.done(), 20, "a fill")
         assert not task.done()
+        # with port 0 the log is the only place that tells where to scrape
+        assert f"metrics url={metrics.url}" in caplog.text and ":0/" not in metrics.url
         async with aiohttp.ClientSession() as s, s.get(metrics.url) as r:
             assert r.status == 200
             text = await r.text()

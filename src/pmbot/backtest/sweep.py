@@ -21,6 +21,7 @@ from pmbot.backtest.metrics import summarize
 from pmbot.backtest.quoting import strategy_quoter
 from pmbot.backtest.recorder import load_tape
 from pmbot.backtest.runner import RunConfig, Runner
+from pmbot.errors import ConfigError
 
 __all__ = ["grid", "rank", "run_one", "sweep"]
 
@@ -61,7 +62,12 @@ def sweep(tape_path: str, strategy: str, base_params: dict[str, Any], axes: Mapp
     params = [{**base_params, **p} for p in points]
     results: list[dict[str, Any] | None] = [None] * len(points)
     if ray_address:
-        import ray  # optional dependency: pip install 'pmbot[ray]'
+        try:
+            import ray  # optional dependency: pip install 'pmbot[ray]'
+        except ImportError:
+            raise ConfigError(
+                "--ray", "Ray is not installed: pip install 'pmbot[ray]' (or sweep without --ray)"
+            ) from None
 
         started = not ray.is_initialized()  # leave a connection the caller made alone
         ray.init(address=ray_address, ignore_reinit_error=True)
