@@ -70,3 +70,16 @@ def test_an_explicit_ledger_on_the_embedded_simulator(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "ledger.path" in err and str(led) in err
+
+
+def test_a_ray_sweep_without_ray_is_one_line(capsys) -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("Ray is installed here")
+    cfg = Path(__file__).resolve().parents[1] / "config" / "backtest.toml"
+    assert main(["backtest", str(cfg), "--sweep", "--ray", "local"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "pmbot[ray]" in err
