@@ -402,7 +402,7 @@ class BotApp(RunShell):
             self.decision = d = engine.step(inp)
             if d.risk.cancel_all:
                 log.critical("kill switch: %s", d.risk.reason)
-                self._stop_reason = f"kill switch: {d.risk.reason}"
+                self._stop_reason = f"kill switch: {d.risk.reason.removeprefix('kill_switch:')}"
                 raise Stop(self._stop_reason)
             wake_at = d.wake_at_ns
             # planned and committed in the same step as the decision (no await in between:

@@ -293,7 +293,7 @@ class PolyBotApp(RunShell):
                 d = self.engines[spec.ticker].step(build_inputs(view, now))  # type: ignore[arg-type]
                 self.decisions[spec.ticker] = d
                 if d.risk.cancel_all:
-                    self._stop_reason = f"kill switch: {d.risk.reason}"
+                    self._stop_reason = f"kill switch: {d.risk.reason.removeprefix('kill_switch:')}"
                     log.critical("kill switch: %s", d.risk.reason)
                     raise Stop(self._stop_reason)
                 desired += d.quotes

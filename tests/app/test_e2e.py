@@ -272,7 +272,7 @@ async def test_an_order_group_the_exchange_triggers_halts_the_bot_at_once(
         x.group_trigger(x.groups[app.om.order_group_id], sim.now_ns())
         sim.hub.dispatch(x.drain(), sim.now_ns())
         res = await asyncio.wait_for(run, 30)
-        assert res.summary["stop_reason"].endswith("venue: order_group_updates: triggered")
+        assert res.summary["stop_reason"] == "kill switch: venue: order_group_updates: triggered"
         assert res.clean_shutdown and x.engine.resting(sim.key.user) == []
     finally:
         await sim.stop()
