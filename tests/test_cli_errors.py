@@ -83,3 +83,19 @@ def test_a_ray_sweep_without_ray_is_one_line(capsys) -> None:
     assert main(["backtest", str(cfg), "--sweep", "--ray", "local"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "pmbot[ray]" in err
+
+
+@pytest.mark.parametrize(
+    "env,field",
+    [
+        ({"PMBOT__RISK__MAX_POSITION_PER_MARKET": "0.001"}, "risk.max_position_per_market"),
+        ({"PMBOT__RISK__MAX_POSITION_PER_MARKET": "0.5"}, "risk.max_position_per_market"),
+        ({"PMBOT__RISK__MAX_DAILY_LOSS": "0.0000001"}, "risk.max_daily_loss"),
+        ({"PMBOT__STRATEGY__QUOTE_SIZE": "0.001"}, "strategy.quote_size"),
+    ],
+)
+def test_limits_that_round_to_nothing_are_refused_at_load(env: dict[str, str], field: str) -> None:
+    """They passed `> 0` and failed deep in the run, after the venue was touched (exit 1)."""
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, environ=env)
+    assert e.value.field == field

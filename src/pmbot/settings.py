@@ -44,6 +44,10 @@ Pos = Annotated[float, Meta(gt=0)]
 NonNeg = Annotated[float, Meta(ge=0)]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 Prob = Annotated[float, Meta(ge=0, le=0.5)]
+# a limit that rounds to nothing would be refused deep in the run, after the venue was
+# touched: at least one whole contract, at least one cent
+Contracts = Annotated[float, Meta(ge=1)]
+Dollars = Annotated[float, Meta(ge=0.01)]
 
 
 class _S(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -110,7 +114,7 @@ class StrategySettings(_S):
     edge_cents: NonNeg = 1.0  # minimum distance of a quote from its reservation price
     adverse_selection_cents: NonNeg = 0.0  # extra edge against informed flow
     min_spread_ticks: Annotated[int, Meta(ge=1)] = 2
-    quote_size: Pos = 10.0  # contracts per quote
+    quote_size: Contracts = 10.0  # contracts per quote
     no_quote_band: Prob = 0.03  # no quotes when fair value is within this of 0 or 1
     requote_tolerance_ticks: Annotated[int, Meta(ge=0)] = 1  # hysteresis
     min_rest_s: NonNeg = 0.5  # a resting quote younger than this is not repriced
@@ -128,19 +132,20 @@ class PricingSettings(_S):
 
 
 class RiskSettings(_S):
-    max_position_per_market: Pos = 100.0  # contracts
-    max_event_loss: Pos = 100.0  # dollars, worst case over index outcomes
-    max_event_cost: Pos = 200.0  # dollars of capital in one event
-    max_total_exposure: Pos = 1000.0  # dollars across the account
-    max_daily_loss: Pos = 100.0  # dollars: kill switch (halt + cancel all)
-    max_divergence: Annotated[float, Meta(gt=0, le=1)] = 0.15  # |fair - mid| before pulling
-    index_stale_s: Pos = 10.0  # no index tick for this long: halt
-    # the venue stream silent (no frame, no pong) this long: reconnect; its books are stale
-    # (those markets pulled) until their new snapshots
+    max_position_per_market: Contracts = 100.0  # contracts
+    max_event_loss: Dollars = 100.0  # dollars, worst case over index outcomes
+    max_event_cost: Dollars = 200.0  # dollars of capital in the event's open positions
+    max_total_exposure: Dollars = 1000.0  # dollars across the account
+    max_daily_loss: Dollars = 100.0  # dollars: kill switch (halt + cancel all)
+    # |fair - mid| beyond this: that market goes reduce-only
+    max_divergence: Annotated[float, Meta(gt=0, le=1)] = 0.15
+    index_stale_s: Pos = 10.0  # no index tick for this long (market time): halt
+    # the venue stream silent (no frame, no pong) this long, in wall-clock seconds: reconnect;
+    # its books are stale (those markets pulled) until their new snapshots
     book_stale_s: Pos = 30.0
     reduce_before_close_s: NonNeg = 300.0  # reduce-only this long before the reference time
     pull_before_close_s: NonNeg = 5.0  # pull everything this long before it
-    order_group_contracts: Pos = 500.0  # exchange-side kill switch: contracts filled per 15 s
+    order_group_contracts: Contracts = 500.0  # exchange-side kill switch: contracts per 15 s
 
 
 class LoggingSettings(_S):
