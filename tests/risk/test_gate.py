@@ -374,3 +374,16 @@ def test_realised_gains_make_no_room_under_the_event_capital_limit():
         )
     )
     assert "event_cost_limit" in d.risk.reason.split(",")
+
+
+def test_a_budget_of_a_few_contracts_still_quotes_whole_ones():
+    """$2 of room over ten quotes: the share of each floored to whole contracts was 0, so the
+    bot quoted nothing at all; the floors' leftovers now go out a contract at a time."""
+    from pmbot.core.money import ONE
+
+    e = engine(replace(BIG, max_event_cost=2 * 10**6))
+    d = e.step(inputs(T0))
+    assert d.quotes, "nothing quoted"
+    assert all(q.qty % 100 == 0 and q.qty > 0 for q in d.quotes)
+    spent = sum((q.price if q.side == "bid" else ONE - q.price) * q.qty for q in d.quotes)
+    assert 0 < spent <= 2 * 10**6

@@ -58,14 +58,21 @@ def ref_trim_cost(quotes, pos, used, cap, committed=()):
     if used + total <= cap:
         return list(quotes)
     room = max(0, cap - used)
-    out = []
-    for d, op in zip(quotes, ops, strict=True):
-        if op <= 0:
-            out.append(d)
-            continue
-        keep_open = op * room // total
-        out.append(replace(d, qty=d.qty - op + keep_open))
-    return out
+    keep = [op * room // total if op > 0 else 0 for op in ops]
+    left = room - sum(k * u for k, u in zip(keep, units, strict=True))
+    while True:  # the floors' leftovers, one unit per quote per pass, in order
+        given = False
+        for i, (op, u) in enumerate(zip(ops, units, strict=True)):
+            if op > 0 and keep[i] < op and u <= left:
+                keep[i] += 1
+                left -= u
+                given = True
+        if not given:
+            break
+    return [
+        d if op <= 0 else replace(d, qty=d.qty - op + k)
+        for d, op, k in zip(quotes, ops, keep, strict=True)
+    ]
 
 
 quote = st.builds(

@@ -272,11 +272,13 @@ class RiskGate:
             or inp.account_exposure + gross > lim.max_account_exposure
         ):
             parts = CostParts(quotes, pos, fixed)
-            quotes, changed = trim_cost_parts(quotes, parts, inp.event_capital, lim.max_event_cost)
+            quotes, changed = trim_cost_parts(
+                quotes, parts, inp.event_capital, lim.max_event_cost, lim.lot
+            )
             if changed:
                 parts = CostParts(quotes, pos, fixed)
             quotes, _ = trim_cost_parts(
-                quotes, parts, inp.account_exposure, lim.max_account_exposure
+                quotes, parts, inp.account_exposure, lim.max_account_exposure, lim.lot
             )
         return trim_to_lot(quotes, lim.lot)
 

@@ -322,21 +322,39 @@ class CostParts:
 
 
 def trim_cost_parts(
-    quotes: Sequence[DesiredQuote], parts: CostParts, used: Micros, cap: Micros
+    quotes: Sequence[DesiredQuote],
+    parts: CostParts,
+    used: Micros,
+    cap: Micros,
+    lot: Qty = 1,
 ) -> tuple[list[DesiredQuote], bool]:
-    """`trim_cost` with its parts precomputed; also says whether any quote changed."""
+    """`trim_cost` with its parts precomputed; also says whether any quote changed.
+
+    Each opening part keeps its share of the room, floored to whole lots; what the floors
+    leave is handed out a lot at a time, quote by quote in order, while it lasts (a room of a
+    few contracts spread over many quotes used to floor every one of them to nothing).
+    """
     used += parts.committed_used
     total = parts.total
     if used + total <= cap:
         return list(quotes), False
     room = max(0, cap - used)
+    ops, units = parts.ops, parts.units
+    keep = [0 if op <= 0 else op * room // total for op in ops]
+    if lot > 1:
+        keep = [k - k % lot for k in keep]
+    left = room - sum(k * u for k, u in zip(keep, units, strict=True))
+    more = True
+    while more and left > 0:
+        more = False
+        for i, (op, u) in enumerate(zip(ops, units, strict=True)):
+            if op > 0 and keep[i] + lot <= op and u * lot <= left:
+                keep[i] += lot
+                left -= u * lot
+                more = True
     out = []
-    for d, op in zip(quotes, parts.ops, strict=True):
-        if op <= 0:
-            out.append(d)
-            continue
-        keep_open = op * room // total
-        out.append(replace(d, qty=d.qty - op + keep_open))
+    for d, op, k in zip(quotes, ops, keep, strict=True):
+        out.append(d if op <= 0 else replace(d, qty=d.qty - op + k))
     return out, True
 
 
@@ -346,13 +364,14 @@ def trim_cost(
     used: Micros,
     cap: Micros,
     committed: Sequence[DesiredQuote] = (),
+    lot: Qty = 1,
 ) -> list[DesiredQuote]:
     """Shrink the opening parts of quotes so that `used + capital added <= max(cap, used)`.
 
     A bid opens YES at p per contract, an ask opens NO at 1 - p; closing parts add nothing.
     `committed` orders fill first (they close first and their capital counts as used).
     """
-    return trim_cost_parts(quotes, CostParts(quotes, pos, committed), used, cap)[0]
+    return trim_cost_parts(quotes, CostParts(quotes, pos, committed), used, cap, lot)[0]
 
 
 def trim_to_lot(quotes: Sequence[DesiredQuote], lot: Qty) -> list[DesiredQuote]:
