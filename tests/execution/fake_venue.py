@@ -328,6 +328,7 @@ class FakeVenue:
         self.positions.pop(ticker, None)
 
     async def create_order_group(self, contracts_limit: Qty) -> str:
+        self._hook("create_order_group")
         gid = f"G{next(self._ids)}"
         self.groups[gid] = False
         return gid

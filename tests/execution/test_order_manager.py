@@ -835,3 +835,19 @@ async def test_a_restart_after_kill_9_takes_over_the_dead_runs_order_group(venue
     assert bot3.om.order_group_id not in (None, g1) and list(venue.groups) == [
         bot3.om.order_group_id
     ]
+
+
+async def test_transient_refusals_of_the_order_group_create_do_not_end_the_start(
+    venue, clock, tmp_path
+):
+    """A 429 (a restart right after the write budget was spent) or a 5xx on the group create
+    used to be fatal before the first quote."""
+    from pmbot.errors import RateLimited
+
+    venue.fail["create_order_group"] = [RateLimited("too many requests", status=429), unavailable()]
+    bot = Bot(venue, clock, tmp_path / "b.db", order_group_limit=10_000)
+    start = asyncio.create_task(bot.om.start())
+    while not start.done():
+        await asyncio.sleep(0)
+        clock.advance(0.5)
+    assert start.result().ok and bot.om.order_group_id in venue.groups

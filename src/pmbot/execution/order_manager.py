@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterable
 from pmbot.clock import Clock
 from pmbot.core.orders import LiveOrder
 from pmbot.core.state import TradingState
-from pmbot.errors import NotFound, VenueError
+from pmbot.errors import NotFound, RateLimited, VenueError, VenueUnavailable
 from pmbot.execution.planner import Plan, QuoteLike, plan
 from pmbot.execution.reconcile import ReconcileReport
 from pmbot.execution.sending import ExecStats, OrderManagerConfig, log
@@ -34,6 +34,8 @@ from pmbot.ports import VenuePort
 from pmbot.store.ledger import Ledger
 
 __all__ = ["ExecStats", "OrderManager", "OrderManagerConfig"]
+
+_GROUP_TRIES = 5  # order group creates at start, through transient refusals
 
 
 class OrderManager(Settler):
@@ -112,7 +114,7 @@ class OrderManager(Settler):
             except VenueError as e:
                 log.warning("order group of an earlier run not reused id=%s err=%s", prev, e)
         if self.config.order_group_limit is not None and self.order_group_id is None:
-            self.order_group_id = await self.venue.create_order_group(self.config.order_group_limit)
+            self.order_group_id = await self._create_group(self.config.order_group_limit)
             self.ledger.set_meta("order_group_id", self.order_group_id)
             log.info("order group created order_group_id=%s", self.order_group_id)
         rep = await self.reconcile()
@@ -124,6 +126,19 @@ class OrderManager(Settler):
         if not rep.ok:
             log.error("not reconciled after start; refusing to quote %s", rep.summary())
         return rep
+
+    async def _create_group(self, limit: int) -> str:
+        """The order group, through a few transient refusals (a 429 or a 5xx at start, e.g.
+        right after a restart used up the write budget) instead of ending the run."""
+        for attempt in range(_GROUP_TRIES):
+            try:
+                return await self.venue.create_order_group(limit)
+            except (RateLimited, VenueUnavailable) as e:
+                if attempt == _GROUP_TRIES - 1:
+                    raise
+                log.warning("order group create failed, retrying err=%s", e)
+                await self.clock.sleep(self.config.reconcile_retry_s * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def shutdown(self, reason: str = "shutdown") -> bool:
         """Cancel everything and verify; delete the order group. Returns True when verified."""
