@@ -128,3 +128,5 @@ def test_in_flight_orders_untouched_and_size_drift_fixed():
         VenueSnapshot(NOW, [venue_order("ob", "b", rem=600, filled=400)]), live, in_flight={"a"}
     )
     assert [(f.client_order_id, f.remaining) for f in rep.fixes] == [("b", 600)] and rep.ok
+    # the report says what differs (both sides said "resting", which told nothing)
+    assert rep.fixes[0].reason == "venue lists it resting: remaining 10.00 -> 6.00"

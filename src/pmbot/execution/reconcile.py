@@ -27,7 +27,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pmbot.core.events import Fill, OrderUpdate
-from pmbot.core.money import Micros, Price, Qty
+from pmbot.core.money import Micros, Price, Qty, fmt_count, fmt_price
 from pmbot.core.orders import LiveOrder, OrderStatus
 
 __all__ = [
@@ -59,6 +59,20 @@ class VenueSnapshot:
     fills: Sequence[Fill] = ()
     positions: Mapping[str, Qty] | None = None  # None: not compared
     balance: Micros | None = None
+
+
+def _differs(o: LiveOrder, v: OrderUpdate) -> str:
+    """What the venue's resting order changes in ours, for people reading the report."""
+    out = []
+    if o.status is not OrderStatus.RESTING:
+        out.append(f"status {o.status.value} -> resting")
+    if o.remaining != v.remaining:
+        out.append(f"remaining {fmt_count(o.remaining)} -> {fmt_count(v.remaining)}")
+    if o.price != v.price:
+        out.append(f"price {fmt_price(o.price)} -> {fmt_price(v.price)}")
+    if o.order_id != v.order_id:
+        out.append("venue order id learned")
+    return ", ".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +209,7 @@ def reconcile(
                         v.remaining,
                         v.filled,
                         v.price,
-                        "venue lists it resting",
+                        "venue lists it resting: " + _differs(o, v),
                     )
                 )
             continue
