@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -72,7 +74,8 @@ def _venue_positions(sim: KalshiSim) -> dict[str, str]:
     return {t: fmt_count(p.qty) for t, p in sorted(acct.positions.items()) if p.qty}
 
 
-async def test_run_summary_equals_simulator_account(tmp_path: Path) -> None:
+async def test_run_summary_equals_simulator_account(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="pmbot")
     sim = KalshiSim(SimConfig(seed=5, speed=30.0, start_ns=START, flow=FlowConfig()))
     await sim.start()
     try:
@@ -92,6 +95,11 @@ async def test_run_summary_equals_simulator_account(tmp_path: Path) -> None:
         )
         assert sim.exchange.engine.resting(sim.key.user) == []  # nothing of ours rests
         assert set(s["pnl"]) == {"spread", "inventory", "fees", "total"}
+        # the log tells every order write, in dollars and contracts (prices were raw ints)
+        created = [r.getMessage() for r in caplog.records if "order created" in r.getMessage()]
+        assert created and all(re.search(r" price=0\.\d{4} count=\d+\.\d\d ", m) for m in created)
+        amended = sum("kalshi order amended" in r.getMessage() for r in caplog.records)
+        assert amended == s["orders"].get("amend", 0) > 0
     finally:
         await sim.stop()
 

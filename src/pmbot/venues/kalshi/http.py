@@ -24,7 +24,7 @@ import aiohttp
 
 from pmbot.backoff import Backoff
 from pmbot.clock import Clock, LiveClock
-from pmbot.core.money import Price, Qty
+from pmbot.core.money import Price, Qty, fmt_count, fmt_price
 from pmbot.core.orders import Side
 from pmbot.errors import OrderRejected, RateLimited, VenueError, VenueUnavailable
 from pmbot.venues.kalshi import rest
@@ -488,12 +488,12 @@ class KalshiHttp:
             try:
                 r: w.CreateOrderResponse = await self.call(req, retry_429=True, deadline=deadline)
                 log.info(
-                    "kalshi order created ticker=%s side=%s price=%d count=%d order_id=%s client_order_id=%s "
+                    "kalshi order created ticker=%s side=%s price=%s count=%s order_id=%s client_order_id=%s "
                     "filled=%s remaining=%s",
                     ticker,
                     side.value,
-                    price,
-                    count,
+                    fmt_price(price),
+                    fmt_count(count),
                     r.order_id,
                     coid,
                     r.fill_count,
@@ -562,24 +562,37 @@ class KalshiHttp:
         updated_client_order_id: str | None = None,
     ) -> w.AmendOrderResponse:
         """`count` is the new total (filled + resting)."""
-        return await self.call(
+        r: w.AmendOrderResponse = await self.call(
             rest.amend_order(
                 order_id,
                 ticker=ticker,
                 side=side,
                 price=price,
-                count=count,  # type: ignore[no-any-return]
+                count=count,
                 client_order_id=client_order_id,
                 updated_client_order_id=updated_client_order_id,
             )
         )
+        log.info(
+            "kalshi order amended order_id=%s ticker=%s side=%s price=%s count=%s remaining=%s",
+            order_id, ticker, side.value, fmt_price(price), fmt_count(count),
+            r.remaining_count,
+        )  # fmt: skip
+        return r
 
     async def decrease_order(
         self, order_id: str, *, reduce_by: Qty | None = None, reduce_to: Qty | None = None
     ) -> w.DecreaseOrderResponse:
-        return await self.call(
+        r: w.DecreaseOrderResponse = await self.call(
             rest.decrease_order(order_id, reduce_by=reduce_by, reduce_to=reduce_to)
-        )  # type: ignore[no-any-return]
+        )
+        log.info(
+            "kalshi order decreased order_id=%s reduce_by=%s reduce_to=%s",
+            order_id,
+            None if reduce_by is None else fmt_count(reduce_by),
+            None if reduce_to is None else fmt_count(reduce_to),
+        )
+        return r
 
     async def batch_create(self, specs: Sequence[rest.OrderSpec]) -> w.BatchCreateResponse:
         for s in specs:
