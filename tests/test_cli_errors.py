@@ -99,3 +99,8 @@ def test_limits_that_round_to_nothing_are_refused_at_load(env: dict[str, str], f
     with pytest.raises(ConfigError) as e:
         load_settings(None, environ=env)
     assert e.value.field == field
+
+
+def test_speed_on_polymarket_is_refused_not_ignored(capsys) -> None:
+    assert main(["run", "--venue", "polymarket", "--speed", "20", "--duration", "1"]) == 2
+    assert "--speed" in capsys.readouterr().err

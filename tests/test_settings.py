@@ -102,3 +102,17 @@ def test_polymarket_section(tmp_path: Path) -> None:
     assert e.value.field == "polymarket.heartbeat_s"
     with pytest.raises(ConfigError):
         load_settings(None, environ={}, overrides={"polymarket": {"external_probability": 1.0}})
+
+
+def test_show_config_output_loads_back_to_the_same_settings(tmp_path: Path) -> None:
+    """Its output is TOML a user can keep as a config (`rest_url = null` was not TOML)."""
+    from pmbot.settings import show
+
+    s = load_settings(
+        None,
+        environ={"PMBOT__POLYMARKET__MARKETS": '["0xabc"]'},
+        overrides={"kalshi": {"env": "demo"}, "risk": {"max_daily_loss": 42.5}},
+    )
+    cfg = tmp_path / "shown.toml"
+    cfg.write_text(show(s))
+    assert load_settings(cfg, environ={}) == s

@@ -7,6 +7,7 @@ from the environment or key files only, and their repr is redacted.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -276,15 +277,27 @@ def _checked(s: Settings) -> Settings:
 
 
 def show(settings: Settings) -> str:
-    """The merged settings as TOML-ish text (secrets are never part of Settings)."""
+    """The merged settings as TOML that loads back to the same settings (secrets are never
+    part of Settings); an unset key is a comment (TOML has no null)."""
     lines: list[str] = []
     for section in settings.__struct_fields__:
         lines.append(f"[{section}]")
         sub = getattr(settings, section)
         for f in sub.__struct_fields__:
-            lines.append(f"{f} = {msgspec.json.encode(getattr(sub, f)).decode()}")
+            v = getattr(sub, f)
+            lines.append(f"# {f} = (unset)" if v is None else f"{f} = {_toml_value(v)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, dict):
+        return (
+            "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+        )
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return msgspec.json.encode(v).decode()  # strings, numbers, booleans: the same in TOML
 
 
 class Secrets:

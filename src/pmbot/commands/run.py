@@ -9,6 +9,7 @@ import math
 import os
 from typing import Any
 
+from pmbot.errors import ConfigError
 from pmbot.logs import setup_logging
 from pmbot.settings import Secrets, load_settings
 
@@ -32,7 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--duration", type=_positive, help="stop after this many (simulated) seconds")
     p.add_argument(
-        "--speed", type=_positive, help="embedded simulator: simulated seconds per real second"
+        "--speed",
+        type=_positive,
+        help="embedded Kalshi simulator: simulated seconds per real second",
     )
     p.add_argument("--seed", type=int, help="embedded simulator seed")
     p.add_argument("--strategy", choices=["pmbot", "baseline"], help="strategy (default pmbot)")
@@ -85,6 +88,9 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, os.environ, overrides(args))
+    if settings.bot.venue == "polymarket" and args.speed is not None:
+        # its embedded simulator runs on the wall clock: the flag would be silently ignored
+        raise ConfigError("--speed", "the Polymarket simulator runs in real time (Kalshi only)")
     dashboard = settings.bot.dashboard and not args.no_dashboard
     setup_logging(
         settings.logging.file,
