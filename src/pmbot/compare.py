@@ -244,6 +244,7 @@ ROWS = (
     ("markout 1s ¢/contract", "markouts_cents.fair.1s"),
     ("markout 10s ¢/contract", "markouts_cents.fair.10s"),
     ("markout 60s ¢/contract", "markouts_cents.fair.60s"),
+    ("markout 0s ¢ (mid)", "markouts_cents.mid.0s"),
     ("markout 1s ¢ (mid)", "markouts_cents.mid.1s"),
     ("markout 10s ¢ (mid)", "markouts_cents.mid.10s"),
     ("markout 60s ¢ (mid)", "markouts_cents.mid.60s"),

@@ -144,17 +144,18 @@ def _compare(settings: Any, args: argparse.Namespace) -> int:
         raise ConfigError("compare", "--compare runs on the embedded simulator only")
     speed = args.speed if args.speed is not None else 20.0
     duration = args.duration if args.duration is not None else 600.0
-    workdir = Path(tempfile.mkdtemp(prefix="pmbot-compare-"))
-    results = asyncio.run(
-        compare(
-            settings,
-            duration_s=duration,
-            speed=speed,
-            seed=settings.sim.seed,
-            start_ns=_sim_start_ns(settings.sim.start),
-            workdir=workdir,
+    # the two runs' ledgers are scratch (each on its own fresh simulator): gone afterwards
+    with tempfile.TemporaryDirectory(prefix="pmbot-compare-") as tmp:
+        results = asyncio.run(
+            compare(
+                settings,
+                duration_s=duration,
+                speed=speed,
+                seed=settings.sim.seed,
+                start_ns=_sim_start_ns(settings.sim.start),
+                workdir=Path(tmp),
+            )
         )
-    )
     print_comparison(results)
     if args.summary_json:
         Path(args.summary_json).write_text(
