@@ -42,7 +42,7 @@ RECOMMENDED_NU = 6.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="one JSON object per model")
+    p.add_argument("--json", action="store_true", help="JSON lines: one object per model")
     p.add_argument("--start", default="2014-01-06", help="first event date (default 2014-01-06)")
     p.add_argument("--end", default="2018-12-31", help="last event date")
     p.add_argument("--k-window", type=int, default=250, help="events in the rolling k fit")

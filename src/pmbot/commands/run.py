@@ -40,7 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="embedded simulator seed")
     p.add_argument("--strategy", choices=["pmbot", "baseline"], help="strategy (default pmbot)")
     p.add_argument("--summary-json", help="write the end-of-run summary here as JSON")
-    p.add_argument("--record", help="record the WS stream and index feed to this file for replay")
+    p.add_argument(
+        "--record", help="record the WS stream and index feed into this directory for replay"
+    )
     p.add_argument(
         "--no-dashboard", action="store_true", help="plain log output instead of the dashboard"
     )

@@ -143,12 +143,12 @@ def test_urls() -> None:
 def test_from_settings_and_flags(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
     import argparse
 
-    from pmbot.settings import KalshiSettings, Secrets, load_settings
-    from pmbot.venues.kalshi.urls import add_url_arguments, url_overrides
+    from pmbot.commands._common import add_endpoint_arguments, settings_from_args
+    from pmbot.settings import KalshiSettings, Secrets
     from pmbot.venues.kalshi.venue import KalshiVenue
 
     p = argparse.ArgumentParser()
-    add_url_arguments(p)
+    add_endpoint_arguments(p)
     args = p.parse_args(
         [
             "--rest-url",
@@ -157,7 +157,7 @@ def test_from_settings_and_flags(tmp_path: Path, key: rsa.RSAPrivateKey) -> None
             "ws://127.0.0.1:9/trade-api/ws/v2",
         ]
     )
-    s = load_settings(environ={}, overrides=url_overrides(args))
+    s = settings_from_args(args, {})
     kd = tmp_path / "keys"
     kd.mkdir()
     (kd / "key_id").write_text("kid-1\n")

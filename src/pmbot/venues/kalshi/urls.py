@@ -7,7 +7,6 @@ elsewhere still verifies (unlike the official SDK, which always signs `/trade-ap
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -17,9 +16,7 @@ __all__ = [
     "DEFAULT_ENV",
     "ENVIRONMENTS",
     "KalshiUrls",
-    "add_url_arguments",
     "resolve_urls",
-    "url_overrides",
 ]
 
 
@@ -127,34 +124,3 @@ def resolve_urls(
 
 
 _LEGACY = {"prod": "prod-elections", "demo": "demo-legacy-host"}
-
-
-def add_url_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --kalshi-env/--rest-url/--ws-url to a command that talks to Kalshi."""
-    g = parser.add_argument_group("kalshi endpoints")
-    g.add_argument(
-        "--kalshi-env",
-        choices=["sim", "demo", "prod"],
-        default=None,
-        help="Kalshi environment (settings kalshi.env)",
-    )
-    g.add_argument(
-        "--rest-url", default=None, help="custom Kalshi REST base URL (e.g. the simulator)"
-    )
-    g.add_argument(
-        "--ws-url", default=None, help="custom Kalshi WebSocket URL (e.g. the simulator)"
-    )
-
-
-def url_overrides(args: argparse.Namespace) -> dict[str, dict[str, str]]:
-    """The flags above as a settings override layer: {"kalshi": {...}} (flags win over config)."""
-    k = {
-        name: v
-        for name, v in (
-            ("env", getattr(args, "kalshi_env", None)),
-            ("rest_url", getattr(args, "rest_url", None)),
-            ("ws_url", getattr(args, "ws_url", None)),
-        )
-        if v
-    }
-    return {"kalshi": k} if k else {}
