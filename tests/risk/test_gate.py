@@ -387,3 +387,16 @@ def test_a_budget_of_a_few_contracts_still_quotes_whole_ones():
     assert all(q.qty % 100 == 0 and q.qty > 0 for q in d.quotes)
     spent = sum((q.price if q.side == "bid" else ONE - q.price) * q.qty for q in d.quotes)
     assert 0 < spent <= 2 * 10**6
+
+
+def test_a_return_to_active_says_which_reason_cleared(caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="pmbot")
+    e = engine()
+    e.step(inputs(T0, index_ts_ns=T0 - 11 * S))
+    e.step(inputs(T0 + S))
+    lines = [
+        r.getMessage() for r in caplog.records if "risk transition scope=EVT" in r.getMessage()
+    ]
+    assert "reason=index_stale" in lines[0] and "to=ACTIVE reason=cleared:index_stale" in lines[1]

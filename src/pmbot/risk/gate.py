@@ -413,13 +413,14 @@ class RiskGate:
                 # is no incident: INFO, not the WARNING of a market that lost its book
                 worse = new[0] > old[0] and (seen or new[1] != "no_book")
                 lvl = logging.WARNING if worse else logging.INFO
+                # a return to ACTIVE has no reason of its own: say which one cleared
                 log.log(
                     lvl,
                     "risk transition scope=%s from=%s to=%s reason=%s ts_ns=%d",
                     scope,
                     old[0].name,
                     new[0].name,
-                    new[1] or old[1],
+                    new[1] or f"cleared:{old[1]}",
                     ts_ns,
                 )
             self._seen_scopes.add(scope)
