@@ -38,3 +38,8 @@ async def test_markets_table_and_band(sim: Any, cmd_args: Any, capsys: Any) -> N
     assert rc == 0
     text = capsys.readouterr().out
     assert "KXINX-" in text and "fair" in text
+
+
+async def test_an_unknown_event_is_said_not_silent(sim: Any, cmd_args: Any, capsys: Any) -> None:
+    rc = await markets.amain(cmd_args("markets", "--event", "KXINX-NOPE"), ENV)
+    assert rc == 1 and "no open event KXINX-NOPE" in capsys.readouterr().out

@@ -169,7 +169,10 @@ async def amain(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         emit_json(out)
     else:
         _print(out)
-    return 0
+        if not out["events"]:
+            what = f"event {args.event}" if args.event else "event of these series"
+            console().print(f"no open {what} (markets open at 03:10 ET for the 16:00 close)")
+    return 1 if args.event and not out["events"] else 0
 
 
 def _label(m: Any) -> str:
