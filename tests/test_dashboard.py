@@ -49,6 +49,7 @@ def test_render_shows_what_matters() -> None:
         "kalshi.ws:up",
     ):
         assert s in out, s
+    assert "vol VIX" not in out  # the label names itself ("vol vol 16.0" before)
 
 
 def test_no_index_label_for_venues_without_an_index() -> None:

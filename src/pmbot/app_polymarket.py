@@ -402,5 +402,7 @@ def run_polymarket(settings: Settings, args: Any) -> int:
         ),
     )
     result = asyncio.run(app.run())
+    if dashboard:
+        print()  # the dashboard's last frame ends without a newline
     print(json.dumps(result.summary, indent=2))
     return 0 if result.clean_shutdown else 1

@@ -74,7 +74,7 @@ def render(v: DashboardView) -> Group:
         (f"{ts}\n", "dim"),
         (f"{v.index_label} " if v.index_label else "", "bold"),
         (f"{lvl}{age}   " if v.index_label else "", "cyan"),
-        (f"vol {v.vol_label}   " if v.index_label else f"{v.vol_label}   ", ""),
+        (f"{v.vol_label}   ", ""),  # "VIX 16.2" or "vol 16.0": it names itself
         ("risk ", "bold"),
         (v.risk_state, f"bold {color}"),
         (f" {v.risk_reason}" if v.risk_reason else "", color),

@@ -130,6 +130,8 @@ def main(args: argparse.Namespace) -> int:
         recorder=recorder,
     )
     result = asyncio.run(app.run())
+    if dashboard:
+        print()  # the dashboard's last frame ends without a newline
     print(json.dumps(result.summary, indent=2))
     return 0 if result.clean_shutdown else 1
 
