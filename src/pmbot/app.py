@@ -534,7 +534,7 @@ class BotApp(RunShell):
             self._install_signals(stack)
             rest_url, ws_url, signer = await self._start_exchange(stack)
             venue = self.venue = KalshiVenue(
-                resolve_urls("custom", rest_url, ws_url),
+                resolve_urls("sim" if self.sim is not None else "custom", rest_url, ws_url),
                 signer,
                 self.sink,
                 clock=self.clock,
