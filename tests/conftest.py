@@ -8,8 +8,9 @@ rest_url, ws_url, key_id, private_key_pem, private_key_path, faults, exchange an
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,24 @@ from pmbot.sim.kalshi_server import KalshiSim, SimConfig
 settings.register_profile("pmbot", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("PMBOT_HYPOTHESIS", "pmbot"))
+
+
+@pytest.fixture(autouse=True)
+def _pmbot_logging_restored() -> Iterator[None]:
+    """A test that runs a command (setup_logging, `pmbot backtest` quieting the risk log)
+    must not change what later tests' log captures see: levels, propagation and handlers of
+    the pmbot loggers come back as they were."""
+    loggers = [logging.getLogger(n) for n in ("pmbot", "pmbot.risk")]
+    saved = [(lg, lg.level, lg.propagate, list(lg.handlers)) for lg in loggers]
+    yield
+    for lg, level, propagate, handlers in saved:
+        lg.setLevel(level)
+        lg.propagate = propagate
+        for h in list(lg.handlers):
+            if h not in handlers:
+                lg.removeHandler(h)
+                h.close()
+
 
 SIM_START_NS = (
     int(datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()) * 10**9

@@ -392,7 +392,7 @@ def test_a_budget_of_a_few_contracts_still_quotes_whole_ones():
 def test_a_return_to_active_says_which_reason_cleared(caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="pmbot")
+    caplog.set_level(logging.INFO, logger="pmbot.risk")
     e = engine()
     e.step(inputs(T0, index_ts_ns=T0 - 11 * S))
     e.step(inputs(T0 + S))
