@@ -400,3 +400,24 @@ def test_a_return_to_active_says_which_reason_cleared(caplog):
         r.getMessage() for r in caplog.records if "risk transition scope=EVT" in r.getMessage()
     ]
     assert "reason=index_stale" in lines[0] and "to=ACTIVE reason=cleared:index_stale" in lines[1]
+
+
+def test_a_live_order_past_the_cap_makes_no_room_for_new_quotes():
+    """No position (the event is ACTIVE); a resting ask can lose $15 in its market's cell,
+    over the $10 cap. A new ask on another market, harmful only in a cell the resting one
+    does not touch, was admitted up to the resting order's level ($14.28 alone)."""
+    from pmbot.risk.gate import RiskGate
+    from pmbot.risk.limits import harm_by_cell
+    from pmbot.strategy.inputs import DesiredQuote, RestingOrder
+
+    m = 10**6
+    gate = RiskGate(replace(BIG, max_event_loss=10 * m))
+    cells = gate._win_cells(inputs(T0))
+    assert cells is not None
+    top, bottom = MS[-1], MS[0]
+    inp = inputs(T0, resting={top.ticker: (RestingOrder("ask", 5000, 3000, 0),)})
+    px = BOOKS[bottom.ticker].yes_ask_price()
+    d = gate.apply(inp, [DesiredQuote(bottom.ticker, "ask", px, 5000)])
+    got = [q for q in d.quotes if q.ticker == bottom.ticker]
+    harm = harm_by_cell(got, [cells[0] for _ in got], len(FV.cell_probs))
+    assert max(harm, default=0) <= 10 * m

@@ -262,11 +262,14 @@ class RiskGate:
         if loss is not None and quotes and max(loss) + gross > lim.max_event_loss:
             assert cells is not None
             idx = self._layout(inp.markets).index
+            # the positions' own worst case: only it may lift the bound over the cap (a live
+            # order reaching past the cap must not make room for new quotes elsewhere)
+            worst = max(loss)
             if fixed:
                 extra = harm_by_cell(fixed, [cells[idx[d.ticker]] for d in fixed], len(loss))
                 loss = [a + b for a, b in zip(loss, extra, strict=True)]
             qc = [cells[idx[d.ticker]] for d in quotes]
-            quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss)
+            quotes = trim_event_loss(quotes, qc, loss, lim.max_event_loss, worst)
         if (
             inp.event_capital + gross > lim.max_event_cost
             or inp.account_exposure + gross > lim.max_account_exposure

@@ -193,9 +193,12 @@ def trim_event_loss(
     cells: Sequence[Sequence[int]],
     loss: Sequence[Micros],
     cap: Micros,
+    worst: Micros | None = None,
 ) -> list[DesiredQuote]:
-    """Shrink quotes so that `loss_o + harmful fills_o <= max(cap, max(loss))` in every cell:
-    within the cap, or, once the worst case is over it, never above the worst case of now.
+    """Shrink quotes so that `loss_o + harmful fills_o <= max(cap, worst)` in every cell:
+    within the cap, or, once the positions' worst case is over it, never above that worst
+    case. `worst`: the positions' own worst case (default `max(loss)`); the gate passes it
+    when `loss` includes live orders' harm, which must not lift the bound.
 
     Over the cap the gate admits only reducing quotes; they move loss between cells (selling
     held YES costs in its win cell, saves elsewhere) and may not raise the worst case, but a
@@ -225,7 +228,7 @@ def trim_event_loss(
             for o in w:
                 add[o] += v
     tot = [loss[o] + add[o] + bid_total for o in range(n)]
-    bound = max(cap, max(loss)) if n else cap
+    bound = max(cap, (max(loss) if worst is None else worst) if n else cap)
     if max(tot, default=0) <= bound:
         return list(quotes)
     harm = [add[o] + bid_total for o in range(n)]
