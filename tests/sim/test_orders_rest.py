@@ -361,3 +361,22 @@ async def test_selling_held_yes_needs_no_cash(sim_factory: Any) -> None:
         assert st == 400 and b["error"]["code"] == "insufficient_balance"
     finally:
         await c.close()
+
+
+async def test_a_covered_ask_holds_no_cash_for_later_orders(sim_factory: Any) -> None:
+    """After offering the 19 YES held, a 1-contract bid at $0.01 still fits the $0.17 left;
+    the covered ask used to hold its full $7.60 and refuse it."""
+    sim, c, t = await setup(sim_factory, balance="10.0000")
+    try:
+        mm(sim, t, "ask", 5000, 2000)
+        await c.request("POST", "/portfolio/events/orders", order(t, "bid", "0.5000", "19.00", IOC))
+        st, b, _ = await c.request(
+            "POST", "/portfolio/events/orders", order(t, "ask", "0.6000", "19.00")
+        )
+        assert st == 201, b
+        st, b, _ = await c.request(
+            "POST", "/portfolio/events/orders", order(t, "bid", "0.0100", "1.00")
+        )
+        assert st == 201, b
+    finally:
+        await c.close()

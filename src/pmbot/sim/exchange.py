@@ -240,7 +240,7 @@ class Exchange:
                 )
                 held = max(0, held - offered)
             cost = (price if side == "bid" else ONE - price) * max(0, count - held)
-            if cost > self.ledger.available(user):
+            if cost > self._free_cash(user):
                 raise err(400, "insufficient_balance", "insufficient balance")
         if client_order_id:
             used.add(client_order_id)
@@ -334,6 +334,24 @@ class Exchange:
         self._log(ts_ns, user, "amend", o)
         self.flush(ts_ns)
         return o, o.filled - filled_before
+
+    def _free_cash(self, user: str) -> Micros:
+        """Cash less what resting orders hold, netted like `create` (§3.8): the part of an
+        ask covered by held YES (of a bid, by held NO) holds nothing."""
+        a = self.ledger.accounts[user]
+        cover: dict[tuple[str, str], Qty] = {}
+        held: Micros = 0
+        for o in self.engine.resting(user):
+            k = (o.ticker, o.side)
+            c = cover.get(k)
+            if c is None:
+                pos = a.positions.get(o.ticker)
+                q = pos.qty if pos else 0
+                c = max(0, q) if o.side == "ask" else max(0, -q)
+            used = min(c, o.remaining)
+            cover[k] = c - used
+            held += o.leg_cost_price * (o.remaining - used)
+        return a.cash - held
 
     # -- order groups -----------------------------------------------------------------------
     def group_create(self, user: str, limit: Qty) -> OrderGroup:
