@@ -19,7 +19,7 @@ from pmbot.venues.polymarket.convert import MarketInfo, token_levels
 from pmbot.venues.polymarket.http import PolyHttp
 from pmbot.venues.polymarket.signing import OrderSigner
 from pmbot.venues.polymarket.urls import Endpoints
-from pmbot.venues.polymarket.ws import MarketFeed, UserFeed
+from pmbot.venues.polymarket.ws import MarketFeed, PolyWs, UserFeed
 
 
 class Collector:
@@ -301,3 +301,44 @@ async def test_a_short_silence_limit_pings_often_enough_to_stay_up(poly_sim: Pol
     await feed.ws.stop()
     await task
     await c.aclose()
+
+
+async def test_a_hung_peer_is_given_up_within_the_silence_limit() -> None:
+    """No frame, no PONG, and no answer to our close either: the books go stale (`on_down`)
+    about `stale_after` after the last frame. It took 10 s more (aiohttp waited for the
+    close reply) plus up to a PING period (silence was only judged when a PING was due)."""
+    from aiohttp import web
+
+    async def hang(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(request)
+        await ws.send_str("[]")  # one frame, then nothing at all
+        await asyncio.Event().wait()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws/market", hang)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    loop = asyncio.get_running_loop()
+    seen: dict[str, float] = {}
+
+    async def frame(_: str) -> None:
+        seen.setdefault("frame", loop.time())
+
+    async def down(reason: str) -> None:
+        seen.setdefault("down", loop.time())
+        await ws.stop()
+
+    ws = PolyWs(
+        f"ws://127.0.0.1:{port}/ws/market", lambda: {"type": "market"}, frame,
+        on_down=down, stale_after=0.4, backoff=Backoff(0.05, 0.05),
+    )  # fmt: skip
+    try:
+        await asyncio.wait_for(ws.run(), 30)
+    finally:
+        await runner.cleanup()
+    assert seen["down"] - seen["frame"] < 5.0  # about 0.4 s now; it was over 10 s

@@ -88,7 +88,12 @@ class PolyWs:
             while not self._stop.is_set():
                 reason = "closed"
                 try:
-                    async with session.ws_connect(self.url, autoping=True, heartbeat=None) as ws:
+                    # a peer that went silent will not answer our close either: do not wait the
+                    # default 10 s for it before the books are marked stale (`on_down`)
+                    close_wait = aiohttp.ClientWSTimeout(ws_close=min(1.0, self.stale_after / 4))
+                    async with session.ws_connect(
+                        self.url, autoping=True, heartbeat=None, timeout=close_wait
+                    ) as ws:
                         self._ws = ws
                         self.connects += 1
                         await ws.send_str(json.dumps(self.subscribe(), separators=(",", ":")))
@@ -130,13 +135,20 @@ class PolyWs:
             await asyncio.gather(pinger, return_exceptions=True)
 
     async def _pinger(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """PING every `ping_interval`; give up on the socket as soon as `stale_after` passes
+        without a frame or PONG (not at the next PING, up to `ping_interval` later)."""
+        next_ping = self.clock.monotonic() + self.ping_interval
         while not ws.closed:
-            await self.clock.sleep(self.ping_interval)
-            if self.clock.monotonic() - self._last_rx > self.stale_after:
+            now = self.clock.monotonic()
+            await self.clock.sleep(max(0.0, min(next_ping, self._last_rx + self.stale_after) - now))
+            now = self.clock.monotonic()
+            if now - self._last_rx >= self.stale_after:
                 log.warning("ws silent for %.1fs url=%s: reconnecting", self.stale_after, self.url)
                 await ws.close()
                 return
-            await ws.send_str("PING")
+            if now >= next_ping:
+                next_ping = now + self.ping_interval
+                await ws.send_str("PING")
 
 
 class MarketFeed:
