@@ -217,3 +217,46 @@ async def test_a_fill_whose_trade_failed_while_we_were_down_is_voided(make_sim, 
     assert [(e.trade_id, e.order_id) for e in voided] == [(fill.trade_id, fill.order_id)]
     led.close()
     await v2.close_session()
+
+
+async def test_an_adopted_fill_the_venue_cannot_find_stops_counting_as_pending(
+    make_sim, tmp_path
+) -> None:
+    """The venue's trade lookup knows nothing of an earlier run's provisional fill (an id
+    aged out): once adopted it must not count on top of token balances that already hold
+    the mined trade (the position read double for good, and quoting was refused)."""
+    import time
+
+    from pmbot.clock import ManualClock
+    from pmbot.core.state import TradingState
+    from pmbot.store.ledger import Ledger
+
+    clock = ManualClock(time.time_ns())
+    sim = await make_sim(clock=clock)
+    key = Account.create().key.hex()
+    v1 = await _venue(sim.url, key, Collector())
+    port = PolymarketPort(v1)
+    await House(sim).requote(CID, 5000)
+    await port.create_order(CreateOrder("c-ask", CID, Side.ASK, 5100, 1000))
+    (m,) = v1.markets.values()
+    await House(sim).order(m.yes_token, "BUY", 5100, 4_000_000, "FAK")
+    (fill,) = await port.get_fills()
+    for _ in range(100):  # mined (and confirmed) while no bot runs
+        if all(t.status == "CONFIRMED" for t in sim.trades.values()):
+            break
+        clock.advance(5)
+        await asyncio.sleep(0)
+    await v1.close_session()
+    led = Ledger(str(tmp_path / "l.sqlite3")).open()
+    state = TradingState()
+    lost = dataclasses.replace(fill, trade_id="trade-aged-out", provisional=True)
+    state.apply(lost)
+    led.add_fill(lost, state.positions[CID])
+    v2 = await _venue(sim.url, key, Collector())
+    assert v2.user_feed is not None
+    v2.user_feed.stream.adopt_pending(led.provisional_fills())
+    port2 = PolymarketPort(v2)
+    for _ in range(2):  # every later reconciliation reads the same
+        assert {p.ticker: p.qty for p in await port2.get_positions()} == {CID: -fill.qty}
+    led.close()
+    await v2.close_session()

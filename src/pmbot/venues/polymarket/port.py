@@ -24,6 +24,7 @@ Batches: <= 15 orders per create (doc §3.4), cancels in one call.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 
 from pmbot.core.events import Fill, OrderUpdate, PositionSnapshot
@@ -45,6 +46,8 @@ from pmbot.venues.polymarket.signing import BuiltOrder
 from pmbot.venues.polymarket.venue import PolymarketVenue, open_order_update
 
 __all__ = ["PolymarketPort", "map_reject"]
+
+log = logging.getLogger("pmbot.venues.polymarket")
 
 # the venue's reject codes (rest.classify) -> the codes the order manager understands
 _CODES = {
@@ -263,7 +266,14 @@ class PolymarketPort:
         feed = self.venue.user_feed
         if feed is not None:  # the trades still pending: their status now, not the stream's
             for trade_id in dict.fromkeys(k[0] for k in feed.stream.unsettled_keys()):
-                for t in await self.http.trades(id=trade_id):
+                found = await self.http.trades(id=trade_id)
+                if not found and feed.stream.unknown_to_venue(trade_id):
+                    log.warning(
+                        "trade of an earlier run unknown to the venue: taken as settled "
+                        "(the token balances hold it, or never will) trade_id=%s",
+                        trade_id,
+                    )
+                for t in found:
                     told = [e for e in feed.stream.trade(t, now) if not isinstance(e, Fill)]
                     if told:
                         self.venue.emit(told)

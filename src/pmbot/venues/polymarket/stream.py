@@ -234,6 +234,7 @@ class UserStream:
     addresses: frozenset[str] = frozenset()  # funder/maker addresses, lower case
     seen: dict[tuple[str, str], str] = field(default_factory=dict)  # (trade, order) -> last status
     fills: dict[tuple[str, str], tuple[ev.Fill, int]] = field(default_factory=dict)  # + exact e6
+    adopted: set[tuple[str, str]] = field(default_factory=set)  # from an earlier run's ledger
     exact: dict[tuple[str, str], int] = field(default_factory=dict)  # (cid, side) -> micro-shares
     booked: dict[tuple[str, str], int] = field(default_factory=dict)  # (cid, side) -> Qty
     _tokens: dict[str, tuple[MarketInfo, bool]] = field(default_factory=dict)
@@ -406,7 +407,21 @@ class UserStream:
             self.booked[k] = self.booked.get(k, 0) + f.qty
             self.fills[key] = (f, e6)
             self.seen[key] = "MATCHED"
+            self.adopted.add(key)
             n += 1
+        return n
+
+    def unknown_to_venue(self, trade_id: str) -> int:
+        """The venue's trade lookup knows nothing of this trade id (too old, or never
+        there). An adopted fill (an earlier run's) then stops counting as pending: after a
+        restart the token balances are the better truth (counting it on top of a balance
+        that already holds it doubled the position for good). A fill of this run stays
+        pending: the lookup may just lag the match. Returns how many stopped counting."""
+        n = 0
+        for key in [k for k in self.adopted if k[0] == trade_id]:
+            if self.seen.get(key) not in _ON_CHAIN:
+                self.seen[key] = "MINED"
+                n += 1
         return n
 
     def _unbook(self, key: tuple[str, str]) -> None:
