@@ -348,6 +348,7 @@ class FakeVenue:
         self.groups.pop(group_id, None)
 
     async def reuse_order_group(self, group_id: str, contracts_limit: Qty) -> None:
+        self._hook("reuse_order_group")
         if group_id not in self.groups:
             raise NotFound("not found", status=404)
         self.groups[group_id] = False

@@ -851,3 +851,37 @@ async def test_transient_refusals_of_the_order_group_create_do_not_end_the_start
         await asyncio.sleep(0)
         clock.advance(0.5)
     assert start.result().ok and bot.om.order_group_id in venue.groups
+
+
+async def test_an_order_group_that_cannot_be_taken_over_is_deleted_not_left_unwatched(
+    venue, clock, tmp_path
+):
+    """A 429 on the takeover is retried; a refusal that lasts deletes the old group (its
+    orders cancelled) instead of leaving them in a group no run watches, and forgotten."""
+    from pmbot.errors import RateLimited
+
+    path = tmp_path / "b.db"
+    bot = Bot(venue, clock, path, order_group_limit=10_000)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 100)])
+    g1 = bot.om.order_group_id
+    del bot  # kill -9
+
+    async def start(b: Bot) -> None:
+        task = asyncio.create_task(b.om.start())
+        while not task.done():
+            await asyncio.sleep(0)
+            clock.advance(0.5)
+        assert task.result().ok
+
+    venue.fail["reuse_order_group"] = [RateLimited("too many requests", status=429)]
+    bot2 = Bot(venue, clock, path, order_group_limit=10_000)
+    await start(bot2)
+    assert bot2.om.order_group_id == g1 and {o.group for o in venue.resting()} == {g1}
+    del bot2  # kill -9 again, and now the venue keeps refusing the takeover
+    venue.fail["reuse_order_group"] = [RateLimited("too many requests", status=429)] * 10
+    bot3 = Bot(venue, clock, path, order_group_limit=10_000)
+    await start(bot3)
+    g3 = bot3.om.order_group_id
+    assert g3 != g1 and list(venue.groups) == [g3]  # the old one deleted, not leaked
+    assert all(o.group == g3 for o in venue.resting())  # nothing rests outside it

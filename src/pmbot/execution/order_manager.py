@@ -19,6 +19,7 @@ The async shell around the pure planner and reconciler. It owns no parsing and n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable, Collection, Iterable
 
@@ -105,14 +106,7 @@ class OrderManager(Settler):
             # a run that died (kill -9) left its group, with the orders this run adopts in
             # it: take it over, so they stay under the one group this run watches (a new
             # group would split the limit, and the old one would never be deleted)
-            try:
-                await self.venue.reuse_order_group(prev, limit)
-                self.order_group_id = prev
-                log.info("order group of an earlier run reused order_group_id=%s", prev)
-            except NotFound:
-                pass  # deleted by a clean shutdown (or by the venue): a new one below
-            except VenueError as e:
-                log.warning("order group of an earlier run not reused id=%s err=%s", prev, e)
+            self.order_group_id = await self._take_over_group(prev, limit)
         if self.config.order_group_limit is not None and self.order_group_id is None:
             self.order_group_id = await self._create_group(self.config.order_group_limit)
             self.ledger.set_meta("order_group_id", self.order_group_id)
@@ -126,6 +120,30 @@ class OrderManager(Settler):
         if not rep.ok:
             log.error("not reconciled after start; refusing to quote %s", rep.summary())
         return rep
+
+    async def _take_over_group(self, prev: str, limit: int) -> str | None:
+        """`prev` reset and ours; None when the venue no longer has it. When it cannot be
+        taken over (refused, or transient errors past a few tries) it is deleted, which
+        cancels its orders: nothing may rest under a group this run does not watch."""
+        for attempt in range(_GROUP_TRIES):
+            try:
+                await self.venue.reuse_order_group(prev, limit)
+                log.info("order group of an earlier run reused order_group_id=%s", prev)
+                return prev
+            except NotFound:
+                return None  # deleted by a clean shutdown (or by the venue): a new one
+            except (RateLimited, VenueUnavailable) as e:
+                if attempt == _GROUP_TRIES - 1:
+                    break
+                log.warning("order group reuse failed, retrying id=%s err=%s", prev, e)
+                await self.clock.sleep(self.config.reconcile_retry_s * (attempt + 1))
+            except VenueError as e:
+                log.warning("order group of an earlier run not reusable id=%s err=%s", prev, e)
+                break
+        with contextlib.suppress(NotFound):  # its orders are cancelled; the reconcile settles them
+            await self.venue.delete_order_group(prev)
+        log.warning("order group of an earlier run deleted (not reusable) id=%s", prev)
+        return None
 
     async def _create_group(self, limit: int) -> str:
         """The order group, through a few transient refusals (a 429 or a 5xx at start, e.g.
