@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from pathlib import Path
@@ -264,6 +265,39 @@ async def test_a_fill_racing_a_size_up_amend_leaves_one_order_of_the_right_size(
     await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])  # back up to 10: one order
     assert resting_view(venue) == [(A, "bid", 4800, 1000)]
     assert bot.state.position(A) == venue.positions[A] == 500
+
+
+def _without_fill_count(call):
+    """The venue call, answering as Kalshi does when nothing crossed: no fill_count (an
+    amend reports its fill fields only if it crossed; a decrease never does, protocol §3.7)."""
+
+    async def answer(req):
+        return dataclasses.replace(await call(req), filled=None)
+
+    return answer
+
+
+@pytest.mark.parametrize("how", ["amend", "decrease"])
+async def test_a_change_after_an_unseen_partial_fill_keeps_the_rest_live(
+    venue, clock, tmp_path, how
+):
+    """Regression (review): 6 of our 10 trade before we hear of it, then we reprice (amend,
+    count 0 + 10: the venue rests 4) or cut to 5 (decrease: the venue still rests its 4).
+    Neither answer says what filled; the fill then arrives. The order must stay RESTING with
+    4 left, not look EXECUTED with a total of 4 (the planner then placed a second order)."""
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
+    venue.trade(A, Side.ASK, 4800, 600)  # its fill waits in the stream
+    setattr(venue, how, _without_fill_count(getattr(venue, how)))
+    new = q(A, Side.BID, 4900, 1000) if how == "amend" else q(A, Side.BID, 4800, 500)
+    await bot.om.sync([new], tickers=[A])
+    bot.deliver(venue)
+    (o,) = bot.state.orders.values()
+    assert o.status is OrderStatus.RESTING and (o.filled, o.remaining) == (600, 400)
+    await bot.om.sync([new], tickers=[A])
+    assert len(venue.resting()) == 1  # no second order beside it
+    assert bot.state.position(A) == venue.positions[A] == 600
 
 
 async def test_a_refused_size_up_amend_keeps_the_old_total(venue, clock, tmp_path):

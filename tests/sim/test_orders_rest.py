@@ -298,8 +298,9 @@ async def test_every_documented_usage_tier_serves(sim_factory: Any) -> None:
 
 
 async def test_an_amend_answers_fill_fields_only_for_its_own_fills(sim_factory: Any) -> None:
-    """§3.7: an amend's answer has average_fill_price / average_fee_paid only if it crossed,
-    averaged over the fills it made (not the order's earlier ones)."""
+    """§3.7 and the amend reference: `fill_count` / `remaining_count` only when the amend
+    filled or changed the resting size, `fill_count` and the averages over the fills it made
+    (not the order's earlier ones); a pure reprice answers neither."""
     sim, c, t = await setup(sim_factory)
     try:
         st, a, _ = await c.request("POST", "/portfolio/events/orders", order(t, "bid", "0.50", "5"))
@@ -310,13 +311,18 @@ async def test_an_amend_answers_fill_fields_only_for_its_own_fills(sim_factory: 
         st, body, _ = await c.request(
             "POST", path, {"ticker": t, "side": "bid", "price": "0.4500", "count": "5.00"}
         )
-        assert st == 200 and body["fill_count"] == "2.00"
-        assert "average_fill_price" not in body and "average_fee_paid" not in body
+        assert st == 200 and body["order_id"] == a["order_id"]
+        assert not {"fill_count", "remaining_count", "average_fill_price"} & body.keys()
+        st, body, _ = await c.request(
+            "POST", path, {"ticker": t, "side": "bid", "price": "0.4500", "count": "4.00"}
+        )  # resting 3 -> 2: the sizes come back, no fill
+        assert st == 200 and (body["fill_count"], body["remaining_count"]) == ("0.00", "2.00")
+        assert "average_fill_price" not in body
         mm(sim, t, "ask", 4700, 100)
         st, body, _ = await c.request(
-            "POST", path, {"ticker": t, "side": "bid", "price": "0.4800", "count": "5.00"}
+            "POST", path, {"ticker": t, "side": "bid", "price": "0.4800", "count": "4.00"}
         )
-        assert st == 200 and body["fill_count"] == "3.00"
+        assert st == 200 and (body["fill_count"], body["remaining_count"]) == ("1.00", "1.00")
         assert body["average_fill_price"] == "0.4700"  # this amend's fill, not 0.49 overall
     finally:
         await c.close()

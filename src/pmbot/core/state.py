@@ -219,9 +219,16 @@ class TradingState:
             # resting). An order update or ack may already have cut `remaining` for this
             # fill, so take the smaller of the two views instead of subtracting twice.
             o.filled += f.qty
-            o.remaining = min(o.remaining, max(0, o.initial - o.filled))
-            if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
-                o.status = OrderStatus.EXECUTED
+            if o.filled > o.initial:
+                # a fill beyond the total we knew: an answer (a decrease's, say) was made after
+                # fills that had not reached us, so our total was short and what rests is not
+                # what the arithmetic says. `remaining` stands until the venue's order update
+                # or reconciliation tells (taking it as executed would orphan what rests).
+                o.initial = o.filled + o.remaining
+            else:
+                o.remaining = min(o.remaining, max(0, o.initial - o.filled))
+                if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
+                    o.status = OrderStatus.EXECUTED
             self._changes.orders.add(o.client_order_id)
         self._changes.fills.append(f)
 

@@ -387,14 +387,16 @@ class Sender:
         if isinstance(r, OrderAck):
             # `filled` stays the sum of fills we applied; `initial` becomes the venue's total
             o.price = a.price
-            if r.filled is not None and r.remaining is not None:
-                # an answer made before fills we have applied since: what rests is its
-                # total less every fill known (fills it reports may still be on their way)
-                vfilled = max(r.filled, o.filled)
-                o.remaining = max(0, r.filled + r.remaining - vfilled)
-            else:
-                vfilled = max(o.filled, old_initial - o.remaining) if r.filled is None else r.filled
-                o.remaining = max(0, a.total - vfilled) if r.remaining is None else r.remaining
+            if r.remaining is not None:
+                # the amend's count is the venue's new total (filled + resting), so what it
+                # holds filled is that total less what rests. `fill_count`, when there, counts
+                # only the amend's own fills (it comes only when the amend crossed or changed
+                # the resting size, §3.7); it is not the order's total. An answer made before
+                # fills we have applied since: what rests is the total less every fill known.
+                vfilled = max(o.filled, a.total - r.remaining)
+            else:  # a pure reprice: nothing says what filled; our own count stands
+                vfilled = max(o.filled, old_initial - o.remaining)
+            o.remaining = max(0, a.total - vfilled)
             o.initial = vfilled + o.remaining
             self._set(
                 o, OrderStatus.RESTING if o.remaining else OrderStatus.EXECUTED, self.clock.now_ns()
@@ -425,6 +427,10 @@ class Sender:
             self._in_flight.discard(d.client_order_id)
         if isinstance(r, OrderAck):
             vfilled = max(o.filled, o.initial - o.remaining) if r.filled is None else r.filled
+            if r.filled is None and r.remaining is not None and r.remaining < d.reduce_to:
+                # less rests than we cut to: fills we have not heard of took the rest, and
+                # the decrease changed nothing (the venue's total is still o.initial)
+                vfilled = max(vfilled, o.initial - r.remaining)
             o.remaining = min(o.remaining, d.reduce_to if r.remaining is None else r.remaining)
             o.initial = vfilled + o.remaining
             self._set(

@@ -38,6 +38,18 @@ class Settler(Sender):
             if not self.ledger.add_fill(f):
                 self.stats.duplicate_fills += 1
                 return False
+            mine = self.state.order_by_id(f.order_id)
+            if mine is not None and f.qty > mine.initial - mine.filled:
+                # more filled than the total we knew: what rests is uncertain until the
+                # venue's order update; reconciliation settles it if none comes
+                self._needs_reconcile = True
+                log.warning(
+                    "fill beyond the order's known total order_id=%s filled=%s+%s initial=%s",
+                    f.order_id,
+                    mine.filled,
+                    f.qty,
+                    mine.initial,
+                )
             self.state.apply(f)
             self.ledger.put_position(self.state.positions[f.ticker], f.ts_ns)
             o = self.state.order_by_id(f.order_id)

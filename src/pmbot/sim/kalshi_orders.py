@@ -131,9 +131,14 @@ def created_json(
     *,
     with_error: bool = False,
     before: tuple[int, int, int] = (0, 0, 0),
+    amend_from: int | None = None,
 ) -> dict[str, Any]:
-    """A V2 write's answer; the average fill fields cover the fills since `before` (an
-    amend's own fills: none when it did not cross, protocol §3.7)."""
+    """A V2 write's answer; the average fill fields cover the fills since `before`.
+
+    `amend_from`: the resting size before an amend, whose answer is shaped as Kalshi's
+    reference says (protocol §3.7): `fill_count` is the amend's own fills, and it and
+    `remaining_count` come only when the amend filled or changed the resting size (a pure
+    reprice answers neither)."""
     d: dict[str, Any] = {
         "client_order_id": o.client_order_id,
         "fill_count": fmt_count(o.filled),
@@ -142,6 +147,11 @@ def created_json(
         "ts_ms": ts_ns // 1_000_000,
     }
     n, cost, fees = (a - b for a, b in zip(_fill_totals(o), before, strict=True))
+    if amend_from is not None:
+        if n or o.remaining != amend_from:
+            d["fill_count"] = fmt_count(n)
+        else:
+            del d["fill_count"], d["remaining_count"]
     if n:
         # leg price in 1e-6 $ per contract; FixedPointDollars up to 6 dp (protocol §5.1):
         # 4 when the mean is on the 1e-4 grid (as recorded: "0.5200"), else 6 ("0.526667")
@@ -212,6 +222,7 @@ def add_order_routes(sim: KalshiSim, app: web.Application) -> None:
         _need(b, "ticker", "side", "price", "count")
         mine = x.engine.orders.get(request.match_info["order_id"])
         before = _fill_totals(mine) if mine is not None else (0, 0, 0)
+        resting_before = mine.remaining if mine is not None else 0
         o, _ = x.amend(
             user(request),
             request.match_info["order_id"],
@@ -223,7 +234,7 @@ def add_order_routes(sim: KalshiSim, app: web.Application) -> None:
             updated_client_order_id=b.get("updated_client_order_id"),
         )
         sim.hub.dispatch(x.drain(), sim.now_ns())
-        return reply(created_json(o, sim.now_ns(), before=before))
+        return reply(created_json(o, sim.now_ns(), before=before, amend_from=resting_before))
 
     async def decrease(request: web.Request) -> web.Response:
         b = check_types(

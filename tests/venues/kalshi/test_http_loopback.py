@@ -37,6 +37,9 @@ class Server:
         self.seen_ts: list[int] = []
         self.sigs: list[str] = []
         self.drop_after_create = 0
+        self.refuse_creates_429 = 0  # answer the next N creates 429 (before processing)
+        self.refuse_after_drop = 0  # once a reply is dropped, refuse this many creates
+        self.hide_orders = False  # the orders list lags: new orders are not in it yet
         self.orders: dict[str, dict[str, Any]] = {}
         self.log: list[tuple[str, str, bytes]] = []
 
@@ -112,6 +115,9 @@ class Server:
 
     async def create(self, r: web.Request) -> web.StreamResponse:
         b = await r.json()
+        if self.refuse_creates_429:
+            self.refuse_creates_429 -= 1
+            return web.json_response({"error": "too many requests"}, status=429)
         if b["client_order_id"] in {o["client_order_id"] for o in self.orders.values()}:
             return web.json_response(
                 {"error": {"code": "order_already_exists", "message": "order already exists"}},
@@ -131,6 +137,7 @@ class Server:
         }
         if self.drop_after_create:
             self.drop_after_create -= 1
+            self.refuse_creates_429 = self.refuse_after_drop
             assert r.transport is not None
             r.transport.close()  # the order exists, the reply is lost
             return web.Response()
@@ -146,7 +153,8 @@ class Server:
         )
 
     async def list_orders(self, r: web.Request) -> web.Response:
-        return web.json_response({"orders": list(self.orders.values()), "cursor": ""})
+        shown = [] if self.hide_orders else list(self.orders.values())
+        return web.json_response({"orders": shown, "cursor": ""})
 
     async def cancel(self, r: web.Request) -> web.Response:
         o = self.orders.get(r.match_info["oid"])
@@ -246,6 +254,24 @@ async def test_lost_create_reply_resolved_by_lookup_not_resubmission(
     with pytest.raises(NotFound) as ei:
         await http.cancel_order("o0")
     assert ei.value.code == "not_found" and ei.value.status == 404
+
+
+async def test_refused_resend_of_a_lost_create_is_outcome_unknown(
+    rig: tuple[Server, KalshiHttp],
+) -> None:
+    """Regression (review): the first create landed but its reply was lost, the lookup could
+    not see it yet (read lag), and the resend of the same id was refused with 429. That
+    refusal says nothing about the first try: the outcome is unknown (reconciliation finds
+    the order), not 'rate limited' (which the order manager takes as never placed)."""
+    from pmbot.errors import VenueUnavailable
+
+    srv, http = rig
+    srv.drop_after_create, srv.hide_orders, srv.refuse_after_drop = 1, True, 10
+    with pytest.raises(VenueUnavailable):
+        await http.create_order("T", Side.BID, 4700, 100, client_order_id="lost-1")
+    assert len(srv.orders) == 1  # the first try rests at the venue
+    with pytest.raises(ValueError):  # and its id stays burned
+        await http.create_order("T", Side.BID, 4700, 100, client_order_id="lost-1")
 
 
 async def test_bad_key_is_auth_error_with_server_code(rig: tuple[Server, KalshiHttp]) -> None:

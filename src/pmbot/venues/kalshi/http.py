@@ -520,11 +520,17 @@ class KalshiHttp:
                     raise VenueUnavailable(
                         f"create {coid}: exists but not visible yet", code=e.code
                     ) from e
+                if resent:  # the first try may have landed: a refusal of the resend says nothing
+                    raise VenueUnavailable(
+                        f"create {coid}: resend refused: {e}", code=e.code
+                    ) from e
                 raise
-            except RateLimited:
+            except RateLimited as e:
                 if not resent:
                     self._used_coids.discard(coid)  # refused before processing: id not burned
-                raise
+                    raise
+                # the resend was refused, but the first try's outcome is still unknown
+                raise VenueUnavailable(f"create {coid}: resend rate limited", code=e.code) from e
 
     async def _lookup_created(self, coid: str, ticker: str) -> w.CreateOrderResponse | None:
         for attempt in range(3):
