@@ -300,6 +300,24 @@ async def test_a_change_after_an_unseen_partial_fill_keeps_the_rest_live(
     assert bot.state.position(A) == venue.positions[A] == 600
 
 
+async def test_a_cut_after_an_unseen_fill_keeps_the_rest_live(venue, clock, tmp_path):
+    """Regression (review): 5 of our 10 trade unseen, then we cut to 2 (the venue rests 2,
+    exactly what we asked, so the answer shows nothing odd). The fill of 5 then arrives:
+    beyond the total of 2 we knew. The 2 still rest and must stay live, not executed."""
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
+    venue.trade(A, Side.ASK, 4800, 500)
+    venue.decrease = _without_fill_count(venue.decrease)
+    await bot.om.sync([q(A, Side.BID, 4800, 200)], tickers=[A])
+    bot.deliver(venue)
+    (o,) = bot.state.orders.values()
+    assert o.status is OrderStatus.RESTING and (o.filled, o.remaining) == (500, 200)
+    await bot.om.sync([q(A, Side.BID, 4800, 200)], tickers=[A])
+    assert resting_view(venue) == [(A, "bid", 4800, 200)]
+    assert bot.state.position(A) == venue.positions[A] == 500
+
+
 async def test_a_refused_size_up_amend_keeps_the_old_total(venue, clock, tmp_path):
     from pmbot.errors import OrderRejected
 
