@@ -937,3 +937,24 @@ async def test_an_order_group_that_cannot_be_taken_over_is_deleted_not_left_unwa
     g3 = bot3.om.order_group_id
     assert g3 != g1 and list(venue.groups) == [g3]  # the old one deleted, not leaked
     assert all(o.group == g3 for o in venue.resting())  # nothing rests outside it
+
+
+async def test_a_failed_catch_up_after_a_reconnect_is_retried_not_fatal(venue, clock, tmp_path):
+    """Regression (review): a reconnect is when the venue is flaky; a REST failure in the
+    catch-up reconcile raised out of the quote loop and ended the run. It now leaves the
+    manager unreconciled (no quoting) for the periodic task to retry, like any reconcile."""
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 500)])
+
+    async def down():
+        raise unavailable()
+
+    get_positions = venue.get_positions
+    venue.get_positions = down
+    clock.advance(1)
+    assert await bot.om.on_reconnect() is None
+    assert not bot.om.reconciled
+    assert bot.om._needs_reconcile  # what run_periodic retries within reconcile_retry_s
+    venue.get_positions = get_positions
+    assert (await bot.om.reconcile()).ok and bot.om.reconciled

@@ -109,9 +109,19 @@ class Settler(Sender):
         self.ledger.add_settlement(ticker, yes_won, pnl, ts_ns, pos)
         return pnl
 
-    async def on_reconnect(self) -> ReconcileReport:
-        """After any stream reconnect: backfill fills over REST and reconcile."""
-        return await self.reconcile()
+    async def on_reconnect(self) -> ReconcileReport | None:
+        """After any stream reconnect: backfill fills over REST and reconcile. A venue that
+        fails meanwhile (a reconnect is when it is flaky) leaves us unreconciled (no quoting)
+        and retrying through `run_periodic`, as any reconcile does: never fatal. None then."""
+        try:
+            return await self.reconcile()
+        except AuthError:
+            raise
+        except VenueError as e:
+            self.reconciled = False
+            self._needs_reconcile = True
+            log.warning("reconcile after reconnect failed err=%s", e)
+            return None
 
     # ---- reconciliation -------------------------------------------------------------
     async def reconcile(self) -> ReconcileReport:

@@ -124,6 +124,9 @@ def test_urls() -> None:
     assert resolve_urls(rest_url="https://h.example/trade-api/v2").ws == (
         "wss://h.example/trade-api/ws/v2"
     )
+    # Kalshi's own REST hosts imply their own WebSocket host (external-api-ws.*, §1)
+    for u in ENVIRONMENTS.values():
+        assert resolve_urls(rest_url=u.rest).ws == u.ws
     with pytest.raises(ConfigError, match=r"kalshi\.ws_url"):
         resolve_urls(rest_url="http://x/other/api")
     with pytest.raises(ConfigError, match=r"kalshi\.env"):

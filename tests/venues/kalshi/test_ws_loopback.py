@@ -233,3 +233,111 @@ async def test_the_reader_gives_the_loop_a_turn_inside_a_burst_when_asked(rig: A
     assert seen_by_decision == [1]  # it ran between the first and the second frame
     assert len(asked) == n  # asked once per frame
     assert state.books[T].best_yes_bid() == (4700, 300 + 100 * n)
+
+
+class _InstantSleep(LiveClock):
+    """Real time, but the reconnect backoff is recorded instead of waited out."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await asyncio.sleep(0)
+
+
+async def _serve_once(handler: Callable[[web.Request], Any]) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_get("/trade-api/ws/v2", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"127.0.0.1:{port}"
+
+
+def _client(host: str, clock: LiveClock, **kw: Any) -> KalshiWs:
+    from pmbot.venues.kalshi.stream import FILL
+
+    stream = KalshiStream(lambda e: None)
+    stream.want(FILL, None)
+    return KalshiWs(
+        KalshiUrls(f"http://{host}/trade-api/v2", f"ws://{host}/trade-api/ws/v2"),
+        KalshiSigner("kid", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        stream,
+        clock=clock,
+        backoff=Backoff(0.5, 30.0, random.Random(0)),
+        tick_s=0.02,
+        **kw,
+    )
+
+
+async def test_a_ping_answered_on_a_dead_socket_reconnects_instead_of_ending_the_run() -> None:
+    """Regression (review): Kalshi pings every ~10 s and drops connections mid-stream; a TCP
+    close right behind a Ping made the unguarded pong raise out of `run()` (the venue-ws
+    task, so the whole bot) instead of reconnecting."""
+    connects = 0
+
+    async def handler(r: web.Request) -> web.StreamResponse:
+        nonlocal connects
+        connects += 1
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(r)
+        await ws.send_str('{"type":"ticker","sid":9,"msg":{"market_ticker":"X"}}')
+        await ws.ping(b"heartbeat")
+        assert r.transport is not None
+        r.transport.close()  # FIN right behind the ping, no close frame
+        return ws
+
+    runner, host = await _serve_once(handler)
+    # the app's reader yields a loop turn after a frame in a burst: the Ping is then still
+    # queued when the FIN is read
+    client = _client(host, _InstantSleep(), yield_to=lambda: True)
+    task = asyncio.create_task(client.run())
+    try:
+        await until(lambda: connects >= 3 or task.done(), "reconnects")
+        assert not task.done(), task.exception()
+    finally:
+        await client.aclose()
+        await asyncio.wait_for(task, 5)
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("mode", ["close", "refuse_27"])
+async def test_connections_lost_at_once_back_off_instead_of_storming(mode: str) -> None:
+    """Regression (review): the backoff was reset on every handshake, so a server that
+    accepts and drops at once (or refuses our subscribes with code 27, Too many requests)
+    was reconnected to every 0.25-0.5 s for ever, each time resubscribing and reconciling.
+    It restarts only after a connection that stayed up (`stable_s`)."""
+    connects = 0
+
+    async def handler(r: web.Request) -> web.StreamResponse:
+        nonlocal connects
+        connects += 1
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(r)
+        if mode == "close":
+            await ws.close(code=1011, message=b"try again later")
+            return ws
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                c = json.loads(msg.data)
+                err = {"code": 27, "msg": "Too many requests"}
+                await ws.send_str(json.dumps({"type": "error", "id": c["id"], "msg": err}))
+        return ws
+
+    runner, host = await _serve_once(handler)
+    clock = _InstantSleep()
+    client = _client(host, clock)
+    task = asyncio.create_task(client.run())
+    try:
+        await until(lambda: connects >= 5, "reconnects")
+    finally:
+        await client.aclose()
+        await asyncio.wait_for(task, 5)
+        await runner.cleanup()
+    waits = clock.slept[:4]
+    assert client.backoff.failures >= 4
+    # 0.5 s doubling, jitter at most halves a wait: the fourth is at least 2 s
+    assert len(waits) == 4 and waits[3] >= 2.0, waits

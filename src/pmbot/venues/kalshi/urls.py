@@ -81,6 +81,9 @@ DEFAULT_ENV = "demo"
 
 def _ws_beside(rest_url: str) -> str | None:
     base = rest_url.rstrip("/")
+    for u in ENVIRONMENTS.values():  # Kalshi's own hosts: its WebSocket may live elsewhere
+        if base == u.rest:
+            return u.ws
     if not base.endswith("/trade-api/v2") or "://" not in base:
         return None
     scheme, rest = base.split("://", 1)

@@ -44,6 +44,7 @@ class KalshiWs:
         tick_s: float = 0.25,
         connect_timeout_s: float = 10.0,
         yield_to: Callable[[], bool] | None = None,
+        stable_s: float = 10.0,
     ) -> None:
         """`yield_to`: asked after each frame; True gives the event loop a turn before the
         next one (the app's quote loop has waited long enough on a burst of frames: by
@@ -58,6 +59,9 @@ class KalshiWs:
         self.tick_s = tick_s
         self.connect_timeout_s = connect_timeout_s
         self.yield_to = yield_to
+        # the backoff restarts only after a connection that stayed up this long: one that is
+        # accepted and lost at once (closed, refused subscribes) must not reconnect in a storm
+        self.stable_ns = int(stable_s * 1e9)
         self.connects = 0
         self.connected = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -116,7 +120,10 @@ class KalshiWs:
                 if ws is None:
                     await self._sleep_backoff()
                     continue
+                up_ns = self.clock.now_ns()
                 reason = await self._serve(ws)
+                if self.clock.now_ns() - up_ns >= self.stable_ns:
+                    self.backoff.reset()
                 self.connected.clear()
                 self.stream.disconnected(self.clock.now_ns(), reason)
                 self._ws = None
@@ -177,7 +184,6 @@ class KalshiWs:
             log.warning("kalshi ws connect failed error=%s", e)
             return None
         self.connects += 1
-        self.backoff.reset()
         self._ws = ws
         now = self.clock.now_ns()
         self._last_ping_ns = now
@@ -220,7 +226,10 @@ class KalshiWs:
                     stream.receive(msg.data, now)
                 elif t is aiohttp.WSMsgType.PING:
                     stream.note_alive(now)
-                    await ws.pong(msg.data)
+                    try:
+                        await ws.pong(msg.data)
+                    except (ConnectionResetError, aiohttp.ClientConnectionError, RuntimeError) as e:
+                        return f"pong failed: {e}"  # the socket died behind the ping
                 elif t is aiohttp.WSMsgType.PONG:
                     stream.note_alive(now)
                 elif t is aiohttp.WSMsgType.BINARY:
