@@ -148,6 +148,10 @@ class BotApp(RunShell):
             book, fresh = st.books.get(e.ticker), st.book_fresh
             top = None if book is None else (book.best_ticks(), fresh.get(e.ticker))
             st.apply(e)
+            if top is not None and top[1] and not fresh.get(e.ticker) and self.venue is not None:
+                # the book refused the delta and went stale: the stream resyncs it (it
+                # cannot see the refusal in this mode; without this it stayed stale)
+                self.venue.stream.book_refused(e.ticker, e.ts_ns)
             if e.client_order_id is not None:
                 return  # our own order moved the book: the strategy already knows it
             if book is not None and (book.best_ticks(), fresh.get(e.ticker)) == top:

@@ -310,3 +310,46 @@ def _quiet_app(tmp_path, cls=None, **bot):
     return (cls or BotApp)(
         s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False)
     )
+
+
+def test_a_delta_the_book_refuses_makes_the_stream_resync_it(tmp_path):
+    """Regression (review): the app runs the Kalshi stream in events mode, where TradingState
+    applies the deltas; a delta the book refused (it would go negative) left the book stale
+    and empty with no snapshot ever asked for, until the next reconnect. The sink now tells
+    the stream, which asks for a fresh snapshot."""
+    import json
+    import types
+
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.settings import Secrets, load_settings
+    from pmbot.strategy.synthetic import ladder_markets
+    from pmbot.venues.kalshi.stream import BOOK, KalshiStream
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": False}},
+    )
+    app = BotApp(s, Secrets({}), RunOptions(dashboard=False, install_signal_handlers=False))
+    t = ladder_markets(3)[1].ticker
+    app.state.add_market(ladder_markets(3)[1])
+    stream = KalshiStream(app.sink, use_yes_price=True)
+    app.venue = types.SimpleNamespace(stream=stream)  # type: ignore[assignment]
+    stream.want(BOOK, [t])
+    stream.connected(1)
+
+    def feed(frame: dict) -> None:
+        stream.receive(json.dumps(frame), 2)
+
+    (sub,) = [json.loads(b) for b in stream.data_to_send()]
+    feed({"type": "subscribed", "id": sub["id"], "msg": {"channel": BOOK, "sid": 7}})
+    snap = {"market_ticker": t, "yes_dollars_fp": [["0.4500", "3.00"]]}
+    feed({"type": "orderbook_snapshot", "sid": 7, "seq": 1, "msg": snap})
+    assert app.state.book_fresh[t]
+    bad = {"market_ticker": t, "price_dollars": "0.4500", "delta_fp": "-5.00", "side": "yes"}
+    feed({"type": "orderbook_delta", "sid": 7, "seq": 2, "msg": bad})
+    assert not app.state.book_fresh[t]
+    cmds = [json.loads(b) for b in stream.data_to_send()]
+    assert [c["params"].get("action") for c in cmds] == ["get_snapshot"], cmds
+    feed({"type": "orderbook_snapshot", "sid": 7, "seq": 3, "msg": snap})
+    assert app.state.book_fresh[t]

@@ -557,3 +557,36 @@ def test_order_group_updates_become_events_in_seq_order() -> None:
     sent = r.sent()
     assert [c["cmd"] for c in sent] == ["unsubscribe", "subscribe"], sent
     assert r.events[-1] == ev.OrderGroupUpdate(r.now, "og_1", "reset")
+
+
+_REFUSALS = {
+    "fill code 9 auth required": (FILL, {"code": 9, "msg": "Authentication required"}),
+    "fill code 10 channel error": (FILL, {"code": 10, "msg": "Channel error"}),
+    "book code 26 market limit": (BOOK, {"code": 26, "msg": "Subscription market limit exceeded"}),
+    "book code 16 no ticker": (BOOK, {"code": 16, "msg": "Market not found"}),
+    "fill never answered": (FILL, None),
+}
+
+
+@pytest.mark.parametrize("case", list(_REFUSALS))
+def test_a_refused_or_unanswered_subscribe_is_not_forgotten(case: str) -> None:
+    """Regression (review): a subscribe refused with a code outside the retried ones, or never
+    answered, left a wanted channel (fills!) silent for the whole connection. It now asks for
+    a new connection (backed off), which subscribes everything again; a code 10 answering a
+    subscribe (an id, no sid) no longer resubscribes the other, healthy channels instead."""
+    channel, err = _REFUSALS[case]
+    r = Rig(T)
+    r.s.want(BOOK, [T])
+    r.s.want(FILL, None)
+    r.s.connected(r.now)
+    cmds = {c["params"]["channels"][0]: c for c in r.sent()}
+    other = BOOK if channel == FILL else FILL
+    r.feed(subscribed(cmds[other]["id"], 7, other))
+    if err is not None:
+        r.feed({"type": "error", "id": cmds[channel]["id"], "msg": err})
+    for _ in range(12):  # two minutes of a live connection (the server pings every 10 s)
+        r.now += 10 * S
+        r.s.note_alive(r.now)
+        r.s.tick(r.now)
+    assert r.s.reconnect_reason is not None and channel in r.s.reconnect_reason
+    assert not [c for c in r.sent() if c["cmd"] == "subscribe"]  # the healthy one left alone

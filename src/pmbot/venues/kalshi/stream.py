@@ -146,6 +146,7 @@ class KalshiStream:
         self._book_sid: dict[str, int] = {}
         self._fresh: dict[str, bool] = {}
         self._resync: dict[int, _Resync] = {}
+        self._sub_deadline: dict[int, int] = {}  # subscribe command id -> answer due (ns)
         self._last_rx_ns = 0
 
     def connected(self, now_ns: int) -> None:
@@ -278,7 +279,10 @@ class KalshiStream:
                 self._fresh[t] = False
         elif channel == TICKER:
             params["send_initial_snapshot"] = True
-        self._send("subscribe", params, _Cmd("subscribe", channel, tuple(sorted(tickers or ()))))
+        cid = self._send(
+            "subscribe", params, _Cmd("subscribe", channel, tuple(sorted(tickers or ())))
+        )
+        self._sub_deadline[cid] = now_ns + self.resync_timeout_ns
         log.info(
             "kalshi ws subscribe channel=%s markets=%s",
             channel,
@@ -545,7 +549,8 @@ class KalshiStream:
             f.sid,
             f.msg.market_ticker,
         )
-        if code in _TERMINAL_CODES:
+        wanted = cmd is not None and cmd.cmd in ("subscribe", "add") and cmd.channel in self.desired
+        if code in _TERMINAL_CODES and not (wanted and f.sid is None and not (cmd and cmd.sid)):
             sids = (
                 [f.sid]
                 if f.sid is not None
@@ -562,16 +567,21 @@ class KalshiStream:
             self._resubscribe(self._subs[cmd.sid], now_ns, f"get_snapshot refused code {code}")
         elif code == 16 and f.msg.market_ticker and cmd.cmd in ("subscribe", "add", "get_snapshot"):
             self._drop_unknown_market(cmd, f.msg.market_ticker, now_ns)
-        elif (
-            cmd.cmd in ("subscribe", "add")
-            and code in _RETRY_CODES
-            and cmd.channel in self.desired
-            and self.reconnect_reason is None
-        ):
-            # a transient refusal (internal error, timeout, command rate) of something still
-            # wanted: without it the channel (fills!) would stay silent for the whole
-            # connection; a new connection subscribes everything again and catches up
-            self.reconnect_reason = f"{cmd.cmd} {cmd.channel} refused code {code}"
+        elif wanted:
+            # a refusal of something still wanted (transient: internal error, timeout,
+            # command rate; or not: a channel error, a market limit): without it the channel
+            # (fills!) would stay silent for the whole connection. A new connection, after
+            # the growing backoff, subscribes everything again and catches up; one that can
+            # never succeed says so at every attempt instead of going quiet.
+            if code not in _RETRY_CODES:
+                log.error(
+                    "kalshi ws %s %s refused code=%d msg=%s: reconnecting",
+                    cmd.cmd,
+                    cmd.channel,
+                    code,
+                    f.msg.msg,
+                )
+            self._request_reconnect(f"{cmd.cmd} {cmd.channel} refused code {code}")
 
     def _drop_unknown_market(self, cmd: _Cmd, ticker: str, now_ns: int) -> None:
         """One unknown market fails the whole command: stop wanting it, retry the rest."""
@@ -692,6 +702,25 @@ class KalshiStream:
             else:
                 self._request_reconnect("resubscribe timed out")
                 return
+        for cid, due in list(self._sub_deadline.items()):
+            if cid not in self._pending:
+                del self._sub_deadline[cid]  # answered
+            elif now_ns >= due:
+                self._request_reconnect(f"subscribe {self._pending[cid].channel} not answered")
+                return
+
+    def book_refused(self, ticker: str, now_ns: int) -> None:
+        """The consumer could not apply a delta it was handed (events mode: TradingState
+        marked the book stale): resync it, as a delta refused here would be."""
+        sid = self._book_sid.get(ticker)
+        sub = self._subs.get(sid) if sid is not None else None
+        if sub is None:
+            sub = next(
+                (x for x in self._subs.values() if x.channel == BOOK and ticker in x.tickers), None
+            )
+        if sub is not None:
+            log.warning("kalshi ws book refused a delta ticker=%s sid=%d", ticker, sub.sid)
+            self._start_resync(sub, now_ns, "delta refused by the book")
 
     def _request_reconnect(self, reason: str) -> None:
         if self.reconnect_reason is None:
