@@ -226,3 +226,25 @@ def test_a_recording_resumed_after_a_torn_write_reads_back_whole(tmp_path) -> No
     assert t.ts.tolist() == [T0, T0 + 1, T0 + 2 * S, T0 + 3 * S]
     assert t.qty.tolist() == [1_005_000, 500, 1_010_000, 100]
     assert t.settlements == {"EVT": 101.0}
+
+
+def test_an_amend_sends_the_total_so_a_fill_in_flight_shrinks_what_rests() -> None:
+    """Regression (review): Kalshi's amend count is the total (filled + resting), as the live
+    bot sends it. The backtest sent the wanted resting size, so a fill landing between the
+    decision and the amend's arrival was added back: we bought 3 with 2 wanted in all."""
+    b = TapeBuilder([spec()])
+    b.index(T0, 100.5)
+    b.snapshot(T0, TICKER, yes=[(3900, 500)], no=[(5000, 300)])  # bid 0.39 x5, ask 0.50 x3
+    b.index(T0 + 1 * S, 100.6)  # the strategy moves its bid 0.40 -> 0.41: an amend (total 2)
+    b.trade(T0 + 1 * S + 5 * MS, TICKER, 4000, 100, taker_buys_yes=False)  # 1 of ours, in flight
+    b.trade(T0 + 1 * S + 20 * MS, TICKER, 4100, 1000, taker_buys_yes=False)  # after the amend
+
+    def fn(v: QuoteView) -> list[Quote]:
+        left = 200 - v.positions.get(TICKER, 0)  # never more than 2 in all
+        px = 4000 if v.ts_ns < T0 + 1 * S else 4100
+        return [Quote(TICKER, "bid", px, left)] if left > 0 else []
+
+    r = run(b, ScriptedQuoter(fn))
+    fills = [(f[0] - T0, f[3], f[4]) for f in r.j.fills]
+    assert fills == [(1 * S + 5 * MS, 4000, 100), (1 * S + 20 * MS, 4100, 100)]
+    assert r.pos[0].qty == 200

@@ -161,7 +161,8 @@ class OrderFlow:
                 self.j.placed_qty += a.qty if a.price != oa.price else max(0, a.qty - oa.remaining)
             self.in_flight.add(a.client_order_id)
             ok = self._budget(t, self.cfg.write_costs["amend"])
-            self._send(t, ("amend", a.client_order_id, a.price, a.qty), ok)
+            # the venue's amend count is the total (filled + resting), as `pmbot run` sends it
+            self._send(t, ("amend", a.client_order_id, a.price, a.total), ok)
             self.j.amends += 1
         for d in p.decreases:
             self.in_flight.add(d.client_order_id)
@@ -256,8 +257,14 @@ class OrderFlow:
                 sh.cancel(t, eid)
         elif a[0] == "amend":
             eid = self.eng_of.get(coid)
-            if eid:
-                _, fills = sh.amend(t, eid, a[2], a[3])
+            eo = sh.order(eid) if eid else None
+            if eid and eo is not None:
+                # what rests after the amend: the total less what the venue has filled by now
+                rest = a[3] - eo.filled
+                if rest > 0:
+                    _, fills = sh.amend(t, eid, a[2], rest)
+                else:
+                    sh.cancel(t, eid)
         elif a[0] == "decrease":
             eid = self.eng_of.get(coid)
             if eid:
@@ -283,6 +290,7 @@ class OrderFlow:
             self.orders.pop(coid, None)
             return
         o.status, o.price, o.remaining = OrderStatus.RESTING, eo.price, eo.remaining
+        o.initial = o.filled + o.remaining  # the venue's total, as the live sender keeps it
         o.updated_ns = eo.updated_ns
         o.order_id = eid
 
