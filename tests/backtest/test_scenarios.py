@@ -248,3 +248,33 @@ def test_an_amend_sends_the_total_so_a_fill_in_flight_shrinks_what_rests() -> No
     fills = [(f[0] - T0, f[3], f[4]) for f in r.j.fills]
     assert fills == [(1 * S + 5 * MS, 4000, 100), (1 * S + 20 * MS, 4100, 100)]
     assert r.pos[0].qty == 200
+
+
+def test_drawdown_and_inventory_between_two_samples_are_reported() -> None:
+    """Regression (review): max drawdown and max |inventory| were read off the 10 s samples
+    only, so 10 bought at 0.60 (fair ~0.50) and sold again 3 s later showed neither."""
+    from pmbot.backtest.metrics import summarize
+
+    t0 = 1_781_013_600 * S  # 2026-06-09 10:00 ET, in session
+    m = MarketSpec(TICKER, "EVT", "SER", StrikeType.GREATER_OR_EQUAL, 100.0, None,
+                   PriceGrid.linear_cent(), FeeSchedule(), t0 + 3600 * S)  # fmt: skip
+    b = TapeBuilder([m])
+    for k in range(61):
+        b.index(t0 + k * S, 100.0)  # flat: fair stays ~0.50
+    b.snapshot(t0, TICKER, yes=[(4000, 500)], no=[(3000, 500)])  # bid 0.40, ask 0.70
+    b.trade(t0 + 2 * S, TICKER, 4000, 1000, taker_buys_yes=False)  # hits our 0.60 bid
+    b.trade(t0 + 5 * S, TICKER, 7000, 1000, taker_buys_yes=True)  # lifts our 0.60 ask
+
+    def fn(v: QuoteView) -> list[Quote]:
+        q = v.positions.get(TICKER, 0)
+        if v.ts_ns < t0 + 3 * S:
+            return [Quote(TICKER, "bid", 6000, 1000 - q)] if q < 1000 else []
+        return [Quote(TICKER, "ask", 6000, q)] if q > 0 else []
+
+    r = Runner(b.build(), ScriptedQuoter(fn), RunConfig(entry_latency=10, md_latency=0))
+    s = summarize(r.run())
+    assert [(f[0] - t0, f[2], f[4]) for f in r.j.fills] == [(2 * S, 1, 1000), (5 * S, -1, 1000)]
+    assert s["inventory"]["max_abs_total"] == 10.0
+    assert s["per_bucket"][TICKER]["max_abs_inventory"] == 10.0
+    fair = r.j.fills[0][7]
+    assert s["max_drawdown"] == pytest.approx(10 * (0.60 - fair), abs=0.01)

@@ -25,6 +25,12 @@ class Journal:
     # (ts, pnl_fair, pnl_mid, fees, cash) Micros
     samples: list[tuple[int, int, int, int, int]] = field(default_factory=list)
     inventory: list[tuple[int, ...]] = field(default_factory=list)  # per sample, per market
+    # extremes between samples too (updated at every fill, settlement and sample): the
+    # largest fall of the fair-marked PnL from its running peak (Micros), the largest |q| per
+    # market and of the sum of |q| over markets
+    max_drawdown: int = 0
+    max_abs_inventory: list[int] = field(default_factory=list)
+    max_abs_total: int = 0
     # per sample, per market: (fair, public bid, public ask, our bid, our ask) prices as floats
     quotes: list[tuple[tuple[float, float, float, float, float], ...]] = field(default_factory=list)
     # (event, value, ts) and per market (mkt, qty_at_close, fair_before, payoff)

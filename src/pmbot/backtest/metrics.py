@@ -89,7 +89,8 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
         "settlement": _r(jump * _USD), "fees": _r(fees * _USD),
     }  # fmt: skip
     series = [s[1] * _USD for s in j.samples]
-    dd = max_drawdown(series)
+    # the runner folds every fill and settlement in too, not only the periodic samples
+    dd = max(max_drawdown(series), j.max_drawdown * _USD)
     passive = f["taker"] == 0
     allf = np.ones(n_f, dtype=bool)
     pay_of = {m: pay / ONE for m, _, _, pay in j.settled}
@@ -116,6 +117,7 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
         }  # fmt: skip
     inv = np.array(j.inventory, dtype=np.float64).reshape(len(j.inventory), len(j.tickers)) / 100.0
     per_bucket = {}
+    peak_inv = [q / 100.0 for q in j.max_abs_inventory] or [0.0] * len(j.tickers)
     settled = {m: (q, before, pay) for m, q, before, pay in j.settled}
     for m, t in enumerate(j.tickers):
         sel = f["mkt"] == m
@@ -124,7 +126,9 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
             "fills": int(sel.sum()), "contracts": _r(f["qty"][sel].sum() / 100, 2),
             "spread_capture_fair": _r(ed * _USD), "fees": _r(f["fee"][sel].sum() * _USD),
             "mean_abs_inventory": _r(float(np.abs(inv[:, m]).mean()) if len(inv) else 0.0, 3),
-            "max_abs_inventory": _r(float(np.abs(inv[:, m]).max()) if len(inv) else 0.0, 2),
+            "max_abs_inventory": _r(
+                max(float(np.abs(inv[:, m]).max()) if len(inv) else 0.0, peak_inv[m]), 2
+            ),
         }  # fmt: skip
         if m in settled:
             q, before, pay = settled[m]
@@ -160,7 +164,7 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
         "mean_queue_wait_s": _r(float(f["wait"].mean()) / 1e9 if n_f else 0.0, 3),
         "inventory": {
             "time_weighted_mean_abs_total": _r(float(tot_inv.mean()), 3),
-            "max_abs_total": _r(float(tot_inv.max()), 2),
+            "max_abs_total": _r(max(float(tot_inv.max()), j.max_abs_total / 100.0), 2),
             "histogram_abs_total": {
                 "counts": hist.tolist(),
                 "edges": [_r(e, 2) for e in edges.tolist()],

@@ -164,6 +164,9 @@ class Runner(OrderFlow):
         self._tokens_t = t0
         self.cash = 0  # Micros: - what we paid + what we received, fees excluded
         self.fees = 0
+        self.j.max_abs_inventory = [0] * len(mk)
+        self.abs_total = 0  # sum of |q| over markets
+        self.pnl_peak: int | None = None
         # bumped whenever a position (or a market's activity) changes: fills, settlement;
         # what a decision derives from positions alone is kept until it moves
         self.pos_ver = 0
@@ -336,8 +339,15 @@ class Runner(OrderFlow):
         for f in fills:
             m = f.mkt
             fee = mk[m].fees.fee(f.qty, f.price, maker=not f.taker)
+            q0 = self.pos[m].qty
             self.pos[m].apply_fill(f.sign, f.price, f.qty, fee)
             self.pos_ver += 1
+            q1 = abs(self.pos[m].qty)
+            self.abs_total += q1 - abs(q0)
+            if q1 > self.j.max_abs_inventory[m]:
+                self.j.max_abs_inventory[m] = q1
+            if self.abs_total > self.j.max_abs_total:
+                self.j.max_abs_total = self.abs_total
             self.cash -= f.sign * f.price * f.qty
             self.fees += fee
             coid = self.coid_of.get(f.order_id)
@@ -362,6 +372,16 @@ class Runner(OrderFlow):
             for h, hs in enumerate(self.cfg.horizons_s):
                 self._push(t + hs * _S, MARK, (fi, h, m))
             self._wake(self.ev_of[m], t)
+        if fills:
+            self._drawdown(self._pnl_fair())
+
+    def _drawdown(self, pnl: int) -> None:
+        """Fold one fair-marked PnL into the running peak and the largest fall from it."""
+        peak = self.pnl_peak
+        if peak is None or pnl > peak:
+            self.pnl_peak = pnl
+        elif peak - pnl > self.j.max_drawdown:
+            self.j.max_drawdown = peak - pnl
 
     def _settle(self, e: int, t: int) -> None:
         name = self.ev_names[e]
@@ -383,11 +403,13 @@ class Runner(OrderFlow):
             q = self.pos[m].qty
             before = self.fair_now[m]
             self.cash += q * (ONE if won else 0)
+            self.abs_total -= abs(q)
             self.pos[m].settle(won)
             self.j.settled.append((m, q, before, ONE if won else 0))
             self.active[m] = False
             self.fair_now[m] = 1.0 if won else 0.0
         self.pos_ver += 1
+        self._drawdown(self._pnl_fair())
 
     def _pnl_fair(self) -> int:
         if self._held_ver != self.pos_ver:
@@ -421,6 +443,7 @@ class Runner(OrderFlow):
                        ba / ONE if ba is not None else math.nan,
                        ob / ONE if ob >= 0 else math.nan, oa / ONE if oa != NO_ASK else math.nan))  # fmt: skip
         self.j.samples.append((t, pf, pm, self.fees, self.cash))
+        self._drawdown(pf)
         self.j.inventory.append(tuple(inv))
         self.j.quotes.append(tuple(qs))
 
