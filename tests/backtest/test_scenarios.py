@@ -278,3 +278,25 @@ def test_drawdown_and_inventory_between_two_samples_are_reported() -> None:
     assert s["per_bucket"][TICKER]["max_abs_inventory"] == 10.0
     fair = r.j.fills[0][7]
     assert s["max_drawdown"] == pytest.approx(10 * (0.60 - fair), abs=0.01)
+
+
+def test_the_strategy_never_sees_our_order_crossed_with_size_that_traded_with_it() -> None:
+    """Regression (review): a bid arriving at our ask trades with it (rule 4) but stays in
+    the recorded book (rule 5); the strategy's view added our rest on top: a crossed book,
+    which the venue never shows and which halts the market in the live risk gate."""
+    b = TapeBuilder([spec()])
+    for k in range(6):
+        b.index(T0 + k * S, 100.0)
+    b.snapshot(T0, TICKER, yes=[(4000, 500)], no=[(5000, 300)])  # bid 0.40, ask 0.50
+    b.delta(T0 + 1 * S, TICKER, True, 4500, 100)  # 1 YES bid at 0.45: trades with our ask
+    seen: list[tuple[int | None, int | None, bool]] = []
+
+    def fn(v: QuoteView) -> list[Quote]:
+        bk = v.books[TICKER]
+        seen.append((bk.yes_bid_price(), bk.yes_ask_price(), bk.crossed()))
+        return [Quote(TICKER, "ask", 4500, 200 + v.positions.get(TICKER, 0))]  # 2 offered
+
+    r = run(b, ScriptedQuoter(fn))
+    assert [(f[0] - T0, f[2], f[3], f[4]) for f in r.j.fills] == [(1 * S, -1, 4500, 100)]
+    assert len(seen) >= 5 and not any(c for *_, c in seen)
+    assert seen[-1][:2] == (4000, 4500)  # the public 0.40 bid, our 0.45 ask

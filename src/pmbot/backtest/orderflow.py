@@ -202,6 +202,7 @@ class OrderFlow:
             return books
         tickers = self.ev_tickers[e]
         out: dict[str, BinaryBook] | None = None
+        ours: dict[str, list[int]] = {}  # ticker -> [our best bid, our best ask]
         for o in mine.values():
             t = o.ticker
             if t not in tickers or o.remaining <= 0:
@@ -211,11 +212,30 @@ class OrderFlow:
             b = out[t]
             if b is books[t]:
                 b = out[t] = b.copy()
+            best = ours.setdefault(t, [-1, ONE + 1])
             if o.is_bid:
                 b.apply_delta(True, o.price, o.remaining)
+                best[0] = max(best[0], o.price)
             else:
                 b.apply_delta(False, ONE - o.price, o.remaining)
-        return books if out is None else out
+                best[1] = min(best[1], o.price)
+        if out is None:
+            return books
+        for t, (bid, ask) in ours.items():
+            b = out[t]
+            if b.crossed():
+                # recorded size that met one of our orders traded with it (rule 4) but stays
+                # in the recorded book (rule 5): the venue would not show it, nor the bot
+                # (a crossed book halts the market); the view leaves out what crosses us
+                lv = b.best_yes_bid()
+                while lv is not None and lv[0] >= ask:
+                    b.apply_delta(True, lv[0], -lv[1])
+                    lv = b.best_yes_bid()
+                lv = b.best_yes_ask()
+                while lv is not None and lv[0] <= bid:
+                    b.apply_delta(False, ONE - lv[0], -lv[1])
+                    lv = b.best_yes_ask()
+        return out
 
     def _new_coid(self) -> str:
         self._coid += 1
