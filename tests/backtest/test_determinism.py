@@ -130,6 +130,28 @@ def test_sweep_in_processes_equals_serial_runs(tmp_path: Path) -> None:
         assert to_json(r["summary"]) == to_json(run_one(path, "pmbot", dict(r["params"]), {}, cfg))
 
 
+def test_a_sweep_varies_risk_limits_too_and_unknown_keys_are_refused(tmp_path: Path) -> None:
+    """Regression (review): a [sweep] over a [limits] key (the CLI says a sweep varies both)
+    died with a TypeError traceback, as did an unknown [params] key; limits now go to
+    RiskLimits, and unknown keys are refused at load, naming the key."""
+    from pmbot.backtest.config import parse_config
+    from pmbot.backtest.sweep import run_one, sweep
+    from pmbot.errors import ConfigError
+
+    tape = synthetic_day(SynthConfig(seed=5, start_s=23_100, end_s=23_400))
+    path = str(tmp_path / "t.npz")
+    save_npz(tape, path)
+    cfg = RunConfig()
+    rows = sweep(path, "pmbot", {}, {"max_position": [100, 2000]}, {}, cfg, workers=1)
+    by = {r["params"]["max_position"]: r["summary"] for r in rows}
+    assert to_json(by[100]) == to_json(run_one(path, "pmbot", {}, {"max_position": 100}, cfg))
+    assert by[100]["inventory"]["max_abs_total"] <= 1.0
+    for section, key in (("params", "bogus"), ("limits", "edge"), ("sweep", "bogus")):
+        raw = {section: {key: [1] if section == "sweep" else 1}}
+        with pytest.raises(ConfigError, match=rf"{section}\.{key}"):
+            parse_config(raw, str(tmp_path))
+
+
 def test_sim_flow_day_is_seeded_and_replays() -> None:
     from pmbot.backtest.sources import sim_day
 

@@ -29,7 +29,7 @@ Unknown keys are rejected and every error names its field (`ConfigError`). Examp
     [limits]                  # risk.limits.RiskLimits overrides
     max_position = 10000
 
-    [sweep]                   # a grid over [params] keys, run on the same tape
+    [sweep]                   # a grid over [params] and [limits] keys, on the same tape
     edge = [50, 100, 200]
     risk_aversion = [0.001, 0.002]
     # rank_by = "pnl.total"; workers = 2; ray_address = "ray://head:10001"
@@ -41,7 +41,7 @@ Unknown keys are rejected and every error names its field (`ConfigError`). Examp
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -149,11 +149,15 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
     c.strategies = [str(s) for s in strategies]
     c.params = dict(raw.get("params", {}))
     c.limits = dict(raw.get("limits", {}))
+    qp_keys, rl_keys = param_keys()
+    _check("params", c.params, qp_keys)
+    _check("limits", c.limits, rl_keys)
     sw = dict(raw.get("sweep", {}))
     c.rank_by = str(sw.pop("rank_by", "pnl.total"))
     c.workers = int(sw.pop("workers", 0))
     c.ray_address = str(sw.pop("ray_address", ""))
     c.sweep_strategy = str(sw.pop("strategy", "pmbot"))
+    _check("sweep", sw, qp_keys | rl_keys)
     for k, v in sw.items():
         if not isinstance(v, list) or not v:
             raise ConfigError(f"sweep.{k}", "must be a non-empty list of values")
@@ -162,6 +166,14 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
     _check("report", rep, {"html", "json"})
     c.report = {k: str(v) for k, v in rep.items()}
     return c
+
+
+def param_keys() -> tuple[set[str], set[str]]:
+    """The keys [params] (QuoteParams) and [limits] (RiskLimits) take; a sweep takes both."""
+    from pmbot.risk.limits import RiskLimits
+    from pmbot.strategy.params import QuoteParams
+
+    return {f.name for f in fields(QuoteParams)}, {f.name for f in fields(RiskLimits)}
 
 
 def load_config(path: str) -> BacktestConfig:

@@ -129,6 +129,7 @@ def summarize(j: Journal, name: str = "") -> dict[str, Any]:
             "max_abs_inventory": _r(
                 max(float(np.abs(inv[:, m]).max()) if len(inv) else 0.0, peak_inv[m]), 2
             ),
+            "markouts_fair": _markouts(f, marks, sel, j.horizons_s, 0),
         }  # fmt: skip
         if m in settled:
             q, before, pay = settled[m]

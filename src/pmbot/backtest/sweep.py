@@ -1,4 +1,5 @@
-"""Parameter sweeps: the same tape, a grid of strategy parameters, one result row each.
+"""Parameter sweeps: the same tape, a grid of strategy parameters and risk limits (the keys
+of [params] and [limits]), one result row each.
 
 Embarrassingly parallel: `concurrent.futures.ProcessPoolExecutor` on one machine by
 default, Ray tasks when a cluster address is given (`ray` is imported only then, from the
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from pmbot.backtest.config import param_keys
 from pmbot.backtest.metrics import summarize
 from pmbot.backtest.quoting import strategy_quoter
 from pmbot.backtest.recorder import load_tape
@@ -59,7 +61,14 @@ def sweep(tape_path: str, strategy: str, base_params: dict[str, Any], axes: Mapp
           limits: dict[str, Any], cfg: RunConfig, *, workers: int = 0, ray_address: str = "",
           rank_by: str = "pnl.total", on_done: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     points = grid(axes)
-    params = [{**base_params, **p} for p in points]
+    qp_keys, rl_keys = param_keys()  # a point's keys go to QuoteParams, RiskLimits or both
+    runs = [
+        (
+            {**base_params, **{k: v for k, v in p.items() if k in qp_keys}},
+            {**limits, **{k: v for k, v in p.items() if k in rl_keys}},
+        )
+        for p in points
+    ]
     results: list[dict[str, Any] | None] = [None] * len(points)
     if ray_address:
         try:
@@ -73,7 +82,7 @@ def sweep(tape_path: str, strategy: str, base_params: dict[str, Any], axes: Mapp
         ray.init(address=ray_address, ignore_reinit_error=True)
         try:
             remote = ray.remote(run_one)
-            refs = [remote.remote(tape_path, strategy, p, limits, cfg) for p in params]
+            refs = [remote.remote(tape_path, strategy, p, lim, cfg) for p, lim in runs]
             for i, ref in enumerate(refs):
                 results[i] = ray.get(ref)
                 if on_done:
@@ -84,7 +93,7 @@ def sweep(tape_path: str, strategy: str, base_params: dict[str, Any], axes: Mapp
     else:
         n = workers or max(1, os.cpu_count() or 1)
         with ProcessPoolExecutor(max_workers=min(n, len(points))) as ex:
-            futs = [ex.submit(run_one, tape_path, strategy, p, limits, cfg) for p in params]
+            futs = [ex.submit(run_one, tape_path, strategy, p, lim, cfg) for p, lim in runs]
             for i, fu in enumerate(futs):
                 results[i] = fu.result()
                 if on_done:
