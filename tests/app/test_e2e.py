@@ -99,7 +99,12 @@ async def test_run_summary_equals_simulator_account(tmp_path: Path, caplog) -> N
         created = [r.getMessage() for r in caplog.records if "order created" in r.getMessage()]
         assert created and all(re.search(r" price=0\.\d{4} count=\d+\.\d\d ", m) for m in created)
         amended = sum("kalshi order amended" in r.getMessage() for r in caplog.records)
-        assert amended == s["orders"].get("amend", 0) > 0
+        # an amend can also fail (a fill got there first: 404, settled by reconciliation)
+        failed = sum(
+            r.getMessage().startswith(("amend rejected", "amend outcome unknown", "amend rate"))
+            for r in caplog.records
+        )
+        assert amended > 0 and amended + failed == s["orders"].get("amend", 0)
     finally:
         await sim.stop()
 

@@ -163,3 +163,43 @@ def test_informed_traders_pick_off_stale_quotes() -> None:
     _run(x, fl, start + 3 * 10**9, 1)
     assert stale.status == "executed"
     assert any(f[4] == "bid" for f in x.trades)
+
+
+def test_the_simulator_calendar_is_xnys_with_its_early_closes() -> None:
+    """Regression (review): the simulator had no early closes (and missed 2025-01-09), while
+    the pricing model's calendar (exchange_calendars XNYS) closes at 13:00 on half days: on
+    2026-11-27 the model priced the 16:00 events as settled from 13:00 while the simulated
+    index kept moving. The two calendars are now the same, and a half day lists events only
+    up to H1300 (protocol §8.3)."""
+    import warnings
+    from datetime import timedelta
+
+    from pmbot.sim.index import is_trading_day, session_bounds_ns
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import exchange_calendars as xc
+
+        cal = xc.get_calendar("XNYS", start="2025-01-01", end="2027-12-31")
+        want = {s.date(): (int(o.value), int(c.value)) for s, o, c in zip(
+            cal.sessions, cal.opens, cal.closes, strict=True)}  # fmt: skip
+    d, got = date(2025, 1, 1), {}
+    while d <= date(2027, 12, 31):
+        if is_trading_day(d):
+            got[d] = session_bounds_ns(d)
+        d += timedelta(days=1)
+    assert got == want
+
+    half = date(2026, 11, 27)
+    evs, mks = build_day(half, 6800 * SCALE, et_ns(half, 3, 0))
+    closes = {e.event_ticker: e.strike_ns for e in evs}
+    assert closes == {
+        "KXINX-26NOV27H1300": et_ns(half, 13, 0),
+        **{f"KXINXU-26NOV27H{h}00": et_ns(half, h, 0) for h in (10, 11, 12, 13)},
+    }
+    assert all(m.close_ns <= et_ns(half, 13, 0) for m in mks)
+    assert "at 1pm EST" in evs[0].title
+    idx = SyntheticIndex(3, date(2026, 11, 20))
+    at_close = idx.level_at(et_ns(half, 13, 0))
+    assert idx.level_at(et_ns(half, 14, 30)) == idx.level_at(et_ns(half, 16, 0)) == at_close
+    assert idx.level_at(et_ns(date(2026, 11, 30), 9, 0)) == at_close  # the next open's prev

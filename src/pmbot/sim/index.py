@@ -22,23 +22,31 @@ __all__ = [
     "IndexPath",
     "ReplayIndex",
     "SyntheticIndex",
+    "close_hour",
     "fmt_level",
     "is_trading_day",
     "session_bounds_ns",
+    "session_seconds",
 ]
 
 ET = ZoneInfo("America/New_York")
 SCALE = 10_000  # 1e-4 index points
 SESSION_S = 23_400  # 09:30-16:00
+EARLY_SESSION_S = 12_600  # 09:30-13:00
 
-# NYSE full-day holidays (the simulator's exchange calendar).
+# NYSE full-day holidays and 13:00 early closes (the simulator's exchange calendar; equal to
+# exchange_calendars' XNYS, which the pricing model uses, over 2025-2027: tested).
 HOLIDAYS = {
-    date(2025, 1, 1), date(2025, 1, 20), date(2025, 2, 17), date(2025, 4, 18), date(2025, 5, 26),
+    date(2025, 1, 1), date(2025, 1, 9), date(2025, 1, 20), date(2025, 2, 17), date(2025, 4, 18), date(2025, 5, 26),
     date(2025, 6, 19), date(2025, 7, 4), date(2025, 9, 1), date(2025, 11, 27), date(2025, 12, 25),
     date(2026, 1, 1), date(2026, 1, 19), date(2026, 2, 16), date(2026, 4, 3), date(2026, 5, 25),
     date(2026, 6, 19), date(2026, 7, 3), date(2026, 9, 7), date(2026, 11, 26), date(2026, 12, 25),
     date(2027, 1, 1), date(2027, 1, 18), date(2027, 2, 15), date(2027, 3, 26), date(2027, 5, 31),
     date(2027, 6, 18), date(2027, 7, 5), date(2027, 9, 6), date(2027, 11, 25), date(2027, 12, 24),
+}  # fmt: skip
+EARLY_CLOSES = {
+    date(2025, 7, 3), date(2025, 11, 28), date(2025, 12, 24),
+    date(2026, 11, 27), date(2026, 12, 24), date(2027, 11, 26),
 }  # fmt: skip
 
 
@@ -51,8 +59,17 @@ def et_ns(d: date, hh: int, mm: int) -> int:
     return int(datetime.combine(d, time(hh, mm), ET).timestamp()) * 1_000_000_000
 
 
+def close_hour(d: date) -> int:
+    """The hour (ET) of day d's close: 13 on an early-close day, else 16."""
+    return 13 if d in EARLY_CLOSES else 16
+
+
+def session_seconds(d: date) -> int:
+    return EARLY_SESSION_S if d in EARLY_CLOSES else SESSION_S
+
+
 def session_bounds_ns(d: date) -> tuple[int, int]:
-    return et_ns(d, 9, 30), et_ns(d, 16, 0)
+    return et_ns(d, 9, 30), et_ns(d, close_hour(d), 0)
 
 
 def et_date(ts_ns: int) -> date:
@@ -88,7 +105,7 @@ class SyntheticIndex(IndexPath):
         p = d - timedelta(days=1)
         while p >= self.start:
             if is_trading_day(p):
-                return self._day(p)[-1]
+                return self._day(p)[session_seconds(p)]
             p -= timedelta(days=1)
         return self._first_close
 
@@ -121,8 +138,8 @@ class SyntheticIndex(IndexPath):
         open_ns, _close_ns = session_bounds_ns(d)
         if ts_ns < open_ns:
             return self._prev_close(d)
-        i = min(SESSION_S, (ts_ns - open_ns) // 1_000_000_000)
-        return self._day(d)[i]
+        i = min(session_seconds(d), (ts_ns - open_ns) // 1_000_000_000)
+        return self._day(d)[i]  # the path of a full day, stopped at an early close
 
 
 class ReplayIndex(IndexPath):

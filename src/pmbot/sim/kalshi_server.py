@@ -22,7 +22,14 @@ from pmbot.core.money import parse_money
 from pmbot.sim.exchange import Exchange
 from pmbot.sim.faults import Faults
 from pmbot.sim.flow import Flow, FlowConfig
-from pmbot.sim.index import IndexPath, ReplayIndex, SyntheticIndex, et_date, et_ns
+from pmbot.sim.index import (
+    IndexPath,
+    ReplayIndex,
+    SyntheticIndex,
+    et_date,
+    et_ns,
+    session_bounds_ns,
+)
 from pmbot.sim.kalshi_auth import ApiKey, Authenticator, RateLimiter, generate_key
 from pmbot.sim.kalshi_hub import Hub
 from pmbot.sim.kalshi_wire import dumps_rest
@@ -128,7 +135,7 @@ class KalshiSim:
                 continue
             create_at = et_ns(day - timedelta(days=1), 16, 0)
             if day == d or ts_ns >= create_at:
-                if ts_ns >= et_ns(day, 16, 0) + 3_600_000_000_000:
+                if ts_ns >= session_bounds_ns(day)[1] + 3_600_000_000_000:
                     self._days.add(day)
                     continue
                 self._days.add(day)

@@ -1,9 +1,9 @@
 """The S&P 500 series the simulator lists: KXINX daily ranges and KXINXU hourly ladders.
 
-KXINX (daily, 16:00 ET): 25-point buckets `[lo, lo + 24.9999]` (ticker `B<floor(midpoint)>`,
+KXINX (daily, 16:00 ET; 13:00 on early-close days): 25-point buckets `[lo, lo + 24.9999]` (ticker `B<floor(midpoint)>`,
 e.g. 8050-8074.9999 -> B8062) plus two tails: below the lowest bucket (`less`, cap = lowest lo,
 ticker `T<lo - 0.0001>`) and above the highest (`greater`, floor = hi cap, ticker `T<cap + 0.0001>`
-rendered as the round boundary). KXINXU (hourly H1000-H1600 ET): `greater_or_equal` strikes
+rendered as the round boundary). KXINXU (hourly H1000-H1600 ET, to H1300 on early-close days): `greater_or_equal` strikes
 every 5 points, ticker `T<K - 0.0001>`, floor_strike K. Each trading day's events are created
 at 16:00 ET of the previous calendar day (or when the simulator starts) around the index level
 then, opened on schedule and closed at their reference time. Pure.
@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from pmbot.core.market import FeeSchedule, FeeType, StrikeType, strike_wins
-from pmbot.sim.index import ET, SCALE, et_ns, is_trading_day
+from pmbot.sim.index import ET, SCALE, close_hour, et_ns, is_trading_day
 
 __all__ = ["SERIES", "SimEvent", "SimMarket", "SimSeries", "build_day", "yes_wins"]
 
@@ -124,11 +124,14 @@ def build_day(
     human = f"{d:%b} {d.day}, {d.year}"
     tz = datetime.fromtimestamp(et_ns(d, 16, 0) / 1e9, ET).tzname()  # EDT or EST
     prev_16 = et_ns(d - timedelta(days=1), 16, 0)
-    # KXINX: daily range at 16:00 ET
-    close = et_ns(d, 16, 0)
-    et = f"KXINX-{date_code(d)}H1600"
+    # KXINX: daily range at the close, 16:00 ET (13:00 on an early-close day, which lists
+    # events only up to H1300: protocol §8.3)
+    ch = close_hour(d)
+    at = f"{ch - 12}pm"
+    close = et_ns(d, ch, 0)
+    et = f"KXINX-{date_code(d)}H{ch}00"
     ev = SimEvent(
-        et, "KXINX", f"S&P 500 on {human} at 4pm {tz}?", f"On {human}", close, True, "MECNET"
+        et, "KXINX", f"S&P 500 on {human} at {at} {tz}?", f"On {human}", close, True, "MECNET"
     )
     step = 25 * SCALE
     center = (level // step) * step
@@ -174,7 +177,7 @@ def build_day(
         None,
         lo0,
         f"{commas(lo0 - 1)} or below",
-        f"If the S&P 500 index value on {human} at 4pm {tz} is below {strike_str(lo0)}, then the market resolves to Yes.",
+        f"If the S&P 500 index value on {human} at {at} {tz} is below {strike_str(lo0)}, then the market resolves to Yes.",
         ev,
         open_inx,
         close,
@@ -189,7 +192,7 @@ def build_day(
             lo,
             hi,
             f"{commas(lo)} to {commas(hi)}",
-            f"If the S&P 500 index value on {human} at 4pm {tz} is between {strike_str(lo)} and {strike_str(hi)}, "
+            f"If the S&P 500 index value on {human} at {at} {tz} is between {strike_str(lo)} and {strike_str(hi)}, "
             "then the market resolves to Yes.",
             ev,
             open_inx,
@@ -203,7 +206,7 @@ def build_day(
         top,
         None,
         f"{commas(hi_end)} or above",
-        f"If the S&P 500 index value on {human} at 4pm {tz} is above {strike_str(top)}, then the market resolves to Yes.",
+        f"If the S&P 500 index value on {human} at {at} {tz} is above {strike_str(top)}, then the market resolves to Yes.",
         ev,
         open_inx,
         close,
@@ -213,7 +216,7 @@ def build_day(
     # KXINXU: hourly above/below ladders
     kstep = 5 * SCALE
     kc = (level // kstep) * kstep
-    for hh in range(10, 17):
+    for hh in range(10, ch + 1):
         close_h = et_ns(d, hh, 0)
         et_u = f"KXINXU-{date_code(d)}H{hh:02d}00"
         label = f"{hh - 12 if hh > 12 else hh}{'pm' if hh >= 12 else 'am'} {tz}"
@@ -226,7 +229,7 @@ def build_day(
             False,
             "DIRECNET",
         )
-        open_u = max(created_ns, prev_16 if hh < 16 else et_ns(d, 3, 10))
+        open_u = max(created_ns, prev_16 if hh < ch else et_ns(d, 3, 10))
         for i in range(-inxu_strikes, inxu_strikes + 1):
             k = kc + i * kstep
             mk(
