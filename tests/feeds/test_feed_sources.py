@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -224,3 +225,35 @@ async def test_synthetic_with_calendar_prints_only_in_sessions(clock: ParkingClo
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_configured_synthetic_feed_keeps_nyse_hours() -> None:
+    """Regression (review): `feed.kind = "synthetic"` built the feed without a calendar, so
+    the index printed and moved 24/7 on sessions of 6.5 h anchored at the Unix epoch, while
+    the model it feeds assumes NYSE sessions: over a weekend the model's variance was ~1/6
+    of the feed's. It now prints only in session, on the model's XNYS calendar."""
+    from datetime import UTC, datetime
+
+    from pmbot.feeds.factory import build_feed
+    from pmbot.settings import FeedSettings
+
+    sat = int(datetime(2026, 11, 28, 17, 0, tzinfo=UTC).timestamp() * 1e9)  # Saturday noon ET
+    clock = ParkingClock(sat)
+    feed = build_feed(FeedSettings(kind="synthetic", poll_interval_s=60.0), clock)
+    assert isinstance(feed, SyntheticFeed) and feed.calendar is not None
+    got: list[object] = []
+    task = asyncio.create_task(feed.run(got.append))
+    try:
+        await clock.idle(2)
+        first = [e for e in got if isinstance(e, IndexTick)]
+        for _ in range(30):  # half an hour of Saturday
+            await clock.step(60.0, 2)
+        assert [e for e in got if isinstance(e, IndexTick)] == first  # the start print only
+        mon = int(datetime(2026, 11, 30, 15, 0, tzinfo=UTC).timestamp() * 1e9)  # 10:00 ET
+        await clock.step((mon - clock.now_ns()) / 1e9, 2)
+        ticks = [e for e in got if isinstance(e, IndexTick)]
+        assert len(ticks) == len(first) + 1 and ticks[-1].level != first[0].level
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

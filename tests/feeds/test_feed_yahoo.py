@@ -54,6 +54,7 @@ class LoopbackYahoo:
         self.ws_frames: list[str] = []
         self.ws_subscribed: list[Any] = []
         self.port = 0
+        self.hold: dict[str, asyncio.Event] = {}  # a symbol's replies wait for its event
 
     async def chart(self, request: web.Request) -> web.StreamResponse:
         sym = request.match_info["sym"]
@@ -61,6 +62,8 @@ class LoopbackYahoo:
             return web.json_response(GSPC if sym == "^GSPC" else VIX)
         n = self.hits.get(sym, 0)
         self.hits[sym] = n + 1
+        if sym in self.hold:
+            await self.hold[sym].wait()
         queue = self.replies.get(
             sym,
             [
@@ -165,14 +168,14 @@ async def test_polls_index_and_vix_through_yfinance(
     feed = make(clock, yahoo)
     events, task = await start(feed)
     try:
-        await clock.idle(2)
-        assert events == [
+        await clock.idle(3)
+        assert sorted(events, key=repr) == [  # two tasks: either may print first
             IndexTick(MARKET_TIME_NS, 6843.06, "yahoo"),
             VolTick(MARKET_TIME_NS, "VIX", 17.24),
         ]
-        await clock.step(1.0, 2)  # same regularMarketTime: not a new tick
+        await clock.step(1.0, 3)  # same regularMarketTime: not a new tick
         assert len(events) == 2
-        await clock.step(1.0, 2)
+        await clock.step(1.0, 3)
         assert events[2] == IndexTick(MARKET_TIME_NS + 5 * 10**9, 6844.5, "yahoo")
         assert feed.errors == 0 and not feed.stale
     finally:
@@ -197,11 +200,11 @@ async def test_bad_responses_never_end_the_feed(clock: ParkingClock, yahoo: Loop
     feed = make(clock, yahoo, stale_after=60.0)
     events, task = await start(feed)
     try:
-        await clock.idle(2)
+        await clock.idle(3)
         for _ in range(8):
             if any(isinstance(e, IndexTick) for e in events):
                 break
-            await clock.step(1.0, 2)
+            await clock.step(1.0, 3)
         assert [e for e in events if isinstance(e, IndexTick)] == [
             IndexTick(MARKET_TIME_NS, 6843.06, "yahoo")
         ]
@@ -278,9 +281,9 @@ async def test_stream_ticks_decoded_by_yfinance(clock: ParkingClock, yahoo: Loop
         assert all(t.level != 6843.70 for t in ticks)
         assert feed.stream_connected and feed.errors >= 2
         # while the stream is fresh the index is not polled
-        await clock.idle(3)
+        await clock.idle(4)
         polled = yahoo.hits.get("^GSPC", 0)
-        await clock.step(0.5, 3)
+        await clock.step(0.5, 4)
         assert yahoo.hits.get("^GSPC", 0) == polled
     finally:
         await stop(task)
@@ -305,9 +308,9 @@ async def test_a_stream_of_vix_only_does_not_stop_the_index_polls(
     try:
         await asyncio.wait_for(got.wait(), 10)
         assert feed._last_stream_msg is None  # no index frame yet: the poll loop goes on
-        await clock.idle(3)
+        await clock.idle(4)
         polled = yahoo.hits.get("^GSPC", 0)
-        await clock.step(1.0, 3)
+        await clock.step(1.0, 4)
         assert yahoo.hits.get("^GSPC", 0) > polled  # polled over HTTP
         assert any(isinstance(e, IndexTick) for e in events)
     finally:
@@ -337,12 +340,56 @@ async def test_missing_vol_symbol_backs_off(clock: ParkingClock, yahoo: Loopback
     feed = make(clock, yahoo, vol_symbols={"^VIX1D": "VIX1D"}, stale_after=60.0)
     events, task = await start(feed)
     try:
-        await clock.idle(2)
+        await clock.idle(3)
         for _ in range(10):
-            await clock.step(1.0, 2)
+            await clock.step(1.0, 3)
         # polled at t = 0, 1, 3, 7 s (backoff 1, 2, 4 s), not every second
         assert yahoo.hits.get("^VIX1D", 0) == 4
         assert not any(isinstance(e, VolTick) for e in events)
         assert isinstance(events[0], IndexTick)
+    finally:
+        await stop(task)
+
+
+async def test_a_slow_vix_reply_never_holds_up_the_index_polls(
+    clock: ParkingClock, yahoo: LoopbackYahoo
+) -> None:
+    """Regression (review): the VIX polls ran in the index's poll loop, so one slow reply
+    (yfinance waits up to 10 s, the default staleness limit) held the index polls and made
+    the feed stale, halting quoting, with ^GSPC answering at once."""
+    yahoo.hold["^VIX"] = asyncio.Event()
+    yahoo.replies["^GSPC"] = [later(GSPC, k, 6843.0 + k) for k in range(20)]
+    feed = make(clock, yahoo, stale_after=3.0)
+    events, task = await start(feed)
+    try:
+        await clock.idle(2)  # the watchdog and the index poll loop; the VIX poll hangs
+        for _ in range(6):
+            await clock.step(1.0, 2)
+        ticks = [e for e in events if isinstance(e, IndexTick)]
+        assert len(ticks) >= 6 and not feed.stale
+        assert not any(isinstance(e, FeedStale) for e in events)
+    finally:
+        yahoo.hold["^VIX"].set()
+        await stop(task)
+
+
+async def test_a_stream_that_goes_silent_is_dropped_and_reconnected(
+    clock: ParkingClock, yahoo: LoopbackYahoo
+) -> None:
+    """Regression (review): a peer that takes the subscription and then sends nothing was
+    kept for the whole run (no receive deadline); the polls stood in for good. It is given
+    up after max(stale_after, 2 heartbeats) of silence and reconnected, backed off."""
+    yahoo.ws_frames = []  # the loopback stream subscribes us and then says nothing
+    feed = make(clock, yahoo, stream_url=f"http://127.0.0.1:{yahoo.port}/ws", vol_symbols={})
+    _events, task = await start(feed)
+    try:
+        await clock.idle(3)  # watchdog, poll loop, stream heartbeat
+        assert feed.stream_connected and len(yahoo.ws_subscribed) == 1
+        for _ in range(29):  # 2 x 15 s heartbeats: not yet
+            await clock.step(1.0, 3)
+        assert len(yahoo.ws_subscribed) == 1
+        for _ in range(5):
+            await clock.step(1.0, 3)
+        assert len(yahoo.ws_subscribed) == 2  # dropped at 30 s, back after the 1 s backoff
     finally:
         await stop(task)

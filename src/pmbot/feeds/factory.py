@@ -28,10 +28,21 @@ def build_feed(s: FeedSettings, clock: Clock, *, sim_base_url: str | None = None
 
         return YahooFeed(clock, poll_interval=s.poll_interval_s, stale_after=s.stale_after_s)
     if kind == "synthetic":
-        from pmbot.feeds.synthetic import SyntheticFeed
+        from datetime import UTC, datetime, timedelta
 
+        from pmbot.feeds.synthetic import SyntheticFeed
+        from pmbot.pricing.calendar import TradingCalendar
+
+        # the NYSE sessions the pricing model assumes: no prints (and no variance) at
+        # night, on weekends and holidays, the intraday curve anchored at 09:30 ET
+        d = datetime.fromtimestamp(clock.now_ns() / 1e9, tz=UTC).date()
+        cal = TradingCalendar.nyse(str(d - timedelta(days=10)), str(d + timedelta(days=366)))
         return SyntheticFeed(
-            clock, seed=s.seed, interval=s.poll_interval_s, stale_after=s.stale_after_s
+            clock,
+            seed=s.seed,
+            interval=s.poll_interval_s,
+            stale_after=s.stale_after_s,
+            calendar=cal,
         )
     if kind == "replay":
         if not s.replay_path:

@@ -146,9 +146,7 @@ class YahooFeed(IndexFeed):
         return True
 
     async def _poll_loop(self, q: asyncio.Queue[IndexTick | VolTick]) -> None:
-        start = self.clock.monotonic()
-        next_vol = dict.fromkeys(self.vol_symbols, start)
-        vol_backoff = {sym: Backoff(self.vol_poll_interval, 3600.0) for sym in self.vol_symbols}
+        """The index, polled while the stream is not delivering it."""
         while True:
             ok = True
             now = self.clock.monotonic()
@@ -158,6 +156,20 @@ class YahooFeed(IndexFeed):
             )
             if not streaming:
                 ok = await self._poll(self.index_symbol, q)
+            if ok:
+                self.backoff.reset()
+                delay = self.poll_interval
+            else:
+                delay = max(self.poll_interval, self.backoff.next_delay())
+            await self.clock.sleep(delay)
+
+    async def _vol_loop(self, q: asyncio.Queue[IndexTick | VolTick]) -> None:
+        """The volatility symbols, in their own task: a slow reply (yfinance waits up to
+        10 s) must never hold up the index polls, whose silence halts quoting."""
+        start = self.clock.monotonic()
+        next_vol = dict.fromkeys(self.vol_symbols, start)
+        vol_backoff = {sym: Backoff(self.vol_poll_interval, 3600.0) for sym in self.vol_symbols}
+        while True:
             for sym in self.vol_symbols:
                 # a symbol Yahoo does not carry (^VIX1D at times) backs off up to an hour
                 if self.clock.monotonic() >= next_vol[sym]:
@@ -167,12 +179,8 @@ class YahooFeed(IndexFeed):
                     else:
                         wait = vol_backoff[sym].next_delay()
                     next_vol[sym] = self.clock.monotonic() + wait
-            if ok:
-                self.backoff.reset()
-                delay = self.poll_interval
-            else:
-                delay = max(self.poll_interval, self.backoff.next_delay())
-            await self.clock.sleep(delay)
+            now = self.clock.monotonic()
+            await self.clock.sleep(max(0.0, min(next_vol.values()) - now))
 
     def _decode(self, raw: str) -> tuple[str, int, float] | None:
         """(symbol, ts_ns, price) from one stream frame via yfinance's protobuf decoder."""
@@ -205,14 +213,26 @@ class YahooFeed(IndexFeed):
             sub = json.dumps({"subscribe": symbols})
             await ws.send_str(sub)
 
+            last_rx = [self.clock.monotonic()]
+            # a peer that stays connected but sends nothing (even to our re-subscribes) is
+            # given up after this long and reconnected, instead of kept for the whole run
+            # with the polls standing in for good
+            silence = max(self.stale_after, 2 * _HEARTBEAT)
+
             async def heartbeat() -> None:
                 while True:
                     await self.clock.sleep(_HEARTBEAT)
+                    quiet = self.clock.monotonic() - last_rx[0]
+                    if quiet >= silence:
+                        log.warning("yahoo stream silent for %.0fs: reconnecting", quiet)
+                        await ws.close()
+                        return
                     await ws.send_str(sub)
 
             hb = asyncio.create_task(heartbeat())
             try:
                 async for msg in ws:
+                    last_rx[0] = self.clock.monotonic()
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         continue
                     got = self._decode(msg.data)
@@ -252,6 +272,8 @@ class YahooFeed(IndexFeed):
     async def _produce(self) -> AsyncIterator[IndexTick | VolTick]:
         q: asyncio.Queue[IndexTick | VolTick] = asyncio.Queue()
         tasks = [asyncio.create_task(self._poll_loop(q), name="yahoo-poll")]
+        if self.vol_symbols:
+            tasks.append(asyncio.create_task(self._vol_loop(q), name="yahoo-vol"))
         if self.stream_url:
             tasks.append(asyncio.create_task(self._stream_loop(q), name="yahoo-stream"))
         try:
