@@ -116,3 +116,31 @@ def test_show_config_output_loads_back_to_the_same_settings(tmp_path: Path) -> N
     cfg = tmp_path / "shown.toml"
     cfg.write_text(show(s))
     assert load_settings(cfg, environ={}) == s
+
+
+def test_key_files_that_are_unreadable_or_too_open_are_one_auth_error(tmp_path: Path) -> None:
+    """Regression (review): a UTF-16 key_id file (Notepad) raised a traceback and a BOM stayed
+    inside the id; a group/world-readable Polymarket key file was taken silently (a Kalshi
+    PEM is refused), and its content was not redacted from the logs."""
+    from pmbot.errors import AuthError
+
+    kd = tmp_path / "keys"
+    kd.mkdir()
+    (kd / "key_id").write_text("abcd-1234", encoding="utf-16")
+    with pytest.raises(AuthError, match="not UTF-8"):
+        Secrets({}).kalshi_key_id(str(kd))
+    (kd / "key_id").write_text("abcd-1234\n", encoding="utf-8-sig")
+    assert Secrets({}).kalshi_key_id(str(kd)) == "abcd-1234"
+
+    key = "0x" + "ab" * 32
+    f = tmp_path / "poly.key"
+    f.write_text(key + "\n")
+    f.chmod(0o644)
+    env = {"PMBOT_POLY_PRIVATE_KEY_PATH": str(f)}
+    with pytest.raises(AuthError, match="chmod 600"):
+        Secrets(env).poly_private_key()
+    f.chmod(0o600)
+    assert Secrets(env).poly_private_key() == key
+    assert key in Secrets(env).values()  # the redaction filter masks it
+    with pytest.raises(AuthError, match=r"poly\.missing"):
+        Secrets({"PMBOT_POLY_PRIVATE_KEY_PATH": str(tmp_path / "poly.missing")}).poly_private_key()

@@ -132,7 +132,8 @@ class BotApp(RunShell):
                         "fill %s",
                         kv(ticker=e.ticker, side=e.side.value, price=fmt_price(e.price),
                            count=fmt_count(e.qty), fee=fmt_money(e.fee), taker=e.is_taker,
-                           trade_id=e.trade_id),
+                           trade_id=e.trade_id, order_id=e.order_id,
+                           client_order_id=e.client_order_id),
                     )  # fmt: skip
             else:
                 self.state.apply(e)

@@ -43,7 +43,7 @@ from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
-from pmbot.core.money import ONE, PriceGrid, PriceRange
+from pmbot.core.money import ONE, PriceGrid, PriceRange, fmt_count, fmt_money, fmt_price
 from pmbot.core.state import TradingState
 from pmbot.errors import AuthError, ConfigError, VenueError
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
@@ -150,11 +150,14 @@ class PolyBotApp(RunShell):
                     log.info(
                         "fill %s",
                         kv(
-                            ticker=e.ticker[:12],
+                            ticker=e.ticker,
                             side=e.side.value,
-                            price=e.price,
-                            qty=e.qty,
+                            price=fmt_price(e.price),
+                            count=fmt_count(e.qty),
+                            fee=fmt_money(e.fee),
                             trade_id=e.trade_id,
+                            order_id=e.order_id,
+                            client_order_id=e.client_order_id,
                             provisional=e.provisional,
                         ),
                     )

@@ -120,7 +120,13 @@ class RunShell:
         if not self.opts.install_signal_handlers:
             return
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP too: a closed terminal or SSH session must not leave the quotes resting
+        # (unless it is ignored, as under nohup: then the run goes on as asked)
+        sigs = [signal.SIGINT, signal.SIGTERM]
+        hup = getattr(signal, "SIGHUP", None)
+        if hup is not None and signal.getsignal(hup) is not signal.SIG_IGN:
+            sigs.append(hup)
+        for sig in sigs:
             loop.add_signal_handler(sig, self._on_signal, sig)
             stack.callback(loop.remove_signal_handler, sig)
 

@@ -7,6 +7,7 @@ from the environment or key files only, and their repr is redacted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -329,7 +330,12 @@ class Secrets:
         if v is None and key_dir:
             f = Path(key_dir) / "key_id"
             if f.exists():
-                v = f.read_text(encoding="utf-8").strip()
+                try:  # utf-8-sig: a BOM left by an editor is not part of the id
+                    v = f.read_text(encoding="utf-8-sig").strip()
+                except UnicodeDecodeError:
+                    from pmbot.errors import AuthError
+
+                    raise AuthError(f"Kalshi key id file {f} is not UTF-8 text") from None
         return v
 
     def kalshi_private_key_path(self, key_dir: str | None = None) -> str | None:
@@ -345,7 +351,18 @@ class Secrets:
         if v is None:
             path = self._get("PMBOT_POLY_PRIVATE_KEY_PATH")
             if path:
-                v = Path(path).read_text(encoding="utf-8").strip()
+                from pmbot.errors import AuthError
+
+                p = Path(path).expanduser()
+                try:
+                    mode = p.stat().st_mode
+                    if mode & 0o044:  # as the Kalshi PEM: never group/world-readable
+                        raise AuthError(
+                            f"Polymarket private key file {p} is readable by others; chmod 600 it"
+                        )
+                    v = p.read_text(encoding="utf-8").strip()
+                except (OSError, UnicodeDecodeError) as e:
+                    raise AuthError(f"Polymarket private key file {p}: {e}") from None
         return v
 
     def get(self, name: str) -> str | None:
@@ -353,7 +370,14 @@ class Secrets:
         return self._get(name)
 
     def values(self) -> list[str]:
-        """The secret strings set in the environment, for the log redaction filter (a key
-        file's content is never read here)."""
+        """The secret strings, for the log redaction filter: those set in the environment and
+        the Polymarket key read from its file (the Kalshi PEM is masked by its shape)."""
         names = ("PMBOT_POLY_PRIVATE_KEY", "PMBOT_POLY_API_SECRET", "PMBOT_POLY_API_PASSPHRASE")
-        return [v for n in names if (v := self._env.get(n))]
+        out = [v for n in names if (v := self._env.get(n))]
+        path = self._get("PMBOT_POLY_PRIVATE_KEY_PATH")
+        if path:
+            with contextlib.suppress(OSError, UnicodeDecodeError):  # the run reports it
+                key = Path(path).expanduser().read_text(encoding="utf-8").strip()
+                if key:
+                    out.append(key)
+        return out

@@ -8,8 +8,12 @@ in state AND ledger; shutdown cancels everything and the venue holds none of our
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from pmbot.app import RunOptions
 from pmbot.app_polymarket import PolyBotApp
@@ -49,7 +53,10 @@ def settings(tmp_path: Path):
     )
 
 
-async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(tmp_path: Path):
+async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="pmbot")
     app = PolyBotApp(
         settings(tmp_path),
         Secrets({}),
@@ -145,6 +152,14 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(tmp
     assert s["fills"] == len(app.state.fills) == s["venue_view"]["fills"]  # the void not counted
     assert s["orders"].get("create", 0) + s["orders"].get("batch_create", 0) >= 1
     assert not {"amend", "decrease"} & set(s["orders"]) and s["rejects"] == {}  # no amend here
+    # trading.log: fills in dollars and contracts, with their market and order in full
+    # (they read "price=5100 qty=500", a 12-character ticker and no order)
+    fills = [r.getMessage() for r in caplog.records if r.getMessage().startswith("fill ticker=")]
+    assert fills and all(
+        re.search(r" price=0\.\d{4} count=\d+\.\d\d fee=\d+\.\d+ ", m) and " order_id=0x" in m
+        for m in fills
+    ), fills[:2]
+    assert all(f" ticker={bid.ticker} " in m for m in fills if bid.ticker[:12] in m)
 
     # the ledger: the FAILED trade is rolled back (kept only as voided), positions match
     with Ledger(app.ledger_path) as led:

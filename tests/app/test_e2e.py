@@ -98,6 +98,14 @@ async def test_run_summary_equals_simulator_account(tmp_path: Path, caplog) -> N
         # the log tells every order write, in dollars and contracts (prices were raw ints)
         created = [r.getMessage() for r in caplog.records if "order created" in r.getMessage()]
         assert created and all(re.search(r" price=0\.\d{4} count=\d+\.\d\d ", m) for m in created)
+        # ... every order the venue has of ours, batched or not (batches wrote no line), and
+        # every fill names its order (an audit trail from trading.log alone)
+        logged = {m.split("order_id=")[1].split()[0] for m in created}
+        ours = {o.order_id for o in sim.exchange.engine.orders.values() if o.user == sim.key.user}
+        assert ours and ours <= logged, sorted(ours - logged)[:5]
+        assert s["orders"].get("batch_create", 0) > 0
+        fills = [r.getMessage() for r in caplog.records if r.getMessage().startswith("fill ")]
+        assert len(fills) == s["fills"] and all(" order_id=" in m for m in fills)
         amended = sum("kalshi order amended" in r.getMessage() for r in caplog.records)
         # an amend can also fail (a fill got there first: 404, settled by reconciliation)
         failed = sum(
@@ -198,6 +206,11 @@ async def test_kill9_restart_then_sigterm(tmp_path: Path) -> None:
         fills, pos, _ = _ledger(tmp_path)
         venue_fills = [(f.trade_id, f.order_id) for f in acct.fills]
         assert sorted(fills) == sorted(venue_fills)  # every venue fill exactly once
+        # and each has its line in trading.log, those found by reconciliation after the
+        # restart too (the fills that landed while the bot was dead were not logged)
+        log_text = (tmp_path / "trading.log").read_text()
+        logged = set(re.findall(r"\bfill (?:\(backfill\) )?.*?trade_id=(\S+)", log_text))
+        assert {t for t, _ in fills} <= logged, sorted({t for t, _ in fills} - logged)[:5]
         assert len(set(fills)) == len(fills)
         assert pos == {t: p.qty for t, p in acct.positions.items() if p.qty}
     finally:

@@ -353,3 +353,45 @@ def test_a_delta_the_book_refuses_makes_the_stream_resync_it(tmp_path):
     assert [c["params"].get("action") for c in cmds] == ["get_snapshot"], cmds
     feed({"type": "orderbook_snapshot", "sid": 7, "seq": 3, "msg": snap})
     assert app.state.book_fresh[t]
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signal")
+async def test_sighup_stops_the_run_like_sigterm_unless_ignored(tmp_path):
+    """Regression (review): a closed terminal or SSH session (SIGHUP) killed the bot with its
+    quotes left resting; it now takes the SIGTERM path (cancel-all, summary). Under nohup
+    (SIGHUP ignored) the run goes on, as the operator asked."""
+    import asyncio
+    import contextlib
+    import signal
+
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.settings import Secrets, load_settings
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": False}},
+    )
+    old = signal.getsignal(signal.SIGHUP)
+    try:
+        for ignored in (False, True):
+            signal.signal(signal.SIGHUP, signal.SIG_IGN if ignored else signal.SIG_DFL)
+            app = BotApp(s, Secrets({}), RunOptions(dashboard=False))
+            got = asyncio.Event()
+            seen: list[int] = []
+
+            def on_signal(sig: int, seen: list[int] = seen, got: asyncio.Event = got) -> None:
+                seen.append(sig)
+                got.set()
+
+            app._on_signal = on_signal  # type: ignore[method-assign]
+            async with contextlib.AsyncExitStack() as stack:
+                app._install_signals(stack)
+                if ignored:
+                    assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+                else:
+                    os.kill(os.getpid(), signal.SIGHUP)
+                    await asyncio.wait_for(got.wait(), 5)
+                    assert seen == [signal.SIGHUP]
+    finally:
+        signal.signal(signal.SIGHUP, old)

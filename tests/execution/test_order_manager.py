@@ -201,7 +201,8 @@ async def test_timeout_after_create_is_unknown_then_reconciled_without_duplicate
     assert len(venue.resting()) == 1 and bot.om.stats.write_calls == 1
 
 
-async def test_fills_deduplicated_and_backfilled_after_reconnect(venue, clock, tmp_path):
+async def test_fills_deduplicated_and_backfilled_after_reconnect(venue, clock, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="pmbot")
     bot = Bot(venue, clock, tmp_path / "b.db")
     await bot.om.start()
     await bot.om.sync([q(A, Side.BID, 4800, 500), q(A, Side.ASK, 5200, 500)])
@@ -217,6 +218,12 @@ async def test_fills_deduplicated_and_backfilled_after_reconnect(venue, clock, t
     rep = await bot.om.on_reconnect()
     assert rep.ok and len(rep.backfill) == 2
     assert bot.ledger.fill_count() == len(venue.fills) == 3
+    # the fills found by reconciliation are in the audit log too, with their orders
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("fill (backfill)")]
+    assert sorted(m.split("trade_id=")[1].split()[0] for m in lines) == sorted(
+        f.trade_id for f in rep.backfill
+    )
+    assert all(" order_id=" in m and " price=0." in m for m in lines)
     assert bot.state.position(A) == venue.positions[A] == -150
     ask = next(o for o in bot.state.live_orders() if o.side is Side.ASK)
     assert (ask.filled, ask.remaining) == (300, 200)

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from pmbot.core.events import Fill, FillConfirmed, FillVoided, OrderUpdate
+from pmbot.core.money import fmt_count, fmt_money, fmt_price
 from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
 from pmbot.core.requests import CancelOrder
 from pmbot.errors import AuthError, NotFound, VenueError
@@ -230,7 +231,13 @@ class Settler(Sender):
 
     async def _apply(self, rep: ReconcileReport) -> None:
         for f in rep.backfill:
-            self.on_fill(f)
+            if self.on_fill(f):  # found by reconciliation, not the stream: audit it too
+                log.info(
+                    "fill (backfill) ticker=%s side=%s price=%s count=%s fee=%s trade_id=%s "
+                    "order_id=%s client_order_id=%s",
+                    f.ticker, f.side.value, fmt_price(f.price), fmt_count(f.qty),
+                    fmt_money(f.fee), f.trade_id, f.order_id, f.client_order_id,
+                )  # fmt: skip
         now = self.clock.now_ns()
         for fx in rep.fixes:
             o = self.state.orders.get(fx.client_order_id)

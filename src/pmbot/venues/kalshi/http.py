@@ -606,11 +606,20 @@ class KalshiHttp:
                 raise ValueError(f"client_order_id {s.client_order_id} was already sent")
             self._used_coids.add(s.client_order_id)
         try:
-            return await self.call(rest.batch_create(specs))  # type: ignore[no-any-return]
+            r: w.BatchCreateResponse = await self.call(rest.batch_create(specs))
         except RateLimited:
             for s in specs:  # the whole batch was refused before processing
                 self._used_coids.discard(s.client_order_id)
             raise
+        for s, item in zip(specs, r.orders, strict=False):  # one audit line per order, as create
+            if item.error is None:
+                log.info(
+                    "kalshi order created ticker=%s side=%s price=%s count=%s order_id=%s "
+                    "client_order_id=%s filled=%s remaining=%s batch=True",
+                    s.ticker, s.side.value, fmt_price(s.price), fmt_count(s.count),
+                    item.order_id, s.client_order_id, item.fill_count, item.remaining_count,
+                )  # fmt: skip
+        return r
 
     def order_spec(
         self, ticker: str, side: Side, price: Price, count: Qty, **opts: Any
@@ -619,7 +628,14 @@ class KalshiHttp:
         return rest.OrderSpec(ticker, side, price, count, self.fresh_client_order_id(), **opts)
 
     async def batch_cancel(self, order_ids: Sequence[str]) -> w.BatchCancelResponse:
-        return await self.call(rest.batch_cancel(order_ids), retry_429=True)  # type: ignore[no-any-return]
+        r: w.BatchCancelResponse = await self.call(rest.batch_cancel(order_ids), retry_429=True)
+        for item in r.orders:
+            if item.error is None:
+                log.info(
+                    "kalshi order canceled order_id=%s reduced_by=%s batch=True",
+                    item.order_id, item.reduced_by,
+                )  # fmt: skip
+        return r
 
     # ---- order groups, account ----------------------------------------------------------
     async def create_order_group(self, contracts_limit: Qty) -> str:
