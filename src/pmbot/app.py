@@ -196,7 +196,7 @@ class BotApp(RunShell):
         pos = self.state.positions.get(e.ticker)
         if pos is None or pos.qty == 0 or self.ledger is None:
             return
-        pnl = pos.settle(e.result == "yes")
+        pnl = self.state.settle_position(e.ticker, e.result == "yes") or 0
         self.ledger.add_settlement(e.ticker, e.result == "yes", pnl, e.ts_ns, pos)
         log.info("settled %s", kv(ticker=e.ticker, result=e.result, pnl=pnl / 1e6))
 

@@ -283,7 +283,7 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
             positions[t] = p.qty
             event_cost += cash_cost(p.qty, p.cost - p.realized + p.fees)
             event_capital += cash_cost(p.qty, p.cost)
-    exposure = sum(cash_cost(p.qty, p.cost) for p in held.values() if p.qty)
+    exposure = sum(cash_cost(p.qty, p.cost) for p in st.held_positions().values())
     return QuoteInputs(
         ts_ns=now,
         event_ticker=app.event_ticker,
@@ -383,7 +383,7 @@ class Accounting:
         if ledger is None or now_ns - at < _MARKS_EVERY_NS:
             return
         last = self.fair_at_end
-        marks = {t: last[t] for t, p in st.positions.items() if p.qty and t in last}
+        marks = {t: last[t] for t in st.held_positions() if t in last}
         raw = json.dumps(marks, sort_keys=True)
         if raw != saved:
             ledger.set_meta(_MARKS, raw)
@@ -408,14 +408,12 @@ class Accounting:
         """Realised plus open positions marked at fair value (before fees)."""
         now = fair.fair if fair is not None else {}
         last = self.fair_at_end  # every fair value seen this run (no copy: it only grows)
-        total = 0
-        for t, p in st.positions.items():
-            total += p.realized
-            if p.qty:
-                f = now.get(t)
-                if f is None:
-                    f = last.get(t)
-                total += p.mark(round(f * ONE)) if f is not None else 0
+        total = st.realized_pnl()
+        for t, p in st.held_positions().items():
+            f = now.get(t)
+            if f is None:
+                f = last.get(t)
+            total += p.mark(round(f * ONE)) if f is not None else 0
         return total
 
     def net_pnl(self, st: TradingState, fair: EventFairValue | None) -> Micros:

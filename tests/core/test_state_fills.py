@@ -70,3 +70,31 @@ def test_recovered_order_keeps_counting_from_its_stored_fill() -> None:
     st.apply(fill("t9", 300))
     o = st.orders["c"]
     assert (o.filled, o.remaining) == (800, 200)
+
+
+def test_account_aggregates_follow_fills_voids_and_settlements() -> None:
+    """The open positions, realised P&L and fees a decision reads are kept per positions
+    version (a decision no longer walks every market the run ever held); each way a position
+    changes moves them, and they always equal a fresh walk."""
+
+    def walk(st: TradingState) -> tuple[dict[str, int], int, int]:
+        ps = st.positions.values()
+        held = {t: p.qty for t, p in st.positions.items() if p.qty}
+        return held, sum(p.realized for p in ps), sum(p.fees for p in ps)
+
+    def seen(st: TradingState) -> tuple[dict[str, int], int, int]:
+        held = {t: p.qty for t, p in st.held_positions().items()}
+        return held, st.realized_pnl(), st.fees_paid()
+
+    st = state()
+    assert seen(st) == walk(st) == ({}, 0, 0)
+    st.apply(ev.Fill("t1", "o", T, Side.BID, 4800, 300, 70, False, 2))
+    assert seen(st) == walk(st) and seen(st)[0] == {T: 300}
+    st.apply(ev.Fill("t2", "o", T, Side.ASK, 5000, 100, 20, False, 3))  # realises 0.02 x 1
+    assert seen(st) == walk(st) and seen(st)[1] == 200 * 100 and seen(st)[2] == 90
+    st.apply(ev.FillVoided("t2", "o", 4))
+    assert seen(st) == walk(st) and seen(st)[0] == {T: 300}
+    assert st.settle_position(T, yes_won=True) == 300 * (10_000 - 4800)
+    assert seen(st) == walk(st) and seen(st)[0] == {}
+    assert st.settle_position("NONE", yes_won=True) is None
+    assert st.settle_position("NONE", yes_won=True, create=True) == 0

@@ -75,6 +75,11 @@ class TradingState:
         self.connections: dict[str, bool] = {}
         self.duplicate_fills = 0
         self._changes = Changes()
+        # positions change only through apply (fills, voids), `settle_position` and
+        # `positions_changed`: the per-decision aggregates below are kept per version, so a
+        # decision walks the open positions, not every market the run has ever held
+        self._pos_ver = 0
+        self._agg: tuple[int, dict[str, Position], Micros, Micros] | None = None
 
     # ---- setup ----------------------------------------------------------------------
     def add_market(self, spec: MarketSpec) -> None:
@@ -211,6 +216,7 @@ class TradingState:
         self.fills.append(f)
         pos = self.positions.setdefault(f.ticker, Position(f.ticker))
         pos.apply_fill(f.side.sign, f.price, f.qty, f.fee)
+        self._pos_ver += 1
         o = self.order_by_id(f.order_id)
         if o is None and f.client_order_id:
             o = self.orders.get(f.client_order_id)
@@ -248,6 +254,7 @@ class TradingState:
                     if g.ticker == f.ticker:
                         pos.apply_fill(g.side.sign, g.price, g.qty, g.fee)
                 self.positions[f.ticker] = pos
+                self._pos_ver += 1
                 o = self.order_by_id(f.order_id)
                 if o is not None:
                     o.filled = max(0, o.filled - f.qty)
@@ -280,11 +287,38 @@ class TradingState:
         p = self.positions.get(ticker)
         return p.qty if p else 0
 
+    def settle_position(self, ticker: str, yes_won: bool, *, create: bool = False) -> Micros | None:
+        """Close `ticker`'s position at $1/$0; its PnL (None: no position, unless `create`)."""
+        pos = self.positions.get(ticker)
+        if pos is None:
+            if not create:
+                return None
+            pos = self.positions[ticker] = Position(ticker)
+        self._pos_ver += 1
+        return pos.settle(yes_won)
+
+    def positions_changed(self) -> None:
+        """Tell the state a Position was changed other than through it (ledger recovery)."""
+        self._pos_ver += 1
+
+    def _aggregates(self) -> tuple[dict[str, Position], Micros, Micros]:
+        a = self._agg
+        if a is None or a[0] != self._pos_ver:
+            held = {t: p for t, p in self.positions.items() if p.qty}
+            realized = sum(p.realized for p in self.positions.values())
+            fees = sum(p.fees for p in self.positions.values())
+            a = self._agg = (self._pos_ver, held, realized, fees)
+        return a[1], a[2], a[3]
+
+    def held_positions(self) -> dict[str, Position]:
+        """The open (non-flat) positions; do not mutate."""
+        return self._aggregates()[0]
+
     def fees_paid(self) -> Micros:
-        return sum(p.fees for p in self.positions.values())
+        return self._aggregates()[2]
 
     def realized_pnl(self) -> Micros:
-        return sum(p.realized for p in self.positions.values())
+        return self._aggregates()[1]
 
     def index_age_ns(self, now_ns: int) -> int | None:
         return None if self.index_level is None else now_ns - self.index_ts_ns

@@ -106,7 +106,7 @@ class Settler(Sender):
         pos = self.state.positions.get(ticker)
         if pos is None:
             return 0
-        pnl = pos.settle(yes_won)
+        pnl = self.state.settle_position(ticker, yes_won) or 0
         self.ledger.add_settlement(ticker, yes_won, pnl, ts_ns, pos)
         return pnl
 

@@ -663,8 +663,7 @@ class Ledger:
             state.apply(f)
         sets = self.settlements()
         for ticker, yes_won, _pnl, _ts in sets:
-            pos = state.positions.setdefault(ticker, Position(ticker))
-            pos.settle(yes_won)
+            state.settle_position(ticker, yes_won, create=True)
         live = self.live_orders()
         for o in live:
             state.register_order(o)
