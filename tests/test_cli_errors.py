@@ -104,3 +104,17 @@ def test_limits_that_round_to_nothing_are_refused_at_load(env: dict[str, str], f
 def test_speed_on_polymarket_is_refused_not_ignored(capsys) -> None:
     assert main(["run", "--venue", "polymarket", "--speed", "20", "--duration", "1"]) == 2
     assert "--speed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flags", [["--record", "rec"], ["--metrics-port", "0"], ["--compare"]], ids=lambda f: f[0]
+)
+def test_kalshi_only_flags_on_polymarket_are_refused_not_ignored(flags, capsys, tmp_path) -> None:
+    """Regression (review): --record, --metrics-port and --compare were silently ignored on
+    a Polymarket run (no recording, no endpoint), unlike --speed, which was refused."""
+    args = ["run", "--venue", "polymarket", "--duration", "1", *flags]
+    if flags[0] == "--record":
+        args[-1] = str(tmp_path / "rec")
+    assert main(args) == 2
+    assert flags[0] in capsys.readouterr().err
+    assert not (tmp_path / "rec").exists()

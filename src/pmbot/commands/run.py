@@ -90,9 +90,17 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, os.environ, overrides(args))
-    if settings.bot.venue == "polymarket" and args.speed is not None:
-        # its embedded simulator runs on the wall clock: the flag would be silently ignored
-        raise ConfigError("--speed", "the Polymarket simulator runs in real time (Kalshi only)")
+    if settings.bot.venue == "polymarket":
+        # flags the Polymarket run does not serve: refused rather than silently ignored
+        if args.speed is not None:  # its embedded simulator runs on the wall clock
+            raise ConfigError("--speed", "the Polymarket simulator runs in real time (Kalshi only)")
+        for flag, given in (
+            ("--record", bool(args.record)),
+            ("--compare", bool(getattr(args, "compare", False))),
+            ("--metrics-port", getattr(args, "metrics_port", None) is not None),
+        ):
+            if given:
+                raise ConfigError(flag, "not served on Polymarket yet (Kalshi only)")
     dashboard = settings.bot.dashboard and not args.no_dashboard
     setup_logging(
         settings.logging.file,
