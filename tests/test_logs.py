@@ -74,3 +74,31 @@ def test_the_run_registers_the_environments_secrets_with_the_filter(tmp_path) ->
     text = path.read_text()
     setup_logging(None, "INFO", console=False)  # detach the file handler again
     assert "request body had" in text and secret not in text
+
+
+def test_the_log_file_rolls_over_or_follows_an_external_rotation(tmp_path) -> None:
+    """Regression (review): trading.log was never rotated (about 1 MB a quiet night), and a
+    logrotate that renamed it sent every later line into the renamed file."""
+    import logging
+
+    from pmbot.logs import setup_logging
+
+    log = logging.getLogger("pmbot.test_rotation")
+    p = tmp_path / "trading.log"
+    setup_logging(p, console=False, max_bytes=2_000, backups=2)
+    for i in range(200):
+        log.info("line %d %s", i, "x" * 40)
+    assert p.stat().st_size <= 2_000
+    assert sorted(x.name for x in tmp_path.iterdir()) == [
+        "trading.log",
+        "trading.log.1",
+        "trading.log.2",
+    ]
+    for f in tmp_path.iterdir():
+        f.unlink()
+    setup_logging(p, console=False)  # max_bytes 0: an external logrotate moves the file
+    log.info("before")
+    p.rename(tmp_path / "trading.log.1")
+    log.info("after")
+    assert "after" in p.read_text() and "after" not in (tmp_path / "trading.log.1").read_text()
+    setup_logging(None, console=False)  # close the handlers

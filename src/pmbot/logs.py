@@ -8,6 +8,7 @@ scrubs PEM blocks, signature/HMAC-looking headers and any secret registered at s
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import re
 import sys
 from collections.abc import Iterable
@@ -80,8 +81,13 @@ def setup_logging(
     level: str = "INFO",
     console: bool = True,
     secrets: Iterable[str] = (),
+    max_bytes: int = 0,
+    backups: int = 5,
 ) -> RedactionFilter:
-    """Configure the `pmbot` logger tree; returns the redaction filter to register more secrets."""
+    """Configure the `pmbot` logger tree; returns the redaction filter to register more secrets.
+
+    The file rolls over at `max_bytes` keeping `backups` old files; with 0 it is never rolled
+    here and is reopened when something else moves it (logrotate), so no line is lost."""
     root = logging.getLogger("pmbot")
     root.setLevel(level.upper())
     for h in list(root.handlers):
@@ -93,7 +99,14 @@ def setup_logging(
     if path:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(p, encoding="utf-8"))
+        if max_bytes > 0:
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    p, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+                )
+            )
+        else:
+            handlers.append(logging.handlers.WatchedFileHandler(p, encoding="utf-8"))
     if console:
         handlers.append(logging.StreamHandler(sys.stderr))
     for h in handlers:

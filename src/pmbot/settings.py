@@ -154,6 +154,10 @@ class LoggingSettings(_S):
     file: str | None = "trading.log"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     console: bool = True
+    # the file rolls over at this size, keeping `backups` old ones (trading.log.1, ...);
+    # 0: never rolled by pmbot, and reopened when moved (for an external logrotate)
+    max_mb: NonNeg = 100.0
+    backups: Annotated[int, Meta(ge=0)] = 5
 
 
 class LedgerSettings(_S):

@@ -107,6 +107,8 @@ def main(args: argparse.Namespace) -> int:
         settings.logging.level,
         console=settings.logging.console and not dashboard,
         secrets=Secrets(os.environ).values(),
+        max_bytes=int(settings.logging.max_mb * 1_000_000),
+        backups=settings.logging.backups,
     )
     if settings.bot.venue == "polymarket":
         from pmbot.app_polymarket import run_polymarket

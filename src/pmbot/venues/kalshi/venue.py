@@ -78,6 +78,7 @@ class KalshiVenue:
         self.rng = rng or random.Random()
         self.sink = sink
         self.configure_limits = configure_limits
+        self._loaded: dict[tuple[str, str | None, str | None], int] = {}  # last count logged
         self.http = KalshiHttp(
             urls,
             signer,
@@ -201,9 +202,16 @@ class KalshiVenue:
                 specs.append(convert.market_spec(m, fees, series_ticker))
             except ProtocolViolation as e:
                 log.warning("kalshi market skipped ticker=%s error=%s", m.ticker, e)
-        log.info(
-            "kalshi markets loaded series=%s status=%s count=%d", series_ticker, status, len(specs)
-        )
+        # logged when the answer changes: an idle night polls every few seconds for nothing
+        key = (series_ticker, status, event_ticker)
+        if self._loaded.get(key) != len(specs):
+            self._loaded[key] = len(specs)
+            log.info(
+                "kalshi markets loaded series=%s status=%s count=%d",
+                series_ticker,
+                status,
+                len(specs),
+            )
         return specs
 
     async def book_snapshot(self, ticker: str, *, emit: bool = False) -> ev.BookSnapshot:
