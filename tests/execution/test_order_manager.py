@@ -965,3 +965,23 @@ async def test_a_failed_catch_up_after_a_reconnect_is_retried_not_fatal(venue, c
     assert bot.om._needs_reconcile  # what run_periodic retries within reconcile_retry_s
     venue.get_positions = get_positions
     assert (await bot.om.reconcile()).ok and bot.om.reconciled
+
+
+async def test_a_post_only_quote_repriced_into_the_book_is_not_amended(venue, clock, tmp_path):
+    """Regression (review): an amend carries no post_only, and a Kalshi amend that crosses
+    trades as a taker (the reference: "contracts filled as a result of the amend crossing the
+    book"). A post_only quote repriced to meet the book goes out as cancel + post_only create
+    (which the venue refuses if it still crosses); one that does not cross is still amended."""
+    from pmbot.core.book import BinaryBook
+    from pmbot.core.money import PriceGrid
+
+    bot = Bot(venue, clock, tmp_path / "b.db")
+    await bot.om.start()
+    book = bot.state.books[A] = BinaryBook(PriceGrid.linear_cent(), A)
+    book.apply_delta(False, 10_000 - 4900, 300)  # the best YES ask: 0.49
+    await bot.om.sync([DesiredQuote(A, Side.BID, 4700, 500, True)], tickers=[A])
+    await bot.om.sync([DesiredQuote(A, Side.BID, 4800, 500, True)], tickers=[A])
+    assert venue.calls["amend"] == 1  # below the ask: amended
+    await bot.om.sync([DesiredQuote(A, Side.BID, 4900, 500, True)], tickers=[A])
+    assert venue.calls["amend"] == 1 and venue.calls["cancel"] == 1
+    assert resting_view(venue) == [(A, "bid", 4900, 500)]  # the new create (not refused here)

@@ -81,6 +81,11 @@ class PlannerConfig:
     budget: float | None = None
     op_cost: float = 10.0  # one create / amend / decrease item
     cancel_cost: float = 2.0  # one cancel item
+    # (ticker, side, price) -> True when that price meets the other side of the book now.
+    # An amend carries no post_only (a Kalshi amend that crosses trades as a taker), so a
+    # post_only quote repriced into the book is sent as cancel + post_only create instead,
+    # which the venue refuses if it still crosses. None: never checked.
+    crosses: Callable[[str, Side, Price], bool] | None = None
 
 
 class CreateAction(NamedTuple):
@@ -254,7 +259,9 @@ def plan(
                         )
                     )
                 continue
-            if config.amend_reprice:
+            if config.amend_reprice and not (
+                _po and config.crosses is not None and config.crosses(ticker, side, price)
+            ):
                 p.amends.append(
                     AmendAction(
                         o.client_order_id,
@@ -321,6 +328,11 @@ def _plan_group(
                 AmendAction(o.client_order_id, oid, ticker, side, o.price, qty, _vfilled(o) + qty)
             )
     rest = sorted(todo.items())
+    cx = cfg.crosses
+    if cx is not None:  # post_only levels that meet the book now are created, never amended to
+        for price, (qty, po) in [r for r in rest if r[1][1] and cx(ticker, side, r[0])]:
+            creates.append(CreateAction(new_id(), ticker, side, price, qty, po))
+        rest = [r for r in rest if not (r[1][1] and cx(ticker, side, r[0]))]
     spare.sort(key=lambda o: o.price)
     n = min(len(rest), len(spare)) if cfg.amend_reprice and cfg.can_amend else 0
     for (price, (qty, _po)), o in zip(rest[:n], spare[:n], strict=True):

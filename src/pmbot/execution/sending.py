@@ -15,8 +15,8 @@ from typing import Any
 
 from pmbot.aio import EAGER, start_now
 from pmbot.clock import Clock
-from pmbot.core.money import Qty
-from pmbot.core.orders import LiveOrder, OrderStatus, can_transition
+from pmbot.core.money import Price, Qty
+from pmbot.core.orders import LiveOrder, OrderStatus, Side, can_transition
 from pmbot.core.requests import AmendOrder, CancelOrder, CreateOrder, DecreaseOrder, OrderAck
 from pmbot.core.state import TradingState
 from pmbot.errors import (
@@ -156,7 +156,19 @@ class Sender:
             budget=None if budget is None else budget(),
             op_cost=getattr(v, "write_op_cost", 10.0),
             cancel_cost=getattr(v, "write_cancel_cost", 2.0),
+            crosses=self._crosses,
         )
+
+    def _crosses(self, ticker: str, side: Side, price: Price) -> bool:
+        """Does `price` meet the other side of the current book (a taker if amended to)?"""
+        b = self.state.books.get(ticker)
+        if b is None:
+            return False
+        if side is Side.BID:
+            ask = b.yes_ask_price()
+            return ask is not None and price >= ask
+        bid = b.yes_bid_price()
+        return bid is not None and price <= bid
 
     def budget_wait_s(self) -> float | None:
         """Wall seconds until the write budget covers the next batch of deferred work (None:
