@@ -81,9 +81,13 @@ class Reporter:
                 )
             )
         else:
-            line = f"{name}: {value:,.1f} {unit}"
+            line = f"{name}: {_num(value)} {unit}"
             if baseline_value is not None:
-                line += (
-                    f"  | baseline {baseline}: {baseline_value:,.1f} {unit}  | ratio {ratio:,.1f}x"
-                )
+                r = "n/a" if ratio is None else _num(ratio)
+                line += f"  | baseline {baseline}: {_num(baseline_value)} {unit}  | ratio {r}x"
             print(line)
+
+
+def _num(v: float) -> str:
+    """One decimal, or three significant digits below 1 (0.033 must not print as 0.0)."""
+    return f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.3g}"

@@ -1,4 +1,5 @@
-"""BinaryBook delta application vs a seed-style dict book (price -> size, max() for best).
+"""BinaryBook delta application vs a seed-style dict book (price -> size, max() for best),
+and vs a careful dict book that keeps its best level (rescanned only when it empties).
 
 Both books get the same seeded stream of deltas on a 1-cent grid, concentrated near the
 top of book as real streams are, and must agree on the best levels at the end.
@@ -36,6 +37,28 @@ class DictBook:
             self.best_yes = max(self.yes) if self.yes else None
         else:
             self.best_no = max(self.no) if self.no else None
+
+
+class CachedBestBook(DictBook):
+    """A careful dict book: the best level is kept, rescanned only when it empties (what
+    BinaryBook does over its tick array): the fair baseline for a best-price book."""
+
+    def apply(self, is_yes: bool, price: int, delta: int) -> None:
+        d = self.yes if is_yes else self.no
+        v = d.get(price, 0) + delta
+        best = self.best_yes if is_yes else self.best_no
+        if v <= 0:
+            d.pop(price, None)
+            if price == best:
+                best = max(d) if d else None
+        else:
+            d[price] = v
+            if best is None or price > best:
+                best = price
+        if is_yes:
+            self.best_yes = best
+        else:
+            self.best_no = best
 
 
 def make_stream(
@@ -104,11 +127,23 @@ def run_case(r: Reporter, repeat: int, label: str, step: int, grid: PriceGrid) -
             f(s, p, d)
         run_dict.last = db  # type: ignore[attr-defined]
 
-    # Both must agree before we time anything.
+    def run_cached() -> None:
+        cb = CachedBestBook()
+        cb.yes, cb.no = dict(yes), dict(no)
+        cb.best_yes, cb.best_no = max(cb.yes), max(cb.no)
+        f = cb.apply
+        for s, p, d in stream:
+            f(s, p, d)
+        run_cached.last = cb  # type: ignore[attr-defined]
+
+    # All must agree before we time anything.
     run_book()
     run_dict()
+    run_cached()
     db = run_dict.last  # type: ignore[attr-defined]
+    cb = run_cached.last  # type: ignore[attr-defined]
     assert book.yes_bid_price() == db.best_yes and book.best_no_bid()[0] == db.best_no  # type: ignore[index]
+    assert (cb.best_yes, cb.best_no) == (db.best_yes, db.best_no)
 
     n = len(stream)
     base = median_ns_per_op(run_dict, n, repeat)
@@ -116,6 +151,10 @@ def run_case(r: Reporter, repeat: int, label: str, step: int, grid: PriceGrid) -
     ours_t = median_ns_per_op(run_ticks, n, repeat)
     r.figure(f"book.{label}.apply_delta_ns", ours, "ns/delta", "dict_book_max", base)
     r.figure(f"book.{label}.apply_tick_ns", ours_t, "ns/delta", "dict_book_max", base)
+    cached = median_ns_per_op(run_cached, n, repeat)
+    r.figure(
+        f"book.{label}.apply_delta_vs_cached_ns", ours, "ns/delta", "dict_book_cached_best", cached
+    )
 
 
 if __name__ == "__main__":

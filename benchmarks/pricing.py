@@ -1,6 +1,8 @@
 """Reprice a full 30-market KXINX-like ladder per index tick: µs per ladder.
 
-Baseline (same run): the per-bucket approach, one scipy.stats cdf/pdf call per market edge.
+Baselines (same run): the per-bucket approach, one scipy.stats cdf/pdf call per market edge
+(what a naive pricer does), and the careful one, one vectorised scipy.stats call over every
+edge of the ladder.
 Figures: ladder probabilities+deltas (normal, t4, t6: `LadderPricer.price`, numpy), the full
 EventFairValue (t6, the recommended shape), each with its baseline; then the live call,
 `FairValueModel.fair_value` on a 31-market ladder (a list of specs, as the app passes),
@@ -57,6 +59,24 @@ def scipy_per_bucket(
             d -= sign * float(dist.pdf(x)) / (level * s)  # type: ignore[attr-defined]
         out.append((p, d))
     return out
+
+
+def ladder_edges(specs: list) -> np.ndarray:
+    """Every market's (lo, hi) interval as one array [lo..., hi...] (built once)."""
+    lo = [market_interval(m)[0] for m in specs]
+    return np.array(lo + [market_interval(m)[1] for m in specs])
+
+
+def scipy_vectorised(edges: np.ndarray, level: float, s: float, dist: object) -> tuple:
+    """A careful pricer without our kernels: one scipy.stats cdf and pdf call over every
+    edge of the ladder (edges built once), differenced into cells."""
+    finite = np.isfinite(edges)
+    x = np.zeros_like(edges)
+    x[finite] = (np.log(edges[finite] / level) + 0.5 * s * s) / s
+    cdf = np.where(finite, dist.cdf(x), np.where(edges > 0, 1.0, 0.0))  # type: ignore[attr-defined]
+    pdf = np.where(finite, dist.pdf(x), 0.0) / (level * s)  # type: ignore[attr-defined]
+    n = len(edges) // 2
+    return cdf[n:] - cdf[:n], pdf[:n] - pdf[n:]
 
 
 def numpy_fair_value(lp: LadderPricer, ts_ns: int, level: float, s: float) -> EventFairValue:
@@ -142,11 +162,19 @@ def main() -> None:
             state["i"] = (state["i"] + 1) & 63
             scipy_per_bucket(specs, levels[state["i"]], s, dist)
 
-        # sanity: both agree
+        edges = ladder_edges(specs)
+
+        def vec(dist: object = dist, state: dict = state, edges: np.ndarray = edges) -> None:
+            state["i"] = (state["i"] + 1) & 63
+            scipy_vectorised(edges, levels[state["i"]], s, dist)
+
+        # sanity: all three agree
         ref = scipy_per_bucket(specs, 6840.0, s, dist)
         _, fair, delta = lp.price(6840.0, s)
+        vp, vd = scipy_vectorised(edges, 6840.0, s, dist)
         assert max(abs(a[0] - b) for a, b in zip(ref, fair, strict=True)) < 1e-12
         assert max(abs(a[1] - b) for a, b in zip(ref, delta, strict=True)) < 1e-12
+        assert float(np.abs(vp - fair).max()) < 1e-12 and float(np.abs(vd - delta).max()) < 1e-12
         base = median_ns_per_op(slow, 1, repeat=max(3, args.repeat // 2), min_time=0.1) / 1e3
         val = median_ns_per_op(fast, 1, repeat=args.repeat) / 1e3
         rep.figure(
@@ -155,6 +183,14 @@ def main() -> None:
             "us/ladder",
             f"scipy.stats per bucket ({name})",
             base,
+        )
+        vbase = median_ns_per_op(vec, 1, repeat=args.repeat) / 1e3
+        rep.figure(
+            f"ladder30_{name}_probs_deltas_vs_vectorised",
+            val,
+            "us/ladder",
+            f"scipy.stats, one call over all edges ({name})",
+            vbase,
         )
         if name == "t6":  # the recommended model, all the way to the strategy contract
             full = (
