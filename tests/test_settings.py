@@ -144,3 +144,13 @@ def test_key_files_that_are_unreadable_or_too_open_are_one_auth_error(tmp_path: 
     assert key in Secrets(env).values()  # the redaction filter masks it
     with pytest.raises(AuthError, match=r"poly\.missing"):
         Secrets({"PMBOT_POLY_PRIVATE_KEY_PATH": str(tmp_path / "poly.missing")}).poly_private_key()
+
+
+def test_an_empty_series_list_is_refused(tmp_path: Path) -> None:
+    """Regression (review): `markets.series = []` was accepted; the bot quoted nothing and
+    exited 0 without a word."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[markets]\nseries = []\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, environ={})
+    assert e.value.field == "markets.series"

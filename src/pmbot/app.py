@@ -198,7 +198,7 @@ class BotApp(RunShell):
             return
         pnl = self.state.settle_position(e.ticker, e.result == "yes") or 0
         self.ledger.add_settlement(e.ticker, e.result == "yes", pnl, e.ts_ns, pos)
-        log.info("settled %s", kv(ticker=e.ticker, result=e.result, pnl=pnl / 1e6))
+        log.info("settled %s", kv(ticker=e.ticker, result=e.result, pnl=fmt_money(pnl)))
 
     # ---- setup ----------------------------------------------------------------------------
     async def _start_exchange(

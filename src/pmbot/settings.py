@@ -103,7 +103,10 @@ class FeedSettings(_S):
 
 
 class MarketSelection(_S):
-    series: list[str] = msgspec.field(default_factory=lambda: ["KXINX"])
+    # at least one series (an empty list quoted nothing, silently, and exited 0)
+    series: Annotated[list[str], Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["KXINX"]
+    )
     band_points: Pos = 150.0  # quote markets whose strikes lie within this many points of the index
     max_markets: Annotated[int, Meta(ge=1, le=200)] = 12
 
