@@ -260,7 +260,10 @@ class FakeVenue:
         o = self.orders.get(req.order_id)
         if o is None or o.status is not OrderStatus.RESTING:
             raise NotFound("not found", status=404, code="not_found")
-        o.remaining = min(o.remaining, req.reduce_to)
+        if req.reduce_by is not None:  # what Kalshi does with reduce_by: never below 0
+            o.remaining = max(0, o.remaining - req.reduce_by)
+        else:
+            o.remaining = min(o.remaining, req.reduce_to)
         o.initial = o.filled + o.remaining
         if o.remaining == 0:
             o.status = OrderStatus.CANCELED

@@ -284,14 +284,14 @@ def _without_fill_count(call):
     return answer
 
 
-@pytest.mark.parametrize("how", ["amend", "decrease"])
+@pytest.mark.parametrize("how", ["amend"])
 async def test_a_change_after_an_unseen_partial_fill_keeps_the_rest_live(
     venue, clock, tmp_path, how
 ):
     """Regression (review): 6 of our 10 trade before we hear of it, then we reprice (amend,
-    count 0 + 10: the venue rests 4) or cut to 5 (decrease: the venue still rests its 4).
-    Neither answer says what filled; the fill then arrives. The order must stay RESTING with
-    4 left, not look EXECUTED with a total of 4 (the planner then placed a second order)."""
+    count 0 + 10: the venue rests 4). The answer does not say what filled; the fill then
+    arrives. The order must stay RESTING with 4 left, not look EXECUTED with a total of 4
+    (the planner then placed a second order)."""
     bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
     await bot.om.start()
     await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
@@ -307,22 +307,28 @@ async def test_a_change_after_an_unseen_partial_fill_keeps_the_rest_live(
     assert bot.state.position(A) == venue.positions[A] == 600
 
 
-async def test_a_cut_after_an_unseen_fill_keeps_the_rest_live(venue, clock, tmp_path):
-    """Regression (review): 5 of our 10 trade unseen, then we cut to 2 (the venue rests 2,
-    exactly what we asked, so the answer shows nothing odd). The fill of 5 then arrives:
-    beyond the total of 2 we knew. The 2 still rest and must stay live, not executed."""
+@pytest.mark.parametrize("unseen", [300, 500, 600])
+async def test_a_cut_after_unseen_fills_never_leaves_a_second_order(venue, clock, tmp_path, unseen):
+    """Regression (reviews): `unseen` of our 10 trade before we hear of it, then we cut to
+    5. Asked as "reduce to", the venue's answer (no fill_count) could not tell those fills
+    from the cut: a fill equal to the target made the order look EXECUTED while 5 rested,
+    and the planner placed a second 5 beside it. Asked as "reduce by" (10 - 5), the new
+    total is exact: what we knew filled plus 5. Whatever filled unseen, our view matches
+    the venue's once the fill arrives, and the next decision never doubles the quote."""
     bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
     await bot.om.start()
     await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
-    venue.trade(A, Side.ASK, 4800, 500)
+    venue.trade(A, Side.ASK, 4800, unseen)  # its fill waits in the stream
     venue.decrease = _without_fill_count(venue.decrease)
-    await bot.om.sync([q(A, Side.BID, 4800, 200)], tickers=[A])
+    await bot.om.sync([q(A, Side.BID, 4800, 500)], tickers=[A])
     bot.deliver(venue)
-    (o,) = bot.state.orders.values()
-    assert o.status is OrderStatus.RESTING and (o.filled, o.remaining) == (500, 200)
-    await bot.om.sync([q(A, Side.BID, 4800, 200)], tickers=[A])
-    assert resting_view(venue) == [(A, "bid", 4800, 200)]
-    assert bot.state.position(A) == venue.positions[A] == 500
+    ours = sorted((o.price, o.remaining) for o in bot.state.live_orders())
+    assert ours == [(p, r) for _, _, p, r in resting_view(venue)]  # the same view
+    await bot.om.sync([q(A, Side.BID, 4800, 500)], tickers=[A])
+    assert sum(r for *_, r in resting_view(venue)) == 500  # never more than wanted
+    ours = sorted((o.price, o.remaining) for o in bot.state.live_orders())
+    assert ours == [(p, r) for _, _, p, r in resting_view(venue)]
+    assert bot.state.position(A) == venue.positions[A] == unseen
 
 
 async def test_a_refused_size_up_amend_keeps_the_old_total(venue, clock, tmp_path):

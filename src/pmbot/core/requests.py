@@ -74,12 +74,20 @@ class AmendOrder:
 
 @dataclass(frozen=True, slots=True)
 class DecreaseOrder:
-    """Cut the resting size to `reduce_to` (idempotent on retry); keeps queue priority."""
+    """Cut the resting size to `reduce_to`; keeps queue priority.
+
+    `reduce_by` (when given, the venue is asked for that instead: what rests less what we
+    keep, as we know it): unlike `reduce_to` it makes the venue's new total exact, our
+    filled count at sending plus `reduce_to`, whatever filled meanwhile unseen (with
+    `reduce_to`, a fill we had not heard of is indistinguishable from the cut). Not
+    idempotent: never resent when the outcome is unknown.
+    """
 
     order_id: str
     ticker: str
     reduce_to: Qty
     client_order_id: str | None = None
+    reduce_by: Qty | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -426,10 +426,18 @@ class Sender:
 
     async def _decrease(self, d: DecreaseAction) -> None:
         o = self.state.orders[d.client_order_id]
+        # asked as "reduce by" what rests less what we keep: the venue's new total is then
+        # exactly what we knew filled now plus `reduce_to`, even if fills we have not heard
+        # of took part of it (a "reduce to" answer cannot tell those from the cut)
+        filled_at_send = o.filled
+        by = o.remaining - d.reduce_to
+        if by <= 0:  # fills since the plan already took it down to (or below) the target
+            self._in_flight.discard(d.client_order_id)
+            return
         self.stats.writes["decrease"] += 1
         try:
             r: OrderAck | BaseException = await self.venue.decrease(
-                DecreaseOrder(d.order_id, d.ticker, d.reduce_to, d.client_order_id)
+                DecreaseOrder(d.order_id, d.ticker, d.reduce_to, d.client_order_id, reduce_by=by)
             )
         except AuthError:
             raise
@@ -438,13 +446,10 @@ class Sender:
         finally:
             self._in_flight.discard(d.client_order_id)
         if isinstance(r, OrderAck):
-            vfilled = max(o.filled, o.initial - o.remaining) if r.filled is None else r.filled
-            if r.filled is None and r.remaining is not None and r.remaining < d.reduce_to:
-                # less rests than we cut to: fills we have not heard of took the rest, and
-                # the decrease changed nothing (the venue's total is still o.initial)
-                vfilled = max(vfilled, o.initial - r.remaining)
-            o.remaining = min(o.remaining, d.reduce_to if r.remaining is None else r.remaining)
-            o.initial = vfilled + o.remaining
+            o.initial = max(o.filled, filled_at_send + d.reduce_to)
+            rest = d.reduce_to if r.remaining is None else r.remaining
+            # fills heard of since the answer was made come off what it said rests
+            o.remaining = min(rest, max(0, o.initial - o.filled))
             self._set(
                 o, OrderStatus.RESTING if o.remaining else OrderStatus.CANCELED, self.clock.now_ns()
             )

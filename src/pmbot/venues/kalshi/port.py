@@ -178,7 +178,10 @@ class KalshiPort:
         return self._ack(r, req.client_order_id)
 
     async def decrease(self, req: DecreaseOrder) -> OrderAck:
-        r = await self.http.decrease_order(req.order_id, reduce_to=req.reduce_to)
+        if req.reduce_by is not None:
+            r = await self.http.decrease_order(req.order_id, reduce_by=req.reduce_by)
+        else:
+            r = await self.http.decrease_order(req.order_id, reduce_to=req.reduce_to)
         return self._ack(r, req.client_order_id)
 
     async def list_orders(
