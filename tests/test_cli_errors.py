@@ -118,3 +118,12 @@ def test_kalshi_only_flags_on_polymarket_are_refused_not_ignored(flags, capsys, 
     assert main(args) == 2
     assert flags[0] in capsys.readouterr().err
     assert not (tmp_path / "rec").exists()
+
+
+def test_metrics_enabled_in_the_config_is_refused_on_polymarket_too(capsys, tmp_path) -> None:
+    """Regression (review): refusing --metrics-port left `[metrics] enabled = true` in the
+    config silently ignored on a Polymarket run."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[metrics]\nenabled = true\n")
+    assert main(["run", "-c", str(cfg), "--venue", "polymarket", "--duration", "1"]) == 2
+    assert "metrics.enabled" in capsys.readouterr().err

@@ -154,3 +154,13 @@ def test_an_empty_series_list_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, environ={})
     assert e.value.field == "markets.series"
+
+
+def test_log_rotation_keeps_at_least_one_backup(tmp_path: Path) -> None:
+    """Regression (review): `logging.backups = 0` passed, and Python's rotating handler then
+    never rolls over: the file grew without bound (`max_mb = 0` is the documented off)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[logging]\nbackups = 0\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, environ={})
+    assert e.value.field == "logging.backups"

@@ -160,7 +160,7 @@ class LoggingSettings(_S):
     # the file rolls over at this size, keeping `backups` old ones (trading.log.1, ...);
     # 0: never rolled by pmbot, and reopened when moved (for an external logrotate)
     max_mb: NonNeg = 100.0
-    backups: Annotated[int, Meta(ge=0)] = 5
+    backups: Annotated[int, Meta(ge=1)] = 5  # (0 would make Python never roll the file)
 
 
 class LedgerSettings(_S):

@@ -97,10 +97,12 @@ def main(args: argparse.Namespace) -> int:
         for flag, given in (
             ("--record", bool(args.record)),
             ("--compare", bool(getattr(args, "compare", False))),
-            ("--metrics-port", getattr(args, "metrics_port", None) is not None),
         ):
             if given:
                 raise ConfigError(flag, "not served on Polymarket yet (Kalshi only)")
+        if settings.metrics.enabled:  # from [metrics] enabled or --metrics-port
+            flag = "--metrics-port" if args.metrics_port is not None else "metrics.enabled"
+            raise ConfigError(flag, "not served on Polymarket yet (Kalshi only)")
     dashboard = settings.bot.dashboard and not args.no_dashboard
     setup_logging(
         settings.logging.file,
