@@ -116,6 +116,7 @@ class PolyBotApp(RunShell):
         self.decisions: dict[str, Any] = {}
         self.voided: list[ev.FillVoided] = []
         self.confirmed = 0
+        self._reconnect = False  # the user channel came back: reconcile before quoting
         self.quote_passes = 0
         self._wake = asyncio.Event()
         self.ledger_path = ""
@@ -178,6 +179,13 @@ class PolyBotApp(RunShell):
                 om.on_order_update(e)
             else:
                 self.state.apply(e)
+                if (
+                    isinstance(e, ev.ConnectionState)
+                    and e.up
+                    and e.channel == "user"
+                    and e.reason == "reconnected"
+                ):
+                    self._reconnect = True  # the quote loop reconciles before it quotes
         if not self._waiting_ns:
             self._waiting_ns = time.perf_counter_ns()
         self._wake.set()
@@ -284,6 +292,9 @@ class PolyBotApp(RunShell):
             self._wake.clear()
             self._waiting_ns = 0
             self.state.take_changes()
+            if self._reconnect:
+                self._reconnect = False
+                await om.on_reconnect()  # never raises but AuthError: a failure is retried
             now = self.clock.now_ns()
             desired: list[DesiredQuote] = []
             for spec in self.markets:

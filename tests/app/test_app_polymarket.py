@@ -192,3 +192,33 @@ async def test_insufficient_balance_trips_the_kill_switch_and_stops_clean(tmp_pa
     result = await asyncio.wait_for(run, 10)
     assert result.summary["stop_reason"].endswith("venue: insufficient_balance")
     assert result.clean_shutdown and sim.engine.live(me) == []
+
+
+async def test_a_user_channel_reconnect_is_shown_and_reconciled(tmp_path: Path) -> None:
+    """Regression (review): the Polymarket feeds emitted no ConnectionState: the dashboard and
+    metrics showed no connections even with a channel down, and the order manager's
+    reconcile-after-reconnect (what orders ended while we were deaf) never ran."""
+    app = PolyBotApp(
+        settings(tmp_path),
+        Secrets({}),
+        RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False),
+    )
+    run = asyncio.create_task(app.run())
+    try:
+        await until(lambda: app.om is not None and len(app.state.live_orders()) >= 2)
+        assert app.state.connections == {"polymarket.market": True, "polymarket.user": True}
+        assert app.om is not None
+        reconciles: list[object] = []
+        reconnect = app.om.on_reconnect
+
+        async def counting() -> object:
+            reconciles.append(1)
+            return await reconnect()
+
+        app.om.on_reconnect = counting  # type: ignore[method-assign]
+        await app.sim.hub.drop_all()  # both channels drop and come back
+        await until(lambda: app.venue.user_feed.ws.connects >= 2 and bool(reconciles))
+        await until(lambda: all(app.state.connections.values()))
+    finally:
+        app.request_stop("test done")
+        await run

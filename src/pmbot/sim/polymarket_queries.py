@@ -53,6 +53,9 @@ class QueryRoutes:
             and (not q.get("id") or t.id == q["id"])
             and (not q.get("market") or t.market == q["market"])
             and (not q.get("asset_id") or q["asset_id"] in (t.taker.token_id, t.maker.token_id))
+            # `after` / `before`: unix seconds bounds on the match time
+            and (not q.get("after") or t.match_ms >= int(q["after"]) * 1000)
+            and (not q.get("before") or t.match_ms < int(q["before"]) * 1000)
         ]
         items = [trade_json(t, me, self.sim.markets[t.market]) for t in ts]
         return _json(self.sim.page(items, q.get("next_cursor", "")))

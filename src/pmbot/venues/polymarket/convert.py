@@ -24,6 +24,7 @@ __all__ = [
     "TICK_ROUNDING",
     "MarketInfo",
     "grid_for",
+    "level_qty",
     "limit_amounts",
     "market_amounts",
     "order_side",
@@ -103,12 +104,20 @@ def grid_for(tick_units: int) -> PriceGrid:
     return g
 
 
+def level_qty(s: str) -> Qty:
+    """A book level's size as Qty: floored, but a level under 0.01 share still counts as
+    0.01 (the venue's best bid/ask include it; floored to 0 it vanished and every later
+    price_change disagreed with the venue's bests)."""
+    e6 = parse_micro(s)
+    return e6 // 10_000 or (1 if e6 > 0 else 0)
+
+
 def token_levels(
     is_yes: bool, bids: list[PolyLevel], asks: list[PolyLevel]
 ) -> tuple[list[Level], list[Level]]:
     """A token's book -> (YES-leg bids, NO-leg bids) for BinaryBook.apply_snapshot."""
-    own = [(parse_px(lv.price), parse_qty(lv.size)) for lv in bids]
-    other = [(ONE - parse_px(lv.price), parse_qty(lv.size)) for lv in asks]
+    own = [(parse_px(lv.price), level_qty(lv.size)) for lv in bids]
+    other = [(ONE - parse_px(lv.price), level_qty(lv.size)) for lv in asks]
     return (own, other) if is_yes else (other, own)
 
 

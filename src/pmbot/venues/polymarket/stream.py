@@ -16,6 +16,7 @@ complementary token.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from pmbot.venues.polymarket import wire as w
 from pmbot.venues.polymarket.convert import (
     MarketInfo,
     grid_for,
+    level_qty,
     order_side,
     order_status,
     parse_micro,
@@ -151,7 +153,7 @@ class MarketStream:
                 if size is None:
                     if len(sz) > 50_000:
                         sz.clear()
-                    size = sz[e.size] = parse_qty(e.size)
+                    size = sz[e.size] = level_qty(e.size)
                 cur = book._yes[t] if leg_yes else book._no[t]
                 if size != cur:
                     book.apply_tick(leg_yes, t, size - cur)
@@ -238,6 +240,7 @@ class UserStream:
     exact: dict[tuple[str, str], int] = field(default_factory=dict)  # (cid, side) -> micro-shares
     booked: dict[tuple[str, str], int] = field(default_factory=dict)  # (cid, side) -> Qty
     _tokens: dict[str, tuple[MarketInfo, bool]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # messages skipped, for the shell to log
 
     def __post_init__(self) -> None:
         for m in self.markets:
@@ -256,13 +259,21 @@ class UserStream:
 
     def on_frame(self, frame: bytes | str, ts_ns: int) -> list[ev.Event]:
         out: list[ev.Event] = []
+        bad: ProtocolViolation | None = None
         for msg in w.decode_user(frame):
-            if isinstance(msg, w.PolyOrderEvent):
-                u = self.order_update(msg, ts_ns)
-                if u is not None:
-                    out.append(u)
-            else:
-                out.extend(self.trade(msg, ts_ns))
+            # one message we cannot read must not lose the others' events: the stream has
+            # already booked them (seen/fills), so they would never be emitted again
+            try:
+                if isinstance(msg, w.PolyOrderEvent):
+                    u = self.order_update(msg, ts_ns)
+                    if u is not None:
+                        out.append(u)
+                else:
+                    out.extend(self.trade(msg, ts_ns))
+            except ProtocolViolation as e:
+                bad = bad or e
+        if bad is not None:
+            self.errors.append(str(bad))
         return out
 
     def order_update(self, o: w.PolyOrderEvent, ts_ns: int) -> ev.OrderUpdate | None:
@@ -344,7 +355,10 @@ class UserStream:
                 continue
             known = self.fills.get(key)
             if known is not None:
-                out.append(known[0])
+                f0 = known[0]
+                if f0.provisional and self.seen.get(key) == "CONFIRMED":
+                    f0 = dataclasses.replace(f0, provisional=False)
+                out.append(f0)
                 continue
             m, is_yes = hit
             self.seen[key] = status

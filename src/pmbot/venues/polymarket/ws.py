@@ -23,7 +23,7 @@ from pmbot.backoff import Backoff
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
-from pmbot.errors import ProtocolViolation, VenueError
+from pmbot.errors import AuthError, BookError, ProtocolViolation, VenueError
 from pmbot.venues.polymarket.convert import MarketInfo, token_levels
 from pmbot.venues.polymarket.http import PolyHttp
 from pmbot.venues.polymarket.signing import ApiCreds
@@ -98,10 +98,14 @@ class PolyWs:
                         self.connects += 1
                         await ws.send_str(json.dumps(self.subscribe(), separators=(",", ":")))
                         self._last_rx = self.clock.monotonic()
+                        up_at = self.clock.monotonic()
                         if self.on_up is not None:
                             await self.on_up()
-                        self.backoff.reset()
                         reason = await self._pump(ws)
+                        # only a connection that stayed up counts as a success: a server that
+                        # accepts and drops (or refuses the subscription) must still back off
+                        if self.clock.monotonic() - up_at >= self.ping_interval:
+                            self.backoff.reset()
                 except (TimeoutError, aiohttp.ClientError, OSError) as e:
                     reason = f"{type(e).__name__}: {e}"
                 finally:
@@ -190,13 +194,27 @@ class MarketFeed:
         them, and after a reconnect REST does too (sizes are absolute, so frames queued
         behind the REST snapshot re-apply harmlessly)."""
         now = self.clock.now_ns()
-        self.emit(self.stream.mark_all_stale(now, "reconnect: waiting for snapshot"))
-        if self.ws.connects >= 2:
+        again = self.ws.connects >= 2
+        self.emit(
+            [
+                ev.ConnectionState(
+                    now, "polymarket", "market", True, "reconnected" if again else "connected"
+                ),
+                *self.stream.mark_all_stale(now, "reconnect: waiting for snapshot"),
+            ]
+        )
+        if again:
             for cid in list(self.stream.markets):
                 await self.resync(cid)
 
     async def _down(self, reason: str) -> None:
-        self.emit(self.stream.mark_all_stale(self.clock.now_ns(), f"disconnected: {reason}"))
+        now = self.clock.now_ns()
+        self.emit(
+            [
+                ev.ConnectionState(now, "polymarket", "market", False, reason),
+                *self.stream.mark_all_stale(now, f"disconnected: {reason}"),
+            ]
+        )
 
     async def _frame(self, data: str) -> None:
         now = self.clock.now_ns()
@@ -227,10 +245,11 @@ class MarketFeed:
         self.resyncs += 1
         try:
             book = await self.http.book(self.stream.markets[cid].yes_token)
-        except VenueError as e:
+            events = self.stream.apply_book(book, self.clock.now_ns())
+        except VenueError as e:  # ProtocolViolation included: an unreadable REST book
             log.warning("resync of %s failed: %s", cid, e)
             return
-        self.emit(self.stream.apply_book(book, self.clock.now_ns()))
+        self.emit(events)
 
     async def reconcile(self) -> int:
         """Compare every book with REST /book and re-snapshot those that differ.
@@ -246,16 +265,16 @@ class MarketFeed:
             before = applied[cid]
             try:
                 b = await self.http.book(m.yes_token)
-            except VenueError as e:
+                if applied[cid] != before and self.stream.fresh[cid]:
+                    # frames moved the book while the request was out: the reply may be older
+                    # than what we hold, and the stream is evidently alive; check next time
+                    continue
+                yes, no = token_levels(True, b.bids, b.asks)
+                ref = BinaryBook(self.stream.books[cid].grid, cid)
+                ref.apply_snapshot(yes, no)
+            except (VenueError, BookError) as e:
                 log.warning("reconcile of %s failed: %s", cid, e)
                 continue
-            if applied[cid] != before and self.stream.fresh[cid]:
-                # frames moved the book while the request was out: the reply may be older
-                # than what we hold, and the stream is evidently alive; check next time
-                continue
-            yes, no = token_levels(True, b.bids, b.asks)
-            ref = BinaryBook(self.stream.books[cid].grid, cid)
-            ref.apply_snapshot(yes, no)
             if ref != self.stream.books[cid] or not self.stream.fresh[cid]:
                 n += 1
                 self.resyncs += 1
@@ -274,6 +293,9 @@ class MarketFeed:
         while not self.ws._stop.is_set():
             await self.clock.sleep(every)
             await self.reconcile()
+
+
+_CATCHUP_MARGIN_S = 5  # clock skew between us and the venue
 
 
 class UserFeed:
@@ -297,32 +319,61 @@ class UserFeed:
         self.emit = emit
         self.http = http
         self.catchups = 0
+        self.refusals = 0  # subscriptions refused in a row
+        self._since_s: int | None = None  # unix s: the catch-up's lower bound on match times
         self.ws = PolyWs(
             ws_base.rstrip("/") + "/ws/user",
             self._subscription,
             self._frame,
             clock=self.clock,
             on_up=self._up,
+            on_down=self._down,
             **ws_kw,
         )
 
+    async def _down(self, reason: str) -> None:
+        self.emit([ev.ConnectionState(self.clock.now_ns(), "polymarket", "user", False, reason)])
+
     async def _up(self) -> None:
-        """After a reconnect, replay REST trades: fills or voids missed while down (dedup'd)."""
-        if self.http is None or self.ws.connects < 2:
+        """After a reconnect, replay REST trades: fills or voids missed while down (dedup'd).
+
+        Only trades matched since this run's first connection (less a margin): the account's
+        older history is the order manager's (its reconciliation backfill has its own window
+        and the ledger's dedup); replayed here it came back as new fills on a fresh ledger."""
+        if self._since_s is None:
+            self._since_s = max(0, self.clock.now_ns() // 1_000_000_000 - _CATCHUP_MARGIN_S)
+        again = self.ws.connects >= 2
+        # "reconnected" tells the order manager to reconcile (orders the venue ended while
+        # the channel was down), as on Kalshi
+        self.emit(
+            [
+                ev.ConnectionState(
+                    self.clock.now_ns(),
+                    "polymarket",
+                    "user",
+                    True,
+                    "reconnected" if again else "connected",
+                )
+            ]
+        )
+        if self.http is None or not again:
             return
-        self.catchups += 1
         now = self.clock.now_ns()
         for m in self.stream.markets:
             try:
-                trades = await self.http.trades(market=m.condition_id)
+                trades = await self.http.trades(market=m.condition_id, after=str(self._since_s))
             except VenueError as e:
                 log.warning("user catch-up for %s failed: %s", m.condition_id, e)
                 continue
             events: list[ev.Event] = []
             for t in trades:
-                events += self.stream.trade(t, now)
+                try:
+                    events += self.stream.trade(t, now)
+                except ProtocolViolation as e:  # one unreadable trade: skip it, not fatal
+                    log.warning("unreadable trade %s in catch-up: %s", t.id, e)
             if events:
                 self.emit(events)
+        self.catchups += 1  # done (counted at the end: tests wait for it)
 
     def _subscription(self) -> dict[str, Any]:
         c = self.creds
@@ -333,13 +384,33 @@ class UserFeed:
         }
 
     async def _frame(self, data: str) -> None:
+        if data[:12].lstrip().startswith('{"error"'):
+            self._refused(data)
+            return
+        self.refusals = 0
         try:
             events = self.stream.on_frame(data, self.clock.now_ns())
         except ProtocolViolation as e:
             log.warning("undecodable user frame: %s", e)
             return
+        if self.stream.errors:
+            log.warning("unreadable user messages skipped: %s", self.stream.errors)
+            self.stream.errors.clear()
         if events:
             self.emit(events)
+
+    def _refused(self, data: str) -> None:
+        """The server refused the subscription (`{"error": "..."}`, then it closes): said at
+        error level every time; bad credentials three times running end the run as an
+        AuthError (a bot blind to its own fills must not go on quoting)."""
+        try:
+            why = str(json.loads(data).get("error"))
+        except (ValueError, AttributeError):
+            why = data[:200]
+        self.refusals += 1
+        log.error("polymarket user channel refused: %s (%d in a row)", why, self.refusals)
+        if self.refusals >= 3 and "auth" in why.lower():
+            raise AuthError(f"polymarket user channel refused the API credentials: {why}")
 
     async def run(self) -> None:
         await self.ws.run()
