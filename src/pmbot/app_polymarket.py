@@ -261,6 +261,25 @@ class PolyBotApp(RunShell):
         p = Path(path)
         return str(p.with_name(f"{p.stem}-polymarket{p.suffix}"))
 
+    def _follow_ticks(self) -> None:
+        """Quote on each market's current tick: a tick_size_change (the venue's 0.01 <->
+        0.001 near the extremes) reaches the order signer's tick cache; the strategy's grid
+        follows it here (on the old, finer grid every quote was refused as off-tick)."""
+        http = None if self.venue is None else self.venue.http
+        if http is None:
+            return
+        for i, spec in enumerate(self.markets):
+            info = self.infos.get(spec.ticker)
+            tick = None if info is None else http.cached_tick(info.yes_token)
+            if tick is None:
+                continue
+            t = tick_units(tick)
+            if spec.grid.ranges[0].step != t or len(spec.grid.ranges) != 1:
+                new = dataclasses.replace(spec, grid=PriceGrid([PriceRange(0, ONE, t)]))
+                self.markets[i] = new
+                self.state.markets[spec.ticker] = new
+                log.info("tick size changed %s", kv(ticker=spec.ticker, tick=tick))
+
     # ---- quoting --------------------------------------------------------------------------
     def _fair(self, spec: MarketSpec, now: int) -> EventFairValue | None:
         t = spec.ticker
@@ -292,6 +311,7 @@ class PolyBotApp(RunShell):
             self._wake.clear()
             self._waiting_ns = 0
             self.state.take_changes()
+            self._follow_ticks()
             if self._reconnect:
                 self._reconnect = False
                 await om.on_reconnect()  # never raises but AuthError: a failure is retried

@@ -222,3 +222,35 @@ async def test_a_user_channel_reconnect_is_shown_and_reconciled(tmp_path: Path) 
     finally:
         app.request_stop("test done")
         await run
+
+
+async def test_quotes_follow_a_tick_size_change(tmp_path: Path) -> None:
+    """Regression (review): a tick_size_change reached only the order signer's tick cache;
+    after a move to a coarser tick (0.001 -> 0.01) the strategy kept pricing on the 0.001
+    grid and the signer refused every quote (invalid_tick): the market went unquoted."""
+    from pmbot.sim.polymarket_views import SimMarket
+
+    cid = "0x" + "5c" * 32
+    mk = SimMarket(cid, "8001", "8002", tick="0.001", question="q", slug="s")
+    app = PolyBotApp(
+        settings(tmp_path),
+        Secrets({}),
+        RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False),
+        sim_kw={"markets": [mk]},
+    )
+    run = asyncio.create_task(app.run())
+    try:
+        await until(lambda: app.om is not None and len(app.state.live_orders()) >= 2)
+        assert app.sim is not None and app.om is not None
+        await app.sim.set_tick(cid, "0.01")
+        await until(lambda: app.state.markets[cid].grid.ranges[0].step == 100)
+
+        def requoted() -> bool:
+            live = [o for o in app.state.live_orders() if o.status is OrderStatus.RESTING]
+            return len(live) >= 2 and all(o.price % 100 == 0 for o in live)
+
+        await until(requoted)
+        assert not any("tick" in k for k in app.om.stats.rejects), app.om.stats.rejects
+    finally:
+        app.request_stop("test done")
+        await run

@@ -173,6 +173,10 @@ class PolyHttp:
             t = self._ticks[token_id] = _tick_str(r.minimum_tick_size)
         return t
 
+    def cached_tick(self, token_id: str) -> str | None:
+        """The tick size last learnt for a token (a tick_size_change replaces it)."""
+        return self._ticks.get(token_id)
+
     def forget_tick(self, token_id: str, new_tick: str | None = None) -> None:
         """Drop (or replace) a cached tick size: the venue changes ticks near 0.04 / 0.96."""
         if new_tick is None:
