@@ -300,3 +300,25 @@ def test_the_strategy_never_sees_our_order_crossed_with_size_that_traded_with_it
     assert [(f[0] - T0, f[2], f[3], f[4]) for f in r.j.fills] == [(1 * S, -1, 4500, 100)]
     assert len(seen) >= 5 and not any(c for *_, c in seen)
     assert seen[-1][:2] == (4000, 4500)  # the public 0.40 bid, our 0.45 ask
+
+
+def test_a_decrease_is_a_reduce_by_so_a_fill_in_flight_comes_off_the_cut() -> None:
+    """As `pmbot run` sends it (reduce_by = what rests less what we keep): a fill landing
+    while the cut is in flight comes off the cut, so we never hold more than wanted. As a
+    reduce_to (before), the venue kept 1 resting after the fill and a second seller made
+    the position 2 with 1 wanted."""
+    b = TapeBuilder([spec()])
+    b.index(T0, 100.5)
+    b.snapshot(T0, TICKER, yes=[(3900, 500)], no=[(5000, 300)])  # bid 0.39 x5, ask 0.50 x3
+    b.index(T0 + 1 * S, 100.5)  # the strategy cuts its bid 2 -> 1: a decrease (by 1)
+    b.trade(T0 + 1 * S + 5 * MS, TICKER, 4000, 100, taker_buys_yes=False)  # 1 of ours, in flight
+    b.trade(T0 + 1 * S + 12 * MS, TICKER, 4000, 500, taker_buys_yes=False)  # before our cancel
+
+    def fn(v: QuoteView) -> list[Quote]:
+        want = 200 if v.ts_ns < T0 + 1 * S else 100
+        left = want - v.positions.get(TICKER, 0)
+        return [Quote(TICKER, "bid", 4000, left)] if left > 0 else []
+
+    r = run(b, ScriptedQuoter(fn))
+    assert [(f[0] - T0, f[4]) for f in r.j.fills] == [(1 * S + 5 * MS, 100)]
+    assert r.pos[0].qty == 100

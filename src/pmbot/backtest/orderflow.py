@@ -165,9 +165,15 @@ class OrderFlow:
             self._send(t, ("amend", a.client_order_id, a.price, a.total), ok)
             self.j.amends += 1
         for d in p.decreases:
+            od = self.orders.get(d.client_order_id)
+            # "reduce by" what rests less what we keep, as `pmbot run` sends it: fills in
+            # flight then come off the cut, never on top of it
+            by = (od.remaining if od is not None else d.reduce_to) - d.reduce_to
+            if by <= 0:
+                continue
             self.in_flight.add(d.client_order_id)
             ok = self._budget(t, self.cfg.write_costs["decrease"])
-            self._send(t, ("decrease", d.client_order_id, d.reduce_to), ok)
+            self._send(t, ("decrease", d.client_order_id, by), ok)
             self.j.decreases += 1
         for cb in p.create_batches:
             ok = self._budget(t, self.cfg.write_costs["create"] * len(cb))
@@ -287,8 +293,9 @@ class OrderFlow:
                     sh.cancel(t, eid)
         elif a[0] == "decrease":
             eid = self.eng_of.get(coid)
-            if eid:
-                sh.decrease(t, eid, a[2])
+            eo = sh.order(eid) if eid else None
+            if eid and eo is not None:
+                sh.decrease(t, eid, max(0, eo.remaining - a[2]))  # 0 cancels it
         if fills:
             self._fills(t, fills)
         self._push(t + self.entry.sample_ns(), ACK, coid)
