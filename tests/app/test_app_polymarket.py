@@ -254,3 +254,43 @@ async def test_quotes_follow_a_tick_size_change(tmp_path: Path) -> None:
     finally:
         app.request_stop("test done")
         await run
+
+
+async def test_a_tick_change_seen_only_in_a_snapshot_reaches_signer_and_grid(
+    tmp_path: Path,
+) -> None:
+    """Regression (review): a tick change learnt from a `book` snapshot (its tick_size_change
+    went out while the market channel was down) reached the stream only: the signer kept
+    the old tick and the strategy its old grid, and every quote was refused."""
+    from pmbot.sim.polymarket_views import SimMarket
+    from pmbot.venues.polymarket.signing import tick_units
+
+    cid = "0x" + "5c" * 32
+    mk = SimMarket(cid, "8001", "8002", tick="0.001", question="q", slug="s")
+    app = PolyBotApp(
+        settings(tmp_path),
+        Secrets({}),
+        RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False),
+        sim_kw={"markets": [mk]},
+    )
+    run = asyncio.create_task(app.run())
+    try:
+        await until(lambda: app.om is not None and len(app.state.live_orders()) >= 2)
+        sim, venue = app.sim, app.venue
+        assert sim is not None and venue is not None and app.om is not None
+        sim.markets[cid].tick = "0.01"  # the venue moves to 0.01, no frame heard
+        sim.engine.books[cid].tick = tick_units("0.01")
+        n = venue.market_feed.ws.connects
+        await sim.hub.drop_all()  # the reconnect's `book` snapshot says tick_size 0.01
+        await until(lambda: venue.market_feed.ws.connects > n)
+        await until(lambda: venue.http.cached_tick(mk.yes_token) == "0.01")
+        await until(lambda: app.state.markets[cid].grid.ranges[0].step == 100)
+
+        def requoted() -> bool:
+            live = [o for o in app.state.live_orders() if o.status is OrderStatus.RESTING]
+            return len(live) >= 2 and all(o.price % 100 == 0 for o in live)
+
+        await until(requoted)
+    finally:
+        app.request_stop("test done")
+        await run

@@ -991,3 +991,49 @@ async def test_a_post_only_quote_repriced_into_the_book_is_not_amended(venue, cl
     await bot.om.sync([DesiredQuote(A, Side.BID, 4900, 500, True)], tickers=[A])
     assert venue.calls["amend"] == 1 and venue.calls["cancel"] == 1
     assert resting_view(venue) == [(A, "bid", 4900, 500)]  # the new create (not refused here)
+
+
+async def test_a_cut_after_an_order_update_told_of_fills_still_on_their_way(venue, clock, tmp_path):
+    """Regression (review): Kalshi's user_orders and fill channels are separate. The order
+    update (6 of 10 filled, 4 rest) came before the two fill events; the cut to 2 took the
+    filled count from applied fills only (0): total 2, and the first late fill made the
+    order look executed while 2 rested, so the next decision quoted a second 2."""
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
+    venue.trade(A, Side.ASK, 4800, 200)  # two takers: 2 + 4 of our 10
+    venue.trade(A, Side.ASK, 4800, 400)
+    (vo,) = venue.resting(A)
+    bot.om.on_order_update(vo.view(clock.now_ns()))  # filled 6, rests 4: fills to come
+    await bot.om.sync([q(A, Side.BID, 4800, 200)], tickers=[A])  # cut to 2
+    bot.deliver(venue)  # the two fill events
+    (o,) = bot.state.orders.values()
+    assert o.status is OrderStatus.RESTING and (o.filled, o.remaining) == (600, 200)
+    await bot.om.sync([q(A, Side.BID, 4800, 200)], tickers=[A])
+    assert resting_view(venue) == [(A, "bid", 4800, 200)]  # never a second order
+
+
+async def test_a_cut_whose_rest_then_trades_ends_executed_not_canceled(venue, clock, tmp_path):
+    """Regression (review): what the cut left traded at once and its fill beat the cut's
+    answer: the order was called CANCELED (nothing was cancelled), and the venue's later
+    `executed` could not move it from there, in state or in the ledger."""
+    bot = Bot(venue, clock, tmp_path / "b.db", reconcile_passes=1)
+    await bot.om.start()
+    await bot.om.sync([q(A, Side.BID, 4800, 1000)], tickers=[A])
+    cut = venue.decrease
+
+    async def decrease_then_trade(req):
+        ack = await cut(req)  # the venue rests 5
+        venue.trade(A, Side.ASK, 4800, 500)  # and they trade at once
+        bot.deliver(venue)  # the fill's event beats the decrease's answer
+        return ack
+
+    venue.decrease = decrease_then_trade
+    await bot.om.sync([q(A, Side.BID, 4800, 500)], tickers=[A])
+    (o,) = bot.state.orders.values()
+    (vo,) = venue.orders.values()
+    bot.om.on_order_update(vo.view(clock.now_ns()))
+    bot.om.flush_acks()
+    row = bot.ledger.get_order(o.client_order_id)
+    assert vo.status is o.status is OrderStatus.EXECUTED
+    assert row is not None and row.status is OrderStatus.EXECUTED

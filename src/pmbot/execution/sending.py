@@ -429,7 +429,9 @@ class Sender:
         # asked as "reduce by" what rests less what we keep: the venue's new total is then
         # exactly what we knew filled now plus `reduce_to`, even if fills we have not heard
         # of took part of it (a "reduce to" answer cannot tell those from the cut)
-        filled_at_send = o.filled
+        # what the venue holds filled, as we know it: an order update may have told of fills
+        # whose fill events are still on their way (o.filled counts only the applied ones)
+        filled_at_send = max(o.filled, o.initial - o.remaining)
         by = o.remaining - d.reduce_to
         if by <= 0:  # fills since the plan already took it down to (or below) the target
             self._in_flight.discard(d.client_order_id)
@@ -450,9 +452,10 @@ class Sender:
             rest = d.reduce_to if r.remaining is None else r.remaining
             # fills heard of since the answer was made come off what it said rests
             o.remaining = min(rest, max(0, o.initial - o.filled))
-            self._set(
-                o, OrderStatus.RESTING if o.remaining else OrderStatus.CANCELED, self.clock.now_ns()
-            )
+            # nothing left: cut to nothing by the venue (unseen fills took more than the cut),
+            # or what the cut left has traded since (executed, not cancelled)
+            end = OrderStatus.EXECUTED if rest > 0 else OrderStatus.CANCELED
+            self._set(o, OrderStatus.RESTING if o.remaining else end, self.clock.now_ns())
             self._acks.append((o, "decrease_ack"))
         else:
             self._failed(o, r, "decrease", terminal_if_refused=False)

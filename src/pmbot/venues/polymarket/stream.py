@@ -120,7 +120,10 @@ class MarketStream:
         cid = m.condition_id
         yes, no = token_levels(is_yes, b.bids, b.asks)
         if b.tick_size and b.tick_size != self.ticks[cid]:
+            # a snapshot may be the only news of a tick_size_change (one missed while the
+            # channel was down): the signer and the strategy's grid must hear of it too
             self._retick(cid, b.tick_size)
+            self.tick_changes += [(m.yes_token, b.tick_size), (m.no_token, b.tick_size)]
         try:
             self.books[cid].apply_snapshot(yes, no)
         except BookError as e:

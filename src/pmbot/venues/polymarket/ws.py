@@ -225,11 +225,7 @@ class MarketFeed:
             events = self.stream.mark_all_stale(now, f"protocol violation: {e}")
         if events:
             self.emit(events)
-        if self.stream.tick_changes:
-            for token, tick in self.stream.tick_changes:
-                if self.http is not None:
-                    self.http.forget_tick(token, tick)  # the next order signs on the new tick
-            self.stream.tick_changes.clear()
+        self._drain_ticks()
         fresh_before = [
             c
             for c in self.stream.needs_resync
@@ -237,6 +233,13 @@ class MarketFeed:
         ]
         for cid in fresh_before:
             await self.resync(cid)
+
+    def _drain_ticks(self) -> None:
+        if self.stream.tick_changes:
+            for token, tick in self.stream.tick_changes:
+                if self.http is not None:
+                    self.http.forget_tick(token, tick)  # the next order signs on the new tick
+            self.stream.tick_changes.clear()
 
     async def resync(self, cid: str) -> None:
         """Re-snapshot one market from REST /book (either token: they mirror)."""
@@ -249,6 +252,7 @@ class MarketFeed:
         except VenueError as e:  # ProtocolViolation included: an unreadable REST book
             log.warning("resync of %s failed: %s", cid, e)
             return
+        self._drain_ticks()
         self.emit(events)
 
     async def reconcile(self) -> int:
@@ -279,6 +283,7 @@ class MarketFeed:
                 n += 1
                 self.resyncs += 1
                 self.emit(self.stream.apply_book(b, self.clock.now_ns()))
+                self._drain_ticks()
         return n
 
     async def run(self, reconcile_every: float | None = None) -> None:
