@@ -204,7 +204,8 @@ class YahooFeed(IndexFeed):
 
     async def _stream_once(
         self, session: aiohttp.ClientSession, q: asyncio.Queue[IndexTick | VolTick]
-    ) -> None:
+    ) -> str:
+        """One connection, until it ends; why it ended."""
         assert self.stream_url is not None
         symbols = [self.index_symbol, *self.vol_symbols]
         async with session.ws_connect(self.stream_url, heartbeat=None) as ws:
@@ -214,6 +215,7 @@ class YahooFeed(IndexFeed):
             await ws.send_str(sub)
 
             last_rx = [self.clock.monotonic()]
+            why = ["closed by server"]
             # a peer that stays connected but sends nothing (even to our re-subscribes) is
             # given up after this long and reconnected, instead of kept for the whole run
             # with the polls standing in for good
@@ -224,7 +226,7 @@ class YahooFeed(IndexFeed):
                     await self.clock.sleep(_HEARTBEAT)
                     quiet = self.clock.monotonic() - last_rx[0]
                     if quiet >= silence:
-                        log.warning("yahoo stream silent for %.0fs: reconnecting", quiet)
+                        why[0] = f"silent for {quiet:.0f}s: closed by us"
                         await ws.close()
                         return
                     await ws.send_str(sub)
@@ -249,6 +251,7 @@ class YahooFeed(IndexFeed):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await hb
                 self.stream_connected = False
+        return why[0]
 
     async def _stream_loop(self, q: asyncio.Queue[IndexTick | VolTick]) -> None:
         own = self._ws_session is None
@@ -256,8 +259,7 @@ class YahooFeed(IndexFeed):
         try:
             while True:
                 try:
-                    await self._stream_once(session, q)
-                    reason = "closed by server"
+                    reason = await self._stream_once(session, q)
                 except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
                     reason = repr(e)
                 delay = self.stream_backoff.next_delay()
