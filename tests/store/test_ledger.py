@@ -290,3 +290,34 @@ def test_a_second_opener_leaves_the_running_bots_intent_log_alone(tmp_path: Path
                 other.log_orders([pending("b")])
         assert Path(bot.intent_log_path).stat().st_size == size
         assert [o.client_order_id for o in bot.live_orders()] == ["a"]
+
+
+def test_a_fill_voided_after_its_market_settled_keeps_the_position_closed(tmp_path) -> None:
+    """Regression (review): a provisional fill voided after its market settled rebuilt the
+    position from the fills that stand and ignored the settlement: live state (and the
+    positions row) showed an open position and lost the settled P&L, while a restart, which
+    replays fills then settlements, had it closed."""
+    from pmbot.core.events import Fill, FillVoided
+    from pmbot.core.orders import Side
+    from pmbot.core.state import TradingState
+    from pmbot.store.ledger import Ledger
+
+    t, path, st = "POLY-MKT", tmp_path / "l.db", TradingState()
+    with Ledger(path) as led:
+        a = Fill("t1", "o1", t, Side.BID, 4000, 1000, 0, False, 10)  # final
+        b = Fill("t2", "o2", t, Side.BID, 4000, 500, 0, False, 20, provisional=True)
+        for f in (a, b):
+            st.apply(f)
+            led.add_fill(f, st.positions[t])
+        pnl = st.settle_position(t, True)  # the market resolves YES
+        led.add_settlement(t, True, pnl or 0, 30, st.positions[t])
+        st.apply(FillVoided("t2", "o2", 40))  # then the MATCHED trade FAILS on chain
+        led.void_fill("t2", "o2", st.positions.get(t), 40)
+        live, row = st.positions[t], led.positions()[t]
+    rec = TradingState()
+    with Ledger(path) as led:
+        led.recover(rec)
+    back = rec.positions[t]
+    assert (live.qty, live.realized) == (row.qty, row.realized) == (back.qty, back.realized)
+    assert (back.qty, back.realized) == (0, 10 * 6 * 100_000)  # 10 contracts x $0.60
+    assert st.realized_pnl() == rec.realized_pnl()

@@ -79,6 +79,7 @@ class TradingState:
         # `positions_changed`: the per-decision aggregates below are kept per version, so a
         # decision walks the open positions, not every market the run has ever held
         self._pos_ver = 0
+        self._settled: dict[str, bool] = {}  # ticker -> YES won, for a void after settlement
         self._agg: tuple[int, dict[str, Position], Micros, Micros] | None = None
 
     # ---- setup ----------------------------------------------------------------------
@@ -253,6 +254,9 @@ class TradingState:
                 for g in self.fills:
                     if g.ticker == f.ticker:
                         pos.apply_fill(g.side.sign, g.price, g.qty, g.fee)
+                won = self._settled.get(f.ticker)
+                if won is not None:  # settled meanwhile: closed again, as a recovery replays it
+                    pos.settle(won)
                 self.positions[f.ticker] = pos
                 self._pos_ver += 1
                 o = self.order_by_id(f.order_id)
@@ -295,6 +299,7 @@ class TradingState:
                 return None
             pos = self.positions[ticker] = Position(ticker)
         self._pos_ver += 1
+        self._settled[ticker] = yes_won
         return pos.settle(yes_won)
 
     def positions_changed(self) -> None:

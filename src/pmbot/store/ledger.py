@@ -26,6 +26,7 @@ a second one (`pmbot status` beside a running bot) leaves the log alone.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -231,7 +232,17 @@ class Ledger:
             self._flushed = []
             raise
         self._depth = 0
-        db.execute("COMMIT")
+        try:
+            db.execute("COMMIT")
+        except BaseException:
+            # a failed COMMIT (disk full, I/O error) rolls the transaction back (or leaves it
+            # open: BUSY): the logged rows it held are not in SQLite, so they are pending again
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            self._pending[:0] = self._flushed
+            self._flushed = []
+            raise
         if self._flushed:
             self._flushed = []
             if not self._pending:
@@ -253,10 +264,18 @@ class Ledger:
         fd = self._log_fd
         if fd < 0:
             raise RuntimeError("ledger is not open, or another process holds its intent log")
-        while data:
-            data = data[os.write(fd, data) :]
-        if self.synchronous != "NORMAL":
-            os.fsync(fd)
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(fd, data[written:])
+            if self.synchronous != "NORMAL":
+                os.fsync(fd)
+        except BaseException:
+            # a failed append (disk full) must not leave a fragment the next order's line
+            # would be glued to (unreadable on replay): cut the log back to where it was
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+            raise
         self._pending += rows
         if self._depth:  # inside an open transaction: its statements must see them
             self._insert_pending()
@@ -265,9 +284,9 @@ class Ledger:
         db = self._db
         assert db is not None and self._depth
         rows, self._pending = self._pending, []
+        self._flushed += rows  # first: a failed insert rolls back and puts them back pending
         db.executemany(_INS_LOGGED, rows)
         db.executemany(_INS_EVENT, [(r[12], r[0], "create_sent", "") for r in rows])
-        self._flushed += rows
 
     def _recover_intents(self) -> None:
         """Insert the orders a crash left only in the intent log, then empty it."""
