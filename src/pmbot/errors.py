@@ -26,6 +26,7 @@ __all__ = [
     "BookError",
     "ConfigError",
     "LedgerInUse",
+    "LedgerTooNew",
     "NotFound",
     "OrderRejected",
     "PmbotError",
@@ -121,6 +122,11 @@ class RiskHalt(PmbotError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"risk halt: {reason}")
         self.reason = reason
+
+
+class LedgerTooNew(PmbotError):
+    """The ledger was written by a newer pmbot (a later schema): this version would misread
+    or damage it, so it is not opened."""
 
 
 class LedgerInUse(PmbotError):

@@ -321,3 +321,25 @@ def test_a_fill_voided_after_its_market_settled_keeps_the_position_closed(tmp_pa
     assert (live.qty, live.realized) == (row.qty, row.realized) == (back.qty, back.realized)
     assert (back.qty, back.realized) == (0, 10 * 6 * 100_000)  # 10 contracts x $0.60
     assert st.realized_pnl() == rec.realized_pnl()
+
+
+def test_a_ledger_from_a_newer_pmbot_is_refused(tmp_path) -> None:
+    """The schema version was written but never read: a ledger of a later pmbot would have
+    been opened, misread and written to by this one."""
+    import sqlite3
+
+    from pmbot.errors import LedgerTooNew
+    from pmbot.store.ledger import Ledger
+    from pmbot.store.schema import SCHEMA_VERSION
+
+    path = tmp_path / "l.db"
+    with Ledger(path):
+        pass
+    with Ledger(path):  # its own version opens again
+        pass
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION + 1,))
+    db.commit()
+    db.close()
+    with pytest.raises(LedgerTooNew, match="newer pmbot"):
+        Ledger(path).open()

@@ -42,7 +42,7 @@ from pmbot.core.money import ONE, Micros, Price
 from pmbot.core.orders import LiveOrder, OrderStatus, Side
 from pmbot.core.positions import Position
 from pmbot.core.state import TradingState
-from pmbot.errors import ConfigError, LedgerInUse
+from pmbot.errors import ConfigError, LedgerInUse, LedgerTooNew
 from pmbot.store.schema import SCHEMA, SCHEMA_VERSION
 
 __all__ = ["Ledger", "Recovery", "embedded_sim_ledger", "logged_orders"]
@@ -136,6 +136,13 @@ class Ledger:
         # manager's periodic task); the large auto threshold is only a safety net.
         db.execute(f"PRAGMA wal_autocheckpoint={int(self.wal_autocheckpoint)}")
         db.execute("PRAGMA foreign_keys=ON")
+        found = _stored_schema_version(db)
+        if found is not None and found > SCHEMA_VERSION:
+            db.close()
+            raise LedgerTooNew(
+                f"ledger {self.path} has schema version {found}, written by a newer pmbot; "
+                f"this one reads up to {SCHEMA_VERSION}: upgrade pmbot"
+            )
         db.executescript(SCHEMA)
         db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
@@ -711,6 +718,18 @@ def _log_line(row: tuple[object, ...]) -> str:
             raise ValueError(f"intent log: a field with a tab or line break: {x!r}")
         parts.append(x)
     return "\t".join(parts) + "\n"
+
+
+def _stored_schema_version(db: sqlite3.Connection) -> int | None:
+    """The schema version a ledger file records (None: a new file, or no version kept)."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError:  # no meta table yet: a new file
+        return None
+    try:
+        return None if row is None else int(row[0])
+    except ValueError:
+        return None
 
 
 def logged_orders(path: str | Path) -> list[tuple[object, ...]]:
