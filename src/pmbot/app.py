@@ -406,7 +406,7 @@ class BotApp(RunShell):
             inp = build_inputs(self, now)
             self.decision = d = engine.step(inp)
             if d.risk.cancel_all:
-                log.critical("kill switch: %s", d.risk.reason)
+                log.critical("kill switch: %s", d.risk.reason.removeprefix("kill_switch:"))
                 self._stop_reason = f"kill switch: {d.risk.reason.removeprefix('kill_switch:')}"
                 raise Stop(self._stop_reason)
             wake_at = d.wake_at_ns

@@ -84,6 +84,7 @@ def risk_limits(s: Settings) -> RiskLimits:
         max_event_cost=_usd(r.max_event_cost),
         max_account_exposure=_usd(r.max_total_exposure),
         max_daily_loss=_usd(r.max_daily_loss),
+        amends_in_place=s.bot.venue != "polymarket",  # Kalshi amends the total in place
     )
 
 

@@ -421,3 +421,61 @@ def test_a_live_order_past_the_cap_makes_no_room_for_new_quotes():
     got = [q for q in d.quotes if q.ticker == bottom.ticker]
     harm = harm_by_cell(got, [cells[0] for _ in got], len(FV.cell_probs))
     assert max(harm, default=0) <= 10 * m
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_a_reprice_the_venue_amends_in_place_counts_once(in_place: bool) -> None:
+    """Regression (review): a Kalshi amend sets the order's total, so the live order and the
+    quote it is amended into fill at most the larger of the two, never both. Counted as two
+    orders, a reprice of the unwind bid in the reduce-only window (short 8, bid for 8), or
+    of a bid next to the position cap, was trimmed to nothing: cancel now, create at the
+    next decision, cancel again at the next price move, until the close. Where a change is
+    a cancel + create (Polymarket: `amends_in_place` off) both may fill: still counted."""
+    from pmbot.strategy.inputs import RestingOrder
+
+    k = MS[2].ticker
+    bid = BOOKS[k].yes_bid_price()
+    assert bid is not None
+    lim = replace(BIG, amends_in_place=in_place)
+    reducing = fresh_inputs(
+        MS, FV, BOOKS, T0, reference_ts_ns=T0 + 60 * S, positions={k: -800},
+        resting={k: (RestingOrder("bid", bid - 100, 800, 0),)},
+    )  # fmt: skip
+    d = RiskGate(lim).apply(reducing, [DesiredQuote(k, "bid", bid, 800)])
+    assert d.state is RiskState.REDUCING
+    assert [(q.side, q.price, q.qty) for q in d.quotes] == ([("bid", bid, 800)] if in_place else [])
+    capped = replace(lim, max_position=10_000)  # long 95 of 100: room for 5
+    near_cap = fresh_inputs(
+        MS, FV, BOOKS, T0, reference_ts_ns=T0 + 3600 * S, positions={k: 9500},
+        resting={k: (RestingOrder("bid", bid - 100, 500, 0),)},
+    )  # fmt: skip
+    d = RiskGate(capped).apply(near_cap, [DesiredQuote(k, "bid", bid, 500)])
+    bids = [(q.price, q.qty) for q in d.quotes if q.side == "bid"]
+    assert bids == ([(bid, 500)] if in_place else [])
+    # a smaller live order amended up still leaves no room above the cap: 5 rest, 8 wanted
+    d = RiskGate(capped).apply(near_cap, [DesiredQuote(k, "bid", bid, 800)])
+    assert [q.qty for q in d.quotes if q.side == "bid"] == ([500] if in_place else [])
+
+
+def test_a_market_dropped_from_the_selection_losing_its_book_is_no_warning(caplog) -> None:
+    """Regression (review): every re-selection unsubscribed the edge market it dropped, and
+    the gate logged its lost book as a WARNING (`to=HALTED reason=no_book`), the level of a
+    market that lost its book while quoted: a dozen false alarms an hour."""
+    k = MS[2].ticker
+    gate = RiskGate(BIG)
+    gate.apply(fresh_inputs(MS, FV, BOOKS, T0, reference_ts_ns=T0 + 3600 * S), [])
+    caplog.set_level(logging.INFO, logger="pmbot.risk")
+    others = frozenset(m.ticker for m in MS if m.ticker != k)
+    dropped = fresh_inputs(
+        MS, FV, {**BOOKS, k: None}, T0 + S, reference_ts_ns=T0 + 3600 * S, quotable=others
+    )
+    gate.apply(dropped, [])
+    (r,) = [r for r in caplog.records if f"scope={k} " in r.getMessage()]
+    assert r.levelno == logging.INFO and "reason=no_book" in r.getMessage()
+    caplog.clear()
+    lost = fresh_inputs(MS, FV, {**BOOKS, k: None}, T0 + 2 * S, reference_ts_ns=T0 + 3600 * S)
+    gate2 = RiskGate(BIG)
+    gate2.apply(fresh_inputs(MS, FV, BOOKS, T0, reference_ts_ns=T0 + 3600 * S), [])
+    gate2.apply(lost, [])  # still selected: a lost book is a WARNING
+    (r,) = [r for r in caplog.records if f"scope={k} " in r.getMessage()]
+    assert r.levelno == logging.WARNING

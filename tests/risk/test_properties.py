@@ -100,6 +100,7 @@ def scenario(draw):
         max_account_exposure=draw(st.integers(1, 600)) * 10**6,
         max_daily_loss=draw(st.integers(1, 200)) * 10**6,
         lot=draw(st.sampled_from([1, 50, 100])),
+        amends_in_place=draw(st.booleans()),
     )
     rare = st.sampled_from([False] * 19 + [True])  # a fault in about 1 draw in 20
     share = st.sampled_from([0, 0, 0, 10, 30, 50, 70, 90, 100, 120])  # % of a limit
@@ -136,11 +137,21 @@ def interior_points(edges):
     return pts
 
 
-def committed_orders(inp: QuoteInputs, quotes):
-    """Live orders the desired quotes do not reproduce exactly (they may still fill)."""
+def committed_orders(inp: QuoteInputs, quotes, in_place: bool = False):
+    """Live orders the desired quotes do not reproduce exactly (they may still fill).
+
+    `in_place` (Kalshi amends the total): the only live order of a (market, side) with one
+    desired quote there becomes that quote; together they fill at most the larger size, so
+    only its size above the quote's may fill besides."""
     want = Counter((d.ticker, d.side, d.price, d.qty) for d in quotes)
     out = []
     names = {m.ticker for m in inp.markets}
+    n_live = Counter(
+        (t, r.side) for t, rs in inp.resting.items() if t in names for r in rs if r.remaining > 0
+    )
+    desired: dict[tuple[str, str], list] = {}
+    for d in quotes:
+        desired.setdefault((d.ticker, d.side), []).append(d)
     for t, rs in inp.resting.items():
         for r in rs:
             if t not in names or r.remaining <= 0:
@@ -148,6 +159,11 @@ def committed_orders(inp: QuoteInputs, quotes):
             k = (t, r.side, r.price, r.remaining)
             if want[k]:
                 want[k] -= 1
+                continue
+            ds = desired.get((t, r.side), [])
+            if in_place and n_live[(t, r.side)] == 1 and len(ds) == 1:
+                if r.remaining > ds[0].qty:
+                    out.append((t, r.side, r.price, r.remaining - ds[0].qty))
             else:
                 out.append((t, r.side, r.price, r.remaining))
     return out
@@ -165,7 +181,7 @@ def check(inp: QuoteInputs, params, limits, decision):
     assert inp.fair is not None
     seen = set()
     assert all(not q or t in specs for t, q in inp.positions.items())
-    fixed = committed_orders(inp, quotes) if limits.count_resting else []
+    fixed = committed_orders(inp, quotes, limits.amends_in_place) if limits.count_resting else []
     fixed_side = Counter()
     for t, side, _, x in fixed:
         fixed_side[(t, side)] += x

@@ -131,7 +131,8 @@ def strategy_quoter(kind: str, params: Mapping[str, Any] | None = None,
             "backtest.strategies", f"the strategy package is not available: {e}"
         ) from e
     qp = QuoteParams(**dict(params or {}))
-    rl = RiskLimits(**dict(limits or {}))
+    # the replay amends a Kalshi order's total in place, as the venue does
+    rl = RiskLimits(**{"amends_in_place": True, **dict(limits or {})})
 
     def make() -> Any:
         strat: Any = MarketMaker(qp, rl) if kind == "pmbot" else BaselineStrategy(qp)

@@ -11,7 +11,7 @@ record, also logged, whenever a state or its reason changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import is_
 
@@ -182,7 +182,7 @@ class RiskGate:
         if recorded == self._quiet and m_states == self._quiet_states:
             transitions = []  # every scope is in the state recorded last time
         else:
-            transitions = self._record(now, inp.event_ticker, ev_state, m_states)
+            transitions = self._record(now, inp.event_ticker, ev_state, m_states, inp.quotable)
             self._quiet, self._quiet_states = recorded, m_states
 
         quotes = self._fit(inp, proposed, ev_state[0], m_states, cells, loss)
@@ -225,23 +225,27 @@ class RiskGate:
         """
         lim = self.limits
         live = self._live(inp) if lim.count_resting else []
-        committed = self._unmatched(live, proposed)
-        made: dict[int, DesiredQuote] = {}  # live orders as quotes, built only when committed
+        in_place = lim.amends_in_place
+        committed = self._unmatched(live, proposed, in_place)
+        made: dict[tuple[int, Qty], DesiredQuote] = {}  # live orders as quotes, when committed
         while True:
             fixed = []
             for i in sorted(committed):
-                d = made.get(i)
+                n = committed[i]
+                d = made.get((i, n))
                 if d is None:
-                    t, side, price, qty = live[i]
-                    d = made[i] = DesiredQuote(t, side, price, qty)
+                    t, side, price, _qty = live[i]
+                    d = made[(i, n)] = DesiredQuote(t, side, price, n)
                 fixed.append(d)
             quotes = self._trim(inp, proposed, ev_state, m_states, cells, loss, fixed)
             if len(quotes) == len(proposed) and all(map(is_, quotes, proposed)):
                 return quotes  # nothing cut: the same live orders stay unmatched
-            more = self._unmatched(live, quotes) - committed
+            now = self._unmatched(live, quotes, in_place)
+            # trims only shrink quotes, so what is committed only grows (bounded: this ends)
+            more = {i: n for i, n in now.items() if n > committed.get(i, 0)}
             if not more:
                 return quotes
-            committed |= more
+            committed.update(more)
 
     def _trim(
         self,
@@ -300,15 +304,22 @@ class RiskGate:
 
     @staticmethod
     def _unmatched(
-        live: Sequence[tuple[str, Side, Price, Qty]], quotes: Sequence[DesiredQuote]
-    ) -> set[int]:
+        live: Sequence[tuple[str, Side, Price, Qty]],
+        quotes: Sequence[DesiredQuote],
+        in_place: bool = False,
+    ) -> dict[int, Qty]:
         """Live orders the desired set does not reproduce exactly: they may fill meanwhile.
 
         An order kept as it is (same side, price and size) is the desired quote itself; any
         other live order can still fill until the planner's cancel or amend lands, so its
-        full remaining size counts against the limits ("committed").
+        full remaining size counts against the limits ("committed"): {live index: size}.
+
+        `in_place` (a venue whose amend sets the order's total, Kalshi): the one live order
+        of a (market, side) that has one desired quote is amended into it, and the two can
+        fill `max(rest, new size)` together, never both: only the rest above the new size
+        is committed (none when the new size is as large).
         """
-        out: set[int] = set()
+        out: dict[int, Qty] = {}
         if not live:
             return out
         want: dict[tuple[str, str, int, int], int] = {}
@@ -316,12 +327,29 @@ class RiskGate:
         for d in quotes:
             k = (d.ticker, d.side, d.price, d.qty)
             want[k] = get(k, 0) + 1
+        left: list[int] = []
         for i, k in enumerate(live):
             n = get(k, 0)
             if n > 0:
                 want[k] = n - 1
             else:
-                out.add(i)
+                left.append(i)
+        if not in_place or not left:
+            return {i: live[i][3] for i in left}
+        lives: dict[tuple[str, str], int] = {}
+        for t, side, _p, _q in live:
+            lives[(t, side)] = lives.get((t, side), 0) + 1
+        wanted: dict[tuple[str, str], list[DesiredQuote]] = {}
+        for d in quotes:
+            wanted.setdefault((d.ticker, d.side), []).append(d)
+        for i in left:
+            t, side, _p, q = live[i]
+            ds = wanted.get((t, side))
+            if lives[(t, side)] == 1 and ds is not None and len(ds) == 1:
+                if q > ds[0].qty:
+                    out[i] = q - ds[0].qty
+            else:
+                out[i] = q
         return out
 
     def _admit(
@@ -402,6 +430,7 @@ class RiskGate:
         event: str,
         ev_state: tuple[RiskState, str],
         m_states: Mapping[str, tuple[RiskState, str]],
+        quotable: Container[str] | None = None,
     ) -> list[RiskTransition]:
         out = []
         states = self._states
@@ -412,9 +441,11 @@ class RiskGate:
                 tr = RiskTransition(ts_ns, scope, old[0], new[0], new[1], old[1])
                 out.append(tr)
                 self._states[scope] = new
-                # a market first seen without a book (never selected, so never subscribed)
-                # is no incident: INFO, not the WARNING of a market that lost its book
-                worse = new[0] > old[0] and (seen or new[1] != "no_book")
+                # a market without a book because it is not selected (never subscribed, or
+                # unsubscribed when the selection moved) is no incident: INFO, not the
+                # WARNING of a market that lost its book
+                unselected = not seen or (quotable is not None and scope not in quotable)
+                worse = new[0] > old[0] and not (unselected and new[1] == "no_book")
                 lvl = logging.WARNING if worse else logging.INFO
                 # a return to ACTIVE has no reason of its own: say which one cleared
                 log.log(
