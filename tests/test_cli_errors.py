@@ -127,3 +127,11 @@ def test_metrics_enabled_in_the_config_is_refused_on_polymarket_too(capsys, tmp_
     cfg.write_text("[metrics]\nenabled = true\n")
     assert main(["run", "-c", str(cfg), "--venue", "polymarket", "--duration", "1"]) == 2
     assert "metrics.enabled" in capsys.readouterr().err
+
+
+def test_a_summary_json_path_in_no_directory_is_refused_before_the_run(capsys, tmp_path) -> None:
+    """Regression (review): the run traded and stopped cleanly, then writing the summary
+    failed: it was neither written nor printed, exit 1. The path is checked first."""
+    out = tmp_path / "no-such-dir" / "s.json"
+    assert main(["run", "--duration", "1", "--summary-json", str(out)]) == 2
+    assert "--summary-json" in capsys.readouterr().err

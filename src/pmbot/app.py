@@ -527,10 +527,15 @@ class BotApp(RunShell):
         # drawn on the loop itself, twice a second: a frame costs ~7 ms of CPU, and rich's own
         # refresh thread would take the GIL from the quote loop at random moments instead
         console = Console(stderr=False)
-        with Live(console=console, auto_refresh=False, transient=False) as live:
-            while True:
-                live.update(render(dashboard_view(self)), refresh=True)
-                await asyncio.sleep(_DASHBOARD_PERIOD_S)
+        try:
+            with Live(console=console, auto_refresh=False, transient=False) as live:
+                while True:
+                    live.update(render(dashboard_view(self)), refresh=True)
+                    await asyncio.sleep(_DASHBOARD_PERIOD_S)
+        except (BrokenPipeError, SystemExit):
+            # stdout's reader is gone (`pmbot run | tee` and Ctrl-C): rich raises SystemExit,
+            # which a task passes straight out of the event loop: no shutdown, no cancel-all
+            log.warning("dashboard: stdout closed, no more frames")
 
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:

@@ -525,7 +525,10 @@ def dashboard_view(app: BotApp) -> DashboardView:
     http = app.venue.http if app.venue is not None else None
     budget = ""
     if http is not None:
-        budget = f"write {http.write_bucket.level:.0f}/{http.write_bucket.capacity:.0f}"
+        # refilled to now, as metrics.py reads it (`level` is as of the last call)
+        b = http.write_bucket
+        level = min(b.capacity, b.level + max(0.0, http.clock.monotonic() - b.t) * b.rate)
+        budget = f"write {level:.0f}/{b.capacity:.0f}"
     return DashboardView(
         now_ns=now,
         venue=f"kalshi-{app.s.kalshi.env}",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -172,10 +173,13 @@ async def dashboard_loop(app: PolyBotApp) -> None:
 
     from pmbot.dashboard import render
 
-    with Live(console=Console(), refresh_per_second=4, transient=False) as live:
-        while True:
-            live.update(render(dashboard_view(app)))
-            await asyncio.sleep(0.25)
+    try:
+        with Live(console=Console(), refresh_per_second=4, transient=False) as live:
+            while True:
+                live.update(render(dashboard_view(app)))
+                await asyncio.sleep(0.25)
+    except (BrokenPipeError, SystemExit):  # stdout's reader gone: never skip the shutdown
+        logging.getLogger("pmbot.app").warning("dashboard: stdout closed, no more frames")
 
 
 def dashboard_view(app: PolyBotApp) -> DashboardView:

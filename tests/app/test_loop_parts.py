@@ -395,3 +395,49 @@ async def test_sighup_stops_the_run_like_sigterm_unless_ignored(tmp_path):
                     assert seen == [signal.SIGHUP]
     finally:
         signal.signal(signal.SIGHUP, old)
+
+
+@pytest.mark.parametrize("venue", ["kalshi", "polymarket"])
+async def test_the_dashboard_on_a_closed_stdout_stops_drawing_not_the_process(
+    tmp_path, monkeypatch, venue
+):
+    """Regression (review): `pmbot run | tee log` and Ctrl-C: tee dies first, and rich, on
+    the broken pipe, raises SystemExit, which a task passes straight out of the event loop:
+    the run ended with no shutdown and no cancel-all (orders left resting). The dashboard
+    now stops drawing and the run goes on to its orderly stop."""
+    import asyncio
+    import contextlib
+
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.settings import Secrets, load_settings
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={
+            "ledger": {"path": str(tmp_path / "l.sqlite3")},
+            "bot": {"dashboard": False, "venue": venue},
+        },
+    )
+    r, w = os.pipe()
+    os.close(r)  # tee is gone: every write now fails with EPIPE
+    out = os.fdopen(w, "w")
+    monkeypatch.setattr(sys, "stdout", out)
+    if venue == "kalshi":
+        app = BotApp(s, Secrets({}), RunOptions(dashboard=True, install_signal_handlers=False))
+        loop = app._dashboard_loop()
+    else:
+        from pmbot.app_polymarket import PolyBotApp
+        from pmbot.app_polymarket_parts import dashboard_loop
+
+        papp = PolyBotApp(s, Secrets({}), RunOptions(dashboard=True, install_signal_handlers=False))
+        loop = dashboard_loop(papp)
+    task = asyncio.ensure_future(loop)
+    try:
+        await asyncio.sleep(0.05)
+        task.cancel()  # the stop: the live display's last frame meets the closed pipe
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)  # no SystemExit out of the loop
+    finally:
+        with contextlib.suppress(OSError):
+            out.close()

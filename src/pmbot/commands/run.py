@@ -90,6 +90,9 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, os.environ, overrides(args))
+    if args.summary_json and not os.path.isdir(os.path.dirname(os.path.abspath(args.summary_json))):
+        # refused now, not after the run (its summary would be neither written nor printed)
+        raise ConfigError("--summary-json", f"no such directory for {args.summary_json}")
     if settings.bot.venue == "polymarket":
         # flags the Polymarket run does not serve: refused rather than silently ignored
         if args.speed is not None:  # its embedded simulator runs on the wall clock
