@@ -164,3 +164,20 @@ def test_log_rotation_keeps_at_least_one_backup(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, environ={})
     assert e.value.field == "logging.backups"
+
+
+def test_a_key_directory_is_used_alone_and_a_wrong_one_is_named(tmp_path: Path) -> None:
+    """Regression (review): with a stale PMBOT_KALSHI_KEY_ID exported, --key-dir was ignored
+    for the id (or mixed: the environment's id, the directory's PEM) and the venue said 401;
+    a --key-dir that does not exist was reported as "key id not set"."""
+    kd = tmp_path / "keys"
+    kd.mkdir()
+    (kd / "key_id").write_text("dir-key-id\n")
+    (kd / "private_key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    env = Secrets({"PMBOT_KALSHI_KEY_ID": "env-key-id", "PMBOT_KALSHI_PRIVATE_KEY_PATH": "/x"})
+    assert env.kalshi_key_id(str(kd)) == "dir-key-id"
+    assert env.kalshi_private_key_path(str(kd)) == str(kd / "private_key.pem")
+    assert env.kalshi_key_id() == "env-key-id"  # no directory: the environment
+    with pytest.raises(ConfigError, match="no key_id") as e:
+        env.kalshi_key_id(str(tmp_path / "nowhere"))
+    assert e.value.field == "kalshi.key_file_dir"

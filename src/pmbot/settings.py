@@ -333,25 +333,28 @@ class Secrets:
         return None
 
     def kalshi_key_id(self, key_dir: str | None = None) -> str | None:
-        v = self._get("PMBOT_KALSHI_KEY_ID", "KALSHI_API_KEY_ID")
-        if v is None and key_dir:
-            f = Path(key_dir) / "key_id"
-            if f.exists():
-                try:  # utf-8-sig: a BOM left by an editor is not part of the id
-                    v = f.read_text(encoding="utf-8-sig").strip()
-                except UnicodeDecodeError:
-                    from pmbot.errors import AuthError
+        """A configured key directory is used alone (never mixed with the environment's
+        key: an id from one account and a PEM from another fail as a 401); else the
+        environment."""
+        if key_dir:
+            f = Path(key_dir).expanduser() / "key_id"
+            if not f.is_file():
+                raise ConfigError("kalshi.key_file_dir", f"{key_dir}: no key_id file in it")
+            try:  # utf-8-sig: a BOM left by an editor is not part of the id
+                return f.read_text(encoding="utf-8-sig").strip() or None
+            except UnicodeDecodeError:
+                from pmbot.errors import AuthError
 
-                    raise AuthError(f"Kalshi key id file {f} is not UTF-8 text") from None
-        return v
+                raise AuthError(f"Kalshi key id file {f} is not UTF-8 text") from None
+        return self._get("PMBOT_KALSHI_KEY_ID", "KALSHI_API_KEY_ID")
 
     def kalshi_private_key_path(self, key_dir: str | None = None) -> str | None:
-        v = self._get("PMBOT_KALSHI_PRIVATE_KEY_PATH", "KALSHI_PRIVATE_KEY_PATH")
-        if v is None and key_dir:
-            f = Path(key_dir) / "private_key.pem"
-            if f.exists():
-                v = str(f)
-        return v
+        if key_dir:
+            f = Path(key_dir).expanduser() / "private_key.pem"
+            if not f.is_file():
+                raise ConfigError("kalshi.key_file_dir", f"{key_dir}: no private_key.pem in it")
+            return str(f)
+        return self._get("PMBOT_KALSHI_PRIVATE_KEY_PATH", "KALSHI_PRIVATE_KEY_PATH")
 
     def poly_private_key(self) -> str | None:
         v = self._get("PMBOT_POLY_PRIVATE_KEY")
