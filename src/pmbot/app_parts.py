@@ -478,6 +478,9 @@ class Accounting:
             "cash_paid": fmt_money(cash_paid),
             "positions": positions,
             "orders": dict(app.om.stats.writes) if app.om else {},
+            # ours still live after the stop (the cancel-all is verified with the venue)
+            "open_orders_after_shutdown": len(st.live_orders()),
+            "ledger": getattr(getattr(app, "ledger", None), "path", None),
         }
         if app.om is not None:
             try:

@@ -94,6 +94,7 @@ async def test_run_summary_equals_simulator_account(tmp_path: Path, caplog) -> N
             p.qty for p in acct.positions.values()
         )
         assert sim.exchange.engine.resting(sim.key.user) == []  # nothing of ours rests
+        assert s["open_orders_after_shutdown"] == 0 and Path(s["ledger"]).is_file()
         assert set(s["pnl"]) == {"spread", "inventory", "fees", "total"}
         # the log tells every order write, in dollars and contracts (prices were raw ints)
         created = [r.getMessage() for r in caplog.records if "order created" in r.getMessage()]

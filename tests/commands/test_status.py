@@ -37,3 +37,22 @@ def test_status_leaves_an_empty_file_alone(tmp_path: Path, capsys):
     assert main(["status", "--ledger", str(empty)]) == 1
     assert "not a ledger" in capsys.readouterr().out
     assert empty.stat().st_size == 0 and not Path(str(empty) + "-intents").exists()
+
+
+def test_status_after_make_run_finds_the_simulator_runs_ledger(tmp_path: Path, capsys):
+    """Regression (review): `make run` writes a new `sim-<stamp>` ledger beside ledger.path;
+    `pmbot status` then said "no ledger" and nothing named the file. It now reads the newest
+    one (saying so), and the run's summary names its ledger."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[ledger]\npath = '{tmp_path / 'pmbot.sqlite3'}'\n")
+    old, new = tmp_path / "sim-20261124T1.sqlite3", tmp_path / "sim-20261125T1.sqlite3"
+    for i, p in enumerate((old, new)):
+        with Ledger(p) as led:
+            led.start_run(f"r{i}", 1, "KalshiPort")
+    import os
+
+    os.utime(old, (1, 1))
+    assert main(["status", "-c", str(cfg), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["last_run"]["run_id"] == "r1" and str(new) in out.err
+    assert main(["status", "-c", str(cfg), "--ledger", str(tmp_path / "none.db")]) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from pmbot.core.money import fmt_count, fmt_money, fmt_price
@@ -78,6 +79,12 @@ def status(path: str) -> dict[str, object]:
 def main(args: argparse.Namespace) -> int:
     path = args.ledger or load_settings(args.config, os.environ).ledger.path
     p = Path(path)
+    if not args.ledger and not p.exists():
+        # `make run` (the embedded simulator) writes a new sim-<stamp> ledger beside it
+        sims = sorted(p.parent.glob("sim-*.sqlite3"), key=lambda f: f.stat().st_mtime)
+        if sims:
+            print(f"no ledger at {path}; the newest simulator run's: {sims[-1]}", file=sys.stderr)
+            path, p = str(sims[-1]), sims[-1]
     if not p.exists() or (p.is_file() and p.stat().st_size == 0):
         # an empty file is no ledger either: opening it would write a schema into it
         print(f"no ledger at {path}" if not p.exists() else f"empty file, not a ledger: {path}")
