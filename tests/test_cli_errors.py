@@ -135,3 +135,26 @@ def test_a_summary_json_path_in_no_directory_is_refused_before_the_run(capsys, t
     out = tmp_path / "no-such-dir" / "s.json"
     assert main(["run", "--duration", "1", "--summary-json", str(out)]) == 2
     assert "--summary-json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["calibrate", "--nu", "2"], "--nu"),
+        (["calibrate", "--start", "notadate"], "--start"),
+        (["calibrate", "--clim-window", "-5"], "--clim-window"),
+        (["calibrate", "--start", "2018-01-01", "--end", "2017-01-01"], "--end"),
+    ],
+)
+def test_bad_calibrate_flags_are_one_config_error(args, field, capsys) -> None:
+    """Regression (review): these ended in a traceback (`--nu 2`, a bad date) or printed a
+    nonsense row with exit 0 (a negative window)."""
+    assert main(args) == 2
+    assert field in capsys.readouterr().err
+
+
+def test_a_backtest_window_that_ends_before_it_starts_is_refused(tmp_path, capsys) -> None:
+    cfg = tmp_path / "bt.toml"
+    cfg.write_text("[data]\nstart_s = 23000\nend_s = 22000\n")  # was an IndexError traceback
+    assert main(["backtest", str(cfg)]) == 2
+    assert "data.end_s" in capsys.readouterr().err

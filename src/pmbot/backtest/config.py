@@ -108,6 +108,12 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".") -> BacktestConfig:
         raise ConfigError("data.kind", "must be synthetic, sim or recording")
     if data["kind"] == "recording" and "path" not in data:
         raise ConfigError("data.path", "required when data.kind = recording")
+    start, end = data.get("start_s", 0), data.get("end_s", 23_400)
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= 23_400):
+        raise ConfigError(
+            "data.end_s" if "end_s" in data else "data.start_s",
+            "seconds after the 09:30 open: 0 <= start_s < end_s <= 23400",
+        )
     c.data = data
     r = dict(raw.get("run", {}))
     _check("run", r, _RUN)

@@ -121,7 +121,25 @@ def evaluate(
     return out
 
 
+def _check_args(args: argparse.Namespace) -> None:
+    """One config-error line for a bad flag, not a traceback deep in pandas."""
+    from datetime import date
+
+    for name in ("start", "end"):
+        try:
+            date.fromisoformat(getattr(args, name))
+        except ValueError:
+            raise ConfigError(f"--{name}", "a date, YYYY-MM-DD") from None
+    if args.start > args.end:
+        raise ConfigError("--end", "must not be before --start")
+    if args.k_window < 1 or args.clim_window < 1:
+        raise ConfigError("--k-window" if args.k_window < 1 else "--clim-window", "must be >= 1")
+    if not args.nu > 2:
+        raise ConfigError("--nu", "must be > 2 (the variance is matched)")
+
+
 def main(args: argparse.Namespace) -> int:
+    _check_args(args)
     df = load_arch_data()
     scores = evaluate(df, args.start, args.end, args.k_window, args.clim_window, args.nu)
     if args.json:
