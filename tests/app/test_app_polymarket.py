@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,32 +225,41 @@ async def test_a_user_channel_reconnect_is_shown_and_reconciled(tmp_path: Path) 
         await run
 
 
-async def test_quotes_follow_a_tick_size_change(tmp_path: Path) -> None:
-    """Regression (review): a tick_size_change reached only the order signer's tick cache;
-    after a move to a coarser tick (0.001 -> 0.01) the strategy kept pricing on the 0.001
-    grid and the signer refused every quote (invalid_tick): the market went unquoted."""
+_TICK_CID = "0x" + "5c" * 32
+
+
+def _one_fine_tick_market(tmp_path: Path) -> tuple[PolyBotApp, Any]:
+    """An app on one 0.001-tick market of the embedded simulator, and that market."""
     from pmbot.sim.polymarket_views import SimMarket
 
-    cid = "0x" + "5c" * 32
-    mk = SimMarket(cid, "8001", "8002", tick="0.001", question="q", slug="s")
+    mk = SimMarket(_TICK_CID, "8001", "8002", tick="0.001", question="q", slug="s")
     app = PolyBotApp(
         settings(tmp_path),
         Secrets({}),
         RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False),
         sim_kw={"markets": [mk]},
     )
+    return app, mk
+
+
+def _requoted_on_cents(app: PolyBotApp) -> bool:
+    live = [o for o in app.state.live_orders() if o.status is OrderStatus.RESTING]
+    return len(live) >= 2 and all(o.price % 100 == 0 for o in live)
+
+
+async def test_quotes_follow_a_tick_size_change(tmp_path: Path) -> None:
+    """Regression (review): a tick_size_change reached only the order signer's tick cache;
+    after a move to a coarser tick (0.001 -> 0.01) the strategy kept pricing on the 0.001
+    grid and the signer refused every quote (invalid_tick): the market went unquoted."""
+    app, _ = _one_fine_tick_market(tmp_path)
+    cid = _TICK_CID
     run = asyncio.create_task(app.run())
     try:
         await until(lambda: app.om is not None and len(app.state.live_orders()) >= 2)
         assert app.sim is not None and app.om is not None
         await app.sim.set_tick(cid, "0.01")
         await until(lambda: app.state.markets[cid].grid.ranges[0].step == 100)
-
-        def requoted() -> bool:
-            live = [o for o in app.state.live_orders() if o.status is OrderStatus.RESTING]
-            return len(live) >= 2 and all(o.price % 100 == 0 for o in live)
-
-        await until(requoted)
+        await until(lambda: _requoted_on_cents(app))
         assert not any("tick" in k for k in app.om.stats.rejects), app.om.stats.rejects
     finally:
         app.request_stop("test done")
@@ -262,17 +272,10 @@ async def test_a_tick_change_seen_only_in_a_snapshot_reaches_signer_and_grid(
     """Regression (review): a tick change learnt from a `book` snapshot (its tick_size_change
     went out while the market channel was down) reached the stream only: the signer kept
     the old tick and the strategy its old grid, and every quote was refused."""
-    from pmbot.sim.polymarket_views import SimMarket
     from pmbot.venues.polymarket.signing import tick_units
 
-    cid = "0x" + "5c" * 32
-    mk = SimMarket(cid, "8001", "8002", tick="0.001", question="q", slug="s")
-    app = PolyBotApp(
-        settings(tmp_path),
-        Secrets({}),
-        RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False),
-        sim_kw={"markets": [mk]},
-    )
+    app, mk = _one_fine_tick_market(tmp_path)
+    cid = _TICK_CID
     run = asyncio.create_task(app.run())
     try:
         await until(lambda: app.om is not None and len(app.state.live_orders()) >= 2)
@@ -285,12 +288,7 @@ async def test_a_tick_change_seen_only_in_a_snapshot_reaches_signer_and_grid(
         await until(lambda: venue.market_feed.ws.connects > n)
         await until(lambda: venue.http.cached_tick(mk.yes_token) == "0.01")
         await until(lambda: app.state.markets[cid].grid.ranges[0].step == 100)
-
-        def requoted() -> bool:
-            live = [o for o in app.state.live_orders() if o.status is OrderStatus.RESTING]
-            return len(live) >= 2 and all(o.price % 100 == 0 for o in live)
-
-        await until(requoted)
+        await until(lambda: _requoted_on_cents(app))
     finally:
         app.request_stop("test done")
         await run

@@ -114,15 +114,7 @@ class Settler(Sender):
         """After any stream reconnect: backfill fills over REST and reconcile. A venue that
         fails meanwhile (a reconnect is when it is flaky) leaves us unreconciled (no quoting)
         and retrying through `run_periodic`, as any reconcile does: never fatal. None then."""
-        try:
-            return await self.reconcile()
-        except AuthError:
-            raise
-        except VenueError as e:
-            self.reconciled = False
-            self._needs_reconcile = True
-            log.warning("reconcile after reconnect failed err=%s", e)
-            return None
+        return await self._reconcile_logged("after reconnect ")
 
     # ---- reconciliation -------------------------------------------------------------
     async def reconcile(self) -> ReconcileReport:
@@ -370,16 +362,18 @@ class Settler(Sender):
             return False
         return True
 
-    async def _reconcile_logged(self) -> None:
-        """Reconcile; a venue failure leaves us unreconciled (no quoting) and retrying."""
+    async def _reconcile_logged(self, when: str = "") -> ReconcileReport | None:
+        """Reconcile; a venue failure leaves us unreconciled (no quoting) and retrying
+        (None then)."""
         try:
-            await self.reconcile()
+            return await self.reconcile()
         except AuthError:
             raise
         except VenueError as e:
             self.reconciled = False
             self._needs_reconcile = True
-            log.warning("reconcile failed err=%s", e)
+            log.warning("reconcile %sfailed err=%s", when, e)
+            return None
 
     # ---- kill switch ----------------------------------------------------------------
     async def cancel_all(self, reason: str = "cancel_all", timeout_s: float | None = None) -> bool:
