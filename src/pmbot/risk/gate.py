@@ -314,7 +314,7 @@ class RiskGate:
         other live order can still fill until the planner's cancel or amend lands, so its
         full remaining size counts against the limits ("committed"): {live index: size}.
 
-        `in_place` (a venue whose amend sets the order's total, Kalshi): the one live order
+        `in_place` (a venue whose amend sets the order's total): the one live order
         of a (market, side) that has one desired quote is amended into it, and the two can
         fill `max(rest, new size)` together, never both: only the rest above the new size
         is committed (none when the new size is as large).

@@ -52,9 +52,9 @@ class RiskLimits:
     max_daily_loss: Micros = 100_000_000  # $100: the kill switch trips at this daily loss
     lot: Qty = 100  # desired sizes are floored to whole multiples of this
     count_resting: bool = True  # live orders not among the desired quotes count as fills too
-    # the venue's amend sets an order's total (Kalshi): a live order amended into a desired
-    # quote counts max(rest, new size), not both (see RiskGate._unmatched); False: a change
-    # is a cancel + create (Polymarket), both may fill
+    # the venue's amend sets an order's total: a live order amended into a desired quote
+    # counts max(rest, new size), not both (see RiskGate._unmatched); False: a change is a
+    # cancel + create, both may fill
     amends_in_place: bool = False
 
     def __post_init__(self) -> None:
