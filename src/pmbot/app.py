@@ -537,6 +537,16 @@ class BotApp(RunShell):
             # which a task passes straight out of the event loop: no shutdown, no cancel-all
             log.warning("dashboard: stdout closed, no more frames")
 
+    def _final_frame(self) -> None:
+        """One last frame after the stop: the one left on screen was drawn before the
+        cancel-all and still listed every order and the P&L of that moment."""
+        from rich.console import Console
+
+        from pmbot.dashboard import render
+
+        with contextlib.suppress(BrokenPipeError, SystemExit, OSError):
+            Console(stderr=False).print(render(dashboard_view(self)))
+
     # ---- run ------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         t0 = time.monotonic()
@@ -624,6 +634,8 @@ class BotApp(RunShell):
 
             await self._supervise(start)
             self.result.summary = await self.acct.summary(self, time.monotonic() - t0)
+            if self.opts.dashboard:
+                self._final_frame()
         if self.opts.summary_json:
             import json
 
