@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -441,3 +442,28 @@ async def test_the_dashboard_on_a_closed_stdout_stops_drawing_not_the_process(
     finally:
         with contextlib.suppress(OSError):
             out.close()
+
+
+def test_the_final_frame_is_drawn_after_the_stop_and_survives_a_closed_stdout(
+    tmp_path, capsys, monkeypatch
+):
+    """The frame left on screen predated the cancel-all (every order still listed): one
+    more is drawn after the stop; a closed stdout costs it nothing but the frame."""
+    from pmbot.app import BotApp, RunOptions
+    from pmbot.settings import Secrets, load_settings
+
+    s = load_settings(
+        None,
+        environ={},
+        overrides={"ledger": {"path": str(tmp_path / "l.sqlite3")}, "bot": {"dashboard": True}},
+    )
+    app = BotApp(s, Secrets({}), RunOptions(dashboard=True, install_signal_handlers=False))
+    app._final_frame()
+    assert "live orders 0" in capsys.readouterr().out
+    r, w = os.pipe()
+    os.close(r)
+    out = os.fdopen(w, "w")
+    monkeypatch.setattr(sys, "stdout", out)
+    app._final_frame()  # no BrokenPipeError, no SystemExit
+    with contextlib.suppress(OSError):
+        out.close()
