@@ -479,3 +479,41 @@ def test_a_market_dropped_from_the_selection_losing_its_book_is_no_warning(caplo
     gate2.apply(lost, [])  # still selected: a lost book is a WARNING
     (r,) = [r for r in caplog.records if f"scope={k} " in r.getMessage()]
     assert r.levelno == logging.WARNING
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+@pytest.mark.parametrize("limit", ["max_event_cost", "max_event_loss"])
+def test_a_reprice_to_a_cheaper_price_counts_the_live_order_at_its_own_price(
+    limit: str, in_place: bool
+) -> None:
+    """Regression (review): counted once, a live bid amended DOWN (a cheaper price) was
+    priced at the new price; but what fills before the amend lands fills at the old one.
+    Live 100 @ one tick under the ask, 150 wanted lower: the worst case (the 100 first, at
+    the old price, then the amend's total) must stay within the dollar cap. With the real
+    gate and the real planner."""
+    from pmbot.core.orders import LiveOrder, OrderStatus, Side
+    from pmbot.execution.planner import plan
+    from pmbot.strategy.inputs import RestingOrder
+
+    m = 10**6
+    k = MS[2].ticker
+    bid, ask = BOOKS[k].yes_bid_price(), BOOKS[k].yes_ask_price()
+    assert bid is not None and ask is not None
+    old, new = ask - 100, bid
+    q, n = 10_000, 15_000
+    cap = n * new + 2 * m  # the live order alone is well inside the cap
+    assert q * old <= cap
+    lim = replace(BIG, max_position=10**6, amends_in_place=in_place, **{limit: cap})
+    inp = fresh_inputs(
+        MS, FV, BOOKS, T0, reference_ts_ns=T0 + 3600 * S,
+        resting={k: (RestingOrder("bid", old, q, 0, "o1"),)},
+    )  # fmt: skip
+    d = RiskGate(lim).apply(inp, [DesiredQuote(k, "bid", new, n)])
+    live = LiveOrder("c1", k, Side.BID, old, q, q, OrderStatus.RESTING, order_id="o1")
+    p = plan(d.quotes, [live], iter(["n1", "n2"]).__next__)
+    if p.amends:  # the venue's total: what filled at `old` first counts toward it
+        (a,) = p.amends
+        worst = q * old + max(0, a.total - q) * a.price
+    else:  # cancel + create: both may fill
+        worst = q * old + sum(c.qty * c.price for batch in p.create_batches for c in batch)
+    assert worst <= cap, (worst / m, cap / m)

@@ -161,7 +161,10 @@ def committed_orders(inp: QuoteInputs, quotes, in_place: bool = False):
                 want[k] -= 1
                 continue
             ds = desired.get((t, r.side), [])
-            if in_place and n_live[(t, r.side)] == 1 and len(ds) == 1:
+            dearer = len(ds) == 1 and (
+                r.price > ds[0].price if r.side == "bid" else r.price < ds[0].price
+            )
+            if in_place and n_live[(t, r.side)] == 1 and len(ds) == 1 and not dearer:
                 if r.remaining > ds[0].qty:
                     out.append((t, r.side, r.price, r.remaining - ds[0].qty))
             else:

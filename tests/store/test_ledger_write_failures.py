@@ -128,3 +128,28 @@ def test_an_order_logged_after_a_failed_append_survives_kill_9(tmp_path: Path) -
     with Ledger(path) as led:
         got = led.get_order("B")
         assert got is not None, "order B was sent but the ledger lost it"
+
+
+def test_order_survives_a_disk_full_inside_a_transaction(tmp_path: Path) -> None:
+    """SQLITE_FULL in a transaction's body rolls it back by itself; the ledger's own
+    ROLLBACK then raised "no transaction is active" and skipped putting the logged rows
+    back pending: the next good commit emptied the log, and the order was lost."""
+    path = tmp_path / "l.db"
+    led = Ledger(path, run_id="r").open(exclusive=True)
+    led.start_run("r", 0, "kalshi")
+    led.log_orders([pending("A")])  # durable in the log; its request leaves
+    db = led.db
+    n = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count={n + 1}")  # the disk is (nearly) full
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        led.add_events([(2, "A", "create_ack", "x" * 20_000)])
+    db.execute("PRAGMA max_page_count=1073741823")  # space again
+    led.log_orders([pending("B")])
+    led.add_events([(3, "B", "create_ack", "")])  # commits fine: the log is emptied
+    os.close(led._log_fd)  # kill -9: nothing else runs
+    led._log_fd = -1
+    led._db.close()
+    led._db = None
+    with Ledger(path) as led2:
+        assert led2.get_order("B") is not None
+        assert led2.get_order("A") is not None, "order A is in neither SQLite nor the log"

@@ -343,9 +343,16 @@ class RiskGate:
         for d in quotes:
             wanted.setdefault((d.ticker, d.side), []).append(d)
         for i in left:
-            t, side, _p, q = live[i]
+            t, side, p, q = live[i]
             ds = wanted.get((t, side))
-            if lives[(t, side)] == 1 and ds is not None and len(ds) == 1:
+            # only when the live price is no dearer than the quote's: what fills before the
+            # amend lands fills at the live price (a bid moved down, an ask moved up: both)
+            if (
+                lives[(t, side)] == 1
+                and ds is not None
+                and len(ds) == 1
+                and (p <= ds[0].price if side == "bid" else p >= ds[0].price)
+            ):
                 if q > ds[0].qty:
                     out[i] = q - ds[0].qty
             else:

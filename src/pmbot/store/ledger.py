@@ -234,7 +234,11 @@ class Ledger:
             yield db
         except BaseException:
             self._depth = 0
-            db.execute("ROLLBACK")
+            # SQLITE_FULL / IOERR / NOMEM may have rolled the transaction back already: an
+            # unconditional ROLLBACK would raise and skip the restore below
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             self._pending[:0] = self._flushed  # not in SQLite after all: still only logged
             self._flushed = []
             raise
