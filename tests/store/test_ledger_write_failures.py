@@ -32,7 +32,8 @@ def pending(coid: str) -> LiveOrder:
     )
 
 
-FAILED_COMMIT = textwrap.dedent(
+# a child process: its own ledger on argv[1], one order logger, then the failure
+CHILD_HEAD = textwrap.dedent(
     """
     import os, resource, signal, sqlite3, sys
     from pmbot.core.orders import LiveOrder, OrderStatus, Side
@@ -44,6 +45,11 @@ FAILED_COMMIT = textwrap.dedent(
                          created_ns=1, updated_ns=1)
     led = Ledger(path, run_id="r").open(exclusive=True)
     led.start_run("r", 0, "kalshi")
+    """
+)
+
+FAILED_COMMIT = CHILD_HEAD + textwrap.dedent(
+    """
     led.log_orders([pending("A")])            # durable in the log; the create request leaves
     # the disk fills up: the WAL cannot grow (a real write error, not a mock)
     wal = os.path.getsize(path + "-wal")
@@ -94,18 +100,8 @@ def test_order_survives_a_failed_insert_of_the_logged_rows(tmp_path: Path) -> No
         assert led2.get_order("A") is not None, "order A is in neither SQLite nor the log"
 
 
-TORN_APPEND = textwrap.dedent(
+TORN_APPEND = CHILD_HEAD + textwrap.dedent(
     """
-    import os, resource, signal, sys
-    from pmbot.core.orders import LiveOrder, OrderStatus, Side
-    from pmbot.store.ledger import Ledger
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    path = sys.argv[1]
-    def pending(c):
-        return LiveOrder(c, "M", Side.BID, 5000, 100, 100, OrderStatus.PENDING,
-                         created_ns=1, updated_ns=1)
-    led = Ledger(path, run_id="r").open(exclusive=True)
-    led.start_run("r", 0, "kalshi")
     resource.setrlimit(resource.RLIMIT_FSIZE, (40, resource.RLIM_INFINITY))  # disk full
     try:
         led.log_orders([pending("A")])   # raises: A is never sent (correct)
