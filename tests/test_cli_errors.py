@@ -158,3 +158,28 @@ def test_a_backtest_window_that_ends_before_it_starts_is_refused(tmp_path, capsy
     cfg.write_text("[data]\nstart_s = 23000\nend_s = 22000\n")  # was an IndexError traceback
     assert main(["backtest", str(cfg)]) == 2
     assert "data.end_s" in capsys.readouterr().err
+
+
+def test_markets_honours_max_retries_like_the_other_venue_commands(tmp_path, caplog) -> None:
+    """Regression (review): `markets --max-retries N` was ignored (always the client's 5
+    retries, ~6 s against a dead venue); `cancel-all` and `reconcile` honoured it."""
+    import logging
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    kd = tmp_path / "keys"
+    kd.mkdir()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (kd / "private_key.pem").write_bytes(pem)
+    os.chmod(kd / "private_key.pem", 0o600)
+    (kd / "key_id").write_text("abc")
+    caplog.set_level(logging.DEBUG, logger="pmbot")
+    dead = "http://127.0.0.1:1/trade-api/v2"  # nothing listens: every call is refused
+    args = ["--rest-url", dead, "--key-dir", str(kd), "--max-retries", "0"]
+    assert main(["markets", *args]) == 1
+    assert not [r for r in caplog.records if "network error method" in r.getMessage()]

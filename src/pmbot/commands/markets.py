@@ -81,7 +81,7 @@ async def amain(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     s = settings_from_args(args, environ)
     on_sim = s.kalshi.env == "sim"
     series_list = args.series or ["KXINX", "KXINXU"]
-    async with open_venue(s, environ) as venue:
+    async with open_venue(s, environ, args.max_retries) as venue:
         vix = args.vix
         if args.index is not None:
             now_ns, level = time.time_ns(), float(args.index)

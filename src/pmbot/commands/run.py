@@ -41,7 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=["pmbot", "baseline"], help="strategy (default pmbot)")
     p.add_argument("--summary-json", help="write the end-of-run summary here as JSON")
     p.add_argument(
-        "--record", help="record the WS stream and index feed into this directory for replay"
+        "--record",
+        help="record the WS stream and index feed into this directory for replay (Kalshi)",
     )
     p.add_argument(
         "--no-dashboard", action="store_true", help="plain log output instead of the dashboard"
@@ -50,13 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--compare",
         action="store_true",
-        help="embedded simulator: run pmbot's strategy then the baseline with the same seed "
-        "(informed flow) and print PnL per contract, spread capture and markouts for both",
+        help="embedded Kalshi simulator: run pmbot's strategy then the baseline with the same "
+        "seed (informed flow) and print PnL per contract, spread capture and markouts for both",
     )
     p.add_argument(
         "--metrics-port",
         type=int,
-        help="serve Prometheus metrics on this port (enables [metrics]; 0 = any free port)",
+        help="serve Prometheus metrics on this port (enables [metrics]; 0 = any free port; Kalshi)",
     )
 
 
