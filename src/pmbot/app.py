@@ -41,7 +41,7 @@ from pmbot.core import events as ev
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
 from pmbot.core.money import fmt_count, fmt_money, fmt_price
-from pmbot.core.state import TradingState
+from pmbot.core.state import TradingState, respecified
 from pmbot.errors import AuthError, ConfigError, VenueError, VenueUnavailable
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
 from pmbot.feeds.factory import build_feed
@@ -170,6 +170,8 @@ class BotApp(RunShell):
                 self._reconnect = True
             elif isinstance(e, ev.MarketStatus) and e.result in ("yes", "no"):
                 self._settle(e)
+            elif isinstance(e, ev.MarketSpecChange):
+                self._respec(e)
             elif (
                 isinstance(e, ev.OrderGroupUpdate)
                 and om is not None
@@ -190,6 +192,37 @@ class BotApp(RunShell):
         if gate is not None:
             gate.kill_switch.trip(self.clock.now_ns(), f"venue: {code}")
         self._wake.set()
+
+    def _respec(self, e: ev.MarketSpecChange) -> None:
+        """The venue changed a market's grid or close time: every list of specs follows
+        (new lists, so the strategy's cached view of the event is rebuilt)."""
+        if not any(m.ticker == e.ticker for m in self.all_markets):
+            return
+
+        def swap(ms: list[MarketSpec]) -> list[MarketSpec]:
+            return [respecified(m, e) if m.ticker == e.ticker else m for m in ms]
+
+        self.all_markets = swap(self.all_markets)
+        if any(m.ticker == e.ticker for m in self.event_markets):
+            self.event_markets = swap(self.event_markets)
+            self.quotable = swap(self.quotable)
+            self._close_ns = max(m.close_ts_ns for m in self.event_markets)
+        spec = next(m for m in self.all_markets if m.ticker == e.ticker)
+        log.info(
+            "market terms changed %s",
+            kv(
+                ticker=e.ticker,
+                grid=""
+                if e.grid is None
+                else ",".join(
+                    f"{fmt_price(r.start)}-{fmt_price(r.end)}/{fmt_price(r.step)}"
+                    for r in spec.grid.ranges
+                ),
+                close=""
+                if e.close_ts_ns is None
+                else datetime.fromtimestamp(spec.close_ts_ns / 1e9, tz=UTC).isoformat(),
+            ),
+        )
 
     def _settle(self, e: ev.MarketStatus) -> None:
         """A determined market pays $1 per winning contract: close our position at once."""

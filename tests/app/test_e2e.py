@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pmbot.app import BotApp, RunOptions
-from pmbot.core.money import fmt_count, parse_count, parse_money
+from pmbot.core.money import ONE, PriceGrid, PriceRange, fmt_count, parse_count, parse_money
 from pmbot.errors import AuthError
 from pmbot.settings import Secrets, load_settings
 from pmbot.sim.flow import FlowConfig
@@ -396,5 +396,56 @@ async def test_a_second_bot_on_a_ledger_in_use_stops_before_touching_orders(
         assert any(isinstance(x, LedgerInUse) for x in errs), errs
         assert app.om is None  # stopped before reconciling, quoting or any cancel-all
         assert [o.order_id for o in sim.exchange.engine.resting(sim.key.user)] == [first.order_id]
+    finally:
+        await sim.stop()
+
+
+async def test_follows_a_new_price_grid_and_a_moved_close(tmp_path: Path) -> None:
+    """`market_lifecycle_v2` changes a live market's terms: on a finer grid
+    (`price_level_structure_updated`) the bot's book resyncs onto it and its quotes use the
+    new prices; an earlier close (`close_date_updated`) pulls the quotes before the new
+    close, not the old one."""
+    start = int(datetime(2026, 11, 24, 11, 30, tzinfo=ZoneInfo("America/New_York")).timestamp())
+    sim = KalshiSim(SimConfig(seed=11, speed=20.0, start_ns=start * 10**9, flow=FlowConfig()))
+    await sim.start()
+    first, nxt = "KXINXU-26NOV24H1200", "KXINXU-26NOV24H1300"
+    try:
+        app = _app(tmp_path, sim, 900, markets={"series": ["KXINXU"]})
+        run = asyncio.create_task(app.run())
+        await _until(lambda: app.event_ticker == first and app.loop_stats.count > 0, 60, "quotes")
+        tickers = [m.ticker for m in app.event_markets]
+        fine = PriceGrid([PriceRange(0, ONE, 10)])  # deci_cent: $0.001 steps
+        for t in tickers:
+            sim.set_price_levels(t, "deci_cent", fine)
+
+        def ours() -> list[object]:
+            return [o for o in sim.exchange.engine.resting(sim.key.user) if o.ticker in tickers]
+
+        await _until(
+            lambda: any(o.price % 100 for o in ours()),  # type: ignore[attr-defined]
+            60,
+            "a quote at a price only the new grid has",
+        )
+        quoted = {m.ticker for m in app.quotable}
+        assert all(app.state.markets[t].grid.ranges == fine.ranges for t in tickers)
+        await _until(lambda: all(app.state.book_fresh.get(t) for t in quoted), 30, "books")
+        assert all(app.state.books[t].grid.ranges == fine.ranges for t in quoted)
+
+        close_ns = sim.now_ns() + 60 * 10**9
+        for t in tickers:
+            sim.set_close(t, close_ns)
+        pull_at = close_ns - 5 * 10**9  # pull_before_close_s = 5
+        late: list[str] = []
+
+        def rolled() -> bool:
+            if sim.now_ns() >= pull_at:
+                late.extend(o.ticker for o in ours())  # type: ignore[attr-defined]
+            return app.event_ticker == nxt
+
+        await _until(rolled, 60, "the roll to the next event after the moved close")
+        app._on_signal(signal.SIGTERM)
+        await asyncio.wait_for(run, 60)
+        assert late == [], f"orders rested after the moved close's pull time: {sorted(set(late))}"
+        assert sim.exchange.engine.resting(sim.key.user) == []
     finally:
         await sim.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pmbot.core.book import Level
-from pmbot.core.money import Micros, Price, Qty
+from pmbot.core.money import Micros, Price, PriceGrid, Qty
 from pmbot.core.orders import OrderStatus, Side
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "FillConfirmed",
     "FillVoided",
     "IndexTick",
+    "MarketSpecChange",
     "MarketStatus",
     "OrderGroupUpdate",
     "OrderUpdate",
@@ -163,6 +164,17 @@ class MarketStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class MarketSpecChange:
+    """The venue changed a live market's terms: its price grid (a new set of valid prices)
+    or its close time. None leaves that term as it was."""
+
+    ticker: str
+    ts_ns: int
+    grid: PriceGrid | None = None
+    close_ts_ns: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExchangeStatus:
     ts_ns: int
     exchange_active: bool
@@ -201,6 +213,7 @@ Event = (
     | FillConfirmed
     | PositionSnapshot
     | MarketStatus
+    | MarketSpecChange
     | ExchangeStatus
     | ConnectionState
     | OrderGroupUpdate

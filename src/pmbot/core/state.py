@@ -8,6 +8,7 @@ a bare flag.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from pmbot.core import events as ev
@@ -191,6 +192,8 @@ class TradingState:
         elif isinstance(e, ev.MarketStatus):
             self.market_status[e.ticker] = e
             c.markets.add(e.ticker)
+        elif isinstance(e, ev.MarketSpecChange):
+            self._respec(e)
         elif isinstance(e, ev.ExchangeStatus):
             self.exchange_active, self.trading_active = e.exchange_active, e.trading_active
             c.health = True
@@ -201,6 +204,19 @@ class TradingState:
             pass  # venue positions are compared by reconciliation, never applied blindly
         elif isinstance(e, ev.OrderGroupUpdate):
             pass  # the order manager's business (a trip is the kill switch), not the books'
+
+    def _respec(self, e: ev.MarketSpecChange) -> None:
+        """New terms for a market we know: a new grid rebuilds its book, stale until the
+        venue's next snapshot (its levels were kept on the old grid)."""
+        spec = self.markets.get(e.ticker)
+        if spec is None:
+            return
+        new = self.markets[e.ticker] = respecified(spec, e)
+        self._changes.markets.add(e.ticker)
+        if new.grid.ranges != spec.grid.ranges and e.ticker in self.books:
+            self.books[e.ticker] = BinaryBook(new.grid, e.ticker)
+            self.book_fresh[e.ticker] = False
+            self._changes.stale.add(e.ticker)
 
     def _mark_stale(self, ticker: str, reason: str) -> None:
         if ticker in self.books:
@@ -327,3 +343,12 @@ class TradingState:
 
     def index_age_ns(self, now_ns: int) -> int | None:
         return None if self.index_level is None else now_ns - self.index_ts_ns
+
+
+def respecified(spec: MarketSpec, e: ev.MarketSpecChange) -> MarketSpec:
+    """The market's spec under the new terms of `e` (what it leaves None stays)."""
+    return dataclasses.replace(
+        spec,
+        grid=spec.grid if e.grid is None else e.grid,
+        close_ts_ns=spec.close_ts_ns if e.close_ts_ns is None else e.close_ts_ns,
+    )

@@ -78,7 +78,6 @@ class Exchange:
         self.markets: dict[str, SimMarket] = {}
         self.unsettled: dict[str, SimMarket] = {}  # markets not yet finalized (what ticks visit)
         self.events: dict[str, SimEvent] = {}
-        self.grid = PriceGrid.linear_cent()
         self.client_ids: dict[str, set[str]] = {}
         self.groups: dict[str, OrderGroup] = {}
         self.trading_paused = False
@@ -149,6 +148,18 @@ class Exchange:
         for t in done:
             del self.unsettled[t]
 
+    def set_price_levels(self, ticker: str, structure: str, grid: PriceGrid, ts_ns: int) -> None:
+        """A new set of valid prices for a market (`price_level_structure_updated`)."""
+        m = self.markets[ticker]
+        m.price_level_structure, m.grid, m.updated_ns = structure, grid, ts_ns
+        self.outbox.append(("lifecycle", ("price_level_structure_updated", m)))
+
+    def set_close(self, ticker: str, close_ns: int, ts_ns: int) -> None:
+        """A new close time for a market (`close_date_updated`): earlier closes sooner."""
+        m = self.markets[ticker]
+        m.close_ns, m.updated_ns = close_ns, ts_ns
+        self.outbox.append(("lifecycle", ("close_date_updated", m)))
+
     def set_paused(self, paused: bool, ts_ns: int) -> None:
         """Trading pause: creates/amends rejected, cancels allowed; cancel_order_on_pause honored."""
         self.trading_paused = paused
@@ -207,8 +218,8 @@ class Exchange:
         used = self.client_ids.setdefault(user, set())
         if client_order_id and client_order_id in used:
             raise err(409, "order_already_exists", "order already exists")
-        self._market_for_trade(ticker)
-        if not self.grid.valid_order_price(price):
+        m = self._market_for_trade(ticker)
+        if not m.grid.valid_order_price(price):
             raise err(400, "invalid_price", "invalid price")
         g = None
         if group_id is not None:
@@ -319,7 +330,7 @@ class Exchange:
             raise err(400, "order_ticker_mismatch", "order ticker mismatch")
         if o.side != side:
             raise err(400, "order_side_mismatch", "order side mismatch")
-        if not self.grid.valid_order_price(price):
+        if not self.markets[ticker].grid.valid_order_price(price):
             raise err(400, "invalid_price", "invalid price")
         if count <= o.filled:
             raise err(400, "invalid_order_size", "invalid order size")

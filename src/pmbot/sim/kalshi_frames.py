@@ -8,7 +8,7 @@ from pmbot.core.money import ONE, fmt_count, fmt_money, fmt_price
 from pmbot.sim.accounts import FillRecord, Position
 from pmbot.sim.engine import BookChange, Fill, Order
 from pmbot.sim.index import fmt_level
-from pmbot.sim.kalshi_wire import USER_ID, rfc3339
+from pmbot.sim.kalshi_wire import USER_ID, price_ranges, rfc3339
 from pmbot.sim.markets import SimEvent, SimMarket
 
 if TYPE_CHECKING:
@@ -196,8 +196,8 @@ def lifecycle_msg(ev: str, m: SimMarket) -> dict[str, Any]:
                 "exchange_index": 0,
                 "open_ts": m.open_ns // 1_000_000_000,
                 "close_ts": m.close_ns // 1_000_000_000,
-                "price_level_structure": "linear_cent",
-                "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
+                "price_level_structure": m.price_level_structure,
+                "price_ranges": price_ranges(m),
                 "additional_metadata": {
                     "name": m.title,
                     "title": m.title,
@@ -225,4 +225,10 @@ def lifecycle_msg(ev: str, m: SimMarket) -> dict[str, Any]:
         )
     elif ev == "settled":
         msg["settled_ts"] = m.settled_ns // 1_000_000_000
+    elif ev == "close_date_updated":
+        msg["open_ts"] = m.open_ns // 1_000_000_000
+        msg["close_ts"] = m.close_ns // 1_000_000_000
+    elif ev == "price_level_structure_updated":
+        msg["price_level_structure"] = m.price_level_structure
+        msg["price_ranges"] = price_ranges(m)
     return msg

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from pmbot.clock import Clock, LiveClock, ManualClock, ScaledClock
-from pmbot.core.money import parse_money
+from pmbot.core.money import PriceGrid, parse_money
 from pmbot.sim.exchange import Exchange
 from pmbot.sim.faults import Faults
 from pmbot.sim.flow import Flow, FlowConfig
@@ -204,6 +204,16 @@ class KalshiSim:
             await self.step(step_s)
             waited += step_s
         return True
+
+    def set_price_levels(self, ticker: str, structure: str, grid: PriceGrid) -> None:
+        """Change a market's valid prices now (`price_level_structure_updated` goes out)."""
+        self.exchange.set_price_levels(ticker, structure, grid, self.clock.now_ns())
+        self.hub.dispatch(self.exchange.drain(), self.clock.now_ns())
+
+    def set_close(self, ticker: str, close_ns: int) -> None:
+        """Move a market's close time now (`close_date_updated` goes out)."""
+        self.exchange.set_close(ticker, close_ns, self.clock.now_ns())
+        self.hub.dispatch(self.exchange.drain(), self.clock.now_ns())
 
     def set_paused(self, paused: bool) -> None:
         self.faults.trading_paused = paused

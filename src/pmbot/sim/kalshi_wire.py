@@ -28,6 +28,7 @@ __all__ = [
     "market_json",
     "order_json",
     "position_json",
+    "price_ranges",
     "rfc3339",
     "series_json",
     "settlement_json",
@@ -46,6 +47,14 @@ FILTER_TO_STATUS = {
     "closed": {"closed", "determined", "disputed", "amended"},
     "settled": {"finalized"},
 }
+
+
+def price_ranges(m: SimMarket) -> list[dict[str, str]]:
+    """The market's grid as `price_ranges` (dollar strings, keys as Kalshi orders them)."""
+    return [
+        {"end": fmt_price(r.end), "start": fmt_price(r.start), "step": fmt_price(r.step)}
+        for r in m.grid.ranges
+    ]
 
 
 def dumps_rest(obj: Any) -> bytes:
@@ -111,8 +120,8 @@ def market_json(m: SimMarket, book: Book | None) -> dict[str, Any]:
         "previous_price_dollars": "0.0000",
         "previous_yes_ask_dollars": "0.0000",
         "previous_yes_bid_dollars": "0.0000",
-        "price_level_structure": "linear_cent",
-        "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}],
+        "price_level_structure": m.price_level_structure,
+        "price_ranges": price_ranges(m),
         "result": m.result,
         "rules_primary": m.rules_primary,
         "rules_secondary": "The underlying is the S&P 500 index value published by the Source Agency (Kalshi) "

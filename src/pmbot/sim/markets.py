@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from pmbot.core.market import FeeSchedule, FeeType, StrikeType, strike_wins
+from pmbot.core.money import PriceGrid
 from pmbot.sim.index import ET, SCALE, close_hour, et_ns, is_trading_day
 
 __all__ = ["SERIES", "SimEvent", "SimMarket", "SimSeries", "build_day", "yes_wins"]
@@ -69,6 +70,9 @@ class SimMarket:
     volume_24h: int = 0
     open_interest: int = 0
     paused: bool = False
+    # the market's valid prices (protocol §5.1): a label and its `price_ranges`
+    price_level_structure: str = "linear_cent"
+    grid: PriceGrid = field(default_factory=PriceGrid.linear_cent)
 
 
 @dataclass(slots=True)

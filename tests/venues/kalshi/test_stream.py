@@ -590,3 +590,62 @@ def test_a_refused_or_unanswered_subscribe_is_not_forgotten(case: str) -> None:
         r.s.tick(r.now)
     assert r.s.reconnect_reason is not None and channel in r.s.reconnect_reason
     assert not [c for c in r.sent() if c["cmd"] == "subscribe"]  # the healthy one left alone
+
+
+@pytest.mark.parametrize("direct", [False, True])
+def test_a_new_price_grid_rebuilds_the_book_from_a_fresh_snapshot(direct: bool) -> None:
+    """`price_level_structure_updated`: the spec and the book move to the new grid and the
+    book resyncs; sub-cent levels then apply (on the old grid every one was refused)."""
+    r = _fresh_rig(direct=direct)
+    r.sent()
+    r.feed(
+        {
+            "type": "market_lifecycle_v2",
+            "sid": 5,
+            "msg": {
+                "market_ticker": T,
+                "event_type": "price_level_structure_updated",
+                "price_level_structure": "deci_cent",
+                "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}],
+            },
+        }
+    )
+    change = [e for e in r.events if isinstance(e, ev.MarketSpecChange)]
+    assert len(change) == 1 and change[0].grid is not None and change[0].close_ts_ns is None
+    assert r.state.markets[T].grid.ranges == change[0].grid.ranges
+    assert r.state.books[T].grid.ranges == change[0].grid.ranges
+    assert not r.state.book_fresh[T] and T in r.stale()
+    assert r.sent() == [
+        {
+            "id": 2,
+            "cmd": "update_subscription",
+            "params": {"sids": [7], "action": "get_snapshot", "market_tickers": [T]},
+        }
+    ]
+    r.feed(snap(7, 2, T, [["0.4730", "3.00"]], [["0.5210", "2.00"]]))
+    r.feed(delta(7, 3, T, "yes", "0.4750", "1.00"))
+    assert r.state.book_fresh[T] and r.s.stats.bad_frames == 0
+    assert r.state.books[T].depth(True) == [(4750, 100), (4730, 300)]
+
+
+def test_a_moved_close_reaches_the_spec_without_a_resync() -> None:
+    r = _fresh_rig()
+    r.sent()
+
+    def close(ts: int) -> dict[str, Any]:
+        return {
+            "type": "market_lifecycle_v2",
+            "sid": 5,
+            "msg": {
+                "market_ticker": T,
+                "event_type": "close_date_updated",
+                "open_ts": 1,
+                "close_ts": ts,
+            },
+        }
+
+    r.feed(close(1_800_000_000))
+    assert r.state.markets[T].close_ts_ns == 1_800_000_000 * S
+    assert r.state.book_fresh[T] and r.sent() == []
+    r.feed(close(0))  # nonsense: counted and logged, the spec keeps its close
+    assert r.s.stats.bad_frames == 1 and r.state.markets[T].close_ts_ns == 1_800_000_000 * S

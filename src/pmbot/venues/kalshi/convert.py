@@ -36,6 +36,7 @@ __all__ = [
     "rest_book_snapshot",
     "rfc3339_ns",
     "side_of",
+    "spec_change",
 ]
 
 
@@ -350,6 +351,19 @@ def market_status(msg: w.LifecycleMsg, ts_ns: int) -> ev.MarketStatus | None:
         else _price(msg.settlement_value, "lifecycle.settlement_value")
     )
     return ev.MarketStatus(msg.market_ticker, status, ts_ns, msg.result or None, sv)
+
+
+def spec_change(msg: w.LifecycleMsg, ts_ns: int) -> ev.MarketSpecChange | None:
+    """`price_level_structure_updated` (new `price_ranges`) or `close_date_updated` (new
+    `close_ts`, seconds) -> MarketSpecChange; None for every other lifecycle event."""
+    et = msg.event_type
+    if et == "price_level_structure_updated" and msg.price_ranges:
+        return ev.MarketSpecChange(msg.market_ticker, ts_ns, grid=price_grid(msg.price_ranges))
+    if et == "close_date_updated" and msg.close_ts is not None:
+        if msg.close_ts <= 0:
+            raise ProtocolViolation(f"kalshi lifecycle close_ts: {msg.close_ts}")
+        return ev.MarketSpecChange(msg.market_ticker, ts_ns, close_ts_ns=msg.close_ts * 10**9)
+    return None
 
 
 def exchange_status(s: w.ExchangeStatus, ts_ns: int) -> ev.ExchangeStatus:

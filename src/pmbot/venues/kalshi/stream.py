@@ -441,6 +441,7 @@ class KalshiStream:
             self._emit(lambda: convert.position_snapshot(frame.msg, now_ns))
         elif isinstance(frame, w.MarketLifecycleFrame):
             self._emit(lambda: convert.market_status(frame.msg, now_ns))
+            self._on_spec_change(frame.msg, now_ns)
         elif isinstance(frame, w.OrderGroupFrame):
             sub = self._subs.get(frame.sid)
             # a gap resubscribes the channel; a trip it hid still shows as the group's
@@ -464,6 +465,27 @@ class KalshiStream:
             sub = self._subs.get(sid) if sid is not None else None
             if sub is not None and seq is not None:
                 self._seq_ok(sub, seq, now_ns)
+
+    def _on_spec_change(self, msg: w.LifecycleMsg, now_ns: int) -> None:
+        """A new price grid or close time reaches the sink; a book on the old grid is
+        resynced: the state rebuilds it on the new grid and it fills from a fresh snapshot
+        (deltas at prices only the new grid has were refused, over and over)."""
+        try:
+            e = convert.spec_change(msg, now_ns)
+        except ProtocolViolation as err:
+            self.stats.bad_frames += 1
+            log.warning("kalshi ws unconvertible frame error=%s", err)
+            return
+        if e is None:
+            return
+        log.info("kalshi market terms changed ticker=%s event=%s", e.ticker, msg.event_type)
+        self.sink(e)
+        if e.grid is None:
+            return
+        self._ticks.pop(e.ticker, None)  # the tick caches index the old grid
+        for sub in list(self._subs.values()):
+            if sub.channel == BOOK and e.ticker in sub.tickers:
+                self._start_resync(sub, now_ns, "price levels changed")
 
     def _emit(self, make: Callable[[], ev.Event | None]) -> None:
         try:
