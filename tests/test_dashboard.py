@@ -68,3 +68,24 @@ def test_no_index_label_for_venues_without_an_index() -> None:
     c.print(render(v))
     out = c.export_text()
     assert "S&P" not in out and "voided 1 confirmed 9" in out and "vol voided" not in out
+
+
+def test_a_polymarket_condition_id_is_shortened() -> None:
+    cid = "0x" + "1a2b" + "0" * 56 + "9f3e"
+    v = DashboardView(
+        now_ns=1_795_000_000_000_000_000,
+        venue="polymarket-sim",
+        event_ticker="1 market",
+        index_level=None,
+        index_age_s=None,
+        vol_label="",
+        risk_state="ACTIVE",
+        risk_reason="",
+        index_label="",
+        rows=[MarketRow(cid, "tick 0.01", 0.5, 4900, 5100, None, None, 0)],
+    )
+    c = Console(record=True, width=100)
+    c.print(render(v))
+    out = c.export_text()
+    assert "0x1a2b…9f3e" in out and cid not in out and "tick 0.01" in out
+    assert ".4900" in out and ".5100" in out  # the prices still fit beside it

@@ -15,9 +15,10 @@ import contextlib
 import logging
 import random
 from collections.abc import Coroutine
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pmbot.core.money import fmt_money
+from pmbot.core.money import ONE, fmt_money
 from pmbot.core.orders import OrderStatus
 from pmbot.dashboard import DashboardView, MarketRow
 from pmbot.errors import ConfigError, VenueError
@@ -199,7 +200,7 @@ def dashboard_view(app: PolyBotApp) -> DashboardView:
         rows.append(
             MarketRow(
                 m.ticker,
-                m.ticker[:10],
+                f"tick {Decimal(m.grid.ranges[0].step) / ONE}",
                 None if f is None else f.fair.get(m.ticker),
                 None if b is None else b.yes_bid_price(),
                 None if b is None else b.yes_ask_price(),

@@ -64,6 +64,13 @@ def _usd(m: Micros) -> str:
     return f"{m / 1e6:+,.4f}"
 
 
+def _short_key(ticker: str) -> str:
+    """A Kalshi ticker's last part (B6612); a 66-character Polymarket condition id as
+    0x1a2b…9f3e (in full it took the table's width)."""
+    key = ticker.rsplit("-", 1)[-1]
+    return f"{key[:6]}…{key[-4:]}" if len(key) > 16 else key
+
+
 def render(v: DashboardView) -> Group:
     ts = datetime.fromtimestamp(v.now_ns / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     lvl = "-" if v.index_level is None else f"{v.index_level:,.2f}"
@@ -102,7 +109,7 @@ def render(v: DashboardView) -> Group:
         fair = "-" if r.fair is None else f"{r.fair:.3f}"
         pos = fmt_count(r.position)
         t.add_row(
-            r.ticker.rsplit("-", 1)[-1],
+            _short_key(r.ticker),
             r.label,
             fair,
             _px(r.bid),

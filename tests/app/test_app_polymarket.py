@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from pmbot.app import RunOptions
 from pmbot.app_polymarket import PolyBotApp
+from pmbot.app_polymarket_parts import dashboard_view
 from pmbot.core.money import ONE
 from pmbot.core.orders import OrderStatus, Side
 from pmbot.core.state import TradingState
+from pmbot.dashboard import render
 from pmbot.settings import Secrets, load_settings
 from pmbot.store.ledger import Ledger
 
@@ -77,6 +80,13 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(
     sim, house = app.sim, app.house
     me = app.venue.http.creds.api_key
     assert {o.market for o in sim.engine.live(me)} == set(sim.markets)
+    # the dashboard names each market by a short id and its tick, with both our quotes
+    c = Console(record=True, width=120)
+    c.print(render(dashboard_view(app)))
+    screen = c.export_text()
+    for cid in sim.markets:
+        assert f"{cid[:6]}…{cid[-4:]}" in screen and cid not in screen
+    assert screen.count("tick 0.01") == len(sim.markets)
 
     def alone_at_top(side: Side):
         """One of our resting orders that is the whole best level on the venue (a taker

@@ -40,10 +40,35 @@ def test_calibrate_beats_both_baselines_on_arch_data(capsys: pytest.CaptureFixtu
     rows = {r["model"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert set(rows) >= {"recommended", "climatology", "raw_vix"}
     rec = rows["recommended"]
-    assert set(rec) == {"model", "log_loss", "brier", "pit_tail_share", "pit_iqr_share", "n_events"}
+    assert set(rec) == {
+        "model",
+        "log_loss",
+        "brier",
+        "pit_tail_share",
+        "pit_iqr_share",
+        "n_events",
+        "first",
+        "last",
+    }
+    assert rec["first"] >= "2014-01-06" and rec["last"] <= "2018-12-31"
     assert rec["n_events"] > 1200
     assert rec["log_loss"] <= 1.78
     assert rec["log_loss"] < rows["climatology"]["log_loss"] - 0.1
     assert rec["log_loss"] < rows["raw_vix"]["log_loss"] - 0.1
     assert abs(rec["pit_tail_share"] - 0.10) <= 0.02
     assert abs(rec["pit_iqr_share"] - 0.50) <= 0.04
+
+
+def test_calibrate_prints_the_dates_it_scored_not_those_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--end` past the data: the header names the last event scored (it echoed the flag)."""
+    pytest.importorskip("arch")
+    from pmbot.commands import calibrate
+
+    p = argparse.ArgumentParser()
+    calibrate.add_arguments(p)
+    assert calibrate.main(p.parse_args(["--start", "2018-06-01", "--end", "2031-01-01"])) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    first, last = head.rsplit(" ", 1)[1].split("..")
+    assert first >= "2018-06-01" and last <= "2018-12-31" and "2031" not in head, head

@@ -18,6 +18,7 @@ The arch package (a dev dependency) ships the data: arch.data.sp500 and arch.dat
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -118,7 +119,9 @@ def evaluate(
     past = np.stack([r_all[i - clim_window : i] for i in idx])
     add("climatology", *climatology_forecast(past, le, lo))
     add("raw_vix", *parametric_forecast(Shape.normal().cdf, s_raw, le, lo))
-    return out
+    # the events scored, not the range asked for (which may run past the data)
+    first, last = str(ev.index.min().date()), str(ev.index.max().date())
+    return [dataclasses.replace(s, first=first, last=last) for s in out]
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -146,7 +149,8 @@ def main(args: argparse.Namespace) -> int:
         for s in scores:
             print(json.dumps(s.as_dict()))
         return 0
-    print(f"open->close daily ladders, {scores[0].n_events} events {args.start}..{args.end}")
+    s0 = scores[0]
+    print(f"open->close daily ladders, {s0.n_events} events {s0.first}..{s0.last}")
     print(f"{'model':<14} {'log_loss':>9} {'brier':>8} {'pit_tail':>9} {'pit_iqr':>8}")
     for s in scores:
         print(

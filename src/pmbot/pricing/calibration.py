@@ -38,6 +38,8 @@ class Score:
     pit_tail_share: float
     pit_iqr_share: float
     n_events: int
+    first: str = ""  # the first and last event date scored (YYYY-MM-DD)
+    last: str = ""
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
