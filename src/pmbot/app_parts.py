@@ -295,7 +295,13 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
         resting={t: tuple(v) for t, v in resting.items()},
         book_ts_ns=book_ts,
         resyncing=frozenset(resyncing),
-        index_ts_ns=st.index_ts_ns if st.index_level is not None else None,
+        # the feed's own watchdog (our clock, `feed.stale_after_s`) halts too: the tick's
+        # timestamp is its source's, on another clock
+        index_ts_ns=(
+            st.index_ts_ns
+            if st.index_level is not None and not any(st.feed_stale.values())
+            else None
+        ),
         trading_active=st.trading_active and st.exchange_active,
         reference_ts_ns=view.reference_ts_ns,
         event_cost=event_cost,

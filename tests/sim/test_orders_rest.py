@@ -386,3 +386,38 @@ async def test_a_covered_ask_holds_no_cash_for_later_orders(sim_factory: Any) ->
         assert st == 201, b
     finally:
         await c.close()
+
+
+async def test_an_amend_is_paid_for_like_a_create(sim_factory: Any) -> None:
+    """An amend that holds more than the order did needs the cash, as a create does (it was
+    accepted at any size); one that holds less always passes; a covered ask stays free."""
+    sim, c, t = await setup(sim_factory, balance="10.0000")
+    try:
+        st, o, _ = await c.request(
+            "POST", "/portfolio/events/orders", order(t, "bid", "0.0100", "1.00")
+        )
+        assert st == 201, o
+        path = f"/portfolio/events/orders/{o['order_id']}/amend"
+        big = {"ticker": t, "side": "bid", "price": "0.5000", "count": "1000.00"}
+        st, b, _ = await c.request("POST", path, big)
+        assert st == 400 and b["error"]["code"] == "insufficient_balance", b
+        fits = {**big, "count": "19.00"}  # $9.50 of the $10
+        st, b, _ = await c.request("POST", path, fits)
+        assert st == 200, b
+        st, b, _ = await c.request("POST", path, {**big, "count": "18.00"})
+        assert st == 200, b  # holds less: always passes
+        # YES held covers an ask: amending it up to what is held needs no cash
+        mm(sim, t, "ask", 5000, 2000)
+        await c.request("POST", "/portfolio/events/orders", order(t, "bid", "0.5000", "1.00", IOC))
+        st, a, _ = await c.request(
+            "POST", "/portfolio/events/orders", order(t, "ask", "0.9000", "1.00")
+        )
+        assert st == 201, a
+        st, b, _ = await c.request(
+            "POST",
+            f"/portfolio/events/orders/{a['order_id']}/amend",
+            {"ticker": t, "side": "ask", "price": "0.8000", "count": "1.00"},
+        )
+        assert st == 200, b
+    finally:
+        await c.close()

@@ -244,12 +244,7 @@ class Exchange:
             q = pos.qty if pos else 0
             held = max(0, q) if side == "ask" else max(0, -q)
             if held:
-                offered = sum(
-                    o.remaining
-                    for o in self.engine.resting(user)
-                    if o.ticker == ticker and o.side == side
-                )
-                held = max(0, held - offered)
+                held = max(0, held - self._offered(user, ticker, side))
             cost = (price if side == "bid" else ONE - price) * max(0, count - held)
             if cost > self._free_cash(user):
                 raise err(400, "insufficient_balance", "insufficient balance")
@@ -334,6 +329,18 @@ class Exchange:
             raise err(400, "invalid_price", "invalid price")
         if count <= o.filled:
             raise err(400, "invalid_order_size", "invalid order size")
+        if user not in self.unlimited:
+            # the amended order must be paid for as a new one would be, its own hold released
+            # (netted like `create`); an amend that holds no more than before always passes
+            free_now, free = self._free_cash(user), self._free_cash(user, skip=order_id)
+            pos = self.ledger.accounts[user].positions.get(ticker)
+            q = pos.qty if pos else 0
+            cover = max(0, q) if side == "ask" else max(0, -q)
+            cover = max(0, cover - self._offered(user, ticker, side, skip=order_id))
+            leg = price if side == "bid" else ONE - price
+            cost = leg * max(0, count - o.filled - cover)
+            if cost > free - free_now and cost > free:
+                raise err(400, "insufficient_balance", "insufficient balance")
         if updated_client_order_id:
             used = self.client_ids.setdefault(user, set())
             if updated_client_order_id in used:
@@ -346,13 +353,23 @@ class Exchange:
         self.flush(ts_ns)
         return o, o.filled - filled_before
 
-    def _free_cash(self, user: str) -> Micros:
-        """Cash less what resting orders hold, netted like `create` (§3.8): the part of an
-        ask covered by held YES (of a bid, by held NO) holds nothing."""
+    def _offered(self, user: str, ticker: str, side: str, skip: str = "") -> Qty:
+        """What our resting orders on one side of a market offer (less the `skip` order)."""
+        return sum(
+            o.remaining
+            for o in self.engine.resting(user)
+            if o.ticker == ticker and o.side == side and o.order_id != skip
+        )
+
+    def _free_cash(self, user: str, skip: str = "") -> Micros:
+        """Cash less what resting orders hold (all but `skip`), netted like `create` (§3.8):
+        the part of an ask covered by held YES (of a bid, by held NO) holds nothing."""
         a = self.ledger.accounts[user]
         cover: dict[tuple[str, str], Qty] = {}
         held: Micros = 0
         for o in self.engine.resting(user):
+            if o.order_id == skip:
+                continue
             k = (o.ticker, o.side)
             c = cover.get(k)
             if c is None:

@@ -322,8 +322,10 @@ def market_spec(m: w.Market, fees: FeeSchedule, series_ticker: str = "") -> Mark
     )
 
 
+# `created` sets no status: the market opens at its open_ts without a frame (protocol §4.4,
+# "implicit transitions emit nothing"), so an 'initialized' kept from it never cleared and
+# the market stayed "not trading" for the rest of the run
 _LIFECYCLE_STATUS = {
-    "created": "initialized",
     "activated": "active",
     "determined": "determined",
     "settled": "finalized",
