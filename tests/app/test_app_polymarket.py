@@ -171,6 +171,16 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(
         for m in fills
     ), fills[:2]
     assert all(f" ticker={bid.ticker} " in m for m in fills if bid.ticker[:12] in m)
+    # ... and every order written: each one the venue took is named on a "created" line
+    # (a quote created and cancelled without a fill left no trace), each cancel too
+    msgs = [r.getMessage() for r in caplog.records]
+    created = " ".join(m for m in msgs if m.startswith("polymarket order created "))
+    placed = {o.client_order_id: o.order_id for o in app.state.orders.values() if o.order_id}
+    assert placed and all(f"order_id={oid} " in created for oid in placed.values())
+    cancels = [m for m in msgs if m.startswith("polymarket order canceled ")]
+    assert cancels and all(
+        re.search(r"order_id=0x[0-9a-f]+ client_order_id=\S+", m) for m in cancels
+    )
 
     # the ledger: the FAILED trade is rolled back (kept only as voided), positions match
     with Ledger(app.ledger_path) as led:

@@ -278,10 +278,11 @@ class PolyHttp:
     async def cancel_orders(self, ids: Sequence[str]) -> w.PolyCancelResponse:
         canceled: list[str] = []
         refused: dict[str, str] = {}
-        for i in range(0, len(ids), rest.MAX_CANCEL):
-            r = await self._get(
-                Req.cancel_orders(ids[i : i + rest.MAX_CANCEL]), w.PolyCancelResponse
-            )
+        # chunks the venue takes (1000 ids) and our own cancel bucket can pay at once (its
+        # burst: a larger call was refused here before a byte was sent)
+        n = max(1, min(rest.MAX_CANCEL, int(self.buckets["cancel"].burst)))
+        for i in range(0, len(ids), n):
+            r = await self._get(Req.cancel_orders(ids[i : i + n]), w.PolyCancelResponse)
             canceled += r.canceled or []
             refused.update(r.not_canceled or {})
         return w.PolyCancelResponse(canceled=canceled, not_canceled=refused)

@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from pmbot.core.events import Fill, OrderUpdate, PositionSnapshot
-from pmbot.core.money import Micros, Qty
+from pmbot.core.money import Micros, Qty, fmt_count, fmt_price
 from pmbot.core.orders import OrderStatus
 from pmbot.core.requests import (
     AmendOrder,
@@ -42,6 +42,7 @@ from pmbot.core.requests import (
 from pmbot.errors import NotFound, OrderRejected, ProtocolViolation, VenueError
 from pmbot.venues.polymarket import rest
 from pmbot.venues.polymarket import wire as w
+from pmbot.venues.polymarket.convert import parse_qty
 from pmbot.venues.polymarket.signing import BuiltOrder
 from pmbot.venues.polymarket.venue import PolymarketVenue, open_order_update
 
@@ -130,12 +131,21 @@ class PolymarketPort:
         filled: Qty | None = None
         remaining: Qty | None = None
         if st == "matched" and self._type(r) in ("FAK", "FOK"):
-            # traded on arrival and nothing rests (the fills tell how much traded)
-            filled, remaining = r.qty, 0
+            # traded on arrival and nothing rests; a FAK may have traded only in part: the
+            # shares moved are what a BUY takes (a SELL makes); unknown when "" (the fills
+            # tell how much traded)
+            took = (resp.takingAmount if o.wire.get("side") == "BUY" else resp.makingAmount) or ""
+            filled, remaining = (parse_qty(took) if took else None), 0
             self._over.add(oid)
         # "matched" for a GTC/GTD order (never a post-only one): traded on arrival, perhaps
         # in part, the rest resting; left unknown here, the user channel and the
         # reconciliation tell what rests (taking it as done would leave a remainder untracked)
+        log.info(
+            "polymarket order created ticker=%s side=%s price=%s count=%s order_id=%s "
+            "client_order_id=%s status=%s",
+            r.ticker, r.side.value, fmt_price(r.price), fmt_count(r.qty), oid,
+            r.client_order_id, st or "-",
+        )  # fmt: skip
         return OrderAck(oid, r.client_order_id, self._now(), filled, remaining)
 
     async def create_order(self, req: CreateOrder) -> OrderAck:
@@ -169,6 +179,11 @@ class PolymarketPort:
     def _cancel_result(self, r: CancelOrder, resp: w.PolyCancelResponse) -> CancelAck | VenueError:
         if r.order_id in (resp.canceled or []):
             self._over.add(r.order_id)
+            log.info(
+                "polymarket order canceled order_id=%s client_order_id=%s",
+                r.order_id,
+                r.client_order_id,
+            )
             return CancelAck(r.order_id, 0, self._now(), r.client_order_id)
         why = (resp.not_canceled or {}).get(r.order_id, "no answer for this order")
         return NotFound(why, code="not_found")  # matched, already canceled, or unknown

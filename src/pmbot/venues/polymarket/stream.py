@@ -205,8 +205,10 @@ class MarketStream:
     def _tick(self, t: w.PolyTickSizeChange) -> None:
         hit = self.tokens.get(t.asset_id)
         if hit is not None:
-            self._retick(hit[0].condition_id, t.new_tick_size)
-            self.tick_changes.append((t.asset_id, t.new_tick_size))
+            m = hit[0]
+            self._retick(m.condition_id, t.new_tick_size)
+            # the tick is the market's: both tokens sign on it (as a snapshot's does)
+            self.tick_changes += [(m.yes_token, t.new_tick_size), (m.no_token, t.new_tick_size)]
 
     def _retick(self, cid: str, tick: str) -> None:
         """Record the new tick; move the book onto a finer grid when the old one cannot hold it."""
