@@ -62,6 +62,7 @@ _CREATE_MAX_AGE_S = 0.25  # wall seconds
 _FAIR_MAX_AGE_NS = 250_000_000  # market time
 _DASHBOARD_PERIOD_S = 0.5
 _MAX_SYNCS_IN_FLIGHT = 4  # decisions whose calls may be in flight at once
+_PAUSE_POLL_S = 5.0  # real seconds between exchange-status reads during a trading pause
 _RESELECT_NS = 30_000_000_000  # market time between re-selections of the markets to quote
 # Loop turns the quote loop yields after starting a decision's send. 3.12+: the send starts
 # eagerly and every call is written in the decision's step; one turn still lets the other
@@ -192,6 +193,28 @@ class BotApp(RunShell):
         if gate is not None:
             gate.kill_switch.trip(self.clock.now_ns(), f"venue: {code}")
         self._wake.set()
+
+    def _on_paused(self) -> None:
+        """The venue refused an order for its trading pause: halt quoting (the gate's
+        `trading_paused` pulls the quotes; cancels are still taken) and ask the venue for its
+        status until it trades again. Before, every decision was refused all pause long."""
+        if not self.state.trading_active:
+            return
+        log.warning("venue trading paused: quoting halted until it resumes")
+        self.sink(ev.ExchangeStatus(self.clock.now_ns(), self.state.exchange_active, False))
+        if self._pause_poll is None or self._pause_poll.done():
+            self._pause_poll = start_now(self._poll_pause(), name="pause-poll")
+
+    async def _poll_pause(self) -> None:
+        while not self.state.trading_active and self.venue is not None:
+            await asyncio.sleep(_PAUSE_POLL_S)
+            try:
+                await self.venue.exchange_status()  # its ExchangeStatus reaches the sink
+            except VenueError as e:
+                log.warning("exchange status unavailable %s", kv(error=e))
+        log.info("venue trading resumed")
+
+    _pause_poll: asyncio.Task[None] | None = None
 
     def _respec(self, e: ev.MarketSpecChange) -> None:
         """The venue changed a market's grid or close time: every list of specs follows
@@ -386,6 +409,8 @@ class BotApp(RunShell):
             await self._decide()
         finally:
             # the sends run outside the TaskGroup (they start eagerly): they end with the loop
+            if self._pause_poll is not None:
+                self._pause_poll.cancel()
             for t in list(self._syncs):
                 t.cancel()
             if self._syncs:
@@ -628,6 +653,7 @@ class BotApp(RunShell):
                     order_group_limit=int(self.s.risk.order_group_contracts * 100),
                 ),
                 on_risk=self._on_risk,
+                on_paused=self._on_paused,
             )
             self._model = fair_model(self.s, self.clock.now_ns(), self.sim or self._sim_vol)
             on_sim = self.s.kalshi.env == "sim"

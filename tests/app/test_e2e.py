@@ -449,3 +449,35 @@ async def test_follows_a_new_price_grid_and_a_moved_close(tmp_path: Path) -> Non
         assert sim.exchange.engine.resting(sim.key.user) == []
     finally:
         await sim.stop()
+
+
+async def test_a_trading_pause_halts_quoting_until_the_venue_trades_again(tmp_path: Path) -> None:
+    """The venue's trading pause (Thursday maintenance: cancels only): the first refused
+    order halts quoting, the quotes are pulled, and quoting resumes once the exchange status
+    says it trades again. Every decision was refused all pause long before (60 rejects in
+    two simulated minutes) while stale quotes sat on the book."""
+    sim = KalshiSim(SimConfig(seed=5, speed=20.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    try:
+        app = _app(tmp_path, sim, 900)
+        run = asyncio.create_task(app.run())
+        await _until(
+            lambda: app.om is not None and bool(sim.exchange.engine.resting(sim.key.user)),
+            60,
+            "quotes",
+        )
+        sim.set_paused(True)
+        t0 = sim.now_ns()
+        await _until(lambda: sim.now_ns() - t0 > 120 * 10**9, 60, "two paused minutes")
+        assert app.om is not None
+        assert app.om.stats.rejects.get("trading_paused", 0) <= 2, dict(app.om.stats.rejects)
+        assert sim.exchange.engine.resting(sim.key.user) == []  # pulled: cancels are taken
+        assert not app.state.trading_active
+        sim.set_paused(False)
+        await _until(lambda: bool(sim.exchange.engine.resting(sim.key.user)), 30, "quotes again")
+        assert app.state.trading_active
+        app._on_signal(signal.SIGTERM)
+        await asyncio.wait_for(run, 60)
+        assert sim.exchange.engine.resting(sim.key.user) == []
+    finally:
+        await sim.stop()

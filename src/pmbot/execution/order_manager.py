@@ -5,7 +5,8 @@ The async shell around the pure planner and reconciler. It owns no parsing and n
   client_order_ids before any request leaves), send all calls concurrently, and settle each
   order from the answer. Orders with a call in flight stay frozen for the planner.
 * Rejects by class/code: post-only cross -> rejected, requoted on the next tick (a fresh id);
-  insufficient balance -> `on_risk`; 429 -> nothing changed, pause sending for a while;
+  insufficient balance -> `on_risk`; the venue's trading pause -> `on_paused` (the caller
+  halts quoting until the venue trades again); 429 -> nothing changed, pause sending for a while;
   market_closed on cancel/amend/decrease -> the order is dead (nothing trades after close);
   timeout / 5xx / 404 on cancel-amend-decrease -> UNKNOWN, settled by reconciliation.
 * Fills (stream or backfill) are deduplicated by (trade_id, order_id) in the ledger.
@@ -52,6 +53,7 @@ class OrderManager(Settler):
         config: OrderManagerConfig | None = None,
         new_id: Callable[[], str] | None = None,
         on_risk: Callable[[str, str], None] | None = None,
+        on_paused: Callable[[], None] | None = None,
         run_id: str | None = None,
     ) -> None:
         self.venue = venue
@@ -61,6 +63,7 @@ class OrderManager(Settler):
         self.config = config or OrderManagerConfig()
         self.new_id = new_id or (lambda: str(uuid.uuid4()))
         self.on_risk = on_risk
+        self.on_paused = on_paused
         self.run_id = run_id or str(uuid.uuid4())
         self.stats = ExecStats()
         self.reconciled = False

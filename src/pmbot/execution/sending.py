@@ -47,6 +47,7 @@ POST_ONLY_CROSS = "post_only_cross"
 INSUFFICIENT_BALANCE = "insufficient_balance"
 ALREADY_EXISTS = "order_already_exists"
 MARKET_CLOSED = "market_closed"
+TRADING_PAUSED = "trading_paused"  # the venue's trading pause: nothing is created or amended
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ class Sender:
     new_id: Callable[[], str]
     run_id: str
     on_risk: Callable[[str, str], None] | None
+    on_paused: Callable[[], None] | None
     stats: ExecStats
     reconciled: bool
     halted: bool
@@ -492,6 +494,8 @@ class Sender:
                 self.stats.requote = True
             elif code == INSUFFICIENT_BALANCE and self.on_risk is not None:
                 self.on_risk(INSUFFICIENT_BALANCE, ctx)
+            elif code == TRADING_PAUSED and self.on_paused is not None:
+                self.on_paused()  # halts quoting until the venue trades again: no more storm
             elif "order_group" in code and self.on_risk is not None:
                 # the exchange tripped our order group (fills over its limit in 15 s): it
                 # refuses every new order until a reset; that is the kill switch speaking

@@ -624,13 +624,16 @@ def normalized_reject_code(code: str | None, details: str | None) -> str | None:
     """Kalshi reject codes -> the order manager's vocabulary (ports.py); others unchanged.
 
     Post-only crosses arrive as `invalid_order` with details `post only cross`; closed markets
-    as `market_closed` (simulator) or a MARKET_INACTIVE-style code/details (docs, unrecorded).
+    as `market_closed` (simulator) or a MARKET_INACTIVE-style code/details (docs, unrecorded);
+    the trading pause (Thursday maintenance) as `trading_is_paused` (simulator; unrecorded).
     """
     d = (details or "").lower()
     if code == "invalid_order" and "post only cross" in d:
         return "post_only_cross"
     if code and code.lower() in ("market_inactive", "market_closed"):
         return "market_closed"
+    if code == "trading_is_paused":
+        return "trading_paused"
     if "market_inactive" in d:
         return "market_closed"
     return code
