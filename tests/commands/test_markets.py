@@ -43,3 +43,25 @@ async def test_markets_table_and_band(sim: Any, cmd_args: Any, capsys: Any) -> N
 async def test_an_unknown_event_is_said_not_silent(sim: Any, cmd_args: Any, capsys: Any) -> None:
     rc = await markets.amain(cmd_args("markets", "--event", "KXINX-NOPE"), ENV)
     assert rc == 1 and "no open event KXINX-NOPE" in capsys.readouterr().out
+
+
+async def test_a_market_we_cannot_price_is_skipped_not_fatal(
+    sim: Any, cmd_args: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    """A market of a strike type pmbot does not price (`structured`) is named on stderr and
+    left out; the command used to end on the first one with a ProtocolViolation."""
+    import pmbot.sim.kalshi_rest as rest
+
+    odd = min(t for t, m in sim.exchange.markets.items() if m.series_ticker == "KXINX")
+    real = rest.market_json
+
+    def market_json(m: Any, book: Any) -> dict[str, Any]:
+        d = real(m, book)
+        return {**d, "strike_type": "structured"} if m.ticker == odd else d
+
+    monkeypatch.setattr(rest, "market_json", market_json)
+    rc = await markets.amain(cmd_args("markets", "--series", "KXINX", "--json"), ENV)
+    cap = capsys.readouterr()
+    assert rc == 0 and f"skipped {odd}" in cap.err
+    listed = {m["ticker"] for e in last_json(cap.out)["events"] for m in e["markets"]}
+    assert listed and odd not in listed

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import math
 import os
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from pmbot.commands._common import (
     open_venue,
     settings_from_args,
 )
+from pmbot.errors import ProtocolViolation
 
 __all__ = ["HELP", "add_arguments", "amain", "main"]
 
@@ -99,7 +101,10 @@ async def amain(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             for m in await venue.http.markets(series_ticker=series, status="open"):
                 if args.event and m.event_ticker != args.event:
                     continue
-                rows.append((convert.market_spec(m, fees, series), m))
+                try:
+                    rows.append((convert.market_spec(m, fees, series), m))
+                except ProtocolViolation as e:  # a strike type we do not price: skip, say so
+                    print(f"skipped {m.ticker}: {e}", file=sys.stderr)
     d = datetime.fromtimestamp(now_ns / 1e9, tz=UTC).date()
     cal = TradingCalendar.nyse(str(d - timedelta(days=10)), str(d + timedelta(days=20)))
     shape = (
