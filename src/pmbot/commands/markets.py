@@ -97,12 +97,16 @@ async def amain(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         vix = vix if vix is not None else s.pricing.vix
         rows: list[tuple[Any, Any]] = []  # (spec, wire market)
         for series in series_list:
-            fees = convert.fee_schedule(await venue.http.series(series))
-            for m in await venue.http.markets(series_ticker=series, status="open"):
-                if args.event and m.event_ticker != args.event:
-                    continue
+            ms = [
+                m
+                for m in await venue.http.markets(series_ticker=series, status="open")
+                if not args.event or m.event_ticker == args.event
+            ]
+            sr = await venue.http.series(series)
+            fees = await venue.event_fees(sr, {m.event_ticker for m in ms})
+            for m in ms:
                 try:
-                    rows.append((convert.market_spec(m, fees, series), m))
+                    rows.append((convert.market_spec(m, fees[m.event_ticker], series), m))
                 except ProtocolViolation as e:  # a strike type we do not price: skip, say so
                     print(f"skipped {m.ticker}: {e}", file=sys.stderr)
     d = datetime.fromtimestamp(now_ns / 1e9, tz=UTC).date()

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from pmbot.core.market import FeeSchedule
 from pmbot.core.money import ONE, Micros, Price, PriceGrid, Qty
 from pmbot.sim.accounts import Ledger
 from pmbot.sim.engine import FOK, GTC, IOC, Engine, Order
@@ -153,6 +154,14 @@ class Exchange:
         m = self.markets[ticker]
         m.price_level_structure, m.grid, m.updated_ns = structure, grid, ts_ns
         self.outbox.append(("lifecycle", ("price_level_structure_updated", m)))
+
+    def set_event_fees(self, event_ticker: str, fees: FeeSchedule, ts_ns: int) -> None:
+        """An event-level fee override: its markets' fills are charged by it from now on."""
+        ev = self.events[event_ticker]
+        ev.fee_override, ev.updated_ns = fees, ts_ns
+        for t, m in self.markets.items():
+            if m.event_ticker == event_ticker:
+                self.ledger.fees_of[t] = fees
 
     def set_close(self, ticker: str, close_ns: int, ts_ns: int) -> None:
         """A new close time for a market (`close_date_updated`): earlier closes sooner."""

@@ -166,6 +166,10 @@ def event_json(ev: SimEvent, markets: list[dict[str, Any]] | None = None) -> dic
         "sub_title": ev.sub_title,
         "title": ev.title,
     }
+    if ev.fee_override is not None:
+        mult = ev.fee_override.multiplier
+        d["fee_type_override"] = ev.fee_override.fee_type.value
+        d["fee_multiplier_override"] = int(mult) if mult.denominator == 1 else float(mult)
     if markets is not None:
         d["markets"] = markets
     return d

@@ -86,6 +86,7 @@ class SimEvent:
     collateral_return_type: str
     markets: list[str] = field(default_factory=list)
     updated_ns: int = 0
+    fee_override: FeeSchedule | None = None  # event-level fee_type/fee_multiplier_override
 
 
 def yes_wins(m: SimMarket, value: int) -> bool:

@@ -17,7 +17,7 @@ from pmbot.backoff import Backoff
 from pmbot.clock import Clock, LiveClock
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
-from pmbot.core.market import MarketSpec
+from pmbot.core.market import FeeSchedule, MarketSpec
 from pmbot.core.money import Micros, Price, Qty, parse_money
 from pmbot.core.orders import Side
 from pmbot.errors import AuthError, ProtocolViolation, VenueError
@@ -190,16 +190,18 @@ class KalshiVenue:
     async def load_markets(
         self, series_ticker: str, *, status: str | None = "open", event_ticker: str | None = None
     ) -> list[MarketSpec]:
-        """The series' markets as MarketSpecs with the series fee schedule (all pages)."""
+        """The series' markets as MarketSpecs (all pages), each with its fee schedule: the
+        series' rule unless its event overrides it (`fee_type_override`,
+        `fee_multiplier_override`)."""
         series = await self.http.series(series_ticker)
-        fees = convert.fee_schedule(series)
         markets = await self.http.markets(
             series_ticker=series_ticker, status=status, event_ticker=event_ticker
         )
+        fees = await self.event_fees(series, {m.event_ticker for m in markets}, status)
         specs = []
         for m in markets:
             try:
-                specs.append(convert.market_spec(m, fees, series_ticker))
+                specs.append(convert.market_spec(m, fees[m.event_ticker], series_ticker))
             except ProtocolViolation as e:
                 log.warning("kalshi market skipped ticker=%s error=%s", m.ticker, e)
         # logged when the answer changes: an idle night polls every few seconds for nothing
@@ -213,6 +215,26 @@ class KalshiVenue:
                 len(specs),
             )
         return specs
+
+    async def event_fees(
+        self, series: w.Series, event_tickers: set[str], status: str | None = "open"
+    ) -> dict[str, FeeSchedule]:
+        """The fee schedule of each event: the series' rule, or the event's override (one
+        more read: the event itself, or the series' events of that status)."""
+        base = convert.fee_schedule(series)
+        out = dict.fromkeys(event_tickers, base)
+        if not event_tickers:
+            return out
+        if len(event_tickers) == 1:
+            events = [(await self.http.event(next(iter(event_tickers)))).event]
+        else:
+            events = await self.http.events(series_ticker=series.ticker, status=status)
+        for e in events:
+            if e.event_ticker in out and (
+                e.fee_type_override is not None or e.fee_multiplier_override is not None
+            ):
+                out[e.event_ticker] = convert.fee_schedule(series, e)
+        return out
 
     async def book_snapshot(self, ticker: str, *, emit: bool = False) -> ev.BookSnapshot:
         """A REST book (NO leg at NO-leg prices); `emit` also sends it to the sink."""
