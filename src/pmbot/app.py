@@ -89,7 +89,9 @@ class BotApp(RunShell):
         recorder: Any | None = None,
     ) -> None:
         self._init_shell(options, settings.bot.burst_wait_ms)
-        self._check_hint = "check with `pmbot status`"
+        self._check_hint = (
+            "see them with `pmbot reconcile` (same config), cancel them with `pmbot cancel-all`"
+        )
         self.s = settings
         self.secrets = secrets
         self.sim = sim  # an already started KalshiSim (tests), else built when kalshi.env == sim

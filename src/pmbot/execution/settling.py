@@ -6,6 +6,7 @@ Part of OrderManager (order_manager.py), split out to keep modules small.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -88,8 +89,17 @@ class Settler(Sender):
         return False
 
     def on_order_update(self, u: OrderUpdate) -> None:
+        prev = self.state.orders.get(u.client_order_id) if u.client_order_id else None
+        unnamed = prev is not None and not prev.order_id
         self.state.apply(u)
         o = self.state.order_by_id(u.order_id)
+        if unnamed and o is prev:  # an order whose write answer was lost: named here first
+            log.info(
+                "order learned from the stream ticker=%s side=%s price=%s status=%s "
+                "order_id=%s client_order_id=%s",
+                o.ticker, o.side.value, fmt_price(o.price), o.status.value, o.order_id,
+                o.client_order_id,
+            )  # fmt: skip
         if o is None:
             self._needs_reconcile = True  # foreign: reconciliation cancels or adopts it
             self._foreign_seen = True
@@ -223,6 +233,9 @@ class Settler(Sender):
 
     async def _apply(self, rep: ReconcileReport) -> None:
         for f in rep.backfill:
+            if f.client_order_id is None and f.order_id in self.state.order_ids:
+                # REST fills carry no client_order_id (2026-03-30): name the order we know
+                f = dataclasses.replace(f, client_order_id=self.state.order_ids[f.order_id])
             if self.on_fill(f):  # found by reconciliation, not the stream: audit it too
                 log.info(
                     "fill (backfill) ticker=%s side=%s price=%s count=%s fee=%s trade_id=%s "
@@ -246,6 +259,13 @@ class Settler(Sender):
                 o.initial = (o.filled if fx.filled is None else fx.filled) + fx.remaining
             self._set(o, fx.status, now, order_id=fx.order_id, remaining=fx.remaining)
             self.ledger.update_order(o, "reconcile", fx.reason)
+            # the audit trail: an order whose write answer was lost is first named here
+            log.info(
+                "order reconciled ticker=%s side=%s price=%s status=%s remaining=%s "
+                "order_id=%s client_order_id=%s reason=%s",
+                o.ticker, o.side.value, fmt_price(o.price), o.status.value,
+                fmt_count(o.remaining), o.order_id, o.client_order_id, fx.reason,
+            )  # fmt: skip
         if rep.adopt:
             adopted = [
                 LiveOrder(

@@ -19,6 +19,10 @@ class Faults:
     http_5xx: int = 0  # fail the next N requests with 503
     http_429: int = 0  # answer the next N authenticated requests with 429
     http_401_writes: int = 0  # answer the next N signed write requests with 401 (key revoked)
+    # the next N signed POST writes whose path ends with `lost_answer_path` are carried out,
+    # then their connection is cut before the answer (a proxy or load balancer reset)
+    lost_answers: int = 0
+    lost_answer_path: str = ""
     stale_after_cancel: int = (
         0  # next N cancels: GET order keeps saying resting for `stale_reads` reads
     )
@@ -32,6 +36,7 @@ class Faults:
     reorder_seq: int = 0  # next N pairs of delta frames are swapped
     delay_frames_s: float = 0.0  # hold every data frame this many simulated seconds
     drop_ws: int = 0  # close the next N connections' sockets (abruptly) at the next step
+    lost_fills: int = 0  # the next N `fill` frames are never sent (REST still has the fills)
     # Exchange
     trading_paused: bool = False
     # Index feed (GET /sim/index without ts_ms): stall repeats the last answer; jump shifts
@@ -53,11 +58,13 @@ class Faults:
             "http_5xx",
             "http_429",
             "http_401_writes",
+            "lost_answers",
             "stale_after_cancel",
             "skip_seq",
             "dup_seq",
             "reorder_seq",
             "drop_ws",
+            "lost_fills",
         ):
             setattr(self, f, 0)
         self.delay_frames_s = 0.0

@@ -186,7 +186,7 @@ class Hub:
                 o, rec = p
                 touched.add((o.user, o.ticker))
                 for conn, s in self.subs("fill", o.ticker):
-                    if conn.user == o.user:
+                    if conn.user == o.user and not self.sim.faults.take("lost_fills"):
                         self._plain(
                             conn, {"type": "fill", "sid": s.sid, "msg": fill_msg(o, rec)}, ts_ns
                         )

@@ -142,6 +142,17 @@ def middleware(sim: KalshiSim) -> Any:
                     return reply(TOO_MANY, 429)
                 if not sim.limiter.allow(key.key_id, write, cost):
                     return reply(TOO_MANY, 429)
+                if (
+                    write
+                    and request.method == "POST"
+                    and path.endswith(f.lost_answer_path)
+                    and f.take("lost_answers")
+                ):
+                    resp = await handler(request)  # the exchange acts on it...
+                    sim.hub.journal.append((sim.now_ns(), "lost_answer", path))
+                    if request.transport is not None:
+                        request.transport.abort()  # ...and the answer never arrives
+                    return resp
             return await handler(request)
         except ExchangeError as e:
             return reply(e.body, e.status)

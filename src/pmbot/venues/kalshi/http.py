@@ -508,6 +508,12 @@ class KalshiHttp:
                 )
                 found = await self._lookup_created(coid, ticker)
                 if found is not None:
+                    log.info(
+                        "kalshi order created ticker=%s side=%s price=%s count=%s order_id=%s "
+                        "client_order_id=%s filled=%s remaining=%s found=lookup",
+                        ticker, side.value, fmt_price(price), fmt_count(count),
+                        found.order_id, coid, found.fill_count, found.remaining_count,
+                    )  # fmt: skip
                     return found
                 if resent or (deadline is not None and self.clock.monotonic() > deadline):
                     raise  # outcome unknown: reconciliation settles it, the strategy requotes
