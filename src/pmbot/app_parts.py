@@ -21,6 +21,7 @@ from pmbot.core.events import Fill
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec, StrikeType
 from pmbot.core.money import ONE, Micros, Qty, fmt_count, fmt_money
+from pmbot.core.orders import Side
 from pmbot.core.state import TradingState
 from pmbot.dashboard import DashboardView, MarketRow
 from pmbot.pricing.calendar import TradingCalendar
@@ -249,11 +250,17 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
     resting: dict[str, list[RestingOrder]] = {}
     for o in st.live_orders():
         if o.ticker in tickers:
+            price, rest, am = o.price, o.remaining, o.amending
+            if am is not None:
+                # an amend in flight: the venue rests either the old order or the new one
+                # (its group is frozen, so this decision cannot change it): the worse of both
+                price = max(price, am[0]) if o.side is Side.BID else min(price, am[0])
+                rest = max(rest, am[1])
             resting.setdefault(o.ticker, []).append(
                 RestingOrder(
                     o.side.value,
-                    o.price,
-                    o.remaining,
+                    price,
+                    rest,
                     o.updated_ns or o.created_ns,
                     o.order_id or "",
                 )

@@ -80,6 +80,9 @@ class LiveOrder:
     filled: Qty = 0
     created_ns: int = 0
     updated_ns: int = 0
+    # (price, resting size) of an amend sent and not answered (or whose answer was lost):
+    # the venue may rest either this or the order as it was until it tells
+    amending: tuple[Price, Qty] | None = None
 
     @property
     def is_live(self) -> bool:

@@ -241,6 +241,8 @@ class Sender:
             self._in_flight.add(c.client_order_id)
         for a in p.amends:
             self._in_flight.add(a.client_order_id)
+            # until its answer the venue may rest either: the risk gate counts the worse
+            self.state.orders[a.client_order_id].amending = (a.price, a.qty)
         for d in p.decreases:
             self._in_flight.add(d.client_order_id)
         for n in p.creates:
@@ -399,6 +401,7 @@ class Sender:
         if isinstance(r, OrderAck):
             # `filled` stays the sum of fills we applied; `initial` becomes the venue's total
             o.price = a.price
+            o.amending = None
             if r.remaining is not None:
                 # the amend's count is the venue's new total (filled + resting), so what it
                 # holds filled is that total less what rests. `fill_count`, when there, counts
@@ -416,12 +419,14 @@ class Sender:
             self._acks.append((o, "amend_ack"))
         else:
             if isinstance(r, RateLimited | OrderRejected):
+                o.amending = None
                 o.initial = old_initial  # refused: the old total stands
                 o.remaining = min(o.remaining, max(0, o.initial - o.filled))
                 if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
                     self._set(o, OrderStatus.EXECUTED, self.clock.now_ns())
             # else it may have applied: the larger total stays assumed, so fills arriving
-            # meanwhile cannot make it look executed while it still rests (reconcile settles it)
+            # meanwhile cannot make it look executed while it still rests (reconcile settles
+            # it), and so does `amending` (the gate counts the worse of the two)
             self._failed(o, r, "amend", terminal_if_refused=False)
 
     async def _decrease(self, d: DecreaseAction) -> None:
