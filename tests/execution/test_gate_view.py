@@ -1,11 +1,16 @@
 """What the risk gate is told about our orders while the venue knows more than we do.
 
-The gate sees our live orders and positions through `app_parts.build_inputs`. An amend in
-flight let the event cost cap be breached on the venue (reviewer's reproducer, kept here):
-the venue may already rest the new order while the state still shows the old one, and the
-planner freezes that (market, side), so this decision's quote there is never sent. The gate
-counted the old (smaller, cheaper) order and gave the room it thought freed to other
-markets, whose creates went out at once.
+The gate sees our live orders and positions through `app_parts.build_inputs`. Two gaps let
+the caps be breached on the venue (the reviewer's reproducers, kept here):
+
+* an amend in flight: the venue may already rest the new order while the state still
+  shows the old one, and the planner freezes that (market, side), so this decision's quote
+  there is never sent. The gate counted the old (smaller, cheaper) order and gave the room
+  it thought freed to other markets, whose creates went out at once.
+* fills the venue reports (an order update, an amend's or decrease's answer, a cancel's
+  `reduced_by`) before their own fill events, which come on another unsequenced channel:
+  the order shrank or ended while the position had not moved, and the gate granted the
+  room of those fills again.
 
 Each test drives the real OrderManager (FakeVenue), TradingState, `build_inputs` and
 RiskGate, and checks what could be held on the venue against the cap.
@@ -184,3 +189,122 @@ async def test_an_amend_moving_a_bid_down_counts_the_old_price_until_answered(tm
     await sending
     (seen,) = r.inputs().resting[a]
     assert (seen.price, seen.remaining) == (4000, 800)  # answered: the new order alone
+
+
+# ---- fills reported before their fill events --------------------------------------------
+
+
+@pytest.mark.parametrize("hit", [600, 1000], ids=["6_of_10_filled", "all_10_filled"])
+async def test_an_order_update_before_its_fills_counts_them_as_held(tmp_path, hit):
+    """An order update saying 6 of our 10 filled cut `remaining` to 4 while the position
+    still read 0: the gate saw 0 + 4 and the order was amended to total 16 (cap 10); with
+    all 10 filled the order was EXECUTED, gone from the live orders, and a fresh 10 went
+    out: 20."""
+    r = position_rig(tmp_path)
+    a = r.tickers[2]
+    want = [DesiredQuote(a, "bid", 5000, 1000)]
+    assert (await r.om.start()).ok
+    await r.om.sync(r.decide(want))
+    r.venue.trade(a, Side.ASK, 5000, hit)
+    late = r.late_fills()
+    (vo,) = r.venue.orders.values()
+    r.om.on_order_update(vo.view(r.clock.now_ns()))  # the user_order frame comes first
+
+    assert r.inputs().positions[a] == hit
+    await r.om.sync(r.decide(want))
+    for f in late:
+        r.om.on_fill(f)
+    assert r.inputs().positions[a] == hit  # counted once the fills are applied
+    assert r.held_and_resting(a) <= 1000
+
+
+async def test_a_cancel_answer_before_the_fills_counts_them_as_held(tmp_path):
+    """6 of 10 trade just before our cancel: its answer (`reduced_by` 4) lands before the
+    fill frame; the order was CANCELED, the position 0, and a full 10 went out again: 16."""
+    r = position_rig(tmp_path)
+    a = r.tickers[2]
+    want = [DesiredQuote(a, "bid", 5000, 1000)]
+    assert (await r.om.start()).ok
+    await r.om.sync(r.decide(want))
+    r.venue.trade(a, Side.ASK, 5000, 600)
+    late = r.late_fills()
+    await r.om.sync(r.decide([]))  # pull: the cancel is answered
+    assert not r.state.live_orders(a)
+    await r.om.sync(r.decide(want))
+    for f in late:
+        r.om.on_fill(f)
+    assert r.held_and_resting(a) <= 1000
+
+
+@pytest.mark.parametrize("change", ["amend", "decrease"])
+async def test_an_amend_or_decrease_answer_before_the_fills_counts_them(tmp_path, change):
+    """An amend's or a decrease's answer made after fills whose frames are late says what
+    rests now (the new total less what filled): those fills are held, not free room."""
+    r = position_rig(tmp_path)
+    a = r.tickers[2]
+    assert (await r.om.start()).ok
+    await r.om.sync(r.decide([DesiredQuote(a, "bid", 5000, 1000)]))
+    r.venue.trade(a, Side.ASK, 5000, 600)
+    late = r.late_fills()
+    if change == "amend":  # a reprice up: the in-place rule lets it through at the cap
+        p = await r.om.sync(r.decide([DesiredQuote(a, "bid", 5100, 1000)]))
+        assert p is not None and len(p.amends) == 1
+    else:
+        p = await r.om.sync(r.decide([DesiredQuote(a, "bid", 5000, 800)]))
+        assert p is not None and len(p.decreases) == 1
+    assert r.inputs().positions[a] == 600
+    await r.om.sync(r.decide([DesiredQuote(a, "bid", 5100, 1000)]))
+    for f in late:
+        r.om.on_fill(f)
+    assert r.inputs().positions[a] == 600
+    assert r.held_and_resting(a) <= 1000
+
+
+async def test_owed_fills_move_the_event_capital_and_exposure_by_side(tmp_path):
+    """An ask's owed fills are a short YES (NO bought at 1 - price): negative position, and
+    their NO cost in the event's capital and the account's exposure, until they arrive."""
+    r = position_rig(tmp_path)
+    a = r.tickers[2]
+    assert (await r.om.start()).ok
+    await r.om.sync(r.decide([DesiredQuote(a, "ask", 7000, 1000)]))
+    before = r.inputs()
+    r.venue.trade(a, Side.BID, 7000, 400)
+    late = r.late_fills()
+    (vo,) = r.venue.orders.values()
+    r.om.on_order_update(vo.view(r.clock.now_ns()))
+    owed = r.inputs()
+    assert owed.positions[a] == -400
+    no_cost = 4 * 300_000  # 4 NO at $0.30
+    assert owed.event_capital - before.event_capital == no_cost
+    assert owed.account_exposure - before.account_exposure == no_cost
+    for f in late:
+        r.om.on_fill(f)
+    after = r.inputs()
+    assert (after.positions[a], after.event_capital, after.account_exposure) == (
+        owed.positions[a],
+        owed.event_capital,
+        owed.account_exposure,
+    )
+    assert not r.state.owing
+
+
+async def test_a_restart_does_not_count_the_fills_of_the_ledger_again(tmp_path):
+    """After a restart the orders come back from the ledger with the fills it applied; the
+    venue's next order update reports those same fills: nothing is owed."""
+    r = position_rig(tmp_path)
+    a = r.tickers[2]
+    assert (await r.om.start()).ok
+    await r.om.sync(r.decide([DesiredQuote(a, "bid", 5000, 1000)]))
+    r.venue.trade(a, Side.ASK, 5000, 600)
+    for f in r.late_fills():
+        r.om.on_fill(f)
+    r.om.flush_acks()
+    r.ledger.close()
+
+    r2 = position_rig(tmp_path, venue=r.venue)
+    assert (await r2.om.start()).ok
+    (vo,) = r.venue.orders.values()
+    r2.om.on_order_update(vo.view(r2.clock.now_ns()))
+    inp = r2.inputs()
+    assert inp.positions[a] == 600 and not r2.state.owing
+    assert [x.remaining for x in inp.resting[a]] == [400]

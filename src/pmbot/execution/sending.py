@@ -17,7 +17,14 @@ from pmbot.aio import EAGER, start_now
 from pmbot.clock import Clock
 from pmbot.core.money import Price, Qty
 from pmbot.core.orders import LiveOrder, OrderStatus, Side, can_transition
-from pmbot.core.requests import AmendOrder, CancelOrder, CreateOrder, DecreaseOrder, OrderAck
+from pmbot.core.requests import (
+    AmendOrder,
+    CancelAck,
+    CancelOrder,
+    CreateOrder,
+    DecreaseOrder,
+    OrderAck,
+)
 from pmbot.core.state import TradingState
 from pmbot.errors import (
     AuthError,
@@ -338,6 +345,8 @@ class Sender:
         if isinstance(r, OrderAck):
             rem = c.qty if r.remaining is None else r.remaining
             filled = r.filled or 0
+            if filled:
+                self.state.report_filled(o, filled)
             st = (
                 OrderStatus.RESTING
                 if rem > 0
@@ -378,6 +387,9 @@ class Sender:
                 if isinstance(r, BaseException):
                     self._failed(o, r, "cancel", terminal_if_refused=False)
                 else:
+                    if isinstance(r, CancelAck) and r.reduced_by is not None:
+                        # what did not rest any more had filled: its fill events may be late
+                        self.state.report_filled(o, o.initial - r.reduced_by)
                     self._set(o, OrderStatus.CANCELED, self.clock.now_ns(), remaining=0)
                     self._acks.append((o, "cancel_ack"))
 
@@ -403,6 +415,7 @@ class Sender:
             o.price = a.price
             o.amending = None
             if r.remaining is not None:
+                self.state.report_filled(o, a.total - r.remaining)
                 # the amend's count is the venue's new total (filled + resting), so what it
                 # holds filled is that total less what rests. `fill_count`, when there, counts
                 # only the amend's own fills (it comes only when the amend crossed or changed
@@ -455,6 +468,8 @@ class Sender:
         if isinstance(r, OrderAck):
             o.initial = max(o.filled, filled_at_send + d.reduce_to)
             rest = d.reduce_to if r.remaining is None else r.remaining
+            if r.remaining is not None:  # the new total less what rests had filled
+                self.state.report_filled(o, filled_at_send + d.reduce_to - rest)
             # fills heard of since the answer was made come off what it said rests
             o.remaining = min(rest, max(0, o.initial - o.filled))
             # nothing left: cut to nothing by the venue (unseen fills took more than the cut),
