@@ -7,6 +7,7 @@ here does I/O except `Accounting.summary`, which asks the venue for its own view
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import math
@@ -21,6 +22,8 @@ from pmbot.core.events import Fill
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec, StrikeType
 from pmbot.core.money import ONE, Micros, Qty, fmt_count, fmt_money
+from pmbot.core.orders import Side
+from pmbot.core.positions import Position
 from pmbot.core.state import TradingState
 from pmbot.dashboard import DashboardView, MarketRow
 from pmbot.pricing.calendar import TradingCalendar
@@ -249,11 +252,17 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
     resting: dict[str, list[RestingOrder]] = {}
     for o in st.live_orders():
         if o.ticker in tickers:
+            price, rest, am = o.price, o.remaining, o.amending
+            if am is not None:
+                # an amend in flight: the venue rests either the old order or the new one
+                # (its group is frozen, so this decision cannot change it): the worse of both
+                price = max(price, am[0]) if o.side is Side.BID else min(price, am[0])
+                rest = max(rest, am[1])
             resting.setdefault(o.ticker, []).append(
                 RestingOrder(
                     o.side.value,
-                    o.price,
-                    o.remaining,
+                    price,
+                    rest,
                     o.updated_ns or o.created_ns,
                     o.order_id or "",
                 )
@@ -262,6 +271,8 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
     positions: dict[str, int] = {}
     event_cost = event_capital = 0
     fresh, books, statuses, held = st.book_fresh, st.books, st.market_status, st.positions
+    # fills the venue reported whose events are late: counted as held (rarely any)
+    owed = _with_owed_fills(st) if st.owing else None
     shown: dict[str, BinaryBook | None] = {}
     book_ts: dict[str, int] = {}
     resyncing: list[str] = []
@@ -279,12 +290,17 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
         ms = statuses.get(t)
         if ms is not None and ms.status not in _TRADING:
             inactive.append(t)
-        p = held.get(t)
+        p = held.get(t) if owed is None else owed.get(t, held.get(t))
         if p is not None:
             positions[t] = p.qty
             event_cost += cash_cost(p.qty, p.cost - p.realized + p.fees)
             event_capital += cash_cost(p.qty, p.cost)
     exposure = sum(cash_cost(p.qty, p.cost) for p in st.held_positions().values())
+    if owed is not None:
+        for t, p in owed.items():
+            q = st.positions.get(t)  # in `held_positions` (the sum above) when not flat
+            was = cash_cost(q.qty, q.cost) if q is not None and q.qty else 0
+            exposure += cash_cost(p.qty, p.cost) - was
     return QuoteInputs(
         ts_ns=now,
         event_ticker=app.event_ticker,
@@ -312,6 +328,25 @@ def build_inputs(app: BotApp, now: int) -> QuoteInputs:
         quotable=view.quotable,
         inactive=frozenset(inactive),
     )
+
+
+def _with_owed_fills(st: TradingState) -> dict[str, Position]:
+    """The positions of the markets where the venue reported fills whose events have not
+    arrived (an order update or a call's answer came first: the two are not sequenced), as
+    they will be once they do: at the order's price, with no fee. Without them a filled
+    order looks gone (or smaller) while the position has not moved, and the gate hands out
+    its room again."""
+    out: dict[str, Position] = {}
+    for o in st.owing.values():
+        n = o.owed
+        if n <= 0:
+            continue
+        p = out.get(o.ticker)
+        if p is None:
+            q = st.positions.get(o.ticker)
+            p = out[o.ticker] = Position(o.ticker) if q is None else dataclasses.replace(q)
+        p.apply_fill(o.side.sign, o.price, n, 0)
+    return out
 
 
 def _trunc2(x: float | None) -> float:

@@ -98,3 +98,55 @@ def test_account_aggregates_follow_fills_voids_and_settlements() -> None:
     assert seen(st) == walk(st) and seen(st)[0] == {}
     assert st.settle_position("NONE", yes_won=True) is None
     assert st.settle_position("NONE", yes_won=True, create=True) == 0
+
+
+def test_fills_reported_before_their_events_are_owed_once() -> None:
+    """The venue's filled count (order update) above the fills applied is owed until the
+    fill events arrive: each one pays its part once (a duplicate pays nothing, never below
+    zero), and an order update after its fills owes nothing."""
+    st = state()
+    o = st.orders["c"]
+    st.apply(update(600))
+    assert (o.owed, list(st.owing)) == (600, ["c"])
+    st.apply(fill("t1", 400))
+    st.apply(fill("t1", 400))  # a duplicate frame
+    assert o.owed == 200
+    st.apply(fill("t2", 200))
+    assert (o.owed, st.owing) == (0, {})
+    st.apply(fill("t3", 100))  # a fill the update had not reported yet
+    assert (o.owed, st.owing) == (0, {})
+    st.apply(update(700))  # ... and the update that reports it, after it
+    assert (o.owed, st.owing) == (0, {})
+    st.apply(update(600))  # a stale update does not take back what was reported
+    assert o.venue_filled == 700 and o.owed == 0
+
+
+def test_an_ended_order_still_owes_and_a_fill_beyond_the_total_keeps_what_rests() -> None:
+    """Executed by the update, the order leaves the live orders but its fills stay owed;
+    a fill beyond the total we knew still keeps `remaining` for the venue to settle."""
+    st = state()
+    o = st.orders["c"]
+    st.apply(ev.OrderUpdate("o", None, T, Side.BID, 4800, OrderStatus.EXECUTED, 1000, 1000, 0, 1))
+    assert not st.live_orders() and st.owing == {"c": o} and o.owed == 1000
+    st.apply(fill("t1", 1000))
+    assert (o.owed, st.owing, st.position(T)) == (0, {}, 1000)
+
+    st = state()
+    o = st.orders["c"]
+    st.apply(update(200))  # 2 filled of 10, 8 rest
+    st.apply(fill("t1", 1100))  # 11: beyond the total of 10 we knew
+    assert (o.filled, o.remaining, o.initial, o.owed) == (1100, 800, 1900, 0)
+    assert o.status is OrderStatus.RESTING
+
+
+def test_a_voided_fill_is_not_owed_again_and_a_forgotten_order_owes_nothing() -> None:
+    st = state()
+    o = st.orders["c"]
+    st.apply(update(600))
+    st.apply(fill("t1", 600))
+    st.apply(ev.FillVoided("t1", "o", 3))  # it failed: the venue's count loses it too
+    assert (o.filled, o.owed, st.owing) == (0, 0, {})
+    st.apply(update(300))
+    assert o.owed == 300
+    st.forget_order("c")  # pruned: late fills still move the position, without the order
+    assert st.owing == {} and "c" not in st.orders

@@ -90,6 +90,8 @@ class FakeVenue:
         self._trades = itertools.count(1)
         self.groups: dict[str, bool] = {}
         self.hold: dict[str, asyncio.Event] = {}  # kind -> the call waits for this event
+        # kind -> the call acts at once, then waits for this event before it answers
+        self.hold_answer: dict[str, asyncio.Event] = {}
 
     # ---- helpers --------------------------------------------------------------------
     async def _wait(self, kind: str) -> None:
@@ -241,6 +243,7 @@ class FakeVenue:
         self.calls["amend"] += 1
         if self.on_amend:
             self.on_amend(req)
+        await self._wait("amend")
         self._hook("amend")
         o = self.orders.get(req.order_id)
         if o is None or o.status is not OrderStatus.RESTING:
@@ -252,6 +255,9 @@ class FakeVenue:
             o.prio = next(self._prio)  # back of the queue
         o.price, o.remaining, o.initial = req.price, new_rem, req.count
         self._hook("amend", after=True)
+        ev = self.hold_answer.get("amend")
+        if ev is not None:
+            await ev.wait()
         return OrderAck(o.order_id, o.client_order_id, self.now(), o.filled, o.remaining)
 
     async def decrease(self, req: DecreaseOrder) -> OrderAck:

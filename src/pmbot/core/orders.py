@@ -80,6 +80,17 @@ class LiveOrder:
     filled: Qty = 0
     created_ns: int = 0
     updated_ns: int = 0
+    # the venue's filled count as last reported (order update, answers): above `filled`
+    # (the fills applied) by the fills whose own events have not reached us yet
+    venue_filled: Qty = 0
+    # (price, resting size) of an amend sent and not answered (or whose answer was lost):
+    # the venue may rest either this or the order as it was until it tells
+    amending: tuple[Price, Qty] | None = None
+
+    @property
+    def owed(self) -> Qty:
+        """Fills the venue reported that have not been applied yet (their events are late)."""
+        return max(0, self.venue_filled - self.filled)
 
     @property
     def is_live(self) -> bool:

@@ -111,7 +111,10 @@ class OrderAck:
 
 @dataclass(frozen=True, slots=True)
 class CancelAck:
+    """A venue's answer to a cancel. `reduced_by`: what rested and was cancelled (None
+    when the venue does not say): the rest of the order's total had filled."""
+
     order_id: str
-    reduced_by: Qty
+    reduced_by: Qty | None
     ts_ns: int
     client_order_id: str | None = None

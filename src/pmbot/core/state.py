@@ -62,6 +62,10 @@ class TradingState:
         # a decision reads the live orders without walking the ended ones still kept
         self._maybe_live: dict[str, LiveOrder] = {}
         self.order_ids: dict[str, str] = {}  # venue order_id -> client_order_id
+        # orders (terminal ones too) the venue says filled more than the fills applied to
+        # them: their fill events are late (`LiveOrder.owed`); the strategy's inputs count
+        # them as held until they arrive
+        self.owing: dict[str, LiveOrder] = {}
         self.foreign_orders: dict[str, ev.OrderUpdate] = {}  # venue orders we never sent
         self.positions: dict[str, Position] = {}
         self.fills: list[ev.Fill] = []
@@ -139,6 +143,25 @@ class TradingState:
         for cid in ended:
             del self._maybe_live[cid]
         return out
+
+    def report_filled(self, o: LiveOrder, filled: int) -> None:
+        """The venue says `o` has filled `filled` in all (an order update, or the answer to
+        a call): what exceeds the fills applied is owed until their events arrive."""
+        if filled > o.venue_filled:
+            o.venue_filled = filled
+            self._owe(o)
+
+    def _owe(self, o: LiveOrder) -> None:
+        if o.venue_filled > o.filled:
+            self.owing[o.client_order_id] = o
+        elif self.owing:
+            self.owing.pop(o.client_order_id, None)
+
+    def forget_order(self, client_order_id: str) -> None:
+        """Drop an ended order (the ledger keeps it): late fills still move the position."""
+        self.orders.pop(client_order_id, None)
+        self._maybe_live.pop(client_order_id, None)
+        self.owing.pop(client_order_id, None)
 
     def order_by_id(self, order_id: str) -> LiveOrder | None:
         coid = self.order_ids.get(order_id)
@@ -252,6 +275,8 @@ class TradingState:
                 o.remaining = min(o.remaining, max(0, o.initial - o.filled))
                 if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
                     o.status = OrderStatus.EXECUTED
+            if o.venue_filled:  # what the venue reported is owed no more (a duplicate
+                self._owe(o)  # never gets here; one beyond it leaves nothing owed)
             self._changes.orders.add(o.client_order_id)
         self._changes.fills.append(f)
 
@@ -278,6 +303,9 @@ class TradingState:
                 o = self.order_by_id(f.order_id)
                 if o is not None:
                     o.filled = max(0, o.filled - f.qty)
+                    # the venue's count included it: voided, it is owed no more
+                    o.venue_filled = max(o.filled, o.venue_filled - f.qty)
+                    self._owe(o)
                     self._changes.orders.add(o.client_order_id)
                 self._changes.fills.append(f)
                 break
@@ -298,6 +326,9 @@ class TradingState:
         # the venue's total; `filled` stays the sum of the fills we applied (the fill events
         # for what this update reports may still be on their way: never count them twice)
         o.initial = u.filled + u.remaining
+        if u.filled > o.venue_filled:
+            o.venue_filled = u.filled
+            self._owe(o)
         o.price = u.price
         o.updated_ns = u.ts_ns
         self._changes.orders.add(o.client_order_id)

@@ -17,7 +17,14 @@ from pmbot.aio import EAGER, start_now
 from pmbot.clock import Clock
 from pmbot.core.money import Price, Qty
 from pmbot.core.orders import LiveOrder, OrderStatus, Side, can_transition
-from pmbot.core.requests import AmendOrder, CancelOrder, CreateOrder, DecreaseOrder, OrderAck
+from pmbot.core.requests import (
+    AmendOrder,
+    CancelAck,
+    CancelOrder,
+    CreateOrder,
+    DecreaseOrder,
+    OrderAck,
+)
 from pmbot.core.state import TradingState
 from pmbot.errors import (
     AuthError,
@@ -243,6 +250,8 @@ class Sender:
             self._in_flight.add(c.client_order_id)
         for a in p.amends:
             self._in_flight.add(a.client_order_id)
+            # until its answer the venue may rest either: the risk gate counts the worse
+            self.state.orders[a.client_order_id].amending = (a.price, a.qty)
         for d in p.decreases:
             self._in_flight.add(d.client_order_id)
         for n in p.creates:
@@ -338,6 +347,8 @@ class Sender:
         if isinstance(r, OrderAck):
             rem = c.qty if r.remaining is None else r.remaining
             filled = r.filled or 0
+            if filled:
+                self.state.report_filled(o, filled)
             st = (
                 OrderStatus.RESTING
                 if rem > 0
@@ -378,6 +389,9 @@ class Sender:
                 if isinstance(r, BaseException):
                     self._failed(o, r, "cancel", terminal_if_refused=False)
                 else:
+                    if isinstance(r, CancelAck) and r.reduced_by is not None:
+                        # what did not rest any more had filled: its fill events may be late
+                        self.state.report_filled(o, o.initial - r.reduced_by)
                     self._set(o, OrderStatus.CANCELED, self.clock.now_ns(), remaining=0)
                     self._acks.append((o, "cancel_ack"))
 
@@ -401,7 +415,9 @@ class Sender:
         if isinstance(r, OrderAck):
             # `filled` stays the sum of fills we applied; `initial` becomes the venue's total
             o.price = a.price
+            o.amending = None
             if r.remaining is not None:
+                self.state.report_filled(o, a.total - r.remaining)
                 # the amend's count is the venue's new total (filled + resting), so what it
                 # holds filled is that total less what rests. `fill_count`, when there, counts
                 # only the amend's own fills (it comes only when the amend crossed or changed
@@ -418,12 +434,14 @@ class Sender:
             self._acks.append((o, "amend_ack"))
         else:
             if isinstance(r, RateLimited | OrderRejected):
+                o.amending = None
                 o.initial = old_initial  # refused: the old total stands
                 o.remaining = min(o.remaining, max(0, o.initial - o.filled))
                 if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
                     self._set(o, OrderStatus.EXECUTED, self.clock.now_ns())
             # else it may have applied: the larger total stays assumed, so fills arriving
-            # meanwhile cannot make it look executed while it still rests (reconcile settles it)
+            # meanwhile cannot make it look executed while it still rests (reconcile settles
+            # it), and so does `amending` (the gate counts the worse of the two)
             self._failed(o, r, "amend", terminal_if_refused=False)
 
     async def _decrease(self, d: DecreaseAction) -> None:
@@ -452,6 +470,8 @@ class Sender:
         if isinstance(r, OrderAck):
             o.initial = max(o.filled, filled_at_send + d.reduce_to)
             rest = d.reduce_to if r.remaining is None else r.remaining
+            if r.remaining is not None:  # the new total less what rests had filled
+                self.state.report_filled(o, filled_at_send + d.reduce_to - rest)
             # fills heard of since the answer was made come off what it said rests
             o.remaining = min(rest, max(0, o.initial - o.filled))
             # nothing left: cut to nothing by the venue (unseen fills took more than the cut),

@@ -323,7 +323,7 @@ class Settler(Sender):
             if o.status.terminal and o.updated_ns < cutoff and c not in self._in_flight
         ]
         for c in old:
-            del orders[c]
+            self.state.forget_order(c)
         return len(old)
 
     async def run_periodic(self) -> None:

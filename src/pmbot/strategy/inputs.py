@@ -63,6 +63,9 @@ class QuoteInputs:
       the sum of `cash_cost(pos.qty, pos.cost)` (realised gains do not make room for more).
     * `account_exposure`: capital in open positions across the account, e.g. the sum of
       `cash_cost(pos.qty, pos.cost)` over every market with a position.
+    * `positions`, `event_cost`, `event_capital` and `account_exposure` count as held the
+      fills the venue has reported whose fill events have not arrived yet (at the order's
+      price): an order that shrank or ended on such a report must not free its room.
     * `daily_pnl`: realised plus marked P&L since the start of the trading day (loss < 0).
     * `last_fill_ns[(ticker, side)]`: when one of our orders on that side last filled.
     * `markets` must list every market of the event in which we hold a position (the risk

@@ -159,7 +159,9 @@ class KalshiPort:
                 out.append(
                     CancelAck(
                         r.order_id,
-                        convert._count(item.reduced_by or "0", "reduced_by"),
+                        None
+                        if item.reduced_by is None
+                        else convert._count(item.reduced_by, "reduced_by"),
                         item.ts_ms * 1_000_000 if item.ts_ms else self._now(),
                         item.client_order_id,
                     )

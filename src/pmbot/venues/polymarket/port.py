@@ -184,7 +184,8 @@ class PolymarketPort:
                 r.order_id,
                 r.client_order_id,
             )
-            return CancelAck(r.order_id, 0, self._now(), r.client_order_id)
+            # the answer does not say what rested (what had matched is the stream's)
+            return CancelAck(r.order_id, None, self._now(), r.client_order_id)
         why = (resp.not_canceled or {}).get(r.order_id, "no answer for this order")
         return NotFound(why, code="not_found")  # matched, already canceled, or unknown
 
