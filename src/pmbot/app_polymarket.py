@@ -43,7 +43,8 @@ from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
 from pmbot.core.fairvalue import EventFairValue
 from pmbot.core.market import MarketSpec
-from pmbot.core.money import ONE, PriceGrid, PriceRange, fmt_count, fmt_money, fmt_price
+from pmbot.core.money import ONE, PriceGrid, PriceRange, Qty, fmt_count, fmt_money, fmt_price
+from pmbot.core.orders import Side
 from pmbot.core.state import TradingState
 from pmbot.errors import AuthError, ConfigError, VenueError
 from pmbot.execution.order_manager import OrderManager, OrderManagerConfig
@@ -56,6 +57,7 @@ from pmbot.store.ledger import Ledger, embedded_sim_ledger
 from pmbot.strategy.engine import QuoteEngine
 from pmbot.strategy.inputs import DesiredQuote
 from pmbot.venues.polymarket.convert import MarketInfo, grid_for
+from pmbot.venues.polymarket.inventory import fit_quotes, min_size_qty
 from pmbot.venues.polymarket.port import PolymarketPort
 from pmbot.venues.polymarket.signing import tick_units
 from pmbot.venues.polymarket.urls import Endpoints
@@ -120,6 +122,7 @@ class PolyBotApp(RunShell):
         self.quote_passes = 0
         self._wake = asyncio.Event()
         self.ledger_path = ""
+        self.pusd_start: int | None = None  # the wallet's pUSD when the run began (micros)
 
     # ---- the Accounting / dashboard view of the whole run --------------------------------
     @property
@@ -199,6 +202,42 @@ class PolyBotApp(RunShell):
         if o is not None and not o.order_id:
             o.order_id = order_id
             self.state.order_ids[order_id] = client_order_id
+
+    def _resting_sells(self, ticker: str, side: Side) -> Qty:
+        """What our live SELL orders on this market and side still reserve (an order the
+        port cannot tell counts: it may be a SELL)."""
+        port = self.port
+        assert port is not None
+        return sum(
+            o.remaining
+            for o in self.state.live_orders(ticker)
+            if o.side is side and o.order_id and port.is_sell(o.order_id) is not False
+        )
+
+    def _fit(self, desired: list[DesiredQuote]) -> list[DesiredQuote]:
+        """The gate's quotes as the venue takes them: none under the market's minimum size,
+        held tokens sold rather than pairs bought (venues/polymarket/inventory.py)."""
+        port = self.port
+        assert port is not None
+        held = {
+            (t, side): port.sellable(t, side) for t in self.infos for side in (Side.BID, Side.ASK)
+        }
+        least = {t: min_size_qty(m.min_size) for t, m in self.infos.items()}
+        return fit_quotes(
+            desired, self.state.live_orders(), held=held, is_sell=port.is_sell, min_size=least
+        )
+
+    async def _refresh_holdings(self) -> None:
+        """Read the tokens our mined BUY fills added, so they can be sold soon (the periodic
+        reconciliation reads every balance, but only every `reconcile_interval_s`)."""
+        assert self.port is not None
+        while True:
+            await self.clock.sleep(0.5)
+            try:
+                if await self.port.refresh_holdings():
+                    self._wake.set()
+            except VenueError as e:
+                log.warning("token balance read failed %s", kv(error=e))
 
     def _on_risk(self, code: str, detail: str) -> None:
         """The venue refused us for a money reason (insufficient balance): halt everything."""
@@ -336,7 +375,7 @@ class PolyBotApp(RunShell):
             self.acct.sync(self.state, None)  # fills REST backfill booked (marked at fair)
             self.quote_passes += 1
             try:
-                await om.sync(desired, tickers=tickers)
+                await om.sync(self._fit(desired), tickers=tickers)
             except AuthError:
                 raise
             except VenueError as e:
@@ -383,6 +422,8 @@ class PolyBotApp(RunShell):
                 if o.order_id:
                     self.port.learn(o.order_id, o.client_order_id, o.ticker)
             self.port.on_signed = self._on_signed
+            self.port.resting_sells = self._resting_sells
+            self.pusd_start = await self.port.get_balance()
             log.info("ledger %s", kv(path=lpath, recovered=rec))
             self.om = OrderManager(
                 self.port,
@@ -412,6 +453,7 @@ class PolyBotApp(RunShell):
                 log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
                 tg.create_task(self._quote_loop(), name="quote")
                 tg.create_task(om.run_periodic(), name="reconcile")
+                tg.create_task(self._refresh_holdings(), name="holdings")
                 if self.opts.dashboard:
                     tg.create_task(dashboard_loop(self), name="dashboard")
 

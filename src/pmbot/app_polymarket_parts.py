@@ -18,7 +18,7 @@ from collections.abc import Coroutine
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pmbot.core.money import ONE, fmt_money
+from pmbot.core.money import ONE, fmt_fixed, fmt_money
 from pmbot.core.orders import OrderStatus
 from pmbot.dashboard import DashboardView, MarketRow
 from pmbot.errors import ConfigError, VenueError
@@ -236,6 +236,36 @@ def dashboard_view(app: PolyBotApp) -> DashboardView:
     )
 
 
+async def _wallet_view(self: PolyBotApp) -> dict[str, Any]:
+    """What the wallet holds, beside Accounting's figures. `cash_paid` is the cash in the
+    net positions (a short YES counted as the NO it holds); the wallet also paid $1 for
+    each YES+NO pair it holds (`locked_pairs`: an ask that bought NO while YES was held, or
+    the reverse), back only by a merge or at resolution, neither of which the bot does. So
+    with no tokens at the start and every trade mined, pusd_spent = cash_paid + pairs."""
+    port = self.port
+    assert port is not None
+    try:
+        now = await port.get_balance()
+        tokens = {}
+        pairs = 0
+        for cid, m in self.infos.items():
+            yes = await port.http.balance("CONDITIONAL", m.yes_token)
+            no = await port.http.balance("CONDITIONAL", m.no_token)
+            tokens[cid] = {"yes": fmt_fixed(yes, 6), "no": fmt_fixed(no, 6)}
+            pairs += min(yes, no)
+    except VenueError as e:
+        return {"error": str(e)}
+    start = self.pusd_start
+    return {
+        "pusd_start": None if start is None else fmt_money(start),
+        "pusd_now": fmt_money(now),
+        "pusd_spent": None if start is None else fmt_money(start - now),
+        "tokens": tokens,
+        "locked_pairs": fmt_fixed(pairs, 6),
+        "note": "pusd_spent = cash_paid + locked_pairs x $1 (no tokens at start, all mined)",
+    }
+
+
 async def summary(self: PolyBotApp, wall_s: float) -> dict[str, Any]:
     """Accounting's summary plus the Polymarket specifics: lifecycle, dust, what rests."""
     out = await self.acct.summary(self, wall_s)  # type: ignore[arg-type]
@@ -262,6 +292,7 @@ async def summary(self: PolyBotApp, wall_s: float) -> dict[str, Any]:
         out["open_orders_after_shutdown"] = len(left)
     except VenueError as e:
         out["open_orders_after_shutdown"] = f"unknown: {e}"
+    out["wallet"] = await _wallet_view(self)
     out["quote_passes"] = self.quote_passes
     out["rejects"] = dict(self.om.stats.rejects)
     if self.sim is not None:

@@ -11,6 +11,7 @@ SRC = Path(__file__).parents[3] / "src" / "pmbot"
 PURE = [
     "venues/polymarket/wire_rest.py",
     "venues/polymarket/urls.py",
+    "venues/polymarket/inventory.py",
     "sim/polymarket_engine.py",
     "sim/polymarket_accounts.py",
     "sim/polymarket_views.py",

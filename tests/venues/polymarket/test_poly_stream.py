@@ -146,3 +146,30 @@ def test_rest_check_maps_errors() -> None:
         except OrderRejected as ex:
             codes.append(ex.code)
     assert codes == ["ok", "insufficient_balance", "post_only_crosses"]
+
+
+def test_token_movements_for_what_we_may_sell() -> None:
+    """What a balance read has not shown yet: SELL fills owed at once, BUY fills counted only
+    once a read after their mining shows them (the port's `sellable`)."""
+    t = json.loads((FIX / "ws_user_trade_full.json").read_bytes())
+    m = MarketInfo(t["market"], t["asset_id"], "2")
+    us = UserStream([m], owner=t["owner"])
+    us.on_frame(json.dumps({**t, "status": "MATCHED"}), 1)  # we BUY 100 YES (taker)
+    assert us.to_read() == set() and us.sold_unread(m.yes_token) == 0
+    us.on_frame(json.dumps({**t, "status": "MINED"}), 2)
+    assert us.to_read() == {m.yes_token}
+    keys = us.read_keys(m.yes_token)
+    us.retire(keys)  # a read started after the MINED shows the tokens
+    assert us.to_read() == set() and us.moves == {}
+    sell = {**t, "id": "tr-s", "side": "SELL", "status": "MATCHED"}
+    us.on_frame(json.dumps(sell), 3)
+    assert us.sold_unread(m.yes_token) == 100 * 10**6 and us.read_keys(m.yes_token) == []
+    us.on_frame(json.dumps({**sell, "status": "FAILED"}), 4)  # given back
+    assert us.sold_unread(m.yes_token) == 0
+    # an earlier run's provisional ask fill: which token it moved is not kept; counted as
+    # YES sold (the cautious reading), a bid's as NO sold
+    fresh = UserStream([m], owner="x")
+    f = ev.Fill("tr-old", "o1", m.condition_id, Side.ASK, 5000, 300, 0, False, 0, provisional=True)
+    g = ev.Fill("tr-old2", "o2", m.condition_id, Side.BID, 5000, 200, 0, False, 0, provisional=True)
+    fresh.adopt_pending([f, g])
+    assert fresh.sold_unread(m.yes_token) == 3 * 10**6 and fresh.sold_unread("2") == 2 * 10**6

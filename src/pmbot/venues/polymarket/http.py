@@ -324,11 +324,15 @@ class PolyHttp:
             cursor = page.next_cursor
         return out
 
-    async def balance(self, asset_type: str = "COLLATERAL", token_id: str = "") -> int:
-        r = await self._get(
-            Req.balance(asset_type, token_id, int(self.signer.signature_type)),
-            w.PolyBalanceAllowance,
-        )
+    async def balance(
+        self, asset_type: str = "COLLATERAL", token_id: str = "", *, update: bool = False
+    ) -> int:
+        """Micro-units held (`update`: after the venue refreshed its cached chain balance;
+        its reply body is not documented, so the balance is read by a second call)."""
+        st = int(self.signer.signature_type)
+        if update:
+            await self.call(Req.balance(asset_type, token_id, st, update=True))
+        r = await self._get(Req.balance(asset_type, token_id, st), w.PolyBalanceAllowance)
         return int(r.balance)
 
     # ---- heartbeat -----------------------------------------------------------------------------

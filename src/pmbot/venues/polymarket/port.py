@@ -15,7 +15,16 @@ What differs from Kalshi, and how the port absorbs it:
   (one booking per fill, the size carry included); voids and confirmations it learns
   first go to the app's sink at once.
 * No positions endpoint: the position of a market is its YES token balance minus its NO
-  token balance (an ask rests as a BUY of NO), truncated to `Qty`.
+  token balance, truncated to `Qty`.
+* Two forms per side: an ask SELLs YES at p when the YES tokens we may sell cover it, else
+  it BUYs NO at 1 - p; a bid SELLs NO at 1 - p when our NO tokens cover it, else it BUYs YES
+  (buying the other token while holding one locks $1 per share in a YES+NO pair, back only
+  by a merge or at resolution). Tokens we may sell (`sellable`): the balance as last read,
+  less our SELL fills that read did not show, less what our resting SELLs reserve
+  (`resting_sells`, from the app's state). Tokens bought count once a read shows them
+  (`refresh_holdings` reads a token after a BUY fill of it is mined). A SELL the venue
+  refuses for balance is `insufficient_tokens` (no money is short: not the kill switch's
+  `insufficient_balance`), and that token counts as none until the next read.
 * No order groups: the heartbeat kill switch (venue.run) is the exchange-side safety; the
   order-group calls raise.
 Batches: <= 15 orders per create (doc §3.4), cancels in one call.
@@ -29,7 +38,7 @@ from collections.abc import Callable, Sequence
 
 from pmbot.core.events import Fill, OrderUpdate, PositionSnapshot
 from pmbot.core.money import Micros, Qty, fmt_count, fmt_price
-from pmbot.core.orders import OrderStatus
+from pmbot.core.orders import OrderStatus, Side
 from pmbot.core.requests import (
     AmendOrder,
     CancelAck,
@@ -87,6 +96,11 @@ class PolymarketPort:
         # called with (client_order_id, order id) after signing, before the request leaves:
         # the app records the hash in the ledger (ledger first, as for client ids)
         self.on_signed: Callable[[str, str], None] | None = None
+        self._sell: dict[str, bool] = {}  # order id -> a SELL (of tokens held), else a BUY
+        self._held: dict[str, int] = {}  # token -> balance as last read (micro-shares)
+        # (ticker, side) -> what our live SELL orders there still reserve (Qty; the app's
+        # state). None: no hook, nothing reserved is known, so nothing is sold
+        self.resting_sells: Callable[[str, Side], Qty] | None = None
 
     @property
     def max_batch_create(self) -> int:
@@ -108,13 +122,62 @@ class PolymarketPort:
         self._coid[order_id] = client_order_id
         self._ticker[order_id] = ticker
 
+    # ---- tokens held: which form an order takes ----------------------------------------
+    def is_sell(self, order_id: str | None) -> bool | None:
+        """Whether our order sells tokens (True), buys (False), or is unknown here (None:
+        an earlier run's order not listed yet)."""
+        return None if order_id is None else self._sell.get(order_id)
+
+    def sell_token(self, ticker: str, side: Side) -> str:
+        """The token a SELL on this YES-leg side sells: YES for an ask, NO for a bid."""
+        m = self.venue.markets[ticker]
+        return m.yes_token if side is Side.ASK else m.no_token
+
+    def sellable(self, ticker: str, side: Side) -> Qty:
+        """Tokens a SELL on this side may sell, before our resting SELLs' reservations: the
+        last balance read less our SELL fills it did not show (0 before any read)."""
+        token = self.sell_token(ticker, side)
+        bal = self._held.get(token)
+        if bal is None:
+            return 0
+        feed = self.venue.user_feed
+        sold = 0 if feed is None else feed.stream.sold_unread(token)
+        return max(0, bal - sold) // 10_000
+
+    def _sells_now(self, r: CreateOrder) -> bool:
+        if self.resting_sells is None:
+            return False
+        free = self.sellable(r.ticker, r.side) - self.resting_sells(r.ticker, r.side)
+        return free >= r.qty
+
+    async def _read_token(self, token: str, update: bool = False) -> int:
+        """One token's balance; the fill movements it shows stop being counted beside it."""
+        feed = self.venue.user_feed
+        keys = [] if feed is None else feed.stream.read_keys(token)  # before the read leaves
+        bal = await self.http.balance("CONDITIONAL", token, update=update)
+        self._held[token] = bal
+        if feed is not None:
+            feed.stream.retire(keys)
+        return bal
+
+    async def refresh_holdings(self) -> int:
+        """Read the tokens our mined BUY fills added (the venue's cache refreshed first), so
+        they can be sold without waiting for the next reconciliation. Returns how many."""
+        feed = self.venue.user_feed
+        tokens = sorted(feed.stream.to_read()) if feed is not None else []
+        for token in tokens:
+            await self._read_token(token, update=True)
+        return len(tokens)
+
     # ---- create ----------------------------------------------------------------------
     def _sign(self, r: CreateOrder) -> BuiltOrder:
         # `expiration_ts_s` is when the order ends; the venue ends a GTD order 60 s before its
         # signed expiration (a security threshold, protocol §3.4)
         exp = r.expiration_ts_s + _GTD_THRESHOLD_S if r.expiration_ts_s else 0
         market = self._type(r) in ("FAK", "FOK")
-        o: BuiltOrder = self.venue._order(r.ticker, r.side, r.price, r.qty, exp, market)
+        sell = self._sells_now(r)
+        o: BuiltOrder = self.venue._order(r.ticker, r.side, r.price, r.qty, exp, market, sell)
+        self._sell[o.order_id] = sell
         self.learn(o.order_id, r.client_order_id, r.ticker)
         if self.on_signed is not None:
             self.on_signed(r.client_order_id, o.order_id)
@@ -148,12 +211,28 @@ class PolymarketPort:
         )  # fmt: skip
         return OrderAck(oid, r.client_order_id, self._now(), filled, remaining)
 
+    def _refused(self, o: BuiltOrder, e: OrderRejected) -> OrderRejected:
+        """A venue rejection under our code names; a SELL refused for balance lacked tokens
+        (our count ran ahead of the venue's): that token counts as none until read again."""
+        e = map_reject(e)
+        if e.code != "insufficient_balance" or o.wire.get("side") != "SELL":
+            return e
+        token = str(o.wire.get("tokenId", ""))
+        self._held.pop(token, None)
+        log.warning("polymarket SELL refused for balance token=%s order_id=%s", token, o.order_id)
+        return OrderRejected(
+            e.message, status=e.status, code="insufficient_tokens", details=e.details
+        )
+
     async def create_order(self, req: CreateOrder) -> OrderAck:
         try:
             o = self._sign(req)
-            resp = await self.http.post_order(o, self._type(req), post_only=req.post_only)
         except OrderRejected as e:
             raise map_reject(e) from None
+        try:
+            resp = await self.http.post_order(o, self._type(req), post_only=req.post_only)
+        except OrderRejected as e:
+            raise self._refused(o, e) from None
         return self._ack(req, o, resp)
 
     async def batch_create(self, reqs: Sequence[CreateOrder]) -> list[OrderAck | VenueError]:
@@ -171,7 +250,9 @@ class PolymarketPort:
             )
             for (i, r, o), item in zip(signed, res, strict=False):
                 out[i] = (
-                    map_reject(item) if isinstance(item, OrderRejected) else self._ack(r, o, item)
+                    self._refused(o, item)
+                    if isinstance(item, OrderRejected)
+                    else self._ack(r, o, item)
                 )
         return out
 
@@ -214,6 +295,7 @@ class PolymarketPort:
             u = open_order_update(o, m, now)
         except ProtocolViolation:
             return None
+        self._sell[o.id] = o.side == "SELL"
         coid = self._coid.get(u.order_id)
         return dataclasses.replace(u, client_order_id=coid) if coid else u
 
@@ -236,6 +318,7 @@ class PolymarketPort:
         for oid, t in list(self._ticker.items()):
             if oid in self._over:
                 del self._ticker[oid]  # settled for good: never looked up again
+                self._sell.pop(oid, None)
                 continue
             if oid in open_ids or (market and t != market):
                 continue
@@ -297,8 +380,8 @@ class PolymarketPort:
         # the next reconciliation, a few seconds on, sees it once)
         pending = {} if feed is None else feed.stream.unsettled()
         for cid, m in self.venue.markets.items():
-            yes = await self.http.balance("CONDITIONAL", m.yes_token)
-            no = await self.http.balance("CONDITIONAL", m.no_token)
+            yes = await self._read_token(m.yes_token)
+            no = await self._read_token(m.no_token)
             net = yes - no + pending.get(cid, 0)  # micro-shares, YES terms
             q = net // 10_000 if net >= 0 else -(-net // 10_000)
             out.append(PositionSnapshot(cid, q, now))

@@ -104,11 +104,19 @@ class Req:
         return Req("POST", "/v1/heartbeats", body=w.encode({"heartbeat_id": heartbeat_id}), auth=2)
 
     @staticmethod
-    def balance(asset_type: str = "COLLATERAL", token_id: str = "", signature_type: int = 0) -> Req:
+    def balance(
+        asset_type: str = "COLLATERAL",
+        token_id: str = "",
+        signature_type: int = 0,
+        update: bool = False,
+    ) -> Req:
+        """`update`: the venue refreshes its cached chain balance first (doc §3.8, §7.4:
+        after fills, or a SELL of tokens just bought is refused on the stale cache)."""
         q = {"asset_type": asset_type, "signature_type": str(signature_type)}
         if token_id:
             q["token_id"] = token_id
-        return Req("GET", "/balance-allowance", query=q, auth=2)
+        path = "/balance-allowance/update" if update else "/balance-allowance"
+        return Req("GET", path, query=q, auth=2)
 
     @staticmethod
     def create_key() -> Req:

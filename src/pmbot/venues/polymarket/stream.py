@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pmbot.core import events as ev
 from pmbot.core.book import BinaryBook
 from pmbot.core.money import ONE
+from pmbot.core.orders import Side
 from pmbot.errors import BookError, ProtocolViolation
 from pmbot.venues.polymarket import wire as w
 from pmbot.venues.polymarket.convert import (
@@ -244,13 +245,51 @@ class UserStream:
     adopted: set[tuple[str, str]] = field(default_factory=set)  # from an earlier run's ledger
     exact: dict[tuple[str, str], int] = field(default_factory=dict)  # (cid, side) -> micro-shares
     booked: dict[tuple[str, str], int] = field(default_factory=dict)  # (cid, side) -> Qty
+    # our fills' token movements no balance read has shown yet (`PolymarketPort` holdings):
+    # (trade, order) -> (token, +micro-shares bought / -micro-shares sold)
+    moves: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
     _tokens: dict[str, tuple[MarketInfo, bool]] = field(default_factory=dict)
+    _markets: dict[str, MarketInfo] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # messages skipped, for the shell to log
 
     def __post_init__(self) -> None:
         for m in self.markets:
             self._tokens[m.yes_token] = (m, True)
             self._tokens[m.no_token] = (m, False)
+            self._markets[m.condition_id] = m
+
+    # ---- token movements, for what we may sell (doc §5 balance reservation, §7.4) ---------
+    def sold_unread(self, token: str) -> int:
+        """Micro-shares of `token` our fills sold that the last balance read did not show:
+        a SELL fill is owed at once (the venue counts it against new SELLs from MATCHED on),
+        while its balance moves only when mined. FAILED fills gave the tokens back."""
+        return sum(
+            -d
+            for k, (tok, d) in self.moves.items()
+            if d < 0 and tok == token and self.seen.get(k) != "FAILED"
+        )
+
+    def read_keys(self, token: str) -> list[tuple[str, str]]:
+        """The movements of `token` a balance read started now shows (mined, or FAILED: nothing
+        moved): `retire` them once the read is back."""
+        return [
+            k
+            for k, (tok, _) in self.moves.items()
+            if tok == token and self.seen.get(k) in _ON_CHAIN
+        ]
+
+    def retire(self, keys: Iterable[tuple[str, str]]) -> None:
+        for k in keys:
+            self.moves.pop(k, None)
+
+    def to_read(self) -> set[str]:
+        """Tokens our mined BUY fills added since the last read of them: a read now shows
+        them (bought tokens can be sold only once settled, and only the balance proves it)."""
+        return {
+            tok
+            for k, (tok, d) in self.moves.items()
+            if d > 0 and self.seen.get(k) in ("MINED", "CONFIRMED")
+        }
 
     def _ours(self, owner: str, addr: str) -> bool:
         return owner == self.owner or addr.lower() in self.addresses
@@ -408,6 +447,7 @@ class UserStream:
             provisional=status != "CONFIRMED",
         )
         self.fills[(t.id, oid)] = (f, qty_e6)
+        self.moves[(t.id, oid)] = (token, qty_e6 if side_s == "BUY" else -qty_e6)
         return f
 
     def adopt_pending(self, fills: Iterable[ev.Fill]) -> int:
@@ -427,6 +467,10 @@ class UserStream:
             self.fills[key] = (f, e6)
             self.seen[key] = "MATCHED"
             self.adopted.add(key)
+            m = self._markets.get(f.ticker)
+            if m is not None:  # which token it moved is not kept: take it as a sale of the
+                # token that side sells (YES for an ask, NO for a bid), the cautious reading
+                self.moves[key] = (m.yes_token if f.side is Side.ASK else m.no_token, -e6)
             n += 1
         return n
 

@@ -1,9 +1,11 @@
 """Polymarket as the bot sees a venue: YES-leg quotes in, domain events out.
 
-The bot quotes every market on its YES leg (core/orders.py): a BID buys YES at p; an ASK
-is placed as a BUY of the NO token at 1 - p, which the venue's unified book matches
-exactly like a YES offer at p (a mint against YES bids) and which needs pUSD, not YES
-inventory. The market's ticker is its condition id. `run()` owns the feeds and the
+The bot quotes every market on its YES leg (core/orders.py). Each side has two forms on the
+venue, which its unified book matches alike: an ASK at p is a SELL of YES at p or a BUY of
+NO at 1 - p (a mint against YES bids); a BID at p is a BUY of YES at p or a SELL of NO at
+1 - p. The BUY forms need pUSD, the SELL forms tokens we hold; the port chooses (a BUY of
+NO while holding YES would lock $1 per share in a YES+NO pair). The market's ticker is
+its condition id. `run()` owns the feeds and the
 heartbeat in one TaskGroup; `aclose()` stops them.
 """
 
@@ -160,12 +162,23 @@ class PolymarketVenue:
         qty: Qty,
         expiration: int = 0,
         market: bool = False,
+        sell: bool = False,
     ):
-        """A YES-leg order as the BUY of the YES token (bid) or of the NO token (ask)."""
+        """A YES-leg order on the venue: a bid BUYs YES at p, an ask BUYs NO at 1 - p; with
+        `sell`, a bid SELLs NO at 1 - p and an ask SELLs YES at p (tokens we hold)."""
         m = self.markets[ticker]
-        token, p = (m.yes_token, price) if side is Side.BID else (m.no_token, ONE - price)
+        if side is Side.BID:
+            token, p = (m.no_token, ONE - price) if sell else (m.yes_token, price)
+        else:
+            token, p = (m.yes_token, price) if sell else (m.no_token, ONE - price)
         return self.http.limit_order(
-            m, token_id=token, side="BUY", price=p, size=qty, expiration=expiration, market=market
+            m,
+            token_id=token,
+            side="SELL" if sell else "BUY",
+            price=p,
+            size=qty,
+            expiration=expiration,
+            market=market,
         )
 
     async def place(
