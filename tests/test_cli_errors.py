@@ -183,3 +183,14 @@ def test_markets_honours_max_retries_like_the_other_venue_commands(tmp_path, cap
     args = ["--rest-url", dead, "--key-dir", str(kd), "--max-retries", "0"]
     assert main(["markets", *args]) == 1
     assert not [r for r in caplog.records if "network error method" in r.getMessage()]
+
+
+@pytest.mark.parametrize("cmd", ["cancel-all", "reconcile", "markets"])
+def test_the_kalshi_account_commands_refuse_a_polymarket_config(cmd, tmp_path, capsys) -> None:
+    """Regression (review): with `bot.venue = "polymarket"` they spoke to Kalshi (with
+    Kalshi keys set, a cancel-all said "confirmed" while the Polymarket orders rested)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[bot]\nvenue = "polymarket"\n')
+    assert main([cmd, "-c", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "bot.venue" in err and "Kalshi only" in err

@@ -25,6 +25,7 @@ __all__ = [
     "emit_json",
     "ledger_path",
     "open_venue",
+    "require_kalshi",
     "settings_from_args",
 ]
 
@@ -66,6 +67,17 @@ def ledger_path(s: Settings) -> str:
     return s.ledger.path
 
 
+def require_kalshi(s: Settings) -> None:
+    """The account commands speak to Kalshi only (a Kalshi cancel-all "confirmed" while the
+    Polymarket orders of a `bot.venue = "polymarket"` config kept resting)."""
+    if s.bot.venue != "kalshi":
+        raise ConfigError(
+            "bot.venue",
+            f"{s.bot.venue}: this command speaks to Kalshi only; a Polymarket bot cancels its "
+            "orders when it stops, and the venue cancels them ~10 s after its last heartbeat",
+        )
+
+
 @contextlib.asynccontextmanager
 async def open_venue(
     s: Settings, environ: Mapping[str, str], max_retries: int | None = None
@@ -75,6 +87,7 @@ async def open_venue(
     from pmbot.venues.kalshi.urls import resolve_urls
     from pmbot.venues.kalshi.venue import KalshiVenue
 
+    require_kalshi(s)
     ks = s.kalshi
     if ks.env == "sim" and not ks.rest_url:
         raise ConfigError(

@@ -20,6 +20,7 @@ from pmbot.commands._common import (
     console,
     emit_json,
     open_venue,
+    require_kalshi,
     require_ledger,
     settings_from_args,
 )
@@ -46,6 +47,7 @@ async def amain(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from pmbot.venues.kalshi.port import KalshiPort
 
     s = settings_from_args(args, environ)
+    require_kalshi(s)
     path = str(require_ledger(s.ledger.path))
     state = TradingState()
     with Ledger(path) as led:
