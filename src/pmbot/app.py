@@ -200,15 +200,22 @@ class BotApp(RunShell):
         """The venue refused an order for its trading pause: halt quoting (the gate's
         `trading_paused` pulls the quotes; cancels are still taken) and ask the venue for its
         status until it trades again. Before, every decision was refused all pause long."""
-        if not self.state.trading_active:
-            return
-        log.warning("venue trading paused: quoting halted until it resumes")
-        self.sink(ev.ExchangeStatus(self.clock.now_ns(), self.state.exchange_active, False))
+        if self.state.trading_active:
+            log.warning("venue trading paused: quoting halted until it resumes")
+            self.sink(ev.ExchangeStatus(self.clock.now_ns(), self.state.exchange_active, False))
+        self._watch_pause()
+
+    def _watch_pause(self) -> None:
+        """Poll the exchange status while the venue does not trade (a pause seen on an
+        order's refusal, or already underway at start-up)."""
         if self._pause_poll is None or self._pause_poll.done():
             self._pause_poll = start_now(self._poll_pause(), name="pause-poll")
 
+    def _venue_trades(self) -> bool:
+        return self.state.trading_active and self.state.exchange_active
+
     async def _poll_pause(self) -> None:
-        while not self.state.trading_active and self.venue is not None:
+        while not self._venue_trades() and self.venue is not None:
             await asyncio.sleep(_PAUSE_POLL_S)
             try:
                 await self.venue.exchange_status()  # its ExchangeStatus reaches the sink
@@ -680,6 +687,9 @@ class BotApp(RunShell):
                 await self._select()
                 rep = await om.start()
                 log.info("reconciled %s", kv(ok=rep.ok, summary=rep.summary()))
+                if not self._venue_trades():  # started inside a pause: nothing will be refused
+                    log.warning("venue not trading at start: quoting waits until it resumes")
+                    self._watch_pause()
                 self._gc.start(time.monotonic())  # collections between decisions only
                 stack.callback(self._gc.stop)
                 if signer is not None and self.s.kalshi.presign:

@@ -481,3 +481,26 @@ async def test_a_trading_pause_halts_quoting_until_the_venue_trades_again(tmp_pa
         assert sim.exchange.engine.resting(sim.key.user) == []
     finally:
         await sim.stop()
+
+
+async def test_a_bot_started_inside_a_trading_pause_quotes_once_it_ends(tmp_path: Path) -> None:
+    """Started inside the pause, the bot reads `trading_active: false` at start-up, so no
+    order is ever refused for it: the status is polled from the start (it never quoted for
+    the rest of the run, the pause long over)."""
+    sim = KalshiSim(SimConfig(seed=5, speed=20.0, start_ns=START, flow=FlowConfig()))
+    await sim.start()
+    sim.set_paused(True)
+    try:
+        app = _app(tmp_path, sim, 900)
+        run = asyncio.create_task(app.run())
+        await _until(lambda: app.om is not None and app.loop_stats.count > 0, 60, "deciding")
+        assert not app.state.trading_active and not sim.exchange.engine.resting(sim.key.user)
+        t0 = sim.now_ns()
+        await _until(lambda: sim.now_ns() - t0 > 30 * 10**9, 60, "30 paused seconds")
+        sim.set_paused(False)
+        await _until(lambda: bool(sim.exchange.engine.resting(sim.key.user)), 30, "quotes")
+        app._on_signal(signal.SIGTERM)
+        await asyncio.wait_for(run, 60)
+        assert sim.exchange.engine.resting(sim.key.user) == []
+    finally:
+        await sim.stop()

@@ -70,6 +70,10 @@ class TradingState:
         self.positions: dict[str, Position] = {}
         self.fills: list[ev.Fill] = []
         self._fill_keys: set[tuple[str, str]] = set()
+        # the size of the fills applied per venue order id, matched to an order of ours or
+        # not: a fill that beat its order's create answer (no order_id yet, and a fill frame
+        # need not carry client_order_id) is counted into the order once it learns its id
+        self._fill_qty: dict[str, int] = {}
         self.index_level: float | None = None
         self.index_ts_ns: int = 0
         self.vols: dict[str, tuple[int, float]] = {}
@@ -124,13 +128,24 @@ class TradingState:
             )
         o.status = status
         o.updated_ns = ts_ns
-        if order_id and o.order_id != order_id:
-            o.order_id = order_id
-            self.order_ids[order_id] = client_order_id
         if remaining is not None:
             o.remaining = remaining
+        if order_id and o.order_id != order_id:
+            self._name(o, order_id)
         self._changes.orders.add(client_order_id)
         return o
+
+    def _name(self, o: LiveOrder, order_id: str) -> None:
+        """The order learns its venue id: fills of that id applied before (unmatched then)
+        count as its own, so the venue's filled count does not make them owed again."""
+        o.order_id = order_id
+        self.order_ids[order_id] = o.client_order_id
+        q = self._fill_qty.get(order_id, 0)
+        if q > o.filled:
+            o.filled = q
+            if o.filled > o.initial:
+                o.initial = o.filled + o.remaining
+            self._owe(o)
 
     def live_orders(self, ticker: str | None = None) -> list[LiveOrder]:
         out = []
@@ -254,6 +269,7 @@ class TradingState:
             return
         self._fill_keys.add(key)
         self.fills.append(f)
+        self._fill_qty[f.order_id] = self._fill_qty.get(f.order_id, 0) + f.qty
         pos = self.positions.setdefault(f.ticker, Position(f.ticker))
         pos.apply_fill(f.side.sign, f.price, f.qty, f.fee)
         self._pos_ver += 1
@@ -291,6 +307,7 @@ class TradingState:
         for i, f in enumerate(self.fills):
             if (f.trade_id, f.order_id) == key:
                 del self.fills[i]
+                self._fill_qty[f.order_id] = max(0, self._fill_qty.get(f.order_id, 0) - f.qty)
                 pos = Position(f.ticker)
                 for g in self.fills:
                     if g.ticker == f.ticker:
@@ -318,8 +335,7 @@ class TradingState:
             self.foreign_orders[u.order_id] = u
             return
         if o.order_id != u.order_id:
-            o.order_id = u.order_id
-            self.order_ids[u.order_id] = o.client_order_id
+            self._name(o, u.order_id)
         if can_transition(o.status, u.status):
             o.status = u.status
         o.remaining = u.remaining

@@ -218,6 +218,10 @@ class Settler(Sender):
             config=self.config.reconcile,
         )
         await self._apply(rep)
+        unresolved = set(rep.unresolved)
+        for o in live:  # compared with the venue's lists: no amend of unknown outcome is left
+            if o.amending is not None and o.client_order_id not in skip | unresolved:
+                o.amending = None
         self.last_report = rep
         self.reconciled = rep.ok
         if rep.ok:  # positions agree: no fill from before the lists is missing
@@ -232,10 +236,13 @@ class Settler(Sender):
         return rep
 
     async def _apply(self, rep: ReconcileReport) -> None:
+        # orders this pass names (a create whose answer was lost): their fills too
+        named = {fx.order_id: fx.client_order_id for fx in rep.fixes if fx.order_id}
         for f in rep.backfill:
-            if f.client_order_id is None and f.order_id in self.state.order_ids:
+            coid = self.state.order_ids.get(f.order_id) or named.get(f.order_id)
+            if f.client_order_id is None and coid is not None:
                 # REST fills carry no client_order_id (2026-03-30): name the order we know
-                f = dataclasses.replace(f, client_order_id=self.state.order_ids[f.order_id])
+                f = dataclasses.replace(f, client_order_id=coid)
             if self.on_fill(f):  # found by reconciliation, not the stream: audit it too
                 log.info(
                     "fill (backfill) ticker=%s side=%s price=%s count=%s fee=%s trade_id=%s "

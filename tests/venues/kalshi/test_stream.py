@@ -649,3 +649,32 @@ def test_a_moved_close_reaches_the_spec_without_a_resync() -> None:
     assert r.state.book_fresh[T] and r.sent() == []
     r.feed(close(0))  # nonsense: counted and logged, the spec keeps its close
     assert r.s.stats.bad_frames == 1 and r.state.markets[T].close_ts_ns == 1_800_000_000 * S
+
+
+def test_a_new_grid_on_one_market_leaves_the_other_books_of_the_sid_alone() -> None:
+    """Only the changed market is resynced: a full resync of the sid pulled the quotes of
+    every market of the event (cancels, re-creates, queue places lost)."""
+    r = Rig(T, U)
+    _connect(r, T, U)
+    r.feed(subscribed(1, 7))
+    r.feed(snap(7, 1, T, [["0.4700", "3.00"]], [["0.5200", "2.00"]]))
+    r.feed(snap(7, 2, U, [["0.4700", "3.00"]], [["0.5200", "2.00"]]))
+    r.sent()
+    r.feed(
+        {
+            "type": "market_lifecycle_v2",
+            "sid": 5,
+            "msg": {
+                "market_ticker": T,
+                "event_type": "price_level_structure_updated",
+                "price_level_structure": "deci_cent",
+                "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}],
+            },
+        }
+    )
+    assert r.state.book_fresh[U] and not r.state.book_fresh[T] and r.stale() == [T]
+    cmds = r.sent()
+    assert [c["params"]["market_tickers"] for c in cmds] == [[T]]
+    r.feed(snap(7, 3, T, [["0.4730", "3.00"]], [["0.5210", "2.00"]]))
+    assert r.state.book_fresh[T] and r.state.book_fresh[U]
+    assert not r.s._resync  # the resync is over

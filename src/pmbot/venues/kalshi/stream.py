@@ -485,7 +485,26 @@ class KalshiStream:
         self._ticks.pop(e.ticker, None)  # the tick caches index the old grid
         for sub in list(self._subs.values()):
             if sub.channel == BOOK and e.ticker in sub.tickers:
-                self._start_resync(sub, now_ns, "price levels changed")
+                self._resync_one(sub, e.ticker, now_ns, "price levels changed")
+
+    def _resync_one(self, sub: _Sub, ticker: str, now_ns: int, reason: str) -> None:
+        """A fresh snapshot of one book of the sid (the others keep their place: a full
+        resync pulled every quote of the event for one market's change)."""
+        self._mark_stale(ticker, now_ns, reason)
+        rs = self._resync.get(sub.sid)
+        if rs is not None and (rs.stage != 1 or ticker in rs.tickers):
+            return  # a resubscribe, or a snapshot of this book, is already on its way
+        if rs is None:
+            self.stats.resyncs += 1
+            rs = self._resync[sub.sid] = _Resync(1, now_ns + self.resync_timeout_ns, set())
+        rs.tickers.add(ticker)
+        rs.deadline_ns = now_ns + self.resync_timeout_ns
+        self._send(
+            "update_subscription",
+            {"sids": [sub.sid], "action": "get_snapshot", "market_tickers": [ticker]},
+            _Cmd("get_snapshot", BOOK, (ticker,), sub.sid),
+        )
+        log.warning("kalshi ws resync sid=%d reason=%s markets=1 via=get_snapshot", sub.sid, reason)
 
     def _emit(self, make: Callable[[], ev.Event | None]) -> None:
         try:
