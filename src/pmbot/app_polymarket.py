@@ -208,10 +208,22 @@ class PolyBotApp(RunShell):
         port cannot tell counts: it may be a SELL)."""
         port = self.port
         assert port is not None
-        return sum(
+        live = sum(
             o.remaining
             for o in self.state.live_orders(ticker)
             if o.side is side and o.order_id and port.is_sell(o.order_id) is not False
+        )
+        return live + self._owed_sells(ticker, side)
+
+    def _owed_sells(self, ticker: str, side: Side) -> Qty:
+        """Shares our SELLs sold by the venue's word (order update, answer) whose fill events
+        have not reached the stream yet: the venue holds them back from new SELLs already."""
+        port = self.port
+        assert port is not None
+        return sum(
+            o.owed
+            for o in self.state.owing.values()
+            if o.ticker == ticker and o.side is side and port.is_sell(o.order_id) is not False
         )
 
     def _fit(self, desired: list[DesiredQuote]) -> list[DesiredQuote]:
@@ -220,7 +232,9 @@ class PolyBotApp(RunShell):
         port = self.port
         assert port is not None
         held = {
-            (t, side): port.sellable(t, side) for t in self.infos for side in (Side.BID, Side.ASK)
+            (t, side): max(0, port.sellable(t, side) - self._owed_sells(t, side))
+            for t in self.infos
+            for side in (Side.BID, Side.ASK)
         }
         least = {t: min_size_qty(m.min_size) for t, m in self.infos.items()}
         return fit_quotes(

@@ -256,13 +256,20 @@ async def _wallet_view(self: PolyBotApp) -> dict[str, Any]:
     except VenueError as e:
         return {"error": str(e)}
     start = self.pusd_start
+    feed = self.venue.user_feed if self.venue is not None else None
+    # trades matched but not mined when the wallet was read: the balances do not show them
+    unmined = 0 if feed is None else len(feed.stream.unsettled_keys())
+    note = "pusd_spent = cash_paid + locked_pairs x $1 (no tokens at start, all mined)"
+    if unmined:
+        note += f"; does not hold here: {unmined} fill(s) not mined when the wallet was read"
     return {
         "pusd_start": None if start is None else fmt_money(start),
         "pusd_now": fmt_money(now),
         "pusd_spent": None if start is None else fmt_money(start - now),
         "tokens": tokens,
         "locked_pairs": fmt_fixed(pairs, 6),
-        "note": "pusd_spent = cash_paid + locked_pairs x $1 (no tokens at start, all mined)",
+        "unmined_fills": unmined,
+        "note": note,
     }
 
 

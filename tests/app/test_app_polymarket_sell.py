@@ -96,6 +96,33 @@ async def test_a_round_trip_sells_the_yes_it_bought_and_locks_no_pusd(tmp_path: 
     assert result.clean_shutdown and s["rejects"] == {}
     w = s["wallet"]
     assert w["locked_pairs"] == "0.000000" and w["pusd_spent"] == f"-{gain / 1e6:.6f}"
+    assert w["unmined_fills"] == 0 and "does not hold" not in w["note"]
+
+
+async def test_the_wallet_says_when_a_fill_was_not_mined_at_the_stop(tmp_path: Path) -> None:
+    """The wallet's balances move only when a trade is mined: with a fill still MATCHED at
+    the stop its identity (pusd_spent = cash_paid + pairs) cannot hold, and it says so (it
+    printed the identity beside figures that contradicted it)."""
+    s = settings(tmp_path)
+    s = msgspec.structs.replace(
+        s, polymarket=msgspec.structs.replace(s.polymarket, sim_confirm_s=600.0)
+    )
+    app = PolyBotApp(
+        s, Secrets({}), RunOptions(duration_s=30, dashboard=False, install_signal_handlers=False)
+    )
+    run = asyncio.create_task(app.run())
+    try:
+        await until(lambda: app.om is not None and _alone_at_top(app, Side.BID) is not None)
+        bid = _alone_at_top(app, Side.BID)
+        m = app.infos[bid.ticker]
+        n = len(app.state.fills)
+        await app.house.order(m.no_token, "BUY", ONE - bid.price, 2 * E6, "FAK")
+        await until(lambda: len(app.state.fills) > n)
+    finally:
+        app.request_stop("test done")
+        result = await run
+    w = result.summary["wallet"]
+    assert w["unmined_fills"] >= 1 and "not mined when the wallet was read" in w["note"], w
 
 
 async def test_quotes_under_the_min_size_are_not_sent(tmp_path: Path) -> None:

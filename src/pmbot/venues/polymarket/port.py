@@ -98,6 +98,8 @@ class PolymarketPort:
         self.on_signed: Callable[[str, str], None] | None = None
         self._sell: dict[str, bool] = {}  # order id -> a SELL (of tokens held), else a BUY
         self._held: dict[str, int] = {}  # token -> balance as last read (micro-shares)
+        self._reads: dict[str, int] = {}  # token -> balance reads started
+        self._read_applied: dict[str, int] = {}  # token -> the newest read applied to _held
         # (ticker, side) -> what our live SELL orders there still reserve (Qty; the app's
         # state). None: no hook, nothing reserved is known, so nothing is sold
         self.resting_sells: Callable[[str, Side], Qty] | None = None
@@ -153,11 +155,15 @@ class PolymarketPort:
     async def _read_token(self, token: str, update: bool = False) -> int:
         """One token's balance; the fill movements it shows stop being counted beside it."""
         feed = self.venue.user_feed
+        n = self._reads.get(token, 0) + 1  # reads of this token may overlap (reconciliation,
+        self._reads[token] = n  # refresh_holdings): an older answer landing last is stale
         keys = [] if feed is None else feed.stream.read_keys(token)  # before the read leaves
         bal = await self.http.balance("CONDITIONAL", token, update=update)
-        self._held[token] = bal
-        if feed is not None:
-            feed.stream.retire(keys)
+        if n > self._read_applied.get(token, 0):
+            self._read_applied[token] = n
+            self._held[token] = bal
+            if feed is not None:
+                feed.stream.retire(keys)
         return bal
 
     async def refresh_holdings(self) -> int:
