@@ -145,6 +145,10 @@ class TradingState:
             o.filled = q
             if o.filled > o.initial:
                 o.initial = o.filled + o.remaining
+            else:  # as `_apply_fill`: an answer made before these fills did not cut them
+                o.remaining = min(o.remaining, max(0, o.initial - o.filled))
+                if o.remaining == 0 and can_transition(o.status, OrderStatus.EXECUTED):
+                    o.status = OrderStatus.EXECUTED
             self._owe(o)
 
     def live_orders(self, ticker: str | None = None) -> list[LiveOrder]:

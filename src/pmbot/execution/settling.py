@@ -144,7 +144,9 @@ class Settler(Sender):
         self._last_reconcile = self.clock.monotonic()
         self._needs_reconcile = False
         self._foreign_seen = False
-        self._touched = set()
+        # a call already in flight may be answered (or lost) while the lists are fetched:
+        # the lists may predate what it did, so it is left out like one sent meanwhile
+        self._touched = set(self._in_flight)
         try:
             return await self._reconcile_once()
         finally:

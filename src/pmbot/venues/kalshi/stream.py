@@ -492,8 +492,8 @@ class KalshiStream:
         resync pulled every quote of the event for one market's change)."""
         self._mark_stale(ticker, now_ns, reason)
         rs = self._resync.get(sub.sid)
-        if rs is not None and (rs.stage != 1 or ticker in rs.tickers):
-            return  # a resubscribe, or a snapshot of this book, is already on its way
+        if rs is not None and ticker in rs.tickers:
+            return  # a snapshot of this book (resync or resubscribe) is already on its way
         if rs is None:
             self.stats.resyncs += 1
             rs = self._resync[sub.sid] = _Resync(1, now_ns + self.resync_timeout_ns, set())
