@@ -570,9 +570,9 @@ def dashboard_view(app: BotApp) -> DashboardView:
     budget = ""
     if http is not None:
         # refilled to now, as metrics.py reads it (`level` is as of the last call)
-        b = http.write_bucket
-        level = min(b.capacity, b.level + max(0.0, http.clock.monotonic() - b.t) * b.rate)
-        budget = f"write {level:.0f}/{b.capacity:.0f}"
+        wb = http.write_bucket
+        level = min(wb.capacity, wb.level + max(0.0, http.clock.monotonic() - wb.t) * wb.rate)
+        budget = f"write {level:.0f}/{wb.capacity:.0f}"
     return DashboardView(
         now_ns=now,
         venue=f"kalshi-{app.s.kalshi.env}",

@@ -107,8 +107,8 @@ async def amain(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             for m in ms:
                 try:
                     rows.append((convert.market_spec(m, fees[m.event_ticker], series), m))
-                except ProtocolViolation as e:  # a strike type we do not price: skip, say so
-                    print(f"skipped {m.ticker}: {e}", file=sys.stderr)
+                except ProtocolViolation as err:  # a strike type we do not price: skip, say so
+                    print(f"skipped {m.ticker}: {err}", file=sys.stderr)
     d = datetime.fromtimestamp(now_ns / 1e9, tz=UTC).date()
     cal = TradingCalendar.nyse(str(d - timedelta(days=10)), str(d + timedelta(days=20)))
     shape = (

@@ -93,7 +93,8 @@ class Settler(Sender):
         unnamed = prev is not None and not prev.order_id
         self.state.apply(u)
         o = self.state.order_by_id(u.order_id)
-        if unnamed and o is prev:  # an order whose write answer was lost: named here first
+        # an order whose write answer was lost: named here first
+        if unnamed and o is not None and o is prev:
             log.info(
                 "order learned from the stream ticker=%s side=%s price=%s status=%s "
                 "order_id=%s client_order_id=%s",

@@ -49,7 +49,7 @@ def fit_quotes(
     live order of ours sells (None: unknown, taken as a SELL: it may reserve tokens)."""
     groups: dict[tuple[str, Side], list[DesiredQuote]] = {}
     for q in desired:
-        groups.setdefault((q.ticker, q.side), []).append(q)
+        groups.setdefault((q.ticker, Side(q.side)), []).append(q)
     by_group: dict[tuple[str, Side], list[LiveOrder]] = {}
     for o in live:
         if not o.status.terminal and o.remaining > 0:
