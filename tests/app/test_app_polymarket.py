@@ -177,6 +177,9 @@ async def test_run_quotes_fills_rolls_back_a_failed_trade_and_leaves_nothing(
     created = " ".join(m for m in msgs if m.startswith("polymarket order created "))
     placed = {o.client_order_id: o.order_id for o in app.state.orders.values() if o.order_id}
     assert placed and all(f"order_id={oid} " in created for oid in placed.values())
+    # ... with the side and token that went on the wire (an ask is a SELL of YES or a BUY
+    # of NO: the pUSD moves differently)
+    assert re.search(r" wire=(BUY|SELL) token_id=\d+", created)
     cancels = [m for m in msgs if m.startswith("polymarket order canceled ")]
     assert cancels and all(
         re.search(r"order_id=0x[0-9a-f]+ client_order_id=\S+", m) for m in cancels

@@ -114,6 +114,29 @@ async def test_run_summary_equals_simulator_account(tmp_path: Path, caplog) -> N
             for r in caplog.records
         )
         assert amended > 0 and amended + failed == s["orders"].get("amend", 0)
+        # cancels, amends and decreases name our client_order_id too, and every order of
+        # ours the venue cancelled has a line saying we cancelled it (the shutdown's group
+        # trigger cancels them all at once: one line per order)
+        msgs = [r.getMessage() for r in caplog.records]
+        writes = [
+            m
+            for m in msgs
+            if m.startswith(("kalshi order canceled", "kalshi order amended", "kalshi order decr"))
+        ]
+        assert writes and all(
+            " client_order_id=" in m and " client_order_id=None" not in m for m in writes
+        ), [m for m in writes if "client_order_id=None" in m or "client_order_id=" not in m][:3]
+        said = {
+            m.split("order_id=")[1].split()[0]
+            for m in msgs
+            if m.startswith(("kalshi order canceled", "order canceled by the group trigger"))
+        }
+        cancelled = {
+            o.order_id
+            for o in sim.exchange.engine.orders.values()
+            if o.user == sim.key.user and o.status == "canceled"
+        }
+        assert cancelled and not cancelled - said, sorted(cancelled - said)[:5]
     finally:
         await sim.stop()
 

@@ -418,6 +418,19 @@ class Settler(Sender):
                 self.stats.writes["trigger_group"] += 1
                 self._group_triggered = True
                 await self.venue.trigger_order_group(self.order_group_id)
+                # the venue cancels every order of the group: say so for each, here (the
+                # reconciliation that follows only sees them cancelled)
+                live = [o for o in self.state.live_orders() if o.order_id]
+                log.info(
+                    "order group triggered order_group_id=%s reason=%s orders=%d",
+                    self.order_group_id, reason, len(live),
+                )  # fmt: skip
+                for o in live:
+                    log.info(
+                        "order canceled by the group trigger ticker=%s order_id=%s "
+                        "client_order_id=%s",
+                        o.ticker, o.order_id, o.client_order_id,
+                    )  # fmt: skip
             except VenueError as e:
                 log.warning("order group trigger failed err=%s", e)
         left = await self._list_resting()

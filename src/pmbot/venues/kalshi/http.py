@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -554,12 +554,18 @@ class KalshiHttp:
             await self.clock.sleep(self.backoff.delay(attempt))
         return None
 
-    async def cancel_order(self, order_id: str) -> w.CancelOrderResponse:
+    async def cancel_order(
+        self, order_id: str, *, client_order_id: str | None = None
+    ) -> w.CancelOrderResponse:
+        """`client_order_id` only names the order in the log line (the venue's answer may)."""
         # a repeated cancel is harmless: 200 (it rests) or 404 (it no longer rests)
         r: w.CancelOrderResponse = await self.call(
             rest.cancel_order(order_id), retry_429=True, retry_unknown=True
         )
-        log.info("kalshi order canceled order_id=%s reduced_by=%s", order_id, r.reduced_by)
+        log.info(
+            "kalshi order canceled order_id=%s client_order_id=%s reduced_by=%s",
+            order_id, r.client_order_id or client_order_id, r.reduced_by,
+        )  # fmt: skip
         return r
 
     async def amend_order(
@@ -586,21 +592,29 @@ class KalshiHttp:
             )
         )
         log.info(
-            "kalshi order amended order_id=%s ticker=%s side=%s price=%s count=%s remaining=%s",
-            order_id, ticker, side.value, fmt_price(price), fmt_count(count),
-            r.remaining_count,
+            "kalshi order amended order_id=%s client_order_id=%s ticker=%s side=%s price=%s "
+            "count=%s remaining=%s",
+            order_id, updated_client_order_id or client_order_id, ticker, side.value,
+            fmt_price(price), fmt_count(count), r.remaining_count,
         )  # fmt: skip
         return r
 
     async def decrease_order(
-        self, order_id: str, *, reduce_by: Qty | None = None, reduce_to: Qty | None = None
+        self,
+        order_id: str,
+        *,
+        reduce_by: Qty | None = None,
+        reduce_to: Qty | None = None,
+        client_order_id: str | None = None,
     ) -> w.DecreaseOrderResponse:
+        """`client_order_id` only names the order in the log line."""
         r: w.DecreaseOrderResponse = await self.call(
             rest.decrease_order(order_id, reduce_by=reduce_by, reduce_to=reduce_to)
         )
         log.info(
-            "kalshi order decreased order_id=%s reduce_by=%s reduce_to=%s",
+            "kalshi order decreased order_id=%s client_order_id=%s reduce_by=%s reduce_to=%s",
             order_id,
+            client_order_id,
             None if reduce_by is None else fmt_count(reduce_by),
             None if reduce_to is None else fmt_count(reduce_to),
         )
@@ -633,13 +647,19 @@ class KalshiHttp:
         """An OrderSpec with a fresh client_order_id (for batch_create)."""
         return rest.OrderSpec(ticker, side, price, count, self.fresh_client_order_id(), **opts)
 
-    async def batch_cancel(self, order_ids: Sequence[str]) -> w.BatchCancelResponse:
+    async def batch_cancel(
+        self, order_ids: Sequence[str], *, client_order_ids: Mapping[str, str] | None = None
+    ) -> w.BatchCancelResponse:
+        """`client_order_ids` (order id -> ours) only name the orders in the log lines."""
         r: w.BatchCancelResponse = await self.call(rest.batch_cancel(order_ids), retry_429=True)
+        named = client_order_ids or {}
         for item in r.orders:
             if item.error is None:
                 log.info(
-                    "kalshi order canceled order_id=%s reduced_by=%s batch=True",
-                    item.order_id, item.reduced_by,
+                    "kalshi order canceled order_id=%s client_order_id=%s reduced_by=%s "
+                    "batch=True",
+                    item.order_id, item.client_order_id or named.get(item.order_id),
+                    item.reduced_by,
                 )  # fmt: skip
         return r
 

@@ -137,7 +137,7 @@ class KalshiPort:
         return out
 
     async def cancel(self, req: CancelOrder) -> CancelAck:
-        r = await self.http.cancel_order(req.order_id)
+        r = await self.http.cancel_order(req.order_id, client_order_id=req.client_order_id)
         return CancelAck(
             r.order_id,
             convert._count(r.reduced_by, "reduced_by"),
@@ -146,7 +146,10 @@ class KalshiPort:
         )
 
     async def batch_cancel(self, reqs: Sequence[CancelOrder]) -> list[CancelAck | VenueError]:
-        resp = await self.http.batch_cancel([r.order_id for r in reqs])
+        resp = await self.http.batch_cancel(
+            [r.order_id for r in reqs],
+            client_order_ids={r.order_id: r.client_order_id for r in reqs if r.client_order_id},
+        )
         by_id = {i.order_id: i for i in resp.orders}
         out: list[CancelAck | VenueError] = []
         for r in reqs:
@@ -181,9 +184,13 @@ class KalshiPort:
 
     async def decrease(self, req: DecreaseOrder) -> OrderAck:
         if req.reduce_by is not None:
-            r = await self.http.decrease_order(req.order_id, reduce_by=req.reduce_by)
+            r = await self.http.decrease_order(
+                req.order_id, reduce_by=req.reduce_by, client_order_id=req.client_order_id
+            )
         else:
-            r = await self.http.decrease_order(req.order_id, reduce_to=req.reduce_to)
+            r = await self.http.decrease_order(
+                req.order_id, reduce_to=req.reduce_to, client_order_id=req.client_order_id
+            )
         return self._ack(r, req.client_order_id)
 
     async def list_orders(

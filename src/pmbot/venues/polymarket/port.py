@@ -211,9 +211,9 @@ class PolymarketPort:
         # reconciliation tell what rests (taking it as done would leave a remainder untracked)
         log.info(
             "polymarket order created ticker=%s side=%s price=%s count=%s order_id=%s "
-            "client_order_id=%s status=%s",
+            "client_order_id=%s status=%s wire=%s token_id=%s",
             r.ticker, r.side.value, fmt_price(r.price), fmt_count(r.qty), oid,
-            r.client_order_id, st or "-",
+            r.client_order_id, st or "-", o.wire.get("side"), o.wire.get("tokenId"),
         )  # fmt: skip
         return OrderAck(oid, r.client_order_id, self._now(), filled, remaining)
 
