@@ -420,7 +420,7 @@ class Settler(Sender):
                 await self.venue.trigger_order_group(self.order_group_id)
                 # the venue cancels every order of the group: say so for each, here (the
                 # reconciliation that follows only sees them cancelled)
-                live = [o for o in self.state.live_orders() if o.order_id]
+                live = self.state.live_orders()  # those of unknown outcome may rest too
                 log.info(
                     "order group triggered order_group_id=%s reason=%s orders=%d",
                     self.order_group_id, reason, len(live),
